@@ -1,0 +1,277 @@
+//! Double-entry ledger: balanced journal transactions by construction.
+//!
+//! Amounts in entries are signed minor units: a debit is positive, a credit
+//! negative, so a journal balances when its entries sum to zero. A
+//! [`Journal`] can only be built through [`JournalBuilder::build`], which
+//! refuses an unbalanced or mixed-currency set of entries. Storage writes a
+//! journal in the same database transaction as the state change causing it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{JournalId, PaymentId, UserId};
+use crate::money::{Currency, Money, MoneyError};
+use crate::payment::{Payment, PaymentMethod};
+
+/// A ledger account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Account {
+    /// Money the gateway of this method holds for us (asset: debit balance).
+    GatewayClearing(PaymentMethod),
+    /// The platform's fee income (credit balance).
+    PlatformRevenue,
+    /// What the platform owes an instructor (credit balance).
+    InstructorPayable(UserId),
+}
+
+impl Account {
+    /// Stable name, e.g. `gateway_clearing:stripe`, `instructor_payable:42`.
+    pub fn code(&self) -> String {
+        match self {
+            Account::GatewayClearing(method) => format!("gateway_clearing:{}", method.as_str()),
+            Account::PlatformRevenue => "platform_revenue".to_owned(),
+            Account::InstructorPayable(user) => format!("instructor_payable:{user}"),
+        }
+    }
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.code())
+    }
+}
+
+/// An account name that is not one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown ledger account")]
+pub struct UnknownAccount;
+
+impl FromStr for Account {
+    type Err = UnknownAccount;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "platform_revenue" {
+            return Ok(Account::PlatformRevenue);
+        }
+        if let Some(method) = s.strip_prefix("gateway_clearing:") {
+            return method.parse().map(Account::GatewayClearing).map_err(|_| UnknownAccount);
+        }
+        if let Some(user) = s.strip_prefix("instructor_payable:") {
+            return user.parse().map(Account::InstructorPayable).map_err(|_| UnknownAccount);
+        }
+        Err(UnknownAccount)
+    }
+}
+
+/// Why a journal is a sale, a refund, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JournalKind {
+    /// A completed payment.
+    Sale,
+}
+
+impl JournalKind {
+    /// Stable name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            JournalKind::Sale => "sale",
+        }
+    }
+}
+
+/// One line of a journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The account moved.
+    pub account: Account,
+    /// Signed minor units: debit positive, credit negative.
+    pub amount_minor: i64,
+}
+
+/// A balanced journal transaction (sum of entries is zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Journal {
+    id: JournalId,
+    kind: JournalKind,
+    payment_id: PaymentId,
+    currency: Currency,
+    entries: Vec<Entry>,
+    posted_at: DateTime<Utc>,
+}
+
+impl Journal {
+    /// Its id.
+    pub fn id(&self) -> JournalId {
+        self.id
+    }
+    /// What it records.
+    pub fn kind(&self) -> JournalKind {
+        self.kind
+    }
+    /// The payment it belongs to.
+    pub fn payment_id(&self) -> PaymentId {
+        self.payment_id
+    }
+    /// Its single currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+    /// Its entries (never empty, summing to zero).
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+    /// When it was posted.
+    pub fn posted_at(&self) -> DateTime<Utc> {
+        self.posted_at
+    }
+}
+
+/// Why a set of entries cannot form a journal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    /// Debits and credits differ.
+    #[error("journal does not balance (off by {0} minor units)")]
+    Unbalanced(i64),
+    /// Entries of more than one currency.
+    #[error("journal mixes currencies")]
+    MixedCurrencies,
+    /// Nothing to record.
+    #[error("journal has no non-zero entry")]
+    Empty,
+    /// An amount overflowed.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// Collects entries, then builds a [`Journal`] only if it balances.
+#[derive(Debug)]
+pub struct JournalBuilder {
+    id: JournalId,
+    kind: JournalKind,
+    payment_id: PaymentId,
+    currency: Currency,
+    entries: Vec<Entry>,
+    mixed: bool,
+}
+
+impl JournalBuilder {
+    /// Starts a journal of `currency`.
+    pub fn new(id: JournalId, kind: JournalKind, payment_id: PaymentId, currency: Currency) -> Self {
+        Self { id, kind, payment_id, currency, entries: Vec::new(), mixed: false }
+    }
+
+    /// Debits `account` by `amount` (zero amounts are skipped).
+    pub fn debit(mut self, account: Account, amount: Money) -> Self {
+        self.push(account, amount, 1);
+        self
+    }
+
+    /// Credits `account` by `amount` (zero amounts are skipped).
+    pub fn credit(mut self, account: Account, amount: Money) -> Self {
+        self.push(account, amount, -1);
+        self
+    }
+
+    fn push(&mut self, account: Account, amount: Money, sign: i64) {
+        if amount.currency() != self.currency {
+            self.mixed = true;
+        }
+        if !amount.is_zero() {
+            self.entries.push(Entry { account, amount_minor: amount.minor().saturating_mul(sign) });
+        }
+    }
+
+    /// The journal, or why it cannot be one.
+    pub fn build(self, posted_at: DateTime<Utc>) -> Result<Journal, LedgerError> {
+        if self.mixed {
+            return Err(LedgerError::MixedCurrencies);
+        }
+        if self.entries.is_empty() {
+            return Err(LedgerError::Empty);
+        }
+        let sum = self
+            .entries
+            .iter()
+            .try_fold(0_i64, |acc, e| acc.checked_add(e.amount_minor))
+            .ok_or(LedgerError::Money(MoneyError::Overflow))?;
+        if sum != 0 {
+            return Err(LedgerError::Unbalanced(sum));
+        }
+        Ok(Journal {
+            id: self.id,
+            kind: self.kind,
+            payment_id: self.payment_id,
+            currency: self.currency,
+            entries: self.entries,
+            posted_at,
+        })
+    }
+}
+
+/// The journal of a completed sale: the gateway owes us the amount; the
+/// instructor is owed their earnings and the platform keeps its fee.
+///
+/// A free payment moves no money and has no journal (`Ok(None)`).
+pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Result<Option<Journal>, LedgerError> {
+    if payment.amount.is_zero() {
+        return Ok(None);
+    }
+    JournalBuilder::new(id, JournalKind::Sale, payment.id, payment.amount.currency())
+        .debit(Account::GatewayClearing(payment.method), payment.amount)
+        .credit(Account::InstructorPayable(payment.instructor_id), payment.instructor_earnings)
+        .credit(Account::PlatformRevenue, payment.platform_fee)
+        .build(at)
+        .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (JournalId, PaymentId) {
+        (JournalId::from_uuid(uuid::Uuid::nil()), PaymentId::from_uuid(uuid::Uuid::nil()))
+    }
+
+    #[test]
+    fn an_unbalanced_journal_cannot_be_built() {
+        let (j, p) = ids();
+        let usd = |m| Money::from_minor(m, Currency::USD);
+        let result = JournalBuilder::new(j, JournalKind::Sale, p, Currency::USD)
+            .debit(Account::PlatformRevenue, usd(100))
+            .credit(Account::InstructorPayable(UserId::new(1)), usd(99))
+            .build(Utc::now());
+        assert_eq!(result, Err(LedgerError::Unbalanced(1)));
+    }
+
+    #[test]
+    fn a_mixed_currency_journal_cannot_be_built() {
+        let (j, p) = ids();
+        let result = JournalBuilder::new(j, JournalKind::Sale, p, Currency::USD)
+            .debit(Account::PlatformRevenue, Money::from_minor(1, Currency::EUR))
+            .credit(Account::PlatformRevenue, Money::from_minor(1, Currency::EUR))
+            .build(Utc::now());
+        assert_eq!(result, Err(LedgerError::MixedCurrencies));
+    }
+
+    #[test]
+    fn an_empty_journal_cannot_be_built() {
+        let (j, p) = ids();
+        let result = JournalBuilder::new(j, JournalKind::Sale, p, Currency::USD).build(Utc::now());
+        assert_eq!(result, Err(LedgerError::Empty));
+    }
+
+    #[test]
+    fn account_codes_round_trip() {
+        for account in [
+            Account::PlatformRevenue,
+            Account::GatewayClearing(PaymentMethod::Paypal),
+            Account::GatewayClearing(PaymentMethod::BankTransfer),
+            Account::InstructorPayable(UserId::new(42)),
+        ] {
+            assert_eq!(account.code().parse(), Ok(account));
+        }
+        assert!("instructor_payable:x".parse::<Account>().is_err());
+        assert!("cash".parse::<Account>().is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! Outgoing events, written to an outbox in the same transaction as the
+//! state change they announce, and delivered to the platform afterwards.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::ids::EventId;
+use crate::payment::Payment;
+
+/// The kinds of event Skillpay announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// A payment was paid; the platform enrolls the student.
+    PaymentCompleted,
+    /// A payment failed at the gateway.
+    PaymentFailed,
+    /// A payment was cancelled before it was paid.
+    PaymentCancelled,
+    /// A payment expired unpaid.
+    PaymentExpired,
+}
+
+impl EventType {
+    /// The event's wire name, e.g. `payment.completed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventType::PaymentCompleted => "payment.completed",
+            EventType::PaymentFailed => "payment.failed",
+            EventType::PaymentCancelled => "payment.cancelled",
+            EventType::PaymentExpired => "payment.expired",
+        }
+    }
+}
+
+/// One outgoing event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEvent {
+    /// Unique id; consumers deduplicate on it.
+    pub id: EventId,
+    /// What happened.
+    pub event_type: EventType,
+    /// The id of the object it is about (`pay_…`).
+    pub aggregate_id: String,
+    /// The object as the API shows it.
+    pub payload: Value,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+}
+
+impl OutboxEvent {
+    /// An event about a payment, carrying the payment's public fields.
+    pub fn about_payment(id: EventId, event_type: EventType, payment: &Payment, at: DateTime<Utc>) -> Self {
+        OutboxEvent {
+            id,
+            event_type,
+            aggregate_id: payment.id.to_string(),
+            payload: payment_payload(payment),
+            created_at: at,
+        }
+    }
+}
+
+/// The payment fields an event carries (amounts as exact strings).
+pub fn payment_payload(p: &Payment) -> Value {
+    json!({
+        "id": p.id.to_string(),
+        "user_id": p.user_id,
+        "course_id": (p.item.kind == crate::catalog::ItemKind::Course).then_some(p.item.id),
+        "event_id": (p.item.kind == crate::catalog::ItemKind::Event).then_some(p.item.id),
+        "instructor_id": p.instructor_id,
+        "status": p.status.as_str(),
+        "payment_method": p.method.as_str(),
+        "original_amount": p.original_amount.to_major_string(),
+        "discount_amount": p.discount_amount.to_major_string(),
+        "amount": p.amount.to_major_string(),
+        "platform_fee": p.platform_fee.to_major_string(),
+        "instructor_earnings": p.instructor_earnings.to_major_string(),
+        "currency": p.amount.currency().code(),
+        "coupon_code": p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
+        "created_at": p.created_at,
+        "completed_at": p.completed_at,
+    })
+}

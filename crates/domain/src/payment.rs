@@ -1,0 +1,529 @@
+//! The payment aggregate and its status machine.
+//!
+//! Every rule about which status may follow which lives in
+//! [`PaymentStatus::apply`]: one exhaustive `match`, no wildcard arm.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::ItemRef;
+use crate::coupon::CouponCode;
+use crate::ids::{CouponId, PaymentId, UserId};
+use crate::money::Money;
+
+/// How the student pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Stripe (cards and wallets through Stripe).
+    Stripe,
+    /// PayPal checkout.
+    Paypal,
+    /// The built-in sandbox gateway (development and demos; no real money).
+    Sandbox,
+    /// Bank transfer, confirmed by an operator.
+    BankTransfer,
+    /// A platform wallet.
+    Wallet,
+}
+
+impl PaymentMethod {
+    /// Every method.
+    pub const ALL: [PaymentMethod; 5] =
+        [Self::Stripe, Self::Paypal, Self::Sandbox, Self::BankTransfer, Self::Wallet];
+
+    /// Stable snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Stripe => "stripe",
+            Self::Paypal => "paypal",
+            Self::Sandbox => "sandbox",
+            Self::BankTransfer => "bank_transfer",
+            Self::Wallet => "wallet",
+        }
+    }
+}
+
+impl FromStr for PaymentMethod {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or(UnknownName)
+    }
+}
+
+/// A stored name did not match any known variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name")]
+pub struct UnknownName;
+
+/// A status a payment can return to when a dispute on it is won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettledStatus {
+    /// Paid in full, nothing refunded.
+    Completed,
+    /// Paid, part refunded.
+    PartiallyRefunded,
+    /// Paid, all refunded.
+    Refunded,
+}
+
+impl SettledStatus {
+    fn status(self) -> PaymentStatus {
+        match self {
+            Self::Completed => PaymentStatus::Completed,
+            Self::PartiallyRefunded => PaymentStatus::PartiallyRefunded,
+            Self::Refunded => PaymentStatus::Refunded,
+        }
+    }
+}
+
+/// Where a payment is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    /// Created; waiting for the student to pay.
+    Pending,
+    /// The gateway is working on it.
+    Processing,
+    /// Paid.
+    Completed,
+    /// Declined or errored at the gateway.
+    Failed,
+    /// Cancelled before it was paid.
+    Cancelled,
+    /// Never paid within its time.
+    Expired,
+    /// Paid, part refunded.
+    PartiallyRefunded,
+    /// Paid, all refunded.
+    Refunded,
+    /// Under dispute; remembers the status to return to if the dispute is won.
+    Disputed(SettledStatus),
+}
+
+impl PaymentStatus {
+    /// Every status name as stored and shown.
+    pub const NAMES: [&'static str; 9] = [
+        "pending",
+        "processing",
+        "completed",
+        "failed",
+        "cancelled",
+        "expired",
+        "partially_refunded",
+        "refunded",
+        "disputed",
+    ];
+
+    /// Stable snake_case name (`disputed` for every disputed variant).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::Refunded => "refunded",
+            Self::Disputed(_) => "disputed",
+        }
+    }
+
+    /// Rebuilds a status from its stored name and, for `disputed`, the
+    /// stored status before the dispute.
+    pub fn from_parts(name: &str, before_dispute: Option<&str>) -> Result<Self, UnknownName> {
+        Ok(match name {
+            "pending" => Self::Pending,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            "expired" => Self::Expired,
+            "partially_refunded" => Self::PartiallyRefunded,
+            "refunded" => Self::Refunded,
+            "disputed" => Self::Disputed(match before_dispute {
+                Some("completed") => SettledStatus::Completed,
+                Some("partially_refunded") => SettledStatus::PartiallyRefunded,
+                Some("refunded") => SettledStatus::Refunded,
+                _ => return Err(UnknownName),
+            }),
+            _ => return Err(UnknownName),
+        })
+    }
+
+    /// For a disputed payment, the status it returns to if the dispute is won.
+    pub fn before_dispute(&self) -> Option<SettledStatus> {
+        match self {
+            Self::Disputed(previous) => Some(*previous),
+            _ => None,
+        }
+    }
+
+    /// True once money has been received for the payment.
+    pub fn is_paid(&self) -> bool {
+        self.settled().is_some() || matches!(self, Self::Disputed(_))
+    }
+
+    /// True for statuses a payment can never leave.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Failed | Self::Cancelled | Self::Expired)
+    }
+
+    fn settled(&self) -> Option<SettledStatus> {
+        match self {
+            Self::Completed => Some(SettledStatus::Completed),
+            Self::PartiallyRefunded => Some(SettledStatus::PartiallyRefunded),
+            Self::Refunded => Some(SettledStatus::Refunded),
+            Self::Pending
+            | Self::Processing
+            | Self::Failed
+            | Self::Cancelled
+            | Self::Expired
+            | Self::Disputed(_) => None,
+        }
+    }
+
+    /// Applies `event`, answering the new status, `Unchanged` for a repeat
+    /// or a stale out-of-order event, or an error for an illegal move.
+    ///
+    /// Repeats (the same webhook twice, success after success) and stale
+    /// events (a failure arriving after completion) are `Unchanged`, never an
+    /// error and never a backwards move, so callers write no second ledger
+    /// entry. Moves a caller asked for that cannot happen (cancelling a paid
+    /// payment) are errors.
+    pub fn apply(self, event: PaymentEvent) -> Result<Transition, TransitionError> {
+        use PaymentEvent as E;
+        use PaymentStatus as S;
+        let illegal = Err(TransitionError { from: self, event });
+        let to = |status| Ok(Transition::Changed(status));
+        let unchanged = Ok(Transition::Unchanged);
+        match (self, event) {
+            (S::Pending, E::StartProcessing) => to(S::Processing),
+            (S::Processing, E::StartProcessing) => unchanged,
+            (
+                S::Completed | S::Failed | S::Cancelled | S::Expired | S::PartiallyRefunded | S::Refunded | S::Disputed(_),
+                E::StartProcessing,
+            ) => unchanged,
+
+            (S::Pending | S::Processing, E::Complete) => to(S::Completed),
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Complete) => unchanged,
+            // Money arrived for a payment we had given up on: an operator must
+            // look at it (refund it), so this is not silently accepted.
+            (S::Failed | S::Cancelled | S::Expired, E::Complete) => illegal,
+
+            (S::Pending | S::Processing, E::Fail) => to(S::Failed),
+            (
+                S::Failed | S::Cancelled | S::Expired | S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_),
+                E::Fail,
+            ) => unchanged,
+
+            (S::Pending | S::Processing, E::Cancel) => to(S::Cancelled),
+            (S::Cancelled | S::Failed | S::Expired, E::Cancel) => unchanged,
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Cancel) => illegal,
+
+            (S::Pending | S::Processing, E::Expire) => to(S::Expired),
+            (
+                S::Expired | S::Failed | S::Cancelled | S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_),
+                E::Expire,
+            ) => unchanged,
+
+            (S::Completed | S::PartiallyRefunded, E::RefundPartially) => to(S::PartiallyRefunded),
+            (S::Completed | S::PartiallyRefunded, E::RefundFully) => to(S::Refunded),
+            (S::Refunded, E::RefundFully) => unchanged,
+            (S::Refunded, E::RefundPartially) => illegal,
+            (
+                S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired | S::Disputed(_),
+                E::RefundPartially | E::RefundFully,
+            ) => illegal,
+
+            (S::Completed | S::PartiallyRefunded | S::Refunded, E::OpenDispute) => match self.settled() {
+                Some(previous) => to(S::Disputed(previous)),
+                None => illegal,
+            },
+            (S::Disputed(_), E::OpenDispute) => unchanged,
+            (S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired, E::OpenDispute) => illegal,
+
+            (S::Disputed(previous), E::WinDispute) => to(previous.status()),
+            (S::Disputed(_), E::LoseDispute) => unchanged,
+            (S::Completed | S::PartiallyRefunded | S::Refunded, E::WinDispute | E::LoseDispute) => unchanged,
+            (S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired, E::WinDispute | E::LoseDispute) => {
+                illegal
+            }
+        }
+    }
+}
+
+impl fmt::Display for PaymentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something that happens to a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentEvent {
+    /// The gateway started working on it.
+    StartProcessing,
+    /// The money was received.
+    Complete,
+    /// The gateway declined or errored.
+    Fail,
+    /// Cancelled by the student, an admin or the gateway.
+    Cancel,
+    /// Unpaid for too long.
+    Expire,
+    /// Part of it was refunded.
+    RefundPartially,
+    /// The rest of it was refunded.
+    RefundFully,
+    /// A dispute (chargeback) was opened.
+    OpenDispute,
+    /// The dispute was decided for the platform.
+    WinDispute,
+    /// The dispute was decided for the cardholder.
+    LoseDispute,
+}
+
+impl PaymentEvent {
+    /// Every event, for table tests.
+    pub const ALL: [PaymentEvent; 10] = [
+        Self::StartProcessing,
+        Self::Complete,
+        Self::Fail,
+        Self::Cancel,
+        Self::Expire,
+        Self::RefundPartially,
+        Self::RefundFully,
+        Self::OpenDispute,
+        Self::WinDispute,
+        Self::LoseDispute,
+    ];
+}
+
+/// The result of applying an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The payment moves to this status.
+    Changed(PaymentStatus),
+    /// A repeat or stale event: nothing to do, nothing to record.
+    Unchanged,
+}
+
+/// An event that cannot apply to a payment in its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a {from} payment cannot take {event:?}")]
+pub struct TransitionError {
+    /// The status the payment is in.
+    pub from: PaymentStatus,
+    /// The event refused.
+    pub event: PaymentEvent,
+}
+
+/// Billing details the student chose to give (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingInfo {
+    /// Name on the bill.
+    pub name: Option<String>,
+    /// E-mail for the receipt.
+    pub email: Option<String>,
+    /// Street address.
+    pub address: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// ISO-3166 alpha-2 country.
+    pub country: Option<String>,
+}
+
+/// Where a payment request came from, recorded for fraud review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's IP address.
+    pub ip_address: Option<IpAddr>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// The discount a coupon gave a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCoupon {
+    /// The coupon.
+    pub coupon_id: CouponId,
+    /// Its code as the student typed it (normalised).
+    pub code: CouponCode,
+}
+
+/// A payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// Its id.
+    pub id: PaymentId,
+    /// Who pays.
+    pub user_id: UserId,
+    /// What is bought.
+    pub item: ItemRef,
+    /// Who earns from it.
+    pub instructor_id: UserId,
+    /// Where it is in its life.
+    pub status: PaymentStatus,
+    /// How it is paid.
+    pub method: PaymentMethod,
+    /// The gateway's id for it, once the gateway knows it.
+    pub provider_payment_id: Option<String>,
+    /// The catalog price.
+    pub original_amount: Money,
+    /// The coupon's discount (zero without coupon).
+    pub discount_amount: Money,
+    /// What the student pays: `original_amount - discount_amount`.
+    pub amount: Money,
+    /// The platform's fee out of `amount`.
+    pub platform_fee: Money,
+    /// The instructor's share: `amount - platform_fee`.
+    pub instructor_earnings: Money,
+    /// Refunded so far.
+    pub refunded_amount: Money,
+    /// The coupon used, if any.
+    pub coupon: Option<AppliedCoupon>,
+    /// Billing details.
+    pub billing: BillingInfo,
+    /// Client IP and user agent.
+    pub client: ClientInfo,
+    /// Why it failed, if it did (gateway's words, no card data).
+    pub failure_reason: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// When it completed.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Payment {
+    /// Checks the amount invariants every stored payment must hold.
+    pub fn amounts_add_up(&self) -> bool {
+        let discounted = self.original_amount.checked_sub(self.discount_amount).ok();
+        let split = self.platform_fee.checked_add(self.instructor_earnings).ok();
+        discounted == Some(self.amount) && split == Some(self.amount) && !self.discount_amount.is_negative()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PaymentEvent as E;
+    use PaymentStatus as S;
+
+    const ALL_STATUSES: [PaymentStatus; 11] = [
+        S::Pending,
+        S::Processing,
+        S::Completed,
+        S::Failed,
+        S::Cancelled,
+        S::Expired,
+        S::PartiallyRefunded,
+        S::Refunded,
+        S::Disputed(SettledStatus::Completed),
+        S::Disputed(SettledStatus::PartiallyRefunded),
+        S::Disputed(SettledStatus::Refunded),
+    ];
+
+    /// The expected outcome of every (status, event) pair, written out as a
+    /// table independent of the `match` in `apply`.
+    fn expected(status: PaymentStatus, event: PaymentEvent) -> Result<Transition, ()> {
+        use Transition::{Changed as C, Unchanged as U};
+        let paid = matches!(status, S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_));
+        let open = matches!(status, S::Pending | S::Processing);
+        let dead = matches!(status, S::Failed | S::Cancelled | S::Expired);
+        match event {
+            E::StartProcessing if status == S::Pending => Ok(C(S::Processing)),
+            E::StartProcessing => Ok(U),
+            E::Complete if open => Ok(C(S::Completed)),
+            E::Complete if paid => Ok(U),
+            E::Complete => Err(()),
+            E::Fail if open => Ok(C(S::Failed)),
+            E::Fail => Ok(U),
+            E::Cancel if open => Ok(C(S::Cancelled)),
+            E::Cancel if dead => Ok(U),
+            E::Cancel => Err(()),
+            E::Expire if open => Ok(C(S::Expired)),
+            E::Expire => Ok(U),
+            E::RefundPartially if matches!(status, S::Completed | S::PartiallyRefunded) => {
+                Ok(C(S::PartiallyRefunded))
+            }
+            E::RefundPartially => Err(()),
+            E::RefundFully if matches!(status, S::Completed | S::PartiallyRefunded) => Ok(C(S::Refunded)),
+            E::RefundFully if status == S::Refunded => Ok(U),
+            E::RefundFully => Err(()),
+            E::OpenDispute if status == S::Completed => Ok(C(S::Disputed(SettledStatus::Completed))),
+            E::OpenDispute if status == S::PartiallyRefunded => {
+                Ok(C(S::Disputed(SettledStatus::PartiallyRefunded)))
+            }
+            E::OpenDispute if status == S::Refunded => Ok(C(S::Disputed(SettledStatus::Refunded))),
+            E::OpenDispute if paid => Ok(U),
+            E::OpenDispute => Err(()),
+            E::WinDispute => match status {
+                S::Disputed(previous) => Ok(C(previous.status())),
+                _ if paid => Ok(U),
+                _ => Err(()),
+            },
+            E::LoseDispute if paid => Ok(U),
+            E::LoseDispute => Err(()),
+        }
+    }
+
+    #[test]
+    fn every_status_and_event_pair_follows_the_table() {
+        let mut pairs = 0;
+        for status in ALL_STATUSES {
+            for event in PaymentEvent::ALL {
+                let actual = status.apply(event).map_err(|_| ());
+                assert_eq!(actual, expected(status, event), "{status:?} + {event:?}");
+                pairs += 1;
+            }
+        }
+        assert_eq!(pairs, 110);
+    }
+
+    #[test]
+    fn a_paid_payment_never_moves_back_to_an_unpaid_status() {
+        for status in ALL_STATUSES.into_iter().filter(PaymentStatus::is_paid) {
+            for event in PaymentEvent::ALL {
+                if let Ok(Transition::Changed(next)) = status.apply(event) {
+                    assert!(next.is_paid(), "{status:?} + {event:?} -> {next:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn final_statuses_never_change() {
+        for status in ALL_STATUSES.into_iter().filter(PaymentStatus::is_final) {
+            for event in PaymentEvent::ALL {
+                assert!(!matches!(status.apply(event), Ok(Transition::Changed(_))), "{status:?} + {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in ALL_STATUSES {
+            let before = status.before_dispute().map(|s| s.status().as_str());
+            assert_eq!(PaymentStatus::from_parts(status.as_str(), before), Ok(status));
+        }
+        assert!(PaymentStatus::from_parts("disputed", None).is_err());
+        assert!(PaymentStatus::from_parts("paid", None).is_err());
+    }
+
+    #[test]
+    fn methods_round_trip_through_their_names() {
+        for method in PaymentMethod::ALL {
+            assert_eq!(method.as_str().parse(), Ok(method));
+        }
+    }
+}

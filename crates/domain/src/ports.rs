@@ -1,0 +1,434 @@
+//! Ports: the traits through which the domain reaches storage, gateways,
+//! time and id generation. Adapters implement them; tests mock them (the
+//! `mocks` feature exports `Mock*` types made by mockall).
+//!
+//! Every storage method that changes state is one unit of work: it commits
+//! the state change together with its ledger journal, coupon redemption
+//! change and outbox rows, or nothing at all.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::catalog::{CatalogItem, ItemRef};
+use crate::coupon::{Coupon, CouponCode, CouponRejection, CouponUsage, NewCoupon, NewRedemption};
+use crate::ids::{CouponId, PaymentId, UserId};
+use crate::ledger::Journal;
+use crate::outbox::OutboxEvent;
+use crate::paging::{Page, PageRequest};
+use crate::payment::{Payment, PaymentMethod, PaymentStatus};
+
+/// A storage failure that is not a business outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or timed out; retrying may help.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data violates an invariant (a bug or manual tampering).
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// Reads and writes catalog items (courses, events).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// The item, or `None` if the catalog does not know it.
+    async fn find(&self, item: ItemRef) -> Result<Option<CatalogItem>, StoreError>;
+    /// Creates or replaces the item; returns it as stored.
+    async fn upsert(&self, item: CatalogItem) -> Result<CatalogItem, StoreError>;
+}
+
+/// A new payment with everything that must commit with it.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    /// The payment row.
+    pub payment: Payment,
+    /// The coupon redemption it reserves (or confirms, when free).
+    pub redemption: Option<NewRedemption>,
+    /// The ledger journal (only for a payment that completes at once).
+    pub journal: Option<Journal>,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// Why a payment could not be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreatePaymentStoreError {
+    /// The coupon's limits or state refused the redemption when re-checked
+    /// under lock: MUST be `Exhausted`, `PerUserLimit`, `Inactive` or
+    /// `NotFound`.
+    #[error(transparent)]
+    Coupon(CouponRejection),
+    /// Storage failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What happens to a payment's coupon redemption with a status change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedemptionChange {
+    /// The payment completed: the use becomes final.
+    Confirm,
+    /// The payment failed, was cancelled or expired: the use is given back.
+    Release,
+}
+
+/// A status change of a payment with everything that commits with it.
+#[derive(Debug, Clone)]
+pub struct PaymentChange {
+    /// The payment.
+    pub payment_id: PaymentId,
+    /// The status it must still be in (guarded update).
+    pub from: PaymentStatus,
+    /// The status it moves to.
+    pub to: PaymentStatus,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Set `completed_at` (on completion).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Set the failure reason (on failure).
+    pub failure_reason: Option<String>,
+    /// What happens to the coupon redemption, if the payment has one.
+    pub redemption: Option<RedemptionChange>,
+    /// The ledger journal it causes.
+    pub journal: Option<Journal>,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// The result of a guarded status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// Committed; the payment as now stored.
+    Applied(Box<Payment>),
+    /// The payment was no longer in `from` (someone else moved it first);
+    /// nothing was written. Reload and decide again.
+    StatusMoved,
+}
+
+/// Which payments to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentQuery {
+    /// Only this payer's.
+    pub user_id: Option<UserId>,
+    /// Only this instructor's.
+    pub instructor_id: Option<UserId>,
+    /// Only in this status (by name; `disputed` covers every disputed one).
+    pub status: Option<&'static str>,
+    /// Only this method.
+    pub method: Option<PaymentMethod>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_until: Option<DateTime<Utc>>,
+    /// The page.
+    pub page: PageRequest,
+}
+
+/// Stores payments.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PaymentRepository: Send + Sync {
+    /// Stores a new payment, its coupon redemption (re-checking the coupon's
+    /// limits under lock), journal and outbox rows in one transaction.
+    async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError>;
+    /// The payment, or `None`.
+    async fn find(&self, id: PaymentId) -> Result<Option<Payment>, StoreError>;
+    /// The payment a gateway knows by `provider_payment_id`, or `None`.
+    async fn find_by_provider_id(
+        &self,
+        method: PaymentMethod,
+        provider_payment_id: String,
+    ) -> Result<Option<Payment>, StoreError>;
+    /// Payments matching the query, newest first.
+    async fn list(&self, query: PaymentQuery) -> Result<Page<Payment>, StoreError>;
+    /// Records the gateway's id for the payment (after the gateway call).
+    async fn attach_provider_id(&self, id: PaymentId, provider_payment_id: String) -> Result<(), StoreError>;
+    /// Applies a status change if the payment is still in `change.from`.
+    async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError>;
+}
+
+/// Why a coupon could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateCouponStoreError {
+    /// Another coupon has this code: MUST be returned for a duplicate code.
+    #[error("a coupon with this code exists")]
+    DuplicateCode,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which coupons to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CouponQuery {
+    /// Only active (`Some(true)`) or inactive ones.
+    pub active: Option<bool>,
+    /// The page.
+    pub page: PageRequest,
+}
+
+/// Stores coupons.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait CouponRepository: Send + Sync {
+    /// Stores a new coupon.
+    async fn create(&self, coupon: NewCoupon) -> Result<Coupon, CreateCouponStoreError>;
+    /// The coupon, or `None`.
+    async fn find(&self, id: CouponId) -> Result<Option<Coupon>, StoreError>;
+    /// The coupon with this code, or `None`.
+    async fn find_by_code(&self, code: CouponCode) -> Result<Option<Coupon>, StoreError>;
+    /// Coupons, newest first.
+    async fn list(&self, query: CouponQuery) -> Result<Page<Coupon>, StoreError>;
+    /// Switches the coupon off; `None` if it does not exist.
+    async fn deactivate(&self, id: CouponId) -> Result<Option<Coupon>, StoreError>;
+    /// Live (reserved or confirmed) redemptions of the coupon by the user.
+    async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError>;
+    /// Usage figures.
+    async fn usage(&self, id: CouponId) -> Result<CouponUsage, StoreError>;
+}
+
+/// A secret the client needs (a Stripe client secret): never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps a secret.
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+    /// The secret, for the one response that hands it to the client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(***)")
+    }
+}
+
+/// What the client must do next to pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextAction {
+    /// Nothing: the payment needs no client step.
+    None,
+    /// Sandbox: confirm with one of the test tokens.
+    SandboxConfirm {
+        /// Tokens the sandbox accepts.
+        tokens: Vec<&'static str>,
+    },
+    /// Sandbox: the simulated bank wants authentication; confirm again.
+    SandboxAuthenticate,
+    /// Stripe: confirm the PaymentIntent with Stripe.js.
+    StripeConfirm {
+        /// The PaymentIntent's client secret.
+        client_secret: ClientSecret,
+    },
+    /// PayPal: send the buyer to approve the order.
+    RedirectToUrl {
+        /// Where to send the buyer.
+        url: String,
+    },
+}
+
+/// A payment session opened at a gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySession {
+    /// The gateway's id for the payment.
+    pub provider_payment_id: String,
+    /// What the client must do next.
+    pub next_action: NextAction,
+}
+
+/// The gateway's verdict on a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayOutcome {
+    /// Paid.
+    Succeeded,
+    /// Declined; the reason is safe to show (no card data).
+    Declined {
+        /// Why.
+        reason: String,
+    },
+    /// More from the client is needed.
+    RequiresAction(NextAction),
+    /// The gateway is still working on it.
+    Processing,
+}
+
+/// A gateway call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The gateway refused the request as invalid (our bug or bad token).
+    #[error("gateway refused the request: {0}")]
+    InvalidRequest(String),
+    /// The gateway does not know this payment.
+    #[error("gateway does not know this payment")]
+    UnknownPayment,
+    /// The gateway is down, timed out or answered 5xx; retrying may help.
+    #[error("gateway unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A payment gateway (Stripe, PayPal, the sandbox).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// The method this gateway serves.
+    fn method(&self) -> PaymentMethod;
+    /// Opens a payment session for `payment` (idempotent per payment id).
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError>;
+    /// Confirms the payment with a client token and answers the verdict.
+    async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError>;
+    /// Cancels an unpaid session.
+    async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError>;
+}
+
+/// The gateways configured, by method.
+#[derive(Clone, Default)]
+pub struct Gateways(HashMap<PaymentMethod, Arc<dyn PaymentGateway>>);
+
+impl Gateways {
+    /// No gateway.
+    pub fn new() -> Self {
+        Self(HashMap::new())
+    }
+
+    /// Adds a gateway for the method it serves.
+    pub fn with(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.0.insert(gateway.method(), gateway);
+        self
+    }
+
+    /// The gateway serving `method`, if configured.
+    pub fn for_method(&self, method: PaymentMethod) -> Option<Arc<dyn PaymentGateway>> {
+        self.0.get(&method).cloned()
+    }
+
+    /// Methods with a gateway.
+    pub fn methods(&self) -> Vec<PaymentMethod> {
+        let mut methods: Vec<_> = self.0.keys().copied().collect();
+        methods.sort_by_key(|m| m.as_str());
+        methods
+    }
+}
+
+impl fmt::Debug for Gateways {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.methods()).finish()
+    }
+}
+
+/// The current time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// New unique ids.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    /// A new unique id.
+    fn new_id(&self) -> Uuid;
+}
+
+/// Time-ordered random ids (UUID v7), friendly to B-tree indexes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TimeOrderedIds;
+
+impl IdGenerator for TimeOrderedIds {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// A client-chosen `Idempotency-Key`: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+/// Why an idempotency key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
+pub struct InvalidIdempotencyKey;
+
+/// Longest accepted idempotency key.
+pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
+
+impl IdempotencyKey {
+    /// Checks a key.
+    pub fn parse(text: &str) -> Result<Self, InvalidIdempotencyKey> {
+        let ok = !text.is_empty()
+            && text.len() <= IDEMPOTENCY_KEY_MAX_CHARS
+            && text.bytes().all(|b| b.is_ascii_graphic());
+        if ok { Ok(Self(text.to_owned())) } else { Err(InvalidIdempotencyKey) }
+    }
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A response kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// The state of an idempotency key when a request arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// First use: the caller proceeds and must `complete` or `abandon`.
+    Started,
+    /// Done before with the same request: replay this response.
+    Replay(StoredResponse),
+    /// The same key is being processed right now.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// Keeps idempotency keys per user (kept at least 24 hours).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for `owner`'s request with `fingerprint`, atomically.
+    async fn begin(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        fingerprint: String,
+    ) -> Result<IdempotencyBegin, StoreError>;
+    /// Stores the response for replay.
+    async fn complete(&self, owner: UserId, key: IdempotencyKey, response: StoredResponse) -> Result<(), StoreError>;
+    /// Forgets the claim (the request failed in a way worth retrying).
+    async fn abandon(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError>;
+}
+
+/// Checks that storage answers (for readiness).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// `Ok` when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,52 @@
+//! Use cases: one service per aggregate, one command and one error enum per
+//! use case. Services hold their ports as trait objects so tests can hand
+//! them mocks and embedding services their own adapters.
+//!
+//! Authorization lives here too (who may see or change what), so every
+//! caller of the domain gets the same rules, not only the HTTP API.
+
+pub mod catalog;
+pub mod coupons;
+pub mod payments;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::UserId;
+
+/// A user's role on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Buys courses and tickets.
+    Student,
+    /// Sells them and is paid out.
+    Instructor,
+    /// Runs the platform.
+    Admin,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// Their user id.
+    pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Actor {
+    /// True for admins.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Errors unless the actor is an admin.
+    pub fn require_admin(&self) -> Result<(), Forbidden> {
+        if self.is_admin() { Ok(()) } else { Err(Forbidden) }
+    }
+}
+
+/// The actor's role does not allow this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("your role does not allow this")]
+pub struct Forbidden;

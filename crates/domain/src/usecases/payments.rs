@@ -1,0 +1,441 @@
+//! Payment use cases: create (price from the catalog, coupon reserved,
+//! free payments completed at once), confirm, complete, fail, cancel, expire,
+//! read and list.
+//!
+//! Gateways are called outside any storage transaction: the pending payment
+//! is stored first (the intent), then the gateway is called, then its answer
+//! is recorded. Each step can be resumed if the process dies between them: a
+//! pending payment nobody confirms expires and gives its coupon use back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{Availability, ItemRef};
+use crate::coupon::{CouponCode, CouponContext, CouponRejection, NewRedemption, RedemptionStatus};
+use crate::ids::{EventId, JournalId, PaymentId, RedemptionId, UserId};
+use crate::ledger::{LedgerError, sale_journal};
+use crate::money::{FeeSplit, Money, MoneyError, Rate};
+use crate::outbox::{EventType, OutboxEvent};
+use crate::paging::Page;
+use crate::payment::{
+    AppliedCoupon, BillingInfo, ClientInfo, Payment, PaymentEvent, PaymentMethod, PaymentStatus, Transition,
+    TransitionError,
+};
+use crate::ports::{
+    Catalog, ChangeOutcome, Clock, CouponRepository, CreatePaymentStoreError, GatewayError, GatewayOutcome,
+    Gateways, IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange,
+    StoreError,
+};
+use crate::usecases::Actor;
+
+/// How often a status change is retried when another writer moved the
+/// payment first (each retry re-reads and re-decides).
+const STATUS_CHANGE_ATTEMPTS: usize = 3;
+
+/// Fee and amount rules.
+#[derive(Debug, Clone)]
+pub struct PaymentPolicy {
+    /// The platform's share of every sale (20 % by default).
+    pub platform_fee_rate: Rate,
+    /// Per-instructor fee rates that replace the default.
+    pub instructor_fee_rates: HashMap<UserId, Rate>,
+    /// The largest price accepted, in major units of any currency.
+    pub max_amount_major: i64,
+}
+
+impl PaymentPolicy {
+    /// The fee rate for an instructor.
+    pub fn fee_rate_for(&self, instructor: UserId) -> Rate {
+        self.instructor_fee_rates.get(&instructor).copied().unwrap_or(self.platform_fee_rate)
+    }
+
+    /// True when `amount` is above the configured maximum.
+    pub fn exceeds_maximum(&self, amount: Money) -> bool {
+        let limit = self.max_amount_major.saturating_mul(amount.currency().minor_per_major());
+        amount.minor() > limit
+    }
+}
+
+/// The ports the payment use cases need.
+#[derive(Clone)]
+pub struct PaymentPorts {
+    /// Payment storage.
+    pub payments: Arc<dyn PaymentRepository>,
+    /// Coupon storage.
+    pub coupons: Arc<dyn CouponRepository>,
+    /// The price authority.
+    pub catalog: Arc<dyn Catalog>,
+    /// Configured gateways.
+    pub gateways: Gateways,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// A student's request to buy something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatePayment {
+    /// What to buy.
+    pub item: ItemRef,
+    /// A coupon to apply.
+    pub coupon_code: Option<CouponCode>,
+    /// How to pay.
+    pub method: PaymentMethod,
+    /// Billing details.
+    pub billing: BillingInfo,
+    /// IP and user agent of the request.
+    pub client: ClientInfo,
+}
+
+/// A created payment and what the client must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentWithAction {
+    /// The payment as stored.
+    pub payment: Payment,
+    /// The client's next step.
+    pub next_action: NextAction,
+}
+
+/// Why a payment could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreatePaymentError {
+    /// The catalog has no such course or event.
+    #[error("no such course or event")]
+    ItemNotFound,
+    /// The item is not on sale.
+    #[error("this course or event is not on sale")]
+    ItemInactive,
+    /// The item's price is above the configured maximum.
+    #[error("the price is above the accepted maximum")]
+    AmountTooLarge,
+    /// The coupon does not apply.
+    #[error(transparent)]
+    Coupon(CouponRejection),
+    /// No gateway is configured for the method.
+    #[error("payment method {0:?} is not available")]
+    MethodUnavailable(PaymentMethod),
+    /// The gateway failed; the payment was marked failed and its coupon use
+    /// given back.
+    #[error(transparent)]
+    Gateway(GatewayError),
+    /// Amount arithmetic failed.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// Ledger construction failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a status change failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangePaymentError {
+    /// No such payment (or not the actor's).
+    #[error("payment not found")]
+    NotFound,
+    /// The payment's status does not allow it.
+    #[error(transparent)]
+    Illegal(#[from] TransitionError),
+    /// The payment has no gateway session to act on.
+    #[error("the payment has no gateway session")]
+    NoGatewaySession,
+    /// No gateway is configured for the payment's method.
+    #[error("payment method {0:?} is not available")]
+    MethodUnavailable(PaymentMethod),
+    /// The gateway failed.
+    #[error(transparent)]
+    Gateway(GatewayError),
+    /// Other writers kept moving the payment.
+    #[error("the payment is changing concurrently; retry")]
+    Contended,
+    /// Ledger construction failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Payment use cases.
+#[derive(Clone)]
+pub struct PaymentService {
+    ports: PaymentPorts,
+    policy: PaymentPolicy,
+}
+
+impl PaymentService {
+    /// A service over the given ports and policy.
+    pub fn new(ports: PaymentPorts, policy: PaymentPolicy) -> Self {
+        Self { ports, policy }
+    }
+
+    /// The methods with a configured gateway.
+    pub fn available_methods(&self) -> Vec<PaymentMethod> {
+        self.ports.gateways.methods()
+    }
+
+    /// Creates a payment for `actor` at the catalog price, less any coupon.
+    ///
+    /// A payment discounted to zero completes at once with no gateway call.
+    pub async fn create(&self, actor: Actor, command: CreatePayment) -> Result<PaymentWithAction, CreatePaymentError> {
+        let now = self.ports.clock.now();
+        let item = self.ports.catalog.find(command.item).await?.ok_or(CreatePaymentError::ItemNotFound)?;
+        if item.availability != Availability::Active {
+            return Err(CreatePaymentError::ItemInactive);
+        }
+        if self.policy.exceeds_maximum(item.price) {
+            return Err(CreatePaymentError::AmountTooLarge);
+        }
+        let (coupon, discount) = match &command.coupon_code {
+            None => (None, Money::zero(item.price.currency())),
+            Some(code) => {
+                let coupon = self
+                    .ports
+                    .coupons
+                    .find_by_code(code.clone())
+                    .await?
+                    .ok_or(CreatePaymentError::Coupon(CouponRejection::NotFound))?;
+                let uses_by_user = self.ports.coupons.live_uses_by_user(coupon.id, actor.user_id).await?;
+                let context = CouponContext { item: command.item, price: item.price, now, uses_by_user };
+                let discount = coupon.evaluate(&context).map_err(CreatePaymentError::Coupon)?;
+                (Some(coupon), discount)
+            }
+        };
+        let amount = item.price.checked_sub(discount)?;
+        let free = amount.is_zero();
+        let gateway = match (free, self.ports.gateways.for_method(command.method)) {
+            (true, _) => None,
+            (false, Some(gateway)) => Some(gateway),
+            (false, None) => return Err(CreatePaymentError::MethodUnavailable(command.method)),
+        };
+        let split = FeeSplit::of(amount, self.policy.fee_rate_for(item.instructor_id))?;
+        let payment = Payment {
+            id: PaymentId::from_uuid(self.ports.ids.new_id()),
+            user_id: actor.user_id,
+            item: command.item,
+            instructor_id: item.instructor_id,
+            status: if free { PaymentStatus::Completed } else { PaymentStatus::Pending },
+            method: command.method,
+            provider_payment_id: None,
+            original_amount: item.price,
+            discount_amount: discount,
+            amount,
+            platform_fee: split.platform_fee,
+            instructor_earnings: split.instructor_earnings,
+            refunded_amount: Money::zero(amount.currency()),
+            coupon: coupon.as_ref().map(|c| AppliedCoupon { coupon_id: c.id, code: c.code.clone() }),
+            billing: command.billing,
+            client: command.client,
+            failure_reason: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: free.then_some(now),
+        };
+        debug_assert!(payment.amounts_add_up());
+        let redemption = coupon.map(|c| NewRedemption {
+            id: RedemptionId::from_uuid(self.ports.ids.new_id()),
+            coupon_id: c.id,
+            user_id: actor.user_id,
+            payment_id: payment.id,
+            discount_amount: discount,
+            status: if free { RedemptionStatus::Confirmed } else { RedemptionStatus::Reserved },
+        });
+        let outbox = if free {
+            vec![self.event(EventType::PaymentCompleted, &payment, now)]
+        } else {
+            Vec::new()
+        };
+        let journal = if free { sale_journal(self.journal_id(), &payment, now)? } else { None };
+        let stored = self
+            .ports
+            .payments
+            .create(NewPayment { payment, redemption, journal, outbox })
+            .await
+            .map_err(|e| match e {
+                CreatePaymentStoreError::Coupon(reason) => CreatePaymentError::Coupon(reason),
+                CreatePaymentStoreError::Store(e) => CreatePaymentError::Store(e),
+            })?;
+        let Some(gateway) = gateway else {
+            return Ok(PaymentWithAction { payment: stored, next_action: NextAction::None });
+        };
+        match gateway.create_session(&stored).await {
+            Ok(session) => {
+                self.ports.payments.attach_provider_id(stored.id, session.provider_payment_id.clone()).await?;
+                let payment = Payment { provider_payment_id: Some(session.provider_payment_id), ..stored };
+                Ok(PaymentWithAction { payment, next_action: session.next_action })
+            }
+            Err(error) => {
+                // The gateway never took the payment: fail it so the coupon
+                // use is given back, then report the gateway's failure.
+                let reason = "the payment gateway could not open a session".to_owned();
+                self.change(stored.id, PaymentEvent::Fail, Some(reason)).await.map_err(|e| match e {
+                    ChangePaymentError::Store(s) => CreatePaymentError::Store(s),
+                    _ => CreatePaymentError::Gateway(error.clone()),
+                })?;
+                Err(CreatePaymentError::Gateway(error))
+            }
+        }
+    }
+
+    /// Confirms a payment with a client token (the sandbox's test tokens;
+    /// real gateways are re-checked with the gateway). A payment already
+    /// settled is answered as it is, without calling the gateway again.
+    pub async fn confirm(&self, actor: Actor, id: PaymentId, token: &str) -> Result<PaymentWithAction, ChangePaymentError> {
+        let payment = self.visible(actor, id).await?;
+        if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
+            return Ok(PaymentWithAction { payment, next_action: NextAction::None });
+        }
+        let provider_id = payment.provider_payment_id.clone().ok_or(ChangePaymentError::NoGatewaySession)?;
+        let gateway = self
+            .ports
+            .gateways
+            .for_method(payment.method)
+            .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
+        let outcome = gateway.confirm(&provider_id, token).await.map_err(ChangePaymentError::Gateway)?;
+        let (payment, next_action) = match outcome {
+            GatewayOutcome::Succeeded => (self.change(id, PaymentEvent::Complete, None).await?, NextAction::None),
+            GatewayOutcome::Declined { reason } => {
+                (self.change(id, PaymentEvent::Fail, Some(reason)).await?, NextAction::None)
+            }
+            GatewayOutcome::Processing => {
+                (self.change(id, PaymentEvent::StartProcessing, None).await?, NextAction::None)
+            }
+            GatewayOutcome::RequiresAction(action) => {
+                (self.change(id, PaymentEvent::StartProcessing, None).await?, action)
+            }
+        };
+        Ok(PaymentWithAction { payment, next_action })
+    }
+
+    /// Cancels an unpaid payment (its owner or an admin). Cancelling a
+    /// cancelled, failed or expired payment changes nothing.
+    pub async fn cancel(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        let payment = self.visible(actor, id).await?;
+        if let Transition::Unchanged = payment.status.apply(PaymentEvent::Cancel)? {
+            return Ok(payment);
+        }
+        if let (Some(provider_id), Some(gateway)) =
+            (&payment.provider_payment_id, self.ports.gateways.for_method(payment.method))
+        {
+            gateway.cancel(provider_id).await.map_err(ChangePaymentError::Gateway)?;
+        }
+        self.change(id, PaymentEvent::Cancel, None).await
+    }
+
+    /// Marks a payment paid (gateway confirmation or webhook).
+    pub async fn complete(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        self.change(id, PaymentEvent::Complete, None).await
+    }
+
+    /// Marks a payment failed with the gateway's reason.
+    pub async fn fail(&self, id: PaymentId, reason: String) -> Result<Payment, ChangePaymentError> {
+        self.change(id, PaymentEvent::Fail, Some(reason)).await
+    }
+
+    /// Expires an unpaid payment, giving its coupon use back.
+    pub async fn expire(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        self.change(id, PaymentEvent::Expire, None).await
+    }
+
+    /// One payment, if the actor may see it (owner, its instructor, admins).
+    pub async fn get(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        self.visible(actor, id).await
+    }
+
+    /// Payments the actor may see: students their own, instructors their
+    /// sales, admins everything (with the query's filters).
+    pub async fn list(&self, actor: Actor, mut query: PaymentQuery) -> Result<Page<Payment>, StoreError> {
+        match actor.role {
+            crate::usecases::Role::Admin => {}
+            crate::usecases::Role::Instructor if query.instructor_id == Some(actor.user_id) => {}
+            crate::usecases::Role::Student | crate::usecases::Role::Instructor => {
+                query.user_id = Some(actor.user_id);
+            }
+        }
+        self.ports.payments.list(query).await
+    }
+
+    async fn visible(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        let allowed = actor.is_admin() || payment.user_id == actor.user_id || payment.instructor_id == actor.user_id;
+        if allowed { Ok(payment) } else { Err(ChangePaymentError::NotFound) }
+    }
+
+    /// Applies `event` with a guarded update, re-reading and re-deciding if
+    /// another writer moved the payment first. Repeats are no-ops.
+    async fn change(
+        &self,
+        id: PaymentId,
+        event: PaymentEvent,
+        reason: Option<String>,
+    ) -> Result<Payment, ChangePaymentError> {
+        for _ in 0..STATUS_CHANGE_ATTEMPTS {
+            let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+            let Transition::Changed(to) = payment.status.apply(event)? else {
+                return Ok(payment);
+            };
+            let change = self.describe_change(&payment, to, reason.clone())?;
+            match self.ports.payments.apply(change).await? {
+                ChangeOutcome::Applied(updated) => return Ok(*updated),
+                ChangeOutcome::StatusMoved => continue,
+            }
+        }
+        Err(ChangePaymentError::Contended)
+    }
+
+    /// Everything that commits with a move of `payment` to `to`.
+    fn describe_change(
+        &self,
+        payment: &Payment,
+        to: PaymentStatus,
+        reason: Option<String>,
+    ) -> Result<PaymentChange, LedgerError> {
+        let at = self.ports.clock.now();
+        let mut after = payment.clone();
+        after.status = to;
+        after.updated_at = at;
+        let (redemption, journal, event_type) = match to {
+            PaymentStatus::Completed => {
+                after.completed_at = Some(at);
+                let journal = sale_journal(self.journal_id(), &after, at)?;
+                (Some(RedemptionChange::Confirm), journal, Some(EventType::PaymentCompleted))
+            }
+            PaymentStatus::Failed => {
+                after.failure_reason = reason.clone();
+                (Some(RedemptionChange::Release), None, Some(EventType::PaymentFailed))
+            }
+            PaymentStatus::Cancelled => (Some(RedemptionChange::Release), None, Some(EventType::PaymentCancelled)),
+            PaymentStatus::Expired => (Some(RedemptionChange::Release), None, Some(EventType::PaymentExpired)),
+            PaymentStatus::Pending
+            | PaymentStatus::Processing
+            | PaymentStatus::PartiallyRefunded
+            | PaymentStatus::Refunded
+            | PaymentStatus::Disputed(_) => (None, None, None),
+        };
+        let outbox = event_type.map(|t| vec![self.event(t, &after, at)]).unwrap_or_default();
+        Ok(PaymentChange {
+            payment_id: payment.id,
+            from: payment.status,
+            to,
+            at,
+            completed_at: after.completed_at,
+            failure_reason: after.failure_reason,
+            redemption: payment.coupon.as_ref().and(redemption),
+            journal,
+            outbox,
+        })
+    }
+
+    fn event(&self, event_type: EventType, payment: &Payment, at: DateTime<Utc>) -> OutboxEvent {
+        OutboxEvent::about_payment(EventId::from_uuid(self.ports.ids.new_id()), event_type, payment, at)
+    }
+
+    fn journal_id(&self) -> JournalId {
+        JournalId::from_uuid(self.ports.ids.new_id())
+    }
+}
