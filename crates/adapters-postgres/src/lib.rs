@@ -1,1 +1,28 @@
-//! placeholder
+//! PostgreSQL adapters for Skillpay's storage ports: diesel over an r2d2
+//! pool, each unit of work one database transaction run on a blocking
+//! thread.
+//!
+//! Error policy: diesel and pool errors become [`domain::ports::StoreError`]
+//! (`Unavailable` for connection trouble and timeouts, `Corrupt` for
+//! violated invariants), with the cause kept in the message for the log;
+//! business refusals (a coupon exhausted under lock) are typed outcomes.
+#![forbid(unsafe_code)]
+
+mod catalog;
+mod coupons;
+mod errors;
+mod idempotency;
+mod ledger;
+mod migrations;
+mod outbox;
+mod payments;
+mod pool;
+mod rows;
+mod schema;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification};
+pub use migrations::{revert_all_migrations, run_migrations};
+pub use outbox::StoredOutboxEvent;
+pub use pool::{PgStore, PoolSettings};

@@ -1,1 +1,90 @@
-//! placeholder
+//! Skillpay's built-in **sandbox** payment gateway: no account, no network,
+//! no real money. Like a card network's test mode, fixed test tokens decide
+//! the outcome, so the whole purchase flow can be tried and tested:
+//!
+//! | token                     | outcome                                        |
+//! |---------------------------|------------------------------------------------|
+//! | `sandbox_success`         | the payment succeeds                           |
+//! | `sandbox_decline`         | the payment is declined (`card_declined`)      |
+//! | `sandbox_requires_action` | authentication is needed; confirm again        |
+//!
+//! It keeps no state, so any number of app instances can share it: a
+//! session id is `sbx_` plus the payment id.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use domain::payment::{Payment, PaymentMethod};
+use domain::ports::{GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
+
+/// Token that makes a payment succeed.
+pub const TOKEN_SUCCESS: &str = "sandbox_success";
+/// Token that makes a payment be declined.
+pub const TOKEN_DECLINE: &str = "sandbox_decline";
+/// Token that asks for authentication first.
+pub const TOKEN_REQUIRES_ACTION: &str = "sandbox_requires_action";
+/// Prefix of sandbox session ids.
+pub const SESSION_PREFIX: &str = "sbx_";
+
+/// The sandbox gateway.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SandboxGateway;
+
+#[async_trait]
+impl PaymentGateway for SandboxGateway {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Sandbox
+    }
+
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
+        Ok(GatewaySession {
+            provider_payment_id: format!("{SESSION_PREFIX}{}", payment.id.uuid().simple()),
+            next_action: NextAction::SandboxConfirm {
+                tokens: vec![TOKEN_SUCCESS, TOKEN_DECLINE, TOKEN_REQUIRES_ACTION],
+            },
+        })
+    }
+
+    async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError> {
+        if !provider_payment_id.starts_with(SESSION_PREFIX) {
+            return Err(GatewayError::UnknownPayment);
+        }
+        match token {
+            TOKEN_SUCCESS => Ok(GatewayOutcome::Succeeded),
+            TOKEN_DECLINE => Ok(GatewayOutcome::Declined { reason: "card_declined (sandbox)".to_owned() }),
+            TOKEN_REQUIRES_ACTION => Ok(GatewayOutcome::RequiresAction(NextAction::SandboxAuthenticate)),
+            _ => Err(GatewayError::InvalidRequest(format!(
+                "unknown sandbox token; use {TOKEN_SUCCESS}, {TOKEN_DECLINE} or {TOKEN_REQUIRES_ACTION}"
+            ))),
+        }
+    }
+
+    async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
+        if provider_payment_id.starts_with(SESSION_PREFIX) { Ok(()) } else { Err(GatewayError::UnknownPayment) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::*;
+
+    #[test]
+    fn each_token_gives_its_outcome() {
+        let gateway = SandboxGateway;
+        assert_eq!(block_on(gateway.confirm("sbx_1", TOKEN_SUCCESS)), Ok(GatewayOutcome::Succeeded));
+        assert!(matches!(block_on(gateway.confirm("sbx_1", TOKEN_DECLINE)), Ok(GatewayOutcome::Declined { .. })));
+        assert_eq!(
+            block_on(gateway.confirm("sbx_1", TOKEN_REQUIRES_ACTION)),
+            Ok(GatewayOutcome::RequiresAction(NextAction::SandboxAuthenticate))
+        );
+        assert!(matches!(block_on(gateway.confirm("sbx_1", "4242424242424242")), Err(GatewayError::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn foreign_session_ids_are_unknown() {
+        let gateway = SandboxGateway;
+        assert_eq!(block_on(gateway.confirm("pi_123", TOKEN_SUCCESS)), Err(GatewayError::UnknownPayment));
+        assert_eq!(block_on(gateway.cancel("pi_123")), Err(GatewayError::UnknownPayment));
+    }
+}

@@ -1,1 +1,111 @@
-//! placeholder
+//! Skillpay's HTTP API on actix-web: routes, bearer auth, problem+json
+//! errors, idempotency keys and the OpenAPI document.
+//!
+//! Handlers are thin: authenticate (an extractor), parse the body into
+//! domain types, call a use case, map the result. This crate depends on the
+//! domain only; storage and gateways arrive as trait objects in [`AppState`].
+//!
+//! Error policy: every failure is an [`error::ApiError`] with a stable code;
+//! causes of 5xx answers are logged, never sent.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod convert;
+pub mod dto;
+pub mod error;
+pub mod idempotency;
+pub mod json;
+pub mod openapi;
+pub mod routes;
+
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::web;
+use domain::ports::{HealthCheck, IdempotencyStore};
+use domain::usecases::catalog::CatalogService;
+use domain::usecases::coupons::CouponService;
+use domain::usecases::payments::PaymentService;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::AuthConfig;
+use crate::error::{ApiError, PROBLEM_JSON};
+
+/// Largest accepted request body, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything the handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    /// Payment use cases.
+    pub payments: PaymentService,
+    /// Coupon use cases.
+    pub coupons: CouponService,
+    /// Catalog use cases.
+    pub catalog: CatalogService,
+    /// Idempotency-key storage.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Readiness probe.
+    pub health: Arc<dyn HealthCheck>,
+    /// Token checking.
+    pub auth: AuthConfig,
+    /// Largest catalog price accepted, in major units.
+    pub payments_policy_max: Option<i64>,
+}
+
+/// Registers every route, the docs page and the error rendering on `cfg`.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .service(routes::health::healthz)
+            .service(routes::health::readyz)
+            // Fixed paths before `{id}` paths so `coupons` is never an id.
+            .service(routes::coupons::validate_coupon)
+            .service(routes::coupons::create_coupon)
+            .service(routes::coupons::list_coupons)
+            .service(routes::coupons::get_coupon)
+            .service(routes::coupons::deactivate_coupon)
+            .service(routes::catalog::put_item)
+            .service(routes::payments::create_payment)
+            .service(routes::payments::list_payments)
+            .service(routes::payments::get_payment)
+            .service(routes::payments::cancel_payment)
+            .service(routes::payments::confirm_payment)
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()));
+    }
+}
+
+/// Middleware that turns every error answer not already problem+json
+/// (unknown route, wrong method, oversize body from actix itself) into one.
+pub fn problem_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(render_problem)
+}
+
+fn render_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already = res.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if already {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let error = match res.status() {
+        StatusCode::NOT_FOUND => ApiError::RouteNotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::BAD_REQUEST => ApiError::MalformedJson("the request could not be read".to_owned()),
+        status if status.is_client_error() => ApiError::InvalidQuery("the request could not be read".to_owned()),
+        StatusCode::SERVICE_UNAVAILABLE => ApiError::ServiceUnavailable,
+        _ => ApiError::Internal,
+    };
+    let body = serde_json::to_vec(&error.problem()).unwrap_or_default();
+    let (req, res) = res.into_parts();
+    let mut res = res.set_body(BoxBody::new(body));
+    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let res = ServiceResponse::new(req, res).map_into_boxed_body().map_into_right_body::<B>();
+    Ok(ErrorHandlerResponse::Response(res))
+}

@@ -1,1 +1,128 @@
-fn main() {}
+//! `skillpay`: serve the API, migrate the database, mint development
+//! tokens, load demo data.
+
+use std::net::TcpListener;
+
+use anyhow::Context;
+use app::{Config, app_state, connect, demo, migrate, start_server};
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::ids::UserId;
+use domain::usecases::{Actor, Role};
+
+/// Default lifetime of a development token, in seconds (one day).
+const DEFAULT_TOKEN_TTL_SECS: u64 = 86_400;
+
+#[derive(Parser)]
+#[command(name = "skillpay", version, about = "Payments backend for an online-learning marketplace")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Student,
+    Instructor,
+    Admin,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (applies pending migrations first).
+    Serve {
+        /// Do not apply pending migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        /// Revert every migration instead (destroys all data).
+        #[arg(long)]
+        revert_all: bool,
+    },
+    /// Print a signed development token for a user.
+    Token {
+        /// The platform user id.
+        #[arg(long)]
+        user_id: i64,
+        /// The role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS)]
+        ttl_secs: u64,
+    },
+    /// Load demo courses, an event and coupons, and print demo tokens.
+    DemoData,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> {
+    api_actix::auth::AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone())
+        .mint(actor, ttl_secs)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    init_logging();
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    match cli.command {
+        Command::Serve { no_migrate } => {
+            let store = connect(&config)?;
+            if !no_migrate {
+                let applied = migrate(&store)?;
+                tracing::info!(applied, "migrations checked");
+            }
+            let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
+            let address = listener.local_addr().context("reading the bound address")?;
+            if config.sandbox_enabled {
+                tracing::warn!("SANDBOX gateway enabled: test payments only, no real money moves");
+            }
+            println!("Skillpay listening on http://{address}");
+            println!("API docs:   http://{address}/api/docs/");
+            println!("OpenAPI:    http://{address}/api/openapi.json");
+            start_server(app_state(&config, store), listener)?.await.context("serving")?;
+        }
+        Command::Migrate { revert_all } => {
+            let store = connect(&config)?;
+            if revert_all {
+                let mut conn = store.connection().context("connecting")?;
+                let reverted = adapters_postgres::revert_all_migrations(&mut conn)?;
+                println!("reverted {reverted} migrations");
+            } else {
+                println!("applied {} migrations", migrate(&store)?);
+            }
+        }
+        Command::Token { user_id, role, ttl_secs } => {
+            let role = match role {
+                RoleArg::Student => Role::Student,
+                RoleArg::Instructor => Role::Instructor,
+                RoleArg::Admin => Role::Admin,
+            };
+            anyhow::ensure!(user_id > 0, "user ids are positive");
+            println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
+        }
+        Command::DemoData => {
+            let store = connect(&config)?;
+            migrate(&store)?;
+            demo::load(&app_state(&config, store)).await?;
+            println!(
+                "Demo data loaded: courses 1-3 (USD), event 1 (JPY), coupons WELCOME10, FREEINTRO (course 3), FIVEOFF."
+            );
+            println!("Demo tokens (valid one day):");
+            for (name, actor) in
+                [("admin", demo::DEMO_ADMIN), ("instructor", demo::DEMO_INSTRUCTOR), ("student", demo::DEMO_STUDENT)]
+            {
+                println!("  {name:<10} (user {}): {}", actor.user_id, mint(&config, actor, DEFAULT_TOKEN_TTL_SECS)?);
+            }
+        }
+    }
+    Ok(())
+}

@@ -465,10 +465,7 @@ mod tests {
         assert_eq!(percent(25).evaluate(&context(usd(4999))), Ok(usd(1250))); // 1249.75
         assert_eq!(percent(50).evaluate(&context(usd(5))), Ok(usd(2))); // 2.5 -> 2
         let mut capped = percent(50);
-        capped.discount = Discount::Percentage {
-            rate: Rate::from_str("0.5").unwrap(),
-            max_discount: Some(usd(1000)),
-        };
+        capped.discount = Discount::Percentage { rate: Rate::from_str("0.5").unwrap(), max_discount: Some(usd(1000)) };
         capped.currency = Some(Currency::USD);
         assert_eq!(capped.evaluate(&context(usd(10_000))), Ok(usd(1000)));
     }

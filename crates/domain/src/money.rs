@@ -231,11 +231,7 @@ impl Money {
         if integer.len() > MAX_INTEGER_DIGITS {
             return Err(MoneyError::Overflow);
         }
-        let whole: i64 = if integer.is_empty() {
-            0
-        } else {
-            integer.parse().map_err(|_| MoneyError::Overflow)?
-        };
+        let whole: i64 = if integer.is_empty() { 0 } else { integer.parse().map_err(|_| MoneyError::Overflow)? };
         let padding = u32::from(currency.exponent) - u32::try_from(fraction.len()).map_err(|_| MoneyError::Overflow)?;
         let part: i64 = if fraction.is_empty() {
             0
@@ -337,11 +333,7 @@ pub struct InvalidRate;
 impl Rate {
     /// A rate from a decimal in `[0, 1]`.
     pub fn new(value: Decimal) -> Result<Rate, InvalidRate> {
-        if value >= Decimal::ZERO && value <= Decimal::ONE {
-            Ok(Rate(value))
-        } else {
-            Err(InvalidRate)
-        }
+        if value >= Decimal::ZERO && value <= Decimal::ONE { Ok(Rate(value)) } else { Err(InvalidRate) }
     }
 
     /// A rate from a percentage in `[0, 100]` (25 is 25 %).

@@ -33,8 +33,7 @@ pub enum PaymentMethod {
 
 impl PaymentMethod {
     /// Every method.
-    pub const ALL: [PaymentMethod; 5] =
-        [Self::Stripe, Self::Paypal, Self::Sandbox, Self::BankTransfer, Self::Wallet];
+    pub const ALL: [PaymentMethod; 5] = [Self::Stripe, Self::Paypal, Self::Sandbox, Self::BankTransfer, Self::Wallet];
 
     /// Stable snake_case name.
     pub fn as_str(&self) -> &'static str {
@@ -179,12 +178,9 @@ impl PaymentStatus {
             Self::Completed => Some(SettledStatus::Completed),
             Self::PartiallyRefunded => Some(SettledStatus::PartiallyRefunded),
             Self::Refunded => Some(SettledStatus::Refunded),
-            Self::Pending
-            | Self::Processing
-            | Self::Failed
-            | Self::Cancelled
-            | Self::Expired
-            | Self::Disputed(_) => None,
+            Self::Pending | Self::Processing | Self::Failed | Self::Cancelled | Self::Expired | Self::Disputed(_) => {
+                None
+            }
         }
     }
 
@@ -206,7 +202,13 @@ impl PaymentStatus {
             (S::Pending, E::StartProcessing) => to(S::Processing),
             (S::Processing, E::StartProcessing) => unchanged,
             (
-                S::Completed | S::Failed | S::Cancelled | S::Expired | S::PartiallyRefunded | S::Refunded | S::Disputed(_),
+                S::Completed
+                | S::Failed
+                | S::Cancelled
+                | S::Expired
+                | S::PartiallyRefunded
+                | S::Refunded
+                | S::Disputed(_),
                 E::StartProcessing,
             ) => unchanged,
 
@@ -218,7 +220,13 @@ impl PaymentStatus {
 
             (S::Pending | S::Processing, E::Fail) => to(S::Failed),
             (
-                S::Failed | S::Cancelled | S::Expired | S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_),
+                S::Failed
+                | S::Cancelled
+                | S::Expired
+                | S::Completed
+                | S::PartiallyRefunded
+                | S::Refunded
+                | S::Disputed(_),
                 E::Fail,
             ) => unchanged,
 
@@ -228,7 +236,13 @@ impl PaymentStatus {
 
             (S::Pending | S::Processing, E::Expire) => to(S::Expired),
             (
-                S::Expired | S::Failed | S::Cancelled | S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_),
+                S::Expired
+                | S::Failed
+                | S::Cancelled
+                | S::Completed
+                | S::PartiallyRefunded
+                | S::Refunded
+                | S::Disputed(_),
                 E::Expire,
             ) => unchanged,
 
@@ -453,17 +467,13 @@ mod tests {
             E::Cancel => Err(()),
             E::Expire if open => Ok(C(S::Expired)),
             E::Expire => Ok(U),
-            E::RefundPartially if matches!(status, S::Completed | S::PartiallyRefunded) => {
-                Ok(C(S::PartiallyRefunded))
-            }
+            E::RefundPartially if matches!(status, S::Completed | S::PartiallyRefunded) => Ok(C(S::PartiallyRefunded)),
             E::RefundPartially => Err(()),
             E::RefundFully if matches!(status, S::Completed | S::PartiallyRefunded) => Ok(C(S::Refunded)),
             E::RefundFully if status == S::Refunded => Ok(U),
             E::RefundFully => Err(()),
             E::OpenDispute if status == S::Completed => Ok(C(S::Disputed(SettledStatus::Completed))),
-            E::OpenDispute if status == S::PartiallyRefunded => {
-                Ok(C(S::Disputed(SettledStatus::PartiallyRefunded)))
-            }
+            E::OpenDispute if status == S::PartiallyRefunded => Ok(C(S::Disputed(SettledStatus::PartiallyRefunded))),
             E::OpenDispute if status == S::Refunded => Ok(C(S::Disputed(SettledStatus::Refunded))),
             E::OpenDispute if paid => Ok(U),
             E::OpenDispute => Err(()),

@@ -375,9 +375,8 @@ pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
 impl IdempotencyKey {
     /// Checks a key.
     pub fn parse(text: &str) -> Result<Self, InvalidIdempotencyKey> {
-        let ok = !text.is_empty()
-            && text.len() <= IDEMPOTENCY_KEY_MAX_CHARS
-            && text.bytes().all(|b| b.is_ascii_graphic());
+        let ok =
+            !text.is_empty() && text.len() <= IDEMPOTENCY_KEY_MAX_CHARS && text.bytes().all(|b| b.is_ascii_graphic());
         if ok { Ok(Self(text.to_owned())) } else { Err(InvalidIdempotencyKey) }
     }
     /// The key.

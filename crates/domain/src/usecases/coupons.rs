@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::catalog::{Availability, ItemRef};
-use crate::coupon::{Coupon, CouponCode, CouponContext, CouponDefinitionError, CouponRejection, CouponUsage, NewCoupon};
+use crate::coupon::{
+    Coupon, CouponCode, CouponContext, CouponDefinitionError, CouponRejection, CouponUsage, NewCoupon,
+};
 use crate::ids::CouponId;
 use crate::money::{Currency, Money, MoneyError};
 use crate::paging::Page;
@@ -115,11 +117,8 @@ impl CouponService {
     /// `definition` are replaced by fresh ones.
     pub async fn create(&self, actor: Actor, definition: CouponDefinition) -> Result<Coupon, CreateCouponError> {
         actor.require_admin()?;
-        let coupon = NewCoupon {
-            id: CouponId::from_uuid(self.ids.new_id()),
-            created_at: self.clock.now(),
-            ..definition
-        };
+        let coupon =
+            NewCoupon { id: CouponId::from_uuid(self.ids.new_id()), created_at: self.clock.now(), ..definition };
         coupon.check()?;
         self.coupons.create(coupon).await.map_err(|e| match e {
             CreateCouponStoreError::DuplicateCode => CreateCouponError::DuplicateCode,

@@ -24,9 +24,8 @@ use crate::payment::{
     TransitionError,
 };
 use crate::ports::{
-    Catalog, ChangeOutcome, Clock, CouponRepository, CreatePaymentStoreError, GatewayError, GatewayOutcome,
-    Gateways, IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange,
-    StoreError,
+    Catalog, ChangeOutcome, Clock, CouponRepository, CreatePaymentStoreError, GatewayError, GatewayOutcome, Gateways,
+    IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange, StoreError,
 };
 use crate::usecases::Actor;
 
@@ -245,21 +244,14 @@ impl PaymentService {
             discount_amount: discount,
             status: if free { RedemptionStatus::Confirmed } else { RedemptionStatus::Reserved },
         });
-        let outbox = if free {
-            vec![self.event(EventType::PaymentCompleted, &payment, now)]
-        } else {
-            Vec::new()
-        };
+        let outbox = if free { vec![self.event(EventType::PaymentCompleted, &payment, now)] } else { Vec::new() };
         let journal = if free { sale_journal(self.journal_id(), &payment, now)? } else { None };
-        let stored = self
-            .ports
-            .payments
-            .create(NewPayment { payment, redemption, journal, outbox })
-            .await
-            .map_err(|e| match e {
+        let stored = self.ports.payments.create(NewPayment { payment, redemption, journal, outbox }).await.map_err(
+            |e| match e {
                 CreatePaymentStoreError::Coupon(reason) => CreatePaymentError::Coupon(reason),
                 CreatePaymentStoreError::Store(e) => CreatePaymentError::Store(e),
-            })?;
+            },
+        )?;
         let Some(gateway) = gateway else {
             return Ok(PaymentWithAction { payment: stored, next_action: NextAction::None });
         };
@@ -285,7 +277,12 @@ impl PaymentService {
     /// Confirms a payment with a client token (the sandbox's test tokens;
     /// real gateways are re-checked with the gateway). A payment already
     /// settled is answered as it is, without calling the gateway again.
-    pub async fn confirm(&self, actor: Actor, id: PaymentId, token: &str) -> Result<PaymentWithAction, ChangePaymentError> {
+    pub async fn confirm(
+        &self,
+        actor: Actor,
+        id: PaymentId,
+        token: &str,
+    ) -> Result<PaymentWithAction, ChangePaymentError> {
         let payment = self.visible(actor, id).await?;
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
             return Ok(PaymentWithAction { payment, next_action: NextAction::None });

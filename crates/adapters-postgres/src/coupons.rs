@@ -1,0 +1,152 @@
+//! The coupon port on PostgreSQL.
+
+use async_trait::async_trait;
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use domain::coupon::{Coupon, CouponCode, CouponUsage, NewCoupon};
+use domain::ids::{CouponId, UserId};
+use domain::money::Money;
+use domain::paging::Page;
+use domain::ports::{CouponQuery, CouponRepository, CreateCouponStoreError, StoreError};
+
+use crate::errors::{corrupt, store_error};
+use crate::pool::PgStore;
+use crate::rows::{CouponRow, currency};
+use crate::schema::{coupon_redemptions, coupons};
+
+/// Redemption statuses that count against a coupon's limits.
+pub(crate) const LIVE_REDEMPTION: [&str; 2] = ["reserved", "confirmed"];
+
+#[async_trait]
+impl CouponRepository for PgStore {
+    async fn create(&self, coupon: NewCoupon) -> Result<Coupon, CreateCouponStoreError> {
+        self.run(move |conn| {
+            let row = CouponRow::from_new(&coupon)?;
+            match diesel::insert_into(coupons::table).values(&row).returning(CouponRow::as_returning()).get_result(conn)
+            {
+                Ok(row) => Ok(Ok(row.into_domain()?)),
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    Ok(Err(CreateCouponStoreError::DuplicateCode))
+                }
+                Err(e) => Err(store_error(e)),
+            }
+        })
+        .await?
+    }
+
+    async fn find(&self, id: CouponId) -> Result<Option<Coupon>, StoreError> {
+        self.run(move |conn| {
+            coupons::table
+                .find(id.uuid())
+                .select(CouponRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(CouponRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn find_by_code(&self, code: CouponCode) -> Result<Option<Coupon>, StoreError> {
+        self.run(move |conn| {
+            coupons::table
+                .filter(coupons::code.eq(code.as_str()))
+                .select(CouponRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(CouponRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, query: CouponQuery) -> Result<Page<Coupon>, StoreError> {
+        self.run(move |conn| {
+            let mut q = coupons::table.select(CouponRow::as_select()).into_boxed();
+            if let Some(active) = query.active {
+                q = q.filter(coupons::is_active.eq(active));
+            }
+            if let Some(after) = query.page.after {
+                q = q.filter(
+                    coupons::created_at
+                        .lt(after.created_at)
+                        .or(coupons::created_at.eq(after.created_at).and(coupons::id.lt(after.id))),
+                );
+            }
+            let limit = i64::from(query.page.limit);
+            let rows: Vec<CouponRow> = q
+                .order((coupons::created_at.desc(), coupons::id.desc()))
+                .limit(limit + 1)
+                .load(conn)
+                .map_err(store_error)?;
+            let items = rows.into_iter().map(CouponRow::into_domain).collect::<Result<Vec<_>, _>>()?;
+            Ok(crate::payments::paginate(items, query.page.limit, |c| (c.created_at, c.id.uuid())))
+        })
+        .await
+    }
+
+    async fn deactivate(&self, id: CouponId) -> Result<Option<Coupon>, StoreError> {
+        self.run(move |conn| {
+            diesel::update(coupons::table.find(id.uuid()))
+                .set((coupons::is_active.eq(false), coupons::updated_at.eq(chrono::Utc::now())))
+                .returning(CouponRow::as_returning())
+                .get_result(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(CouponRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError> {
+        self.run(move |conn| live_uses(conn, id, user)).await
+    }
+
+    async fn usage(&self, id: CouponId) -> Result<CouponUsage, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<(String, String, i64, Option<rust_decimal::Decimal>)> = coupon_redemptions::table
+                .filter(coupon_redemptions::coupon_id.eq(id.uuid()))
+                .group_by((coupon_redemptions::status, coupon_redemptions::currency))
+                .select((
+                    coupon_redemptions::status,
+                    coupon_redemptions::currency,
+                    count_star(),
+                    diesel::dsl::sum(coupon_redemptions::discount_amount_minor),
+                ))
+                .load(conn)
+                .map_err(store_error)?;
+            let mut usage =
+                CouponUsage { coupon_id: id, reserved: 0, confirmed: 0, released: 0, confirmed_discount: Vec::new() };
+            for (status, code, count, sum) in rows {
+                let count = u32::try_from(count).map_err(|_| corrupt("redemption count"))?;
+                match status.as_str() {
+                    "reserved" => usage.reserved += count,
+                    "confirmed" => {
+                        usage.confirmed += count;
+                        let total = i64::try_from(sum.unwrap_or_default()).map_err(|_| corrupt("discount total"))?;
+                        usage.confirmed_discount.push(Money::from_minor(total, currency(&code)?));
+                    }
+                    "released" => usage.released += count,
+                    _ => return Err(corrupt("redemption status")),
+                }
+            }
+            Ok(usage)
+        })
+        .await
+    }
+}
+
+pub(crate) fn live_uses(conn: &mut PgConnection, id: CouponId, user: UserId) -> Result<u32, StoreError> {
+    let count: i64 = coupon_redemptions::table
+        .filter(coupon_redemptions::coupon_id.eq(id.uuid()))
+        .filter(coupon_redemptions::user_id.eq(user.get()))
+        .filter(coupon_redemptions::status.eq_any(LIVE_REDEMPTION))
+        .count()
+        .get_result(conn)
+        .map_err(store_error)?;
+    u32::try_from(count).map_err(|_| corrupt("redemption count"))
+}

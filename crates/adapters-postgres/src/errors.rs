@@ -1,0 +1,53 @@
+//! Mapping of diesel and pool errors to the domain's storage errors.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use domain::ports::StoreError;
+
+/// A diesel error as a domain storage error; the message goes to logs only.
+pub(crate) fn store_error(error: DieselError) -> StoreError {
+    match &error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::CheckViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::NotNullViolation
+            | DatabaseErrorKind::UniqueViolation,
+            info,
+        ) => StoreError::Corrupt(info.message().to_owned()),
+        _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+/// A stored value that does not convert back into a domain value.
+pub(crate) fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unreadable {what}"))
+}
+
+/// Errors inside a transaction: a business refusal or a database error.
+#[derive(Debug)]
+pub(crate) enum TxError<E> {
+    Refused(E),
+    Db(DieselError),
+    Store(StoreError),
+}
+
+impl<E> From<DieselError> for TxError<E> {
+    fn from(error: DieselError) -> Self {
+        TxError::Db(error)
+    }
+}
+
+impl<E> From<StoreError> for TxError<E> {
+    fn from(error: StoreError) -> Self {
+        TxError::Store(error)
+    }
+}
+
+impl<E> TxError<E> {
+    pub(crate) fn into_result(self) -> Result<E, StoreError> {
+        match self {
+            TxError::Refused(e) => Ok(e),
+            TxError::Db(e) => Err(store_error(e)),
+            TxError::Store(e) => Err(e),
+        }
+    }
+}

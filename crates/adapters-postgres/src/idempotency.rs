@@ -1,0 +1,95 @@
+//! Idempotency keys on PostgreSQL. The primary key (owner, key) makes the
+//! first claim win atomically; a concurrent duplicate sees `in_progress`.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use diesel::prelude::*;
+use domain::ids::UserId;
+use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoreError, StoredResponse};
+
+use crate::errors::{corrupt, store_error};
+use crate::pool::PgStore;
+use crate::schema::idempotency_keys;
+
+#[async_trait]
+impl IdempotencyStore for PgStore {
+    async fn begin(
+        &self,
+        owner: UserId,
+        key: IdempotencyKey,
+        fingerprint: String,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        self.run(move |conn| {
+            let claimed = diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::owner_id.eq(owner.get()),
+                    idempotency_keys::key.eq(key.as_str()),
+                    idempotency_keys::fingerprint.eq(&fingerprint),
+                    idempotency_keys::status.eq("in_progress"),
+                    idempotency_keys::created_at.eq(Utc::now()),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .map_err(store_error)?;
+            if claimed == 1 {
+                return Ok(IdempotencyBegin::Started);
+            }
+            let (stored_fingerprint, status, response_status, body): (String, String, Option<i16>, Option<Vec<u8>>) =
+                idempotency_keys::table
+                    .find((owner.get(), key.as_str()))
+                    .select((
+                        idempotency_keys::fingerprint,
+                        idempotency_keys::status,
+                        idempotency_keys::response_status,
+                        idempotency_keys::response_body,
+                    ))
+                    .first(conn)
+                    .optional()
+                    .map_err(store_error)?
+                    // Abandoned between our insert and read: the client may retry.
+                    .ok_or(())
+                    .or(Ok::<_, StoreError>((String::new(), "in_progress".to_owned(), None, None)))?;
+            if status == "in_progress" {
+                return Ok(IdempotencyBegin::InProgress);
+            }
+            if stored_fingerprint != fingerprint {
+                return Ok(IdempotencyBegin::Mismatch);
+            }
+            let status =
+                response_status.and_then(|s| u16::try_from(s).ok()).ok_or_else(|| corrupt("response status"))?;
+            Ok(IdempotencyBegin::Replay(StoredResponse { status, body: body.unwrap_or_default() }))
+        })
+        .await
+    }
+
+    async fn complete(&self, owner: UserId, key: IdempotencyKey, response: StoredResponse) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            let status = i16::try_from(response.status).map_err(|_| corrupt("response status"))?;
+            diesel::update(idempotency_keys::table.find((owner.get(), key.as_str())))
+                .set((
+                    idempotency_keys::status.eq("completed"),
+                    idempotency_keys::response_status.eq(status),
+                    idempotency_keys::response_body.eq(&response.body),
+                    idempotency_keys::completed_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn abandon(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::delete(
+                idempotency_keys::table
+                    .find((owner.get(), key.as_str()))
+                    .filter(idempotency_keys::status.eq("in_progress")),
+            )
+            .execute(conn)
+            .map(|_| ())
+            .map_err(store_error)
+        })
+        .await
+    }
+}

@@ -1,0 +1,220 @@
+//! Ledger storage: journals, append-only entries and striped balances.
+//!
+//! Each account's kept balance is spread over [`BALANCE_SHARDS`] rows; a
+//! journal adds to the shard chosen by its id, so concurrent sales touch
+//! different platform-revenue and gateway-clearing rows instead of queueing
+//! on one. Reading a balance sums at most that many rows, whatever the
+//! history. Balance rows are updated in a fixed (account, currency) order so
+//! two journals never wait on each other in opposite orders.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use domain::ledger::Journal;
+use domain::ports::StoreError;
+
+use crate::errors::store_error;
+use crate::pool::PgStore;
+use crate::schema::{ledger_balances, ledger_entries, ledger_journals};
+
+/// Rows each account's balance is spread over.
+pub const BALANCE_SHARDS: i16 = 16;
+
+fn shard_of(journal: &Journal) -> i16 {
+    let bytes = journal.id().uuid().into_bytes();
+    // The last bytes of a v7 uuid are random: a fair spread over shards.
+    let spread = u16::from_le_bytes([bytes[14], bytes[15]]);
+    i16::try_from(spread % u16::try_from(BALANCE_SHARDS).unwrap_or(1)).unwrap_or(0)
+}
+
+pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> QueryResult<()> {
+    let journal_currency = journal.currency();
+    let currency = journal_currency.code();
+    diesel::insert_into(ledger_journals::table)
+        .values((
+            ledger_journals::id.eq(journal.id().uuid()),
+            ledger_journals::kind.eq(journal.kind().as_str()),
+            ledger_journals::payment_id.eq(journal.payment_id().uuid()),
+            ledger_journals::currency.eq(currency),
+            ledger_journals::posted_at.eq(journal.posted_at()),
+        ))
+        .execute(conn)?;
+    let entries: Vec<_> = journal
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                ledger_entries::journal_id.eq(journal.id().uuid()),
+                ledger_entries::account.eq(e.account.code()),
+                ledger_entries::currency.eq(currency),
+                ledger_entries::amount_minor.eq(e.amount_minor),
+            )
+        })
+        .collect();
+    diesel::insert_into(ledger_entries::table).values(entries).execute(conn)?;
+    let mut per_account: BTreeMap<String, i64> = BTreeMap::new();
+    for entry in journal.entries() {
+        let total = per_account.entry(entry.account.code()).or_insert(0);
+        *total = total.saturating_add(entry.amount_minor);
+    }
+    let shard = shard_of(journal);
+    for (account, delta) in per_account {
+        diesel::insert_into(ledger_balances::table)
+            .values((
+                ledger_balances::account.eq(&account),
+                ledger_balances::currency.eq(currency),
+                ledger_balances::shard.eq(shard),
+                ledger_balances::balance_minor.eq(delta),
+                ledger_balances::updated_at.eq(journal.posted_at()),
+            ))
+            .on_conflict((ledger_balances::account, ledger_balances::currency, ledger_balances::shard))
+            .do_update()
+            .set((
+                ledger_balances::balance_minor
+                    .eq(ledger_balances::balance_minor + excluded(ledger_balances::balance_minor)),
+                ledger_balances::updated_at.eq(excluded(ledger_balances::updated_at)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// An account's balance in one currency (signed minor units: debit positive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountBalance {
+    /// Account code.
+    pub account: String,
+    /// Currency code.
+    pub currency: String,
+    /// Signed balance in minor units.
+    pub balance_minor: i64,
+}
+
+/// The result of checking the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerVerification {
+    /// Journals checked.
+    pub journals: i64,
+    /// First problem found, if any.
+    pub first_discrepancy: Option<String>,
+}
+
+impl PgStore {
+    /// Kept balance of one account in one currency.
+    pub async fn account_balance(&self, account: String, currency: String) -> Result<i64, StoreError> {
+        self.run(move |conn| {
+            ledger_balances::table
+                .filter(ledger_balances::account.eq(account))
+                .filter(ledger_balances::currency.eq(currency))
+                .select(sum(ledger_balances::balance_minor))
+                .first::<Option<rust_decimal::Decimal>>(conn)
+                .map_err(store_error)
+                .and_then(|total| {
+                    i64::try_from(total.unwrap_or_default())
+                        .map_err(|_| StoreError::Corrupt("balance out of range".to_owned()))
+                })
+        })
+        .await
+    }
+
+    /// Recomputes every balance from the entries and checks that every
+    /// journal balances and the total per currency is zero.
+    pub async fn verify_ledger(&self) -> Result<LedgerVerification, StoreError> {
+        self.run(|conn| {
+            conn.build_transaction()
+                .repeatable_read()
+                .read_only()
+                .run(|conn| {
+                    let journals: i64 = ledger_journals::table.count().get_result(conn)?;
+                    let unbalanced: Option<(uuid::Uuid, Option<rust_decimal::Decimal>)> = ledger_entries::table
+                        .group_by(ledger_entries::journal_id)
+                        .select((ledger_entries::journal_id, sum(ledger_entries::amount_minor)))
+                        .having(sum(ledger_entries::amount_minor).ne(rust_decimal::Decimal::ZERO))
+                        .first(conn)
+                        .optional()?;
+                    if let Some((journal, total)) = unbalanced {
+                        return Ok(LedgerVerification {
+                            journals,
+                            first_discrepancy: Some(format!(
+                                "journal {journal} sums to {} instead of 0",
+                                total.unwrap_or_default()
+                            )),
+                        });
+                    }
+                    let from_entries: Vec<(String, String, Option<rust_decimal::Decimal>)> = ledger_entries::table
+                        .group_by((ledger_entries::account, ledger_entries::currency))
+                        .select((ledger_entries::account, ledger_entries::currency, sum(ledger_entries::amount_minor)))
+                        .order((ledger_entries::account, ledger_entries::currency))
+                        .load(conn)?;
+                    let kept: Vec<(String, String, Option<rust_decimal::Decimal>)> = ledger_balances::table
+                        .group_by((ledger_balances::account, ledger_balances::currency))
+                        .select((
+                            ledger_balances::account,
+                            ledger_balances::currency,
+                            sum(ledger_balances::balance_minor),
+                        ))
+                        .order((ledger_balances::account, ledger_balances::currency))
+                        .load(conn)?;
+                    let kept: BTreeMap<(String, String), rust_decimal::Decimal> =
+                        kept.into_iter().map(|(a, c, s)| ((a, c), s.unwrap_or_default())).collect();
+                    let mut per_currency: BTreeMap<String, rust_decimal::Decimal> = BTreeMap::new();
+                    for (account, currency, total) in &from_entries {
+                        let total = total.unwrap_or_default();
+                        *per_currency.entry(currency.clone()).or_default() += total;
+                        let stored = kept.get(&(account.clone(), currency.clone())).copied().unwrap_or_default();
+                        if stored != total {
+                            return Ok(LedgerVerification {
+                                journals,
+                                first_discrepancy: Some(format!(
+                                    "account {account} {currency}: kept balance {stored}, entries sum to {total}"
+                                )),
+                            });
+                        }
+                    }
+                    if kept.len() > from_entries.len() {
+                        return Ok(LedgerVerification {
+                            journals,
+                            first_discrepancy: Some("a kept balance has no entries".to_owned()),
+                        });
+                    }
+                    let nonzero = per_currency.into_iter().find(|(_, total)| !total.is_zero());
+                    Ok(LedgerVerification {
+                        journals,
+                        first_discrepancy: nonzero.map(|(c, t)| format!("entries in {c} sum to {t} instead of 0")),
+                    })
+                })
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    /// Sum of all entries per currency (zero for a healthy ledger).
+    pub async fn ledger_totals(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.run(|conn| {
+            let rows: Vec<(String, Option<rust_decimal::Decimal>)> = ledger_entries::table
+                .group_by(ledger_entries::currency)
+                .select((ledger_entries::currency, sum(ledger_entries::amount_minor)))
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter()
+                .map(|(c, s)| {
+                    i64::try_from(s.unwrap_or_default())
+                        .map(|v| (c, v))
+                        .map_err(|_| StoreError::Corrupt("total out of range".to_owned()))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// The time of the newest journal, for operators.
+    pub async fn last_posting(&self) -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
+        self.run(|conn| {
+            ledger_journals::table.select(diesel::dsl::max(ledger_journals::posted_at)).first(conn).map_err(store_error)
+        })
+        .await
+    }
+}

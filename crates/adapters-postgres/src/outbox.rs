@@ -1,0 +1,69 @@
+//! Outbox rows, written inside the transaction of the change they announce.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::outbox::OutboxEvent;
+use domain::ports::StoreError;
+use uuid::Uuid;
+
+use crate::errors::store_error;
+use crate::pool::PgStore;
+use crate::schema::outbox_events;
+
+pub(crate) fn insert_events(conn: &mut PgConnection, events: &[OutboxEvent]) -> QueryResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                outbox_events::id.eq(e.id.uuid()),
+                outbox_events::event_type.eq(e.event_type.as_str()),
+                outbox_events::aggregate_id.eq(&e.aggregate_id),
+                outbox_events::payload.eq(&e.payload),
+                outbox_events::created_at.eq(e.created_at),
+            )
+        })
+        .collect();
+    diesel::insert_into(outbox_events::table).values(rows).execute(conn)
+}
+
+/// An outbox row as stored.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct StoredOutboxEvent {
+    /// Event id.
+    pub id: Uuid,
+    /// Wire name of the event type.
+    pub event_type: String,
+    /// Object the event is about.
+    pub aggregate_id: String,
+    /// The object.
+    pub payload: serde_json::Value,
+    /// When it happened.
+    pub created_at: DateTime<Utc>,
+    /// When it was delivered, if it was.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl PgStore {
+    /// The events about one object, oldest first.
+    pub async fn outbox_events_for(&self, aggregate_id: String) -> Result<Vec<StoredOutboxEvent>, StoreError> {
+        self.run(move |conn| {
+            outbox_events::table
+                .filter(outbox_events::aggregate_id.eq(aggregate_id))
+                .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
+                .select((
+                    outbox_events::id,
+                    outbox_events::event_type,
+                    outbox_events::aggregate_id,
+                    outbox_events::payload,
+                    outbox_events::created_at,
+                    outbox_events::delivered_at,
+                ))
+                .load(conn)
+                .map_err(store_error)
+        })
+        .await
+    }
+}

@@ -1,0 +1,276 @@
+//! The payment port on PostgreSQL: each state change commits with its
+//! coupon redemption change, ledger journal and outbox rows.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::coupon::{CouponRejection, NewRedemption};
+use domain::ids::PaymentId;
+use domain::paging::{Cursor, Page};
+use domain::payment::{Payment, PaymentMethod};
+use domain::ports::{
+    ChangeOutcome, CreatePaymentStoreError, NewPayment, PaymentChange, PaymentQuery, PaymentRepository,
+    RedemptionChange, StoreError,
+};
+use uuid::Uuid;
+
+use crate::coupons::live_uses;
+use crate::errors::{TxError, store_error};
+use crate::ledger::write_journal;
+use crate::outbox::insert_events;
+use crate::pool::PgStore;
+use crate::rows::{PaymentRow, settled_name};
+use crate::schema::{coupon_redemptions, coupons, payments};
+
+/// Cuts `limit + 1` loaded items to a page and its next cursor.
+pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let has_more = items.len() > limit;
+    items.truncate(limit);
+    let next = if has_more {
+        items.last().map(|last| {
+            let (created_at, id) = key(last);
+            Cursor { created_at, id }
+        })
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// Reserves (or, for a free payment, confirms) a redemption after
+/// re-checking the coupon's limits under a lock on the coupon row, so the
+/// limits hold whatever the concurrency.
+fn reserve_redemption(
+    conn: &mut PgConnection,
+    redemption: &NewRedemption,
+    at: DateTime<Utc>,
+) -> Result<(), TxError<CouponRejection>> {
+    let coupon: Option<(bool, Option<i32>, Option<i32>, i32)> = coupons::table
+        .find(redemption.coupon_id.uuid())
+        .select((coupons::is_active, coupons::max_uses, coupons::max_uses_per_user, coupons::times_used))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    let Some((is_active, max_uses, max_per_user, times_used)) = coupon else {
+        return Err(TxError::Refused(CouponRejection::NotFound));
+    };
+    if !is_active {
+        return Err(TxError::Refused(CouponRejection::Inactive));
+    }
+    if max_uses.is_some_and(|max| times_used >= max) {
+        return Err(TxError::Refused(CouponRejection::Exhausted));
+    }
+    if let Some(max) = max_per_user {
+        let used = live_uses(conn, redemption.coupon_id, redemption.user_id)?;
+        if i64::from(used) >= i64::from(max) {
+            return Err(TxError::Refused(CouponRejection::PerUserLimit));
+        }
+    }
+    diesel::update(coupons::table.find(redemption.coupon_id.uuid()))
+        .set((coupons::times_used.eq(coupons::times_used + 1), coupons::updated_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn insert_redemption(conn: &mut PgConnection, r: &NewRedemption, at: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::insert_into(coupon_redemptions::table)
+        .values((
+            coupon_redemptions::id.eq(r.id.uuid()),
+            coupon_redemptions::coupon_id.eq(r.coupon_id.uuid()),
+            coupon_redemptions::user_id.eq(r.user_id.get()),
+            coupon_redemptions::payment_id.eq(r.payment_id.uuid()),
+            coupon_redemptions::discount_amount_minor.eq(r.discount_amount.minor()),
+            coupon_redemptions::currency.eq(r.discount_amount.currency().code()),
+            coupon_redemptions::status.eq(r.status.as_str()),
+            coupon_redemptions::redeemed_at.eq(at),
+            coupon_redemptions::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Moves a payment's reserved redemption on; a release also gives the use
+/// back to the coupon's counter.
+fn change_redemption(
+    conn: &mut PgConnection,
+    payment: PaymentId,
+    change: RedemptionChange,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    let target = coupon_redemptions::table
+        .filter(coupon_redemptions::payment_id.eq(payment.uuid()))
+        .filter(coupon_redemptions::status.eq("reserved"));
+    match change {
+        RedemptionChange::Confirm => {
+            diesel::update(target)
+                .set((coupon_redemptions::status.eq("confirmed"), coupon_redemptions::updated_at.eq(at)))
+                .execute(conn)?;
+        }
+        RedemptionChange::Release => {
+            let released: Option<Uuid> = diesel::update(target)
+                .set((coupon_redemptions::status.eq("released"), coupon_redemptions::updated_at.eq(at)))
+                .returning(coupon_redemptions::coupon_id)
+                .get_result(conn)
+                .optional()?;
+            if let Some(coupon_id) = released {
+                diesel::update(coupons::table.find(coupon_id))
+                    .set((coupons::times_used.eq(coupons::times_used - 1), coupons::updated_at.eq(at)))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl PaymentRepository for PgStore {
+    async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
+        let outcome = self
+            .run(move |conn| {
+                let result = conn.transaction::<Payment, TxError<CouponRejection>, _>(|conn| {
+                    let at = new.payment.created_at;
+                    if let Some(redemption) = &new.redemption {
+                        reserve_redemption(conn, redemption, at)?;
+                    }
+                    let row = PaymentRow::from_domain(&new.payment)?;
+                    let stored: PaymentRow = diesel::insert_into(payments::table)
+                        .values(&row)
+                        .returning(PaymentRow::as_returning())
+                        .get_result(conn)?;
+                    if let Some(redemption) = &new.redemption {
+                        insert_redemption(conn, redemption, at)?;
+                    }
+                    if let Some(journal) = &new.journal {
+                        write_journal(conn, journal)?;
+                    }
+                    insert_events(conn, &new.outbox)?;
+                    Ok(stored.into_domain()?)
+                });
+                match result {
+                    Ok(payment) => Ok(Ok(payment)),
+                    Err(e) => e.into_result().map(Err),
+                }
+            })
+            .await?;
+        outcome.map_err(CreatePaymentStoreError::Coupon)
+    }
+
+    async fn find(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
+        self.run(move |conn| {
+            payments::table
+                .find(id.uuid())
+                .select(PaymentRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(PaymentRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn find_by_provider_id(
+        &self,
+        method: PaymentMethod,
+        provider_payment_id: String,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.run(move |conn| {
+            payments::table
+                .filter(payments::payment_method.eq(method.as_str()))
+                .filter(payments::provider_payment_id.eq(provider_payment_id))
+                .select(PaymentRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(PaymentRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, query: PaymentQuery) -> Result<Page<Payment>, StoreError> {
+        self.run(move |conn| {
+            let mut q = payments::table.select(PaymentRow::as_select()).into_boxed();
+            if let Some(user) = query.user_id {
+                q = q.filter(payments::user_id.eq(user.get()));
+            }
+            if let Some(instructor) = query.instructor_id {
+                q = q.filter(payments::instructor_id.eq(instructor.get()));
+            }
+            if let Some(status) = query.status {
+                q = q.filter(payments::status.eq(status));
+            }
+            if let Some(method) = query.method {
+                q = q.filter(payments::payment_method.eq(method.as_str()));
+            }
+            if let Some(from) = query.created_from {
+                q = q.filter(payments::created_at.ge(from));
+            }
+            if let Some(until) = query.created_until {
+                q = q.filter(payments::created_at.lt(until));
+            }
+            if let Some(after) = query.page.after {
+                q = q.filter(
+                    payments::created_at
+                        .lt(after.created_at)
+                        .or(payments::created_at.eq(after.created_at).and(payments::id.lt(after.id))),
+                );
+            }
+            let rows: Vec<PaymentRow> = q
+                .order((payments::created_at.desc(), payments::id.desc()))
+                .limit(i64::from(query.page.limit) + 1)
+                .load(conn)
+                .map_err(store_error)?;
+            let items = rows.into_iter().map(PaymentRow::into_domain).collect::<Result<Vec<_>, _>>()?;
+            Ok(paginate(items, query.page.limit, |p| (p.created_at, p.id.uuid())))
+        })
+        .await
+    }
+
+    async fn attach_provider_id(&self, id: PaymentId, provider_payment_id: String) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(payments::table.find(id.uuid()))
+                .set((payments::provider_payment_id.eq(provider_payment_id), payments::updated_at.eq(Utc::now())))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError> {
+        self.run(move |conn| {
+            let result = conn.transaction::<ChangeOutcome, TxError<()>, _>(|conn| {
+                let updated: Option<PaymentRow> = diesel::update(
+                    payments::table.find(change.payment_id.uuid()).filter(payments::status.eq(change.from.as_str())),
+                )
+                .set((
+                    payments::status.eq(change.to.as_str()),
+                    payments::status_before_dispute.eq(change.to.before_dispute().map(settled_name)),
+                    payments::updated_at.eq(change.at),
+                    payments::completed_at.eq(change.completed_at),
+                    payments::failure_reason.eq(&change.failure_reason),
+                ))
+                .returning(PaymentRow::as_returning())
+                .get_result(conn)
+                .optional()?;
+                let Some(updated) = updated else {
+                    return Ok(ChangeOutcome::StatusMoved);
+                };
+                if let Some(redemption) = change.redemption {
+                    change_redemption(conn, change.payment_id, redemption, change.at)?;
+                }
+                if let Some(journal) = &change.journal {
+                    write_journal(conn, journal)?;
+                }
+                insert_events(conn, &change.outbox)?;
+                Ok(ChangeOutcome::Applied(Box::new(updated.into_domain()?)))
+            });
+            result.map_err(|e| match e.into_result() {
+                Ok(()) => StoreError::Corrupt("unexpected refusal".to_owned()),
+                Err(e) => e,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,283 @@
+//! Row structs (private to this crate) and their conversions to and from
+//! domain types. Money columns are `<name>_minor` bigints beside a
+//! `currency` text column.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::catalog::{Availability, CatalogItem, ItemKind, ItemRef};
+use domain::coupon::{Coupon, CouponCode, Discount, NewCoupon, Targeting};
+use domain::ids::{CouponId, PaymentId, UserId};
+use domain::money::{Currency, Money, Rate};
+use domain::payment::{AppliedCoupon, BillingInfo, ClientInfo, Payment, PaymentStatus};
+use domain::ports::StoreError;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::errors::corrupt;
+use crate::schema::{catalog_items, coupons, payments};
+
+pub(crate) fn currency(code: &str) -> Result<Currency, StoreError> {
+    Currency::from_code(code).map_err(|_| corrupt("currency"))
+}
+
+fn count(value: i32) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| corrupt("count"))
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = catalog_items, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct CatalogRow {
+    pub kind: String,
+    pub item_id: i64,
+    pub title: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub instructor_id: i64,
+    pub active: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub(crate) fn kind_name(kind: ItemKind) -> &'static str {
+    kind.as_str()
+}
+
+impl CatalogRow {
+    pub fn from_domain(item: &CatalogItem) -> Self {
+        CatalogRow {
+            kind: kind_name(item.item.kind).to_owned(),
+            item_id: item.item.id,
+            title: item.title.clone(),
+            price_minor: item.price.minor(),
+            currency: item.price.currency().code().to_owned(),
+            instructor_id: item.instructor_id.get(),
+            active: item.availability == Availability::Active,
+            updated_at: item.updated_at,
+        }
+    }
+
+    pub fn into_domain(self) -> Result<CatalogItem, StoreError> {
+        let kind = match self.kind.as_str() {
+            "course" => ItemKind::Course,
+            "event" => ItemKind::Event,
+            _ => return Err(corrupt("catalog kind")),
+        };
+        Ok(CatalogItem {
+            item: ItemRef { kind, id: self.item_id },
+            title: self.title,
+            price: Money::from_minor(self.price_minor, currency(&self.currency)?),
+            instructor_id: UserId::new(self.instructor_id),
+            availability: if self.active { Availability::Active } else { Availability::Inactive },
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = coupons, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct CouponRow {
+    pub id: Uuid,
+    pub code: String,
+    pub discount_type: String,
+    pub percent_off: Option<Decimal>,
+    pub amount_off_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub max_discount_minor: Option<i64>,
+    pub min_order_minor: Option<i64>,
+    pub max_uses: Option<i32>,
+    pub max_uses_per_user: Option<i32>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub course_ids: Vec<Option<i64>>,
+    pub event_ids: Vec<Option<i64>>,
+    pub is_active: bool,
+    pub times_used: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn limit(value: Option<u32>) -> Result<Option<i32>, StoreError> {
+    value.map(|v| i32::try_from(v).map_err(|_| corrupt("limit"))).transpose()
+}
+
+impl CouponRow {
+    pub fn from_new(c: &NewCoupon) -> Result<Self, StoreError> {
+        let (discount_type, percent_off, amount_off_minor, max_discount_minor) = match &c.discount {
+            Discount::Percentage { rate, max_discount } => {
+                ("percentage", Some(rate.value() * Decimal::ONE_HUNDRED), None, max_discount.map(|m| m.minor()))
+            }
+            Discount::Fixed { amount } => ("fixed", None, Some(amount.minor()), None),
+        };
+        Ok(CouponRow {
+            id: c.id.uuid(),
+            code: c.code.as_str().to_owned(),
+            discount_type: discount_type.to_owned(),
+            percent_off,
+            amount_off_minor,
+            currency: c.currency.map(|cur| cur.code().to_owned()),
+            max_discount_minor,
+            min_order_minor: c.min_order_amount.map(|m| m.minor()),
+            max_uses: limit(c.max_uses)?,
+            max_uses_per_user: limit(c.max_uses_per_user)?,
+            valid_from: c.valid_from,
+            expires_at: c.expires_at,
+            course_ids: c.targeting.course_ids.iter().copied().map(Some).collect(),
+            event_ids: c.targeting.event_ids.iter().copied().map(Some).collect(),
+            is_active: c.is_active,
+            times_used: 0,
+            created_at: c.created_at,
+            updated_at: c.created_at,
+        })
+    }
+
+    pub fn into_domain(self) -> Result<Coupon, StoreError> {
+        let currency = self.currency.as_deref().map(currency).transpose()?;
+        let money = |minor: Option<i64>| -> Result<Option<Money>, StoreError> {
+            match (minor, currency) {
+                (None, _) => Ok(None),
+                (Some(m), Some(c)) => Ok(Some(Money::from_minor(m, c))),
+                (Some(_), None) => Err(corrupt("coupon amount without currency")),
+            }
+        };
+        let discount = match self.discount_type.as_str() {
+            "percentage" => {
+                let percent = self.percent_off.ok_or_else(|| corrupt("coupon percentage"))?;
+                Discount::Percentage {
+                    rate: Rate::from_percent(percent).map_err(|_| corrupt("coupon percentage"))?,
+                    max_discount: money(self.max_discount_minor)?,
+                }
+            }
+            "fixed" => {
+                Discount::Fixed { amount: money(self.amount_off_minor)?.ok_or_else(|| corrupt("coupon fixed amount"))? }
+            }
+            _ => return Err(corrupt("coupon discount type")),
+        };
+        Ok(Coupon {
+            id: CouponId::from_uuid(self.id),
+            code: CouponCode::parse(&self.code).map_err(|_| corrupt("coupon code"))?,
+            discount,
+            currency,
+            min_order_amount: money(self.min_order_minor)?,
+            max_uses: self.max_uses.map(count).transpose()?,
+            max_uses_per_user: self.max_uses_per_user.map(count).transpose()?,
+            valid_from: self.valid_from,
+            expires_at: self.expires_at,
+            targeting: Targeting {
+                course_ids: self.course_ids.into_iter().flatten().collect(),
+                event_ids: self.event_ids.into_iter().flatten().collect(),
+            },
+            is_active: self.is_active,
+            times_used: count(self.times_used)?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct PaymentRow {
+    pub id: Uuid,
+    pub user_id: i64,
+    pub course_id: Option<i64>,
+    pub event_id: Option<i64>,
+    pub instructor_id: i64,
+    pub status: String,
+    pub status_before_dispute: Option<String>,
+    pub payment_method: String,
+    pub provider_payment_id: Option<String>,
+    pub currency: String,
+    pub original_amount_minor: i64,
+    pub discount_amount_minor: i64,
+    pub amount_minor: i64,
+    pub platform_fee_minor: i64,
+    pub instructor_earnings_minor: i64,
+    pub refunded_amount_minor: i64,
+    pub coupon_id: Option<Uuid>,
+    pub coupon_code: Option<String>,
+    pub billing: serde_json::Value,
+    pub ip_address: Option<ipnet::IpNet>,
+    pub user_agent: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl PaymentRow {
+    pub fn from_domain(p: &Payment) -> Result<Self, StoreError> {
+        Ok(PaymentRow {
+            id: p.id.uuid(),
+            user_id: p.user_id.get(),
+            course_id: (p.item.kind == ItemKind::Course).then_some(p.item.id),
+            event_id: (p.item.kind == ItemKind::Event).then_some(p.item.id),
+            instructor_id: p.instructor_id.get(),
+            status: p.status.as_str().to_owned(),
+            status_before_dispute: p.status.before_dispute().map(|s| settled_name(s).to_owned()),
+            payment_method: p.method.as_str().to_owned(),
+            provider_payment_id: p.provider_payment_id.clone(),
+            currency: p.amount.currency().code().to_owned(),
+            original_amount_minor: p.original_amount.minor(),
+            discount_amount_minor: p.discount_amount.minor(),
+            amount_minor: p.amount.minor(),
+            platform_fee_minor: p.platform_fee.minor(),
+            instructor_earnings_minor: p.instructor_earnings.minor(),
+            refunded_amount_minor: p.refunded_amount.minor(),
+            coupon_id: p.coupon.as_ref().map(|c| c.coupon_id.uuid()),
+            coupon_code: p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
+            billing: serde_json::to_value(&p.billing).map_err(|_| corrupt("billing"))?,
+            ip_address: p.client.ip_address.map(ipnet::IpNet::from),
+            user_agent: p.client.user_agent.clone(),
+            failure_reason: p.failure_reason.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            completed_at: p.completed_at,
+        })
+    }
+
+    pub fn into_domain(self) -> Result<Payment, StoreError> {
+        let currency = currency(&self.currency)?;
+        let money = |minor| Money::from_minor(minor, currency);
+        let item = match (self.course_id, self.event_id) {
+            (Some(id), None) => ItemRef::course(id),
+            (None, Some(id)) => ItemRef::event(id),
+            _ => return Err(corrupt("payment item")),
+        };
+        let coupon = match (self.coupon_id, self.coupon_code) {
+            (Some(id), Some(code)) => Some(AppliedCoupon {
+                coupon_id: CouponId::from_uuid(id),
+                code: CouponCode::parse(&code).map_err(|_| corrupt("coupon code"))?,
+            }),
+            _ => None,
+        };
+        Ok(Payment {
+            id: PaymentId::from_uuid(self.id),
+            user_id: UserId::new(self.user_id),
+            item,
+            instructor_id: UserId::new(self.instructor_id),
+            status: PaymentStatus::from_parts(&self.status, self.status_before_dispute.as_deref())
+                .map_err(|_| corrupt("payment status"))?,
+            method: self.payment_method.parse().map_err(|_| corrupt("payment method"))?,
+            provider_payment_id: self.provider_payment_id,
+            original_amount: money(self.original_amount_minor),
+            discount_amount: money(self.discount_amount_minor),
+            amount: money(self.amount_minor),
+            platform_fee: money(self.platform_fee_minor),
+            instructor_earnings: money(self.instructor_earnings_minor),
+            refunded_amount: money(self.refunded_amount_minor),
+            coupon,
+            billing: serde_json::from_value::<BillingInfo>(self.billing).map_err(|_| corrupt("billing"))?,
+            client: ClientInfo { ip_address: self.ip_address.map(|net| net.addr()), user_agent: self.user_agent },
+            failure_reason: self.failure_reason,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+        })
+    }
+}
+
+pub(crate) fn settled_name(status: domain::payment::SettledStatus) -> &'static str {
+    match status {
+        domain::payment::SettledStatus::Completed => "completed",
+        domain::payment::SettledStatus::PartiallyRefunded => "partially_refunded",
+        domain::payment::SettledStatus::Refunded => "refunded",
+    }
+}

@@ -1,0 +1,241 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    catalog_items (kind, item_id) {
+        kind -> Text,
+        item_id -> Int8,
+        title -> Text,
+        price_minor -> Int8,
+        currency -> Text,
+        instructor_id -> Int8,
+        active -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coupon_redemptions (id) {
+        id -> Uuid,
+        coupon_id -> Uuid,
+        user_id -> Int8,
+        payment_id -> Uuid,
+        discount_amount_minor -> Int8,
+        currency -> Text,
+        status -> Text,
+        redeemed_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    coupons (id) {
+        id -> Uuid,
+        code -> Text,
+        discount_type -> Text,
+        percent_off -> Nullable<Numeric>,
+        amount_off_minor -> Nullable<Int8>,
+        currency -> Nullable<Text>,
+        max_discount_minor -> Nullable<Int8>,
+        min_order_minor -> Nullable<Int8>,
+        max_uses -> Nullable<Int4>,
+        max_uses_per_user -> Nullable<Int4>,
+        valid_from -> Nullable<Timestamptz>,
+        expires_at -> Nullable<Timestamptz>,
+        course_ids -> Array<Nullable<Int8>>,
+        event_ids -> Array<Nullable<Int8>>,
+        is_active -> Bool,
+        times_used -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (owner_id, key) {
+        owner_id -> Int8,
+        key -> Text,
+        fingerprint -> Text,
+        status -> Text,
+        response_status -> Nullable<Int2>,
+        response_body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    ledger_balances (account, currency, shard) {
+        account -> Text,
+        currency -> Text,
+        shard -> Int2,
+        balance_minor -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Int8,
+        journal_id -> Uuid,
+        account -> Text,
+        currency -> Text,
+        amount_minor -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_journals (id) {
+        id -> Uuid,
+        kind -> Text,
+        payment_id -> Nullable<Uuid>,
+        currency -> Text,
+        posted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> Uuid,
+        event_type -> Text,
+        aggregate_id -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+    }
+}
+
+diesel::table! {
+    payment_disputes (id) {
+        id -> Uuid,
+        payment_id -> Uuid,
+        provider_dispute_id -> Nullable<Text>,
+        amount_minor -> Int8,
+        currency -> Text,
+        reason -> Text,
+        status -> Text,
+        evidence_due_by -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payment_gateway_configs (id) {
+        id -> Uuid,
+        provider -> Text,
+        mode -> Text,
+        is_active -> Bool,
+        credentials_encrypted -> Nullable<Bytea>,
+        settings -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    payment_webhook_logs (id) {
+        id -> Uuid,
+        gateway -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        payload -> Jsonb,
+        processed -> Bool,
+        processing_error -> Nullable<Text>,
+        attempts -> Int4,
+        created_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        user_id -> Int8,
+        course_id -> Nullable<Int8>,
+        event_id -> Nullable<Int8>,
+        instructor_id -> Int8,
+        status -> Text,
+        status_before_dispute -> Nullable<Text>,
+        payment_method -> Text,
+        provider_payment_id -> Nullable<Text>,
+        currency -> Text,
+        original_amount_minor -> Int8,
+        discount_amount_minor -> Int8,
+        amount_minor -> Int8,
+        platform_fee_minor -> Int8,
+        instructor_earnings_minor -> Int8,
+        refunded_amount_minor -> Int8,
+        coupon_id -> Nullable<Uuid>,
+        coupon_code -> Nullable<Text>,
+        billing -> Jsonb,
+        ip_address -> Nullable<Inet>,
+        user_agent -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    payouts (id) {
+        id -> Uuid,
+        instructor_id -> Int8,
+        amount_minor -> Int8,
+        currency -> Text,
+        method -> Text,
+        status -> Text,
+        destination_encrypted -> Bytea,
+        destination_masked -> Text,
+        transaction_id -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        paid_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Uuid,
+        payment_id -> Uuid,
+        amount_minor -> Int8,
+        currency -> Text,
+        platform_fee_reversed_minor -> Int8,
+        status -> Text,
+        reason -> Text,
+        rejection_reason -> Nullable<Text>,
+        provider_refund_id -> Nullable<Text>,
+        requested_by -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
+diesel::joinable!(coupon_redemptions -> payments (payment_id));
+diesel::joinable!(ledger_entries -> ledger_journals (journal_id));
+diesel::joinable!(ledger_journals -> payments (payment_id));
+diesel::joinable!(payment_disputes -> payments (payment_id));
+diesel::joinable!(payments -> coupons (coupon_id));
+diesel::joinable!(refunds -> payments (payment_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    catalog_items,
+    coupon_redemptions,
+    coupons,
+    idempotency_keys,
+    ledger_balances,
+    ledger_entries,
+    ledger_journals,
+    outbox_events,
+    payment_disputes,
+    payment_gateway_configs,
+    payment_webhook_logs,
+    payments,
+    payouts,
+    refunds,
+);

@@ -1,0 +1,127 @@
+//! Bearer-token authentication: HS256 JWTs with `sub`, `role`, `exp`.
+//!
+//! Only the configured algorithm is accepted (so `alg: none` and algorithm
+//! confusion fail), `exp` is required and checked, and `aud` when an audience
+//! is configured.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use domain::ids::UserId;
+use domain::usecases::{Actor, Role};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Allowed clock skew when checking `exp`, in seconds.
+pub const CLOCK_SKEW_LEEWAY_SECS: u64 = 30;
+
+/// The claims Skillpay reads from a token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The platform user id as a decimal string.
+    pub sub: String,
+    /// The user's role.
+    pub role: Role,
+    /// Expiry (seconds since the epoch).
+    pub exp: u64,
+    /// Audience, when the deployment uses one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub aud: Option<String>,
+}
+
+/// How tokens are checked (and, for development tools, minted).
+#[derive(Clone)]
+pub struct AuthConfig {
+    decoding: DecodingKey,
+    encoding: EncodingKey,
+    validation: Validation,
+    audience: Option<String>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig").field("audience", &self.audience).finish_non_exhaustive()
+    }
+}
+
+impl AuthConfig {
+    /// HS256 with a shared secret; `audience` is enforced when given.
+    pub fn hs256(secret: &[u8], audience: Option<String>) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = CLOCK_SKEW_LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        Self {
+            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(secret),
+            validation,
+            audience,
+        }
+    }
+
+    /// The actor a token speaks for.
+    pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| ApiError::InvalidToken)?;
+        let user_id: UserId = data.claims.sub.parse().map_err(|_| ApiError::InvalidToken)?;
+        Ok(Actor { user_id, role: data.claims.role })
+    }
+
+    /// A signed token for `actor` valid for `ttl_secs` (development tools
+    /// and tests; production tokens come from the platform).
+    pub fn mint(&self, actor: Actor, ttl_secs: u64) -> Result<String, ApiError> {
+        let now = u64::try_from(chrono::Utc::now().timestamp()).map_err(|_| ApiError::Internal)?;
+        let claims = Claims {
+            sub: actor.user_id.to_string(),
+            role: actor.role,
+            exp: now.saturating_add(ttl_secs),
+            aud: self.audience.clone(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| ApiError::Internal)
+    }
+}
+
+/// The authenticated caller; extracting it rejects the request with 401
+/// when the token is missing or invalid.
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated(pub Actor);
+
+fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
+    let state = req.app_data::<web::Data<AppState>>().ok_or(ApiError::Internal)?;
+    let header = req.headers().get(actix_web::http::header::AUTHORIZATION).ok_or(ApiError::AuthenticationRequired)?;
+    let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
+    let token =
+        value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or(ApiError::InvalidToken)?;
+    state.auth.verify(token.trim())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(Authenticated))
+    }
+}
+
+/// An authenticated admin; 403 for other roles.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(pub Actor);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(
+            authenticate(req)
+                .and_then(|actor| if actor.is_admin() { Ok(Admin(actor)) } else { Err(ApiError::Forbidden) }),
+        )
+    }
+}

@@ -1,0 +1,126 @@
+//! Domain errors mapped to API errors, in one place.
+
+use domain::coupon::CouponRejection;
+use domain::ports::{GatewayError, StoreError};
+use domain::usecases::Forbidden;
+use domain::usecases::coupons::{CouponAdminError, CreateCouponError, ValidateCouponError};
+use domain::usecases::payments::{ChangePaymentError, CreatePaymentError};
+
+use crate::error::ApiError;
+
+/// Storage trouble: 503 when the database is unreachable, else 500.
+pub fn store(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Unavailable(cause) => {
+            tracing::error!(%cause, "storage unavailable");
+            ApiError::ServiceUnavailable
+        }
+        StoreError::Corrupt(cause) => {
+            tracing::error!(%cause, "storage invariant violated");
+            ApiError::Internal
+        }
+    }
+}
+
+/// A coupon refusal.
+pub fn coupon(reason: CouponRejection) -> ApiError {
+    ApiError::CouponRejected { reason: reason.code(), detail: reason.to_string() }
+}
+
+fn gateway(error: GatewayError) -> ApiError {
+    match error {
+        GatewayError::InvalidRequest(message) => ApiError::GatewayRejected(message),
+        GatewayError::UnknownPayment => ApiError::GatewayRejected("the gateway does not know this payment".to_owned()),
+        GatewayError::Unavailable(cause) => {
+            tracing::warn!(%cause, "gateway unavailable");
+            ApiError::GatewayUnavailable
+        }
+    }
+}
+
+impl From<Forbidden> for ApiError {
+    fn from(_: Forbidden) -> Self {
+        ApiError::Forbidden
+    }
+}
+
+impl From<CreatePaymentError> for ApiError {
+    fn from(error: CreatePaymentError) -> Self {
+        match error {
+            CreatePaymentError::ItemNotFound => ApiError::ItemNotFound,
+            CreatePaymentError::ItemInactive => ApiError::ItemInactive,
+            CreatePaymentError::AmountTooLarge => ApiError::AmountTooLarge,
+            CreatePaymentError::Coupon(reason) => coupon(reason),
+            CreatePaymentError::MethodUnavailable(_) => ApiError::PaymentMethodUnavailable,
+            CreatePaymentError::Gateway(e) => gateway(e),
+            CreatePaymentError::Money(e) => {
+                tracing::error!(error = %e, "amount arithmetic failed");
+                ApiError::Internal
+            }
+            CreatePaymentError::Ledger(e) => {
+                tracing::error!(error = %e, "ledger construction failed");
+                ApiError::Internal
+            }
+            CreatePaymentError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<ChangePaymentError> for ApiError {
+    fn from(error: ChangePaymentError) -> Self {
+        match error {
+            ChangePaymentError::NotFound => ApiError::NotFound,
+            ChangePaymentError::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
+            ChangePaymentError::NoGatewaySession => {
+                ApiError::InvalidTransition("the payment has no gateway session to confirm".to_owned())
+            }
+            ChangePaymentError::MethodUnavailable(_) => ApiError::PaymentMethodUnavailable,
+            ChangePaymentError::Gateway(e) => gateway(e),
+            ChangePaymentError::Contended => ApiError::Conflict,
+            ChangePaymentError::Ledger(e) => {
+                tracing::error!(error = %e, "ledger construction failed");
+                ApiError::Internal
+            }
+            ChangePaymentError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<CreateCouponError> for ApiError {
+    fn from(error: CreateCouponError) -> Self {
+        match error {
+            CreateCouponError::Forbidden(_) => ApiError::Forbidden,
+            CreateCouponError::Invalid(e) => {
+                ApiError::Validation(vec![crate::error::FieldError::new("body", e.to_string())])
+            }
+            CreateCouponError::DuplicateCode => ApiError::DuplicateCouponCode,
+            CreateCouponError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<ValidateCouponError> for ApiError {
+    fn from(error: ValidateCouponError) -> Self {
+        match error {
+            ValidateCouponError::ItemNotFound => ApiError::ItemNotFound,
+            ValidateCouponError::Money(_) => ApiError::Internal,
+            ValidateCouponError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<CouponAdminError> for ApiError {
+    fn from(error: CouponAdminError) -> Self {
+        match error {
+            CouponAdminError::Forbidden(_) => ApiError::Forbidden,
+            CouponAdminError::NotFound => ApiError::NotFound,
+            CouponAdminError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        store(error)
+    }
+}

@@ -1,0 +1,425 @@
+//! JSON shapes of the API. Amounts are strings with exactly the currency's
+//! minor digits next to a `currency` code; ids carry their prefix.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::{Availability, CatalogItem, ItemKind};
+use domain::coupon::{Coupon, Discount};
+use domain::money::{Currency, Money};
+use domain::payment::Payment;
+use domain::ports::NextAction;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+/// Longest accepted free-text field (titles, billing fields, reasons).
+pub const MAX_TEXT_CHARS: usize = 500;
+
+/// Parses a major-unit amount string of `currency`, as a field error.
+pub fn parse_amount(field: &str, text: &str, currency: Currency, errors: &mut Vec<FieldError>) -> Option<Money> {
+    match Money::parse_major(text, currency) {
+        Ok(money) => Some(money),
+        Err(e) => {
+            errors.push(FieldError::new(field, e.to_string()));
+            None
+        }
+    }
+}
+
+/// Parses a currency code, as a field error.
+pub fn parse_currency(field: &str, code: &str, errors: &mut Vec<FieldError>) -> Option<Currency> {
+    match Currency::from_code(code) {
+        Ok(currency) => Some(currency),
+        Err(e) => {
+            errors.push(FieldError::new(field, e.to_string()));
+            None
+        }
+    }
+}
+
+/// Checks an optional free-text field's length.
+pub fn check_text(field: &str, value: &Option<String>, errors: &mut Vec<FieldError>) {
+    if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT_CHARS) {
+        errors.push(FieldError::new(field, format!("at most {MAX_TEXT_CHARS} characters")));
+    }
+}
+
+/// Body of `POST /api/payments/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePaymentBody {
+    /// The course to buy (or `event_id`).
+    pub course_id: Option<i64>,
+    /// The event to buy (or `course_id`).
+    pub event_id: Option<i64>,
+    /// A coupon code to apply.
+    pub coupon_code: Option<String>,
+    /// `stripe`, `paypal`, `sandbox`, `bank_transfer` or `wallet`.
+    pub payment_method: String,
+    /// Name on the bill.
+    pub billing_name: Option<String>,
+    /// Receipt e-mail.
+    pub billing_email: Option<String>,
+    /// Street address.
+    pub billing_address: Option<String>,
+    /// City.
+    pub billing_city: Option<String>,
+    /// Postal code.
+    pub billing_postal_code: Option<String>,
+    /// ISO-3166 alpha-2 country.
+    pub billing_country: Option<String>,
+}
+
+/// Body of `POST /api/payments/{id}/confirm/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmPaymentBody {
+    /// Sandbox: `sandbox_success`, `sandbox_decline` or `sandbox_requires_action`.
+    pub payment_token: String,
+}
+
+/// What the client must do next to pay.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NextActionView {
+    /// Confirm with a sandbox test token at `POST /api/payments/{id}/confirm/`.
+    SandboxConfirm {
+        /// Accepted tokens.
+        payment_tokens: Vec<String>,
+    },
+    /// The sandbox bank wants authentication: confirm again.
+    SandboxAuthenticate {
+        /// Accepted tokens.
+        payment_tokens: Vec<String>,
+    },
+    /// Confirm the PaymentIntent with Stripe.js.
+    StripeConfirm {
+        /// The PaymentIntent's client secret.
+        client_secret: String,
+    },
+    /// Send the buyer to this URL to approve.
+    Redirect {
+        /// Where to send the buyer.
+        url: String,
+    },
+}
+
+impl NextActionView {
+    /// The view of a domain next action (`None` for no action).
+    pub fn from_domain(action: &NextAction) -> Option<Self> {
+        match action {
+            NextAction::None => None,
+            NextAction::SandboxConfirm { tokens } => {
+                Some(Self::SandboxConfirm { payment_tokens: tokens.iter().map(|t| (*t).to_owned()).collect() })
+            }
+            NextAction::SandboxAuthenticate => Some(Self::SandboxAuthenticate {
+                payment_tokens: vec!["sandbox_success".to_owned(), "sandbox_decline".to_owned()],
+            }),
+            NextAction::StripeConfirm { client_secret } => {
+                Some(Self::StripeConfirm { client_secret: client_secret.expose().to_owned() })
+            }
+            NextAction::RedirectToUrl { url } => Some(Self::Redirect { url: url.clone() }),
+        }
+    }
+}
+
+/// A payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Id (`pay_…`).
+    pub id: String,
+    /// Payer.
+    pub user_id: i64,
+    /// Course bought, if a course.
+    pub course_id: Option<i64>,
+    /// Event bought, if an event.
+    pub event_id: Option<i64>,
+    /// Instructor earning from it.
+    pub instructor_id: i64,
+    /// `pending`, `processing`, `completed`, `failed`, `cancelled`, `expired`,
+    /// `partially_refunded`, `refunded` or `disputed`.
+    pub status: String,
+    /// Payment method.
+    pub payment_method: String,
+    /// The gateway's id.
+    pub provider_payment_id: Option<String>,
+    /// Catalog price.
+    pub original_amount: String,
+    /// Coupon discount.
+    pub discount_amount: String,
+    /// Amount paid.
+    pub amount: String,
+    /// ISO-4217 currency.
+    pub currency: String,
+    /// Platform fee.
+    pub platform_fee: String,
+    /// Instructor's share.
+    pub instructor_earnings: String,
+    /// Refunded so far.
+    pub refunded_amount: String,
+    /// Coupon used.
+    pub coupon_code: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Completed.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// What the client must do next (only in create/confirm answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_action: Option<NextActionView>,
+}
+
+impl PaymentView {
+    /// The view of a payment, with an optional next action.
+    pub fn new(p: &Payment, next_action: Option<NextActionView>) -> Self {
+        PaymentView {
+            id: p.id.to_string(),
+            user_id: p.user_id.get(),
+            course_id: (p.item.kind == ItemKind::Course).then_some(p.item.id),
+            event_id: (p.item.kind == ItemKind::Event).then_some(p.item.id),
+            instructor_id: p.instructor_id.get(),
+            status: p.status.as_str().to_owned(),
+            payment_method: p.method.as_str().to_owned(),
+            provider_payment_id: p.provider_payment_id.clone(),
+            original_amount: p.original_amount.to_major_string(),
+            discount_amount: p.discount_amount.to_major_string(),
+            amount: p.amount.to_major_string(),
+            currency: p.amount.currency().code().to_owned(),
+            platform_fee: p.platform_fee.to_major_string(),
+            instructor_earnings: p.instructor_earnings.to_major_string(),
+            refunded_amount: p.refunded_amount.to_major_string(),
+            coupon_code: p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
+            failure_reason: p.failure_reason.clone(),
+            created_at: p.created_at,
+            completed_at: p.completed_at,
+            next_action,
+        }
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageView<T: ToSchema> {
+    /// Items, newest first.
+    pub data: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Body of `POST /api/payments/coupons/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCouponBody {
+    /// Unique code (3-40 of A-Z 0-9 - _; upper-cased).
+    pub code: String,
+    /// `percentage` or `fixed`.
+    pub discount_type: String,
+    /// Percent off (`"25"`, `"12.5"`) or amount off in `currency` (`"10.00"`).
+    pub discount_value: String,
+    /// Currency of fixed values, caps and minimum orders.
+    pub currency: Option<String>,
+    /// Cap of a percentage discount.
+    pub max_discount_amount: Option<String>,
+    /// Smallest price it applies to.
+    pub min_order_amount: Option<String>,
+    /// Total uses allowed.
+    pub max_uses: Option<u32>,
+    /// Uses per user allowed.
+    pub max_uses_per_user: Option<u32>,
+    /// Start of validity.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of validity.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Courses it is limited to.
+    pub course_ids: Option<Vec<i64>>,
+    /// Events it is limited to.
+    pub event_ids: Option<Vec<i64>>,
+    /// Switched on (default true).
+    pub is_active: Option<bool>,
+}
+
+/// A coupon.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponView {
+    /// Id (`cpn_…`).
+    pub id: String,
+    /// Code.
+    pub code: String,
+    /// `percentage` or `fixed`.
+    pub discount_type: String,
+    /// Percent off or amount off.
+    pub discount_value: String,
+    /// Currency of its amounts.
+    pub currency: Option<String>,
+    /// Cap of a percentage discount.
+    pub max_discount_amount: Option<String>,
+    /// Minimum order.
+    pub min_order_amount: Option<String>,
+    /// Total uses allowed.
+    pub max_uses: Option<u32>,
+    /// Uses per user allowed.
+    pub max_uses_per_user: Option<u32>,
+    /// Start of validity.
+    pub valid_from: Option<DateTime<Utc>>,
+    /// End of validity.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Courses it is limited to.
+    pub course_ids: Vec<i64>,
+    /// Events it is limited to.
+    pub event_ids: Vec<i64>,
+    /// Switched on.
+    pub is_active: bool,
+    /// Live uses (reserved + confirmed).
+    pub times_used: u32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Coupon> for CouponView {
+    fn from(c: &Coupon) -> Self {
+        let (discount_type, discount_value, max_discount_amount) = match &c.discount {
+            Discount::Percentage { rate, max_discount } => (
+                "percentage",
+                (rate.value() * rust_decimal::Decimal::ONE_HUNDRED).normalize().to_string(),
+                max_discount.map(|m| m.to_major_string()),
+            ),
+            Discount::Fixed { amount } => ("fixed", amount.to_major_string(), None),
+        };
+        CouponView {
+            id: c.id.to_string(),
+            code: c.code.as_str().to_owned(),
+            discount_type: discount_type.to_owned(),
+            discount_value,
+            currency: c.currency.map(|cur| cur.code().to_owned()),
+            max_discount_amount,
+            min_order_amount: c.min_order_amount.map(|m| m.to_major_string()),
+            max_uses: c.max_uses,
+            max_uses_per_user: c.max_uses_per_user,
+            valid_from: c.valid_from,
+            expires_at: c.expires_at,
+            course_ids: c.targeting.course_ids.clone(),
+            event_ids: c.targeting.event_ids.clone(),
+            is_active: c.is_active,
+            times_used: c.times_used,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A coupon with usage figures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponUsageView {
+    /// The coupon.
+    #[serde(flatten)]
+    pub coupon: CouponView,
+    /// Redemptions held for payments in flight.
+    pub reserved: u32,
+    /// Redemptions of completed payments.
+    pub confirmed: u32,
+    /// Redemptions given back.
+    pub released: u32,
+    /// Total discount given on completed payments, per currency.
+    pub confirmed_discount: Vec<AmountView>,
+}
+
+/// An amount with its currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AmountView {
+    /// Amount.
+    pub amount: String,
+    /// Currency.
+    pub currency: String,
+}
+
+/// Body of `POST /api/payments/coupons/validate/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateCouponBody {
+    /// The code.
+    pub code: String,
+    /// The course (or `event_id`).
+    pub course_id: Option<i64>,
+    /// The event (or `course_id`).
+    pub event_id: Option<i64>,
+}
+
+/// Answer of coupon validation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CouponValidationView {
+    /// Whether the coupon applies.
+    pub valid: bool,
+    /// Discount (when valid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_amount: Option<String>,
+    /// Price after discount (when valid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_amount: Option<String>,
+    /// Currency (when valid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Reason code (when not valid): `not_found`, `inactive`, `not_yet_valid`,
+    /// `expired`, `exhausted`, `per_user_limit`, `min_order_not_met`,
+    /// `not_applicable`, `currency_mismatch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Body of `PUT /api/payments/catalog/{kind}/{id}/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutCatalogItemBody {
+    /// Title.
+    pub title: String,
+    /// Price in major units (`"49.99"`).
+    pub price: String,
+    /// ISO-4217 currency.
+    pub currency: String,
+    /// The instructor's user id.
+    pub instructor_id: i64,
+    /// On sale.
+    pub active: bool,
+}
+
+/// A course or event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogItemView {
+    /// `course` or `event`.
+    pub kind: String,
+    /// The platform's id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Price.
+    pub price: String,
+    /// Currency.
+    pub currency: String,
+    /// Instructor.
+    pub instructor_id: i64,
+    /// On sale.
+    pub active: bool,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&CatalogItem> for CatalogItemView {
+    fn from(i: &CatalogItem) -> Self {
+        CatalogItemView {
+            kind: i.item.kind.as_str().to_owned(),
+            id: i.item.id,
+            title: i.title.clone(),
+            price: i.price.to_major_string(),
+            currency: i.price.currency().code().to_owned(),
+            instructor_id: i.instructor_id.get(),
+            active: i.availability == Availability::Active,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// Health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthView {
+    /// `ok`.
+    pub status: String,
+}

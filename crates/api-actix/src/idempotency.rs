@@ -1,0 +1,108 @@
+//! `Idempotency-Key` handling for POSTs that create or move money.
+//!
+//! The key is claimed atomically per user before the work runs. The same
+//! key with the same request (method, path, body) replays the first
+//! response byte for byte; with a different request it is 422; while the
+//! first is still running, 409. Client errors (4xx) are kept and replayed
+//! like successes, since repeating the request would give the same answer;
+//! server errors release the key so a retry can run the work again.
+
+use std::future::Future;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use domain::ports::{IdempotencyBegin, IdempotencyKey, StoredResponse};
+use domain::usecases::Actor;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::{ApiError, PROBLEM_JSON};
+
+/// Header naming the key.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+/// Header set on a replayed response.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+
+/// A response body ready to send or keep.
+pub struct JsonReply {
+    /// Status.
+    pub status: StatusCode,
+    /// Serialized JSON.
+    pub body: Vec<u8>,
+}
+
+impl JsonReply {
+    /// Serializes `value` with `status`.
+    pub fn new<T: serde::Serialize>(status: StatusCode, value: &T) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec(value).map_err(|_| ApiError::Internal)?;
+        Ok(Self { status, body })
+    }
+
+    fn into_response(self, content_type: &str, replayed: bool) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status);
+        builder.content_type(content_type.to_owned());
+        if replayed {
+            builder.insert_header((REPLAYED_HEADER, "true"));
+        }
+        builder.body(self.body)
+    }
+}
+
+fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(req.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+/// Runs `work` at most once per (user, key); see the module docs.
+pub async fn idempotent<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    actor: Actor,
+    body: &[u8],
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<JsonReply, ApiError>>,
+{
+    let Some(raw) = req.headers().get(IDEMPOTENCY_KEY_HEADER) else {
+        return Ok(work().await?.into_response("application/json", false));
+    };
+    let key =
+        raw.to_str().ok().and_then(|text| IdempotencyKey::parse(text).ok()).ok_or(ApiError::IdempotencyKeyInvalid)?;
+    let store = &state.idempotency;
+    match store.begin(actor.user_id, key.clone(), fingerprint(req, body)).await.map_err(crate::convert::store)? {
+        IdempotencyBegin::Replay(stored) => {
+            let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::Internal)?;
+            let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
+            return Ok(JsonReply { status, body: stored.body }.into_response(content_type, true));
+        }
+        IdempotencyBegin::InProgress => return Err(ApiError::IdempotencyInProgress),
+        IdempotencyBegin::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+        IdempotencyBegin::Started => {}
+    }
+    match work().await {
+        Ok(reply) => {
+            let stored = StoredResponse { status: reply.status.as_u16(), body: reply.body.clone() };
+            store.complete(actor.user_id, key, stored).await.map_err(crate::convert::store)?;
+            Ok(reply.into_response("application/json", false))
+        }
+        Err(error) if error.status().is_client_error() => {
+            let body = serde_json::to_vec(&error.problem()).map_err(|_| ApiError::Internal)?;
+            let stored = StoredResponse { status: error.status().as_u16(), body };
+            store.complete(actor.user_id, key, stored).await.map_err(crate::convert::store)?;
+            Err(error)
+        }
+        Err(error) => {
+            if let Err(release) = store.abandon(actor.user_id, key).await {
+                tracing::warn!(error = %release, "could not release an idempotency key");
+            }
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The OpenAPI 3.1 document, generated from the handlers and DTOs.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{catalog, coupons, health, payments};
+
+/// Adds the bearer-token security scheme.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// Skillpay's API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Skillpay API",
+        description = "Payments for an online-learning marketplace. Amounts are strings with exactly the \
+                       currency's minor digits; errors are application/problem+json with a stable `code`."
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        payments::create_payment,
+        payments::list_payments,
+        payments::get_payment,
+        payments::cancel_payment,
+        payments::confirm_payment,
+        coupons::create_coupon,
+        coupons::list_coupons,
+        coupons::get_coupon,
+        coupons::deactivate_coupon,
+        coupons::validate_coupon,
+        catalog::put_item,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "payments", description = "Buying courses and event tickets"),
+        (name = "coupons", description = "Discount codes"),
+        (name = "catalog", description = "Prices: the catalog is the price authority"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;

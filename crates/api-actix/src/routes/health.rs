@@ -1,0 +1,25 @@
+//! Liveness and readiness.
+
+use actix_web::{HttpResponse, get, web};
+
+use crate::AppState;
+use crate::dto::HealthView;
+use crate::error::ApiError;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthView)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthView { status: "ok".to_owned() })
+}
+
+/// The service can serve: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, body = HealthView),
+    (status = 503, body = crate::error::Problem, content_type = "application/problem+json"),
+))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.health.ping().await.map_err(crate::convert::store)?;
+    Ok(HttpResponse::Ok().json(HealthView { status: "ok".to_owned() }))
+}

