@@ -54,11 +54,11 @@ setup:
 # Check formatting and clippy lints (warnings are errors).
 lint:
     cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-features --all-targets -- -D warnings
 
 # Lint, then run all tests (unit, integration, e2e, doc) against a throwaway PostgreSQL.
 test: setup lint
-    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-targets && cargo test --workspace --doc'
+    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-features --all-targets && cargo test --workspace --all-features --doc'
 
 # Format the code.
 fmt:

@@ -1,6 +1,9 @@
 //! End-to-end suites: the real server over a real PostgreSQL database of
 //! its own per test (see `skillpay_e2e::spawn_app`).
 
+// Test helpers fail the test by panicking; that is their job.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod authorization;
 mod bad_input;
 mod coupons;

@@ -53,10 +53,15 @@ impl AuthConfig {
     pub fn hs256(secret: &[u8], audience: Option<String>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = CLOCK_SKEW_LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp", "sub"]);
         match &audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
+            Some(aud) => {
+                validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+                validation.set_audience(&[aud]);
+            }
+            None => {
+                validation.set_required_spec_claims(&["exp", "sub"]);
+                validation.validate_aud = false;
+            }
         }
         Self {
             decoding: DecodingKey::from_secret(secret),
