@@ -8,4 +8,5 @@ mod authorization;
 mod bad_input;
 mod coupons;
 mod idempotency;
+mod operations;
 mod purchase;

@@ -104,6 +104,15 @@ impl TestDb {
         TestDb { admin_url, name, url }
     }
 
+    /// Drops the database now, cutting every connection to it (tests of
+    /// what the service does when its database disappears).
+    pub fn drop_now(&self) {
+        let mut admin = PgConnection::establish(&self.admin_url).unwrap_or_else(|e| panic!("{e}"));
+        sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .execute(&mut admin)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
     /// The database's URL.
     pub fn url(&self) -> &str {
         &self.url

@@ -1,0 +1,103 @@
+//! The schema itself: migrations round-trip and SQL holds the invariants
+//! even against code that bypasses the domain.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use adapters_postgres::testing::TestDb;
+use adapters_postgres::{PgStore, PoolSettings, revert_all_migrations, run_migrations};
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
+
+#[test]
+fn migrations_apply_revert_and_reapply() {
+    let db = TestDb::unmigrated();
+    let mut conn = PgConnection::establish(db.url()).unwrap();
+    let applied = run_migrations(&mut conn).unwrap();
+    assert!(applied >= 1);
+    assert_eq!(run_migrations(&mut conn).unwrap(), 0, "a second run applies nothing");
+    assert_eq!(revert_all_migrations(&mut conn).unwrap(), applied);
+    let leftover =
+        sql_query("SELECT 1 FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'")
+            .execute(&mut conn)
+            .unwrap();
+    assert_eq!(leftover, 0, "down migrations leave tables behind");
+    assert_eq!(run_migrations(&mut conn).unwrap(), applied);
+}
+
+fn connection(db: &TestDb) -> PgConnection {
+    PgConnection::establish(db.url()).unwrap()
+}
+
+const PAYMENT: &str = "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency,
+    original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, instructor_earnings_minor,
+    created_at, updated_at) VALUES (gen_random_uuid(), 1, 1, 2, 'pending', 'sandbox', 'USD', 1000, 0, 1000, {fee}, {earn},
+    now(), now())";
+
+#[test]
+fn a_payment_whose_split_does_not_add_up_is_refused_by_sql() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    sql_query(PAYMENT.replace("{fee}", "200").replace("{earn}", "800")).execute(&mut conn).unwrap();
+    let off_by_one = sql_query(PAYMENT.replace("{fee}", "200").replace("{earn}", "799")).execute(&mut conn);
+    assert!(off_by_one.is_err());
+}
+
+#[test]
+fn an_unbalanced_journal_is_refused_at_commit() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        sql_query("INSERT INTO ledger_journals (id, kind, currency, posted_at) VALUES ('00000000-0000-0000-0000-000000000001', 'sale', 'USD', now())")
+            .execute(conn)?;
+        sql_query("INSERT INTO ledger_entries (journal_id, account, currency, amount_minor) VALUES
+            ('00000000-0000-0000-0000-000000000001', 'platform_revenue', 'USD', -100),
+            ('00000000-0000-0000-0000-000000000001', 'gateway_clearing:sandbox', 'USD', 99)")
+            .execute(conn)?;
+        Ok(())
+    });
+    let error = result.expect_err("an unbalanced journal committed").to_string();
+    assert!(error.contains("does not balance"), "{error}");
+    let journals = sql_query("SELECT 1 FROM ledger_journals").execute(&mut conn).unwrap();
+    assert_eq!(journals, 0);
+}
+
+#[test]
+fn ledger_entries_cannot_be_changed_or_deleted() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    sql_query("INSERT INTO ledger_journals (id, kind, currency, posted_at) VALUES ('00000000-0000-0000-0000-000000000002', 'sale', 'USD', now())")
+        .execute(&mut conn)
+        .unwrap();
+    sql_query(
+        "INSERT INTO ledger_entries (journal_id, account, currency, amount_minor) VALUES
+        ('00000000-0000-0000-0000-000000000002', 'platform_revenue', 'USD', -5),
+        ('00000000-0000-0000-0000-000000000002', 'gateway_clearing:sandbox', 'USD', 5)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert!(sql_query("UPDATE ledger_entries SET amount_minor = 6 WHERE amount_minor = 5").execute(&mut conn).is_err());
+    assert!(sql_query("DELETE FROM ledger_entries").execute(&mut conn).is_err());
+}
+
+#[test]
+fn a_coupon_cannot_be_used_more_often_than_its_limit_even_by_direct_sql() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    sql_query(
+        "INSERT INTO coupons (id, code, discount_type, percent_off, max_uses, times_used, created_at, updated_at)
+        VALUES (gen_random_uuid(), 'LIMIT', 'percentage', 10, 2, 2, now(), now())",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert!(sql_query("UPDATE coupons SET times_used = times_used + 1").execute(&mut conn).is_err());
+}
+
+#[tokio::test]
+async fn a_store_on_an_unreachable_database_reports_unavailable_quickly() {
+    use domain::ports::{HealthCheck, StoreError};
+    let settings = PoolSettings { acquire_timeout_ms: 500, ..PoolSettings::default() };
+    // Port 9 (discard) on loopback: nothing listens there.
+    let store = PgStore::connect("postgres://skillpay@127.0.0.1:9/skillpay", &settings).unwrap();
+    let started = std::time::Instant::now();
+    let result = store.ping().await;
+    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
