@@ -45,19 +45,21 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("storing demo item {title}"))?;
     }
-    let coupon = |code: &str, discount: Discount, currency, targeting| NewCoupon {
-        id: CouponId::from_uuid(uuid::Uuid::nil()),
-        code: CouponCode::parse(code).unwrap_or_else(|_| unreachable_code()),
-        discount,
-        currency,
-        min_order_amount: None,
-        max_uses: Some(1_000),
-        max_uses_per_user: Some(1),
-        valid_from: None,
-        expires_at: None,
-        targeting,
-        is_active: true,
-        created_at: chrono::Utc::now(),
+    let coupon = |code: &str, discount: Discount, currency, targeting| -> anyhow::Result<NewCoupon> {
+        Ok(NewCoupon {
+            id: CouponId::from_uuid(uuid::Uuid::nil()),
+            code: CouponCode::parse(code).with_context(|| format!("demo coupon code {code}"))?,
+            discount,
+            currency,
+            min_order_amount: None,
+            max_uses: Some(1_000),
+            max_uses_per_user: Some(1),
+            valid_from: None,
+            expires_at: None,
+            targeting,
+            is_active: true,
+            created_at: chrono::Utc::now(),
+        })
     };
     let coupons = [
         coupon(
@@ -65,14 +67,14 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             Discount::Percentage { rate: Rate::from_str("0.10").map_err(anyhow::Error::msg)?, max_discount: None },
             None,
             Targeting::default(),
-        ),
+        )?,
         coupon(
             "FREEINTRO",
             Discount::Percentage { rate: Rate::from_str("1").map_err(anyhow::Error::msg)?, max_discount: None },
             None,
             Targeting { course_ids: vec![3], event_ids: vec![] },
-        ),
-        coupon("FIVEOFF", Discount::Fixed { amount: usd("5.00")? }, Some(Currency::USD), Targeting::default()),
+        )?,
+        coupon("FIVEOFF", Discount::Fixed { amount: usd("5.00")? }, Some(Currency::USD), Targeting::default())?,
     ];
     for definition in coupons {
         match state.coupons.create(DEMO_ADMIN, definition).await {
@@ -81,10 +83,4 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn unreachable_code() -> CouponCode {
-    // The demo codes above are constants that parse; this keeps clippy's
-    // no-unwrap rule without a panic path in practice.
-    CouponCode::parse("DEMO").unwrap_or_else(|_| std::process::abort())
 }
