@@ -22,6 +22,8 @@
 
 pub mod catalog;
 pub mod coupon;
+#[cfg(feature = "mocks")]
+pub mod embedding;
 pub mod ids;
 pub mod ledger;
 pub mod money;
