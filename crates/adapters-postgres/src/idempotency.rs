@@ -11,6 +11,10 @@ use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
 use crate::schema::idempotency_keys;
 
+/// How long a claimed key may stay in progress before a retry with the same
+/// request may take it over (its first request died without an answer).
+pub const IN_PROGRESS_LEASE_SECS: i64 = 60;
+
 #[async_trait]
 impl IdempotencyStore for PgStore {
     async fn begin(
@@ -34,26 +38,37 @@ impl IdempotencyStore for PgStore {
             if claimed == 1 {
                 return Ok(IdempotencyBegin::Started);
             }
-            let (stored_fingerprint, status, response_status, body): (String, String, Option<i16>, Option<Vec<u8>>) =
-                idempotency_keys::table
-                    .find((owner.get(), key.as_str()))
-                    .select((
-                        idempotency_keys::fingerprint,
-                        idempotency_keys::status,
-                        idempotency_keys::response_status,
-                        idempotency_keys::response_body,
-                    ))
-                    .first(conn)
-                    .optional()
-                    .map_err(store_error)?
-                    // Abandoned between our insert and read: the client may retry.
-                    .ok_or(())
-                    .or(Ok::<_, StoreError>((String::new(), "in_progress".to_owned(), None, None)))?;
-            if status == "in_progress" {
+            let existing: Option<(String, String, Option<i16>, Option<Vec<u8>>)> = idempotency_keys::table
+                .find((owner.get(), key.as_str()))
+                .select((
+                    idempotency_keys::fingerprint,
+                    idempotency_keys::status,
+                    idempotency_keys::response_status,
+                    idempotency_keys::response_body,
+                ))
+                .first(conn)
+                .optional()
+                .map_err(store_error)?;
+            // Released between our insert and this read: the first request
+            // failed and its client may retry; so may this one.
+            let Some((stored_fingerprint, status, response_status, body)) = existing else {
                 return Ok(IdempotencyBegin::InProgress);
-            }
+            };
             if stored_fingerprint != fingerprint {
                 return Ok(IdempotencyBegin::Mismatch);
+            }
+            if status == "in_progress" {
+                let lease_end = Utc::now() - chrono::Duration::seconds(IN_PROGRESS_LEASE_SECS);
+                let taken_over = diesel::update(
+                    idempotency_keys::table
+                        .find((owner.get(), key.as_str()))
+                        .filter(idempotency_keys::status.eq("in_progress"))
+                        .filter(idempotency_keys::created_at.lt(lease_end)),
+                )
+                .set(idempotency_keys::created_at.eq(Utc::now()))
+                .execute(conn)
+                .map_err(store_error)?;
+                return Ok(if taken_over == 1 { IdempotencyBegin::Started } else { IdempotencyBegin::InProgress });
             }
             let status =
                 response_status.and_then(|s| u16::try_from(s).ok()).ok_or_else(|| corrupt("response status"))?;

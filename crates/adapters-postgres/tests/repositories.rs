@@ -153,3 +153,18 @@ async fn coupon_limits_hold_when_reservations_race_in_the_adapter() {
     let usage = f.coupons.usage(admin, coupon.id).await.unwrap();
     assert_eq!((usage.coupon.times_used, usage.usage.reserved, usage.usage.released), (9, 9, 1));
 }
+
+#[tokio::test]
+async fn an_idempotency_key_whose_request_died_can_be_taken_over_after_its_lease() {
+    use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    let f = fixture().await;
+    let owner = UserId::new(9);
+    let key = IdempotencyKey::parse("died-mid-request").unwrap();
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::InProgress);
+    // The first request never answered; its claim ages past the lease.
+    f.store.scalar("WITH aged AS (UPDATE idempotency_keys SET created_at = now() - interval '2 minutes' RETURNING 1) SELECT count(*) AS n FROM aged").unwrap();
+    assert_eq!(f.store.begin(owner, key.clone(), "different".into()).await.unwrap(), IdempotencyBegin::Mismatch);
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(f.store.begin(owner, key, "same".into()).await.unwrap(), IdempotencyBegin::InProgress);
+}

@@ -103,6 +103,7 @@ impl From<ValidateCouponError> for ApiError {
     fn from(error: ValidateCouponError) -> Self {
         match error {
             ValidateCouponError::ItemNotFound => ApiError::ItemNotFound,
+            ValidateCouponError::ItemInactive => ApiError::ItemInactive,
             ValidateCouponError::Money(_) => ApiError::Internal,
             ValidateCouponError::Store(e) => store(e),
         }

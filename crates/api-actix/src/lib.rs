@@ -13,6 +13,7 @@ pub mod auth;
 pub mod convert;
 pub mod dto;
 pub mod error;
+pub mod fallback;
 pub mod idempotency;
 pub mod json;
 pub mod openapi;
@@ -54,8 +55,6 @@ pub struct AppState {
     pub health: Arc<dyn HealthCheck>,
     /// Token checking.
     pub auth: AuthConfig,
-    /// Largest catalog price accepted, in major units.
-    pub payments_policy_max: Option<i64>,
 }
 
 /// Registers every route, the docs page and the error rendering on `cfg`.
@@ -77,7 +76,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::payments::get_payment)
             .service(routes::payments::cancel_payment)
             .service(routes::payments::confirm_payment)
-            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()));
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()))
+            .default_service(web::to(fallback::fallback));
     }
 }
 

@@ -26,7 +26,8 @@ pub use crate::config::Config;
 /// Connects the pool described by `config`.
 pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
     let settings = PoolSettings { max_connections: config.db_pool_size, ..PoolSettings::default() };
-    PgStore::connect(&config.database_url, &settings).context("creating the database pool")
+    let url = config.database_url.as_deref().context("DATABASE_URL is not set")?;
+    PgStore::connect(url, &settings).context("creating the database pool")
 }
 
 /// Applies pending migrations; returns how many ran.
@@ -65,11 +66,10 @@ pub fn app_state(config: &Config, store: PgStore) -> AppState {
     AppState {
         payments: PaymentService::new(ports, policy),
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),
-        catalog: CatalogService::new(store.clone(), clock),
+        catalog: CatalogService::new(store.clone(), clock, config.max_amount_major),
         idempotency: store.clone(),
         health: store,
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
-        payments_policy_max: Some(config.max_amount_major),
     }
 }
 

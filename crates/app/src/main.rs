@@ -54,6 +54,19 @@ enum Command {
     },
     /// Load demo courses, an event and coupons, and print demo tokens.
     DemoData,
+    /// Ledger tools.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every balance from the entries, check every journal
+    /// balances and each currency sums to zero; exit 1 on the first
+    /// discrepancy.
+    Verify,
 }
 
 fn init_logging() {
@@ -108,6 +121,17 @@ async fn main() -> anyhow::Result<()> {
             };
             anyhow::ensure!(user_id > 0, "user ids are positive");
             println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
+        }
+        Command::Ledger { command: LedgerCommand::Verify } => {
+            let store = connect(&config)?;
+            let verification = store.verify_ledger().await.context("verifying the ledger")?;
+            match verification.first_discrepancy {
+                None => println!("ledger ok: {} journals, every balance matches its entries", verification.journals),
+                Some(problem) => {
+                    eprintln!("ledger discrepancy: {problem}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::DemoData => {
             let store = connect(&config)?;

@@ -241,7 +241,9 @@ pub struct CouponContext {
 
 impl Coupon {
     /// The discount this coupon gives in `context`, or the first reason it
-    /// does not apply (checked in the order of [`CouponRejection::ALL`]).
+    /// does not apply, checked in this order: inactive, not yet valid,
+    /// expired, exhausted, per-user limit, not applicable, currency
+    /// mismatch, minimum order not met.
     pub fn evaluate(&self, context: &CouponContext) -> Result<Money, CouponRejection> {
         if !self.is_active {
             return Err(CouponRejection::Inactive);

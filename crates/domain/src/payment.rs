@@ -304,6 +304,22 @@ pub enum PaymentEvent {
 }
 
 impl PaymentEvent {
+    /// The event as a verb's past participle, for messages.
+    pub fn past_participle(&self) -> &'static str {
+        match self {
+            Self::StartProcessing => "processed",
+            Self::Complete => "completed",
+            Self::Fail => "failed",
+            Self::Cancel => "cancelled",
+            Self::Expire => "expired",
+            Self::RefundPartially => "partially refunded",
+            Self::RefundFully => "refunded",
+            Self::OpenDispute => "disputed",
+            Self::WinDispute => "resolved as won",
+            Self::LoseDispute => "resolved as lost",
+        }
+    }
+
     /// Every event, for table tests.
     pub const ALL: [PaymentEvent; 10] = [
         Self::StartProcessing,
@@ -330,7 +346,7 @@ pub enum Transition {
 
 /// An event that cannot apply to a payment in its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a {from} payment cannot take {event:?}")]
+#[error("a {from} payment cannot be {}", event.past_participle())]
 pub struct TransitionError {
     /// The status the payment is in.
     pub from: PaymentStatus,

@@ -43,13 +43,6 @@ pub async fn put_item(
     }
     let price = parse_currency("currency", &input.currency, &mut errors)
         .and_then(|currency| parse_amount("price", &input.price, currency, &mut errors));
-    if let Some(price) = price
-        && state
-            .payments_policy_max
-            .is_some_and(|max| price.minor() > max.saturating_mul(price.currency().minor_per_major()))
-    {
-        errors.push(FieldError::new("price", "above the accepted maximum"));
-    }
     fail_on(errors)?;
     let price = price.ok_or(ApiError::Internal)?;
     let stored = state
@@ -67,7 +60,9 @@ pub async fn put_item(
         .await
         .map_err(|e| match e {
             PutCatalogItemError::Forbidden(_) => ApiError::Forbidden,
-            PutCatalogItemError::NegativePrice => ApiError::Validation(vec![FieldError::new("price", e.to_string())]),
+            PutCatalogItemError::NegativePrice | PutCatalogItemError::AmountTooLarge => {
+                ApiError::Validation(vec![FieldError::new("price", e.to_string())])
+            }
             PutCatalogItemError::Store(e) => crate::convert::store(e),
         })?;
     Ok(HttpResponse::Ok().json(CatalogItemView::from(&stored)))

@@ -32,6 +32,9 @@ pub enum PutCatalogItemError {
     /// Prices are not negative.
     #[error("price must not be negative")]
     NegativePrice,
+    /// The price is above the configured maximum.
+    #[error("price is above the accepted maximum")]
+    AmountTooLarge,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,13 +44,15 @@ pub enum PutCatalogItemError {
 #[derive(Clone)]
 pub struct CatalogService {
     catalog: Arc<dyn Catalog>,
-    clock: Arc<dyn crate::ports::Clock>,
+    clock: Arc<dyn Clock>,
+    max_amount_major: i64,
 }
 
 impl CatalogService {
-    /// A service over the given ports.
-    pub fn new(catalog: Arc<dyn Catalog>, clock: Arc<dyn Clock>) -> Self {
-        Self { catalog, clock }
+    /// A service over the given ports; prices above `max_amount_major`
+    /// major units are refused.
+    pub fn new(catalog: Arc<dyn Catalog>, clock: Arc<dyn Clock>, max_amount_major: i64) -> Self {
+        Self { catalog, clock, max_amount_major }
     }
 
     /// Creates or replaces a course or event (admin only).
@@ -55,6 +60,10 @@ impl CatalogService {
         actor.require_admin()?;
         if input.price.is_negative() {
             return Err(PutCatalogItemError::NegativePrice);
+        }
+        let limit = self.max_amount_major.saturating_mul(input.price.currency().minor_per_major());
+        if input.price.minor() > limit {
+            return Err(PutCatalogItemError::AmountTooLarge);
         }
         let item = CatalogItem {
             item: input.item,

@@ -56,9 +56,12 @@ pub enum CreateCouponError {
 /// Why validation could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidateCouponError {
-    /// The item does not exist or is not on sale.
-    #[error("no such course or event on sale")]
+    /// The item does not exist.
+    #[error("no such course or event")]
     ItemNotFound,
+    /// The item is not on sale.
+    #[error("this course or event is not on sale")]
+    ItemInactive,
     /// Amount arithmetic failed.
     #[error(transparent)]
     Money(#[from] MoneyError),
@@ -131,7 +134,7 @@ impl CouponService {
     pub async fn validate(&self, actor: Actor, code: &str, item: ItemRef) -> Result<CouponCheck, ValidateCouponError> {
         let catalog_item = self.catalog.find(item).await?.ok_or(ValidateCouponError::ItemNotFound)?;
         if catalog_item.availability != Availability::Active {
-            return Err(ValidateCouponError::ItemNotFound);
+            return Err(ValidateCouponError::ItemInactive);
         }
         // A code that cannot exist is simply not found: no separate error.
         let Ok(code) = CouponCode::parse(code) else {

@@ -275,8 +275,9 @@ impl PaymentService {
     }
 
     /// Confirms a payment with a client token (the sandbox's test tokens;
-    /// real gateways are re-checked with the gateway). A payment already
-    /// settled is answered as it is, without calling the gateway again.
+    /// real gateways are re-checked with the gateway). Only its payer or an
+    /// admin may. A payment no longer open (paid, failed, cancelled, expired)
+    /// is answered as it is, without calling the gateway again.
     pub async fn confirm(
         &self,
         actor: Actor,
@@ -312,7 +313,7 @@ impl PaymentService {
     /// Cancels an unpaid payment (its owner or an admin). Cancelling a
     /// cancelled, failed or expired payment changes nothing.
     pub async fn cancel(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {
-        let payment = self.visible(actor, id).await?;
+        let payment = self.owned(actor, id).await?;
         if let Transition::Unchanged = payment.status.apply(PaymentEvent::Cancel)? {
             return Ok(payment);
         }
@@ -355,6 +356,17 @@ impl PaymentService {
             }
         }
         self.ports.payments.list(query).await
+    }
+
+    /// The payment if the actor may act on it: its payer or an admin (its
+    /// instructor may read it, not pay or cancel it).
+    async fn owned(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        if actor.is_admin() || payment.user_id == actor.user_id {
+            Ok(payment)
+        } else {
+            Err(ChangePaymentError::NotFound)
+        }
     }
 
     async fn visible(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {

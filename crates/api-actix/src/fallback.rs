@@ -1,0 +1,68 @@
+//! Answers for requests no route took: 405 with `Allow` when the path
+//! exists under other methods, else 404. The route table comes from the
+//! OpenAPI document, so it cannot drift from the handlers.
+
+use std::sync::LazyLock;
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::header::ALLOW;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use utoipa::OpenApi;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+
+/// Every documented path with the methods it serves.
+static ROUTES: LazyLock<Vec<(ResourceDef, Vec<String>)>> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let mut methods = Vec::new();
+            let operations = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ];
+            for (method, present) in operations {
+                if present {
+                    methods.push(method.to_owned());
+                }
+            }
+            (ResourceDef::new(path.as_str()), methods)
+        })
+        .collect()
+});
+
+/// The methods a path is served with (empty when no route has the path).
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    ROUTES.iter().filter(|(def, _)| def.is_match(path)).flat_map(|(_, methods)| methods.clone()).collect()
+}
+
+/// Default service: 405 + `Allow`, or 404.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() {
+        return ApiError::RouteNotFound.error_response();
+    }
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    if let Ok(value) = allowed.join(", ").parse() {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_paths_know_their_methods() {
+        assert_eq!(allowed_methods("/api/payments/"), ["GET", "POST"]);
+        assert_eq!(allowed_methods("/api/payments/pay_1/cancel/"), ["POST"]);
+        assert!(allowed_methods("/api/nothing/").is_empty());
+    }
+}
