@@ -79,11 +79,14 @@ async fn another_user_gets_404_on_every_payment_route() {
         send(&app, Method::GET, &format!("/api/payments/{id}/"), Some(&app.admin()), &Value::Null).await;
     assert_eq!(status, 200);
     assert_eq!(payment["status"], "pending");
-    // Its instructor may read it.
-    let (status, _) =
-        send(&app, Method::GET, &format!("/api/payments/{id}/"), Some(&app.token(100, Role::Instructor)), &Value::Null)
-            .await;
+    // Its instructor may read it, but neither pay nor cancel it.
+    let instructor = app.token(100, Role::Instructor);
+    let (status, _) = send(&app, Method::GET, &format!("/api/payments/{id}/"), Some(&instructor), &Value::Null).await;
     assert_eq!(status, 200);
+    for (method, path, body) in payment_routes(&id).into_iter().skip(1) {
+        let (status, _) = send(&app, method, &path, Some(&instructor), &body).await;
+        assert_eq!(status, 404, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -120,6 +120,12 @@ async fn unknown_routes_and_ids_answer_problem_json() {
     let (status, problem) =
         raw(&app, Method::GET, "/api/payments/pay_not-an-id/", &student, "application/json", Vec::new()).await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+    let (status, problem) = raw(&app, Method::DELETE, "/api/payments/", &student, "application/json", Vec::new()).await;
+    assert_eq!((status, problem["code"].as_str()), (405, Some("method_not_allowed")));
+    let allow = app.request(Method::PATCH, "/api/payments/pay_x/cancel/", Some(&student)).send().await.unwrap();
+    assert_eq!(allow.headers()["allow"], "POST");
+    let coupons = app.request(Method::PATCH, "/api/payments/coupons/", Some(&student)).send().await.unwrap();
+    assert_eq!(coupons.headers()["allow"], "GET, POST");
     let (status, problem) =
         raw(&app, Method::GET, "/api/payments/?limit=abc", &student, "application/json", Vec::new()).await;
     assert_eq!((status, problem["code"].as_str()), (400, Some("invalid_query")));

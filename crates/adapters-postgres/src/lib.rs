@@ -21,8 +21,10 @@ mod rows;
 mod schema;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod webhooks;
 
 pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification};
 pub use migrations::{revert_all_migrations, run_migrations};
 pub use outbox::StoredOutboxEvent;
 pub use pool::{PgStore, PoolSettings};
+pub use webhooks::WEBHOOK_CLAIM_SECS;

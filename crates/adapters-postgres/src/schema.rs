@@ -146,6 +146,7 @@ diesel::table! {
         attempts -> Int4,
         created_at -> Timestamptz,
         processed_at -> Nullable<Timestamptz>,
+        claimed_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -61,6 +61,15 @@ impl PaymentGateway for SandboxGateway {
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
         if provider_payment_id.starts_with(SESSION_PREFIX) { Ok(()) } else { Err(GatewayError::UnknownPayment) }
     }
+
+    /// The sandbox keeps no state: a session is always waiting for the
+    /// client's confirmation until it is confirmed.
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        if !provider_payment_id.starts_with(SESSION_PREFIX) {
+            return Err(GatewayError::UnknownPayment);
+        }
+        Ok(GatewayOutcome::AwaitingBuyer)
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,15 @@ static ROUTES: LazyLock<Vec<(ResourceDef, Vec<String>)>> = LazyLock::new(|| {
 
 /// The methods a path is served with (empty when no route has the path).
 pub fn allowed_methods(path: &str) -> Vec<String> {
-    ROUTES.iter().filter(|(def, _)| def.is_match(path)).flat_map(|(_, methods)| methods.clone()).collect()
+    let mut allowed: Vec<String> = Vec::new();
+    for (_, methods) in ROUTES.iter().filter(|(def, _)| def.is_match(path)) {
+        for method in methods {
+            if !allowed.contains(method) {
+                allowed.push(method.clone());
+            }
+        }
+    }
+    allowed
 }
 
 /// Default service: 405 + `Allow`, or 404.

@@ -261,6 +261,10 @@ pub enum GatewayOutcome {
     RequiresAction(NextAction),
     /// The gateway is still working on it.
     Processing,
+    /// Cancelled at the gateway (by us, the buyer or the gateway).
+    Canceled,
+    /// Still waiting for the buyer to pay: nothing changes.
+    AwaitingBuyer,
 }
 
 /// A gateway call failed.
@@ -289,6 +293,9 @@ pub trait PaymentGateway: Send + Sync {
     async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError>;
     /// Cancels an unpaid session.
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError>;
+    /// Asks the gateway for the payment's true state (reconciliation, and
+    /// re-reading a webhook's object before acting on it).
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError>;
 }
 
 /// The gateways configured, by method.
@@ -433,4 +440,106 @@ pub trait IdempotencyStore: Send + Sync {
 pub trait HealthCheck: Send + Sync {
     /// `Ok` when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Identifies a row of the webhook log.
+pub type WebhookLogId = Uuid;
+
+/// What a verified webhook asks of us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookAction {
+    /// Re-read this payment's state from the gateway and apply it.
+    SyncPayment {
+        /// The gateway's id of the payment.
+        provider_payment_id: String,
+    },
+    /// Capture an approved order, then apply the result (PayPal).
+    CapturePayment {
+        /// The gateway's id of the order.
+        provider_payment_id: String,
+    },
+    /// Nothing we act on yet: logged and acknowledged.
+    Ignore,
+}
+
+/// A webhook whose signature checked out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedWebhook {
+    /// The gateway that sent it.
+    pub provider: PaymentMethod,
+    /// The gateway's event id (unique per gateway).
+    pub event_id: String,
+    /// The gateway's event type, e.g. `payment_intent.succeeded`.
+    pub event_type: String,
+    /// What to do about it.
+    pub action: WebhookAction,
+    /// The event as received.
+    pub payload: serde_json::Value,
+}
+
+/// An incoming webhook request, exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRequest {
+    /// Headers with lower-case names.
+    pub headers: Vec<(String, String)>,
+    /// The raw body bytes (signatures cover these, not a re-serialisation).
+    pub body: Vec<u8>,
+}
+
+impl WebhookRequest {
+    /// The first value of a header (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a webhook was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// No secret or webhook id is configured: fail closed.
+    #[error("webhooks from this gateway are not configured")]
+    NotConfigured,
+    /// The signature is missing, malformed, wrong or out of tolerance.
+    #[error("webhook signature rejected: {0}")]
+    InvalidSignature(String),
+    /// Signed, but not an event we can read.
+    #[error("webhook body is not a readable event: {0}")]
+    Malformed(String),
+    /// Verification needs the gateway, which is unavailable.
+    #[error("webhook verification unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Checks a gateway's webhook signature and reads the event.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookVerifier: Send + Sync {
+    /// The gateway whose webhooks this verifies.
+    fn provider(&self) -> PaymentMethod;
+    /// Verifies `request` (signature first, then parsing).
+    async fn verify(&self, request: &WebhookRequest) -> Result<VerifiedWebhook, WebhookError>;
+}
+
+/// What recording a webhook found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookClaim {
+    /// First delivery, or an earlier one failed: process it now.
+    Process(WebhookLogId),
+    /// Processed before: acknowledge without reprocessing.
+    AlreadyProcessed,
+    /// Another delivery of the same event is being processed right now.
+    InProgress,
+}
+
+/// The log of received webhooks: one row per (gateway, event id).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookLog: Send + Sync {
+    /// Records the event once and claims it for processing (a claim lapses
+    /// after a while, so a crashed processor does not block redelivery).
+    async fn record(&self, event: VerifiedWebhook) -> Result<WebhookClaim, StoreError>;
+    /// Marks the event processed.
+    async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError>;
+    /// Records why processing failed and releases the claim.
+    async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError>;
 }

@@ -284,7 +284,7 @@ impl PaymentService {
         id: PaymentId,
         token: &str,
     ) -> Result<PaymentWithAction, ChangePaymentError> {
-        let payment = self.visible(actor, id).await?;
+        let payment = self.owned(actor, id).await?;
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
             return Ok(PaymentWithAction { payment, next_action: NextAction::None });
         }
@@ -295,6 +295,16 @@ impl PaymentService {
             .for_method(payment.method)
             .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
         let outcome = gateway.confirm(&provider_id, token).await.map_err(ChangePaymentError::Gateway)?;
+        self.apply_outcome(id, outcome).await
+    }
+
+    /// Applies the gateway's verdict on a payment: the one path shared by
+    /// confirmation, webhooks and reconciliation.
+    pub async fn apply_outcome(
+        &self,
+        id: PaymentId,
+        outcome: GatewayOutcome,
+    ) -> Result<PaymentWithAction, ChangePaymentError> {
         let (payment, next_action) = match outcome {
             GatewayOutcome::Succeeded => (self.change(id, PaymentEvent::Complete, None).await?, NextAction::None),
             GatewayOutcome::Declined { reason } => {
@@ -303,11 +313,60 @@ impl PaymentService {
             GatewayOutcome::Processing => {
                 (self.change(id, PaymentEvent::StartProcessing, None).await?, NextAction::None)
             }
+            GatewayOutcome::Canceled => (self.change(id, PaymentEvent::Cancel, None).await?, NextAction::None),
+            GatewayOutcome::AwaitingBuyer => {
+                (self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?, NextAction::None)
+            }
             GatewayOutcome::RequiresAction(action) => {
                 (self.change(id, PaymentEvent::StartProcessing, None).await?, action)
             }
         };
         Ok(PaymentWithAction { payment, next_action })
+    }
+
+    /// Asks the gateway for the true state of a payment and applies it
+    /// (payments stuck in pending or processing; webhooks re-read here).
+    pub async fn reconcile(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
+            return Ok(payment);
+        }
+        let Some(provider_id) = payment.provider_payment_id.clone() else {
+            return Ok(payment);
+        };
+        let gateway = self
+            .ports
+            .gateways
+            .for_method(payment.method)
+            .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
+        let outcome = gateway.status(&provider_id).await.map_err(ChangePaymentError::Gateway)?;
+        Ok(self.apply_outcome(id, outcome).await?.payment)
+    }
+
+    /// Captures an approved payment at its gateway and applies the result
+    /// (PayPal orders approved by the buyer).
+    pub async fn capture(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
+            return Ok(payment);
+        }
+        let provider_id = payment.provider_payment_id.clone().ok_or(ChangePaymentError::NoGatewaySession)?;
+        let gateway = self
+            .ports
+            .gateways
+            .for_method(payment.method)
+            .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
+        let outcome = gateway.confirm(&provider_id, "").await.map_err(ChangePaymentError::Gateway)?;
+        Ok(self.apply_outcome(id, outcome).await?.payment)
+    }
+
+    /// The payment a gateway knows by its own id, if any.
+    pub async fn find_by_provider_id(
+        &self,
+        method: PaymentMethod,
+        provider_payment_id: &str,
+    ) -> Result<Option<Payment>, StoreError> {
+        self.ports.payments.find_by_provider_id(method, provider_payment_id.to_owned()).await
     }
 
     /// Cancels an unpaid payment (its owner or an admin). Cancelling a

@@ -1,0 +1,96 @@
+//! The webhook log on PostgreSQL: one row per (gateway, event id); the
+//! unique key makes recording atomic under any number of concurrent copies.
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use domain::ports::{StoreError, VerifiedWebhook, WebhookClaim, WebhookLog, WebhookLogId};
+use uuid::Uuid;
+
+use crate::errors::store_error;
+use crate::pool::PgStore;
+use crate::schema::payment_webhook_logs as logs;
+
+/// How long a delivery may process before another copy may take it over.
+pub const WEBHOOK_CLAIM_SECS: i64 = 30;
+
+#[async_trait]
+impl WebhookLog for PgStore {
+    async fn record(&self, event: VerifiedWebhook) -> Result<WebhookClaim, StoreError> {
+        self.run(move |conn| {
+            let now = Utc::now();
+            let claim_until = now + Duration::seconds(WEBHOOK_CLAIM_SECS);
+            let gateway = event.provider.as_str();
+            let inserted: Option<Uuid> = diesel::insert_into(logs::table)
+                .values((
+                    logs::id.eq(Uuid::now_v7()),
+                    logs::gateway.eq(gateway),
+                    logs::event_id.eq(&event.event_id),
+                    logs::event_type.eq(&event.event_type),
+                    logs::payload.eq(&event.payload),
+                    logs::attempts.eq(1),
+                    logs::created_at.eq(now),
+                    logs::claimed_until.eq(claim_until),
+                ))
+                .on_conflict((logs::gateway, logs::event_id))
+                .do_nothing()
+                .returning(logs::id)
+                .get_result(conn)
+                .optional()
+                .map_err(store_error)?;
+            if let Some(id) = inserted {
+                return Ok(WebhookClaim::Process(id));
+            }
+            let reclaimed: Option<Uuid> = diesel::update(
+                logs::table
+                    .filter(logs::gateway.eq(gateway))
+                    .filter(logs::event_id.eq(&event.event_id))
+                    .filter(logs::processed.eq(false))
+                    .filter(logs::claimed_until.is_null().or(logs::claimed_until.lt(now))),
+            )
+            .set((logs::attempts.eq(logs::attempts + 1), logs::claimed_until.eq(claim_until)))
+            .returning(logs::id)
+            .get_result(conn)
+            .optional()
+            .map_err(store_error)?;
+            if let Some(id) = reclaimed {
+                return Ok(WebhookClaim::Process(id));
+            }
+            let processed: bool = logs::table
+                .filter(logs::gateway.eq(gateway))
+                .filter(logs::event_id.eq(&event.event_id))
+                .select(logs::processed)
+                .first(conn)
+                .map_err(store_error)?;
+            Ok(if processed { WebhookClaim::AlreadyProcessed } else { WebhookClaim::InProgress })
+        })
+        .await
+    }
+
+    async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(logs::table.find(id))
+                .set((
+                    logs::processed.eq(true),
+                    logs::processed_at.eq(Utc::now()),
+                    logs::processing_error.eq(None::<String>),
+                    logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(logs::table.find(id))
+                .set((logs::processing_error.eq(error), logs::claimed_until.eq(None::<chrono::DateTime<Utc>>)))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+}

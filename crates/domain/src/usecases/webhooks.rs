@@ -1,0 +1,118 @@
+//! Incoming gateway webhooks: verify, log once per (gateway, event id),
+//! act, acknowledge.
+//!
+//! A verified event is not trusted for its amounts or status: for a payment
+//! event the payment's state is re-read from the gateway and applied through
+//! the same path as confirmation and reconciliation. A forged-but-signed or
+//! stale event therefore cannot move money the gateway does not confirm,
+//! and events arriving in any order end in the gateway's current state.
+//!
+//! The state change and the log's `processed` mark are two commits. That is
+//! safe because every state change is idempotent (a repeat is a no-op): if
+//! the process dies between them, the redelivered event changes nothing and
+//! is then marked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::payment::PaymentMethod;
+use crate::ports::{
+    StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookRequest, WebhookVerifier,
+};
+use crate::usecases::payments::PaymentService;
+
+/// What happened to a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// Acted on (or nothing to do) and marked processed.
+    Processed,
+    /// Seen and processed before: acknowledged without reprocessing.
+    Duplicate,
+    /// Another delivery of the same event is being processed.
+    InProgress,
+}
+
+/// Why a webhook was not acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleWebhookError {
+    /// The gateway's webhooks are not configured: fail closed.
+    #[error("webhooks from this gateway are not configured")]
+    NotConfigured,
+    /// Signature or body refused; nothing was written.
+    #[error(transparent)]
+    Rejected(WebhookError),
+    /// Verification needs the gateway, which is unavailable; retry.
+    #[error("webhook verification unavailable")]
+    VerificationUnavailable,
+    /// Logged, but acting on it failed; the error is on the log row and the
+    /// gateway should deliver it again.
+    #[error("processing failed: {0}")]
+    ProcessingFailed(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Webhook use cases.
+#[derive(Clone)]
+pub struct WebhookService {
+    verifiers: HashMap<PaymentMethod, Arc<dyn WebhookVerifier>>,
+    log: Arc<dyn WebhookLog>,
+    payments: PaymentService,
+}
+
+impl WebhookService {
+    /// A service for the given verifiers (one per gateway).
+    pub fn new(verifiers: Vec<Arc<dyn WebhookVerifier>>, log: Arc<dyn WebhookLog>, payments: PaymentService) -> Self {
+        let verifiers = verifiers.into_iter().map(|v| (v.provider(), v)).collect();
+        Self { verifiers, log, payments }
+    }
+
+    /// Verifies, logs and acts on one delivery from `provider`.
+    pub async fn handle(
+        &self,
+        provider: PaymentMethod,
+        request: WebhookRequest,
+    ) -> Result<WebhookOutcome, HandleWebhookError> {
+        let verifier = self.verifiers.get(&provider).ok_or(HandleWebhookError::NotConfigured)?;
+        let event = verifier.verify(&request).await.map_err(|e| match e {
+            WebhookError::NotConfigured => HandleWebhookError::NotConfigured,
+            WebhookError::Unavailable(_) => HandleWebhookError::VerificationUnavailable,
+            other => HandleWebhookError::Rejected(other),
+        })?;
+        let action = event.action.clone();
+        let log_id = match self.log.record(event).await? {
+            WebhookClaim::AlreadyProcessed => return Ok(WebhookOutcome::Duplicate),
+            WebhookClaim::InProgress => return Ok(WebhookOutcome::InProgress),
+            WebhookClaim::Process(id) => id,
+        };
+        match self.act(provider, action).await {
+            Ok(()) => {
+                self.log.mark_processed(log_id).await?;
+                Ok(WebhookOutcome::Processed)
+            }
+            Err(error) => {
+                self.log.mark_failed(log_id, error.clone()).await?;
+                Err(HandleWebhookError::ProcessingFailed(error))
+            }
+        }
+    }
+
+    async fn act(&self, provider: PaymentMethod, action: WebhookAction) -> Result<(), String> {
+        let (provider_payment_id, capture) = match action {
+            WebhookAction::Ignore => return Ok(()),
+            WebhookAction::SyncPayment { provider_payment_id } => (provider_payment_id, false),
+            WebhookAction::CapturePayment { provider_payment_id } => (provider_payment_id, true),
+        };
+        let payment =
+            self.payments.find_by_provider_id(provider, &provider_payment_id).await.map_err(|e| e.to_string())?;
+        // An event about a payment we did not create (another integration on
+        // the same account) is acknowledged and left alone.
+        let Some(payment) = payment else {
+            return Ok(());
+        };
+        let result =
+            if capture { self.payments.capture(payment.id).await } else { self.payments.reconcile(payment.id).await };
+        result.map(|_| ()).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,1 @@
+ALTER TABLE payment_webhook_logs DROP COLUMN claimed_until;
