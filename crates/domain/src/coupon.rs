@@ -92,7 +92,7 @@ impl Discount {
         }
     }
 
-    /// The discount on `price`, never more than `price`.
+    /// The discount on `price`: never below zero, never more than `price`.
     pub fn on(&self, price: Money) -> Result<Money, MoneyError> {
         let raw = match self {
             Discount::Percentage { rate, max_discount } => {
@@ -104,6 +104,11 @@ impl Discount {
             }
             Discount::Fixed { amount } => *amount,
         };
+        // A stored definition is checked, but a discount must never raise
+        // a price whatever reaches here.
+        if raw.is_negative() {
+            return Ok(Money::zero(price.currency()));
+        }
         raw.min(price)
     }
 }
@@ -317,6 +322,15 @@ pub enum CouponDefinitionError {
     /// A fixed discount, cap or minimum order needs a currency.
     #[error("fixed discounts, caps and minimum orders need a currency")]
     CurrencyRequired,
+    /// A cap must be above zero.
+    #[error("max_discount_amount must be above zero")]
+    NonPositiveCap,
+    /// A cap or minimum order in another currency than the coupon's.
+    #[error("amounts must be in the coupon's currency")]
+    CurrencyMismatch,
+    /// A minimum order below zero.
+    #[error("min_order_amount must not be negative")]
+    NegativeMinimumOrder,
     /// `expires_at` is not after `valid_from`.
     #[error("expires_at must be after valid_from")]
     EmptyValidity,
@@ -333,8 +347,15 @@ impl NewCoupon {
                 if rate.value() <= Decimal::ZERO {
                     return Err(CouponDefinitionError::PercentageOutOfRange);
                 }
-                if max_discount.is_some() && self.currency.is_none() {
-                    return Err(CouponDefinitionError::CurrencyRequired);
+                if let Some(cap) = max_discount {
+                    match self.currency {
+                        None => return Err(CouponDefinitionError::CurrencyRequired),
+                        Some(currency) if currency != cap.currency() => {
+                            return Err(CouponDefinitionError::CurrencyMismatch);
+                        }
+                        Some(_) if cap.minor() <= 0 => return Err(CouponDefinitionError::NonPositiveCap),
+                        Some(_) => {}
+                    }
                 }
             }
             Discount::Fixed { amount } => {
@@ -346,8 +367,15 @@ impl NewCoupon {
                 }
             }
         }
-        if self.min_order_amount.is_some() && self.currency.is_none() {
-            return Err(CouponDefinitionError::CurrencyRequired);
+        if let Some(minimum) = self.min_order_amount {
+            match self.currency {
+                None => return Err(CouponDefinitionError::CurrencyRequired),
+                Some(currency) if currency != minimum.currency() => {
+                    return Err(CouponDefinitionError::CurrencyMismatch);
+                }
+                Some(_) if minimum.is_negative() => return Err(CouponDefinitionError::NegativeMinimumOrder),
+                Some(_) => {}
+            }
         }
         if let (Some(from), Some(until)) = (self.valid_from, self.expires_at)
             && until <= from
