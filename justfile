@@ -13,7 +13,7 @@ dev_pg_port := env("SKILLPAY_DEV_PG_PORT", "54329")
 default:
     @{{ just_executable() }} --justfile {{ justfile() }} --list
 
-# Install missing system packages (PostgreSQL server, libpq-dev); idempotent.
+# Install what is missing (PostgreSQL server, libpq-dev; localstripe in .venv); idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -34,22 +34,33 @@ setup:
     missing=()
     have_pg_server || missing+=(postgresql)
     have_deb libpq-dev || missing+=(libpq-dev)
-    [ "${#missing[@]}" -gt 0 ] || exit 0
-    command -v apt-get >/dev/null 2>&1 || {
-        echo "setup: missing ${missing[*]} and no apt-get here: install them by hand" >&2
-        exit 1
+    # Test tools from PyPI (localstripe, the Stripe stand-in) live in .venv.
+    python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+    install_python_tools() {
+        [ -x .venv/bin/python ] || python3 -m venv .venv
+        .venv/bin/python -c 'import localstripe' 2>/dev/null && return 0
+        echo "setup: installing localstripe into .venv (pip)" >&2
+        .venv/bin/pip install --quiet --disable-pip-version-check localstripe
     }
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 || {
-            echo "setup: missing ${missing[*]}; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    install_system_packages() {
+        command -v apt-get >/dev/null 2>&1 || {
+            echo "setup: missing ${missing[*]} and no apt-get here: install them by hand" >&2
             exit 1
         }
-        sudo=(sudo)
-    fi
-    echo "setup: installing ${missing[*]} (apt-get)" >&2
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        sudo=()
+        if [ "$(id -u)" -ne 0 ]; then
+            command -v sudo >/dev/null 2>&1 || {
+                echo "setup: missing ${missing[*]}; run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+                exit 1
+            }
+            sudo=(sudo)
+        fi
+        echo "setup: installing ${missing[*]} (apt-get)" >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    }
+    [ "${#missing[@]}" -eq 0 ] || install_system_packages
+    install_python_tools
 
 # Check formatting and clippy lints (warnings are errors).
 lint:

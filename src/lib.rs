@@ -48,14 +48,17 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let store = app::connect(&config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = app::start_server(app::app_state(&config, store.clone()), listener).unwrap();
+    let server = app::start_server(app::app_state(&config, store.clone()).unwrap(), listener).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         db,
         store,
-        client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+        client: {
+            install_tls_provider();
+            reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap()
+        },
         auth: AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), None),
         server: handle,
     }
@@ -123,4 +126,89 @@ impl TestApp {
     pub async fn stop(self) {
         self.server.stop(false).await;
     }
+}
+
+/// A localstripe process (the Stripe stand-in from PyPI) on a free
+/// loopback port, stopped when dropped.
+pub struct LocalStripe {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: std::process::Child,
+}
+
+impl LocalStripe {
+    /// Starts localstripe from the project's `.venv` (installed by
+    /// `just setup`) and waits until it answers.
+    pub async fn start() -> LocalStripe {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = std::env::var("SKILLPAY_TEST_PYTHON")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| root.join(".venv/bin/python"));
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(&python)
+            .arg(root.join("scripts/run_localstripe.py"))
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start localstripe with {}: {e}; run `just setup`", python.display()));
+        let stripe = LocalStripe { base: format!("http://127.0.0.1:{port}"), child };
+        let client = http_client();
+        for _ in 0..200 {
+            let answer = client.get(format!("{}/v1/customers", stripe.base)).bearer_auth("sk_test_local").send().await;
+            if answer.is_ok() {
+                return stripe;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("localstripe did not start on port {port}");
+    }
+
+    /// Registers a webhook endpoint that localstripe signs with `secret`.
+    pub async fn register_webhook(&self, url: &str, secret: &str) {
+        let res = http_client()
+            .post(format!("{}/_config/webhooks/skillpay", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("url={url}&secret={secret}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "webhook registration: {}", res.status());
+    }
+
+    /// Pays a PaymentIntent the way a browser with Stripe.js would:
+    /// attach the payment method, then confirm.
+    pub async fn confirm_as_browser(&self, intent_id: &str, payment_method: &str) -> reqwest::Response {
+        let client = http_client();
+        let url = format!("{}/v1/payment_intents/{intent_id}", self.base);
+        let attached = client
+            .post(&url)
+            .bearer_auth("sk_test_local")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("payment_method={payment_method}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(attached.status().is_success(), "attaching the payment method: {}", attached.status());
+        client.post(format!("{url}/confirm")).bearer_auth("sk_test_local").send().await.unwrap()
+    }
+}
+
+impl Drop for LocalStripe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// reqwest is built without a default TLS provider (see the Stripe
+/// adapter): install ring's before making a client.
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain HTTP client for talking to stand-ins.
+fn http_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::new()
 }

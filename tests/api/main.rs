@@ -9,4 +9,6 @@ mod bad_input;
 mod coupons;
 mod idempotency;
 mod operations;
+mod paypal;
 mod purchase;
+mod stripe;

@@ -111,6 +111,16 @@ pub enum ApiError {
     /// The database is down.
     #[error("the service is temporarily unavailable; retry later")]
     ServiceUnavailable,
+    /// A webhook's signature or body was refused; nothing was written.
+    #[error("webhook rejected: {0}")]
+    WebhookRejected(String),
+    /// Webhooks from this gateway are not configured (fail closed).
+    #[error("webhooks from this gateway are not configured")]
+    WebhookNotConfigured,
+    /// A verified webhook could not be processed; it was logged with the
+    /// error and the gateway should deliver it again.
+    #[error("the webhook could not be processed; it will be retried")]
+    WebhookProcessingFailed,
     /// A bug; details are in the log.
     #[error("internal error")]
     Internal,
@@ -118,7 +128,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 26] = [
+    pub const ALL_CODES: [&'static str; 29] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -144,6 +154,9 @@ impl ApiError {
         "gateway_rejected",
         "gateway_unavailable",
         "service_unavailable",
+        "webhook_rejected",
+        "webhook_not_configured",
+        "webhook_processing_failed",
         "internal_error",
     ];
 
@@ -175,6 +188,9 @@ impl ApiError {
             Self::GatewayRejected(_) => "gateway_rejected",
             Self::GatewayUnavailable => "gateway_unavailable",
             Self::ServiceUnavailable => "service_unavailable",
+            Self::WebhookRejected(_) => "webhook_rejected",
+            Self::WebhookNotConfigured => "webhook_not_configured",
+            Self::WebhookProcessingFailed => "webhook_processing_failed",
             Self::Internal => "internal_error",
         }
     }
@@ -186,7 +202,9 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound | Self::ItemNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::MalformedJson(_) | Self::InvalidQuery(_) | Self::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) | Self::InvalidQuery(_) | Self::IdempotencyKeyInvalid | Self::WebhookRejected(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Validation(_)
@@ -200,8 +218,8 @@ impl ApiError {
             }
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
-            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable | Self::WebhookNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal | Self::WebhookProcessingFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -297,6 +315,9 @@ mod tests {
             ApiError::GatewayRejected(String::new()),
             ApiError::GatewayUnavailable,
             ApiError::ServiceUnavailable,
+            ApiError::WebhookRejected(String::new()),
+            ApiError::WebhookNotConfigured,
+            ApiError::WebhookProcessingFailed,
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

@@ -31,6 +31,7 @@ use domain::ports::{HealthCheck, IdempotencyStore};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::payments::PaymentService;
+use domain::usecases::webhooks::WebhookService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub coupons: CouponService,
     /// Catalog use cases.
     pub catalog: CatalogService,
+    /// Gateway webhooks.
+    pub webhooks: WebhookService,
     /// Idempotency-key storage.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Readiness probe.
@@ -71,6 +74,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::coupons::get_coupon)
             .service(routes::coupons::deactivate_coupon)
             .service(routes::catalog::put_item)
+            .service(routes::webhooks::stripe)
+            .service(routes::webhooks::paypal)
             .service(routes::payments::create_payment)
             .service(routes::payments::list_payments)
             .service(routes::payments::get_payment)

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{catalog, coupons, health, payments};
+use crate::routes::{catalog, coupons, health, payments, webhooks};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -40,6 +40,8 @@ impl Modify for BearerAuth {
         coupons::deactivate_coupon,
         coupons::validate_coupon,
         catalog::put_item,
+        webhooks::stripe,
+        webhooks::paypal,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -47,6 +49,7 @@ impl Modify for BearerAuth {
         (name = "coupons", description = "Discount codes"),
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "webhooks", description = "Signed events from the payment gateways"),
     )
 )]
 pub struct ApiDoc;

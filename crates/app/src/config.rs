@@ -18,6 +18,10 @@ pub const DEFAULT_PLATFORM_FEE_RATE: &str = "0.20";
 pub const DEFAULT_MAX_AMOUNT_MAJOR: i64 = 1_000_000;
 /// Default pool size.
 pub const DEFAULT_DB_POOL_SIZE: u32 = 16;
+/// Where PayPal sends a buyer after approval, unless configured.
+pub const DEFAULT_PAYPAL_RETURN_URL: &str = "http://localhost:3000/checkout/paypal/return";
+/// Where PayPal sends a buyer who cancels, unless configured.
+pub const DEFAULT_PAYPAL_CANCEL_URL: &str = "http://localhost:3000/checkout/paypal/cancel";
 /// Shortest accepted JWT secret, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -44,6 +48,31 @@ pub struct Config {
     pub db_pool_size: u32,
     /// Whether the sandbox gateway is enabled.
     pub sandbox_enabled: bool,
+    /// Stripe secret key; Stripe payments are on when set.
+    pub stripe_secret_key: Option<String>,
+    /// Stripe webhook signing secrets (comma-separated in the environment).
+    pub stripe_webhook_secrets: Vec<String>,
+    /// Stripe API base URL (a Stripe-compatible stand-in, or Stripe's).
+    pub stripe_api_base: String,
+    /// PayPal REST app credentials; PayPal payments are on when set.
+    pub paypal: Option<PaypalSettings>,
+}
+
+/// PayPal settings from the environment.
+#[derive(Clone)]
+pub struct PaypalSettings {
+    /// `PAYPAL_CLIENT_ID`.
+    pub client_id: String,
+    /// `PAYPAL_CLIENT_SECRET`.
+    pub client_secret: String,
+    /// `PAYPAL_WEBHOOK_ID`; webhooks fail closed without it.
+    pub webhook_id: Option<String>,
+    /// `PAYPAL_API_BASE` (PayPal's sandbox by default).
+    pub api_base: String,
+    /// `PAYPAL_RETURN_URL`: where PayPal sends the buyer after approving.
+    pub return_url: String,
+    /// `PAYPAL_CANCEL_URL`: where PayPal sends the buyer after cancelling.
+    pub cancel_url: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -56,6 +85,10 @@ impl std::fmt::Debug for Config {
             .field("max_amount_major", &self.max_amount_major)
             .field("db_pool_size", &self.db_pool_size)
             .field("sandbox_enabled", &self.sandbox_enabled)
+            .field("stripe", &self.stripe_secret_key.is_some())
+            .field("stripe_webhook_secrets", &self.stripe_webhook_secrets.len())
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("paypal", &self.paypal.as_ref().map(|p| p.api_base.clone()))
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +144,26 @@ impl Config {
             Some("off") | Some("false") | Some("0") => false,
             Some(_) => bail!("SKILLPAY_SANDBOX must be on or off"),
         };
+        let stripe_webhook_secrets = var("STRIPE_WEBHOOK_SECRET")
+            .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let paypal = match (var("PAYPAL_CLIENT_ID"), var("PAYPAL_CLIENT_SECRET")) {
+            (Some(client_id), Some(client_secret)) => Some(PaypalSettings {
+                client_id,
+                client_secret,
+                webhook_id: var("PAYPAL_WEBHOOK_ID"),
+                api_base: var("PAYPAL_API_BASE").unwrap_or_else(|| adapters_paypal::SANDBOX_API_BASE.to_owned()),
+                return_url: var("PAYPAL_RETURN_URL").unwrap_or_else(|| DEFAULT_PAYPAL_RETURN_URL.to_owned()),
+                cancel_url: var("PAYPAL_CANCEL_URL").unwrap_or_else(|| DEFAULT_PAYPAL_CANCEL_URL.to_owned()),
+            }),
+            (None, None) => None,
+            _ => bail!("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET go together"),
+        };
         Ok(Config {
+            paypal,
+            stripe_secret_key: var("STRIPE_SECRET_KEY"),
+            stripe_webhook_secrets,
+            stripe_api_base: var("STRIPE_API_BASE").unwrap_or_else(|| adapters_stripe::DEFAULT_API_BASE.to_owned()),
             database_url,
             bind: var("SKILLPAY_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned()),
             jwt_secret,

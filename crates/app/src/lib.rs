@@ -11,15 +11,18 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware};
+use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret as PaypalSecret};
 use adapters_postgres::{PgStore, PoolSettings};
 use adapters_sandbox::SandboxGateway;
+use adapters_stripe::{StripeConfig, StripeGateway, StripeWebhookVerifier};
 use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
-use domain::ports::{Gateways, SystemClock, TimeOrderedIds};
+use domain::ports::{Gateways, SystemClock, TimeOrderedIds, WebhookVerifier};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
+use domain::usecases::webhooks::WebhookService;
 
 pub use crate::config::Config;
 
@@ -36,17 +39,56 @@ pub fn migrate(store: &PgStore) -> anyhow::Result<usize> {
     adapters_postgres::run_migrations(&mut conn).context("applying migrations")
 }
 
-/// The gateways `config` enables.
-pub fn gateways(config: &Config) -> Gateways {
+/// The gateways `config` enables (`paypal`: the shared PayPal client).
+pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Result<Gateways> {
     let mut gateways = Gateways::new();
     if config.sandbox_enabled {
         gateways = gateways.with(Arc::new(SandboxGateway));
     }
-    gateways
+    if let Some(key) = &config.stripe_secret_key {
+        let mut stripe = StripeConfig::new(key.clone());
+        stripe.api_base = config.stripe_api_base.clone();
+        stripe.webhook_secrets = config.stripe_webhook_secrets.clone();
+        gateways = gateways.with(Arc::new(StripeGateway::new(stripe).context("setting up Stripe")?));
+    }
+    if let Some(client) = paypal {
+        gateways = gateways.with(Arc::new(PaypalGateway::new(client.clone())));
+    }
+    Ok(gateways)
+}
+
+/// The PayPal client the gateway and the webhook verifier share (one
+/// cached OAuth token), if PayPal is configured.
+pub fn paypal_client(config: &Config) -> anyhow::Result<Option<PaypalClient>> {
+    let Some(settings) = &config.paypal else {
+        return Ok(None);
+    };
+    let mut paypal = PaypalConfig::sandbox(
+        settings.client_id.clone(),
+        PaypalSecret::new(settings.client_secret.clone()),
+        settings.return_url.clone(),
+        settings.cancel_url.clone(),
+    );
+    paypal.api_base = settings.api_base.clone();
+    paypal.webhook_id = settings.webhook_id.clone();
+    let client = PaypalClient::new(paypal).map_err(|e| anyhow::anyhow!("setting up PayPal: {e}"))?;
+    Ok(Some(client))
+}
+
+/// The webhook verifiers: every gateway gets one, so a gateway without
+/// secrets answers 503 (fail closed) rather than 404.
+pub fn webhook_verifiers(config: &Config, paypal: Option<&PaypalClient>) -> Vec<Arc<dyn WebhookVerifier>> {
+    let mut verifiers: Vec<Arc<dyn WebhookVerifier>> =
+        vec![Arc::new(StripeWebhookVerifier::new(config.stripe_webhook_secrets.clone()))];
+    if let Some(client) = paypal {
+        verifiers.push(Arc::new(PaypalWebhookVerifier::new(client.clone())));
+    }
+    verifiers
 }
 
 /// Wires the adapters into the use cases.
-pub fn app_state(config: &Config, store: PgStore) -> AppState {
+pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
+    let paypal = paypal_client(config)?;
     let store = Arc::new(store);
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(TimeOrderedIds);
@@ -54,7 +96,7 @@ pub fn app_state(config: &Config, store: PgStore) -> AppState {
         payments: store.clone(),
         coupons: store.clone(),
         catalog: store.clone(),
-        gateways: gateways(config),
+        gateways: gateways(config, paypal.as_ref())?,
         clock: clock.clone(),
         ids: ids.clone(),
     };
@@ -63,14 +105,16 @@ pub fn app_state(config: &Config, store: PgStore) -> AppState {
         instructor_fee_rates: config.instructor_fee_rates.clone(),
         max_amount_major: config.max_amount_major,
     };
-    AppState {
-        payments: PaymentService::new(ports, policy),
+    let payments = PaymentService::new(ports, policy);
+    Ok(AppState {
+        webhooks: WebhookService::new(webhook_verifiers(config, paypal.as_ref()), store.clone(), payments.clone()),
+        payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),
         catalog: CatalogService::new(store.clone(), clock, config.max_amount_major),
         idempotency: store.clone(),
         health: store,
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
-    }
+    })
 }
 
 /// Starts the HTTP server on `listener`; the returned server runs until

@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Skillpay listening on http://{address}");
             println!("API docs:   http://{address}/api/docs/");
             println!("OpenAPI:    http://{address}/api/openapi.json");
-            start_server(app_state(&config, store), listener)?.await.context("serving")?;
+            start_server(app_state(&config, store)?, listener)?.await.context("serving")?;
         }
         Command::Migrate { revert_all } => {
             let store = connect(&config)?;
@@ -136,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
         Command::DemoData => {
             let store = connect(&config)?;
             migrate(&store)?;
-            demo::load(&app_state(&config, store)).await?;
+            demo::load(&app_state(&config, store)?).await?;
             println!(
                 "Demo data loaded: courses 1-3 (USD), event 1 (JPY), coupons WELCOME10, FREEINTRO (course 3), FIVEOFF."
             );

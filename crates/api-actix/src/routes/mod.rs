@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod coupons;
 pub mod health;
 pub mod payments;
+pub mod webhooks;
 
 use domain::catalog::ItemRef;
 

@@ -1,0 +1,147 @@
+//! [`PaypalGateway`]: PayPal Orders v2 behind the domain's `PaymentGateway`.
+//!
+//! The flow: `create_session` creates an order with intent `CAPTURE` and
+//! answers the URL where the buyer approves it; once approved (the buyer
+//! returns, or the `CHECKOUT.ORDER.APPROVED` webhook arrives) `confirm`
+//! captures it. Every write carries a `PayPal-Request-Id` derived from our
+//! ids, so retries, repeated webhooks and concurrent confirmations cannot
+//! create a second order or a second capture.
+
+use async_trait::async_trait;
+use domain::payment::{Payment, PaymentMethod};
+use domain::ports::{GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
+
+use crate::client::{Call, PaypalClient};
+use crate::config::PaypalConfig;
+use crate::error::{CallError, SetupError};
+use crate::outcome::{self, CaptureRefusal};
+use crate::wire::{
+    Amount, ExperienceContext, INTENT_CAPTURE, Order, OrderRequest, PaymentSource, PaypalWallet, PurchaseUnitRequest,
+};
+
+/// `POST` creates, `GET /{id}` reads, `POST /{id}/capture` captures.
+const ORDERS_PATH: &str = "/v2/checkout/orders";
+/// PayPal order ids are 17 characters; anything much longer is not one.
+const MAX_ORDER_ID_LEN: usize = 64;
+/// Prefix of the capture's idempotency key (the order id follows), so a
+/// capture key can never equal the create key (our payment id).
+const CAPTURE_REQUEST_ID_PREFIX: &str = "capture-";
+
+/// The PayPal checkout gateway.
+#[derive(Debug, Clone)]
+pub struct PaypalGateway {
+    client: PaypalClient,
+}
+
+impl PaypalGateway {
+    /// A gateway using `client` (share it with the webhook verifier so both
+    /// use one token).
+    pub fn new(client: PaypalClient) -> Self {
+        Self { client }
+    }
+
+    /// A gateway with a client of its own.
+    pub fn from_config(config: PaypalConfig) -> Result<Self, SetupError> {
+        PaypalClient::new(config).map(Self::new)
+    }
+}
+
+/// The API path of an order. An id that cannot be a PayPal order id (and
+/// could alter the path) is a payment PayPal does not know.
+fn order_path(order_id: &str) -> Result<String, GatewayError> {
+    let plausible = !order_id.is_empty()
+        && order_id.len() <= MAX_ORDER_ID_LEN
+        && order_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if plausible { Ok(format!("{ORDERS_PATH}/{order_id}")) } else { Err(GatewayError::UnknownPayment) }
+}
+
+#[async_trait]
+impl PaymentGateway for PaypalGateway {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Paypal
+    }
+
+    /// Creates the order. The payment id is the `PayPal-Request-Id`, so
+    /// calling again for the same payment answers the same order.
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
+        if payment.amount.is_negative() || payment.amount.is_zero() {
+            return Err(GatewayError::InvalidRequest("a PayPal order needs a positive amount".to_owned()));
+        }
+        let config = self.client.config();
+        let payment_id = payment.id.to_string();
+        let request = OrderRequest {
+            intent: INTENT_CAPTURE,
+            purchase_units: vec![PurchaseUnitRequest {
+                custom_id: payment_id.clone(),
+                invoice_id: payment_id.clone(),
+                amount: Amount::of(payment.amount),
+            }],
+            payment_source: PaymentSource {
+                paypal: PaypalWallet {
+                    experience_context: ExperienceContext::new(config.return_url.clone(), config.cancel_url.clone()),
+                },
+            },
+        };
+        let call = Call::post_json(ORDERS_PATH.to_owned(), &request)?.request_id(payment_id);
+        let order: Order = self.client.send(&call).await?.success()?.json("order")?;
+        order_path(&order.id).map_err(|_| CallError::Unreadable("order id"))?;
+        let url = order.approval_url().ok_or(CallError::Unreadable("order without approval link"))?;
+        Ok(GatewaySession {
+            provider_payment_id: order.id.clone(),
+            next_action: NextAction::RedirectToUrl { url: url.to_owned() },
+        })
+    }
+
+    /// Captures the approved order. The token is unused: PayPal's return
+    /// URL carries the order id itself, which is `provider_payment_id`.
+    async fn confirm(&self, provider_payment_id: &str, _token: &str) -> Result<GatewayOutcome, GatewayError> {
+        let path = format!("{}/capture", order_path(provider_payment_id)?);
+        // The spec's `order_capture_request` body is optional, but PayPal
+        // wants valid JSON with the JSON content type: an empty object.
+        let call = Call::post_json(path, &serde_json::Map::new())?
+            .request_id(format!("{CAPTURE_REQUEST_ID_PREFIX}{provider_payment_id}"))
+            .representation();
+        let reply = self.client.send(&call).await?;
+        if reply.status.is_success() {
+            return outcome::of_order(&reply.json("order")?);
+        }
+        let error = reply.api_error();
+        if error.status == 422 {
+            match outcome::of_capture_refusal(&error) {
+                CaptureRefusal::Outcome(outcome) => return Ok(outcome),
+                CaptureRefusal::ReadOrder => return self.status(provider_payment_id).await,
+                CaptureRefusal::Invalid => {}
+            }
+        }
+        Err(CallError::Api(error).into())
+    }
+
+    /// Does nothing: PayPal has no call to cancel or void a checkout order
+    /// (voiding exists only for authorizations, and we capture). An order
+    /// nobody approves simply expires at PayPal, and our payment is already
+    /// cancelled on our side, so capturing it later is refused by the use
+    /// case before it reaches us.
+    async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
+        order_path(provider_payment_id).map(|_| ())
+    }
+
+    /// Reads the order and maps its state (and its capture's, if any).
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        let call = Call::get(order_path(provider_payment_id)?);
+        let order: Order = self.client.send(&call).await?.success()?.json("order")?;
+        outcome::of_order(&order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plausible_order_ids_become_paths() {
+        assert_eq!(order_path("5O190127TN364715T"), Ok("/v2/checkout/orders/5O190127TN364715T".to_owned()));
+        for bad in ["", "../v1/oauth2/token", "a/b", "a?b", "a b", &"A".repeat(65)] {
+            assert_eq!(order_path(bad), Err(GatewayError::UnknownPayment), "{bad:?}");
+        }
+    }
+}

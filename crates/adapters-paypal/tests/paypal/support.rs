@@ -1,0 +1,263 @@
+//! A stand-in PayPal on 127.0.0.1 (wiremock) and builders for the bodies it
+//! answers, shaped like the examples and schemas of the official specs in
+//! `shared/specs/paypal/` and PayPal's published examples.
+
+use std::time::Duration;
+
+use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret};
+use chrono::Utc;
+use domain::catalog::ItemRef;
+use domain::ids::{PaymentId, UserId};
+use domain::money::Money;
+use domain::payment::{BillingInfo, ClientInfo, Payment, PaymentMethod, PaymentStatus};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+pub const CLIENT_ID: &str = "AeA1QIZXiflr1_-r0U2UbWTziOWX1GRQer5";
+pub const CLIENT_SECRET: &str = "ECYYrrSHdKfk_Q0EdvzdGkzj58a66kKaUQ5dZAEv";
+pub const TOKEN: &str =
+    "A21AAFEpH4PsADK7qSS7pSRsgzfENtu-Q1ysgEDVDESseMHBYXVJYE8ovjj68elIDy8nF26AwPhfXTIeWAZHSLIsQkSYz9ifg";
+pub const WEBHOOK_ID: &str = "1JE4291016473214C";
+pub const ORDER_ID: &str = "5O190127TN364715T";
+pub const CAPTURE_ID: &str = "3C679366HH908993F";
+pub const RETURN_URL: &str = "https://skillpay.example/paypal/return";
+pub const CANCEL_URL: &str = "https://skillpay.example/paypal/cancel";
+pub const TOKEN_PATH: &str = "/v1/oauth2/token";
+pub const ORDERS_PATH: &str = "/v2/checkout/orders";
+pub const VERIFY_PATH: &str = "/v1/notifications/verify-webhook-signature";
+
+/// A fake PayPal and a configuration pointing at it.
+pub struct FakePaypal {
+    pub server: MockServer,
+    pub config: PaypalConfig,
+}
+
+impl FakePaypal {
+    /// A server with nothing mounted; fast backoff so retry tests are quick.
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let config = PaypalConfig {
+            api_base: server.uri(),
+            timeout_ms: 2_000,
+            max_retries: 2,
+            backoff_base_ms: 1,
+            ..PaypalConfig::sandbox(CLIENT_ID, Secret::new(CLIENT_SECRET), RETURN_URL, CANCEL_URL)
+        }
+        .with_webhook_id(WEBHOOK_ID);
+        Self { server, config }
+    }
+
+    /// A server that hands out [`TOKEN`] (valid nine hours) any number of times.
+    pub async fn with_token() -> Self {
+        let paypal = Self::start().await;
+        Mock::given(method("POST"))
+            .and(path(TOKEN_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(token_body(TOKEN, 32_400)))
+            .mount(&paypal.server)
+            .await;
+        paypal
+    }
+
+    pub fn client(&self) -> PaypalClient {
+        PaypalClient::new(self.config.clone()).unwrap()
+    }
+
+    pub fn gateway(&self) -> PaypalGateway {
+        PaypalGateway::new(self.client())
+    }
+
+    pub fn verifier(&self) -> PaypalWebhookVerifier {
+        PaypalWebhookVerifier::new(self.client())
+    }
+
+    /// Requests received at `path`, in order.
+    pub async fn requests_to(&self, wanted: &str) -> Vec<Request> {
+        let all = self.server.received_requests().await.unwrap();
+        all.into_iter().filter(|request| request.url.path() == wanted).collect()
+    }
+
+    /// Every request received.
+    pub async fn all_requests(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap()
+    }
+}
+
+/// The answer of `POST /v1/oauth2/token` as PayPal documents it.
+pub fn token_body(token: &str, expires_in: u64) -> Value {
+    json!({
+        "scope": "https://uri.paypal.com/services/payments/payment https://uri.paypal.com/services/applications/webhooks",
+        "access_token": token,
+        "token_type": "Bearer",
+        "app_id": "APP-80W284485P519543T",
+        "expires_in": expires_in,
+        "nonce": "2026-11-26T10:00:00ZaYZlGvEkV4yVSz8g6bAKFoGSEzuy3CQcz3ljhibkOHg"
+    })
+}
+
+/// An order as `POST /v2/checkout/orders` answers it without a payment
+/// source: `CREATED` with an `approve` link.
+pub fn created_order(id: &str) -> Value {
+    json!({
+        "id": id,
+        "status": "CREATED",
+        "links": [
+            {"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{id}"), "rel": "self", "method": "GET"},
+            {"href": approve_url(id), "rel": "approve", "method": "GET"},
+            {"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{id}"), "rel": "update", "method": "PATCH"},
+            {"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{id}/capture"), "rel": "capture", "method": "POST"}
+        ]
+    })
+}
+
+/// An order with a PayPal payment source: `PAYER_ACTION_REQUIRED` with a
+/// `payer-action` link.
+pub fn payer_action_order(id: &str) -> Value {
+    json!({
+        "id": id,
+        "status": "PAYER_ACTION_REQUIRED",
+        "payment_source": {"paypal": {}},
+        "links": [
+            {"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{id}"), "rel": "self", "method": "GET"},
+            {"href": approve_url(id), "rel": "payer-action", "method": "GET"}
+        ]
+    })
+}
+
+pub fn approve_url(id: &str) -> String {
+    format!("https://www.sandbox.paypal.com/checkoutnow?token={id}")
+}
+
+/// An order in `status` with no captures (as `GET` answers it).
+pub fn order_in(id: &str, status: &str) -> Value {
+    json!({
+        "id": id,
+        "intent": "CAPTURE",
+        "status": status,
+        "purchase_units": [{
+            "reference_id": "default",
+            "amount": {"currency_code": "USD", "value": "49.99"},
+            "payee": {"email_address": "merchant@skillpay.example", "merchant_id": "7KNGBPH2U58GQ"},
+            "custom_id": "pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e"
+        }],
+        "create_time": "2026-11-26T10:00:00Z",
+        "links": [{"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{id}"), "rel": "self", "method": "GET"}]
+    })
+}
+
+/// A completed order whose one capture is in `capture_status` (the capture
+/// answer with `Prefer: return=representation`).
+pub fn captured_order(id: &str, capture_status: &str) -> Value {
+    json!({
+        "id": id,
+        "intent": "CAPTURE",
+        "status": "COMPLETED",
+        "payment_source": {"paypal": {
+            "name": {"given_name": "John", "surname": "Doe"},
+            "email_address": "customer@example.com",
+            "account_id": "QYR5Z8XDVJNXQ"
+        }},
+        "purchase_units": [{
+            "reference_id": "default",
+            "payments": {"captures": [{
+                "id": CAPTURE_ID,
+                "status": capture_status,
+                "amount": {"currency_code": "USD", "value": "49.99"},
+                "final_capture": true,
+                "seller_protection": {"status": "ELIGIBLE", "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"]},
+                "seller_receivable_breakdown": {
+                    "gross_amount": {"currency_code": "USD", "value": "49.99"},
+                    "paypal_fee": {"currency_code": "USD", "value": "1.95"},
+                    "net_amount": {"currency_code": "USD", "value": "48.04"}
+                },
+                "custom_id": "pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e",
+                "links": [{"href": format!("https://api-m.sandbox.paypal.com/v2/payments/captures/{CAPTURE_ID}"), "rel": "self", "method": "GET"}],
+                "create_time": "2026-11-26T10:05:00Z",
+                "update_time": "2026-11-26T10:05:00Z"
+            }]}
+        }],
+        "links": [{"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{id}"), "rel": "self", "method": "GET"}]
+    })
+}
+
+/// A PayPal error body (`error_4xx` in the specs).
+pub fn error_body(name: &str, issue: &str, description: &str) -> Value {
+    json!({
+        "name": name,
+        "details": [{"issue": issue, "description": description}],
+        "message": "The requested action could not be performed, semantically incorrect, or failed business validation.",
+        "debug_id": "90957fca61718",
+        "links": [{"href": format!("https://developer.paypal.com/api/rest/reference/orders/v2/errors/#{issue}"), "rel": "information_link", "method": "GET"}]
+    })
+}
+
+/// `error_422` with `issue`.
+pub fn unprocessable(issue: &str) -> ResponseTemplate {
+    ResponseTemplate::new(422).set_body_json(error_body("UNPROCESSABLE_ENTITY", issue, "See the issue."))
+}
+
+/// `error_500`.
+pub fn internal_error() -> ResponseTemplate {
+    ResponseTemplate::new(500).set_body_json(json!({
+        "name": "INTERNAL_SERVER_ERROR",
+        "message": "An internal server error occurred.",
+        "debug_id": "90957fca61718",
+        "links": [{"href": "https://developer.paypal.com/api/orders/v2/#error-INTERNAL_SERVER_ERROR", "rel": "information_link"}]
+    }))
+}
+
+/// `error_503`.
+pub fn unavailable() -> ResponseTemplate {
+    ResponseTemplate::new(503).set_body_json(json!({
+        "name": "SERVICE_UNAVAILABLE",
+        "message": "Service Unavailable.",
+        "debug_id": "90957fca61718"
+    }))
+}
+
+/// `error_401`.
+pub fn unauthorized() -> ResponseTemplate {
+    ResponseTemplate::new(401).set_body_json(json!({
+        "name": "AUTHENTICATION_FAILURE",
+        "message": "Authentication failed due to missing authorization header, or invalid authentication credentials.",
+        "debug_id": "90957fca61718",
+        "links": []
+    }))
+}
+
+/// A pending payment of `amount` paid with PayPal.
+pub fn payment(amount: Money) -> Payment {
+    let zero = Money::from_minor(0, amount.currency());
+    let now = Utc::now();
+    Payment {
+        id: PaymentId::from_uuid(Uuid::now_v7()),
+        user_id: UserId::new(7),
+        item: ItemRef::course(42),
+        instructor_id: UserId::new(3),
+        status: PaymentStatus::Pending,
+        method: PaymentMethod::Paypal,
+        provider_payment_id: None,
+        original_amount: amount,
+        discount_amount: zero,
+        amount,
+        platform_fee: zero,
+        instructor_earnings: amount,
+        refunded_amount: zero,
+        coupon: None,
+        billing: BillingInfo::default(),
+        client: ClientInfo::default(),
+        failure_reason: None,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    }
+}
+
+/// A header's value in a received request.
+pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Longer than any test's client timeout.
+pub const SLOW: Duration = Duration::from_millis(1_500);

@@ -1,0 +1,196 @@
+//! Webhooks: verified by PayPal, then read.
+
+use domain::payment::PaymentMethod;
+use domain::ports::{WebhookAction, WebhookError, WebhookRequest, WebhookVerifier};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::support::{FakePaypal, ORDER_ID, VERIFY_PATH, WEBHOOK_ID, unavailable};
+
+const TRANSMISSION_ID: &str = "69cd13f0-d67a-11e5-baa3-778b53f4ae55";
+const TRANSMISSION_TIME: &str = "2016-02-18T20:01:35Z";
+const TRANSMISSION_SIG: &str = "lmI95Jx3Y9nhR5SJWlHVIWpg4AgFk7n9bCHSRxbrd8A9zrhdu2rMyFrmz+Zjh3s3boXB07VXCXUZy/UFzUlnGJn0wDugt7FlSvdKeIJenLRemUxYCPVoEZzg9VFNqOa48gMkvF+XTpxBeUx/kWy6B5cp7GkT2+pOowfRK7OaynuxUoKW3JcMWw272VKjLTtTAShncla7tGF+55rxyt2KNZIIqxNMJ48RDZheGU5w1npu9dZHnPgTXB9iomeVRoD8O/jhRpnKsGrDschyNdkeh81BJJMH4Ctc6lnCCquoP/GzCzz33MMsNdid7vL/NIWaCsekQpW26FpWPi/tfj8nLA==";
+const CERT_URL: &str = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270";
+const AUTH_ALGO: &str = "SHA256withRSA";
+const HEADERS: [(&str, &str); 5] = [
+    ("paypal-transmission-id", TRANSMISSION_ID),
+    ("paypal-transmission-time", TRANSMISSION_TIME),
+    ("paypal-transmission-sig", TRANSMISSION_SIG),
+    ("paypal-cert-url", CERT_URL),
+    ("paypal-auth-algo", AUTH_ALGO),
+];
+
+/// A `CHECKOUT.ORDER.APPROVED` delivery body, keys in PayPal's order (not
+/// sorted), as PayPal documents the event.
+const ORDER_APPROVED: &str = r#"{"id":"WH-COC11055RA711503B-4YM959094A144403T","create_time":"2026-11-26T10:03:49.000Z","resource_type":"checkout-order","event_type":"CHECKOUT.ORDER.APPROVED","summary":"An order has been approved by buyer","resource":{"id":"5O190127TN364715T","intent":"CAPTURE","status":"APPROVED","purchase_units":[{"reference_id":"default","amount":{"currency_code":"USD","value":"49.99"},"custom_id":"pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e"}],"payer":{"name":{"given_name":"John","surname":"Doe"},"email_address":"customer@example.com","payer_id":"QYR5Z8XDVJNXQ"},"create_time":"2026-11-26T10:00:00Z","links":[{"href":"https://api-m.paypal.com/v2/checkout/orders/5O190127TN364715T","rel":"self","method":"GET"}]},"links":[{"href":"https://api.paypal.com/v1/notifications/webhooks-events/WH-COC11055RA711503B-4YM959094A144403T","rel":"self","method":"GET"}],"event_version":"1.0","resource_version":"2.0"}"#;
+
+fn capture_event(event_type: &str, resource: Value) -> String {
+    json!({
+        "id": "WH-58D329510W468432D-8HN650336L201105X",
+        "create_time": "2026-11-26T10:05:07.940Z",
+        "resource_type": "capture",
+        "event_type": event_type,
+        "summary": "Payment completed for $ 49.99 USD",
+        "resource": resource,
+        "event_version": "1.0",
+        "resource_version": "2.0"
+    })
+    .to_string()
+}
+
+fn capture_resource() -> Value {
+    json!({
+        "id": "3C679366HH908993F",
+        "status": "COMPLETED",
+        "amount": {"currency_code": "USD", "value": "49.99"},
+        "final_capture": true,
+        "supplementary_data": {"related_ids": {"order_id": ORDER_ID}},
+        "custom_id": "pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e",
+        "create_time": "2026-11-26T10:05:00Z",
+        "update_time": "2026-11-26T10:05:00Z"
+    })
+}
+
+fn delivery(body: &str) -> WebhookRequest {
+    let mut headers: Vec<(String, String)> =
+        HEADERS.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+    headers.push(("content-type".to_owned(), "application/json".to_owned()));
+    WebhookRequest { headers, body: body.as_bytes().to_vec() }
+}
+
+async fn paypal_answering(status: &str) -> FakePaypal {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST"))
+        .and(path(VERIFY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": status})))
+        .mount(&paypal.server)
+        .await;
+    paypal
+}
+
+#[tokio::test]
+async fn a_verified_order_approval_asks_to_capture_the_order() {
+    let paypal = paypal_answering("SUCCESS").await;
+
+    let event = paypal.verifier().verify(&delivery(ORDER_APPROVED)).await.unwrap();
+
+    assert_eq!(event.provider, PaymentMethod::Paypal);
+    assert_eq!(event.event_id, "WH-COC11055RA711503B-4YM959094A144403T");
+    assert_eq!(event.event_type, "CHECKOUT.ORDER.APPROVED");
+    assert_eq!(event.action, WebhookAction::CapturePayment { provider_payment_id: ORDER_ID.to_owned() });
+    assert_eq!(event.payload, serde_json::from_str::<Value>(ORDER_APPROVED).unwrap());
+
+    let requests = paypal.requests_to(VERIFY_PATH).await;
+    assert_eq!(requests.len(), 1);
+    let sent: Value = requests[0].body_json().unwrap();
+    assert_eq!(
+        sent,
+        json!({
+            "auth_algo": AUTH_ALGO,
+            "cert_url": CERT_URL,
+            "transmission_id": TRANSMISSION_ID,
+            "transmission_sig": TRANSMISSION_SIG,
+            "transmission_time": TRANSMISSION_TIME,
+            "webhook_id": WEBHOOK_ID,
+            "webhook_event": serde_json::from_str::<Value>(ORDER_APPROVED).unwrap()
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_event_reaches_paypal_byte_for_byte() {
+    let paypal = paypal_answering("SUCCESS").await;
+
+    paypal.verifier().verify(&delivery(ORDER_APPROVED)).await.unwrap();
+
+    let requests = paypal.requests_to(VERIFY_PATH).await;
+    let sent = String::from_utf8(requests[0].body.clone()).unwrap();
+    assert!(sent.contains(&format!("\"webhook_event\":{ORDER_APPROVED}")), "{sent}");
+}
+
+#[tokio::test]
+async fn verified_capture_events_ask_to_sync_their_order() {
+    let paypal = paypal_answering("SUCCESS").await;
+    let verifier = paypal.verifier();
+
+    for event_type in ["PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.PENDING"] {
+        let event = verifier.verify(&delivery(&capture_event(event_type, capture_resource()))).await.unwrap();
+        assert_eq!(event.action, WebhookAction::SyncPayment { provider_payment_id: ORDER_ID.to_owned() });
+    }
+}
+
+#[tokio::test]
+async fn events_without_an_order_to_act_on_are_ignored() {
+    let paypal = paypal_answering("SUCCESS").await;
+    let verifier = paypal.verifier();
+    let refund =
+        json!({"id": "1JU08902781691411", "status": "COMPLETED", "amount": {"currency_code": "USD", "value": "49.99"}});
+
+    let refunded = verifier.verify(&delivery(&capture_event("PAYMENT.CAPTURE.REFUNDED", refund))).await.unwrap();
+    let other = verifier.verify(&delivery(&capture_event("CUSTOMER.DISPUTE.CREATED", json!({})))).await.unwrap();
+
+    assert_eq!(refunded.action, WebhookAction::Ignore);
+    assert_eq!(other.action, WebhookAction::Ignore);
+}
+
+#[tokio::test]
+async fn a_failed_verification_is_an_invalid_signature() {
+    let paypal = paypal_answering("FAILURE").await;
+
+    let answer = paypal.verifier().verify(&delivery(ORDER_APPROVED)).await;
+
+    assert!(matches!(answer, Err(WebhookError::InvalidSignature(_))), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_missing_signature_header_is_refused_without_asking_paypal() {
+    let paypal = paypal_answering("SUCCESS").await;
+    let verifier = paypal.verifier();
+
+    for (missing, _) in HEADERS {
+        let mut request = delivery(ORDER_APPROVED);
+        request.headers.retain(|(name, _)| name != missing);
+        let answer = verifier.verify(&request).await;
+        assert!(matches!(&answer, Err(WebhookError::InvalidSignature(m)) if m.contains(missing)), "{answer:?}");
+    }
+    assert!(paypal.all_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_refused_without_asking_paypal() {
+    let paypal = paypal_answering("SUCCESS").await;
+
+    let answer = paypal.verifier().verify(&delivery("id=WH-1&event_type=CHECKOUT.ORDER.APPROVED")).await;
+
+    assert!(matches!(answer, Err(WebhookError::InvalidSignature(_))), "{answer:?}");
+    assert!(paypal.all_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn without_a_webhook_id_webhooks_are_not_configured() {
+    let mut paypal = paypal_answering("SUCCESS").await;
+    paypal.config.webhook_id = None;
+
+    assert_eq!(paypal.verifier().verify(&delivery(ORDER_APPROVED)).await, Err(WebhookError::NotConfigured));
+    assert!(paypal.all_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn verification_during_a_paypal_outage_is_unavailable() {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST")).and(path(VERIFY_PATH)).respond_with(unavailable()).mount(&paypal.server).await;
+
+    let answer = paypal.verifier().verify(&delivery(ORDER_APPROVED)).await;
+
+    assert!(matches!(answer, Err(WebhookError::Unavailable(_))), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_verified_event_without_an_id_is_malformed() {
+    let paypal = paypal_answering("SUCCESS").await;
+
+    let answer = paypal.verifier().verify(&delivery(r#"{"event_type":"CHECKOUT.ORDER.APPROVED"}"#)).await;
+
+    assert!(matches!(answer, Err(WebhookError::Malformed(_))), "{answer:?}");
+}

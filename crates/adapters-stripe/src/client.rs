@@ -1,0 +1,130 @@
+//! HTTP calls to Stripe: bearer key, form-encoded bodies, a timeout on
+//! every call, and bounded retries with full jitter on network errors, 429
+//! and 5xx, always with the same `Idempotency-Key` so a retried create can
+//! never make a second PaymentIntent.
+
+use std::time::Duration;
+
+use domain::ports::GatewayError;
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::config::StripeConfig;
+use crate::wire::ErrorEnvelope;
+
+/// First retry waits up to this long; each further retry doubles it.
+const BACKOFF_BASE_MS: u64 = 100;
+/// No retry waits longer than this.
+const BACKOFF_CAP_MS: u64 = 2_000;
+
+/// A failed call, before mapping to the domain.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// Stripe answered with an error status and body.
+    Api { status: StatusCode, error: Option<ErrorEnvelope> },
+    /// Nothing usable came back (network, timeout, 5xx after retries).
+    Unavailable(String),
+}
+
+impl CallError {
+    pub(crate) fn into_gateway_error(self) -> GatewayError {
+        match self {
+            CallError::Api { status: StatusCode::NOT_FOUND, .. } => GatewayError::UnknownPayment,
+            CallError::Api { status, error } if status.is_client_error() && status != StatusCode::UNAUTHORIZED => {
+                let summary = error.map(|e| e.error.summary()).unwrap_or_else(|| status.to_string());
+                GatewayError::InvalidRequest(summary)
+            }
+            CallError::Api { status, .. } => GatewayError::Unavailable(format!("Stripe answered {status}")),
+            CallError::Unavailable(cause) => GatewayError::Unavailable(cause),
+        }
+    }
+}
+
+/// A Stripe API client.
+#[derive(Clone)]
+pub(crate) struct StripeClient {
+    http: reqwest::Client,
+    config: StripeConfig,
+}
+
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// Full jitter: a uniform wait between zero and the capped exponential.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BACKOFF_BASE_MS.saturating_mul(1_u64 << attempt.min(16)).min(BACKOFF_CAP_MS);
+    Duration::from_millis(rand::rng().random_range(0..=ceiling))
+}
+
+impl StripeClient {
+    pub(crate) fn new(config: StripeConfig) -> Result<Self, GatewayError> {
+        // reqwest is built without a default TLS provider: install ring's
+        // (an error only means one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.timeout_ms))
+            .connect_timeout(Duration::from_millis(config.timeout_ms))
+            .build()
+            .map_err(|e| GatewayError::Unavailable(format!("HTTP client: {e}")))?;
+        Ok(Self { http, config })
+    }
+
+    /// Calls `method path` with a form body, retrying what may be retried.
+    pub(crate) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        form: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<T, CallError> {
+        let url = format!("{}{}", self.config.api_base.trim_end_matches('/'), path);
+        let body = serde_urlencoded::to_string(form).map_err(|e| CallError::Unavailable(e.to_string()))?;
+        let mut attempt = 0;
+        loop {
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.config.secret_key);
+            if method != Method::GET {
+                request = request.header("content-type", "application/x-www-form-urlencoded").body(body.clone());
+            }
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            let outcome = request.send().await;
+            let retry_reason = match outcome {
+                Ok(response) if response.status().is_success() => {
+                    return response
+                        .json::<T>()
+                        .await
+                        .map_err(|e| CallError::Unavailable(format!("unreadable answer: {e}")));
+                }
+                Ok(response) if retryable(response.status()) => format!("Stripe answered {}", response.status()),
+                Ok(response) => {
+                    let status = response.status();
+                    let error = response.json::<ErrorEnvelope>().await.ok();
+                    return Err(CallError::Api { status, error });
+                }
+                Err(e) if e.is_timeout() => "timed out".to_owned(),
+                Err(e) => format!("network error: {}", e.without_url()),
+            };
+            if attempt >= self.config.max_retries {
+                tracing::warn!(path, attempts = attempt + 1, reason = %retry_reason, "Stripe call failed");
+                return Err(CallError::Unavailable(retry_reason));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_within_its_cap() {
+        for attempt in 0..40 {
+            assert!(backoff(attempt) <= Duration::from_millis(BACKOFF_CAP_MS));
+        }
+    }
+}

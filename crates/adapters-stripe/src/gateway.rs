@@ -1,0 +1,153 @@
+//! The payment gateway port over Stripe PaymentIntents.
+//!
+//! The buyer confirms a PaymentIntent with Stripe.js using its client
+//! secret; Skillpay then re-reads the PaymentIntent (confirm endpoint,
+//! webhooks, reconciliation) and applies what Stripe says. A `pm_...`
+//! payment method token given to confirm is confirmed server-side.
+
+use async_trait::async_trait;
+use domain::payment::{Payment, PaymentMethod};
+use domain::ports::{ClientSecret, GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
+use reqwest::Method;
+
+use crate::client::{CallError, StripeClient};
+use crate::config::StripeConfig;
+use crate::wire::{PaymentIntent, amount};
+
+/// Metadata key carrying Skillpay's payment id on the PaymentIntent.
+pub const PAYMENT_ID_METADATA_KEY: &str = "skillpay_payment_id";
+
+/// Stripe as a payment gateway.
+#[derive(Clone)]
+pub struct StripeGateway {
+    client: StripeClient,
+}
+
+impl std::fmt::Debug for StripeGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StripeGateway")
+    }
+}
+
+impl StripeGateway {
+    /// A gateway with these settings.
+    pub fn new(config: StripeConfig) -> Result<Self, GatewayError> {
+        Ok(Self { client: StripeClient::new(config)? })
+    }
+
+    async fn retrieve(&self, id: &str) -> Result<PaymentIntent, GatewayError> {
+        self.client
+            .call(Method::GET, &format!("/v1/payment_intents/{}", path_segment(id)?), &[], None)
+            .await
+            .map_err(CallError::into_gateway_error)
+    }
+}
+
+/// Refuses ids that could change the request path.
+fn path_segment(id: &str) -> Result<&str, GatewayError> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        Ok(id)
+    } else {
+        Err(GatewayError::UnknownPayment)
+    }
+}
+
+/// What a PaymentIntent's status means for the payment.
+pub(crate) fn outcome_of(intent: &PaymentIntent) -> GatewayOutcome {
+    match intent.status.as_str() {
+        "succeeded" => GatewayOutcome::Succeeded,
+        "processing" | "requires_capture" => GatewayOutcome::Processing,
+        "canceled" => GatewayOutcome::Canceled,
+        "requires_action" => match &intent.client_secret {
+            Some(secret) => GatewayOutcome::RequiresAction(NextAction::StripeConfirm {
+                client_secret: ClientSecret::new(secret.clone()),
+            }),
+            None => GatewayOutcome::Processing,
+        },
+        // Back to requires_payment_method after an attempt: that attempt
+        // was declined. Skillpay ends the payment there (the buyer starts a
+        // new one), so a decline is final and its coupon use is given back.
+        "requires_payment_method" if intent.last_payment_error.is_some() => GatewayOutcome::Declined {
+            reason: intent.last_payment_error.as_ref().map(|e| e.summary()).unwrap_or_default(),
+        },
+        _ => GatewayOutcome::AwaitingBuyer,
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for StripeGateway {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Stripe
+    }
+
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
+        let (minor, currency) = amount(payment.amount);
+        let form = vec![
+            ("amount".to_owned(), minor.to_string()),
+            ("currency".to_owned(), currency),
+            (format!("metadata[{PAYMENT_ID_METADATA_KEY}]"), payment.id.to_string()),
+        ];
+        // The payment id as idempotency key: however often this is retried
+        // (by us or after a crash), Stripe makes one PaymentIntent.
+        let intent: PaymentIntent = self
+            .client
+            .call(Method::POST, "/v1/payment_intents", &form, Some(&payment.id.to_string()))
+            .await
+            .map_err(CallError::into_gateway_error)?;
+        let client_secret = intent
+            .client_secret
+            .ok_or_else(|| GatewayError::Unavailable("PaymentIntent without client secret".to_owned()))?;
+        Ok(GatewaySession {
+            provider_payment_id: intent.id,
+            next_action: NextAction::StripeConfirm { client_secret: ClientSecret::new(client_secret) },
+        })
+    }
+
+    async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError> {
+        if !token.starts_with("pm_") {
+            return self.status(provider_payment_id).await;
+        }
+        // Attach the payment method, then confirm: two calls every Stripe
+        // API version (and Stripe-compatible stand-ins) understands.
+        let intent_path = format!("/v1/payment_intents/{}", path_segment(provider_payment_id)?);
+        let form = vec![("payment_method".to_owned(), token.to_owned())];
+        let attach_key = format!("attach-{provider_payment_id}-{token}");
+        match self.client.call::<PaymentIntent>(Method::POST, &intent_path, &form, Some(&attach_key)).await {
+            Ok(intent) if intent.status != "requires_confirmation" => return Ok(outcome_of(&intent)),
+            Ok(_) => {}
+            Err(CallError::Api { status, error }) if status.as_u16() == 402 => {
+                return Ok(GatewayOutcome::Declined {
+                    reason: error.map(|e| e.error.summary()).unwrap_or_else(|| "card_declined".to_owned()),
+                });
+            }
+            Err(e) => return Err(e.into_gateway_error()),
+        }
+        let path = format!("{intent_path}/confirm");
+        let key = format!("confirm-{provider_payment_id}-{token}");
+        match self.client.call::<PaymentIntent>(Method::POST, &path, &[], Some(&key)).await {
+            Ok(intent) => Ok(outcome_of(&intent)),
+            // A decline answers 402; the PaymentIntent now carries the error.
+            Err(CallError::Api { status, error }) if status.as_u16() == 402 => Ok(GatewayOutcome::Declined {
+                reason: error.map(|e| e.error.summary()).unwrap_or_else(|| "card_declined".to_owned()),
+            }),
+            Err(e) => Err(e.into_gateway_error()),
+        }
+    }
+
+    async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
+        let path = format!("/v1/payment_intents/{}/cancel", path_segment(provider_payment_id)?);
+        let key = format!("cancel-{provider_payment_id}");
+        match self.client.call::<PaymentIntent>(Method::POST, &path, &[], Some(&key)).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Already cancelled is what we wanted.
+                let intent = self.retrieve(provider_payment_id).await?;
+                if intent.status == "canceled" { Ok(()) } else { Err(e.into_gateway_error()) }
+            }
+        }
+    }
+
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        Ok(outcome_of(&self.retrieve(provider_payment_id).await?))
+    }
+}

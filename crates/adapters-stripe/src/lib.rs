@@ -1,0 +1,23 @@
+//! Stripe gateway for Skillpay: PaymentIntents over Stripe's REST API
+//! (form-encoded requests, JSON answers) and verification of Stripe's
+//! webhook signatures.
+//!
+//! Wire amounts: Stripe takes and returns integer minor units with a
+//! lower-case currency code; [`wire::amount`] is the one conversion.
+//!
+//! Error policy: every failure becomes a [`domain::ports::GatewayError`];
+//! messages carry Stripe's error type and code, never request bodies,
+//! client secrets or keys.
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+mod gateway;
+mod signature;
+mod webhook;
+pub mod wire;
+
+pub use config::{DEFAULT_API_BASE, StripeConfig};
+pub use gateway::StripeGateway;
+pub use signature::{SIGNATURE_TOLERANCE_SECS, SignatureError, sign, verify_signature};
+pub use webhook::StripeWebhookVerifier;

@@ -1,0 +1,73 @@
+//! Stripe's wire shapes, and the one place amounts are converted.
+
+use domain::money::Money;
+use serde::Deserialize;
+
+/// An amount as Stripe takes it: integer minor units and a lower-case
+/// ISO code. Stripe's "zero-decimal" currencies (JPY, KRW, ...) are exactly
+/// the currencies whose exponent is 0, so minor units are right for all.
+pub fn amount(money: Money) -> (i64, String) {
+    (money.minor(), money.currency().code().to_ascii_lowercase())
+}
+
+/// A PaymentIntent, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntent {
+    /// `pi_...`.
+    pub id: String,
+    /// Stripe's status.
+    pub status: String,
+    /// Secret for Stripe.js; handed to the paying client only.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Why the last attempt failed, if it did.
+    #[serde(default)]
+    pub last_payment_error: Option<ApiErrorBody>,
+}
+
+/// Stripe's error object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiErrorBody {
+    /// `card_error`, `invalid_request_error`, `api_error`, ...
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Machine code, e.g. `card_declined`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// The card network's decline code, when declined.
+    #[serde(default)]
+    pub decline_code: Option<String>,
+}
+
+impl ApiErrorBody {
+    /// A short, card-data-free description.
+    pub fn summary(&self) -> String {
+        let kind = self.kind.as_deref().unwrap_or("error");
+        match (&self.code, &self.decline_code) {
+            (Some(code), Some(decline)) => format!("{kind}: {code} ({decline})"),
+            (Some(code), None) => format!("{kind}: {code}"),
+            (None, _) => kind.to_owned(),
+        }
+    }
+}
+
+/// The envelope of an error answer.
+#[derive(Debug, Deserialize)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ApiErrorBody,
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::money::Currency;
+
+    use super::*;
+
+    #[test]
+    fn amounts_go_out_in_minor_units_with_lower_case_codes() {
+        assert_eq!(amount(Money::from_minor(4_999, Currency::USD)), (4_999, "usd".to_owned()));
+        assert_eq!(amount(Money::from_minor(500, Currency::JPY)), (500, "jpy".to_owned()));
+        assert_eq!(amount(Money::from_minor(1_234, Currency::KWD)), (1_234, "kwd".to_owned()));
+    }
+}

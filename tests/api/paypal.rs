@@ -1,0 +1,154 @@
+//! A PayPal purchase end to end: the order is created at a PayPal stand-in
+//! (wiremock with bodies shaped like PayPal's Orders v2 and Webhooks v1
+//! specs), the buyer approves, PayPal's signed webhook arrives, it is
+//! verified through PayPal's verify call, the order is captured and the
+//! payment completes.
+
+use domain::usecases::Role;
+use serde_json::{Value, json};
+use skillpay_e2e::{TestApp, spawn_app_with};
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ORDER: &str = "5O190127TN364715T";
+
+async fn paypal() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"scope": "https://uri.paypal.com/services/payments", "access_token": "A21AAtest", "token_type": "Bearer", "app_id": "APP-80W284485P519543T", "expires_in": 32400, "nonce": "n"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/checkout/orders"))
+        .and(body_string_contains("\"intent\":\"CAPTURE\""))
+        .and(body_string_contains("\"value\":\"49.99\""))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": ORDER, "status": "PAYER_ACTION_REQUIRED",
+            "links": [
+                {"href": format!("https://api-m.sandbox.paypal.com/v2/checkout/orders/{ORDER}"), "rel": "self", "method": "GET"},
+                {"href": format!("https://www.sandbox.paypal.com/checkoutnow?token={ORDER}"), "rel": "payer-action", "method": "GET"}
+            ]
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn app_on(paypal: &MockServer, webhook_id: Option<&str>) -> TestApp {
+    let mut settings = vec![
+        ("PAYPAL_CLIENT_ID", "client-id".to_owned()),
+        ("PAYPAL_CLIENT_SECRET", "client-secret".to_owned()),
+        ("PAYPAL_API_BASE", paypal.uri()),
+    ];
+    if let Some(id) = webhook_id {
+        settings.push(("PAYPAL_WEBHOOK_ID", id.to_owned()));
+    }
+    let borrowed: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app_with(&borrowed).await;
+    app.put_course(1, "49.99", "USD").await;
+    app
+}
+
+fn approved_event() -> String {
+    json!({
+        "id": "WH-2WR32451HC0233532-67976317FL4543714",
+        "event_version": "1.0",
+        "create_time": "2026-11-26T07:00:00.000Z",
+        "resource_type": "checkout-order",
+        "event_type": "CHECKOUT.ORDER.APPROVED",
+        "summary": "An order has been approved by buyer",
+        "resource": {"id": ORDER, "status": "APPROVED", "intent": "CAPTURE"}
+    })
+    .to_string()
+}
+
+async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
+    let res = app
+        .request(reqwest::Method::POST, "/api/payments/webhooks/paypal/", None)
+        .header("content-type", "application/json")
+        .header("paypal-transmission-id", "69cd13f0-d67a-11e5-baa3-778b53f4ae55")
+        .header("paypal-transmission-time", "2026-11-26T07:00:01Z")
+        .header("paypal-transmission-sig", "c2lnbmF0dXJl")
+        .header("paypal-cert-url", "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42")
+        .header("paypal-auth-algo", "SHA256withRSA")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_approved_paypal_order_is_captured_from_its_verified_webhook() {
+    let server = paypal().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/notifications/verify-webhook-signature"))
+        .and(body_string_contains("\"webhook_id\":\"WH-ID-1\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": ORDER, "status": "COMPLETED",
+            "purchase_units": [{"reference_id": "default", "payments": {"captures": [{
+                "id": "3C679366HH908993F", "status": "COMPLETED",
+                "amount": {"currency_code": "USD", "value": "49.99"}, "final_capture": true
+            }]}}],
+            "links": []
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_on(&server, Some("WH-ID-1")).await;
+    let student = app.token(1000, Role::Student);
+    let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "paypal"})).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["provider_payment_id"], ORDER);
+    assert_eq!(created["next_action"]["type"], "redirect");
+    assert!(created["next_action"]["url"].as_str().unwrap().contains(ORDER));
+
+    let (status, ack) = deliver(&app, &approved_event()).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("processed")), "{ack}");
+    let id = created["id"].as_str().unwrap();
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "completed");
+    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into()).await.unwrap(), 4999);
+    // The same event again is acknowledged without a second capture.
+    let (status, ack) = deliver(&app, &approved_event()).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("duplicate")));
+}
+
+#[tokio::test]
+async fn a_paypal_webhook_paypal_does_not_verify_is_refused_and_nothing_is_captured() {
+    let server = paypal().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/notifications/verify-webhook-signature"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "FAILURE"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let app = app_on(&server, Some("WH-ID-1")).await;
+    let student = app.token(1000, Role::Student);
+    app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "paypal"})).await;
+    let (status, problem) = deliver(&app, &approved_event()).await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("webhook_rejected")));
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payment_webhook_logs").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn without_a_webhook_id_paypal_webhooks_fail_closed() {
+    let server = paypal().await;
+    let app = app_on(&server, None).await;
+    let (status, problem) = deliver(&app, &approved_event()).await;
+    assert_eq!((status, problem["code"].as_str()), (503, Some("webhook_not_configured")));
+}

@@ -1,0 +1,189 @@
+//! Purchases through the Stripe adapter against localstripe, a stateful
+//! Stripe stand-in speaking Stripe's wire protocol, on loopback.
+
+use std::time::Duration;
+
+use adapters_stripe::sign;
+use domain::usecases::Role;
+use serde_json::{Value, json};
+use skillpay_e2e::{LocalStripe, TestApp, spawn_app_with};
+
+const WEBHOOK_SECRET: &str = "whsec_e2e_secret";
+
+async fn app_on(stripe: &LocalStripe) -> TestApp {
+    let app = spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_local"),
+        ("STRIPE_API_BASE", &stripe.base),
+        ("STRIPE_WEBHOOK_SECRET", &format!("whsec_old,{WEBHOOK_SECRET}")),
+    ])
+    .await;
+    app.put_course(1, "49.99", "USD").await;
+    app
+}
+
+async fn create(app: &TestApp, student: &str) -> Value {
+    let res = app.post("/api/payments/", student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_stripe_purchase_confirmed_server_side_completes_and_balances() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    assert_eq!(created["status"], "pending");
+    assert!(created["provider_payment_id"].as_str().unwrap().starts_with("pi_"));
+    assert_eq!(created["next_action"]["type"], "stripe_confirm");
+    assert!(created["next_action"]["client_secret"].as_str().unwrap().contains("_secret_"));
+
+    let id = created["id"].as_str().unwrap();
+    let res =
+        app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "pm_card_visa"})).await;
+    assert_eq!(res.status(), 200);
+    let confirmed: Value = res.json().await.unwrap();
+    assert_eq!(confirmed["status"], "completed");
+    assert_eq!(app.store.account_balance("gateway_clearing:stripe".into(), "USD".into()).await.unwrap(), 4999);
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+    // The client secret is handed out once, not shown again.
+    let read: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert!(read.get("next_action").is_none());
+}
+
+#[tokio::test]
+async fn a_declined_card_fails_the_payment() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let id = created["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/api/payments/{id}/confirm/"),
+            &student,
+            &json!({"payment_token": "pm_card_chargeCustomerFail"}),
+        )
+        .await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "failed", "{body}");
+    assert_eq!(app.count("ledger_journals").await, 0);
+}
+
+#[tokio::test]
+async fn a_browser_confirmation_completes_the_payment_through_the_signed_webhook() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    stripe.register_webhook(&format!("{}/api/payments/webhooks/stripe/", app.base), WEBHOOK_SECRET).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let id = created["id"].as_str().unwrap();
+    let intent = created["provider_payment_id"].as_str().unwrap();
+    let res = stripe.confirm_as_browser(intent, "pm_card_visa").await;
+    assert!(res.status().is_success());
+    let mut status = String::new();
+    for _ in 0..100 {
+        let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+        status = payment["status"].as_str().unwrap().to_owned();
+        if status == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "completed");
+    let processed = app.store.scalar("SELECT count(*) AS n FROM payment_webhook_logs WHERE processed").unwrap();
+    assert!(processed >= 1);
+    assert_eq!(app.count("ledger_journals").await, 1);
+}
+
+fn signed(body: &str, secret: &str, at: i64) -> String {
+    sign(body.as_bytes(), secret, at)
+}
+
+async fn deliver(app: &TestApp, body: &str, signature: Option<String>) -> (u16, Value) {
+    let mut request = app.request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None).body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("Stripe-Signature", signature);
+    }
+    let res = request.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+fn succeeded_event(event_id: &str, intent: &str) -> String {
+    json!({"id": event_id, "object": "event", "type": "payment_intent.succeeded",
+           "data": {"object": {"id": intent, "object": "payment_intent", "status": "succeeded"}}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_forged_signed_event_cannot_complete_a_payment_stripe_has_not_charged() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let intent = created["provider_payment_id"].as_str().unwrap();
+    // Correctly signed, but Stripe says the intent still awaits payment: the
+    // payment is re-read and stays pending.
+    let body = succeeded_event("evt_forged", intent);
+    let (status, ack) = deliver(&app, &body, Some(signed(&body, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("processed")));
+    let id = created["id"].as_str().unwrap();
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "pending");
+}
+
+#[tokio::test]
+async fn unsigned_or_badly_signed_webhooks_are_refused_and_write_nothing() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let body = succeeded_event("evt_1", "pi_1");
+    let now = chrono::Utc::now().timestamp();
+    for signature in [
+        None,
+        Some(signed(&body, "whsec_wrong", now)),
+        Some(signed(&body, WEBHOOK_SECRET, now - 301)),
+        Some(signed(&body, WEBHOOK_SECRET, now + 301)),
+        Some("t=abc,v1=zz".to_owned()),
+    ] {
+        let (status, problem) = deliver(&app, &body, signature).await;
+        assert_eq!(status, 400);
+        assert_eq!(problem["code"], "webhook_rejected");
+    }
+    let tampered = body.replace("evt_1", "evt_2");
+    assert_eq!(deliver(&app, &tampered, Some(signed(&body, WEBHOOK_SECRET, now))).await.0, 400);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payment_webhook_logs").unwrap(), 0);
+    // A rotated-out but still configured secret is accepted.
+    assert_eq!(deliver(&app, &body, Some(signed(&body, "whsec_old", now))).await.0, 200);
+}
+
+#[tokio::test]
+async fn without_a_webhook_secret_stripe_webhooks_fail_closed() {
+    let app = skillpay_e2e::spawn_app().await;
+    let body = succeeded_event("evt_1", "pi_1");
+    let (status, problem) =
+        deliver(&app, &body, Some(signed(&body, "whsec_any", chrono::Utc::now().timestamp()))).await;
+    assert_eq!(status, 503);
+    assert_eq!(problem["code"], "webhook_not_configured");
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_copies_of_one_event_are_logged_once_and_processed_once() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let intent = created["provider_payment_id"].as_str().unwrap().to_owned();
+    assert!(stripe.confirm_as_browser(&intent, "pm_card_visa").await.status().is_success());
+    let body = succeeded_event("evt_storm", &intent);
+    let signature = signed(&body, WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+    let copies = (0..1000).map(|_| deliver(&app, &body, Some(signature.clone())));
+    let answers = futures::future::join_all(copies).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200), "{:?}", answers.iter().find(|(s, _)| *s != 200));
+    let processed = answers.iter().filter(|(_, ack)| ack["status"] == "processed").count();
+    assert_eq!(processed, 1);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payment_webhook_logs").unwrap(), 1);
+    assert_eq!(app.count("ledger_journals").await, 1);
+    let id = created["id"].as_str().unwrap();
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "completed");
+}
