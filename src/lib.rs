@@ -26,6 +26,8 @@ pub struct TestApp {
     pub store: PgStore,
     /// HTTP client.
     pub client: reqwest::Client,
+    /// The app's wiring, for driving use cases (background jobs) directly.
+    pub state: api_actix::AppState,
     auth: AuthConfig,
     server: actix_web::dev::ServerHandle,
 }
@@ -48,7 +50,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let store = app::connect(&config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = app::start_server(app::app_state(&config, store.clone()).unwrap(), listener).unwrap();
+    let state = app::app_state(&config, store.clone()).unwrap();
+    let server = app::start_server(state.clone(), listener).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     TestApp {
@@ -59,6 +62,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             install_tls_provider();
             reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap()
         },
+        state,
         auth: AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), None),
         server: handle,
     }

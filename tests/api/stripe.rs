@@ -187,3 +187,79 @@ async fn a_thousand_concurrent_copies_of_one_event_are_logged_once_and_processed
     let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
     assert_eq!(payment["status"], "completed");
 }
+
+#[tokio::test]
+async fn the_sweep_settles_payments_whose_webhook_never_came_and_expires_abandoned_ones() {
+    use chrono::Duration as Span;
+    use domain::usecases::reconciliation::SweepPolicy;
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    app.create_coupon(json!({"code": "HELD", "discount_type": "percentage", "discount_value": "10", "max_uses": 5}))
+        .await;
+    let student = app.token(1000, Role::Student);
+    let paid = create(&app, &student).await;
+    let abandoned = create(&app, &student).await;
+    let sandbox: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "sandbox", "coupon_code": "HELD"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Paid at Stripe, but no webhook is registered: only the sweep can learn it.
+    let intent = paid["provider_payment_id"].as_str().unwrap();
+    assert!(stripe.confirm_as_browser(intent, "pm_card_visa").await.status().is_success());
+
+    let policy =
+        SweepPolicy { check_after: Span::zero(), expire_after: Span::hours(1), lease: Span::zero(), batch: 50 };
+    let report = app.state.payments.sweep_open_payments(policy).await.unwrap();
+    assert_eq!((report.checked, report.settled, report.expired), (3, 1, 0), "{report:?}");
+    let status = |payment: &Value| {
+        let path = format!("/api/payments/{}/", payment["id"].as_str().unwrap());
+        let app = &app;
+        let student = student.clone();
+        async move { app.get(&path, &student).await.json::<Value>().await.unwrap()["status"].as_str().unwrap().to_owned() }
+    };
+    assert_eq!(status(&paid).await, "completed");
+    assert_eq!(status(&abandoned).await, "pending");
+
+    let expire_now = SweepPolicy { expire_after: Span::zero(), ..policy };
+    let report = app.state.payments.sweep_open_payments(expire_now).await.unwrap();
+    assert_eq!((report.checked, report.expired), (2, 2), "{report:?}");
+    assert_eq!(status(&abandoned).await, "expired");
+    assert_eq!(status(&sandbox).await, "expired");
+    // The abandoned PaymentIntent was cancelled at Stripe, and the coupon
+    // use held by the sandbox payment was given back.
+    let at_stripe: Value = app
+        .client
+        .get(format!("{}/v1/payment_intents/{}", stripe.base, abandoned["provider_payment_id"].as_str().unwrap()))
+        .bearer_auth("sk_test_local")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at_stripe["status"], "canceled");
+    assert_eq!(app.store.scalar("SELECT times_used::bigint AS n FROM coupons WHERE code = 'HELD'").unwrap(), 0);
+    // Nothing is left to sweep.
+    assert_eq!(app.state.payments.sweep_open_payments(expire_now).await.unwrap().checked, 0);
+}
+
+#[tokio::test]
+async fn a_late_failure_event_never_downgrades_a_completed_payment() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let id = created["id"].as_str().unwrap();
+    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "pm_card_visa"})).await;
+    let intent = created["provider_payment_id"].as_str().unwrap();
+    let late = json!({"id": "evt_late_failure", "object": "event", "type": "payment_intent.payment_failed",
+                      "data": {"object": {"id": intent, "object": "payment_intent", "status": "requires_payment_method"}}})
+    .to_string();
+    let (status, _) = deliver(&app, &late, Some(signed(&late, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))).await;
+    assert_eq!(status, 200);
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "completed");
+    assert_eq!(app.count("ledger_journals").await, 1);
+}

@@ -238,6 +238,39 @@ impl PaymentRepository for PgStore {
         .await
     }
 
+    async fn claim_open_payments(
+        &self,
+        created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Claimed {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        self.run(move |conn| {
+            let claimed: Vec<Claimed> = diesel::sql_query(
+                "UPDATE payments SET reconcile_after = $1 WHERE id IN (
+                     SELECT id FROM payments
+                     WHERE status IN ('pending', 'processing') AND created_at < $2
+                       AND (reconcile_after IS NULL OR reconcile_after <= $3)
+                     ORDER BY created_at LIMIT $4
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING id",
+            )
+            .bind::<diesel::sql_types::Timestamptz, _>(lease_until)
+            .bind::<diesel::sql_types::Timestamptz, _>(created_before)
+            .bind::<diesel::sql_types::Timestamptz, _>(now)
+            .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+            .load(conn)
+            .map_err(store_error)?;
+            Ok(claimed.into_iter().map(|c| PaymentId::from_uuid(c.id)).collect())
+        })
+        .await
+    }
+
     async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError> {
         self.run(move |conn| {
             let result = conn.transaction::<ChangeOutcome, TxError<()>, _>(|conn| {

@@ -177,6 +177,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+        reconcile_after -> Nullable<Timestamptz>,
     }
 }
 

@@ -22,6 +22,12 @@ pub const DEFAULT_DB_POOL_SIZE: u32 = 16;
 pub const DEFAULT_PAYPAL_RETURN_URL: &str = "http://localhost:3000/checkout/paypal/return";
 /// Where PayPal sends a buyer who cancels, unless configured.
 pub const DEFAULT_PAYPAL_CANCEL_URL: &str = "http://localhost:3000/checkout/paypal/cancel";
+/// Default seconds between sweeps over open payments.
+pub const DEFAULT_RECONCILE_INTERVAL_SECS: u64 = 60;
+/// Default age (seconds) from which an open payment is re-checked.
+pub const DEFAULT_RECONCILE_AFTER_SECS: i64 = 300;
+/// Default minutes after which an unpaid payment expires.
+pub const DEFAULT_PAYMENT_EXPIRY_MINUTES: i64 = 60;
 /// Shortest accepted JWT secret, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -56,6 +62,12 @@ pub struct Config {
     pub stripe_api_base: String,
     /// PayPal REST app credentials; PayPal payments are on when set.
     pub paypal: Option<PaypalSettings>,
+    /// Seconds between sweeps over open payments.
+    pub reconcile_interval_secs: u64,
+    /// Open payments older than this are re-checked with their gateway.
+    pub reconcile_after_secs: i64,
+    /// Payments still unpaid this many minutes after creation expire.
+    pub payment_expiry_minutes: i64,
 }
 
 /// PayPal settings from the environment.
@@ -159,7 +171,24 @@ impl Config {
             (None, None) => None,
             _ => bail!("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET go together"),
         };
+        let positive = |name: &str, default: i64| -> anyhow::Result<i64> {
+            match var(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .parse()
+                    .ok()
+                    .filter(|v: &i64| *v > 0)
+                    .with_context(|| format!("{name} must be a positive integer")),
+            }
+        };
+        let reconcile_interval_secs =
+            u64::try_from(positive("SKILLPAY_RECONCILE_INTERVAL_SECS", 60)?).unwrap_or(DEFAULT_RECONCILE_INTERVAL_SECS);
+        let reconcile_after_secs = positive("SKILLPAY_RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?;
+        let payment_expiry_minutes = positive("SKILLPAY_PAYMENT_EXPIRY_MINUTES", DEFAULT_PAYMENT_EXPIRY_MINUTES)?;
         Ok(Config {
+            reconcile_interval_secs,
+            reconcile_after_secs,
+            payment_expiry_minutes,
             paypal,
             stripe_secret_key: var("STRIPE_SECRET_KEY"),
             stripe_webhook_secrets,

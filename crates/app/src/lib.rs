@@ -22,6 +22,7 @@ use domain::ports::{Gateways, SystemClock, TimeOrderedIds, WebhookVerifier};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
+use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::webhooks::WebhookService;
 
 pub use crate::config::Config;
@@ -115,6 +116,35 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         health: store,
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
     })
+}
+
+/// The open-payment sweep policy `config` asks for.
+pub fn sweep_policy(config: &Config) -> SweepPolicy {
+    SweepPolicy {
+        check_after: chrono::Duration::seconds(config.reconcile_after_secs),
+        expire_after: chrono::Duration::minutes(config.payment_expiry_minutes),
+        ..SweepPolicy::default()
+    }
+}
+
+/// Sweeps open payments every `interval_secs` until the process stops.
+/// Safe with any number of instances: claims skip rows another holds.
+pub async fn run_sweeper(payments: PaymentService, policy: SweepPolicy, interval_secs: u64) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
+    loop {
+        ticker.tick().await;
+        match payments.sweep_open_payments(policy).await {
+            Ok(report) if report.checked > 0 => tracing::info!(
+                checked = report.checked,
+                settled = report.settled,
+                expired = report.expired,
+                failed = report.failed.len(),
+                "swept open payments"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "open-payment sweep failed; retrying next tick"),
+        }
+    }
 }
 
 /// Starts the HTTP server on `listener`; the returned server runs until

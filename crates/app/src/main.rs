@@ -54,6 +54,9 @@ enum Command {
     },
     /// Load demo courses, an event and coupons, and print demo tokens.
     DemoData,
+    /// Re-check open payments with their gateways once, expiring the ones
+    /// unpaid past the expiry time (the server does this every minute).
+    Reconcile,
     /// Ledger tools.
     Ledger {
         #[command(subcommand)]
@@ -101,7 +104,13 @@ async fn main() -> anyhow::Result<()> {
             println!("Skillpay listening on http://{address}");
             println!("API docs:   http://{address}/api/docs/");
             println!("OpenAPI:    http://{address}/api/openapi.json");
-            start_server(app_state(&config, store)?, listener)?.await.context("serving")?;
+            let state = app_state(&config, store)?;
+            actix_web::rt::spawn(app::run_sweeper(
+                state.payments.clone(),
+                app::sweep_policy(&config),
+                config.reconcile_interval_secs,
+            ));
+            start_server(state, listener)?.await.context("serving")?;
         }
         Command::Migrate { revert_all } => {
             let store = connect(&config)?;
@@ -131,6 +140,20 @@ async fn main() -> anyhow::Result<()> {
                     eprintln!("ledger discrepancy: {problem}");
                     std::process::exit(1);
                 }
+            }
+        }
+        Command::Reconcile => {
+            let state = app_state(&config, connect(&config)?)?;
+            let report = state.payments.sweep_open_payments(app::sweep_policy(&config)).await?;
+            println!(
+                "checked {}, settled {}, expired {}, failed {}",
+                report.checked,
+                report.settled,
+                report.expired,
+                report.failed.len()
+            );
+            for (id, error) in report.failed {
+                eprintln!("  {id}: {error}");
             }
         }
         Command::DemoData => {

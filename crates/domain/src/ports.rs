@@ -151,6 +151,17 @@ pub trait PaymentRepository: Send + Sync {
     async fn attach_provider_id(&self, id: PaymentId, provider_payment_id: String) -> Result<(), StoreError>;
     /// Applies a status change if the payment is still in `change.from`.
     async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError>;
+    /// Claims up to `limit` payments still pending or processing that were
+    /// created before `created_before` and are not claimed past `now`,
+    /// holding each until `lease_until`. Concurrent callers never get the
+    /// same payment (the adapter skips locked rows).
+    async fn claim_open_payments(
+        &self,
+        created_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError>;
 }
 
 /// Why a coupon could not be created.

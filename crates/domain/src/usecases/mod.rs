@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod coupons;
 pub mod payments;
+pub mod reconciliation;
 pub mod webhooks;
 
 use serde::{Deserialize, Serialize};

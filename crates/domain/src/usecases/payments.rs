@@ -173,6 +173,18 @@ impl PaymentService {
         Self { ports, policy }
     }
 
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.ports.clock.now()
+    }
+
+    pub(crate) fn payments(&self) -> &Arc<dyn PaymentRepository> {
+        &self.ports.payments
+    }
+
+    pub(crate) fn gateway_for(&self, method: PaymentMethod) -> Option<Arc<dyn crate::ports::PaymentGateway>> {
+        self.ports.gateways.for_method(method)
+    }
+
     /// The methods with a configured gateway.
     pub fn available_methods(&self) -> Vec<PaymentMethod> {
         self.ports.gateways.methods()

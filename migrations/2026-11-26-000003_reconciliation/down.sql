@@ -1,0 +1,2 @@
+DROP INDEX payments_open_created_idx;
+ALTER TABLE payments DROP COLUMN reconcile_after;
