@@ -28,6 +28,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's wiring, for driving use cases (background jobs) directly.
     pub state: api_actix::AppState,
+    /// The app's settings.
+    pub config: Config,
     auth: AuthConfig,
     server: actix_web::dev::ServerHandle,
 }
@@ -63,6 +65,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
             reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap()
         },
         state,
+        config,
         auth: AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), None),
         server: handle,
     }

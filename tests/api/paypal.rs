@@ -152,3 +152,42 @@ async fn without_a_webhook_id_paypal_webhooks_fail_closed() {
     let (status, problem) = deliver(&app, &approved_event()).await;
     assert_eq!((status, problem["code"].as_str()), (503, Some("webhook_not_configured")));
 }
+
+#[tokio::test]
+async fn an_approval_whose_webhook_was_lost_is_captured_by_the_sweep() {
+    use chrono::Duration as Span;
+    use domain::usecases::reconciliation::SweepPolicy;
+    let server = paypal().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": ORDER, "status": "APPROVED", "intent": "CAPTURE", "links": []})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "id": ORDER, "status": "COMPLETED",
+            "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}]}}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_on(&server, Some("WH-ID-1")).await;
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "paypal"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let policy =
+        SweepPolicy { check_after: Span::zero(), expire_after: Span::hours(1), lease: Span::zero(), batch: 10 };
+    let report = app.state.payments.sweep_open_payments(policy).await.unwrap();
+    assert_eq!((report.checked, report.settled), (1, 1), "{report:?}");
+    let id = created["id"].as_str().unwrap();
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "completed");
+}

@@ -103,7 +103,12 @@ impl PaymentGateway for PaypalGateway {
             .representation();
         let reply = self.client.send(&call).await?;
         if reply.status.is_success() {
-            return outcome::of_order(&reply.json("order")?);
+            // Captured but the answer shows no capture yet: in progress,
+            // not "approved" (asking to capture again would not help).
+            return match outcome::of_order(&reply.json("order")?)? {
+                GatewayOutcome::Approved => Ok(GatewayOutcome::Processing),
+                other => Ok(other),
+            };
         }
         let error = reply.api_error();
         if error.status == 422 {

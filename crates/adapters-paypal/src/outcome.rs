@@ -22,8 +22,8 @@ pub(crate) fn of_order(order: &Order) -> Result<GatewayOutcome, GatewayError> {
     Ok(match status {
         OrderStatus::Created | OrderStatus::Saved | OrderStatus::PayerActionRequired => GatewayOutcome::AwaitingBuyer,
         // The buyer approved; the money moves only when we capture, which
-        // the approval webhook or the buyer's return triggers.
-        OrderStatus::Approved => GatewayOutcome::Processing,
+        // the approval webhook, the buyer's return or reconciliation does.
+        OrderStatus::Approved => GatewayOutcome::Approved,
         // Completed without a capture in the answer (a minimal
         // representation): not enough to call it paid, so look again later.
         OrderStatus::Completed => GatewayOutcome::Processing,
@@ -150,7 +150,7 @@ mod tests {
             ("CREATED", GatewayOutcome::AwaitingBuyer),
             ("SAVED", GatewayOutcome::AwaitingBuyer),
             ("PAYER_ACTION_REQUIRED", GatewayOutcome::AwaitingBuyer),
-            ("APPROVED", GatewayOutcome::Processing),
+            ("APPROVED", GatewayOutcome::Approved),
             ("COMPLETED", GatewayOutcome::Processing),
             ("VOIDED", GatewayOutcome::Canceled),
         ];

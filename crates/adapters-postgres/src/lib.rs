@@ -10,7 +10,9 @@
 
 mod catalog;
 mod coupons;
+mod crypto;
 mod errors;
+mod gateway_configs;
 mod idempotency;
 mod ledger;
 mod migrations;
@@ -23,6 +25,7 @@ mod schema;
 pub mod testing;
 mod webhooks;
 
+pub use crypto::{CryptoError, Keyring};
 pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification};
 pub use migrations::{revert_all_migrations, run_migrations};
 pub use outbox::StoredOutboxEvent;

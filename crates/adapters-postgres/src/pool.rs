@@ -46,6 +46,7 @@ type PgPool = Pool<ConnectionManager<PgConnection>>;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    keyring: Option<std::sync::Arc<crate::crypto::Keyring>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -67,7 +68,16 @@ impl PgStore {
             .test_on_check_out(false)
             .connection_customizer(Box::new(SessionSettings { statement_timeout_ms: settings.statement_timeout_ms }))
             .build_unchecked(manager);
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, keyring: None })
+    }
+
+    /// The same store, sealing secrets at rest with `keyring`.
+    pub fn with_keyring(self, keyring: crate::crypto::Keyring) -> PgStore {
+        PgStore { keyring: Some(std::sync::Arc::new(keyring)), ..self }
+    }
+
+    pub(crate) fn keyring(&self) -> Option<std::sync::Arc<crate::crypto::Keyring>> {
+        self.keyring.clone()
     }
 
     /// A connection for blocking work outside the ports (migrations, tools).

@@ -131,6 +131,7 @@ diesel::table! {
         settings -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        key_id -> Nullable<Text>,
     }
 }
 

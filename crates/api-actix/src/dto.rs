@@ -74,7 +74,11 @@ pub struct CreatePaymentBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmPaymentBody {
-    /// Sandbox: `sandbox_success`, `sandbox_decline` or `sandbox_requires_action`.
+    /// Sandbox: `sandbox_success`, `sandbox_decline` or
+    /// `sandbox_requires_action`. Stripe: a payment method (`pm_...`) to
+    /// confirm server-side, or any other value to re-read the PaymentIntent
+    /// the buyer confirmed with Stripe.js. PayPal: ignored; the approved
+    /// order is captured.
     pub payment_token: String,
 }
 

@@ -117,6 +117,9 @@ pub enum ApiError {
     /// Webhooks from this gateway are not configured (fail closed).
     #[error("webhooks from this gateway are not configured")]
     WebhookNotConfigured,
+    /// Secrets cannot be stored: no encryption key is configured.
+    #[error("SKILLPAY_ENCRYPTION_KEY is not set; credentials cannot be stored")]
+    EncryptionNotConfigured,
     /// A verified webhook could not be processed; it was logged with the
     /// error and the gateway should deliver it again.
     #[error("the webhook could not be processed; it will be retried")]
@@ -128,7 +131,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 29] = [
+    pub const ALL_CODES: [&'static str; 30] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -157,6 +160,7 @@ impl ApiError {
         "webhook_rejected",
         "webhook_not_configured",
         "webhook_processing_failed",
+        "encryption_not_configured",
         "internal_error",
     ];
 
@@ -191,6 +195,7 @@ impl ApiError {
             Self::WebhookRejected(_) => "webhook_rejected",
             Self::WebhookNotConfigured => "webhook_not_configured",
             Self::WebhookProcessingFailed => "webhook_processing_failed",
+            Self::EncryptionNotConfigured => "encryption_not_configured",
             Self::Internal => "internal_error",
         }
     }
@@ -218,7 +223,9 @@ impl ApiError {
             }
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
-            Self::ServiceUnavailable | Self::WebhookNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable | Self::WebhookNotConfigured | Self::EncryptionNotConfigured => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal | Self::WebhookProcessingFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -318,6 +325,7 @@ mod tests {
             ApiError::WebhookRejected(String::new()),
             ApiError::WebhookNotConfigured,
             ApiError::WebhookProcessingFailed,
+            ApiError::EncryptionNotConfigured,
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

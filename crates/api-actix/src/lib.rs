@@ -30,6 +30,7 @@ use actix_web::web;
 use domain::ports::{HealthCheck, IdempotencyStore};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
+use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
 use domain::usecases::webhooks::WebhookService;
 use utoipa::OpenApi;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub catalog: CatalogService,
     /// Gateway webhooks.
     pub webhooks: WebhookService,
+    /// Stored gateway configurations.
+    pub gateway_configs: GatewayConfigService,
     /// Idempotency-key storage.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Readiness probe.
@@ -76,6 +79,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::catalog::put_item)
             .service(routes::webhooks::stripe)
             .service(routes::webhooks::paypal)
+            .service(routes::gateway_configs::list_configs)
+            .service(routes::gateway_configs::put_config)
             .service(routes::payments::create_payment)
             .service(routes::payments::list_payments)
             .service(routes::payments::get_payment)

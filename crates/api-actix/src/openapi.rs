@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{catalog, coupons, health, payments, webhooks};
+use crate::routes::{catalog, coupons, gateway_configs, health, payments, webhooks};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -42,6 +42,8 @@ impl Modify for BearerAuth {
         catalog::put_item,
         webhooks::stripe,
         webhooks::paypal,
+        gateway_configs::put_config,
+        gateway_configs::list_configs,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -50,6 +52,7 @@ impl Modify for BearerAuth {
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),
+        (name = "admin", description = "Operating the service"),
     )
 )]
 pub struct ApiDoc;

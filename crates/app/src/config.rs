@@ -44,6 +44,8 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// Key for encrypting payout and gateway credentials (32 bytes).
     pub encryption_key: Option<[u8; 32]>,
+    /// Earlier keys, still able to open values they sealed (rotation).
+    pub previous_encryption_keys: Vec<[u8; 32]>,
     /// Platform fee rate.
     pub platform_fee_rate: Rate,
     /// Per-instructor fee rates.
@@ -125,15 +127,23 @@ impl Config {
         if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
             bail!("SKILLPAY_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes");
         }
-        let encryption_key = match var("SKILLPAY_ENCRYPTION_KEY") {
-            None => None,
-            Some(text) => {
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(text.trim())
-                    .map_err(|_| anyhow!("SKILLPAY_ENCRYPTION_KEY must be base64"))?;
-                Some(<[u8; 32]>::try_from(bytes).map_err(|_| anyhow!("SKILLPAY_ENCRYPTION_KEY must be 32 bytes"))?)
-            }
+        let key = |name: &str, text: &str| -> anyhow::Result<[u8; 32]> {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| anyhow!("{name} must be base64"))?;
+            <[u8; 32]>::try_from(bytes).map_err(|_| anyhow!("{name} must be base64 of 32 bytes"))
         };
+        let encryption_key =
+            var("SKILLPAY_ENCRYPTION_KEY").map(|text| key("SKILLPAY_ENCRYPTION_KEY", &text)).transpose()?;
+        let previous_encryption_keys = var("SKILLPAY_ENCRYPTION_KEY_PREVIOUS")
+            .map(|list| {
+                list.split(',')
+                    .filter(|k| !k.trim().is_empty())
+                    .map(|k| key("SKILLPAY_ENCRYPTION_KEY_PREVIOUS", k))
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         let platform_fee_rate =
             Rate::from_str(var("SKILLPAY_PLATFORM_FEE_RATE").as_deref().unwrap_or(DEFAULT_PLATFORM_FEE_RATE))
                 .map_err(|_| anyhow!("SKILLPAY_PLATFORM_FEE_RATE must be a decimal from 0 to 1"))?;
@@ -186,6 +196,7 @@ impl Config {
         let reconcile_after_secs = positive("SKILLPAY_RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?;
         let payment_expiry_minutes = positive("SKILLPAY_PAYMENT_EXPIRY_MINUTES", DEFAULT_PAYMENT_EXPIRY_MINUTES)?;
         Ok(Config {
+            previous_encryption_keys,
             reconcile_interval_secs,
             reconcile_after_secs,
             payment_expiry_minutes,

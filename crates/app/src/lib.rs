@@ -12,15 +12,18 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware};
 use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret as PaypalSecret};
-use adapters_postgres::{PgStore, PoolSettings};
+use adapters_postgres::{Keyring, PgStore, PoolSettings};
 use adapters_sandbox::SandboxGateway;
 use adapters_stripe::{StripeConfig, StripeGateway, StripeWebhookVerifier};
 use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
-use domain::ports::{Gateways, SystemClock, TimeOrderedIds, WebhookVerifier};
+use domain::gateway_config::GatewayMode;
+use domain::payment::PaymentMethod;
+use domain::ports::{GatewayConfigRepository, Gateways, SystemClock, TimeOrderedIds, WebhookVerifier};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
+use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::webhooks::WebhookService;
@@ -31,7 +34,57 @@ pub use crate::config::Config;
 pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
     let settings = PoolSettings { max_connections: config.db_pool_size, ..PoolSettings::default() };
     let url = config.database_url.as_deref().context("DATABASE_URL is not set")?;
-    PgStore::connect(url, &settings).context("creating the database pool")
+    let store = PgStore::connect(url, &settings).context("creating the database pool")?;
+    Ok(match config.encryption_key {
+        Some(key) => store.with_keyring(
+            Keyring::new(key, &config.previous_encryption_keys)
+                .context("SKILLPAY_ENCRYPTION_KEY is not a usable key")?,
+        ),
+        None => store,
+    })
+}
+
+/// Lets active gateway configurations stored by admins take precedence
+/// over the environment's (read once, at start-up).
+pub async fn apply_stored_gateway_configs(config: &mut Config, store: &PgStore) -> anyhow::Result<()> {
+    if let Some(stripe) = store.active(PaymentMethod::Stripe).await.context("reading the Stripe configuration")? {
+        config.stripe_secret_key = stripe.credentials.get("secret_key").map(str::to_owned);
+        config.stripe_webhook_secrets = stripe
+            .credentials
+            .get("webhook_secret")
+            .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        if let Some(base) = stripe.api_base {
+            config.stripe_api_base = base;
+        }
+        tracing::info!(mode = stripe.mode.as_str(), "using the stored Stripe configuration");
+    }
+    if let Some(paypal) = store.active(PaymentMethod::Paypal).await.context("reading the PayPal configuration")? {
+        let defaults = config.paypal.clone();
+        let (Some(client_id), Some(client_secret)) =
+            (paypal.credentials.get("client_id"), paypal.credentials.get("client_secret"))
+        else {
+            anyhow::bail!("the stored PayPal configuration lacks client_id or client_secret");
+        };
+        let base = match paypal.mode {
+            GatewayMode::Test => adapters_paypal::SANDBOX_API_BASE,
+            GatewayMode::Live => adapters_paypal::LIVE_API_BASE,
+        };
+        config.paypal = Some(config::PaypalSettings {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            webhook_id: paypal.credentials.get("webhook_id").map(str::to_owned),
+            api_base: paypal.api_base.unwrap_or_else(|| base.to_owned()),
+            return_url: defaults
+                .as_ref()
+                .map_or(config::DEFAULT_PAYPAL_RETURN_URL.to_owned(), |d| d.return_url.clone()),
+            cancel_url: defaults
+                .as_ref()
+                .map_or(config::DEFAULT_PAYPAL_CANCEL_URL.to_owned(), |d| d.cancel_url.clone()),
+        });
+        tracing::info!(mode = paypal.mode.as_str(), "using the stored PayPal configuration");
+    }
+    Ok(())
 }
 
 /// Applies pending migrations; returns how many ran.
@@ -111,7 +164,8 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         webhooks: WebhookService::new(webhook_verifiers(config, paypal.as_ref()), store.clone(), payments.clone()),
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),
-        catalog: CatalogService::new(store.clone(), clock, config.max_amount_major),
+        catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount_major),
+        gateway_configs: GatewayConfigService::new(store.clone(), clock, Arc::new(TimeOrderedIds)),
         idempotency: store.clone(),
         health: store,
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),

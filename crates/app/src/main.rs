@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match cli.command {
         Command::Serve { no_migrate } => {
+            let mut config = config;
             let store = connect(&config)?;
             if !no_migrate {
                 let applied = migrate(&store)?;
@@ -104,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Skillpay listening on http://{address}");
             println!("API docs:   http://{address}/api/docs/");
             println!("OpenAPI:    http://{address}/api/openapi.json");
+            app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
             actix_web::rt::spawn(app::run_sweeper(
                 state.payments.clone(),

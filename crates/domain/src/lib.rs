@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod coupon;
 #[cfg(feature = "mocks")]
 pub mod embedding;
+pub mod gateway_config;
 pub mod ids;
 pub mod ledger;
 pub mod money;

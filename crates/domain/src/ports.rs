@@ -276,6 +276,9 @@ pub enum GatewayOutcome {
     Canceled,
     /// Still waiting for the buyer to pay: nothing changes.
     AwaitingBuyer,
+    /// The buyer approved; the payment must be captured to be paid
+    /// (PayPal). Reconciliation captures it.
+    Approved,
 }
 
 /// A gateway call failed.
@@ -553,4 +556,33 @@ pub trait WebhookLog: Send + Sync {
     async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError>;
     /// Records why processing failed and releases the claim.
     async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError>;
+}
+
+/// Why a gateway configuration could not be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PutGatewayConfigError {
+    /// No encryption key is configured: credentials are never stored in
+    /// clear, so nothing is stored.
+    #[error("SKILLPAY_ENCRYPTION_KEY is not set; credentials cannot be stored")]
+    NoEncryptionKey,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores gateway configurations, sealing credentials at rest.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait GatewayConfigRepository: Send + Sync {
+    /// Creates or replaces the configuration of (provider, mode); activating
+    /// it deactivates the provider's other mode in the same transaction.
+    async fn put(
+        &self,
+        config: crate::gateway_config::GatewayConfig,
+    ) -> Result<crate::gateway_config::GatewayConfigSummary, PutGatewayConfigError>;
+    /// Every configuration, without credential values.
+    async fn list(&self) -> Result<Vec<crate::gateway_config::GatewayConfigSummary>, StoreError>;
+    /// The active configuration of a provider, credentials unsealed.
+    async fn active(&self, provider: PaymentMethod)
+    -> Result<Option<crate::gateway_config::GatewayConfig>, StoreError>;
 }

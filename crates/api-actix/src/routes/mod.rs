@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod coupons;
+pub mod gateway_configs;
 pub mod health;
 pub mod payments;
 pub mod webhooks;

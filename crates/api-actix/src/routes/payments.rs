@@ -230,8 +230,10 @@ pub async fn cancel_payment(
     .await
 }
 
-/// Confirms a payment. Sandbox: with `payment_token` `sandbox_success`,
-/// `sandbox_decline` or `sandbox_requires_action`.
+/// Confirms a payment (its payer or an admin) and answers its state after
+/// the gateway's verdict: sandbox test tokens decide it; Stripe confirms a
+/// `pm_...` token server-side or re-reads the PaymentIntent; PayPal captures
+/// the approved order.
 #[utoipa::path(post, path = "/api/payments/{id}/confirm/", tag = "payments", params(("id" = String, Path)),
     request_body = ConfirmPaymentBody,
     responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json"),

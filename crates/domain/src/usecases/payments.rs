@@ -322,7 +322,7 @@ impl PaymentService {
             GatewayOutcome::Declined { reason } => {
                 (self.change(id, PaymentEvent::Fail, Some(reason)).await?, NextAction::None)
             }
-            GatewayOutcome::Processing => {
+            GatewayOutcome::Processing | GatewayOutcome::Approved => {
                 (self.change(id, PaymentEvent::StartProcessing, None).await?, NextAction::None)
             }
             GatewayOutcome::Canceled => (self.change(id, PaymentEvent::Cancel, None).await?, NextAction::None),
@@ -351,7 +351,12 @@ impl PaymentService {
             .gateways
             .for_method(payment.method)
             .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
-        let outcome = gateway.status(&provider_id).await.map_err(ChangePaymentError::Gateway)?;
+        let mut outcome = gateway.status(&provider_id).await.map_err(ChangePaymentError::Gateway)?;
+        if outcome == GatewayOutcome::Approved {
+            // Approved but never captured (the approval webhook was lost, or
+            // its processing died): capture it now.
+            outcome = gateway.confirm(&provider_id, "").await.map_err(ChangePaymentError::Gateway)?;
+        }
         Ok(self.apply_outcome(id, outcome).await?.payment)
     }
 

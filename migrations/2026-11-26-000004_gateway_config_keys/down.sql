@@ -1,0 +1,5 @@
+ALTER TABLE payment_gateway_configs DROP CONSTRAINT payment_gateway_configs_sealed_with_key;
+DROP INDEX payment_gateway_configs_one_active_idx;
+ALTER TABLE payment_gateway_configs DROP CONSTRAINT payment_gateway_configs_provider_mode_key;
+ALTER TABLE payment_gateway_configs ADD CONSTRAINT payment_gateway_configs_provider_key UNIQUE (provider);
+ALTER TABLE payment_gateway_configs DROP COLUMN key_id;

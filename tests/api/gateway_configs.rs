@@ -1,0 +1,97 @@
+use domain::usecases::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_with};
+
+/// base64 of 32 bytes of 0x2a.
+const KEY: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
+const SECRET: &str = "sk_test_very_secret_4242";
+
+async fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> (u16, String) {
+    let res = app.request(Method::PUT, path, Some(token)).json(body).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+fn stripe_body(active: bool) -> Value {
+    json!({"is_active": active, "credentials": {"secret_key": SECRET, "webhook_secret": "whsec_a,whsec_b"},
+           "api_base": "http://127.0.0.1:12111"})
+}
+
+#[tokio::test]
+async fn stored_credentials_are_sealed_write_only_and_used_at_start_up() {
+    let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
+    let (status, body) =
+        put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/test/", &stripe_body(true)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains(SECRET) && !body.contains("whsec_a"), "a secret came back: {body}");
+    let view: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(view["credential_names"], json!(["secret_key", "webhook_secret"]));
+    let list = app.get("/api/payments/admin/gateway-configs/", &app.admin()).await.text().await.unwrap();
+    assert!(list.contains("\"provider\":\"stripe\"") && !list.contains(SECRET));
+    // Not readable at rest.
+    let in_clear = app
+        .store
+        .scalar(&format!(
+            "SELECT count(*) AS n FROM payment_gateway_configs WHERE position('{SECRET}' in encode(credentials_encrypted, 'escape')) > 0"
+        ))
+        .unwrap();
+    assert_eq!(in_clear, 0);
+    // A restart with the same key uses it.
+    let mut config = app.config.clone();
+    app::apply_stored_gateway_configs(&mut config, &app.store).await.unwrap();
+    assert_eq!(config.stripe_secret_key.as_deref(), Some(SECRET));
+    assert_eq!(config.stripe_webhook_secrets, ["whsec_a", "whsec_b"]);
+    assert_eq!(config.stripe_api_base, "http://127.0.0.1:12111");
+}
+
+#[tokio::test]
+async fn activating_the_live_configuration_deactivates_the_test_one() {
+    let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
+    put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/test/", &stripe_body(true)).await;
+    put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &stripe_body(true)).await;
+    let list: Value = app.get("/api/payments/admin/gateway-configs/", &app.admin()).await.json().await.unwrap();
+    let active: Vec<_> =
+        list.as_array().unwrap().iter().filter(|c| c["is_active"] == true).map(|c| c["mode"].clone()).collect();
+    assert_eq!(active, [json!("live")]);
+}
+
+#[tokio::test]
+async fn bad_configurations_are_refused_and_nothing_is_stored() {
+    let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
+    let admin = app.admin();
+    let cases = [
+        ("/api/payments/admin/gateway-configs/stripe/test/", json!({"is_active": true, "credentials": {}}), 422),
+        (
+            "/api/payments/admin/gateway-configs/stripe/test/",
+            json!({"is_active": true, "credentials": {"secret_key": "x", "password": "y"}}),
+            422,
+        ),
+        (
+            "/api/payments/admin/gateway-configs/stripe/test/",
+            json!({"is_active": true, "credentials": {"secret_key": "x"}, "api_base": "ftp://x"}),
+            422,
+        ),
+        ("/api/payments/admin/gateway-configs/sandbox/test/", json!({"is_active": true, "credentials": {}}), 404),
+        ("/api/payments/admin/gateway-configs/stripe/staging/", stripe_body(true), 404),
+    ];
+    for (path, body, expected) in cases {
+        let (status, text) = put(&app, &admin, path, &body).await;
+        assert_eq!(status, expected, "{path} {body}: {text}");
+        assert!(!text.contains(SECRET));
+    }
+    let (status, _) =
+        put(&app, &app.token(5, Role::Student), "/api/payments/admin/gateway-configs/stripe/test/", &stripe_body(true))
+            .await;
+    assert_eq!(status, 403);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payment_gateway_configs").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn without_an_encryption_key_credentials_are_never_stored() {
+    let app = spawn_app().await;
+    let (status, body) =
+        put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/test/", &stripe_body(true)).await;
+    assert_eq!(status, 503);
+    assert!(body.contains("encryption_not_configured"));
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payment_gateway_configs").unwrap(), 0);
+}
