@@ -12,4 +12,5 @@ mod idempotency;
 mod operations;
 mod paypal;
 mod purchase;
+mod refunds;
 mod stripe;

@@ -263,3 +263,28 @@ async fn a_late_failure_event_never_downgrades_a_completed_payment() {
     assert_eq!(payment["status"], "completed");
     assert_eq!(app.count("ledger_journals").await, 1);
 }
+
+#[tokio::test]
+async fn a_stripe_payment_is_refunded_at_stripe() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let id = created["id"].as_str().unwrap();
+    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "pm_card_visa"})).await;
+    let refund: Value = app
+        .post("/api/payments/refunds/", &student, &json!({"payment_id": id, "amount": "10.00", "reason": "partial"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let approved: Value = app
+        .post(&format!("/api/payments/refunds/{}/approve/", refund["id"].as_str().unwrap()), &app.admin(), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["status"], "processed", "{approved}");
+    assert!(approved["provider_refund_id"].as_str().unwrap().starts_with("re_"));
+    assert_eq!(app.store.account_balance("gateway_clearing:stripe".into(), "USD".into()).await.unwrap(), 3999);
+}

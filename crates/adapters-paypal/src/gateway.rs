@@ -8,16 +8,34 @@
 //! create a second order or a second capture.
 
 use async_trait::async_trait;
+use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
+use domain::ports::{
+    GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction, PaymentGateway,
+};
 
 use crate::client::{Call, PaypalClient};
 use crate::config::PaypalConfig;
 use crate::error::{CallError, SetupError};
 use crate::outcome::{self, CaptureRefusal};
 use crate::wire::{
-    Amount, ExperienceContext, INTENT_CAPTURE, Order, OrderRequest, PaymentSource, PaypalWallet, PurchaseUnitRequest,
+    Amount, CaptureStatusDetails, ExperienceContext, INTENT_CAPTURE, Order, OrderRequest, PaymentSource, PaypalWallet,
+    PurchaseUnitRequest,
 };
+
+/// `refund_request`: the part we send.
+#[derive(serde::Serialize)]
+struct RefundRequest {
+    amount: Amount,
+}
+
+/// `refund`: the part we read.
+#[derive(serde::Deserialize)]
+struct RefundAnswer {
+    id: String,
+    status: Option<String>,
+    status_details: Option<CaptureStatusDetails>,
+}
 
 /// `POST` creates, `GET /{id}` reads, `POST /{id}/capture` captures.
 const ORDERS_PATH: &str = "/v2/checkout/orders";
@@ -128,6 +146,37 @@ impl PaymentGateway for PaypalGateway {
     /// case before it reaches us.
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
         order_path(provider_payment_id).map(|_| ())
+    }
+
+    /// Refunds against the order's capture: `POST
+    /// /v2/payments/captures/{id}/refund` with the major-unit amount and
+    /// `PayPal-Request-Id` `refund-{key}`.
+    async fn refund(
+        &self,
+        provider_payment_id: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayRefund, GatewayError> {
+        let order: Order =
+            self.client.send(&Call::get(order_path(provider_payment_id)?)).await?.success()?.json("order")?;
+        let capture_id = order
+            .captures()
+            .find_map(|c| c.id.clone())
+            .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric()))
+            .ok_or(GatewayError::UnknownPayment)?;
+        let body = RefundRequest { amount: Amount::of(amount) };
+        let call = Call::post_json(format!("/v2/payments/captures/{capture_id}/refund"), &body)?
+            .request_id(format!("refund-{idempotency_key}"))
+            .representation();
+        let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
+        let state = match refund.status.as_deref() {
+            Some("COMPLETED") => GatewayRefundState::Succeeded,
+            Some("FAILED") | Some("CANCELLED") => GatewayRefundState::Failed {
+                reason: refund.status_details.and_then(|d| d.reason).unwrap_or_else(|| "refund refused".to_owned()),
+            },
+            _ => GatewayRefundState::Pending,
+        };
+        Ok(GatewayRefund { provider_refund_id: refund.id, state })
     }
 
     /// Reads the order and maps its state (and its capture's, if any).

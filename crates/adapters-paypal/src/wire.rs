@@ -140,6 +140,9 @@ pub(crate) struct PaymentCollection {
 /// `capture`, as far as we read it.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Capture {
+    /// The capture's id (refunds are made against it).
+    #[serde(default)]
+    pub id: Option<String>,
     pub status: Option<CaptureStatus>,
     pub status_details: Option<CaptureStatusDetails>,
 }

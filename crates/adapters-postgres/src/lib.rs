@@ -19,6 +19,7 @@ mod migrations;
 mod outbox;
 mod payments;
 mod pool;
+mod refunds;
 mod rows;
 mod schema;
 #[cfg(feature = "test-support")]

@@ -13,8 +13,11 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
+use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
+use domain::ports::{
+    GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction, PaymentGateway,
+};
 
 /// Token that makes a payment succeed.
 pub const TOKEN_SUCCESS: &str = "sandbox_success";
@@ -60,6 +63,22 @@ impl PaymentGateway for SandboxGateway {
 
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
         if provider_payment_id.starts_with(SESSION_PREFIX) { Ok(()) } else { Err(GatewayError::UnknownPayment) }
+    }
+
+    /// Sandbox refunds always succeed at once.
+    async fn refund(
+        &self,
+        provider_payment_id: &str,
+        _amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayRefund, GatewayError> {
+        if !provider_payment_id.starts_with(SESSION_PREFIX) {
+            return Err(GatewayError::UnknownPayment);
+        }
+        Ok(GatewayRefund {
+            provider_refund_id: format!("sbx_re_{idempotency_key}"),
+            state: GatewayRefundState::Succeeded,
+        })
     }
 
     /// The sandbox keeps no state: a session is always waiting for the

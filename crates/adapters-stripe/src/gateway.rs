@@ -6,13 +6,17 @@
 //! payment method token given to confirm is confirmed server-side.
 
 use async_trait::async_trait;
+use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{ClientSecret, GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
+use domain::ports::{
+    ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
+    PaymentGateway,
+};
 use reqwest::Method;
 
 use crate::client::{CallError, StripeClient};
 use crate::config::StripeConfig;
-use crate::wire::{PaymentIntent, amount};
+use crate::wire::{self, PaymentIntent, Refund, amount};
 
 /// Metadata key carrying Skillpay's payment id on the PaymentIntent.
 pub const PAYMENT_ID_METADATA_KEY: &str = "skillpay_payment_id";
@@ -149,5 +153,31 @@ impl PaymentGateway for StripeGateway {
 
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         Ok(outcome_of(&self.retrieve(provider_payment_id).await?))
+    }
+
+    async fn refund(
+        &self,
+        provider_payment_id: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayRefund, GatewayError> {
+        let (minor, _) = wire::amount(amount);
+        let form = vec![
+            ("payment_intent".to_owned(), path_segment(provider_payment_id)?.to_owned()),
+            ("amount".to_owned(), minor.to_string()),
+        ];
+        let refund: Refund = self
+            .client
+            .call(Method::POST, "/v1/refunds", &form, Some(&format!("refund-{idempotency_key}")))
+            .await
+            .map_err(CallError::into_gateway_error)?;
+        let state = match refund.status.as_str() {
+            "succeeded" => GatewayRefundState::Succeeded,
+            "failed" | "canceled" => {
+                GatewayRefundState::Failed { reason: refund.failure_reason.unwrap_or_else(|| refund.status.clone()) }
+            }
+            _ => GatewayRefundState::Pending,
+        };
+        Ok(GatewayRefund { provider_refund_id: refund.id, state })
     }
 }

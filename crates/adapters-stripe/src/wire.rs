@@ -25,6 +25,18 @@ pub struct PaymentIntent {
     pub last_payment_error: Option<ApiErrorBody>,
 }
 
+/// A Refund, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Refund {
+    /// `re_...`.
+    pub id: String,
+    /// `pending`, `requires_action`, `succeeded`, `failed` or `canceled`.
+    pub status: String,
+    /// Why it failed, when it did.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
 /// Stripe's error object.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiErrorBody {

@@ -120,6 +120,40 @@ impl From<CouponAdminError> for ApiError {
     }
 }
 
+impl From<domain::usecases::refunds::RefundError> for ApiError {
+    fn from(error: domain::usecases::refunds::RefundError) -> Self {
+        use domain::refund::RefundPlanError;
+        use domain::usecases::refunds::RefundError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::WindowClosed(_) => ApiError::RefundWindowClosed(error.to_string()),
+            E::InvalidReason => ApiError::Validation(vec![crate::error::FieldError::new("reason", error.to_string())]),
+            E::Refused(RefundPlanError::ExceedsRefundable { refundable }) => ApiError::RefundExceedsRefundable(
+                format!("at most {} {} can still be refunded", refundable.to_major_string(), refundable.currency()),
+            ),
+            E::Refused(RefundPlanError::NotPositive) => {
+                ApiError::Validation(vec![crate::error::FieldError::new("amount", "must be above zero")])
+            }
+            E::Refused(RefundPlanError::NotRefundable(status)) => {
+                ApiError::InvalidTransition(format!("a {status} payment cannot be refunded"))
+            }
+            E::Refused(RefundPlanError::Money(e)) => {
+                tracing::error!(error = %e, "refund arithmetic failed");
+                ApiError::Internal
+            }
+            E::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
+            E::Gateway(e) => gateway(e),
+            E::Contended => ApiError::Conflict,
+            E::Ledger(e) => {
+                tracing::error!(error = %e, "ledger construction failed");
+                ApiError::Internal
+            }
+            E::Store(e) => store(e),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         store(error)

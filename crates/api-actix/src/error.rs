@@ -117,6 +117,12 @@ pub enum ApiError {
     /// Webhooks from this gateway are not configured (fail closed).
     #[error("webhooks from this gateway are not configured")]
     WebhookNotConfigured,
+    /// The payer's refund window has closed.
+    #[error("{0}")]
+    RefundWindowClosed(String),
+    /// The refund would exceed what is left to refund.
+    #[error("{0}")]
+    RefundExceedsRefundable(String),
     /// Secrets cannot be stored: no encryption key is configured.
     #[error("SKILLPAY_ENCRYPTION_KEY is not set; credentials cannot be stored")]
     EncryptionNotConfigured,
@@ -131,7 +137,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 30] = [
+    pub const ALL_CODES: [&'static str; 32] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -161,6 +167,8 @@ impl ApiError {
         "webhook_not_configured",
         "webhook_processing_failed",
         "encryption_not_configured",
+        "refund_window_closed",
+        "refund_exceeds_refundable",
         "internal_error",
     ];
 
@@ -196,6 +204,8 @@ impl ApiError {
             Self::WebhookNotConfigured => "webhook_not_configured",
             Self::WebhookProcessingFailed => "webhook_processing_failed",
             Self::EncryptionNotConfigured => "encryption_not_configured",
+            Self::RefundWindowClosed(_) => "refund_window_closed",
+            Self::RefundExceedsRefundable(_) => "refund_exceeds_refundable",
             Self::Internal => "internal_error",
         }
     }
@@ -217,7 +227,9 @@ impl ApiError {
             | Self::ItemInactive
             | Self::AmountTooLarge
             | Self::CouponRejected { .. }
-            | Self::PaymentMethodUnavailable => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::PaymentMethodUnavailable
+            | Self::RefundWindowClosed(_)
+            | Self::RefundExceedsRefundable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyInProgress | Self::DuplicateCouponCode | Self::InvalidTransition(_) | Self::Conflict => {
                 StatusCode::CONFLICT
             }
@@ -326,6 +338,8 @@ mod tests {
             ApiError::WebhookNotConfigured,
             ApiError::WebhookProcessingFailed,
             ApiError::EncryptionNotConfigured,
+            ApiError::RefundWindowClosed(String::new()),
+            ApiError::RefundExceedsRefundable(String::new()),
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

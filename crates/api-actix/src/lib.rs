@@ -32,6 +32,7 @@ use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
+use domain::usecases::refunds::RefundService;
 use domain::usecases::webhooks::WebhookService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub webhooks: WebhookService,
     /// Stored gateway configurations.
     pub gateway_configs: GatewayConfigService,
+    /// Refunds.
+    pub refunds: RefundService,
     /// Idempotency-key storage.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Readiness probe.
@@ -76,6 +79,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::coupons::list_coupons)
             .service(routes::coupons::get_coupon)
             .service(routes::coupons::deactivate_coupon)
+            .service(routes::refunds::request_refund)
+            .service(routes::refunds::list_refunds)
+            .service(routes::refunds::get_refund)
+            .service(routes::refunds::approve_refund)
+            .service(routes::refunds::reject_refund)
             .service(routes::catalog::put_item)
             .service(routes::webhooks::stripe)
             .service(routes::webhooks::paypal)

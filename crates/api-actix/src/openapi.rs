@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{catalog, coupons, gateway_configs, health, payments, webhooks};
+use crate::routes::{catalog, coupons, gateway_configs, health, payments, refunds, webhooks};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -44,11 +44,17 @@ impl Modify for BearerAuth {
         webhooks::paypal,
         gateway_configs::put_config,
         gateway_configs::list_configs,
+        refunds::request_refund,
+        refunds::list_refunds,
+        refunds::get_refund,
+        refunds::approve_refund,
+        refunds::reject_refund,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "payments", description = "Buying courses and event tickets"),
         (name = "coupons", description = "Discount codes"),
+        (name = "refunds", description = "Money back to the buyer"),
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),

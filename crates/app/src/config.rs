@@ -28,6 +28,8 @@ pub const DEFAULT_RECONCILE_INTERVAL_SECS: u64 = 60;
 pub const DEFAULT_RECONCILE_AFTER_SECS: i64 = 300;
 /// Default minutes after which an unpaid payment expires.
 pub const DEFAULT_PAYMENT_EXPIRY_MINUTES: i64 = 60;
+/// Default refund window, in days.
+pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 30;
 /// Shortest accepted JWT secret, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -70,6 +72,8 @@ pub struct Config {
     pub reconcile_after_secs: i64,
     /// Payments still unpaid this many minutes after creation expire.
     pub payment_expiry_minutes: i64,
+    /// Days after completion within which a payer may ask for a refund.
+    pub refund_window_days: i64,
 }
 
 /// PayPal settings from the environment.
@@ -195,7 +199,9 @@ impl Config {
             u64::try_from(positive("SKILLPAY_RECONCILE_INTERVAL_SECS", 60)?).unwrap_or(DEFAULT_RECONCILE_INTERVAL_SECS);
         let reconcile_after_secs = positive("SKILLPAY_RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?;
         let payment_expiry_minutes = positive("SKILLPAY_PAYMENT_EXPIRY_MINUTES", DEFAULT_PAYMENT_EXPIRY_MINUTES)?;
+        let refund_window_days = positive("SKILLPAY_REFUND_WINDOW_DAYS", DEFAULT_REFUND_WINDOW_DAYS)?;
         Ok(Config {
+            refund_window_days,
             previous_encryption_keys,
             reconcile_interval_secs,
             reconcile_after_secs,

@@ -26,6 +26,7 @@ use domain::usecases::coupons::CouponService;
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::reconciliation::SweepPolicy;
+use domain::usecases::refunds::{RefundPorts, RefundService};
 use domain::usecases::webhooks::WebhookService;
 
 pub use crate::config::Config;
@@ -159,8 +160,19 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         instructor_fee_rates: config.instructor_fee_rates.clone(),
         max_amount_major: config.max_amount_major,
     };
+    let refunds = RefundService::new(
+        RefundPorts {
+            refunds: store.clone(),
+            payments: store.clone(),
+            gateways: ports.gateways.clone(),
+            clock: clock.clone(),
+            ids: ids.clone(),
+        },
+        config.refund_window_days,
+    );
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
+        refunds,
         webhooks: WebhookService::new(webhook_verifiers(config, paypal.as_ref()), store.clone(), payments.clone()),
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),

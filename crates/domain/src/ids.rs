@@ -85,6 +85,11 @@ uuid_id!(
     "red"
 );
 uuid_id!(
+    /// Identifies a refund.
+    RefundId,
+    "re"
+);
+uuid_id!(
     /// Identifies a ledger journal transaction.
     JournalId,
     "jnl"

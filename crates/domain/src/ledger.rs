@@ -69,6 +69,8 @@ impl FromStr for Account {
 pub enum JournalKind {
     /// A completed payment.
     Sale,
+    /// Money returned to the buyer.
+    Refund,
 }
 
 impl JournalKind {
@@ -76,6 +78,7 @@ impl JournalKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             JournalKind::Sale => "sale",
+            JournalKind::Refund => "refund",
         }
     }
 }
@@ -223,6 +226,22 @@ pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Resu
         .credit(Account::PlatformRevenue, payment.platform_fee)
         .build(at)
         .map(Some)
+}
+
+/// The journal of a processed refund: the reverse of a sale's, for the
+/// refunded amount, its fee part coming off platform revenue and the rest
+/// off the instructor's earnings.
+pub fn refund_journal(
+    id: JournalId,
+    payment: &Payment,
+    refund: &crate::refund::Refund,
+    at: DateTime<Utc>,
+) -> Result<Journal, LedgerError> {
+    JournalBuilder::new(id, JournalKind::Refund, payment.id, refund.amount.currency())
+        .debit(Account::InstructorPayable(payment.instructor_id), refund.earnings_reversed()?)
+        .debit(Account::PlatformRevenue, refund.platform_fee_reversed)
+        .credit(Account::GatewayClearing(payment.method), refund.amount)
+        .build(at)
 }
 
 #[cfg(test)]

@@ -32,4 +32,5 @@ pub mod outbox;
 pub mod paging;
 pub mod payment;
 pub mod ports;
+pub mod refund;
 pub mod usecases;

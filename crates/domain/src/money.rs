@@ -285,6 +285,11 @@ impl Money {
         Ok(Money { minor, currency: self.currency })
     }
 
+    /// The amount, or zero if it is negative.
+    pub fn max_zero(&self) -> Money {
+        if self.minor < 0 { Money::zero(self.currency) } else { *self }
+    }
+
     /// The smaller of two amounts of one currency.
     pub fn min(&self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(&other)?;
@@ -295,6 +300,21 @@ impl Money {
     pub fn compare(&self, other: &Money) -> Result<std::cmp::Ordering, MoneyError> {
         self.same_currency(other)?;
         Ok(self.minor.cmp(&other.minor))
+    }
+
+    /// `self × numerator / denominator`, rounded half-even to the minor unit
+    /// (a proportional share, e.g. the fee part of a partial refund).
+    pub fn proportion(&self, numerator: i64, denominator: i64) -> Result<Money, MoneyError> {
+        if denominator == 0 {
+            return Err(MoneyError::Overflow);
+        }
+        let exact = Decimal::from(self.minor)
+            .checked_mul(Decimal::from(numerator))
+            .and_then(|product| product.checked_div(Decimal::from(denominator)))
+            .ok_or(MoneyError::Overflow)?;
+        let rounded = exact.round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven);
+        let minor = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
+        Ok(Money { minor, currency: self.currency })
     }
 
     /// `self × rate`, rounded half-even to the minor unit.

@@ -18,6 +18,10 @@ pub enum EventType {
     PaymentCancelled,
     /// A payment expired unpaid.
     PaymentExpired,
+    /// A refund was processed (money went back).
+    RefundProcessed,
+    /// A payment is now fully refunded: the platform revokes the enrollment.
+    PaymentRefunded,
 }
 
 impl EventType {
@@ -28,6 +32,8 @@ impl EventType {
             EventType::PaymentFailed => "payment.failed",
             EventType::PaymentCancelled => "payment.cancelled",
             EventType::PaymentExpired => "payment.expired",
+            EventType::RefundProcessed => "refund.processed",
+            EventType::PaymentRefunded => "payment.refunded",
         }
     }
 }
@@ -58,6 +64,21 @@ impl OutboxEvent {
             created_at: at,
         }
     }
+}
+
+/// The refund fields an event carries.
+pub fn refund_payload(r: &crate::refund::Refund) -> Value {
+    json!({
+        "id": r.id.to_string(),
+        "payment_id": r.payment_id.to_string(),
+        "amount": r.amount.to_major_string(),
+        "currency": r.amount.currency().code(),
+        "status": r.status.as_str(),
+        "reason": r.reason,
+        "provider_refund_id": r.provider_refund_id,
+        "created_at": r.created_at,
+        "processed_at": r.processed_at,
+    })
 }
 
 /// The payment fields an event carries (amounts as exact strings).

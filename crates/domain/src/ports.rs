@@ -18,6 +18,7 @@ use crate::catalog::{CatalogItem, ItemRef};
 use crate::coupon::{Coupon, CouponCode, CouponRejection, CouponUsage, NewCoupon, NewRedemption};
 use crate::ids::{CouponId, PaymentId, UserId};
 use crate::ledger::Journal;
+use crate::money::Money;
 use crate::outbox::OutboxEvent;
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
@@ -310,6 +311,37 @@ pub trait PaymentGateway: Send + Sync {
     /// Asks the gateway for the payment's true state (reconciliation, and
     /// re-reading a webhook's object before acting on it).
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError>;
+    /// Refunds `amount` of a paid payment. `idempotency_key` (the refund's
+    /// id) makes a repeated call refund once.
+    async fn refund(
+        &self,
+        provider_payment_id: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayRefund, GatewayError>;
+}
+
+/// A refund as the gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefund {
+    /// The gateway's id of the refund.
+    pub provider_refund_id: String,
+    /// Where it stands.
+    pub state: GatewayRefundState,
+}
+
+/// Where a refund stands at the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayRefundState {
+    /// The money went back.
+    Succeeded,
+    /// Accepted, not final yet (a webhook or a later check settles it).
+    Pending,
+    /// Refused; the reason is safe to show.
+    Failed {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The gateways configured, by method.
@@ -585,4 +617,102 @@ pub trait GatewayConfigRepository: Send + Sync {
     /// The active configuration of a provider, credentials unsealed.
     async fn active(&self, provider: PaymentMethod)
     -> Result<Option<crate::gateway_config::GatewayConfig>, StoreError>;
+}
+
+/// A refund request, before the refundable amount is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefund {
+    /// Its id.
+    pub id: crate::ids::RefundId,
+    /// The payment to refund.
+    pub payment_id: PaymentId,
+    /// How much (`None`: all that is left).
+    pub amount: Option<Money>,
+    /// Why.
+    pub reason: String,
+    /// Who asks.
+    pub requested_by: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Why a refund request was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateRefundStoreError {
+    /// No such payment.
+    #[error("payment not found")]
+    PaymentNotFound,
+    /// Checked under the payment's lock: MUST be returned when the amount
+    /// (with the live refunds) would exceed what was paid.
+    #[error(transparent)]
+    Refused(crate::refund::RefundPlanError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a processed refund changes its payment (guarded like a status change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRefundUpdate {
+    /// The payment's status it must still have.
+    pub from: PaymentStatus,
+    /// Its refunded amount it must still have.
+    pub refunded_before: Money,
+    /// Its new status.
+    pub to: PaymentStatus,
+    /// Its new refunded amount.
+    pub refunded_after: Money,
+}
+
+/// A refund status change with everything that commits with it.
+#[derive(Debug, Clone)]
+pub struct RefundChange {
+    /// The refund.
+    pub refund_id: crate::ids::RefundId,
+    /// The status it must still be in.
+    pub from: crate::refund::RefundStatus,
+    /// Its new status.
+    pub to: crate::refund::RefundStatus,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The gateway's id, once known.
+    pub provider_refund_id: Option<String>,
+    /// Why an admin rejected it.
+    pub rejection_reason: Option<String>,
+    /// The payment's change (when processed).
+    pub payment: Option<PaymentRefundUpdate>,
+    /// The ledger journal (when processed).
+    pub journal: Option<Journal>,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// Which refunds to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundQuery {
+    /// Only refunds of this payer's payments.
+    pub payer: Option<UserId>,
+    /// Only of this payment.
+    pub payment_id: Option<PaymentId>,
+    /// Only in this status.
+    pub status: Option<crate::refund::RefundStatus>,
+    /// The page.
+    pub page: PageRequest,
+}
+
+/// Stores refunds.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RefundRepository: Send + Sync {
+    /// Stores a refund request after planning it (`refund::plan_refund`)
+    /// under a lock on the payment, so concurrent requests can never refund
+    /// more than was paid.
+    async fn create(&self, request: NewRefund) -> Result<crate::refund::Refund, CreateRefundStoreError>;
+    /// The refund, or `None`.
+    async fn find(&self, id: crate::ids::RefundId) -> Result<Option<crate::refund::Refund>, StoreError>;
+    /// Refunds matching the query, newest first.
+    async fn list(&self, query: RefundQuery) -> Result<Page<crate::refund::Refund>, StoreError>;
+    /// Applies a status change if the refund (and the payment, when given)
+    /// are still as expected; otherwise writes nothing.
+    async fn apply(&self, change: RefundChange) -> Result<bool, StoreError>;
 }

@@ -5,6 +5,7 @@ pub mod coupons;
 pub mod gateway_configs;
 pub mod health;
 pub mod payments;
+pub mod refunds;
 pub mod webhooks;
 
 use domain::catalog::ItemRef;

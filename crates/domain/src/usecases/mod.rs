@@ -10,6 +10,7 @@ pub mod coupons;
 pub mod gateway_configs;
 pub mod payments;
 pub mod reconciliation;
+pub mod refunds;
 pub mod webhooks;
 
 use serde::{Deserialize, Serialize};

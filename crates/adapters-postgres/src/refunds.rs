@@ -1,0 +1,224 @@
+//! The refund port on PostgreSQL. A request is planned under a lock on its
+//! payment row, so concurrent requests can never refund more than was paid;
+//! a processed refund commits with its journal, its payment's guarded update
+//! and its outbox rows.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use domain::ids::{PaymentId, RefundId, UserId};
+use domain::money::Money;
+use domain::paging::Page;
+use domain::ports::{CreateRefundStoreError, NewRefund, RefundChange, RefundQuery, RefundRepository, StoreError};
+use domain::refund::{LiveRefunds, Refund, RefundStatus, plan_refund};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::errors::{TxError, corrupt, store_error};
+use crate::ledger::write_journal;
+use crate::outbox::insert_events;
+use crate::payments::paginate;
+use crate::pool::PgStore;
+use crate::rows::{PaymentRow, currency};
+use crate::schema::{payments, refunds};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refunds, check_for_backend(diesel::pg::Pg))]
+struct RefundRow {
+    id: Uuid,
+    payment_id: Uuid,
+    amount_minor: i64,
+    currency: String,
+    platform_fee_reversed_minor: i64,
+    status: String,
+    reason: String,
+    rejection_reason: Option<String>,
+    provider_refund_id: Option<String>,
+    requested_by: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    processed_at: Option<DateTime<Utc>>,
+}
+
+impl RefundRow {
+    fn into_domain(self) -> Result<Refund, StoreError> {
+        let currency = currency(&self.currency)?;
+        Ok(Refund {
+            id: RefundId::from_uuid(self.id),
+            payment_id: PaymentId::from_uuid(self.payment_id),
+            amount: Money::from_minor(self.amount_minor, currency),
+            platform_fee_reversed: Money::from_minor(self.platform_fee_reversed_minor, currency),
+            status: RefundStatus::parse(&self.status).ok_or_else(|| corrupt("refund status"))?,
+            reason: self.reason,
+            rejection_reason: self.rejection_reason,
+            provider_refund_id: self.provider_refund_id,
+            requested_by: UserId::new(self.requested_by),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            processed_at: self.processed_at,
+        })
+    }
+}
+
+fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
+    i64::try_from(total.unwrap_or_default()).map_err(|_| corrupt("refund total"))
+}
+
+#[async_trait]
+impl RefundRepository for PgStore {
+    async fn create(&self, request: NewRefund) -> Result<Refund, CreateRefundStoreError> {
+        self.run(move |conn| {
+            let result = conn.transaction::<Refund, TxError<CreateRefundStoreError>, _>(|conn| {
+                let payment: Option<PaymentRow> = payments::table
+                    .find(request.payment_id.uuid())
+                    .select(PaymentRow::as_select())
+                    .for_update()
+                    .first(conn)
+                    .optional()?;
+                let payment =
+                    payment.ok_or(TxError::Refused(CreateRefundStoreError::PaymentNotFound))?.into_domain()?;
+                let (amount, fee): (Option<Decimal>, Option<Decimal>) = refunds::table
+                    .filter(refunds::payment_id.eq(request.payment_id.uuid()))
+                    .filter(refunds::status.ne_all(["rejected", "failed"]))
+                    .select((sum(refunds::amount_minor), sum(refunds::platform_fee_reversed_minor)))
+                    .first(conn)?;
+                let currency = payment.amount.currency();
+                let live = LiveRefunds {
+                    amount: Money::from_minor(minor(amount)?, currency),
+                    platform_fee_reversed: Money::from_minor(minor(fee)?, currency),
+                };
+                let (amount, fee) = plan_refund(&payment, live, request.amount)
+                    .map_err(|e| TxError::Refused(CreateRefundStoreError::Refused(e)))?;
+                let row = RefundRow {
+                    id: request.id.uuid(),
+                    payment_id: request.payment_id.uuid(),
+                    amount_minor: amount.minor(),
+                    currency: currency.code().to_owned(),
+                    platform_fee_reversed_minor: fee.minor(),
+                    status: RefundStatus::Requested.as_str().to_owned(),
+                    reason: request.reason.clone(),
+                    rejection_reason: None,
+                    provider_refund_id: None,
+                    requested_by: request.requested_by.get(),
+                    created_at: request.at,
+                    updated_at: request.at,
+                    processed_at: None,
+                };
+                let stored: RefundRow = diesel::insert_into(refunds::table)
+                    .values(&row)
+                    .returning(RefundRow::as_returning())
+                    .get_result(conn)?;
+                Ok(stored.into_domain()?)
+            });
+            match result {
+                Ok(refund) => Ok(Ok(refund)),
+                Err(e) => e.into_result().map(Err),
+            }
+        })
+        .await?
+    }
+
+    async fn find(&self, id: RefundId) -> Result<Option<Refund>, StoreError> {
+        self.run(move |conn| {
+            refunds::table
+                .find(id.uuid())
+                .select(RefundRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(RefundRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list(&self, query: RefundQuery) -> Result<Page<Refund>, StoreError> {
+        self.run(move |conn| {
+            let mut q = refunds::table.select(RefundRow::as_select()).into_boxed();
+            if let Some(payer) = query.payer {
+                q = q.filter(
+                    refunds::payment_id
+                        .eq_any(payments::table.filter(payments::user_id.eq(payer.get())).select(payments::id)),
+                );
+            }
+            if let Some(payment) = query.payment_id {
+                q = q.filter(refunds::payment_id.eq(payment.uuid()));
+            }
+            if let Some(status) = query.status {
+                q = q.filter(refunds::status.eq(status.as_str()));
+            }
+            if let Some(after) = query.page.after {
+                q = q.filter(
+                    refunds::created_at
+                        .lt(after.created_at)
+                        .or(refunds::created_at.eq(after.created_at).and(refunds::id.lt(after.id))),
+                );
+            }
+            let rows: Vec<RefundRow> = q
+                .order((refunds::created_at.desc(), refunds::id.desc()))
+                .limit(i64::from(query.page.limit) + 1)
+                .load(conn)
+                .map_err(store_error)?;
+            let items = rows.into_iter().map(RefundRow::into_domain).collect::<Result<Vec<_>, _>>()?;
+            Ok(paginate(items, query.page.limit, |r| (r.created_at, r.id.uuid())))
+        })
+        .await
+    }
+
+    async fn apply(&self, change: RefundChange) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
+                let processed_at = (change.to == RefundStatus::Processed).then_some(change.at);
+                let moved = diesel::update(
+                    refunds::table.find(change.refund_id.uuid()).filter(refunds::status.eq(change.from.as_str())),
+                )
+                .set((
+                    refunds::status.eq(change.to.as_str()),
+                    refunds::updated_at.eq(change.at),
+                    refunds::rejection_reason.eq(&change.rejection_reason),
+                    refunds::processed_at.eq(processed_at),
+                ))
+                .execute(conn)?;
+                if moved == 0 {
+                    return Ok(false);
+                }
+                if let Some(provider_id) = &change.provider_refund_id {
+                    diesel::update(refunds::table.find(change.refund_id.uuid()))
+                        .set(refunds::provider_refund_id.eq(provider_id))
+                        .execute(conn)?;
+                }
+                if let Some(update) = &change.payment {
+                    let payment_id: Uuid =
+                        refunds::table.find(change.refund_id.uuid()).select(refunds::payment_id).first(conn)?;
+                    let moved = diesel::update(
+                        payments::table
+                            .find(payment_id)
+                            .filter(payments::status.eq(update.from.as_str()))
+                            .filter(payments::refunded_amount_minor.eq(update.refunded_before.minor())),
+                    )
+                    .set((
+                        payments::status.eq(update.to.as_str()),
+                        payments::refunded_amount_minor.eq(update.refunded_after.minor()),
+                        payments::updated_at.eq(change.at),
+                    ))
+                    .execute(conn)?;
+                    if moved == 0 {
+                        // The payment moved under us: undo everything.
+                        return Err(TxError::Refused(()));
+                    }
+                }
+                if let Some(journal) = &change.journal {
+                    write_journal(conn, journal)?;
+                }
+                insert_events(conn, &change.outbox)?;
+                Ok(true)
+            });
+            match result {
+                Ok(applied) => Ok(applied),
+                Err(e) => e.into_result().map(|()| false),
+            }
+        })
+        .await
+    }
+}

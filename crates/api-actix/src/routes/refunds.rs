@@ -1,0 +1,212 @@
+//! Refunds: request, list, read, approve, reject.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::ids::{PaymentId, RefundId};
+use domain::paging::{Cursor, PageRequest};
+use domain::ports::RefundQuery;
+use domain::refund::{Refund, RefundStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::{Admin, Authenticated};
+use crate::dto::{PageView, parse_amount};
+use crate::error::{ApiError, Problem};
+use crate::idempotency::{JsonReply, idempotent};
+use crate::json::{parse_body, parse_query};
+use crate::routes::fail_on;
+
+/// Body of `POST /api/payments/refunds/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRefundBody {
+    /// The payment (`pay_…`).
+    pub payment_id: String,
+    /// How much, in the payment's currency; absent: all that is refundable.
+    pub amount: Option<String>,
+    /// Why (1 to 1000 characters).
+    pub reason: String,
+}
+
+/// Body of `POST /api/payments/refunds/{id}/reject/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRefundBody {
+    /// Why (1 to 1000 characters).
+    pub reason: String,
+}
+
+/// A refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundView {
+    /// Id (`re_…`).
+    pub id: String,
+    /// The payment refunded.
+    pub payment_id: String,
+    /// Amount going back.
+    pub amount: String,
+    /// Currency.
+    pub currency: String,
+    /// `requested`, `approved`, `processing`, `processed`, `rejected` or `failed`.
+    pub status: String,
+    /// Why it was asked for.
+    pub reason: String,
+    /// Why it was rejected.
+    pub rejection_reason: Option<String>,
+    /// The gateway's id.
+    pub provider_refund_id: Option<String>,
+    /// Asked at.
+    pub created_at: DateTime<Utc>,
+    /// Money went back at.
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Refund> for RefundView {
+    fn from(r: &Refund) -> Self {
+        RefundView {
+            id: r.id.to_string(),
+            payment_id: r.payment_id.to_string(),
+            amount: r.amount.to_major_string(),
+            currency: r.amount.currency().code().to_owned(),
+            status: r.status.as_str().to_owned(),
+            reason: r.reason.clone(),
+            rejection_reason: r.rejection_reason.clone(),
+            provider_refund_id: r.provider_refund_id.clone(),
+            created_at: r.created_at,
+            processed_at: r.processed_at,
+        }
+    }
+}
+
+/// Asks for a refund (the payer within the refund window, or an admin).
+#[utoipa::path(post, path = "/api/payments/refunds/", tag = "refunds", request_body = RequestRefundBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = RefundView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/refunds/")]
+pub async fn request_refund(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    idempotent(&state, &req, actor, &body, || async {
+        let input: RequestRefundBody = parse_body(&req, &body)?;
+        let payment_id: PaymentId = input.payment_id.parse().map_err(|_| ApiError::NotFound)?;
+        let payment = state.payments.get(actor, payment_id).await?;
+        let mut errors = Vec::new();
+        let amount =
+            input.amount.as_deref().map(|text| parse_amount("amount", text, payment.amount.currency(), &mut errors));
+        fail_on(errors)?;
+        let refund = state.refunds.request(actor, payment_id, amount.flatten(), input.reason).await?;
+        JsonReply::new(StatusCode::CREATED, &RefundView::from(&refund))
+    })
+    .await
+}
+
+/// Filters of `GET /api/payments/refunds/`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RefundListParams {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this payment's.
+    pub payment_id: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+/// Lists refunds, newest first: payers their own, admins all.
+#[utoipa::path(get, path = "/api/payments/refunds/", tag = "refunds", params(RefundListParams),
+    responses((status = 200, body = PageView<RefundView>), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[get("/api/payments/refunds/")]
+pub async fn list_refunds(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params: RefundListParams = parse_query(&req)?;
+    let invalid = |what: &str| ApiError::InvalidQuery(format!("unknown {what}"));
+    let status =
+        params.status.as_deref().map(|s| RefundStatus::parse(s).ok_or_else(|| invalid("status"))).transpose()?;
+    let payment_id =
+        params.payment_id.as_deref().map(|p| p.parse::<PaymentId>().map_err(|_| invalid("payment_id"))).transpose()?;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c).map_err(|_| ApiError::InvalidQuery("malformed cursor".to_owned())))
+        .transpose()?;
+    let query = RefundQuery { payer: None, payment_id, status, page: PageRequest::new(after, params.limit) };
+    let page = state.refunds.list(actor, query).await?;
+    Ok(HttpResponse::Ok().json(PageView {
+        data: page.items.iter().map(RefundView::from).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+fn refund_id(raw: &str) -> Result<RefundId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// One refund (its payer or an admin).
+#[utoipa::path(get, path = "/api/payments/refunds/{id}/", tag = "refunds", params(("id" = String, Path)),
+    responses((status = 200, body = RefundView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[get("/api/payments/refunds/{id}/")]
+pub async fn get_refund(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let refund = state.refunds.get(actor, refund_id(&path)?).await?;
+    Ok(HttpResponse::Ok().json(RefundView::from(&refund)))
+}
+
+/// Approves a refund and sends it to the gateway (admin). Approving a
+/// refund still `processing` asks the gateway again, safely.
+#[utoipa::path(post, path = "/api/payments/refunds/{id}/approve/", tag = "refunds", params(("id" = String, Path)),
+    responses((status = 200, body = RefundView), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/refunds/{id}/approve/")]
+pub async fn approve_refund(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = refund_id(&path)?;
+    idempotent(&state, &req, actor, &body, || async {
+        let refund = state.refunds.approve(actor, id).await?;
+        JsonReply::new(StatusCode::OK, &RefundView::from(&refund))
+    })
+    .await
+}
+
+/// Rejects a requested refund with a reason (admin).
+#[utoipa::path(post, path = "/api/payments/refunds/{id}/reject/", tag = "refunds", params(("id" = String, Path)),
+    request_body = RejectRefundBody,
+    responses((status = 200, body = RefundView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/refunds/{id}/reject/")]
+pub async fn reject_refund(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = refund_id(&path)?;
+    let input: RejectRefundBody = parse_body(&req, &body)?;
+    let refund = state.refunds.reject(actor, id, input.reason).await?;
+    Ok(HttpResponse::Ok().json(RefundView::from(&refund)))
+}

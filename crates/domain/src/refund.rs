@@ -1,0 +1,346 @@
+//! Refunds: their status machine and how a refund splits between the
+//! platform's fee and the instructor's earnings.
+//!
+//! The fee is reversed in proportion to the refunded share of the payment,
+//! rounded half-even once ([`Money::proportion`]); the refund that brings
+//! the payment to fully refunded takes whatever fee is left, so a payment
+//! refunded in any number of parts reverses exactly its fee and earnings.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::{PaymentId, RefundId, UserId};
+use crate::money::{Money, MoneyError};
+use crate::payment::{Payment, PaymentStatus};
+
+/// Where a refund is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundStatus {
+    /// Asked for; waits for an admin.
+    Requested,
+    /// Approved; about to go to the gateway.
+    Approved,
+    /// At the gateway.
+    Processing,
+    /// The money went back.
+    Processed,
+    /// Refused by an admin.
+    Rejected,
+    /// Refused by the gateway.
+    Failed,
+}
+
+impl RefundStatus {
+    /// Every status.
+    pub const ALL: [RefundStatus; 6] =
+        [Self::Requested, Self::Approved, Self::Processing, Self::Processed, Self::Rejected, Self::Failed];
+
+    /// Stable name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Approved => "approved",
+            Self::Processing => "processing",
+            Self::Processed => "processed",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(name: &str) -> Option<RefundStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// True while the refund counts against the refundable amount.
+    pub fn is_live(&self) -> bool {
+        !matches!(self, Self::Rejected | Self::Failed)
+    }
+
+    /// Applies `event`: the new status, `None` for a repeat or a stale
+    /// event, or an error for a move that cannot happen.
+    pub fn apply(self, event: RefundEvent) -> Result<Option<RefundStatus>, RefundTransitionError> {
+        use RefundEvent as E;
+        use RefundStatus as S;
+        let illegal = Err(RefundTransitionError { from: self, event });
+        match (self, event) {
+            (S::Requested, E::Approve) => Ok(Some(S::Approved)),
+            (S::Approved | S::Processing | S::Processed, E::Approve) => Ok(None),
+            (S::Rejected | S::Failed, E::Approve) => illegal,
+
+            (S::Requested, E::Reject) => Ok(Some(S::Rejected)),
+            (S::Rejected, E::Reject) => Ok(None),
+            (S::Approved | S::Processing | S::Processed | S::Failed, E::Reject) => illegal,
+
+            (S::Approved, E::StartProcessing) => Ok(Some(S::Processing)),
+            (S::Processing | S::Processed | S::Failed, E::StartProcessing) => Ok(None),
+            (S::Requested | S::Rejected, E::StartProcessing) => illegal,
+
+            (S::Processing, E::Succeed) => Ok(Some(S::Processed)),
+            (S::Processed, E::Succeed) => Ok(None),
+            (S::Requested | S::Approved | S::Rejected | S::Failed, E::Succeed) => illegal,
+
+            (S::Processing, E::Fail) => Ok(Some(S::Failed)),
+            // A failure arriving after success never undoes it.
+            (S::Failed | S::Processed, E::Fail) => Ok(None),
+            (S::Requested | S::Approved | S::Rejected, E::Fail) => illegal,
+        }
+    }
+}
+
+/// Something that happens to a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundEvent {
+    /// An admin approves it.
+    Approve,
+    /// An admin rejects it.
+    Reject,
+    /// It is sent to the gateway.
+    StartProcessing,
+    /// The gateway refunded it.
+    Succeed,
+    /// The gateway refused it.
+    Fail,
+}
+
+impl RefundEvent {
+    /// Every event.
+    pub const ALL: [RefundEvent; 5] = [Self::Approve, Self::Reject, Self::StartProcessing, Self::Succeed, Self::Fail];
+}
+
+/// A move a refund's status does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a {} refund cannot take {event:?}", from.as_str())]
+pub struct RefundTransitionError {
+    /// Its status.
+    pub from: RefundStatus,
+    /// The event refused.
+    pub event: RefundEvent,
+}
+
+/// A refund as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// Its id.
+    pub id: RefundId,
+    /// The payment refunded.
+    pub payment_id: PaymentId,
+    /// How much goes back.
+    pub amount: Money,
+    /// The platform fee part of `amount` (the rest comes off the
+    /// instructor's earnings).
+    pub platform_fee_reversed: Money,
+    /// Where it stands.
+    pub status: RefundStatus,
+    /// Why it was asked for.
+    pub reason: String,
+    /// Why an admin rejected it.
+    pub rejection_reason: Option<String>,
+    /// The gateway's id for it.
+    pub provider_refund_id: Option<String>,
+    /// Who asked.
+    pub requested_by: UserId,
+    /// Asked at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Money went back at.
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl Refund {
+    /// The instructor's part of the refund.
+    pub fn earnings_reversed(&self) -> Result<Money, MoneyError> {
+        self.amount.checked_sub(self.platform_fee_reversed)
+    }
+}
+
+/// What live (not rejected, not failed) refunds of a payment already take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveRefunds {
+    /// Their amounts, added.
+    pub amount: Money,
+    /// Their fee parts, added.
+    pub platform_fee_reversed: Money,
+}
+
+/// Why a refund cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundPlanError {
+    /// Only completed or partly refunded payments are refundable.
+    #[error("a {0} payment cannot be refunded")]
+    NotRefundable(PaymentStatus),
+    /// More than is left to refund.
+    #[error("at most {refundable} can be refunded")]
+    ExceedsRefundable {
+        /// What is left.
+        refundable: Money,
+    },
+    /// The amount is zero or negative.
+    #[error("the refund amount must be above zero")]
+    NotPositive,
+    /// Arithmetic failed.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// The amount and fee part of a new refund of `payment`, given the live
+/// refunds it already has. `amount: None` refunds all that is left.
+pub fn plan_refund(
+    payment: &Payment,
+    live: LiveRefunds,
+    amount: Option<Money>,
+) -> Result<(Money, Money), RefundPlanError> {
+    if !matches!(payment.status, PaymentStatus::Completed | PaymentStatus::PartiallyRefunded) {
+        return Err(RefundPlanError::NotRefundable(payment.status));
+    }
+    let refundable = payment.amount.checked_sub(live.amount)?;
+    let amount = amount.unwrap_or(refundable);
+    if amount.minor() <= 0 {
+        return Err(RefundPlanError::NotPositive);
+    }
+    if amount.compare(&refundable)? == std::cmp::Ordering::Greater {
+        return Err(RefundPlanError::ExceedsRefundable { refundable });
+    }
+    let fee_left = payment.platform_fee.checked_sub(live.platform_fee_reversed)?;
+    let fee = if amount == refundable {
+        // The last refund takes the rest, so the fee is reversed exactly.
+        fee_left
+    } else {
+        // Cumulative rounding: the fee reversed after this refund is the fee
+        // share of everything refunded so far, rounded half-even once; this
+        // refund takes the difference. Rounding each part on its own could
+        // let many small parts reverse no fee and leave the last refund a
+        // fee larger than itself.
+        let refunded_after = live.amount.checked_add(amount)?;
+        let target = payment.platform_fee.proportion(refunded_after.minor(), payment.amount.minor())?;
+        target.checked_sub(live.platform_fee_reversed)?
+    };
+    // Only a rejected or failed refund between others can leave the running
+    // total off by a cent; never reverse less than nothing or more than
+    // the refund itself.
+    let fee = fee.max_zero().min(amount)?;
+    debug_assert!(!fee.is_negative() && fee.compare(&amount).ok() != Some(std::cmp::Ordering::Greater));
+    Ok((amount, fee))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use RefundEvent as E;
+    use RefundStatus as S;
+
+    #[test]
+    fn every_status_and_event_pair_follows_the_table() {
+        // (status, event) -> expected; anything absent is illegal.
+        let table: &[(RefundStatus, RefundEvent, Option<RefundStatus>)] = &[
+            (S::Requested, E::Approve, Some(S::Approved)),
+            (S::Approved, E::Approve, None),
+            (S::Processing, E::Approve, None),
+            (S::Processed, E::Approve, None),
+            (S::Requested, E::Reject, Some(S::Rejected)),
+            (S::Rejected, E::Reject, None),
+            (S::Approved, E::StartProcessing, Some(S::Processing)),
+            (S::Processing, E::StartProcessing, None),
+            (S::Processed, E::StartProcessing, None),
+            (S::Failed, E::StartProcessing, None),
+            (S::Processing, E::Succeed, Some(S::Processed)),
+            (S::Processed, E::Succeed, None),
+            (S::Processing, E::Fail, Some(S::Failed)),
+            (S::Failed, E::Fail, None),
+            (S::Processed, E::Fail, None),
+        ];
+        for status in RefundStatus::ALL {
+            for event in RefundEvent::ALL {
+                let expected = table.iter().find(|(s, e, _)| *s == status && *e == event).map(|(_, _, to)| *to);
+                match expected {
+                    Some(to) => assert_eq!(status.apply(event), Ok(to), "{status:?} + {event:?}"),
+                    None => assert!(status.apply(event).is_err(), "{status:?} + {event:?} should be illegal"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for status in RefundStatus::ALL {
+            assert_eq!(RefundStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(RefundStatus::parse("done"), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::str::FromStr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::catalog::ItemRef;
+    use crate::ids::PaymentId;
+    use crate::money::{Currency, FeeSplit, Rate};
+    use crate::payment::{BillingInfo, ClientInfo};
+
+    fn paid(amount: i64, fee_basis_points: i64) -> Payment {
+        let money = Money::from_minor(amount, Currency::USD);
+        let rate = Rate::from_str(&format!("0.{fee_basis_points:04}")).unwrap();
+        let split = FeeSplit::of(money, rate).unwrap();
+        let now = chrono::Utc::now();
+        Payment {
+            id: PaymentId::from_uuid(uuid::Uuid::nil()),
+            user_id: UserId::new(1),
+            item: ItemRef::course(1),
+            instructor_id: UserId::new(2),
+            status: PaymentStatus::Completed,
+            method: crate::payment::PaymentMethod::Sandbox,
+            provider_payment_id: None,
+            original_amount: money,
+            discount_amount: Money::zero(Currency::USD),
+            amount: money,
+            platform_fee: split.platform_fee,
+            instructor_earnings: split.instructor_earnings,
+            refunded_amount: Money::zero(Currency::USD),
+            coupon: None,
+            billing: BillingInfo::default(),
+            client: ClientInfo::default(),
+            failure_reason: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: Some(now),
+        }
+    }
+
+    proptest! {
+        /// However a payment is cut into refunds, their fee parts add up to
+        /// exactly its fee, each within its refund, none negative.
+        #[test]
+        fn refunds_in_any_parts_reverse_exactly_the_fee(
+            amount in 1_i64..10_000_000_000,
+            fee_bp in 0_i64..10_000,
+            cuts in proptest::collection::vec(1_i64..1_000_000, 0..40),
+        ) {
+            let payment = paid(amount, fee_bp);
+            let zero = Money::zero(Currency::USD);
+            let mut live = LiveRefunds { amount: zero, platform_fee_reversed: zero };
+            for cut in cuts {
+                let left = payment.amount.minor() - live.amount.minor();
+                if left <= 1 { break; }
+                // Small parts too: many one-cent refunds are the hard case.
+                let part = Money::from_minor(1 + cut % (left - 1).min(if cut % 2 == 0 { 3 } else { i64::MAX }), Currency::USD);
+                let (refunded, fee) = plan_refund(&payment, live, Some(part)).unwrap();
+                prop_assert_eq!(refunded, part);
+                prop_assert!(!fee.is_negative() && fee.minor() <= part.minor());
+                live = LiveRefunds {
+                    amount: live.amount.checked_add(refunded).unwrap(),
+                    platform_fee_reversed: live.platform_fee_reversed.checked_add(fee).unwrap(),
+                };
+            }
+            let (last, fee) = plan_refund(&payment, live, None).unwrap();
+            prop_assert_eq!(live.amount.checked_add(last).unwrap(), payment.amount);
+            prop_assert_eq!(live.platform_fee_reversed.checked_add(fee).unwrap(), payment.platform_fee);
+            prop_assert!(fee.minor() <= last.minor());
+            let over = plan_refund(&payment, LiveRefunds { amount: payment.amount, platform_fee_reversed: payment.platform_fee }, None);
+            prop_assert!(matches!(over, Err(RefundPlanError::NotPositive)));
+        }
+    }
+}
