@@ -211,6 +211,13 @@ pub struct PageView<T: ToSchema> {
     pub next_cursor: Option<String>,
 }
 
+impl<T: ToSchema> PageView<T> {
+    /// The view of a domain page, each item mapped by `view`.
+    pub fn of<D>(page: &domain::paging::Page<D>, view: impl Fn(&D) -> T) -> Self {
+        PageView { data: page.items.iter().map(view).collect(), next_cursor: page.next.map(|c| c.encode()) }
+    }
+}
+
 /// Body of `POST /api/payments/coupons/`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
 use domain::ids::CouponId;
 use domain::money::{Currency, Rate};
-use domain::paging::{Cursor, PageRequest};
 use domain::ports::CouponQuery;
 use domain::usecases::coupons::CouponCheck;
 use rust_decimal::Decimal;
@@ -23,7 +22,7 @@ use crate::dto::{
 use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
-use crate::routes::{fail_on, item_ref};
+use crate::routes::{fail_on, item_ref, page_request, path_id};
 
 /// Most ids a coupon may be restricted to.
 const MAX_TARGET_IDS: usize = 1_000;
@@ -140,23 +139,14 @@ pub async fn list_coupons(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params: CouponListParams = parse_query(&req)?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c).map_err(|_| ApiError::InvalidQuery("malformed cursor".to_owned())))
-        .transpose()?;
     let page = state
         .coupons
-        .list(actor, CouponQuery { active: params.is_active, page: PageRequest::new(after, params.limit) })
+        .list(
+            actor,
+            CouponQuery { active: params.is_active, page: page_request(params.cursor.as_deref(), params.limit)? },
+        )
         .await?;
-    Ok(HttpResponse::Ok().json(PageView {
-        data: page.items.iter().map(CouponView::from).collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
-}
-
-fn coupon_id(raw: &str) -> Result<CouponId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |c| CouponView::from(c))))
 }
 
 /// A coupon with its usage figures (admin).
@@ -169,7 +159,7 @@ pub async fn get_coupon(
     Admin(actor): Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let found = state.coupons.usage(actor, coupon_id(&path)?).await?;
+    let found = state.coupons.usage(actor, path_id::<CouponId>(&path)?).await?;
     Ok(HttpResponse::Ok().json(CouponUsageView {
         coupon: CouponView::from(&found.coupon),
         reserved: found.usage.reserved,
@@ -194,7 +184,7 @@ pub async fn deactivate_coupon(
     Admin(actor): Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let coupon = state.coupons.deactivate(actor, coupon_id(&path)?).await?;
+    let coupon = state.coupons.deactivate(actor, path_id::<CouponId>(&path)?).await?;
     Ok(HttpResponse::Ok().json(CouponView::from(&coupon)))
 }
 

@@ -32,6 +32,19 @@ pub fn item_ref(course_id: Option<i64>, event_id: Option<i64>, errors: &mut Vec<
     }
 }
 
+/// The page a list request asks for (`cursor`, `limit` query parameters).
+pub fn page_request(cursor: Option<&str>, limit: Option<u32>) -> Result<domain::paging::PageRequest, ApiError> {
+    let after = cursor
+        .map(|c| domain::paging::Cursor::decode(c).map_err(|_| ApiError::InvalidQuery("malformed cursor".to_owned())))
+        .transpose()?;
+    Ok(domain::paging::PageRequest::new(after, limit))
+}
+
+/// An id from the path; an id that cannot exist is simply not found.
+pub fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
 /// Turns collected field errors into a 422.
 pub fn fail_on(errors: Vec<FieldError>) -> Result<(), ApiError> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }

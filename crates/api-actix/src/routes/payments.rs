@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::coupon::CouponCode;
 use domain::ids::{PaymentId, UserId};
-use domain::paging::{Cursor, PageRequest};
 use domain::payment::{BillingInfo, ClientInfo, PaymentMethod, PaymentStatus};
 use domain::ports::PaymentQuery;
 use domain::usecases::payments::CreatePayment;
@@ -18,7 +17,7 @@ use crate::dto::{ConfirmPaymentBody, CreatePaymentBody, NextActionView, PageView
 use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
-use crate::routes::{fail_on, item_ref};
+use crate::routes::{fail_on, item_ref, page_request, path_id};
 
 /// Longest accepted user agent; longer ones are cut.
 const MAX_USER_AGENT_CHARS: usize = 500;
@@ -170,11 +169,6 @@ pub async fn list_payments(
         .as_deref()
         .map(|m| m.parse::<PaymentMethod>().map_err(|_| ApiError::InvalidQuery("unknown payment_method".to_owned())))
         .transpose()?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c).map_err(|_| ApiError::InvalidQuery("malformed cursor".to_owned())))
-        .transpose()?;
     let query = PaymentQuery {
         user_id: params.user_id.map(UserId::new),
         instructor_id: params.instructor_id.map(UserId::new),
@@ -182,17 +176,10 @@ pub async fn list_payments(
         method,
         created_from: params.created_from,
         created_until: params.created_to,
-        page: PageRequest::new(after, params.limit),
+        page: page_request(params.cursor.as_deref(), params.limit)?,
     };
     let page = state.payments.list(actor, query).await?;
-    Ok(HttpResponse::Ok().json(PageView {
-        data: page.items.iter().map(|p| PaymentView::new(p, None)).collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
-}
-
-fn payment_id(raw: &str) -> Result<PaymentId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PaymentView::new(p, None))))
 }
 
 /// One payment (its payer, its instructor, or an admin).
@@ -205,7 +192,7 @@ pub async fn get_payment(
     Authenticated(actor): Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let payment = state.payments.get(actor, payment_id(&path)?).await?;
+    let payment = state.payments.get(actor, path_id::<PaymentId>(&path)?).await?;
     Ok(HttpResponse::Ok().json(PaymentView::new(&payment, None)))
 }
 
@@ -222,7 +209,7 @@ pub async fn cancel_payment(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = payment_id(&path)?;
+    let id = path_id::<PaymentId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
         let payment = state.payments.cancel(actor, id).await?;
         JsonReply::new(StatusCode::OK, &PaymentView::new(&payment, None))
@@ -248,7 +235,7 @@ pub async fn confirm_payment(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = payment_id(&path)?;
+    let id = path_id::<PaymentId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
         let input: ConfirmPaymentBody = parse_body(&req, &body)?;
         let confirmed = state.payments.confirm(actor, id, &input.payment_token).await?;

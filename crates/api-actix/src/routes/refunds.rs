@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::ids::{PaymentId, RefundId};
-use domain::paging::{Cursor, PageRequest};
 use domain::ports::RefundQuery;
 use domain::refund::{Refund, RefundStatus};
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use crate::dto::{PageView, parse_amount};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
-use crate::routes::fail_on;
+use crate::routes::{fail_on, page_request, path_id};
 
 /// Body of `POST /api/payments/refunds/`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -139,21 +138,10 @@ pub async fn list_refunds(
         params.status.as_deref().map(|s| RefundStatus::parse(s).ok_or_else(|| invalid("status"))).transpose()?;
     let payment_id =
         params.payment_id.as_deref().map(|p| p.parse::<PaymentId>().map_err(|_| invalid("payment_id"))).transpose()?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c).map_err(|_| ApiError::InvalidQuery("malformed cursor".to_owned())))
-        .transpose()?;
-    let query = RefundQuery { payer: None, payment_id, status, page: PageRequest::new(after, params.limit) };
+    let page = page_request(params.cursor.as_deref(), params.limit)?;
+    let query = RefundQuery { payer: None, payment_id, status, page };
     let page = state.refunds.list(actor, query).await?;
-    Ok(HttpResponse::Ok().json(PageView {
-        data: page.items.iter().map(RefundView::from).collect(),
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
-}
-
-fn refund_id(raw: &str) -> Result<RefundId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |r| RefundView::from(r))))
 }
 
 /// One refund (its payer or an admin).
@@ -166,7 +154,7 @@ pub async fn get_refund(
     Authenticated(actor): Authenticated,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let refund = state.refunds.get(actor, refund_id(&path)?).await?;
+    let refund = state.refunds.get(actor, path_id::<RefundId>(&path)?).await?;
     Ok(HttpResponse::Ok().json(RefundView::from(&refund)))
 }
 
@@ -184,7 +172,7 @@ pub async fn approve_refund(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = refund_id(&path)?;
+    let id = path_id::<RefundId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
         let refund = state.refunds.approve(actor, id).await?;
         JsonReply::new(StatusCode::OK, &RefundView::from(&refund))
@@ -205,7 +193,7 @@ pub async fn reject_refund(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let id = refund_id(&path)?;
+    let id = path_id::<RefundId>(&path)?;
     let input: RejectRefundBody = parse_body(&req, &body)?;
     let refund = state.refunds.reject(actor, id, input.reason).await?;
     Ok(HttpResponse::Ok().json(RefundView::from(&refund)))
