@@ -144,3 +144,37 @@ async fn refunds_respect_roles_windows_and_rejections() {
 async fn spawn_app_with_window() -> TestApp {
     skillpay_e2e::spawn_app_with(&[("SKILLPAY_REFUND_WINDOW_DAYS", "2")]).await
 }
+
+#[tokio::test]
+async fn admins_read_an_accounts_balance_and_entries_page_by_page() {
+    let app = spawn_app().await;
+    let payment = paid(&app, "100.00").await;
+    let student = app.token(1000, Role::Student);
+    let (_, refund) =
+        request(&app, &student, json!({"payment_id": payment, "amount": "25.00", "reason": "part"})).await;
+    approve(&app, &refund).await;
+    let first: Value = app
+        .get("/api/payments/admin/ledger/instructor_payable:100/?currency=USD&limit=1", &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["balance"], "-60.00"); // 80.00 earned, 20.00 reversed
+    assert_eq!(first["entries"][0]["kind"], "refund");
+    assert_eq!(first["entries"][0]["amount"], "20.00");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let older: Value = app
+        .get(
+            &format!("/api/payments/admin/ledger/instructor_payable:100/?currency=USD&limit=1&cursor={cursor}"),
+            &app.admin(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(older["entries"][0]["kind"], "sale");
+    assert_eq!(older["entries"][0]["amount"], "-80.00");
+    assert_eq!(older["entries"][0]["payment_id"], payment.as_str());
+    assert_eq!(app.get("/api/payments/admin/ledger/platform_revenue/?currency=USD", &student).await.status(), 403);
+    assert_eq!(app.get("/api/payments/admin/ledger/cash/?currency=USD", &app.admin()).await.status(), 404);
+}

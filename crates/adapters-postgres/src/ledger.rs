@@ -218,3 +218,56 @@ impl PgStore {
         .await
     }
 }
+
+#[async_trait::async_trait]
+impl domain::ports::LedgerQueries for PgStore {
+    async fn balance(
+        &self,
+        account: domain::ledger::Account,
+        currency: domain::money::Currency,
+    ) -> Result<domain::money::Money, StoreError> {
+        let minor = self.account_balance(account.code(), currency.code().to_owned()).await?;
+        Ok(domain::money::Money::from_minor(minor, currency))
+    }
+
+    async fn entries(
+        &self,
+        account: domain::ledger::Account,
+        currency: domain::money::Currency,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<domain::ports::LedgerEntryView>, StoreError> {
+        self.run(move |conn| {
+            let mut query = ledger_entries::table
+                .inner_join(ledger_journals::table)
+                .filter(ledger_entries::account.eq(account.code()))
+                .filter(ledger_entries::currency.eq(currency.code()))
+                .select((
+                    ledger_entries::id,
+                    ledger_entries::journal_id,
+                    ledger_journals::kind,
+                    ledger_journals::payment_id,
+                    ledger_entries::amount_minor,
+                    ledger_journals::posted_at,
+                ))
+                .into_boxed();
+            if let Some(before) = before {
+                query = query.filter(ledger_entries::id.lt(before));
+            }
+            let rows: Vec<(i64, uuid::Uuid, String, Option<uuid::Uuid>, i64, chrono::DateTime<Utc>)> =
+                query.order(ledger_entries::id.desc()).limit(i64::from(limit)).load(conn).map_err(store_error)?;
+            Ok(rows
+                .into_iter()
+                .map(|(sequence, journal, kind, payment, amount, posted_at)| domain::ports::LedgerEntryView {
+                    sequence,
+                    journal_id: domain::ids::JournalId::from_uuid(journal),
+                    kind,
+                    payment_id: payment.map(domain::ids::PaymentId::from_uuid),
+                    amount: domain::money::Money::from_minor(amount, currency),
+                    posted_at,
+                })
+                .collect())
+        })
+        .await
+    }
+}

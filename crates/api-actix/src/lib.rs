@@ -27,7 +27,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::web;
-use domain::ports::{HealthCheck, IdempotencyStore};
+use domain::ports::{HealthCheck, IdempotencyStore, LedgerQueries};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::gateway_configs::GatewayConfigService;
@@ -58,6 +58,8 @@ pub struct AppState {
     pub gateway_configs: GatewayConfigService,
     /// Refunds.
     pub refunds: RefundService,
+    /// Ledger reads for operators.
+    pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Readiness probe.
@@ -87,6 +89,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::catalog::put_item)
             .service(routes::webhooks::stripe)
             .service(routes::webhooks::paypal)
+            .service(routes::ledger::account)
             .service(routes::gateway_configs::list_configs)
             .service(routes::gateway_configs::put_config)
             .service(routes::payments::create_payment)

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{catalog, coupons, gateway_configs, health, payments, refunds, webhooks};
+use crate::routes::{catalog, coupons, gateway_configs, health, ledger, payments, refunds, webhooks};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         refunds::get_refund,
         refunds::approve_refund,
         refunds::reject_refund,
+        ledger::account,
     ),
     modifiers(&BearerAuth),
     tags(

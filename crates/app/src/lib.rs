@@ -173,6 +173,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
         refunds,
+        ledger: store.clone(),
         webhooks: WebhookService::new(webhook_verifiers(config, paypal.as_ref()), store.clone(), payments.clone()),
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),

@@ -716,3 +716,41 @@ pub trait RefundRepository: Send + Sync {
     /// are still as expected; otherwise writes nothing.
     async fn apply(&self, change: RefundChange) -> Result<bool, StoreError>;
 }
+
+/// One ledger entry as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntryView {
+    /// The entry's sequence number (ascending with time).
+    pub sequence: i64,
+    /// Its journal.
+    pub journal_id: crate::ids::JournalId,
+    /// The journal's kind (`sale`, `refund`).
+    pub kind: String,
+    /// The payment the journal belongs to.
+    pub payment_id: Option<PaymentId>,
+    /// Signed amount: debit positive, credit negative.
+    pub amount: Money,
+    /// When the journal was posted.
+    pub posted_at: DateTime<Utc>,
+}
+
+/// Read-side ledger queries for operators.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LedgerQueries: Send + Sync {
+    /// The kept balance of an account in a currency (constant cost).
+    async fn balance(
+        &self,
+        account: crate::ledger::Account,
+        currency: crate::money::Currency,
+    ) -> Result<Money, StoreError>;
+    /// The account's entries in a currency, newest first, `limit` at most,
+    /// before entry `before` when given.
+    async fn entries(
+        &self,
+        account: crate::ledger::Account,
+        currency: crate::money::Currency,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntryView>, StoreError>;
+}

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod coupons;
 pub mod gateway_configs;
 pub mod health;
+pub mod ledger;
 pub mod payments;
 pub mod refunds;
 pub mod webhooks;
