@@ -191,3 +191,87 @@ async fn an_approval_whose_webhook_was_lost_is_captured_by_the_sweep() {
     let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
     assert_eq!(payment["status"], "completed");
 }
+
+#[tokio::test]
+async fn a_pending_paypal_refund_is_settled_by_its_webhook() {
+    let server = paypal().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/notifications/verify-webhook-signature"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
+        .mount(&server)
+        .await;
+    let captured = json!({
+        "id": ORDER, "status": "COMPLETED",
+        "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}]}}],
+        "links": []
+    });
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(captured.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(captured))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/payments/captures/3C679366HH908993F/refund"))
+        .and(body_string_contains("\"value\":\"10.00\""))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": "1JU08902781691411", "status": "PENDING", "links": []})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/payments/refunds/1JU08902781691411"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "1JU08902781691411", "status": "COMPLETED", "links": []})),
+        )
+        .mount(&server)
+        .await;
+    let app = app_on(&server, Some("WH-ID-1")).await;
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "paypal"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    deliver(&app, &approved_event()).await;
+    let id = created["id"].as_str().unwrap();
+    let refund: Value = app
+        .post("/api/payments/refunds/", &student, &json!({"payment_id": id, "amount": "10.00", "reason": "part"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refund_id = refund["id"].as_str().unwrap();
+    let approved: Value = app
+        .post(&format!("/api/payments/refunds/{refund_id}/approve/"), &app.admin(), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["status"], "processing", "{approved}");
+    assert_eq!(app.count("ledger_journals").await, 1, "nothing is reversed before PayPal settles");
+
+    let refunded = json!({
+        "id": "WH-REFUND-1", "event_version": "1.0", "event_type": "PAYMENT.CAPTURE.REFUNDED",
+        "resource_type": "refund", "resource": {"id": "1JU08902781691411", "status": "COMPLETED"}
+    })
+    .to_string();
+    let (status, ack) = deliver(&app, &refunded).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("processed")), "{ack}");
+    let settled: Value = app.get(&format!("/api/payments/refunds/{refund_id}/"), &student).await.json().await.unwrap();
+    assert_eq!(settled["status"], "processed");
+    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into()).await.unwrap(), 3999);
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(
+        (payment["status"].as_str(), payment["refunded_amount"].as_str()),
+        (Some("partially_refunded"), Some("10.00"))
+    );
+}

@@ -29,6 +29,17 @@ struct RefundRequest {
     amount: Amount,
 }
 
+/// What a PayPal refund's status means.
+fn refund_state(refund: RefundAnswer) -> GatewayRefundState {
+    match refund.status.as_deref() {
+        Some("COMPLETED") => GatewayRefundState::Succeeded,
+        Some("FAILED") | Some("CANCELLED") => GatewayRefundState::Failed {
+            reason: refund.status_details.and_then(|d| d.reason).unwrap_or_else(|| "refund refused".to_owned()),
+        },
+        _ => GatewayRefundState::Pending,
+    }
+}
+
 /// `refund`: the part we read.
 #[derive(serde::Deserialize)]
 struct RefundAnswer {
@@ -169,14 +180,18 @@ impl PaymentGateway for PaypalGateway {
             .request_id(format!("refund-{idempotency_key}"))
             .representation();
         let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
-        let state = match refund.status.as_deref() {
-            Some("COMPLETED") => GatewayRefundState::Succeeded,
-            Some("FAILED") | Some("CANCELLED") => GatewayRefundState::Failed {
-                reason: refund.status_details.and_then(|d| d.reason).unwrap_or_else(|| "refund refused".to_owned()),
-            },
-            _ => GatewayRefundState::Pending,
-        };
-        Ok(GatewayRefund { provider_refund_id: refund.id, state })
+        let provider_refund_id = refund.id.clone();
+        Ok(GatewayRefund { provider_refund_id, state: refund_state(refund) })
+    }
+
+    /// Reads a refund: `GET /v2/payments/refunds/{id}`.
+    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
+        if provider_refund_id.is_empty() || !provider_refund_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(GatewayError::UnknownPayment);
+        }
+        let call = Call::get(format!("/v2/payments/refunds/{provider_refund_id}"));
+        let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
+        Ok(refund_state(refund))
     }
 
     /// Reads the order and maps its state (and its capture's, if any).

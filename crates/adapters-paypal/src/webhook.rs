@@ -115,6 +115,12 @@ fn action(event_type: &str, resource: &Value) -> Result<WebhookAction, WebhookEr
             .map(|id| WebhookAction::CapturePayment { provider_payment_id: id.to_owned() })
             .ok_or_else(|| WebhookError::Malformed("approved order without id".to_owned()));
     }
+    if event_type == "PAYMENT.CAPTURE.REFUNDED" {
+        // The resource is the refund itself.
+        if let Some(id) = resource.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) {
+            return Ok(WebhookAction::SyncRefund { provider_refund_id: id.to_owned() });
+        }
+    }
     if CAPTURE_EVENTS.contains(&event_type) {
         // Refund resources carry no order id (the spec's `refund` has no
         // `supplementary_data`): nothing we can re-read, so acknowledge.
@@ -193,9 +199,17 @@ mod tests {
     }
 
     #[test]
+    fn a_refunded_capture_syncs_the_refund_it_carries() {
+        assert_eq!(
+            action("PAYMENT.CAPTURE.REFUNDED", &json!({"id": "1JU08902781691411", "status": "COMPLETED"})),
+            Ok(WebhookAction::SyncRefund { provider_refund_id: "1JU08902781691411".to_owned() })
+        );
+    }
+
+    #[test]
     fn capture_events_sync_their_order() {
         let resource = json!({"id": "3C679366HH908993F", "supplementary_data": {"related_ids": {"order_id": "5O1"}}});
-        for event_type in CAPTURE_EVENTS {
+        for event_type in CAPTURE_EVENTS.into_iter().filter(|e| *e != "PAYMENT.CAPTURE.REFUNDED") {
             assert_eq!(
                 action(event_type, &resource),
                 Ok(WebhookAction::SyncPayment { provider_payment_id: "5O1".to_owned() }),

@@ -133,6 +133,34 @@ impl RefundRepository for PgStore {
         .await
     }
 
+    async fn find_by_provider_id(&self, provider_refund_id: String) -> Result<Option<Refund>, StoreError> {
+        self.run(move |conn| {
+            refunds::table
+                .filter(refunds::provider_refund_id.eq(provider_refund_id))
+                .select(RefundRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(RefundRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn processing(&self, limit: u32) -> Result<Vec<Refund>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<RefundRow> = refunds::table
+                .filter(refunds::status.eq(RefundStatus::Processing.as_str()))
+                .order(refunds::updated_at.asc())
+                .limit(i64::from(limit))
+                .select(RefundRow::as_select())
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter().map(RefundRow::into_domain).collect()
+        })
+        .await
+    }
+
     async fn list(&self, query: RefundQuery) -> Result<Page<Refund>, StoreError> {
         self.run(move |conn| {
             let mut q = refunds::table.select(RefundRow::as_select()).into_boxed();

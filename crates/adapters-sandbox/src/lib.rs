@@ -75,10 +75,16 @@ impl PaymentGateway for SandboxGateway {
         if !provider_payment_id.starts_with(SESSION_PREFIX) {
             return Err(GatewayError::UnknownPayment);
         }
-        Ok(GatewayRefund {
-            provider_refund_id: format!("sbx_re_{idempotency_key}"),
-            state: GatewayRefundState::Succeeded,
-        })
+        Ok(GatewayRefund { provider_refund_id: format!("sbx_{idempotency_key}"), state: GatewayRefundState::Succeeded })
+    }
+
+    /// Sandbox refunds are settled when made.
+    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
+        if provider_refund_id.starts_with("sbx_re_") {
+            Ok(GatewayRefundState::Succeeded)
+        } else {
+            Err(GatewayError::UnknownPayment)
+        }
     }
 
     /// The sandbox keeps no state: a session is always waiting for the

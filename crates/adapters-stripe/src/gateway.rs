@@ -56,6 +56,17 @@ fn path_segment(id: &str) -> Result<&str, GatewayError> {
     }
 }
 
+/// What a Refund's status means.
+fn refund_state(refund: &Refund) -> GatewayRefundState {
+    match refund.status.as_str() {
+        "succeeded" => GatewayRefundState::Succeeded,
+        "failed" | "canceled" => GatewayRefundState::Failed {
+            reason: refund.failure_reason.clone().unwrap_or_else(|| refund.status.clone()),
+        },
+        _ => GatewayRefundState::Pending,
+    }
+}
+
 /// What a PaymentIntent's status means for the payment.
 pub(crate) fn outcome_of(intent: &PaymentIntent) -> GatewayOutcome {
     match intent.status.as_str() {
@@ -171,13 +182,16 @@ impl PaymentGateway for StripeGateway {
             .call(Method::POST, "/v1/refunds", &form, Some(&format!("refund-{idempotency_key}")))
             .await
             .map_err(CallError::into_gateway_error)?;
-        let state = match refund.status.as_str() {
-            "succeeded" => GatewayRefundState::Succeeded,
-            "failed" | "canceled" => {
-                GatewayRefundState::Failed { reason: refund.failure_reason.unwrap_or_else(|| refund.status.clone()) }
-            }
-            _ => GatewayRefundState::Pending,
-        };
+        let state = refund_state(&refund);
         Ok(GatewayRefund { provider_refund_id: refund.id, state })
+    }
+
+    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
+        let refund: Refund = self
+            .client
+            .call(Method::GET, &format!("/v1/refunds/{}", path_segment(provider_refund_id)?), &[], None)
+            .await
+            .map_err(CallError::into_gateway_error)?;
+        Ok(refund_state(&refund))
     }
 }

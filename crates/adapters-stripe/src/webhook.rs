@@ -29,6 +29,20 @@ struct EventObject {
     id: Option<String>,
     #[serde(default)]
     payment_intent: Option<String>,
+    /// On charges: the charge's refunds, newest first.
+    #[serde(default)]
+    refunds: Option<RefundList>,
+}
+
+#[derive(Deserialize)]
+struct RefundList {
+    #[serde(default)]
+    data: Vec<RefundItem>,
+}
+
+#[derive(Deserialize)]
+struct RefundItem {
+    id: String,
 }
 
 /// Verifies Stripe webhooks with the configured signing secrets.
@@ -64,9 +78,17 @@ impl StripeWebhookVerifier {
 }
 
 /// What Skillpay does with each Stripe event type. Payment events re-read
-/// the PaymentIntent; refund, dispute, payout and transfer events are
-/// recorded and acknowledged (they drive refunds, disputes and payouts).
+/// the PaymentIntent, refund events the Refund; dispute, payout and
+/// transfer events are recorded and acknowledged.
 fn action_for(event_type: &str, object: &EventObject) -> WebhookAction {
+    let refund = match event_type {
+        "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => object.id.clone(),
+        "charge.refunded" => object.refunds.as_ref().and_then(|list| list.data.first()).map(|r| r.id.clone()),
+        _ => None,
+    };
+    if let Some(provider_refund_id) = refund {
+        return WebhookAction::SyncRefund { provider_refund_id };
+    }
     let intent = match event_type {
         "payment_intent.succeeded"
         | "payment_intent.payment_failed"

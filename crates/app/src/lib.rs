@@ -50,11 +50,12 @@ pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
 pub async fn apply_stored_gateway_configs(config: &mut Config, store: &PgStore) -> anyhow::Result<()> {
     if let Some(stripe) = store.active(PaymentMethod::Stripe).await.context("reading the Stripe configuration")? {
         config.stripe_secret_key = stripe.credentials.get("secret_key").map(str::to_owned);
-        config.stripe_webhook_secrets = stripe
-            .credentials
-            .get("webhook_secret")
-            .map(|list| list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default();
+        // A stored configuration without webhook secrets keeps the
+        // environment's rather than turning webhooks off.
+        if let Some(list) = stripe.credentials.get("webhook_secret") {
+            config.stripe_webhook_secrets =
+                list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        }
         if let Some(base) = stripe.api_base {
             config.stripe_api_base = base;
         }
@@ -172,9 +173,14 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
     );
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
-        refunds,
+        refunds: refunds.clone(),
         ledger: store.clone(),
-        webhooks: WebhookService::new(webhook_verifiers(config, paypal.as_ref()), store.clone(), payments.clone()),
+        webhooks: WebhookService::new(
+            webhook_verifiers(config, paypal.as_ref()),
+            store.clone(),
+            payments.clone(),
+            refunds,
+        ),
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),
         catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount_major),
@@ -194,9 +200,14 @@ pub fn sweep_policy(config: &Config) -> SweepPolicy {
     }
 }
 
-/// Sweeps open payments every `interval_secs` until the process stops.
-/// Safe with any number of instances: claims skip rows another holds.
-pub async fn run_sweeper(payments: PaymentService, policy: SweepPolicy, interval_secs: u64) {
+/// Refunds re-checked per sweep.
+const REFUND_SYNC_BATCH: u32 = 50;
+
+/// Sweeps open payments, and refunds the gateway had not settled, every
+/// `interval_secs` until the process stops. Safe with any number of
+/// instances: payment claims skip rows another holds, refund changes are
+/// guarded.
+pub async fn run_sweeper(payments: PaymentService, refunds: RefundService, policy: SweepPolicy, interval_secs: u64) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
     loop {
         ticker.tick().await;
@@ -210,6 +221,13 @@ pub async fn run_sweeper(payments: PaymentService, policy: SweepPolicy, interval
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "open-payment sweep failed; retrying next tick"),
+        }
+        match refunds.sync_processing(REFUND_SYNC_BATCH).await {
+            Ok((settled, failed)) if settled > 0 || !failed.is_empty() => {
+                tracing::info!(settled, failed = failed.len(), "synced processing refunds");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "refund sync failed; retrying next tick"),
         }
     }
 }

@@ -109,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
             let state = app_state(&config, store)?;
             actix_web::rt::spawn(app::run_sweeper(
                 state.payments.clone(),
+                state.refunds.clone(),
                 app::sweep_policy(&config),
                 config.reconcile_interval_secs,
             ));
@@ -155,6 +156,11 @@ async fn main() -> anyhow::Result<()> {
                 report.failed.len()
             );
             for (id, error) in report.failed {
+                eprintln!("  {id}: {error}");
+            }
+            let (settled, failed) = state.refunds.sync_processing(100).await?;
+            println!("refunds: settled {settled}, failed {}", failed.len());
+            for (id, error) in failed {
                 eprintln!("  {id}: {error}");
             }
         }

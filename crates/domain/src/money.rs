@@ -3,8 +3,10 @@
 //! Amounts never pass through floating point. Parsing accepts only plain
 //! decimal strings with at most the currency's minor digits; anything else is
 //! refused rather than rounded. Rates (fees, percentages) are
-//! [`rust_decimal::Decimal`]s applied in exactly one place,
-//! [`Money::apply_rate`], which rounds half-even to the minor unit.
+//! [`rust_decimal::Decimal`]s applied in exactly two places, both rounding
+//! half-even to the minor unit once: [`Money::apply_rate`] (fees and
+//! percentage discounts) and [`Money::proportion`] (proportional shares,
+//! such as the fee part of a partial refund).
 
 use std::fmt;
 use std::str::FromStr;
@@ -319,8 +321,8 @@ impl Money {
 
     /// `self × rate`, rounded half-even to the minor unit.
     ///
-    /// This is the single place where Skillpay rounds money: fees, percentage
-    /// discounts and proportional reversals all go through it.
+    /// With [`Money::proportion`], one of the two places where Skillpay
+    /// rounds money: fees and percentage discounts go through it.
     pub fn apply_rate(&self, rate: Decimal) -> Result<Money, MoneyError> {
         let exact = Decimal::from(self.minor).checked_mul(rate).ok_or(MoneyError::Overflow)?;
         let rounded = exact.round_dp_with_strategy(0, RoundingStrategy::MidpointNearestEven);

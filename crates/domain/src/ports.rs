@@ -319,6 +319,8 @@ pub trait PaymentGateway: Send + Sync {
         amount: Money,
         idempotency_key: &str,
     ) -> Result<GatewayRefund, GatewayError>;
+    /// Where a refund made earlier stands now.
+    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError>;
 }
 
 /// A refund as the gateway reports it.
@@ -503,6 +505,11 @@ pub enum WebhookAction {
     CapturePayment {
         /// The gateway's id of the order.
         provider_payment_id: String,
+    },
+    /// Re-read this refund's state from the gateway and apply it.
+    SyncRefund {
+        /// The gateway's id of the refund.
+        provider_refund_id: String,
     },
     /// Nothing we act on yet: logged and acknowledged.
     Ignore,
@@ -710,6 +717,13 @@ pub trait RefundRepository: Send + Sync {
     async fn create(&self, request: NewRefund) -> Result<crate::refund::Refund, CreateRefundStoreError>;
     /// The refund, or `None`.
     async fn find(&self, id: crate::ids::RefundId) -> Result<Option<crate::refund::Refund>, StoreError>;
+    /// The refund the gateway knows by this id, or `None`.
+    async fn find_by_provider_id(
+        &self,
+        provider_refund_id: String,
+    ) -> Result<Option<crate::refund::Refund>, StoreError>;
+    /// Refunds left in `processing` (the gateway had not settled them).
+    async fn processing(&self, limit: u32) -> Result<Vec<crate::refund::Refund>, StoreError>;
     /// Refunds matching the query, newest first.
     async fn list(&self, query: RefundQuery) -> Result<Page<crate::refund::Refund>, StoreError>;
     /// Applies a status change if the refund (and the payment, when given)

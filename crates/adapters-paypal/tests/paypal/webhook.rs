@@ -121,7 +121,7 @@ async fn verified_capture_events_ask_to_sync_their_order() {
 }
 
 #[tokio::test]
-async fn events_without_an_order_to_act_on_are_ignored() {
+async fn a_refunded_capture_syncs_its_refund_and_other_events_are_ignored() {
     let paypal = paypal_answering("SUCCESS").await;
     let verifier = paypal.verifier();
     let refund =
@@ -130,7 +130,7 @@ async fn events_without_an_order_to_act_on_are_ignored() {
     let refunded = verifier.verify(&delivery(&capture_event("PAYMENT.CAPTURE.REFUNDED", refund))).await.unwrap();
     let other = verifier.verify(&delivery(&capture_event("CUSTOMER.DISPUTE.CREATED", json!({})))).await.unwrap();
 
-    assert_eq!(refunded.action, WebhookAction::Ignore);
+    assert_eq!(refunded.action, WebhookAction::SyncRefund { provider_refund_id: "1JU08902781691411".to_owned() });
     assert_eq!(other.action, WebhookAction::Ignore);
 }
 

@@ -141,7 +141,8 @@ impl RefundService {
     }
 
     /// Approves a refund and sends it to the gateway (admin). Approving one
-    /// left in `processing` asks the gateway again (same idempotency key).
+    /// left in `processing` asks the gateway again (same idempotency key):
+    /// a gateway that already made it answers the same refund.
     pub async fn approve(&self, actor: Actor, id: RefundId) -> Result<Refund, RefundError> {
         actor.require_admin()?;
         self.change(id, RefundEvent::Approve, |_| {}).await?;
@@ -149,24 +150,84 @@ impl RefundService {
         if refund.status != RefundStatus::Processing {
             return Ok(refund);
         }
+        if refund.provider_refund_id.is_some() {
+            // The gateway already has it: ask where it stands rather than
+            // asking again (an idempotent replay would only repeat its
+            // first answer).
+            return self.sync(id).await;
+        }
         let payment = self.ports.payments.find(refund.payment_id).await?.ok_or(RefundError::NotFound)?;
         let outcome = match (&payment.provider_payment_id, self.ports.gateways.for_method(payment.method)) {
-            (Some(provider_id), Some(gateway)) => gateway
-                .refund(provider_id, refund.amount, &refund.id.to_string())
-                .await
-                .map_err(RefundError::Gateway)?,
+            (Some(provider_id), Some(gateway)) => {
+                match gateway.refund(provider_id, refund.amount, &refund.id.to_string()).await {
+                    Ok(outcome) => outcome,
+                    // Refused outright: the refund failed and stops counting
+                    // against the refundable amount.
+                    Err(GatewayError::InvalidRequest(_) | GatewayError::UnknownPayment) => {
+                        return self.change(id, RefundEvent::Fail, |_| {}).await;
+                    }
+                    // Down or timed out: it stays processing; approve again
+                    // or let the sweep ask.
+                    Err(error) => return Err(RefundError::Gateway(error)),
+                }
+            }
             // Nothing was charged at a gateway for this payment.
-            _ => return Err(RefundError::Gateway(GatewayError::UnknownPayment)),
+            _ => return self.change(id, RefundEvent::Fail, |_| {}).await,
         };
         let provider_refund_id = Some(outcome.provider_refund_id);
         match outcome.state {
             GatewayRefundState::Succeeded => self.settle(id, provider_refund_id).await,
-            GatewayRefundState::Pending => Ok(refund),
+            GatewayRefundState::Pending => self.record_provider_id(&refund, provider_refund_id).await,
             GatewayRefundState::Failed { .. } => {
                 self.change(id, RefundEvent::Fail, |change| change.provider_refund_id = provider_refund_id.clone())
                     .await
             }
         }
+    }
+
+    /// Asks the gateway where a processing refund stands and applies it
+    /// (refund webhooks and the sweep). Settled refunds are left alone.
+    pub async fn sync(&self, id: RefundId) -> Result<Refund, RefundError> {
+        let refund = self.ports.refunds.find(id).await?.ok_or(RefundError::NotFound)?;
+        let Some(provider_refund_id) = refund.provider_refund_id.clone() else {
+            return Ok(refund);
+        };
+        if refund.status != RefundStatus::Processing {
+            return Ok(refund);
+        }
+        let payment = self.ports.payments.find(refund.payment_id).await?.ok_or(RefundError::NotFound)?;
+        let gateway =
+            self.ports.gateways.for_method(payment.method).ok_or(RefundError::Gateway(GatewayError::UnknownPayment))?;
+        match gateway.refund_status(&provider_refund_id).await.map_err(RefundError::Gateway)? {
+            GatewayRefundState::Succeeded => self.settle(id, None).await,
+            GatewayRefundState::Failed { .. } => self.change(id, RefundEvent::Fail, |_| {}).await,
+            GatewayRefundState::Pending => Ok(refund),
+        }
+    }
+
+    /// [`RefundService::sync`] for the refund a gateway knows by its id;
+    /// `None` for a refund we did not make.
+    pub async fn sync_by_provider_id(&self, provider_refund_id: &str) -> Result<Option<Refund>, RefundError> {
+        match self.ports.refunds.find_by_provider_id(provider_refund_id.to_owned()).await? {
+            Some(refund) => self.sync(refund.id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Syncs up to `limit` refunds left in `processing`; answers how many
+    /// settled and which checks failed (retried next time). Safe to run
+    /// anywhere at once: every change is guarded.
+    pub async fn sync_processing(&self, limit: u32) -> Result<(usize, Vec<(RefundId, String)>), StoreError> {
+        let mut settled = 0;
+        let mut failed = Vec::new();
+        for refund in self.ports.refunds.processing(limit).await? {
+            match self.sync(refund.id).await {
+                Ok(after) if after.status != RefundStatus::Processing => settled += 1,
+                Ok(_) => {}
+                Err(error) => failed.push((refund.id, error.to_string())),
+            }
+        }
+        Ok((settled, failed))
     }
 
     /// One refund: admins any, payers their own.
@@ -240,6 +301,28 @@ impl RefundService {
             }
         }
         Err(RefundError::Contended)
+    }
+
+    /// Records the gateway's id of a refund it has not settled yet, so its
+    /// webhook and the sweep can find it.
+    async fn record_provider_id(
+        &self,
+        refund: &Refund,
+        provider_refund_id: Option<String>,
+    ) -> Result<Refund, RefundError> {
+        let change = RefundChange {
+            refund_id: refund.id,
+            from: refund.status,
+            to: refund.status,
+            at: self.ports.clock.now(),
+            provider_refund_id,
+            rejection_reason: None,
+            payment: None,
+            journal: None,
+            outbox: Vec::new(),
+        };
+        self.ports.refunds.apply(change).await?;
+        self.ports.refunds.find(refund.id).await?.ok_or(RefundError::NotFound)
     }
 
     /// A guarded change without money movement.

@@ -20,6 +20,7 @@ use crate::ports::{
     StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookRequest, WebhookVerifier,
 };
 use crate::usecases::payments::PaymentService;
+use crate::usecases::refunds::RefundService;
 
 /// What happened to a webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +60,19 @@ pub struct WebhookService {
     verifiers: HashMap<PaymentMethod, Arc<dyn WebhookVerifier>>,
     log: Arc<dyn WebhookLog>,
     payments: PaymentService,
+    refunds: RefundService,
 }
 
 impl WebhookService {
     /// A service for the given verifiers (one per gateway).
-    pub fn new(verifiers: Vec<Arc<dyn WebhookVerifier>>, log: Arc<dyn WebhookLog>, payments: PaymentService) -> Self {
+    pub fn new(
+        verifiers: Vec<Arc<dyn WebhookVerifier>>,
+        log: Arc<dyn WebhookLog>,
+        payments: PaymentService,
+        refunds: RefundService,
+    ) -> Self {
         let verifiers = verifiers.into_iter().map(|v| (v.provider(), v)).collect();
-        Self { verifiers, log, payments }
+        Self { verifiers, log, payments, refunds }
     }
 
     /// Verifies, logs and acts on one delivery from `provider`.
@@ -101,6 +108,16 @@ impl WebhookService {
     async fn act(&self, provider: PaymentMethod, action: WebhookAction) -> Result<(), String> {
         let (provider_payment_id, capture) = match action {
             WebhookAction::Ignore => return Ok(()),
+            WebhookAction::SyncRefund { provider_refund_id } => {
+                // A refund made outside Skillpay (in the gateway's dashboard)
+                // is acknowledged and left alone.
+                return self
+                    .refunds
+                    .sync_by_provider_id(&provider_refund_id)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+            }
             WebhookAction::SyncPayment { provider_payment_id } => (provider_payment_id, false),
             WebhookAction::CapturePayment { provider_payment_id } => (provider_payment_id, true),
         };
