@@ -151,7 +151,9 @@ impl RefundRepository for PgStore {
         self.run(move |conn| {
             let rows: Vec<RefundRow> = refunds::table
                 .filter(refunds::status.eq(RefundStatus::Processing.as_str()))
-                .order(refunds::updated_at.asc())
+                // Random order: refunds a gateway keeps pending cannot
+                // crowd the others out of a batch.
+                .order(diesel::dsl::sql::<diesel::sql_types::Double>("random()"))
                 .limit(i64::from(limit))
                 .select(RefundRow::as_select())
                 .load(conn)

@@ -31,6 +31,11 @@ impl CallError {
     pub(crate) fn into_gateway_error(self) -> GatewayError {
         match self {
             CallError::Api { status: StatusCode::NOT_FOUND, .. } => GatewayError::UnknownPayment,
+            // Another request with the same Idempotency-Key is still in
+            // flight at Stripe: not a refusal; asking again later helps.
+            CallError::Api { status: StatusCode::CONFLICT, .. } => {
+                GatewayError::Unavailable("a request with this idempotency key is in progress".to_owned())
+            }
             CallError::Api { status, error } if status.is_client_error() && status != StatusCode::UNAUTHORIZED => {
                 let summary = error.map(|e| e.error.summary()).unwrap_or_else(|| status.to_string());
                 GatewayError::InvalidRequest(summary)

@@ -131,3 +131,52 @@ impl WebhookVerifier for StripeWebhookVerifier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::sign;
+
+    const SECRET: &str = "whsec_unit";
+    const NOW: i64 = 1_800_000_000;
+
+    async fn action_of(body: serde_json::Value) -> WebhookAction {
+        let body = body.to_string().into_bytes();
+        let header = sign(&body, SECRET, NOW);
+        let request = WebhookRequest { headers: vec![(SIGNATURE_HEADER.to_owned(), header)], body };
+        let verifier = StripeWebhookVerifier::with_clock(vec![SECRET.to_owned()], || NOW);
+        verifier.verify(&request).await.unwrap().action
+    }
+
+    fn event(event_type: &str, object: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"id": "evt_1", "type": event_type, "data": {"object": object}})
+    }
+
+    #[tokio::test]
+    async fn each_event_type_maps_to_its_action() {
+        let sync_payment = |id: &str| WebhookAction::SyncPayment { provider_payment_id: id.to_owned() };
+        let sync_refund = |id: &str| WebhookAction::SyncRefund { provider_refund_id: id.to_owned() };
+        let intent = serde_json::json!({"id": "pi_1", "object": "payment_intent"});
+        for kind in ["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled"] {
+            assert_eq!(action_of(event(kind, intent.clone())).await, sync_payment("pi_1"), "{kind}");
+        }
+        let charge = serde_json::json!({"id": "ch_1", "payment_intent": "pi_1", "refunds": {"data": [{"id": "re_2"}]}});
+        assert_eq!(action_of(event("charge.succeeded", charge.clone())).await, sync_payment("pi_1"));
+        assert_eq!(action_of(event("charge.refunded", charge)).await, sync_refund("re_2"));
+        for kind in ["refund.created", "refund.updated", "refund.failed", "charge.refund.updated"] {
+            assert_eq!(action_of(event(kind, serde_json::json!({"id": "re_3"}))).await, sync_refund("re_3"), "{kind}");
+        }
+        for kind in ["charge.dispute.created", "payout.paid", "transfer.reversed", "customer.created"] {
+            assert_eq!(action_of(event(kind, serde_json::json!({"id": "x_1"}))).await, WebhookAction::Ignore, "{kind}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signed_body_that_is_no_event_is_malformed() {
+        let body = b"[1, 2, 3]".to_vec();
+        let header = sign(&body, SECRET, NOW);
+        let request = WebhookRequest { headers: vec![(SIGNATURE_HEADER.to_owned(), header)], body };
+        let verifier = StripeWebhookVerifier::with_clock(vec![SECRET.to_owned()], || NOW);
+        assert!(matches!(verifier.verify(&request).await, Err(WebhookError::Malformed(_))));
+    }
+}

@@ -200,3 +200,44 @@ async fn unknown_intents_and_bad_requests_map_to_their_errors() {
     let created = g.create_session(&payment(Money::from_minor(1, Currency::USD))).await;
     assert_eq!(created, Err(GatewayError::InvalidRequest("invalid_request_error: parameter_invalid_integer".into())));
 }
+
+#[tokio::test]
+async fn refunds_are_made_and_read_back_in_minor_units() {
+    use domain::ports::GatewayRefundState;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .and(header("idempotency-key", "refund-re_1"))
+        .and(body_string_contains("payment_intent=pi_123"))
+        .and(body_string_contains("amount=1050"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "re_9", "object": "refund", "status": "pending"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/refunds/re_9"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "re_9", "status": "failed", "failure_reason": "expired_or_canceled_card"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .and(header("idempotency-key", "refund-re_busy"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({"error": {"type": "idempotency_error"}})))
+        .mount(&server)
+        .await;
+    let g = gateway(&server, 2_000);
+    let made = g.refund("pi_123", Money::from_minor(1_050, Currency::USD), "re_1").await.unwrap();
+    assert_eq!((made.provider_refund_id.as_str(), made.state), ("re_9", GatewayRefundState::Pending));
+    assert_eq!(
+        g.refund_status("re_9").await.unwrap(),
+        GatewayRefundState::Failed { reason: "expired_or_canceled_card".into() }
+    );
+    // A concurrent request with the same key is not a refusal.
+    let busy = g.refund("pi_123", Money::from_minor(1, Currency::USD), "re_busy").await;
+    assert!(matches!(busy, Err(GatewayError::Unavailable(_))), "{busy:?}");
+}
