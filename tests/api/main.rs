@@ -7,6 +7,7 @@
 mod authorization;
 mod bad_input;
 mod coupons;
+mod disputes;
 mod gateway_configs;
 mod idempotency;
 mod operations;

@@ -11,6 +11,7 @@
 mod catalog;
 mod coupons;
 mod crypto;
+mod disputes;
 mod errors;
 mod gateway_configs;
 mod idempotency;

@@ -118,6 +118,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
+        fee_held_minor -> Int8,
     }
 }
 

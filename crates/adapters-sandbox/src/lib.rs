@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction, PaymentGateway,
+    GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
+    PaymentGateway,
 };
 
 /// Token that makes a payment succeed.
@@ -85,6 +86,11 @@ impl PaymentGateway for SandboxGateway {
         } else {
             Err(GatewayError::UnknownPayment)
         }
+    }
+
+    /// The sandbox has no disputes.
+    async fn dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
     }
 
     /// The sandbox keeps no state: a session is always waiting for the

@@ -6,11 +6,12 @@
 //! payment method token given to confirm is confirmed server-side.
 
 use async_trait::async_trait;
-use domain::money::Money;
+use domain::dispute::DisputeStatus;
+use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
-    PaymentGateway,
+    ClientSecret, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession,
+    NextAction, PaymentGateway,
 };
 use reqwest::Method;
 
@@ -184,6 +185,33 @@ impl PaymentGateway for StripeGateway {
             .map_err(CallError::into_gateway_error)?;
         let state = refund_state(&refund);
         Ok(GatewayRefund { provider_refund_id: refund.id, state })
+    }
+
+    async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        let dispute: wire::Dispute = self
+            .client
+            .call(Method::GET, &format!("/v1/disputes/{}", path_segment(provider_dispute_id)?), &[], None)
+            .await
+            .map_err(CallError::into_gateway_error)?;
+        let currency = Currency::from_code(&dispute.currency.to_ascii_uppercase())
+            .map_err(|_| GatewayError::InvalidRequest("dispute in an unsupported currency".to_owned()))?;
+        // `warning_closed` is Stripe's own; `charge_refunded` means the
+        // charge was refunded while inquired: the inquiry ends.
+        let status = match dispute.status.as_str() {
+            "charge_refunded" => DisputeStatus::WarningClosed,
+            other => DisputeStatus::parse(other)
+                .ok_or_else(|| GatewayError::Unavailable(format!("unknown dispute status {other}")))?,
+        };
+        Ok(GatewayDispute {
+            provider_payment_id: dispute.payment_intent.ok_or(GatewayError::UnknownPayment)?,
+            amount: Money::from_minor(dispute.amount, currency),
+            reason: dispute.reason.unwrap_or_else(|| "general".to_owned()),
+            status,
+            evidence_due_by: dispute
+                .evidence_details
+                .and_then(|e| e.due_by)
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+        })
     }
 
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {

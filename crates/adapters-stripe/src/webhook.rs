@@ -89,6 +89,11 @@ fn action_for(event_type: &str, object: &EventObject) -> WebhookAction {
     if let Some(provider_refund_id) = refund {
         return WebhookAction::SyncRefund { provider_refund_id };
     }
+    if event_type.starts_with("charge.dispute.")
+        && let Some(provider_dispute_id) = object.id.clone()
+    {
+        return WebhookAction::SyncDispute { provider_dispute_id };
+    }
     let intent = match event_type {
         "payment_intent.succeeded"
         | "payment_intent.payment_failed"
@@ -166,7 +171,14 @@ mod tests {
         for kind in ["refund.created", "refund.updated", "refund.failed", "charge.refund.updated"] {
             assert_eq!(action_of(event(kind, serde_json::json!({"id": "re_3"}))).await, sync_refund("re_3"), "{kind}");
         }
-        for kind in ["charge.dispute.created", "payout.paid", "transfer.reversed", "customer.created"] {
+        for kind in ["charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"] {
+            assert_eq!(
+                action_of(event(kind, serde_json::json!({"id": "dp_1"}))).await,
+                WebhookAction::SyncDispute { provider_dispute_id: "dp_1".to_owned() },
+                "{kind}"
+            );
+        }
+        for kind in ["payout.paid", "transfer.reversed", "customer.created"] {
             assert_eq!(action_of(event(kind, serde_json::json!({"id": "x_1"}))).await, WebhookAction::Ignore, "{kind}");
         }
     }

@@ -37,6 +37,34 @@ pub struct Refund {
     pub failure_reason: Option<String>,
 }
 
+/// A Dispute, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dispute {
+    /// Disputed amount in minor units.
+    pub amount: i64,
+    /// Lower-case currency code.
+    pub currency: String,
+    /// Reason code.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `warning_needs_response`, `needs_response`, `under_review`, `won`, ...
+    pub status: String,
+    /// The disputed PaymentIntent.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    /// When evidence is due.
+    #[serde(default)]
+    pub evidence_details: Option<EvidenceDetails>,
+}
+
+/// `evidence_details`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EvidenceDetails {
+    /// Unix time evidence is due by.
+    #[serde(default)]
+    pub due_by: Option<i64>,
+}
+
 /// Stripe's error object.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiErrorBody {

@@ -154,6 +154,24 @@ impl From<domain::usecases::refunds::RefundError> for ApiError {
     }
 }
 
+impl From<domain::usecases::disputes::DisputeError> for ApiError {
+    fn from(error: domain::usecases::disputes::DisputeError) -> Self {
+        use domain::usecases::disputes::DisputeError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::Gateway(e) => gateway(e),
+            E::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
+            E::Contended => ApiError::Conflict,
+            E::Ledger(e) => {
+                tracing::error!(error = %e, "ledger construction failed");
+                ApiError::Internal
+            }
+            E::Store(e) => store(e),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         store(error)

@@ -30,6 +30,7 @@ use actix_web::web;
 use domain::ports::{HealthCheck, IdempotencyStore, LedgerQueries};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
+use domain::usecases::disputes::DisputeService;
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
 use domain::usecases::refunds::RefundService;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub gateway_configs: GatewayConfigService,
     /// Refunds.
     pub refunds: RefundService,
+    /// Disputes.
+    pub disputes: DisputeService,
     /// Ledger reads for operators.
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.
@@ -81,6 +84,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::coupons::list_coupons)
             .service(routes::coupons::get_coupon)
             .service(routes::coupons::deactivate_coupon)
+            .service(routes::disputes::list_disputes)
+            .service(routes::disputes::get_dispute)
             .service(routes::refunds::request_refund)
             .service(routes::refunds::list_refunds)
             .service(routes::refunds::get_refund)

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{catalog, coupons, gateway_configs, health, ledger, payments, refunds, webhooks};
+use crate::routes::{catalog, coupons, disputes, gateway_configs, health, ledger, payments, refunds, webhooks};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -50,12 +50,15 @@ impl Modify for BearerAuth {
         refunds::approve_refund,
         refunds::reject_refund,
         ledger::account,
+        disputes::list_disputes,
+        disputes::get_dispute,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "payments", description = "Buying courses and event tickets"),
         (name = "coupons", description = "Discount codes"),
         (name = "refunds", description = "Money back to the buyer"),
+        (name = "disputes", description = "Chargebacks, driven by the gateways"),
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),

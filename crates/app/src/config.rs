@@ -74,6 +74,10 @@ pub struct Config {
     pub payment_expiry_minutes: i64,
     /// Days after completion within which a payer may ask for a refund.
     pub refund_window_days: i64,
+    /// The fee of a lost dispute, per currency.
+    pub dispute_fees: Vec<domain::money::Money>,
+    /// Who pays it.
+    pub dispute_fee_bearer: domain::dispute::DisputeFeeBearer,
 }
 
 /// PayPal settings from the environment.
@@ -199,8 +203,33 @@ impl Config {
             u64::try_from(positive("SKILLPAY_RECONCILE_INTERVAL_SECS", 60)?).unwrap_or(DEFAULT_RECONCILE_INTERVAL_SECS);
         let reconcile_after_secs = positive("SKILLPAY_RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?;
         let payment_expiry_minutes = positive("SKILLPAY_PAYMENT_EXPIRY_MINUTES", DEFAULT_PAYMENT_EXPIRY_MINUTES)?;
+        let dispute_fees = var("SKILLPAY_DISPUTE_FEE")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(|pair| {
+                        let (code, amount) = pair
+                            .split_once(':')
+                            .ok_or_else(|| anyhow!("SKILLPAY_DISPUTE_FEE: expected CUR:AMOUNT, got {pair:?}"))?;
+                        let currency = domain::money::Currency::from_code(code.trim())
+                            .map_err(|e| anyhow!("SKILLPAY_DISPUTE_FEE: {e}"))?;
+                        domain::money::Money::parse_major(amount.trim(), currency)
+                            .map_err(|e| anyhow!("SKILLPAY_DISPUTE_FEE: {e}"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let dispute_fee_bearer = match var("SKILLPAY_DISPUTE_FEE_BEARER").as_deref() {
+            None | Some("platform") => domain::dispute::DisputeFeeBearer::Platform,
+            Some("instructor") => domain::dispute::DisputeFeeBearer::Instructor,
+            Some(_) => bail!("SKILLPAY_DISPUTE_FEE_BEARER must be platform or instructor"),
+        };
         let refund_window_days = positive("SKILLPAY_REFUND_WINDOW_DAYS", DEFAULT_REFUND_WINDOW_DAYS)?;
         Ok(Config {
+            dispute_fees,
+            dispute_fee_bearer,
             refund_window_days,
             previous_encryption_keys,
             reconcile_interval_secs,

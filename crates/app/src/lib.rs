@@ -23,6 +23,7 @@ use domain::payment::PaymentMethod;
 use domain::ports::{GatewayConfigRepository, Gateways, SystemClock, TimeOrderedIds, WebhookVerifier};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
+use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::reconciliation::SweepPolicy;
@@ -171,6 +172,19 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         },
         config.refund_window_days,
     );
+    let disputes = DisputeService::new(
+        DisputePorts {
+            disputes: store.clone(),
+            payments: store.clone(),
+            gateways: ports.gateways.clone(),
+            clock: clock.clone(),
+            ids: ids.clone(),
+        },
+        DisputeFeePolicy {
+            fees: config.dispute_fees.iter().map(|fee| (fee.currency(), *fee)).collect(),
+            bearer: Some(config.dispute_fee_bearer),
+        },
+    );
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
         refunds: refunds.clone(),
@@ -180,7 +194,9 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
             store.clone(),
             payments.clone(),
             refunds,
+            disputes.clone(),
         ),
+        disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids),
         catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount_major),

@@ -90,6 +90,11 @@ uuid_id!(
     "re"
 );
 uuid_id!(
+    /// Identifies a dispute.
+    DisputeId,
+    "dp"
+);
+uuid_id!(
     /// Identifies a ledger journal transaction.
     JournalId,
     "jnl"

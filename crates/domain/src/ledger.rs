@@ -24,6 +24,8 @@ pub enum Account {
     PlatformRevenue,
     /// What the platform owes an instructor (credit balance).
     InstructorPayable(UserId),
+    /// Money held back while disputes are open (credit balance).
+    DisputeHolds,
 }
 
 impl Account {
@@ -33,6 +35,7 @@ impl Account {
             Account::GatewayClearing(method) => format!("gateway_clearing:{}", method.as_str()),
             Account::PlatformRevenue => "platform_revenue".to_owned(),
             Account::InstructorPayable(user) => format!("instructor_payable:{user}"),
+            Account::DisputeHolds => "dispute_holds".to_owned(),
         }
     }
 }
@@ -54,6 +57,9 @@ impl FromStr for Account {
         if s == "platform_revenue" {
             return Ok(Account::PlatformRevenue);
         }
+        if s == "dispute_holds" {
+            return Ok(Account::DisputeHolds);
+        }
         if let Some(method) = s.strip_prefix("gateway_clearing:") {
             return method.parse().map(Account::GatewayClearing).map_err(|_| UnknownAccount);
         }
@@ -71,6 +77,12 @@ pub enum JournalKind {
     Sale,
     /// Money returned to the buyer.
     Refund,
+    /// A dispute opened: its amount is held.
+    DisputeHold,
+    /// A dispute won: the hold is released.
+    DisputeRelease,
+    /// A dispute lost: the held money is gone (plus any dispute fee).
+    DisputeLoss,
 }
 
 impl JournalKind {
@@ -79,6 +91,9 @@ impl JournalKind {
         match self {
             JournalKind::Sale => "sale",
             JournalKind::Refund => "refund",
+            JournalKind::DisputeHold => "dispute_hold",
+            JournalKind::DisputeRelease => "dispute_release",
+            JournalKind::DisputeLoss => "dispute_loss",
         }
     }
 }

@@ -22,6 +22,7 @@
 
 pub mod catalog;
 pub mod coupon;
+pub mod dispute;
 #[cfg(feature = "mocks")]
 pub mod embedding;
 pub mod gateway_config;

@@ -22,6 +22,10 @@ pub enum EventType {
     RefundProcessed,
     /// A payment is now fully refunded: the platform revokes the enrollment.
     PaymentRefunded,
+    /// A dispute (chargeback) was opened; its amount is held.
+    DisputeOpened,
+    /// A dispute was decided (won or lost).
+    DisputeClosed,
 }
 
 impl EventType {
@@ -34,6 +38,8 @@ impl EventType {
             EventType::PaymentExpired => "payment.expired",
             EventType::RefundProcessed => "refund.processed",
             EventType::PaymentRefunded => "payment.refunded",
+            EventType::DisputeOpened => "dispute.opened",
+            EventType::DisputeClosed => "dispute.closed",
         }
     }
 }
@@ -78,6 +84,21 @@ pub fn refund_payload(r: &crate::refund::Refund) -> Value {
         "provider_refund_id": r.provider_refund_id,
         "created_at": r.created_at,
         "processed_at": r.processed_at,
+    })
+}
+
+/// The dispute fields an event carries.
+pub fn dispute_payload(d: &crate::dispute::Dispute) -> Value {
+    json!({
+        "id": d.id.to_string(),
+        "payment_id": d.payment_id.to_string(),
+        "amount": d.amount.to_major_string(),
+        "currency": d.amount.currency().code(),
+        "reason": d.reason,
+        "status": d.status.as_str(),
+        "evidence_due_by": d.evidence_due_by,
+        "created_at": d.created_at,
+        "resolved_at": d.resolved_at,
     })
 }
 

@@ -321,6 +321,24 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<GatewayRefund, GatewayError>;
     /// Where a refund made earlier stands now.
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError>;
+    /// A dispute as the gateway reports it now. MUST answer
+    /// `UnknownPayment` for an id it does not know.
+    async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError>;
+}
+
+/// A dispute as a gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayDispute {
+    /// The gateway's id of the disputed payment.
+    pub provider_payment_id: String,
+    /// The disputed amount.
+    pub amount: Money,
+    /// The gateway's reason code.
+    pub reason: String,
+    /// Where it stands.
+    pub status: crate::dispute::DisputeStatus,
+    /// When evidence is due.
+    pub evidence_due_by: Option<DateTime<Utc>>,
 }
 
 /// A refund as the gateway reports it.
@@ -505,6 +523,11 @@ pub enum WebhookAction {
     CapturePayment {
         /// The gateway's id of the order.
         provider_payment_id: String,
+    },
+    /// Re-read this dispute from the gateway and apply it.
+    SyncDispute {
+        /// The gateway's id of the dispute.
+        provider_dispute_id: String,
     },
     /// Re-read this refund's state from the gateway and apply it.
     SyncRefund {
@@ -767,4 +790,46 @@ pub trait LedgerQueries: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<LedgerEntryView>, StoreError>;
+}
+
+/// A payment's guarded move into or out of a dispute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentStatusUpdate {
+    /// The status it must still have.
+    pub from: PaymentStatus,
+    /// Its new status.
+    pub to: PaymentStatus,
+}
+
+/// A dispute created or moved, with everything that commits with it.
+#[derive(Debug, Clone)]
+pub struct DisputeChange {
+    /// The dispute as it is to be stored.
+    pub dispute: crate::dispute::Dispute,
+    /// The status it must still have; `None` creates it.
+    pub previous: Option<crate::dispute::DisputeStatus>,
+    /// Its payment's change.
+    pub payment: Option<PaymentStatusUpdate>,
+    /// The ledger journal.
+    pub journal: Option<Journal>,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// Stores disputes.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DisputeRepository: Send + Sync {
+    /// The dispute, or `None`.
+    async fn find(&self, id: crate::ids::DisputeId) -> Result<Option<crate::dispute::Dispute>, StoreError>;
+    /// The dispute the gateway knows by this id, or `None`.
+    async fn find_by_provider_id(
+        &self,
+        provider_dispute_id: String,
+    ) -> Result<Option<crate::dispute::Dispute>, StoreError>;
+    /// Disputes, newest first.
+    async fn list(&self, page: PageRequest) -> Result<Page<crate::dispute::Dispute>, StoreError>;
+    /// Creates or moves a dispute if it (and its payment, when given) are
+    /// still as expected; otherwise writes nothing and answers `false`.
+    async fn record(&self, change: DisputeChange) -> Result<bool, StoreError>;
 }

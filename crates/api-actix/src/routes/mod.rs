@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod coupons;
+pub mod disputes;
 pub mod gateway_configs;
 pub mod health;
 pub mod ledger;

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod coupons;
+pub mod disputes;
 pub mod gateway_configs;
 pub mod payments;
 pub mod reconciliation;

@@ -19,6 +19,7 @@ use crate::payment::PaymentMethod;
 use crate::ports::{
     StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookRequest, WebhookVerifier,
 };
+use crate::usecases::disputes::DisputeService;
 use crate::usecases::payments::PaymentService;
 use crate::usecases::refunds::RefundService;
 
@@ -61,6 +62,7 @@ pub struct WebhookService {
     log: Arc<dyn WebhookLog>,
     payments: PaymentService,
     refunds: RefundService,
+    disputes: DisputeService,
 }
 
 impl WebhookService {
@@ -70,9 +72,10 @@ impl WebhookService {
         log: Arc<dyn WebhookLog>,
         payments: PaymentService,
         refunds: RefundService,
+        disputes: DisputeService,
     ) -> Self {
         let verifiers = verifiers.into_iter().map(|v| (v.provider(), v)).collect();
-        Self { verifiers, log, payments, refunds }
+        Self { verifiers, log, payments, refunds, disputes }
     }
 
     /// Verifies, logs and acts on one delivery from `provider`.
@@ -108,6 +111,10 @@ impl WebhookService {
     async fn act(&self, provider: PaymentMethod, action: WebhookAction) -> Result<(), String> {
         let (provider_payment_id, capture) = match action {
             WebhookAction::Ignore => return Ok(()),
+            WebhookAction::SyncDispute { provider_dispute_id } => {
+                // A dispute about a payment we did not make is acknowledged.
+                return self.disputes.sync(provider, &provider_dispute_id).await.map(|_| ()).map_err(|e| e.to_string());
+            }
             WebhookAction::SyncRefund { provider_refund_id } => {
                 // A refund made outside Skillpay (in the gateway's dashboard)
                 // is acknowledged and left alone.

@@ -1,0 +1,95 @@
+//! Disputes (admin): list and read. They are opened, moved and decided by
+//! the gateways' webhooks (see docs/disputes.md).
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use domain::dispute::Dispute;
+use domain::ids::DisputeId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Admin;
+use crate::dto::PageView;
+use crate::error::{ApiError, Problem};
+use crate::json::parse_query;
+use crate::routes::{page_request, path_id};
+
+/// A dispute.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputeView {
+    /// Id (`dp_…`).
+    pub id: String,
+    /// The disputed payment.
+    pub payment_id: String,
+    /// Disputed amount.
+    pub amount: String,
+    /// Currency.
+    pub currency: String,
+    /// The gateway's reason code.
+    pub reason: String,
+    /// `needs_response`, `under_review`, `warning_needs_response`,
+    /// `warning_under_review`, `warning_closed`, `won` or `lost`.
+    pub status: String,
+    /// When evidence is due.
+    pub evidence_due_by: Option<DateTime<Utc>>,
+    /// Opened.
+    pub created_at: DateTime<Utc>,
+    /// Decided.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Dispute> for DisputeView {
+    fn from(d: &Dispute) -> Self {
+        DisputeView {
+            id: d.id.to_string(),
+            payment_id: d.payment_id.to_string(),
+            amount: d.amount.to_major_string(),
+            currency: d.amount.currency().code().to_owned(),
+            reason: d.reason.clone(),
+            status: d.status.as_str().to_owned(),
+            evidence_due_by: d.evidence_due_by,
+            created_at: d.created_at,
+            resolved_at: d.resolved_at,
+        }
+    }
+}
+
+/// Paging of `GET /api/payments/disputes/`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeListParams {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+/// Lists disputes, newest first (admin).
+#[utoipa::path(get, path = "/api/payments/disputes/", tag = "disputes", params(DisputeListParams),
+    responses((status = 200, body = PageView<DisputeView>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[get("/api/payments/disputes/")]
+pub async fn list_disputes(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params: DisputeListParams = parse_query(&req)?;
+    let page = state.disputes.list(actor, page_request(params.cursor.as_deref(), params.limit)?).await?;
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |d| DisputeView::from(d))))
+}
+
+/// One dispute (admin).
+#[utoipa::path(get, path = "/api/payments/disputes/{id}/", tag = "disputes", params(("id" = String, Path)),
+    responses((status = 200, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[get("/api/payments/disputes/{id}/")]
+pub async fn get_dispute(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let dispute = state.disputes.get(actor, path_id::<DisputeId>(&path)?).await?;
+    Ok(HttpResponse::Ok().json(DisputeView::from(&dispute)))
+}

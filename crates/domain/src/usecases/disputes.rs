@@ -1,0 +1,243 @@
+//! Disputes follow the gateway: each dispute event re-reads the dispute at
+//! the gateway and moves Skillpay's copy, its payment and the ledger, one
+//! guarded step at a time, until they match what the gateway says. So
+//! events in any order, repeated or lost in between, end in the same state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::dispute::{
+    Dispute, DisputeFeeBearer, DisputeStatus, fee_share, hold_journal, loss_journal, release_journal,
+};
+use crate::ids::{DisputeId, EventId, JournalId};
+use crate::ledger::{Journal, LedgerError};
+use crate::money::{Currency, Money};
+use crate::outbox::{EventType, OutboxEvent, dispute_payload};
+use crate::paging::{Page, PageRequest};
+use crate::payment::{Payment, PaymentEvent, PaymentMethod, Transition, TransitionError};
+use crate::ports::{
+    Clock, DisputeChange, DisputeRepository, GatewayDispute, GatewayError, Gateways, IdGenerator, PaymentRepository,
+    PaymentStatusUpdate, StoreError,
+};
+use crate::usecases::{Actor, Forbidden};
+
+/// Guarded steps tried before giving up (each step re-reads).
+const SYNC_STEPS: usize = 8;
+
+/// The ports disputes need.
+#[derive(Clone)]
+pub struct DisputePorts {
+    /// Dispute storage.
+    pub disputes: Arc<dyn DisputeRepository>,
+    /// Payment storage.
+    pub payments: Arc<dyn PaymentRepository>,
+    /// Gateways.
+    pub gateways: Gateways,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// What a lost dispute costs on top of its amount, per currency.
+#[derive(Debug, Clone, Default)]
+pub struct DisputeFeePolicy {
+    /// The fee per currency (none: no fee).
+    pub fees: HashMap<Currency, Money>,
+    /// Who pays it.
+    pub bearer: Option<DisputeFeeBearer>,
+}
+
+/// Why a dispute use case failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisputeError {
+    /// Admins only.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No such dispute.
+    #[error("not found")]
+    NotFound,
+    /// The gateway could not be asked.
+    #[error(transparent)]
+    Gateway(GatewayError),
+    /// The payment's status does not allow the move (a dispute on an unpaid
+    /// payment).
+    #[error(transparent)]
+    Illegal(#[from] TransitionError),
+    /// Others kept changing it.
+    #[error("the dispute is changing concurrently; retry")]
+    Contended,
+    /// Ledger construction failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Dispute use cases.
+#[derive(Clone)]
+pub struct DisputeService {
+    ports: DisputePorts,
+    fees: DisputeFeePolicy,
+}
+
+impl DisputeService {
+    /// A service over the given ports.
+    pub fn new(ports: DisputePorts, fees: DisputeFeePolicy) -> Self {
+        Self { ports, fees }
+    }
+
+    /// Disputes, newest first (admin).
+    pub async fn list(&self, actor: Actor, page: PageRequest) -> Result<Page<Dispute>, DisputeError> {
+        actor.require_admin()?;
+        Ok(self.ports.disputes.list(page).await?)
+    }
+
+    /// One dispute (admin).
+    pub async fn get(&self, actor: Actor, id: DisputeId) -> Result<Dispute, DisputeError> {
+        actor.require_admin()?;
+        self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)
+    }
+
+    /// Re-reads a dispute at `method`'s gateway and brings Skillpay's copy
+    /// in line; `None` for a dispute about a payment Skillpay did not make.
+    pub async fn sync(
+        &self,
+        method: PaymentMethod,
+        provider_dispute_id: &str,
+    ) -> Result<Option<Dispute>, DisputeError> {
+        let gateway =
+            self.ports.gateways.for_method(method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
+        let seen = gateway.dispute(provider_dispute_id).await.map_err(DisputeError::Gateway)?;
+        for _ in 0..SYNC_STEPS {
+            let payment = self.ports.payments.find_by_provider_id(method, seen.provider_payment_id.clone()).await?;
+            let Some(payment) = payment else { return Ok(None) };
+            let current = self.ports.disputes.find_by_provider_id(provider_dispute_id.to_owned()).await?;
+            let Some(change) = self.next_step(&payment, current.as_ref(), &seen, provider_dispute_id)? else {
+                return Ok(current);
+            };
+            // A guarded step that misses (someone moved first) is re-read.
+            self.ports.disputes.record(change).await?;
+        }
+        Err(DisputeError::Contended)
+    }
+
+    /// The one guarded step from `current` toward what the gateway says,
+    /// or `None` when they match (or the dispute is already decided).
+    fn next_step(
+        &self,
+        payment: &Payment,
+        current: Option<&Dispute>,
+        seen: &GatewayDispute,
+        provider_dispute_id: &str,
+    ) -> Result<Option<DisputeChange>, DisputeError> {
+        let now = self.ports.clock.now();
+        let target = seen.status;
+        let Some(current) = current else {
+            // New: hold first; a decision seen at once follows in a next step.
+            let status = if target.holds_money() && target.is_final() { DisputeStatus::NeedsResponse } else { target };
+            let dispute = Dispute {
+                id: DisputeId::from_uuid(self.ports.ids.new_id()),
+                payment_id: payment.id,
+                provider_dispute_id: provider_dispute_id.to_owned(),
+                amount: seen.amount,
+                fee_held: fee_share(payment, seen.amount).map_err(LedgerError::from)?,
+                reason: seen.reason.clone(),
+                status,
+                evidence_due_by: seen.evidence_due_by,
+                created_at: now,
+                updated_at: now,
+                resolved_at: None,
+            };
+            return self.hold_if_needed(payment, dispute, None).map(Some);
+        };
+        if current.status == target || current.status.is_final() {
+            return Ok(None);
+        }
+        let mut next =
+            Dispute { status: target, evidence_due_by: seen.evidence_due_by, updated_at: now, ..current.clone() };
+        if !current.status.holds_money() && target.holds_money() {
+            // An inquiry became a dispute: hold first, decide later.
+            next.status = if target.is_final() { DisputeStatus::NeedsResponse } else { target };
+            return self.hold_if_needed(payment, next, Some(current.status)).map(Some);
+        }
+        let (journal, payment_event, event_type) = match target {
+            DisputeStatus::Won if current.status.holds_money() => (
+                Some(release_journal(self.journal_id(), payment, current, now)?),
+                Some(PaymentEvent::WinDispute),
+                Some(EventType::DisputeClosed),
+            ),
+            DisputeStatus::Lost if current.status.holds_money() => {
+                let fee =
+                    self.fees.bearer.and_then(|b| self.fees.fees.get(&current.amount.currency()).map(|f| (*f, b)));
+                (
+                    Some(loss_journal(self.journal_id(), payment, current, fee, now)?),
+                    Some(PaymentEvent::LoseDispute),
+                    Some(EventType::DisputeClosed),
+                )
+            }
+            DisputeStatus::NeedsResponse
+            | DisputeStatus::UnderReview
+            | DisputeStatus::WarningNeedsResponse
+            | DisputeStatus::WarningUnderReview
+            | DisputeStatus::WarningClosed
+            | DisputeStatus::Won
+            | DisputeStatus::Lost => (None, None, None),
+        };
+        if target.is_final() {
+            next.resolved_at = Some(now);
+        }
+        let payment_update = payment_event.map(|e| self.payment_update(payment, e)).transpose()?.flatten();
+        let outbox = event_type.map(|t| vec![self.event(t, &next)]).unwrap_or_default();
+        Ok(Some(DisputeChange {
+            dispute: next,
+            previous: Some(current.status),
+            payment: payment_update,
+            journal,
+            outbox,
+        }))
+    }
+
+    /// The change storing `dispute`, with the hold journal, the payment's
+    /// move to disputed and `dispute.opened` when it holds money.
+    fn hold_if_needed(
+        &self,
+        payment: &Payment,
+        dispute: Dispute,
+        previous: Option<DisputeStatus>,
+    ) -> Result<DisputeChange, DisputeError> {
+        if !dispute.status.holds_money() {
+            return Ok(DisputeChange { dispute, previous, payment: None, journal: None, outbox: Vec::new() });
+        }
+        let journal: Option<Journal> = Some(hold_journal(self.journal_id(), payment, &dispute, dispute.updated_at)?);
+        let payment_update = self.payment_update(payment, PaymentEvent::OpenDispute)?;
+        let outbox = vec![self.event(EventType::DisputeOpened, &dispute)];
+        Ok(DisputeChange { dispute, previous, payment: payment_update, journal, outbox })
+    }
+
+    fn payment_update(
+        &self,
+        payment: &Payment,
+        event: PaymentEvent,
+    ) -> Result<Option<PaymentStatusUpdate>, DisputeError> {
+        Ok(match payment.status.apply(event)? {
+            Transition::Changed(to) => Some(PaymentStatusUpdate { from: payment.status, to }),
+            Transition::Unchanged => None,
+        })
+    }
+
+    fn journal_id(&self) -> JournalId {
+        JournalId::from_uuid(self.ports.ids.new_id())
+    }
+
+    fn event(&self, event_type: EventType, dispute: &Dispute) -> OutboxEvent {
+        OutboxEvent {
+            id: EventId::from_uuid(self.ports.ids.new_id()),
+            event_type,
+            aggregate_id: dispute.id.to_string(),
+            payload: dispute_payload(dispute),
+            created_at: dispute.updated_at,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Disputes driven by Stripe's signed webhooks, against a Stripe stand-in
+//! (wiremock) whose dispute object changes as the bank decides. Each event
+//! re-reads the dispute, so any delivery order ends in the same state.
+
+use adapters_stripe::sign;
+use domain::usecases::Role;
+use serde_json::{Value, json};
+use skillpay_e2e::{TestApp, spawn_app_with};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "whsec_disputes";
+
+fn intent(status: &str) -> Value {
+    json!({"id": "pi_d1", "object": "payment_intent", "status": status, "client_secret": "pi_d1_secret_x"})
+}
+
+async fn stripe() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("requires_payment_method")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_d1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("requires_confirmation")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_d1/confirm"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("succeeded")))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Stripe's dispute object now says `status` (newest mount wins).
+async fn dispute_is(server: &MockServer, status: &str, priority: u8) {
+    Mock::given(method("GET"))
+        .and(path("/v1/disputes/dp_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "dp_1", "object": "dispute", "amount": 4999, "currency": "usd", "reason": "fraudulent",
+            "status": status, "payment_intent": "pi_d1", "evidence_details": {"due_by": 1_900_000_000}
+        })))
+        .with_priority(priority)
+        .mount(server)
+        .await;
+}
+
+async fn paid_app(server: &MockServer) -> (TestApp, String) {
+    let app = spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_d"),
+        ("STRIPE_API_BASE", &server.uri()),
+        ("STRIPE_WEBHOOK_SECRET", SECRET),
+        ("SKILLPAY_DISPUTE_FEE", "USD:15.00"),
+    ])
+    .await;
+    app.put_course(1, "49.99", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let done: Value = app
+        .post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "pm_card_visa"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "completed");
+    (app, id)
+}
+
+async fn deliver(app: &TestApp, event_id: &str, kind: &str) -> u16 {
+    let body = json!({"id": event_id, "object": "event", "type": kind, "data": {"object": {"id": "dp_1", "object": "dispute"}}})
+        .to_string();
+    let signature = sign(body.as_bytes(), SECRET, chrono::Utc::now().timestamp());
+    let res = app
+        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+async fn balances(app: &TestApp) -> [i64; 4] {
+    let mut out = [0; 4];
+    for (slot, account) in
+        out.iter_mut().zip(["platform_revenue", "instructor_payable:100", "dispute_holds", "gateway_clearing:stripe"])
+    {
+        *slot = app.store.account_balance(account.into(), "USD".into()).await.unwrap();
+    }
+    out
+}
+
+async fn payment_status(app: &TestApp, id: &str) -> String {
+    let p: Value = app.get(&format!("/api/payments/{id}/"), &app.admin()).await.json().await.unwrap();
+    p["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_opened_dispute_holds_the_money_and_a_lost_one_reverses_it_with_the_fee() {
+    let server = stripe().await;
+    let (app, payment) = paid_app(&server).await;
+    dispute_is(&server, "needs_response", 5).await;
+    assert_eq!(deliver(&app, "evt_open", "charge.dispute.created").await, 200);
+    assert_eq!(payment_status(&app, &payment).await, "disputed");
+    // revenue, payable, holds, clearing: fee 10.00 and earnings 39.99 held.
+    assert_eq!(balances(&app).await, [0, 0, -4999, 4999]);
+    let list: Value = app.get("/api/payments/disputes/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(list["data"][0]["status"], "needs_response");
+    assert_eq!(list["data"][0]["amount"], "49.99");
+    assert!(list["data"][0]["evidence_due_by"].is_string());
+
+    dispute_is(&server, "lost", 1).await;
+    assert_eq!(deliver(&app, "evt_lost", "charge.dispute.closed").await, 200);
+    assert_eq!(payment_status(&app, &payment).await, "disputed");
+    // The money went to the bank; the platform also paid Stripe's 15.00 fee.
+    assert_eq!(balances(&app).await, [1500, 0, 0, -1500]);
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+    let events = app.store.scalar("SELECT count(*) AS n FROM outbox_events WHERE event_type LIKE 'dispute.%'").unwrap();
+    assert_eq!(events, 2);
+    // A late "updated" event changes nothing.
+    assert_eq!(deliver(&app, "evt_late", "charge.dispute.updated").await, 200);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM ledger_journals").unwrap(), 3);
+}
+
+#[tokio::test]
+async fn events_out_of_order_end_where_the_gateway_is_a_won_dispute_returns_the_payment() {
+    let server = stripe().await;
+    let (app, payment) = paid_app(&server).await;
+    // The bank decided before any event arrived; the "closed" event comes
+    // first, the "created" one after.
+    dispute_is(&server, "won", 5).await;
+    assert_eq!(deliver(&app, "evt_closed", "charge.dispute.closed").await, 200);
+    assert_eq!(deliver(&app, "evt_created", "charge.dispute.created").await, 200);
+    assert_eq!(payment_status(&app, &payment).await, "completed");
+    // Held, then released: back to the sale's balances.
+    assert_eq!(balances(&app).await, [-1000, -3999, 0, 4999]);
+    let dispute: Value = app.get("/api/payments/disputes/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(dispute["data"][0]["status"], "won");
+    assert!(dispute["data"][0]["resolved_at"].is_string());
+    assert_eq!(app.get("/api/payments/disputes/", &app.token(1000, Role::Student)).await.status(), 403);
+}
