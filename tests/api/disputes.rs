@@ -148,3 +148,31 @@ async fn events_out_of_order_end_where_the_gateway_is_a_won_dispute_returns_the_
     assert!(dispute["data"][0]["resolved_at"].is_string());
     assert_eq!(app.get("/api/payments/disputes/", &app.token(1000, Role::Student)).await.status(), 403);
 }
+
+#[tokio::test]
+async fn a_hold_is_released_when_the_charge_is_refunded_and_unknown_disputes_are_acknowledged() {
+    let server = stripe().await;
+    let (app, payment) = paid_app(&server).await;
+    dispute_is(&server, "needs_response", 5).await;
+    deliver(&app, "evt_open", "charge.dispute.created").await;
+    assert_eq!(balances(&app).await, [0, 0, -4999, 4999]);
+    dispute_is(&server, "charge_refunded", 1).await;
+    assert_eq!(deliver(&app, "evt_refunded", "charge.dispute.closed").await, 200);
+    assert_eq!(balances(&app).await, [-1000, -3999, 0, 4999]);
+    assert_eq!(payment_status(&app, &payment).await, "completed");
+    let dispute: Value = app.get("/api/payments/disputes/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(dispute["data"][0]["status"], "warning_closed");
+    // A dispute Stripe does not show us (another integration's) is acknowledged.
+    let body = json!({"id": "evt_other", "object": "event", "type": "charge.dispute.created",
+                      "data": {"object": {"id": "dp_unknown", "object": "dispute"}}})
+    .to_string();
+    let signature = sign(body.as_bytes(), SECRET, chrono::Utc::now().timestamp());
+    let res = app
+        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -4,7 +4,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::dispute::{Dispute, DisputeStatus};
 use domain::ids::{DisputeId, PaymentId};
 use domain::money::Money;
@@ -129,12 +128,13 @@ impl DisputeRepository for PgStore {
             let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
                 let row = DisputeRow::from_domain(&change.dispute);
                 let written = match change.previous {
-                    None => match diesel::insert_into(disputes::table).values(&row).execute(conn) {
-                        Ok(n) => n,
-                        // Another delivery created it first.
-                        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => 0,
-                        Err(e) => return Err(e.into()),
-                    },
+                    // Another delivery may have created it first: then nothing
+                    // is written and the caller re-reads.
+                    None => diesel::insert_into(disputes::table)
+                        .values(&row)
+                        .on_conflict(disputes::provider_dispute_id)
+                        .do_nothing()
+                        .execute(conn)?,
                     Some(previous) => {
                         diesel::update(disputes::table.find(row.id).filter(disputes::status.eq(previous.as_str())))
                             .set((

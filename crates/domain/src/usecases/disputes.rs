@@ -148,7 +148,7 @@ impl DisputeService {
                 evidence_due_by: seen.evidence_due_by,
                 created_at: now,
                 updated_at: now,
-                resolved_at: None,
+                resolved_at: status.is_final().then_some(now),
             };
             return self.hold_if_needed(payment, dispute, None).map(Some);
         };
@@ -162,8 +162,14 @@ impl DisputeService {
             next.status = if target.is_final() { DisputeStatus::NeedsResponse } else { target };
             return self.hold_if_needed(payment, next, Some(current.status)).map(Some);
         }
+        if current.status.holds_money() && !target.holds_money() && target != DisputeStatus::WarningClosed {
+            // A held dispute does not go back to being an inquiry; keep it.
+            return Ok(None);
+        }
         let (journal, payment_event, event_type) = match target {
-            DisputeStatus::Won if current.status.holds_money() => (
+            // Won, or closed as an inquiry after money was held (the charge
+            // was refunded meanwhile): the hold is released.
+            DisputeStatus::Won | DisputeStatus::WarningClosed if current.status.holds_money() => (
                 Some(release_journal(self.journal_id(), payment, current, now)?),
                 Some(PaymentEvent::WinDispute),
                 Some(EventType::DisputeClosed),

@@ -16,10 +16,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::payment::PaymentMethod;
+use crate::ports::GatewayError;
 use crate::ports::{
     StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookRequest, WebhookVerifier,
 };
-use crate::usecases::disputes::DisputeService;
+use crate::usecases::disputes::{DisputeError, DisputeService};
 use crate::usecases::payments::PaymentService;
 use crate::usecases::refunds::RefundService;
 
@@ -112,8 +113,12 @@ impl WebhookService {
         let (provider_payment_id, capture) = match action {
             WebhookAction::Ignore => return Ok(()),
             WebhookAction::SyncDispute { provider_dispute_id } => {
-                // A dispute about a payment we did not make is acknowledged.
-                return self.disputes.sync(provider, &provider_dispute_id).await.map(|_| ()).map_err(|e| e.to_string());
+                // A dispute about a payment we did not make (or one the
+                // gateway does not show us) is acknowledged, not retried.
+                return match self.disputes.sync(provider, &provider_dispute_id).await {
+                    Ok(_) | Err(DisputeError::Gateway(GatewayError::UnknownPayment)) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                };
             }
             WebhookAction::SyncRefund { provider_refund_id } => {
                 // A refund made outside Skillpay (in the gateway's dashboard)
