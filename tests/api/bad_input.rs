@@ -147,3 +147,38 @@ async fn buying_an_unknown_or_inactive_item_writes_nothing() {
     assert_eq!(res.status(), 422);
     nothing_written(&app).await;
 }
+
+#[tokio::test]
+async fn nul_characters_out_of_range_cursors_and_huge_limits_are_client_errors() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let (status, problem) = raw(
+        &app,
+        Method::PUT,
+        "/api/payments/catalog/courses/77/",
+        &admin,
+        "application/json",
+        br#"{"title":"x\u0000","price":"1.00","currency":"USD","instructor_id":100,"active":true}"#.to_vec(),
+    )
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("validation_failed")));
+    let (status, problem) = raw(
+        &app,
+        Method::GET,
+        "/api/payments/?cursor=-210866803200000001.00000000000000000000000000000000",
+        &admin,
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("invalid_query")));
+    let res = app
+        .post(
+            "/api/payments/coupons/",
+            &admin,
+            &json!({"code": "BIG1", "discount_type": "percentage", "discount_value": "10", "max_uses": 2_147_483_648_u64}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    nothing_written(&app).await;
+}

@@ -24,6 +24,12 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         assert!(paths.contains_key(path), "missing {path}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // List filters are query parameters, not path parameters.
+    for list in ["/api/payments/", "/api/payments/refunds/", "/api/payments/coupons/", "/api/payments/disputes/"] {
+        let parameters = doc["paths"][list]["get"]["parameters"].as_array().unwrap();
+        assert!(!parameters.is_empty(), "{list}");
+        assert!(parameters.iter().all(|p| p["in"] == "query" && p["required"] != true), "{list}: {parameters:?}");
+    }
 }
 
 #[tokio::test]

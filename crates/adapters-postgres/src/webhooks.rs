@@ -14,9 +14,34 @@ use crate::schema::payment_webhook_logs as logs;
 /// How long a delivery may process before another copy may take it over.
 pub const WEBHOOK_CLAIM_SECS: i64 = 30;
 
+/// PostgreSQL text and jsonb cannot hold NUL characters; a signed event
+/// carrying one must still be logged (else the gateway retries it for
+/// days), so each NUL is replaced by U+FFFD for storage.
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}
+
+fn payload_without_nul(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(without_nul(s)),
+        Value::Array(items) => Value::Array(items.iter().map(payload_without_nul).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (without_nul(k), payload_without_nul(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 #[async_trait]
 impl WebhookLog for PgStore {
     async fn record(&self, event: VerifiedWebhook) -> Result<WebhookClaim, StoreError> {
+        let event = VerifiedWebhook {
+            event_id: without_nul(&event.event_id),
+            event_type: without_nul(&event.event_type),
+            payload: payload_without_nul(&event.payload),
+            ..event
+        };
         self.run(move |conn| {
             let now = Utc::now();
             let claim_until = now + Duration::seconds(WEBHOOK_CLAIM_SECS);

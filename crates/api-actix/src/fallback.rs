@@ -39,8 +39,17 @@ static ROUTES: LazyLock<Vec<(ResourceDef, Vec<String>)>> = LazyLock::new(|| {
 
 /// The methods a path is served with (empty when no route has the path).
 pub fn allowed_methods(path: &str) -> Vec<String> {
+    // A literal route (`/coupons/validate/`) hides the `{id}` pattern the
+    // same path also fits, as in the router.
+    let matching: Vec<_> = ROUTES.iter().filter(|(def, _)| def.is_match(path)).collect();
+    let literal: Vec<_> = matching
+        .iter()
+        .copied()
+        .filter(|(def, _)| !def.is_prefix() && !def.pattern().unwrap_or("").contains('{'))
+        .collect();
+    let chosen = if literal.is_empty() { matching } else { literal };
     let mut allowed: Vec<String> = Vec::new();
-    for (_, methods) in ROUTES.iter().filter(|(def, _)| def.is_match(path)) {
+    for (_, methods) in chosen {
         for method in methods {
             if !allowed.contains(method) {
                 allowed.push(method.clone());
@@ -72,5 +81,7 @@ mod tests {
         assert_eq!(allowed_methods("/api/payments/"), ["GET", "POST"]);
         assert_eq!(allowed_methods("/api/payments/pay_1/cancel/"), ["POST"]);
         assert!(allowed_methods("/api/nothing/").is_empty());
+        assert_eq!(allowed_methods("/api/payments/coupons/validate/"), ["POST"]);
+        assert_eq!(allowed_methods("/api/payments/coupons/"), ["GET", "POST"]);
     }
 }

@@ -17,6 +17,13 @@ pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
     if !media.eq_ignore_ascii_case("application/json") {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // PostgreSQL text cannot hold NUL, and no field of ours needs it.
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "body",
+            "text must not contain NUL (\\u0000) characters",
+        )]));
+    }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => {
             ApiError::Validation(vec![FieldError::new("body", strip_position(&e.to_string()))])

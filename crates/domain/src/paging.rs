@@ -5,6 +5,8 @@ use uuid::Uuid;
 
 /// Largest page a caller may ask for.
 pub const MAX_PAGE_LIMIT: u32 = 100;
+/// The end of year 9999 in microseconds since the epoch.
+const MAX_CURSOR_MICROS: i64 = 253_402_300_799_999_999;
 /// Page size when the caller does not say.
 pub const DEFAULT_PAGE_LIMIT: u32 = 20;
 
@@ -32,6 +34,11 @@ impl Cursor {
     pub fn decode(text: &str) -> Result<Cursor, MalformedCursor> {
         let (micros, id) = text.split_once('.').ok_or(MalformedCursor)?;
         let micros: i64 = micros.parse().map_err(|_| MalformedCursor)?;
+        // Cursors we hand out name creation times; anything outside
+        // 1970..10000 cannot be one (and PostgreSQL could not compare it).
+        if !(0..=MAX_CURSOR_MICROS).contains(&micros) {
+            return Err(MalformedCursor);
+        }
         let created_at = DateTime::from_timestamp_micros(micros).ok_or(MalformedCursor)?;
         let id = Uuid::try_parse(id).map_err(|_| MalformedCursor)?;
         Ok(Cursor { created_at, id })
@@ -78,7 +85,14 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         let c = Cursor { created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(), id: Uuid::nil() };
         assert_eq!(Cursor::decode(&c.encode()), Ok(c));
-        for bad in ["", "abc", "1.2", "x.00000000000000000000000000000000"] {
+        for bad in [
+            "",
+            "abc",
+            "1.2",
+            "x.00000000000000000000000000000000",
+            "-210866803200000001.00000000000000000000000000000000",
+            "253402300800000000.00000000000000000000000000000000",
+        ] {
             assert_eq!(Cursor::decode(bad), Err(MalformedCursor), "{bad:?}");
         }
     }

@@ -57,6 +57,7 @@ impl From<&Dispute> for DisputeView {
 
 /// Paging of `GET /api/payments/disputes/`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeListParams {
     /// `next_cursor` of the previous page.

@@ -16,6 +16,7 @@ use crate::json::parse_query;
 
 /// Query of the ledger endpoint.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerParams {
     /// ISO-4217 currency of the entries.

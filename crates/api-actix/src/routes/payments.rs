@@ -123,6 +123,7 @@ pub async fn create_payment(
 
 /// Filters of `GET /api/payments/`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentListParams {
     /// Only this status.

@@ -110,6 +110,7 @@ pub async fn request_refund(
 
 /// Filters of `GET /api/payments/refunds/`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RefundListParams {
     /// Only this status.
