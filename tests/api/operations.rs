@@ -24,6 +24,10 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         assert!(paths.contains_key(path), "missing {path}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Every secured operation documents 401 and 503 as problem+json.
+    let create = &doc["paths"]["/api/payments/"]["post"]["responses"];
+    assert!(create["401"]["content"]["application/problem+json"].is_object(), "{create}");
+    assert!(create["503"].is_object());
     // List filters are query parameters, not path parameters.
     for list in ["/api/payments/", "/api/payments/refunds/", "/api/payments/coupons/", "/api/payments/disputes/"] {
         let parameters = doc["paths"][list]["get"]["parameters"].as_array().unwrap();

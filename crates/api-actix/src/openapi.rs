@@ -18,6 +18,46 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents the answers every operation can give besides its own: 401 and
+/// 403 on secured operations, 400 for unreadable requests, 503 when the
+/// database is unreachable, 500 for bugs; all problem+json. Added once here
+/// rather than repeated on every handler.
+struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        crate::error::PROBLEM_JSON,
+                        ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let responses = &mut operation.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    responses.entry(code.to_owned()).or_insert_with(|| problem(description));
+                };
+                if secured {
+                    add("401", "missing, malformed, expired or wrongly signed bearer token");
+                    add("403", "the role does not allow this");
+                }
+                add("400", "malformed request (JSON syntax, query parameters, Idempotency-Key)");
+                add("503", "the database is unreachable; retry later");
+                add("500", "a bug; the cause is logged, not sent");
+            }
+        }
+    }
+}
+
 /// Skillpay's API description.
 #[derive(OpenApi)]
 #[openapi(
@@ -53,7 +93,7 @@ impl Modify for BearerAuth {
         disputes::list_disputes,
         disputes::get_dispute,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonProblems),
     tags(
         (name = "payments", description = "Buying courses and event tickets"),
         (name = "coupons", description = "Discount codes"),
