@@ -94,6 +94,16 @@ impl IdempotencyStore for PgStore {
         .await
     }
 
+    async fn reap(&self, before: chrono::DateTime<Utc>) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+                .execute(conn)
+                .map(|n| u64::try_from(n).unwrap_or(u64::MAX))
+                .map_err(store_error)
+        })
+        .await
+    }
+
     async fn abandon(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError> {
         self.run(move |conn| {
             diesel::delete(

@@ -168,3 +168,28 @@ async fn an_idempotency_key_whose_request_died_can_be_taken_over_after_its_lease
     assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::Started);
     assert_eq!(f.store.begin(owner, key, "same".into()).await.unwrap(), IdempotencyBegin::InProgress);
 }
+
+#[tokio::test]
+async fn idempotency_keys_older_than_their_time_are_reaped_and_fresh_ones_kept() {
+    use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    let f = fixture().await;
+    let owner = UserId::new(9);
+    for key in ["old", "fresh"] {
+        let begun = f.store.begin(owner, IdempotencyKey::parse(key).unwrap(), "fp".into()).await.unwrap();
+        assert_eq!(begun, IdempotencyBegin::Started);
+    }
+    f.store
+        .scalar("WITH aged AS (UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old' RETURNING 1) SELECT count(*) AS n FROM aged")
+        .unwrap();
+    let reaped = f.store.reap(chrono::Utc::now() - chrono::Duration::hours(24)).await.unwrap();
+    assert_eq!(reaped, 1);
+    // The reaped key can be used afresh; the fresh one is still claimed.
+    assert_eq!(
+        f.store.begin(owner, IdempotencyKey::parse("old").unwrap(), "other".into()).await.unwrap(),
+        IdempotencyBegin::Started
+    );
+    assert_eq!(
+        f.store.begin(owner, IdempotencyKey::parse("fresh").unwrap(), "fp".into()).await.unwrap(),
+        IdempotencyBegin::InProgress
+    );
+}

@@ -30,6 +30,8 @@ pub const DEFAULT_RECONCILE_AFTER_SECS: i64 = 300;
 pub const DEFAULT_PAYMENT_EXPIRY_MINUTES: i64 = 60;
 /// Default refund window, in days.
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 30;
+/// Default and least hours an idempotency key is kept.
+pub const MIN_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 /// Shortest accepted JWT secret, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -78,6 +80,8 @@ pub struct Config {
     pub dispute_fees: Vec<domain::money::Money>,
     /// Who pays it.
     pub dispute_fee_bearer: domain::dispute::DisputeFeeBearer,
+    /// Hours an idempotency key is kept (at least 24).
+    pub idempotency_ttl_hours: i64,
 }
 
 /// PayPal settings from the environment.
@@ -227,7 +231,12 @@ impl Config {
             Some(_) => bail!("SKILLPAY_DISPUTE_FEE_BEARER must be platform or instructor"),
         };
         let refund_window_days = positive("SKILLPAY_REFUND_WINDOW_DAYS", DEFAULT_REFUND_WINDOW_DAYS)?;
+        let idempotency_ttl_hours = positive("SKILLPAY_IDEMPOTENCY_TTL_HOURS", MIN_IDEMPOTENCY_TTL_HOURS)?;
+        if idempotency_ttl_hours < MIN_IDEMPOTENCY_TTL_HOURS {
+            bail!("SKILLPAY_IDEMPOTENCY_TTL_HOURS must be at least {MIN_IDEMPOTENCY_TTL_HOURS}");
+        }
         Ok(Config {
+            idempotency_ttl_hours,
             dispute_fees,
             dispute_fee_bearer,
             refund_window_days,

@@ -223,7 +223,14 @@ const REFUND_SYNC_BATCH: u32 = 50;
 /// `interval_secs` until the process stops. Safe with any number of
 /// instances: payment claims skip rows another holds, refund changes are
 /// guarded.
-pub async fn run_sweeper(payments: PaymentService, refunds: RefundService, policy: SweepPolicy, interval_secs: u64) {
+pub async fn run_sweeper(
+    payments: PaymentService,
+    refunds: RefundService,
+    keys: Arc<dyn domain::ports::IdempotencyStore>,
+    policy: SweepPolicy,
+    interval_secs: u64,
+    idempotency_ttl_hours: i64,
+) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
     loop {
         ticker.tick().await;
@@ -244,6 +251,12 @@ pub async fn run_sweeper(payments: PaymentService, refunds: RefundService, polic
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "refund sync failed; retrying next tick"),
+        }
+        let expired_before = chrono::Utc::now() - chrono::Duration::hours(idempotency_ttl_hours);
+        match keys.reap(expired_before).await {
+            Ok(0) => {}
+            Ok(reaped) => tracing::info!(reaped, "forgot expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "idempotency key reaping failed; retrying next tick"),
         }
     }
 }

@@ -110,8 +110,10 @@ async fn main() -> anyhow::Result<()> {
             actix_web::rt::spawn(app::run_sweeper(
                 state.payments.clone(),
                 state.refunds.clone(),
+                state.idempotency.clone(),
                 app::sweep_policy(&config),
                 config.reconcile_interval_secs,
+                config.idempotency_ttl_hours,
             ));
             start_server(state, listener)?.await.context("serving")?;
         }

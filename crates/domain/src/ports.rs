@@ -498,6 +498,8 @@ pub trait IdempotencyStore: Send + Sync {
     async fn complete(&self, owner: UserId, key: IdempotencyKey, response: StoredResponse) -> Result<(), StoreError>;
     /// Forgets the claim (the request failed in a way worth retrying).
     async fn abandon(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError>;
+    /// Deletes keys claimed before `before`; answers how many.
+    async fn reap(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Checks that storage answers (for readiness).
