@@ -72,6 +72,8 @@ fn columns() -> (
 impl GatewayConfigRepository for PgStore {
     async fn put(&self, config: GatewayConfig) -> Result<GatewayConfigSummary, PutGatewayConfigError> {
         let keyring = self.keyring().ok_or(PutGatewayConfigError::NoEncryptionKey)?;
+        // The names are those just written: no need to unseal them again.
+        let names = config.credentials.names();
         let result = self
             .run(move |conn| {
                 conn.transaction::<Row, TxError<()>, _>(|conn| {
@@ -130,7 +132,6 @@ impl GatewayConfigRepository for PgStore {
                 .map_err(|e| e.into_result().err().unwrap_or_else(|| StoreError::Corrupt("refused".into())))
             })
             .await?;
-        let names = result_names(&result, self.keyring().as_deref())?;
         Ok(summary(&result, names)?)
     }
 

@@ -42,11 +42,8 @@ pub fn allowed_methods(path: &str) -> Vec<String> {
     // A literal route (`/coupons/validate/`) hides the `{id}` pattern the
     // same path also fits, as in the router.
     let matching: Vec<_> = ROUTES.iter().filter(|(def, _)| def.is_match(path)).collect();
-    let literal: Vec<_> = matching
-        .iter()
-        .copied()
-        .filter(|(def, _)| !def.is_prefix() && !def.pattern().unwrap_or("").contains('{'))
-        .collect();
+    let literal: Vec<_> =
+        matching.iter().copied().filter(|(def, _)| def.pattern().is_some_and(|p| !p.contains('{'))).collect();
     let chosen = if literal.is_empty() { matching } else { literal };
     let mut allowed: Vec<String> = Vec::new();
     for (_, methods) in chosen {

@@ -17,6 +17,8 @@ use crate::catalog::{ItemKind, ItemRef};
 use crate::ids::{CouponId, PaymentId, RedemptionId, UserId};
 use crate::money::{Currency, Money, MoneyError, Rate};
 
+/// Largest usage limit a coupon may have (the storage's 32-bit counter).
+pub const MAX_COUPON_USES: u32 = 2_147_483_647;
 /// Shortest accepted coupon code.
 pub const COUPON_CODE_MIN_CHARS: usize = 3;
 /// Longest accepted coupon code.
@@ -337,6 +339,9 @@ pub enum CouponDefinitionError {
     /// A usage limit of zero would make the coupon useless.
     #[error("usage limits must be at least 1")]
     ZeroLimit,
+    /// A usage limit above [`MAX_COUPON_USES`].
+    #[error("usage limits must be at most 2147483647")]
+    LimitTooLarge,
 }
 
 impl NewCoupon {
@@ -382,8 +387,12 @@ impl NewCoupon {
         {
             return Err(CouponDefinitionError::EmptyValidity);
         }
-        if self.max_uses == Some(0) || self.max_uses_per_user == Some(0) {
+        let limits = [self.max_uses, self.max_uses_per_user];
+        if limits.contains(&Some(0)) {
             return Err(CouponDefinitionError::ZeroLimit);
+        }
+        if limits.into_iter().flatten().any(|limit| limit > MAX_COUPON_USES) {
+            return Err(CouponDefinitionError::LimitTooLarge);
         }
         Ok(())
     }
@@ -567,6 +576,10 @@ mod tests {
         assert_eq!(ok.check(), Ok(()));
         let zero = NewCoupon { max_uses: Some(0), ..ok.clone() };
         assert_eq!(zero.check(), Err(CouponDefinitionError::ZeroLimit));
+        let huge = NewCoupon { max_uses_per_user: Some(MAX_COUPON_USES + 1), ..ok.clone() };
+        assert_eq!(huge.check(), Err(CouponDefinitionError::LimitTooLarge));
+        let largest = NewCoupon { max_uses: Some(MAX_COUPON_USES), ..ok.clone() };
+        assert_eq!(largest.check(), Ok(()));
         let empty = NewCoupon { valid_from: Some(now()), expires_at: Some(now()), ..ok.clone() };
         assert_eq!(empty.check(), Err(CouponDefinitionError::EmptyValidity));
         let negative = NewCoupon { discount: Discount::Fixed { amount: usd(0) }, ..ok };

@@ -67,11 +67,6 @@ fn parse_coupon(body: CreateCouponBody) -> Result<NewCoupon, ApiError> {
             None
         }
     };
-    for (field, limit) in [("max_uses", body.max_uses), ("max_uses_per_user", body.max_uses_per_user)] {
-        if limit.is_some_and(|l| l == 0 || i32::try_from(l).is_err()) {
-            errors.push(FieldError::new(field, "must be from 1 to 2147483647"));
-        }
-    }
     let course_ids = body.course_ids.unwrap_or_default();
     let event_ids = body.event_ids.unwrap_or_default();
     if course_ids.len() + event_ids.len() > MAX_TARGET_IDS {

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use domain::ledger::Account;
 use domain::money::Currency;
-use domain::paging::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use domain::paging::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -78,7 +78,7 @@ pub async fn account(
         .as_deref()
         .map(|c| c.parse::<i64>().map_err(|_| ApiError::InvalidQuery("malformed cursor".into())))
         .transpose()?;
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE_LIMIT).clamp(1, MAX_PAGE_LIMIT);
+    let limit = PageRequest::new(None, params.limit).limit;
     let balance = state.ledger.balance(account, currency).await?;
     let entries = state.ledger.entries(account, currency, before, limit).await?;
     let full_page = entries.len() == usize::try_from(limit).unwrap_or(usize::MAX);
