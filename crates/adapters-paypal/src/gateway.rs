@@ -192,6 +192,18 @@ impl PaymentGateway for PaypalGateway {
         Err(GatewayError::UnknownPayment)
     }
 
+    async fn submit_dispute_evidence(
+        &self,
+        _provider_dispute_id: &str,
+        _evidence: &domain::ports::DisputeEvidence,
+    ) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
+    async fn accept_dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
     /// Reads a refund: `GET /v2/payments/refunds/{id}`.
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
         if provider_refund_id.is_empty() || !provider_refund_id.chars().all(|c| c.is_ascii_alphanumeric()) {

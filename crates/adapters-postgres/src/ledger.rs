@@ -37,7 +37,8 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
         .values((
             ledger_journals::id.eq(journal.id().uuid()),
             ledger_journals::kind.eq(journal.kind().as_str()),
-            ledger_journals::payment_id.eq(journal.payment_id().uuid()),
+            ledger_journals::payment_id.eq(journal.payment_id().map(|id| id.uuid())),
+            ledger_journals::payout_id.eq(journal.payout_id().map(|id| id.uuid())),
             ledger_journals::currency.eq(currency),
             ledger_journals::posted_at.eq(journal.posted_at()),
         ))

@@ -90,6 +90,7 @@ diesel::table! {
         payment_id -> Nullable<Uuid>,
         currency -> Text,
         posted_at -> Timestamptz,
+        payout_id -> Nullable<Uuid>,
     }
 }
 
@@ -180,6 +181,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
         reconcile_after -> Nullable<Timestamptz>,
+        earnings_released_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -198,6 +200,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         paid_at -> Nullable<Timestamptz>,
+        destination_key_id -> Text,
     }
 }
 
@@ -223,6 +226,7 @@ diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> payments (payment_id));
 diesel::joinable!(ledger_entries -> ledger_journals (journal_id));
 diesel::joinable!(ledger_journals -> payments (payment_id));
+diesel::joinable!(ledger_journals -> payouts (payout_id));
 diesel::joinable!(payment_disputes -> payments (payment_id));
 diesel::joinable!(payments -> coupons (coupon_id));
 diesel::joinable!(refunds -> payments (payment_id));

@@ -93,6 +93,18 @@ impl PaymentGateway for SandboxGateway {
         Err(GatewayError::UnknownPayment)
     }
 
+    async fn submit_dispute_evidence(
+        &self,
+        _provider_dispute_id: &str,
+        _evidence: &domain::ports::DisputeEvidence,
+    ) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
+    async fn accept_dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
     /// The sandbox keeps no state: a session is always waiting for the
     /// client's confirmation until it is confirmed.
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {

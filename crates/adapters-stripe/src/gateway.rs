@@ -187,6 +187,18 @@ impl PaymentGateway for StripeGateway {
         Ok(GatewayRefund { provider_refund_id: refund.id, state })
     }
 
+    async fn submit_dispute_evidence(
+        &self,
+        _provider_dispute_id: &str,
+        _evidence: &domain::ports::DisputeEvidence,
+    ) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
+    async fn accept_dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
     async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
         let dispute: wire::Dispute = self
             .client

@@ -95,6 +95,11 @@ uuid_id!(
     "dp"
 );
 uuid_id!(
+    /// Identifies an instructor payout.
+    PayoutId,
+    "po"
+);
+uuid_id!(
     /// Identifies a ledger journal transaction.
     JournalId,
     "jnl"

@@ -11,9 +11,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{JournalId, PaymentId, UserId};
+use crate::ids::{JournalId, PaymentId, PayoutId, UserId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{Payment, PaymentMethod};
+use crate::payout::{Payout, PayoutMethod};
 
 /// A ledger account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,8 +23,16 @@ pub enum Account {
     GatewayClearing(PaymentMethod),
     /// The platform's fee income (credit balance).
     PlatformRevenue,
-    /// What the platform owes an instructor (credit balance).
+    /// Earnings still inside the payout hold period (credit balance).
+    InstructorPending(UserId),
+    /// What the platform owes an instructor and can pay out: the
+    /// *available* balance (credit balance; a debit balance is money the
+    /// instructor owes back).
     InstructorPayable(UserId),
+    /// Payouts requested and not yet paid or returned (credit balance).
+    PayoutsInTransit(UserId),
+    /// Money sent out through a payout method (credit balance: what left).
+    PayoutFunds(PayoutMethod),
     /// Money held back while disputes are open (credit balance).
     DisputeHolds,
 }
@@ -34,7 +43,10 @@ impl Account {
         match self {
             Account::GatewayClearing(method) => format!("gateway_clearing:{}", method.as_str()),
             Account::PlatformRevenue => "platform_revenue".to_owned(),
+            Account::InstructorPending(user) => format!("instructor_pending:{user}"),
             Account::InstructorPayable(user) => format!("instructor_payable:{user}"),
+            Account::PayoutsInTransit(user) => format!("payouts_in_transit:{user}"),
+            Account::PayoutFunds(method) => format!("payout_funds:{}", method.as_str()),
             Account::DisputeHolds => "dispute_holds".to_owned(),
         }
     }
@@ -63,8 +75,17 @@ impl FromStr for Account {
         if let Some(method) = s.strip_prefix("gateway_clearing:") {
             return method.parse().map(Account::GatewayClearing).map_err(|_| UnknownAccount);
         }
+        if let Some(user) = s.strip_prefix("instructor_pending:") {
+            return user.parse().map(Account::InstructorPending).map_err(|_| UnknownAccount);
+        }
         if let Some(user) = s.strip_prefix("instructor_payable:") {
             return user.parse().map(Account::InstructorPayable).map_err(|_| UnknownAccount);
+        }
+        if let Some(user) = s.strip_prefix("payouts_in_transit:") {
+            return user.parse().map(Account::PayoutsInTransit).map_err(|_| UnknownAccount);
+        }
+        if let Some(method) = s.strip_prefix("payout_funds:") {
+            return method.parse().map(Account::PayoutFunds).map_err(|_| UnknownAccount);
         }
         Err(UnknownAccount)
     }
@@ -83,6 +104,15 @@ pub enum JournalKind {
     DisputeRelease,
     /// A dispute lost: the held money is gone (plus any dispute fee).
     DisputeLoss,
+    /// A sale's earnings leave the hold period and become available.
+    EarningsRelease,
+    /// A payout is requested: its amount moves from available to in transit.
+    PayoutReserve,
+    /// A payout is paid: the money leaves the platform.
+    PayoutPaid,
+    /// A payout is rejected, cancelled, fails or comes back: the money is
+    /// available again.
+    PayoutReturn,
 }
 
 impl JournalKind {
@@ -94,7 +124,32 @@ impl JournalKind {
             JournalKind::DisputeHold => "dispute_hold",
             JournalKind::DisputeRelease => "dispute_release",
             JournalKind::DisputeLoss => "dispute_loss",
+            JournalKind::EarningsRelease => "earnings_release",
+            JournalKind::PayoutReserve => "payout_reserve",
+            JournalKind::PayoutPaid => "payout_paid",
+            JournalKind::PayoutReturn => "payout_return",
         }
+    }
+}
+
+/// What a journal belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JournalSubject {
+    /// A payment (sales, refunds, disputes, releases).
+    Payment(PaymentId),
+    /// A payout.
+    Payout(PayoutId),
+}
+
+impl From<PaymentId> for JournalSubject {
+    fn from(id: PaymentId) -> Self {
+        JournalSubject::Payment(id)
+    }
+}
+
+impl From<PayoutId> for JournalSubject {
+    fn from(id: PayoutId) -> Self {
+        JournalSubject::Payout(id)
     }
 }
 
@@ -112,7 +167,7 @@ pub struct Entry {
 pub struct Journal {
     id: JournalId,
     kind: JournalKind,
-    payment_id: PaymentId,
+    subject: JournalSubject,
     currency: Currency,
     entries: Vec<Entry>,
     posted_at: DateTime<Utc>,
@@ -127,9 +182,23 @@ impl Journal {
     pub fn kind(&self) -> JournalKind {
         self.kind
     }
-    /// The payment it belongs to.
-    pub fn payment_id(&self) -> PaymentId {
-        self.payment_id
+    /// What it belongs to.
+    pub fn subject(&self) -> JournalSubject {
+        self.subject
+    }
+    /// The payment it belongs to, if any.
+    pub fn payment_id(&self) -> Option<PaymentId> {
+        match self.subject {
+            JournalSubject::Payment(id) => Some(id),
+            JournalSubject::Payout(_) => None,
+        }
+    }
+    /// The payout it belongs to, if any.
+    pub fn payout_id(&self) -> Option<PayoutId> {
+        match self.subject {
+            JournalSubject::Payout(id) => Some(id),
+            JournalSubject::Payment(_) => None,
+        }
     }
     /// Its single currency.
     pub fn currency(&self) -> Currency {
@@ -167,7 +236,7 @@ pub enum LedgerError {
 pub struct JournalBuilder {
     id: JournalId,
     kind: JournalKind,
-    payment_id: PaymentId,
+    subject: JournalSubject,
     currency: Currency,
     entries: Vec<Entry>,
     mixed: bool,
@@ -175,8 +244,8 @@ pub struct JournalBuilder {
 
 impl JournalBuilder {
     /// Starts a journal of `currency`.
-    pub fn new(id: JournalId, kind: JournalKind, payment_id: PaymentId, currency: Currency) -> Self {
-        Self { id, kind, payment_id, currency, entries: Vec::new(), mixed: false }
+    pub fn new(id: JournalId, kind: JournalKind, subject: impl Into<JournalSubject>, currency: Currency) -> Self {
+        Self { id, kind, subject: subject.into(), currency, entries: Vec::new(), mixed: false }
     }
 
     /// Debits `account` by `amount` (zero amounts are skipped).
@@ -219,7 +288,7 @@ impl JournalBuilder {
         Ok(Journal {
             id: self.id,
             kind: self.kind,
-            payment_id: self.payment_id,
+            subject: self.subject,
             currency: self.currency,
             entries: self.entries,
             posted_at,
@@ -228,7 +297,8 @@ impl JournalBuilder {
 }
 
 /// The journal of a completed sale: the gateway owes us the amount; the
-/// instructor is owed their earnings and the platform keeps its fee.
+/// instructor is owed their earnings (pending until the hold period ends,
+/// see [`earnings_release_journal`]) and the platform keeps its fee.
 ///
 /// A free payment moves no money and has no journal (`Ok(None)`).
 pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Result<Option<Journal>, LedgerError> {
@@ -237,10 +307,66 @@ pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Resu
     }
     JournalBuilder::new(id, JournalKind::Sale, payment.id, payment.amount.currency())
         .debit(Account::GatewayClearing(payment.method), payment.amount)
-        .credit(Account::InstructorPayable(payment.instructor_id), payment.instructor_earnings)
+        .credit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
         .credit(Account::PlatformRevenue, payment.platform_fee)
         .build(at)
         .map(Some)
+}
+
+/// The journal moving a sale's earnings from pending to available once the
+/// hold period is over; `Ok(None)` when the sale earned nothing.
+///
+/// The whole of the sale's earnings moves, whatever happened since:
+/// refunds and disputes take their share from the *available* balance the
+/// moment they happen (money leaving is never held back), so releasing the
+/// full earnings later leaves every account exact.
+pub fn earnings_release_journal(
+    id: JournalId,
+    payment: &Payment,
+    at: DateTime<Utc>,
+) -> Result<Option<Journal>, LedgerError> {
+    if payment.instructor_earnings.is_zero() {
+        return Ok(None);
+    }
+    JournalBuilder::new(id, JournalKind::EarningsRelease, payment.id, payment.instructor_earnings.currency())
+        .debit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
+        .credit(Account::InstructorPayable(payment.instructor_id), payment.instructor_earnings)
+        .build(at)
+        .map(Some)
+}
+
+/// The journal of a payout request: its amount leaves the available balance
+/// and waits in transit.
+pub fn payout_reserve_journal(id: JournalId, payout: &Payout, at: DateTime<Utc>) -> Result<Journal, LedgerError> {
+    JournalBuilder::new(id, JournalKind::PayoutReserve, payout.id, payout.amount.currency())
+        .debit(Account::InstructorPayable(payout.instructor_id), payout.amount)
+        .credit(Account::PayoutsInTransit(payout.instructor_id), payout.amount)
+        .build(at)
+}
+
+/// The journal of a paid payout: the money leaves through its method.
+pub fn payout_paid_journal(id: JournalId, payout: &Payout, at: DateTime<Utc>) -> Result<Journal, LedgerError> {
+    JournalBuilder::new(id, JournalKind::PayoutPaid, payout.id, payout.amount.currency())
+        .debit(Account::PayoutsInTransit(payout.instructor_id), payout.amount)
+        .credit(Account::PayoutFunds(payout.method), payout.amount)
+        .build(at)
+}
+
+/// The journal giving a payout's money back to the available balance: from
+/// in transit (rejected, cancelled, failed before paying) or, when it had
+/// been paid and came back, from the method's funds.
+pub fn payout_return_journal(
+    id: JournalId,
+    payout: &Payout,
+    was_paid: bool,
+    at: DateTime<Utc>,
+) -> Result<Journal, LedgerError> {
+    let from =
+        if was_paid { Account::PayoutFunds(payout.method) } else { Account::PayoutsInTransit(payout.instructor_id) };
+    JournalBuilder::new(id, JournalKind::PayoutReturn, payout.id, payout.amount.currency())
+        .debit(from, payout.amount)
+        .credit(Account::InstructorPayable(payout.instructor_id), payout.amount)
+        .build(at)
 }
 
 /// The journal of a processed refund: the reverse of a sale's, for the
@@ -302,6 +428,11 @@ mod tests {
             Account::GatewayClearing(PaymentMethod::Paypal),
             Account::GatewayClearing(PaymentMethod::BankTransfer),
             Account::InstructorPayable(UserId::new(42)),
+            Account::InstructorPending(UserId::new(7)),
+            Account::PayoutsInTransit(UserId::new(7)),
+            Account::PayoutFunds(PayoutMethod::StripeConnect),
+            Account::PayoutFunds(PayoutMethod::BankTransfer),
+            Account::DisputeHolds,
         ] {
             assert_eq!(account.code().parse(), Ok(account));
         }

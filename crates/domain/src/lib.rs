@@ -32,6 +32,7 @@ pub mod money;
 pub mod outbox;
 pub mod paging;
 pub mod payment;
+pub mod payout;
 pub mod ports;
 pub mod refund;
 pub mod usecases;

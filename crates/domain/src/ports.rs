@@ -23,6 +23,9 @@ use crate::outbox::OutboxEvent;
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
+mod payouts;
+pub use payouts::*;
+
 /// A storage failure that is not a business outcome.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -324,6 +327,25 @@ pub trait PaymentGateway: Send + Sync {
     /// A dispute as the gateway reports it now. MUST answer
     /// `UnknownPayment` for an id it does not know.
     async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError>;
+    /// Submits evidence contesting a dispute; answers the dispute after.
+    async fn submit_dispute_evidence(
+        &self,
+        provider_dispute_id: &str,
+        evidence: &DisputeEvidence,
+    ) -> Result<GatewayDispute, GatewayError>;
+    /// Accepts (closes) a dispute without contesting it: it is lost.
+    async fn accept_dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError>;
+}
+
+/// Evidence contesting a dispute, as an admin writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeEvidence {
+    /// Why the charge is valid (Stripe `uncategorized_text`, PayPal notes).
+    pub explanation: String,
+    /// What was sold (course or event, access given).
+    pub product_description: Option<String>,
+    /// The buyer's email, when known.
+    pub customer_email: Option<String>,
 }
 
 /// A dispute as a gateway reports it.
@@ -535,6 +557,13 @@ pub enum WebhookAction {
     SyncRefund {
         /// The gateway's id of the refund.
         provider_refund_id: String,
+    },
+    /// Re-read this payout's state from its gateway and apply it.
+    SyncPayout {
+        /// The payout method the gateway serves.
+        method: crate::payout::PayoutMethod,
+        /// The gateway's id of the payout (Stripe transfer, PayPal batch).
+        provider_payout_id: String,
     },
     /// Nothing we act on yet: logged and acknowledged.
     Ignore,

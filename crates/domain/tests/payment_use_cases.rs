@@ -437,12 +437,12 @@ fn a_successful_confirmation_completes_the_payment_with_a_balanced_sale_journal(
     );
     assert_eq!(change.redemption, Some(RedemptionChange::Confirm));
     let journal = change.journal.unwrap();
-    assert_eq!(journal.payment_id(), PAYMENT);
+    assert_eq!(journal.payment_id(), Some(PAYMENT));
     assert_eq!(journal.entries().iter().map(|e| e.amount_minor).sum::<i64>(), 0);
     let moved = |account| journal.entries().iter().find(|e| e.account == account).map(|e| e.amount_minor);
     let p = pending();
     assert_eq!(moved(Account::GatewayClearing(PaymentMethod::Sandbox)), Some(p.amount.minor()));
-    assert_eq!(moved(Account::InstructorPayable(INSTRUCTOR)), Some(-p.instructor_earnings.minor()));
+    assert_eq!(moved(Account::InstructorPending(INSTRUCTOR)), Some(-p.instructor_earnings.minor()));
     assert_eq!(moved(Account::PlatformRevenue), Some(-p.platform_fee.minor()));
     assert_eq!(change.outbox.iter().map(|e| e.event_type).collect::<Vec<_>>(), [EventType::PaymentCompleted]);
 }

@@ -130,6 +130,8 @@ impl WebhookService {
                     .map(|_| ())
                     .map_err(|e| e.to_string());
             }
+            // Payouts are wired in with the payout service.
+            WebhookAction::SyncPayout { .. } => return Ok(()),
             WebhookAction::SyncPayment { provider_payment_id } => (provider_payment_id, false),
             WebhookAction::CapturePayment { provider_payment_id } => (provider_payment_id, true),
         };

@@ -1,0 +1,204 @@
+//! Ports for payouts: their storage (with the balance check under the
+//! instructor's lock) and the gateways that send them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{GatewayError, StoreError};
+use crate::ids::{PaymentId, PayoutId, UserId};
+use crate::ledger::Journal;
+use crate::money::{Currency, Money};
+use crate::outbox::OutboxEvent;
+use crate::paging::{Page, PageRequest};
+use crate::payment::Payment;
+use crate::payout::{InstructorBalance, Payout, PayoutDestination, PayoutMethod, PayoutStatus};
+
+/// A payout request with its reserve journal, before the balance is checked.
+#[derive(Debug, Clone)]
+pub struct NewPayout {
+    /// The payout, `requested`.
+    pub payout: Payout,
+    /// Where it goes (the adapter seals it).
+    pub destination: PayoutDestination,
+    /// Moves its amount from available to in transit.
+    pub journal: Journal,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// Why a payout request was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestPayoutStoreError {
+    /// Checked under the instructor's lock: MUST be returned when the amount
+    /// exceeds the available balance.
+    #[error("the amount exceeds the available balance of {available}")]
+    InsufficientBalance {
+        /// What is available now.
+        available: Money,
+    },
+    /// Destinations cannot be sealed: no encryption key is configured.
+    #[error("no encryption key is configured for payout destinations")]
+    NoEncryptionKey,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A payout status change with everything that commits with it.
+#[derive(Debug, Clone)]
+pub struct PayoutChange {
+    /// The payout.
+    pub payout_id: PayoutId,
+    /// The status it must still be in.
+    pub from: PayoutStatus,
+    /// Its new status.
+    pub to: PayoutStatus,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The gateway's id or the bank reference, once known.
+    pub transaction_id: Option<String>,
+    /// Why it failed or was rejected.
+    pub failure_reason: Option<String>,
+    /// The ledger journal (paid, or money given back).
+    pub journal: Option<Journal>,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// Which payouts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayoutQuery {
+    /// Only this instructor's.
+    pub instructor: Option<UserId>,
+    /// Only in this status.
+    pub status: Option<PayoutStatus>,
+    /// Only by this method.
+    pub method: Option<PayoutMethod>,
+    /// The page.
+    pub page: PageRequest,
+}
+
+/// Stores payouts and answers instructor balances.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PayoutRepository: Send + Sync {
+    /// Stores a payout request and its reserve journal if, read under a lock
+    /// on the instructor's balance in that currency, the available balance
+    /// covers it; concurrent requests can never overdraw it.
+    async fn request(&self, new: NewPayout) -> Result<Payout, RequestPayoutStoreError>;
+    /// The payout, or `None`.
+    async fn find(&self, id: PayoutId) -> Result<Option<Payout>, StoreError>;
+    /// The payout a gateway knows by this id, or `None`.
+    async fn find_by_transaction_id(
+        &self,
+        method: PayoutMethod,
+        transaction_id: String,
+    ) -> Result<Option<Payout>, StoreError>;
+    /// Its destination, unsealed (only to send it).
+    async fn destination(&self, id: PayoutId) -> Result<Option<PayoutDestination>, StoreError>;
+    /// Payouts matching the query, newest first.
+    async fn list(&self, query: PayoutQuery) -> Result<Page<Payout>, StoreError>;
+    /// Payouts left in `processing` with a gateway id (to ask where they are).
+    async fn processing(&self, limit: u32) -> Result<Vec<Payout>, StoreError>;
+    /// Applies a status change if the payout is still in `from`; otherwise
+    /// writes nothing and answers `false`.
+    async fn apply(&self, change: PayoutChange) -> Result<bool, StoreError>;
+    /// The instructor's balances, one per currency they have money in, read
+    /// from kept balances (constant cost whatever the history).
+    async fn balances(&self, instructor: UserId) -> Result<Vec<InstructorBalance>, StoreError>;
+    /// The instructor's balance in one currency (zeros when none).
+    async fn balance(&self, instructor: UserId, currency: Currency) -> Result<InstructorBalance, StoreError>;
+}
+
+/// Moves sale earnings out of the hold period.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EarningsRepository: Send + Sync {
+    /// Completed payments whose earnings are still pending and that
+    /// completed before `cutoff`, oldest first.
+    async fn due_releases(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError>;
+    /// Marks the payment's earnings released and writes `journal` (if any),
+    /// only if they were not released yet; answers whether it did.
+    async fn release(
+        &self,
+        payment: PaymentId,
+        at: DateTime<Utc>,
+        journal: Option<Journal>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A payout as a gateway reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayPayout {
+    /// The gateway's id (Stripe transfer `tr_…`, PayPal batch id).
+    pub provider_payout_id: String,
+    /// Where it stands.
+    pub state: GatewayPayoutState,
+}
+
+/// Where a payout stands at its gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatewayPayoutState {
+    /// The money reached the destination.
+    Paid,
+    /// Accepted, not final yet (a webhook or a later check settles it).
+    Pending,
+    /// Refused, or paid and then returned/reversed; the reason is safe to
+    /// show.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A gateway that sends payouts (Stripe Connect, PayPal Payouts, sandbox).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PayoutGateway: Send + Sync {
+    /// The method this gateway serves.
+    fn method(&self) -> PayoutMethod;
+    /// Sends `payout` to `destination`. The payout's id is the idempotency
+    /// key: calling again for the same payout MUST NOT pay twice.
+    async fn send(&self, payout: &Payout, destination: &PayoutDestination) -> Result<GatewayPayout, GatewayError>;
+    /// Where a payout sent earlier stands, by the gateway's id.
+    async fn payout_status(&self, provider_payout_id: &str) -> Result<GatewayPayoutState, GatewayError>;
+}
+
+/// The payout gateways configured, by method.
+#[derive(Clone, Default)]
+pub struct PayoutGateways(HashMap<PayoutMethod, Arc<dyn PayoutGateway>>);
+
+impl PayoutGateways {
+    /// No gateway (bank transfers need none).
+    pub fn new() -> Self {
+        Self(HashMap::new())
+    }
+
+    /// Adds a gateway for the method it serves.
+    pub fn with(mut self, gateway: Arc<dyn PayoutGateway>) -> Self {
+        self.0.insert(gateway.method(), gateway);
+        self
+    }
+
+    /// The gateway serving `method`, if configured.
+    pub fn for_method(&self, method: PayoutMethod) -> Option<Arc<dyn PayoutGateway>> {
+        self.0.get(&method).cloned()
+    }
+
+    /// Methods with a gateway.
+    pub fn methods(&self) -> Vec<PayoutMethod> {
+        let mut methods: Vec<_> = self.0.keys().copied().collect();
+        methods.sort();
+        methods
+    }
+}
+
+impl fmt::Debug for PayoutGateways {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.methods()).finish()
+    }
+}
