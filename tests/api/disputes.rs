@@ -89,14 +89,18 @@ async fn deliver(app: &TestApp, event_id: &str, kind: &str) -> u16 {
     res.status().as_u16()
 }
 
+/// Platform revenue, the instructor's (pending and available together:
+/// sales are pending, reversals come off available), dispute holds and
+/// Stripe clearing.
 async fn balances(app: &TestApp) -> [i64; 4] {
-    let mut out = [0; 4];
-    for (slot, account) in
-        out.iter_mut().zip(["platform_revenue", "instructor_payable:100", "dispute_holds", "gateway_clearing:stripe"])
-    {
-        *slot = app.store.account_balance(account.into(), "USD".into()).await.unwrap();
-    }
-    out
+    let balance =
+        |account: &'static str| async move { app.store.account_balance(account.into(), "USD".into()).await.unwrap() };
+    [
+        balance("platform_revenue").await,
+        balance("instructor_pending:100").await + balance("instructor_payable:100").await,
+        balance("dispute_holds").await,
+        balance("gateway_clearing:stripe").await,
+    ]
 }
 
 async fn payment_status(app: &TestApp, id: &str) -> String {

@@ -11,6 +11,7 @@ mod disputes;
 mod gateway_configs;
 mod idempotency;
 mod operations;
+mod payouts;
 mod paypal;
 mod purchase;
 mod refunds;

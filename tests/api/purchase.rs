@@ -46,7 +46,9 @@ async fn a_purchase_with_a_percentage_coupon_completes_and_balances_the_ledger()
     let verification = app.store.verify_ledger().await.unwrap();
     assert_eq!(verification.first_discrepancy, None);
     assert_eq!(app.store.account_balance("platform_revenue".into(), "USD".into()).await.unwrap(), -750);
-    assert_eq!(app.store.account_balance("instructor_payable:100".into(), "USD".into()).await.unwrap(), -2999);
+    // Earnings wait out the hold period before they can be paid out.
+    assert_eq!(app.store.account_balance("instructor_pending:100".into(), "USD".into()).await.unwrap(), -2999);
+    assert_eq!(app.store.account_balance("instructor_payable:100".into(), "USD".into()).await.unwrap(), 0);
     assert_eq!(app.store.account_balance("gateway_clearing:sandbox".into(), "USD".into()).await.unwrap(), 3749);
 
     let confirmed_redemptions =

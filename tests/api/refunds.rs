@@ -62,8 +62,17 @@ async fn a_payment_refunded_in_three_parts_reverses_exactly_its_fee_and_earnings
     }
     let p: Value = app.get(&format!("/api/payments/{payment}/"), &student).await.json().await.unwrap();
     assert_eq!(p["refunded_amount"], "100.00");
+    // Refunds come off the available balance at once; the sale's earnings
+    // are still pending until the hold ends.
+    assert_eq!(balance(&app, "instructor_pending:100").await, -8000);
+    assert_eq!(balance(&app, "instructor_payable:100").await, 8000);
+    app.store
+        .scalar("WITH moved AS (UPDATE payments SET completed_at = now() - interval '8 days' RETURNING 1) SELECT count(*) AS n FROM moved")
+        .unwrap();
+    assert_eq!(app.state.payouts.release_due_earnings(10).await.unwrap(), 1);
     // Fee 20.00 reversed as 6.67 + 6.67 + 6.66: every account is back to zero.
-    for account in ["platform_revenue", "instructor_payable:100", "gateway_clearing:sandbox"] {
+    for account in ["platform_revenue", "instructor_pending:100", "instructor_payable:100", "gateway_clearing:sandbox"]
+    {
         assert_eq!(balance(&app, account).await, 0, "{account}");
     }
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
@@ -154,18 +163,32 @@ async fn admins_read_an_accounts_balance_and_entries_page_by_page() {
         request(&app, &student, json!({"payment_id": payment, "amount": "25.00", "reason": "part"})).await;
     approve(&app, &refund).await;
     let first: Value = app
+        .get("/api/payments/admin/ledger/instructor_pending:100/?currency=USD&limit=1", &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["balance"], "-80.00"); // 80.00 earned, still held
+    assert_eq!(first["entries"][0]["kind"], "sale");
+    let available: Value = app
         .get("/api/payments/admin/ledger/instructor_payable:100/?currency=USD&limit=1", &app.admin())
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(first["balance"], "-60.00"); // 80.00 earned, 20.00 reversed
-    assert_eq!(first["entries"][0]["kind"], "refund");
-    assert_eq!(first["entries"][0]["amount"], "20.00");
-    let cursor = first["next_cursor"].as_str().unwrap();
+    assert_eq!(available["balance"], "20.00"); // 20.00 reversed at once
+    assert_eq!(available["entries"][0]["kind"], "refund");
+    assert_eq!(available["entries"][0]["amount"], "20.00");
+    let platform: Value = app
+        .get("/api/payments/admin/ledger/platform_revenue/?currency=USD&limit=1", &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = platform["next_cursor"].as_str().unwrap();
     let older: Value = app
         .get(
-            &format!("/api/payments/admin/ledger/instructor_payable:100/?currency=USD&limit=1&cursor={cursor}"),
+            &format!("/api/payments/admin/ledger/platform_revenue/?currency=USD&limit=1&cursor={cursor}"),
             &app.admin(),
         )
         .await
@@ -173,7 +196,7 @@ async fn admins_read_an_accounts_balance_and_entries_page_by_page() {
         .await
         .unwrap();
     assert_eq!(older["entries"][0]["kind"], "sale");
-    assert_eq!(older["entries"][0]["amount"], "-80.00");
+    assert_eq!(older["entries"][0]["amount"], "-20.00");
     assert_eq!(older["entries"][0]["payment_id"], payment.as_str());
     assert_eq!(app.get("/api/payments/admin/ledger/platform_revenue/?currency=USD", &student).await.status(), 403);
     assert_eq!(app.get("/api/payments/admin/ledger/cash/?currency=USD", &app.admin()).await.status(), 404);

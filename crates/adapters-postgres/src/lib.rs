@@ -19,6 +19,7 @@ mod ledger;
 mod migrations;
 mod outbox;
 mod payments;
+mod payouts;
 mod pool;
 mod refunds;
 mod rows;

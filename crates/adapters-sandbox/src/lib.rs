@@ -12,6 +12,10 @@
 //! session id is `sbx_` plus the payment id.
 #![forbid(unsafe_code)]
 
+mod payouts;
+
+pub use payouts::{DECLINED_ACCOUNT, DECLINED_EMAIL_PREFIX, SandboxPayouts};
+
 use async_trait::async_trait;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};

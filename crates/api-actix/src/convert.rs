@@ -177,3 +177,39 @@ impl From<StoreError> for ApiError {
         store(error)
     }
 }
+
+impl From<domain::usecases::payouts::PayoutError> for ApiError {
+    fn from(error: domain::usecases::payouts::PayoutError) -> Self {
+        use domain::usecases::payouts::PayoutError as E;
+        let field =
+            |name: &str, error: &E| ApiError::Validation(vec![crate::error::FieldError::new(name, error.to_string())]);
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::InvalidAmount => field("amount", &error),
+            E::BelowMinimum { minimum } => ApiError::PayoutBelowMinimum(format!(
+                "the minimum payout is {} {}",
+                minimum.to_major_string(),
+                minimum.currency()
+            )),
+            E::InsufficientBalance { available } => ApiError::InsufficientBalance(format!(
+                "the amount exceeds the available balance of {} {}",
+                available.to_major_string(),
+                available.currency()
+            )),
+            E::Destination(_) => field("destination", &error),
+            E::MethodUnavailable(_) => ApiError::PayoutMethodUnavailable(error.to_string()),
+            E::NotManual => ApiError::InvalidTransition(error.to_string()),
+            E::InvalidNote => field("reason", &error),
+            E::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
+            E::Gateway(e) => gateway(e),
+            E::NoEncryptionKey => ApiError::EncryptionNotConfigured,
+            E::Contended => ApiError::Conflict,
+            E::Ledger(e) => {
+                tracing::error!(error = %e, "ledger construction failed");
+                ApiError::Internal
+            }
+            E::Store(e) => store(e),
+        }
+    }
+}

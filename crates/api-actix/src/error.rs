@@ -123,8 +123,17 @@ pub enum ApiError {
     /// The refund would exceed what is left to refund.
     #[error("{0}")]
     RefundExceedsRefundable(String),
+    /// The payout is below the configured minimum.
+    #[error("{0}")]
+    PayoutBelowMinimum(String),
+    /// The payout is more than the available balance.
+    #[error("{0}")]
+    InsufficientBalance(String),
+    /// No gateway is configured for the payout method.
+    #[error("{0}")]
+    PayoutMethodUnavailable(String),
     /// Secrets cannot be stored: no encryption key is configured.
-    #[error("SKILLPAY_ENCRYPTION_KEY is not set; credentials cannot be stored")]
+    #[error("SKILLPAY_ENCRYPTION_KEY is not set; secrets (gateway credentials, payout destinations) cannot be stored")]
     EncryptionNotConfigured,
     /// A verified webhook could not be processed; it was logged with the
     /// error and the gateway should deliver it again.
@@ -137,7 +146,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 32] = [
+    pub const ALL_CODES: [&'static str; 35] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -169,6 +178,9 @@ impl ApiError {
         "encryption_not_configured",
         "refund_window_closed",
         "refund_exceeds_refundable",
+        "payout_below_minimum",
+        "insufficient_balance",
+        "payout_method_unavailable",
         "internal_error",
     ];
 
@@ -206,6 +218,9 @@ impl ApiError {
             Self::EncryptionNotConfigured => "encryption_not_configured",
             Self::RefundWindowClosed(_) => "refund_window_closed",
             Self::RefundExceedsRefundable(_) => "refund_exceeds_refundable",
+            Self::PayoutBelowMinimum(_) => "payout_below_minimum",
+            Self::InsufficientBalance(_) => "insufficient_balance",
+            Self::PayoutMethodUnavailable(_) => "payout_method_unavailable",
             Self::Internal => "internal_error",
         }
     }
@@ -229,7 +244,10 @@ impl ApiError {
             | Self::CouponRejected { .. }
             | Self::PaymentMethodUnavailable
             | Self::RefundWindowClosed(_)
-            | Self::RefundExceedsRefundable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::RefundExceedsRefundable(_)
+            | Self::PayoutBelowMinimum(_)
+            | Self::InsufficientBalance(_)
+            | Self::PayoutMethodUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyInProgress | Self::DuplicateCouponCode | Self::InvalidTransition(_) | Self::Conflict => {
                 StatusCode::CONFLICT
             }
@@ -340,6 +358,9 @@ mod tests {
             ApiError::EncryptionNotConfigured,
             ApiError::RefundWindowClosed(String::new()),
             ApiError::RefundExceedsRefundable(String::new()),
+            ApiError::PayoutBelowMinimum(String::new()),
+            ApiError::InsufficientBalance(String::new()),
+            ApiError::PayoutMethodUnavailable(String::new()),
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

@@ -33,6 +33,7 @@ use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::DisputeService;
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
+use domain::usecases::payouts::PayoutService;
 use domain::usecases::refunds::RefundService;
 use domain::usecases::webhooks::WebhookService;
 use utoipa::OpenApi;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub refunds: RefundService,
     /// Disputes.
     pub disputes: DisputeService,
+    /// Instructor payouts and balances.
+    pub payouts: PayoutService,
     /// Ledger reads for operators.
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.
@@ -91,6 +94,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::refunds::get_refund)
             .service(routes::refunds::approve_refund)
             .service(routes::refunds::reject_refund)
+            .service(routes::payouts::balance)
+            .service(routes::payouts::request_payout)
+            .service(routes::payouts::list_payouts)
+            .service(routes::payouts::get_payout)
+            .service(routes::payouts::cancel_payout)
+            .service(routes::payouts::approve_payout)
+            .service(routes::payouts::reject_payout)
+            .service(routes::payouts::mark_paid)
+            .service(routes::payouts::mark_failed)
             .service(routes::catalog::put_item)
             .service(routes::webhooks::stripe)
             .service(routes::webhooks::paypal)

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{catalog, coupons, disputes, gateway_configs, health, ledger, payments, refunds, webhooks};
+use crate::routes::{
+    catalog, coupons, disputes, gateway_configs, health, ledger, payments, payouts, refunds, webhooks,
+};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -92,6 +94,15 @@ impl Modify for CommonProblems {
         ledger::account,
         disputes::list_disputes,
         disputes::get_dispute,
+        payouts::request_payout,
+        payouts::balance,
+        payouts::list_payouts,
+        payouts::get_payout,
+        payouts::cancel_payout,
+        payouts::approve_payout,
+        payouts::reject_payout,
+        payouts::mark_paid,
+        payouts::mark_failed,
     ),
     modifiers(&BearerAuth, &CommonProblems),
     tags(
@@ -99,6 +110,7 @@ impl Modify for CommonProblems {
         (name = "coupons", description = "Discount codes"),
         (name = "refunds", description = "Money back to the buyer"),
         (name = "disputes", description = "Chargebacks, driven by the gateways"),
+        (name = "payouts", description = "Instructor balances and payouts"),
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),

@@ -30,6 +30,11 @@ pub const DEFAULT_RECONCILE_AFTER_SECS: i64 = 300;
 pub const DEFAULT_PAYMENT_EXPIRY_MINUTES: i64 = 60;
 /// Default refund window, in days.
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 30;
+/// Default smallest payout, in major units.
+pub const DEFAULT_MIN_PAYOUT: &str = "10.00";
+/// Default days sale earnings stay pending before they can be paid out
+/// (covers the usual window for early refunds and card disputes).
+pub const DEFAULT_PAYOUT_HOLD_DAYS: i64 = 7;
 /// Default and least hours an idempotency key is kept.
 pub const MIN_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 /// Shortest accepted JWT secret, in bytes.
@@ -82,6 +87,10 @@ pub struct Config {
     pub dispute_fee_bearer: domain::dispute::DisputeFeeBearer,
     /// Hours an idempotency key is kept (at least 24).
     pub idempotency_ttl_hours: i64,
+    /// Smallest payout, in major units of its currency.
+    pub min_payout_major: rust_decimal::Decimal,
+    /// Days sale earnings stay pending (0: released by the next sweep).
+    pub payout_hold_days: i64,
 }
 
 /// PayPal settings from the environment.
@@ -235,7 +244,24 @@ impl Config {
         if idempotency_ttl_hours < MIN_IDEMPOTENCY_TTL_HOURS {
             bail!("SKILLPAY_IDEMPOTENCY_TTL_HOURS must be at least {MIN_IDEMPOTENCY_TTL_HOURS}");
         }
+        let min_payout_major = match var("SKILLPAY_MIN_PAYOUT") {
+            None => rust_decimal::Decimal::from_str(DEFAULT_MIN_PAYOUT)?,
+            Some(text) => rust_decimal::Decimal::from_str(text.trim())
+                .ok()
+                .filter(|v| v.is_sign_positive() && !v.is_zero() && v.scale() <= 4)
+                .context("SKILLPAY_MIN_PAYOUT must be a positive decimal amount such as 10.00")?,
+        };
+        let payout_hold_days = match var("SKILLPAY_PAYOUT_HOLD_DAYS") {
+            None => DEFAULT_PAYOUT_HOLD_DAYS,
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|v: &i64| (0..=365).contains(v))
+                .context("SKILLPAY_PAYOUT_HOLD_DAYS must be a whole number of days from 0 to 365")?,
+        };
         Ok(Config {
+            min_payout_major,
+            payout_hold_days,
             idempotency_ttl_hours,
             dispute_fees,
             dispute_fee_bearer,

@@ -13,19 +13,21 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, middleware};
 use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret as PaypalSecret};
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
-use adapters_sandbox::SandboxGateway;
+use adapters_sandbox::{SandboxGateway, SandboxPayouts};
 use adapters_stripe::{StripeConfig, StripeGateway, StripeWebhookVerifier};
 use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
 use domain::gateway_config::GatewayMode;
 use domain::payment::PaymentMethod;
-use domain::ports::{GatewayConfigRepository, Gateways, SystemClock, TimeOrderedIds, WebhookVerifier};
+use domain::payout::PayoutMethod;
+use domain::ports::{GatewayConfigRepository, Gateways, PayoutGateways, SystemClock, TimeOrderedIds, WebhookVerifier};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
+use domain::usecases::payouts::{PayoutPolicy, PayoutPorts, PayoutService};
 use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::refunds::{RefundPorts, RefundService};
 use domain::usecases::webhooks::WebhookService;
@@ -114,6 +116,19 @@ pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Resul
     Ok(gateways)
 }
 
+/// The payout gateways `config` enables. Without real keys, the sandbox
+/// stands in for Stripe Connect and PayPal when the sandbox is on; bank
+/// transfers need no gateway.
+pub fn payout_gateways(config: &Config) -> PayoutGateways {
+    let mut gateways = PayoutGateways::new();
+    if config.sandbox_enabled {
+        for method in [PayoutMethod::StripeConnect, PayoutMethod::Paypal] {
+            gateways = gateways.with(Arc::new(SandboxPayouts::new(method)));
+        }
+    }
+    gateways
+}
+
 /// The PayPal client the gateway and the webhook verifier share (one
 /// cached OAuth token), if PayPal is configured.
 pub fn paypal_client(config: &Config) -> anyhow::Result<Option<PaypalClient>> {
@@ -185,6 +200,16 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
             bearer: Some(config.dispute_fee_bearer),
         },
     );
+    let payouts = PayoutService::new(
+        PayoutPorts {
+            payouts: store.clone(),
+            earnings: store.clone(),
+            gateways: payout_gateways(config),
+            clock: clock.clone(),
+            ids: ids.clone(),
+        },
+        PayoutPolicy { minimum_major: config.min_payout_major, hold: chrono::Duration::days(config.payout_hold_days) },
+    );
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
         refunds: refunds.clone(),
@@ -195,7 +220,9 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
             payments.clone(),
             refunds,
             disputes.clone(),
+            payouts.clone(),
         ),
+        payouts,
         disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
@@ -216,25 +243,21 @@ pub fn sweep_policy(config: &Config) -> SweepPolicy {
     }
 }
 
-/// Refunds re-checked per sweep.
-const REFUND_SYNC_BATCH: u32 = 50;
+/// Refunds and payouts re-checked per sweep.
+const SYNC_BATCH: u32 = 50;
+/// Sale earnings released per sweep.
+const RELEASE_BATCH: u32 = 500;
 
-/// Sweeps open payments, and refunds the gateway had not settled, every
-/// `interval_secs` until the process stops. Safe with any number of
-/// instances: payment claims skip rows another holds, refund changes are
-/// guarded.
-pub async fn run_sweeper(
-    payments: PaymentService,
-    refunds: RefundService,
-    keys: Arc<dyn domain::ports::IdempotencyStore>,
-    policy: SweepPolicy,
-    interval_secs: u64,
-    idempotency_ttl_hours: i64,
-) {
+/// Every `interval_secs` until the process stops: sweeps open payments,
+/// asks gateways about refunds and payouts they had not settled, releases
+/// sale earnings past their hold period and forgets expired idempotency
+/// keys. Safe with any number of instances: payment claims skip rows
+/// another holds, every other change is guarded.
+pub async fn run_sweeper(state: AppState, policy: SweepPolicy, interval_secs: u64, idempotency_ttl_hours: i64) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
     loop {
         ticker.tick().await;
-        match payments.sweep_open_payments(policy).await {
+        match state.payments.sweep_open_payments(policy).await {
             Ok(report) if report.checked > 0 => tracing::info!(
                 checked = report.checked,
                 settled = report.settled,
@@ -245,15 +268,27 @@ pub async fn run_sweeper(
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "open-payment sweep failed; retrying next tick"),
         }
-        match refunds.sync_processing(REFUND_SYNC_BATCH).await {
+        match state.refunds.sync_processing(SYNC_BATCH).await {
             Ok((settled, failed)) if settled > 0 || !failed.is_empty() => {
                 tracing::info!(settled, failed = failed.len(), "synced processing refunds");
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "refund sync failed; retrying next tick"),
         }
+        match state.payouts.sync_processing(SYNC_BATCH).await {
+            Ok((settled, failed)) if settled > 0 || !failed.is_empty() => {
+                tracing::info!(settled, failed = failed.len(), "synced processing payouts");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "payout sync failed; retrying next tick"),
+        }
+        match state.payouts.release_due_earnings(RELEASE_BATCH).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "released sale earnings past their hold period"),
+            Err(error) => tracing::warn!(%error, "earnings release failed; retrying next tick"),
+        }
         let expired_before = chrono::Utc::now() - chrono::Duration::hours(idempotency_ttl_hours);
-        match keys.reap(expired_before).await {
+        match state.idempotency.reap(expired_before).await {
             Ok(0) => {}
             Ok(reaped) => tracing::info!(reaped, "forgot expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "idempotency key reaping failed; retrying next tick"),

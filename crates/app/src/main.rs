@@ -54,8 +54,10 @@ enum Command {
     },
     /// Load demo courses, an event and coupons, and print demo tokens.
     DemoData,
-    /// Re-check open payments with their gateways once, expiring the ones
-    /// unpaid past the expiry time (the server does this every minute).
+    /// Run the background sweep once: re-check open payments with their
+    /// gateways (expiring the ones unpaid past the expiry time), refunds and
+    /// payouts not yet settled, and release earnings past their hold period
+    /// (the server does this every minute).
     Reconcile,
     /// Ledger tools.
     Ledger {
@@ -108,9 +110,7 @@ async fn main() -> anyhow::Result<()> {
             app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
             actix_web::rt::spawn(app::run_sweeper(
-                state.payments.clone(),
-                state.refunds.clone(),
-                state.idempotency.clone(),
+                state.clone(),
                 app::sweep_policy(&config),
                 config.reconcile_interval_secs,
                 config.idempotency_ttl_hours,
@@ -165,6 +165,13 @@ async fn main() -> anyhow::Result<()> {
             for (id, error) in failed {
                 eprintln!("  {id}: {error}");
             }
+            let (settled, failed) = state.payouts.sync_processing(100).await?;
+            println!("payouts: settled {settled}, failed {}", failed.len());
+            for (id, error) in failed {
+                eprintln!("  {id}: {error}");
+            }
+            let released = state.payouts.release_due_earnings(10_000).await?;
+            println!("earnings released from hold: {released} sales");
         }
         Command::DemoData => {
             let store = connect(&config)?;

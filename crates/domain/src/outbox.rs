@@ -26,6 +26,12 @@ pub enum EventType {
     DisputeOpened,
     /// A dispute was decided (won or lost).
     DisputeClosed,
+    /// An instructor asked for a payout.
+    PayoutRequested,
+    /// A payout reached the instructor.
+    PayoutPaid,
+    /// A payout failed or came back; its money is available again.
+    PayoutFailed,
 }
 
 impl EventType {
@@ -40,6 +46,9 @@ impl EventType {
             EventType::PaymentRefunded => "payment.refunded",
             EventType::DisputeOpened => "dispute.opened",
             EventType::DisputeClosed => "dispute.closed",
+            EventType::PayoutRequested => "payout.requested",
+            EventType::PayoutPaid => "payout.paid",
+            EventType::PayoutFailed => "payout.failed",
         }
     }
 }
@@ -84,6 +93,23 @@ pub fn refund_payload(r: &crate::refund::Refund) -> Value {
         "provider_refund_id": r.provider_refund_id,
         "created_at": r.created_at,
         "processed_at": r.processed_at,
+    })
+}
+
+/// The payout fields an event carries (the destination masked only).
+pub fn payout_payload(p: &crate::payout::Payout) -> Value {
+    json!({
+        "id": p.id.to_string(),
+        "instructor_id": p.instructor_id,
+        "amount": p.amount.to_major_string(),
+        "currency": p.amount.currency().code(),
+        "method": p.method.as_str(),
+        "status": p.status.as_str(),
+        "destination_masked": p.destination_masked,
+        "transaction_id": p.transaction_id,
+        "failure_reason": p.failure_reason,
+        "created_at": p.created_at,
+        "paid_at": p.paid_at,
     })
 }
 

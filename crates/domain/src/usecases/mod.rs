@@ -10,6 +10,7 @@ pub mod coupons;
 pub mod disputes;
 pub mod gateway_configs;
 pub mod payments;
+pub mod payouts;
 pub mod reconciliation;
 pub mod refunds;
 pub mod webhooks;

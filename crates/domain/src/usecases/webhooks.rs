@@ -22,6 +22,7 @@ use crate::ports::{
 };
 use crate::usecases::disputes::{DisputeError, DisputeService};
 use crate::usecases::payments::PaymentService;
+use crate::usecases::payouts::PayoutService;
 use crate::usecases::refunds::RefundService;
 
 /// What happened to a webhook.
@@ -64,6 +65,7 @@ pub struct WebhookService {
     payments: PaymentService,
     refunds: RefundService,
     disputes: DisputeService,
+    payouts: PayoutService,
 }
 
 impl WebhookService {
@@ -74,9 +76,10 @@ impl WebhookService {
         payments: PaymentService,
         refunds: RefundService,
         disputes: DisputeService,
+        payouts: PayoutService,
     ) -> Self {
         let verifiers = verifiers.into_iter().map(|v| (v.provider(), v)).collect();
-        Self { verifiers, log, payments, refunds, disputes }
+        Self { verifiers, log, payments, refunds, disputes, payouts }
     }
 
     /// Verifies, logs and acts on one delivery from `provider`.
@@ -130,8 +133,15 @@ impl WebhookService {
                     .map(|_| ())
                     .map_err(|e| e.to_string());
             }
-            // Payouts are wired in with the payout service.
-            WebhookAction::SyncPayout { .. } => return Ok(()),
+            WebhookAction::SyncPayout { method, provider_payout_id } => {
+                // A payout sent outside Skillpay is acknowledged and left alone.
+                return self
+                    .payouts
+                    .sync_by_transaction_id(method, &provider_payout_id)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
+            }
             WebhookAction::SyncPayment { provider_payment_id } => (provider_payment_id, false),
             WebhookAction::CapturePayment { provider_payment_id } => (provider_payment_id, true),
         };

@@ -1,0 +1,367 @@
+//! The payout port on PostgreSQL. A request takes a transaction-scoped
+//! advisory lock on (instructor, currency) and reads the available balance
+//! under it, so concurrent requests can never overdraw it. Destinations are
+//! sealed with the store's keyring (bound to table, column, row and key id).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use domain::ids::{PaymentId, PayoutId, UserId};
+use domain::ledger::Account;
+use domain::money::{Currency, Money};
+use domain::paging::Page;
+use domain::payment::Payment;
+use domain::payout::{InstructorBalance, Payout, PayoutDestination, PayoutMethod, PayoutStatus};
+use domain::ports::{
+    EarningsRepository, NewPayout, PayoutChange, PayoutQuery, PayoutRepository, RequestPayoutStoreError, StoreError,
+};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::errors::{TxError, corrupt, store_error};
+use crate::ledger::write_journal;
+use crate::outbox::insert_events;
+use crate::payments::paginate;
+use crate::pool::PgStore;
+use crate::rows::{PaymentRow, currency};
+use crate::schema::{ledger_balances, payments, payouts};
+
+/// Where a sealed destination lives: part of every seal's associated data.
+fn context(row: Uuid) -> String {
+    format!("payouts/destination_encrypted/{row}")
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = payouts, check_for_backend(diesel::pg::Pg))]
+struct PayoutRow {
+    id: Uuid,
+    instructor_id: i64,
+    amount_minor: i64,
+    currency: String,
+    method: String,
+    status: String,
+    destination_masked: String,
+    transaction_id: Option<String>,
+    failure_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    paid_at: Option<DateTime<Utc>>,
+}
+
+impl PayoutRow {
+    fn from_domain(p: &Payout) -> Self {
+        PayoutRow {
+            id: p.id.uuid(),
+            instructor_id: p.instructor_id.get(),
+            amount_minor: p.amount.minor(),
+            currency: p.amount.currency().code().to_owned(),
+            method: p.method.as_str().to_owned(),
+            status: p.status.as_str().to_owned(),
+            destination_masked: p.destination_masked.clone(),
+            transaction_id: p.transaction_id.clone(),
+            failure_reason: p.failure_reason.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            paid_at: p.paid_at,
+        }
+    }
+
+    fn into_domain(self) -> Result<Payout, StoreError> {
+        Ok(Payout {
+            id: PayoutId::from_uuid(self.id),
+            instructor_id: UserId::new(self.instructor_id),
+            amount: Money::from_minor(self.amount_minor, currency(&self.currency)?),
+            method: self.method.parse().map_err(|_| corrupt("payout method"))?,
+            status: PayoutStatus::parse(&self.status).ok_or_else(|| corrupt("payout status"))?,
+            destination_masked: self.destination_masked,
+            transaction_id: self.transaction_id,
+            failure_reason: self.failure_reason,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            paid_at: self.paid_at,
+        })
+    }
+}
+
+fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
+    i64::try_from(total.unwrap_or_default()).map_err(|_| corrupt("balance out of range"))
+}
+
+/// The kept balance of `account` in `currency` (signed: debit positive).
+fn kept_balance(conn: &mut PgConnection, account: Account, currency: &str) -> QueryResult<Option<Decimal>> {
+    ledger_balances::table
+        .filter(ledger_balances::account.eq(account.code()))
+        .filter(ledger_balances::currency.eq(currency))
+        .select(sum(ledger_balances::balance_minor))
+        .first(conn)
+}
+
+/// One instructor's balance in one currency, from kept balances and the
+/// paid payouts (an index on instructor and status keeps that cheap).
+fn balance_in(
+    conn: &mut PgConnection,
+    instructor: UserId,
+    currency: Currency,
+) -> Result<InstructorBalance, StoreError> {
+    let code = currency.code();
+    // Liability accounts carry credit (negative) balances: flip the sign.
+    let credit = |conn: &mut PgConnection, account| -> Result<Money, StoreError> {
+        let kept = kept_balance(conn, account, code).map_err(store_error)?;
+        Ok(Money::from_minor(minor(kept)?.saturating_neg(), currency))
+    };
+    let pending = credit(conn, Account::InstructorPending(instructor))?;
+    let payable = credit(conn, Account::InstructorPayable(instructor))?;
+    let in_transit = credit(conn, Account::PayoutsInTransit(instructor))?;
+    let paid: Option<Decimal> = payouts::table
+        .filter(payouts::instructor_id.eq(instructor.get()))
+        .filter(payouts::status.eq(PayoutStatus::Paid.as_str()))
+        .filter(payouts::currency.eq(code))
+        .select(sum(payouts::amount_minor))
+        .first(conn)
+        .map_err(store_error)?;
+    Ok(InstructorBalance::from_kept(pending, payable, in_transit, Money::from_minor(minor(paid)?, currency)))
+}
+
+#[async_trait]
+impl PayoutRepository for PgStore {
+    async fn request(&self, new: NewPayout) -> Result<Payout, RequestPayoutStoreError> {
+        let keyring = self.keyring().ok_or(RequestPayoutStoreError::NoEncryptionKey)?;
+        let plain = serde_json::to_vec(&new.destination).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (key_id, sealed) = keyring
+            .seal(&plain, &context(new.payout.id.uuid()))
+            .map_err(|e| RequestPayoutStoreError::Store(StoreError::Unavailable(e.to_string())))?;
+        self.run(move |conn| {
+            let result = conn.transaction::<Payout, TxError<RequestPayoutStoreError>, _>(|conn| {
+                let payout = &new.payout;
+                let lock_key = format!("payout:{}:{}", payout.instructor_id, payout.amount.currency().code());
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind::<Text, _>(&lock_key)
+                    .execute(conn)?;
+                // Read after the lock: a racing request committed before we
+                // got it is seen here (read committed: a fresh snapshot).
+                let available = balance_in(conn, payout.instructor_id, payout.amount.currency())?.available;
+                if payout.amount.minor() > available.minor() {
+                    return Err(TxError::Refused(RequestPayoutStoreError::InsufficientBalance { available }));
+                }
+                let stored: PayoutRow = diesel::insert_into(payouts::table)
+                    .values((
+                        PayoutRow::from_domain(payout),
+                        payouts::destination_encrypted.eq(&sealed),
+                        payouts::destination_key_id.eq(&key_id),
+                    ))
+                    .returning(PayoutRow::as_returning())
+                    .get_result(conn)?;
+                write_journal(conn, &new.journal)?;
+                insert_events(conn, &new.outbox)?;
+                Ok(stored.into_domain()?)
+            });
+            match result {
+                Ok(payout) => Ok(Ok(payout)),
+                Err(e) => e.into_result().map(Err),
+            }
+        })
+        .await?
+    }
+
+    async fn find(&self, id: PayoutId) -> Result<Option<Payout>, StoreError> {
+        self.run(move |conn| {
+            payouts::table
+                .find(id.uuid())
+                .select(PayoutRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(PayoutRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn find_by_transaction_id(
+        &self,
+        method: PayoutMethod,
+        transaction_id: String,
+    ) -> Result<Option<Payout>, StoreError> {
+        self.run(move |conn| {
+            payouts::table
+                .filter(payouts::method.eq(method.as_str()))
+                .filter(payouts::transaction_id.eq(transaction_id))
+                .select(PayoutRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(PayoutRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn destination(&self, id: PayoutId) -> Result<Option<PayoutDestination>, StoreError> {
+        let keyring = self.keyring();
+        self.run(move |conn| {
+            let row: Option<(Vec<u8>, String)> = payouts::table
+                .find(id.uuid())
+                .select((payouts::destination_encrypted, payouts::destination_key_id))
+                .first(conn)
+                .optional()
+                .map_err(store_error)?;
+            let Some((sealed, key_id)) = row else {
+                return Ok(None);
+            };
+            let keyring = keyring.ok_or_else(|| corrupt("sealed payout destination but no encryption key"))?;
+            let plain = keyring.open(&key_id, &sealed, &context(id.uuid())).map_err(|e| corrupt(&e.to_string()))?;
+            serde_json::from_slice(&plain).map(Some).map_err(|_| corrupt("payout destination"))
+        })
+        .await
+    }
+
+    async fn list(&self, query: PayoutQuery) -> Result<Page<Payout>, StoreError> {
+        self.run(move |conn| {
+            let mut q = payouts::table.select(PayoutRow::as_select()).into_boxed();
+            if let Some(instructor) = query.instructor {
+                q = q.filter(payouts::instructor_id.eq(instructor.get()));
+            }
+            if let Some(status) = query.status {
+                q = q.filter(payouts::status.eq(status.as_str()));
+            }
+            if let Some(method) = query.method {
+                q = q.filter(payouts::method.eq(method.as_str()));
+            }
+            if let Some(after) = query.page.after {
+                q = q.filter(
+                    payouts::created_at
+                        .lt(after.created_at)
+                        .or(payouts::created_at.eq(after.created_at).and(payouts::id.lt(after.id))),
+                );
+            }
+            let rows: Vec<PayoutRow> = q
+                .order((payouts::created_at.desc(), payouts::id.desc()))
+                .limit(i64::from(query.page.limit) + 1)
+                .load(conn)
+                .map_err(store_error)?;
+            let items = rows.into_iter().map(PayoutRow::into_domain).collect::<Result<Vec<_>, _>>()?;
+            Ok(paginate(items, query.page.limit, |p| (p.created_at, p.id.uuid())))
+        })
+        .await
+    }
+
+    async fn processing(&self, limit: u32) -> Result<Vec<Payout>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<PayoutRow> = payouts::table
+                .filter(payouts::status.eq(PayoutStatus::Processing.as_str()))
+                .filter(payouts::transaction_id.is_not_null())
+                .order(diesel::dsl::sql::<diesel::sql_types::Double>("random()"))
+                .limit(i64::from(limit))
+                .select(PayoutRow::as_select())
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter().map(PayoutRow::into_domain).collect()
+        })
+        .await
+    }
+
+    async fn apply(&self, change: PayoutChange) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
+                let target =
+                    payouts::table.find(change.payout_id.uuid()).filter(payouts::status.eq(change.from.as_str()));
+                let moved = diesel::update(target)
+                    .set((payouts::status.eq(change.to.as_str()), payouts::updated_at.eq(change.at)))
+                    .execute(conn)?;
+                if moved == 0 {
+                    return Ok(false);
+                }
+                let row = payouts::table.find(change.payout_id.uuid());
+                if let Some(transaction_id) = &change.transaction_id {
+                    diesel::update(row).set(payouts::transaction_id.eq(transaction_id)).execute(conn)?;
+                }
+                if let Some(reason) = &change.failure_reason {
+                    diesel::update(row).set(payouts::failure_reason.eq(reason)).execute(conn)?;
+                }
+                if change.to == PayoutStatus::Paid && change.from != PayoutStatus::Paid {
+                    diesel::update(row).set(payouts::paid_at.eq(change.at)).execute(conn)?;
+                }
+                if let Some(journal) = &change.journal {
+                    write_journal(conn, journal)?;
+                }
+                insert_events(conn, &change.outbox)?;
+                Ok(true)
+            });
+            match result {
+                Ok(applied) => Ok(applied),
+                Err(e) => e.into_result().map(|()| false),
+            }
+        })
+        .await
+    }
+
+    async fn balances(&self, instructor: UserId) -> Result<Vec<InstructorBalance>, StoreError> {
+        self.run(move |conn| {
+            let accounts = [
+                Account::InstructorPending(instructor).code(),
+                Account::InstructorPayable(instructor).code(),
+                Account::PayoutsInTransit(instructor).code(),
+            ];
+            let codes: Vec<String> = ledger_balances::table
+                .filter(ledger_balances::account.eq_any(accounts))
+                .select(ledger_balances::currency)
+                .distinct()
+                .order(ledger_balances::currency)
+                .load(conn)
+                .map_err(store_error)?;
+            codes.iter().map(|code| balance_in(conn, instructor, currency(code)?)).collect()
+        })
+        .await
+    }
+
+    async fn balance(&self, instructor: UserId, currency: Currency) -> Result<InstructorBalance, StoreError> {
+        self.run(move |conn| balance_in(conn, instructor, currency)).await
+    }
+}
+
+#[async_trait]
+impl EarningsRepository for PgStore {
+    async fn due_releases(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<Vec<Payment>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<PaymentRow> = payments::table
+                .filter(payments::earnings_released_at.is_null())
+                .filter(payments::completed_at.le(cutoff))
+                .filter(payments::instructor_earnings_minor.gt(0))
+                .order(payments::completed_at)
+                .limit(i64::from(limit))
+                .select(PaymentRow::as_select())
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter().map(PaymentRow::into_domain).collect()
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        payment: PaymentId,
+        at: DateTime<Utc>,
+        journal: Option<domain::ledger::Journal>,
+    ) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            conn.transaction::<bool, diesel::result::Error, _>(|conn| {
+                let moved = diesel::update(
+                    payments::table.find(payment.uuid()).filter(payments::earnings_released_at.is_null()),
+                )
+                .set(payments::earnings_released_at.eq(at))
+                .execute(conn)?;
+                if moved == 0 {
+                    return Ok(false);
+                }
+                if let Some(journal) = &journal {
+                    write_journal(conn, journal)?;
+                }
+                Ok(true)
+            })
+            .map_err(store_error)
+        })
+        .await
+    }
+}

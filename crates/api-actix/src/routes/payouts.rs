@@ -1,0 +1,394 @@
+//! Payouts: balance, request, list, read, cancel, approve, reject, and the
+//! admin's marks for bank transfers.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::ids::{PayoutId, UserId};
+use domain::payout::{InstructorBalance, Payout, PayoutDestination, PayoutMethod, PayoutStatus};
+use domain::ports::PayoutQuery;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::{Admin, Authenticated};
+use crate::dto::{PageView, parse_amount, parse_currency};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::idempotency::{JsonReply, idempotent};
+use crate::json::{parse_body, parse_query};
+use crate::routes::{fail_on, page_request, path_id};
+
+/// Destination details; which fields are needed depends on the method.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationBody {
+    /// `stripe_connect`: the connected account (`acct_…`).
+    pub account_id: Option<String>,
+    /// `paypal`: the receiver's email.
+    pub email: Option<String>,
+    /// `bank_transfer`: the account holder's name.
+    pub account_holder: Option<String>,
+    /// `bank_transfer`: IBAN or account number.
+    pub account_number: Option<String>,
+    /// `bank_transfer`: BIC/SWIFT or routing code, when needed.
+    pub bank_code: Option<String>,
+}
+
+/// Body of `POST /api/payments/payouts/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestPayoutBody {
+    /// How much, in major units (`"25.00"`); at least the minimum payout.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `stripe_connect`, `paypal` or `bank_transfer`.
+    pub method: String,
+    /// Where to send it (stored encrypted, shown masked).
+    pub destination: DestinationBody,
+}
+
+/// Body of reject and mark-failed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutReasonBody {
+    /// Why (1 to 500 characters).
+    pub reason: String,
+}
+
+/// Body of mark-paid.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkPaidBody {
+    /// The bank's reference of the transfer (1 to 500 characters).
+    pub reference: String,
+}
+
+/// A payout.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutView {
+    /// Id (`po_…`).
+    pub id: String,
+    /// Who is paid.
+    pub instructor_id: i64,
+    /// Amount.
+    pub amount: String,
+    /// Currency.
+    pub currency: String,
+    /// `stripe_connect`, `paypal` or `bank_transfer`.
+    pub method: String,
+    /// `requested`, `approved`, `processing`, `paid`, `failed`, `rejected` or `cancelled`.
+    pub status: String,
+    /// The destination, masked (last four characters).
+    pub destination_masked: String,
+    /// The gateway's transfer/batch id or the bank reference.
+    pub transaction_id: Option<String>,
+    /// Why it failed or was rejected.
+    pub failure_reason: Option<String>,
+    /// Asked at.
+    pub created_at: DateTime<Utc>,
+    /// Paid at.
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Payout> for PayoutView {
+    fn from(p: &Payout) -> Self {
+        PayoutView {
+            id: p.id.to_string(),
+            instructor_id: p.instructor_id.get(),
+            amount: p.amount.to_major_string(),
+            currency: p.amount.currency().code().to_owned(),
+            method: p.method.as_str().to_owned(),
+            status: p.status.as_str().to_owned(),
+            destination_masked: p.destination_masked.clone(),
+            transaction_id: p.transaction_id.clone(),
+            failure_reason: p.failure_reason.clone(),
+            created_at: p.created_at,
+            paid_at: p.paid_at,
+        }
+    }
+}
+
+/// An instructor's balance in one currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceView {
+    /// Currency.
+    pub currency: String,
+    /// Earnings inside the hold period.
+    pub pending: String,
+    /// Can be paid out now.
+    pub available: String,
+    /// Requested and not yet paid.
+    pub in_transit: String,
+    /// Paid out so far.
+    pub paid_out: String,
+    /// Owed back after refunds or lost disputes; later earnings repay it.
+    pub negative_carry: String,
+}
+
+impl From<&InstructorBalance> for BalanceView {
+    fn from(b: &InstructorBalance) -> Self {
+        BalanceView {
+            currency: b.currency.code().to_owned(),
+            pending: b.pending.to_major_string(),
+            available: b.available.to_major_string(),
+            in_transit: b.in_transit.to_major_string(),
+            paid_out: b.paid_out.to_major_string(),
+            negative_carry: b.negative_carry.to_major_string(),
+        }
+    }
+}
+
+/// Balances, one per currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalancesView {
+    /// Whose.
+    pub instructor_id: i64,
+    /// The smallest payout, in major units of any currency.
+    pub minimum_payout: String,
+    /// Per currency.
+    pub balances: Vec<BalanceView>,
+}
+
+fn destination(method: PayoutMethod, body: DestinationBody, errors: &mut Vec<FieldError>) -> Option<PayoutDestination> {
+    let mut required = |value: Option<String>, field: &str| {
+        if value.is_none() {
+            errors.push(FieldError::new(&format!("destination.{field}"), format!("required for {method}")));
+        }
+        value
+    };
+    match method {
+        PayoutMethod::StripeConnect => {
+            required(body.account_id, "account_id").map(|account_id| PayoutDestination::StripeConnect { account_id })
+        }
+        PayoutMethod::Paypal => required(body.email, "email").map(|email| PayoutDestination::Paypal { email }),
+        PayoutMethod::BankTransfer => {
+            let holder = required(body.account_holder, "account_holder");
+            let number = required(body.account_number, "account_number");
+            Some(PayoutDestination::BankTransfer {
+                account_holder: holder?,
+                account_number: number?,
+                bank_code: body.bank_code,
+            })
+        }
+    }
+}
+
+/// Asks for a payout of (part of) the available balance (instructor).
+#[utoipa::path(post, path = "/api/payments/payouts/", tag = "payouts", request_body = RequestPayoutBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = PayoutView),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/payouts/")]
+pub async fn request_payout(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    idempotent(&state, &req, actor, &body, || async {
+        let input: RequestPayoutBody = parse_body(&req, &body)?;
+        let mut errors = Vec::new();
+        let currency = parse_currency("currency", &input.currency, &mut errors);
+        let amount = currency.and_then(|c| parse_amount("amount", &input.amount, c, &mut errors));
+        let method = match input.method.parse::<PayoutMethod>() {
+            Ok(method) => Some(method),
+            Err(_) => {
+                errors.push(FieldError::new("method", "must be stripe_connect, paypal or bank_transfer"));
+                None
+            }
+        };
+        let destination = method.and_then(|m| destination(m, input.destination, &mut errors));
+        fail_on(errors)?;
+        let (Some(amount), Some(destination)) = (amount, destination) else {
+            return Err(ApiError::Internal);
+        };
+        let payout = state.payouts.request(actor, amount, destination).await?;
+        JsonReply::new(StatusCode::CREATED, &PayoutView::from(&payout))
+    })
+    .await
+}
+
+/// Filters of `GET /api/payments/payouts/balance/`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceParams {
+    /// Admins: whose balance (default: their own).
+    pub instructor_id: Option<String>,
+}
+
+/// The balance per currency: pending, available, in transit, paid out
+/// (instructors their own; admins anyone's). Constant cost whatever the
+/// history: it reads kept balances.
+#[utoipa::path(get, path = "/api/payments/payouts/balance/", tag = "payouts", params(BalanceParams),
+    responses((status = 200, body = BalancesView)),
+    security(("bearer" = [])))]
+#[get("/api/payments/payouts/balance/")]
+pub async fn balance(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params: BalanceParams = parse_query(&req)?;
+    let instructor = params
+        .instructor_id
+        .as_deref()
+        .map(|id| id.parse::<UserId>().map_err(|_| ApiError::InvalidQuery("instructor_id must be a user id".into())))
+        .transpose()?;
+    let balances = state.payouts.balances(actor, instructor).await?;
+    Ok(HttpResponse::Ok().json(BalancesView {
+        instructor_id: instructor.unwrap_or(actor.user_id).get(),
+        minimum_payout: state.payouts.policy().minimum_major.to_string(),
+        balances: balances.iter().map(BalanceView::from).collect(),
+    }))
+}
+
+/// Filters of `GET /api/payments/payouts/`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutListParams {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this method.
+    pub method: Option<String>,
+    /// Admins: only this instructor's.
+    pub instructor_id: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+}
+
+/// Lists payouts, newest first: instructors their own, admins all.
+#[utoipa::path(get, path = "/api/payments/payouts/", tag = "payouts", params(PayoutListParams),
+    responses((status = 200, body = PageView<PayoutView>)),
+    security(("bearer" = [])))]
+#[get("/api/payments/payouts/")]
+pub async fn list_payouts(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params: PayoutListParams = parse_query(&req)?;
+    let invalid = |what: &str| ApiError::InvalidQuery(format!("unknown {what}"));
+    let status =
+        params.status.as_deref().map(|s| PayoutStatus::parse(s).ok_or_else(|| invalid("status"))).transpose()?;
+    let method = params.method.as_deref().map(|m| m.parse().map_err(|_| invalid("method"))).transpose()?;
+    let instructor =
+        params.instructor_id.as_deref().map(|i| i.parse().map_err(|_| invalid("instructor_id"))).transpose()?;
+    let page = page_request(params.cursor.as_deref(), params.limit)?;
+    let page = state.payouts.list(actor, PayoutQuery { instructor, status, method, page }).await?;
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PayoutView::from(p))))
+}
+
+/// One payout (its instructor or an admin).
+#[utoipa::path(get, path = "/api/payments/payouts/{id}/", tag = "payouts", params(("id" = String, Path)),
+    responses((status = 200, body = PayoutView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[get("/api/payments/payouts/{id}/")]
+pub async fn get_payout(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let payout = state.payouts.get(actor, path_id::<PayoutId>(&path)?).await?;
+    Ok(HttpResponse::Ok().json(PayoutView::from(&payout)))
+}
+
+/// Withdraws a payout not yet approved (its instructor).
+#[utoipa::path(post, path = "/api/payments/payouts/{id}/cancel/", tag = "payouts", params(("id" = String, Path)),
+    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/payouts/{id}/cancel/")]
+pub async fn cancel_payout(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let payout = state.payouts.cancel(actor, path_id::<PayoutId>(&path)?).await?;
+    Ok(HttpResponse::Ok().json(PayoutView::from(&payout)))
+}
+
+/// Approves a payout and sends it (admin). Approving one still
+/// `processing` asks its gateway again, safely.
+#[utoipa::path(post, path = "/api/payments/payouts/{id}/approve/", tag = "payouts", params(("id" = String, Path)),
+    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/payouts/{id}/approve/")]
+pub async fn approve_payout(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<PayoutId>(&path)?;
+    idempotent(&state, &req, actor, &body, || async {
+        let payout = state.payouts.approve(actor, id).await?;
+        JsonReply::new(StatusCode::OK, &PayoutView::from(&payout))
+    })
+    .await
+}
+
+/// Rejects a requested payout with a reason (admin); its money is
+/// available again.
+#[utoipa::path(post, path = "/api/payments/payouts/{id}/reject/", tag = "payouts", params(("id" = String, Path)),
+    request_body = PayoutReasonBody,
+    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/payouts/{id}/reject/")]
+pub async fn reject_payout(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<PayoutId>(&path)?;
+    let input: PayoutReasonBody = parse_body(&req, &body)?;
+    let payout = state.payouts.reject(actor, id, input.reason).await?;
+    Ok(HttpResponse::Ok().json(PayoutView::from(&payout)))
+}
+
+/// Records that a bank transfer was sent, with the bank's reference (admin).
+#[utoipa::path(post, path = "/api/payments/payouts/{id}/mark-paid/", tag = "payouts", params(("id" = String, Path)),
+    request_body = MarkPaidBody,
+    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/payouts/{id}/mark-paid/")]
+pub async fn mark_paid(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<PayoutId>(&path)?;
+    let input: MarkPaidBody = parse_body(&req, &body)?;
+    let payout = state.payouts.mark_paid(actor, id, input.reference).await?;
+    Ok(HttpResponse::Ok().json(PayoutView::from(&payout)))
+}
+
+/// Records that a bank transfer failed or bounced (admin); its money is
+/// available again.
+#[utoipa::path(post, path = "/api/payments/payouts/{id}/mark-failed/", tag = "payouts", params(("id" = String, Path)),
+    request_body = PayoutReasonBody,
+    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/payouts/{id}/mark-failed/")]
+pub async fn mark_failed(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<PayoutId>(&path)?;
+    let input: PayoutReasonBody = parse_body(&req, &body)?;
+    let payout = state.payouts.mark_failed(actor, id, input.reason).await?;
+    Ok(HttpResponse::Ok().json(PayoutView::from(&payout)))
+}

@@ -1,0 +1,476 @@
+//! Payout use cases: an instructor asks for (part of) their available
+//! balance, an admin approves or rejects, the gateway (or, for a bank
+//! transfer, the admin) settles it; plus the release of sale earnings once
+//! the hold period is over.
+//!
+//! A request moves its amount out of the available balance at once, under
+//! the instructor's lock in storage, so racing requests can never overdraw
+//! it. Approval records `processing` before calling the gateway, outside any
+//! transaction, with the payout's id as the gateway's idempotency key:
+//! approving again a payout left in `processing` can never pay twice.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use rust_decimal::Decimal;
+
+use crate::ids::{EventId, JournalId, PayoutId, UserId};
+use crate::ledger::{
+    LedgerError, earnings_release_journal, payout_paid_journal, payout_reserve_journal, payout_return_journal,
+};
+use crate::money::{Currency, Money};
+use crate::outbox::{EventType, OutboxEvent, payout_payload};
+use crate::paging::Page;
+use crate::payout::{
+    DestinationError, InstructorBalance, Payout, PayoutDestination, PayoutEvent, PayoutMethod, PayoutStatus,
+    PayoutTransitionError,
+};
+use crate::ports::{
+    Clock, EarningsRepository, GatewayError, GatewayPayoutState, IdGenerator, NewPayout, PayoutChange, PayoutGateways,
+    PayoutQuery, PayoutRepository, RequestPayoutStoreError, StoreError,
+};
+use crate::usecases::{Actor, Forbidden, Role};
+
+/// Attempts of a guarded payout change before giving up.
+const CHANGE_ATTEMPTS: usize = 3;
+/// Longest accepted reason or reference text.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// The ports payouts need.
+#[derive(Clone)]
+pub struct PayoutPorts {
+    /// Payout storage and balances.
+    pub payouts: Arc<dyn PayoutRepository>,
+    /// Release of held earnings.
+    pub earnings: Arc<dyn EarningsRepository>,
+    /// Gateways sending payouts.
+    pub gateways: PayoutGateways,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// Payout rules a deployment configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayoutPolicy {
+    /// Smallest payout, in major units of the payout's currency.
+    pub minimum_major: Decimal,
+    /// How long sale earnings stay pending before they can be paid out.
+    pub hold: Duration,
+}
+
+impl Default for PayoutPolicy {
+    fn default() -> Self {
+        Self { minimum_major: Decimal::TEN, hold: Duration::days(7) }
+    }
+}
+
+impl PayoutPolicy {
+    /// The minimum in `currency`, rounded up to its minor unit.
+    pub fn minimum_in(&self, currency: Currency) -> Money {
+        let minor = (self.minimum_major * Decimal::from(currency.minor_per_major())).ceil();
+        Money::from_minor(i64::try_from(minor).unwrap_or(i64::MAX), currency)
+    }
+}
+
+/// Why a payout use case failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayoutError {
+    /// Not allowed for this role.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No such payout (or not the actor's).
+    #[error("not found")]
+    NotFound,
+    /// Not a positive amount.
+    #[error("the amount must be positive")]
+    InvalidAmount,
+    /// Below the configured minimum.
+    #[error("the minimum payout is {minimum}")]
+    BelowMinimum {
+        /// The minimum in the payout's currency.
+        minimum: Money,
+    },
+    /// More than is available.
+    #[error("the amount exceeds the available balance of {available}")]
+    InsufficientBalance {
+        /// What is available.
+        available: Money,
+    },
+    /// The destination details are unusable.
+    #[error(transparent)]
+    Destination(#[from] DestinationError),
+    /// No gateway is configured for this method.
+    #[error("payouts by {0} are not configured")]
+    MethodUnavailable(PayoutMethod),
+    /// Only bank transfers are settled by hand.
+    #[error("only bank transfers are marked paid or failed by an admin")]
+    NotManual,
+    /// A reason or reference of 1 to 500 characters is required.
+    #[error("a text of 1 to 500 characters is required")]
+    InvalidNote,
+    /// The payout's status does not allow it.
+    #[error(transparent)]
+    Illegal(#[from] PayoutTransitionError),
+    /// The gateway is down; a `processing` payout can be approved again.
+    #[error(transparent)]
+    Gateway(GatewayError),
+    /// Destinations cannot be sealed: no encryption key is configured.
+    #[error("no encryption key is configured for payout destinations")]
+    NoEncryptionKey,
+    /// Others kept changing it.
+    #[error("the payout is changing concurrently; retry")]
+    Contended,
+    /// Ledger construction failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn note(text: String) -> Result<String, PayoutError> {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS || text.chars().any(char::is_control) {
+        return Err(PayoutError::InvalidNote);
+    }
+    Ok(text)
+}
+
+/// Payout use cases.
+#[derive(Clone)]
+pub struct PayoutService {
+    ports: PayoutPorts,
+    policy: PayoutPolicy,
+}
+
+impl PayoutService {
+    /// A service with the deployment's rules.
+    pub fn new(ports: PayoutPorts, policy: PayoutPolicy) -> Self {
+        Self { ports, policy }
+    }
+
+    /// The rules in force.
+    pub fn policy(&self) -> PayoutPolicy {
+        self.policy
+    }
+
+    /// An instructor asks for `amount` of their available balance to be
+    /// paid to `destination`.
+    pub async fn request(
+        &self,
+        actor: Actor,
+        amount: Money,
+        destination: PayoutDestination,
+    ) -> Result<Payout, PayoutError> {
+        if actor.role != Role::Instructor {
+            return Err(Forbidden.into());
+        }
+        if amount.minor() <= 0 {
+            return Err(PayoutError::InvalidAmount);
+        }
+        let minimum = self.policy.minimum_in(amount.currency());
+        if amount.minor() < minimum.minor() {
+            return Err(PayoutError::BelowMinimum { minimum });
+        }
+        let destination = destination.normalized()?;
+        let method = destination.method();
+        if method != PayoutMethod::BankTransfer && self.ports.gateways.for_method(method).is_none() {
+            return Err(PayoutError::MethodUnavailable(method));
+        }
+        let at = self.ports.clock.now();
+        let payout = Payout {
+            id: PayoutId::from_uuid(self.ports.ids.new_id()),
+            instructor_id: actor.user_id,
+            amount,
+            method,
+            status: PayoutStatus::Requested,
+            destination_masked: destination.masked(),
+            transaction_id: None,
+            failure_reason: None,
+            created_at: at,
+            updated_at: at,
+            paid_at: None,
+        };
+        let journal = payout_reserve_journal(self.journal_id(), &payout, at)?;
+        let outbox = vec![self.event(EventType::PayoutRequested, &payout, at)];
+        self.ports.payouts.request(NewPayout { payout, destination, journal, outbox }).await.map_err(|e| match e {
+            RequestPayoutStoreError::InsufficientBalance { available } => {
+                PayoutError::InsufficientBalance { available }
+            }
+            RequestPayoutStoreError::NoEncryptionKey => PayoutError::NoEncryptionKey,
+            RequestPayoutStoreError::Store(e) => PayoutError::Store(e),
+        })
+    }
+
+    /// The instructor withdraws a payout not yet approved.
+    pub async fn cancel(&self, actor: Actor, id: PayoutId) -> Result<Payout, PayoutError> {
+        let payout = self.get(actor, id).await?;
+        if payout.instructor_id != actor.user_id {
+            return Err(Forbidden.into());
+        }
+        self.change(id, PayoutEvent::Cancel, None, None).await
+    }
+
+    /// An admin refuses a requested payout; its money is available again.
+    pub async fn reject(&self, actor: Actor, id: PayoutId, reason: String) -> Result<Payout, PayoutError> {
+        actor.require_admin()?;
+        let reason = note(reason)?;
+        self.change(id, PayoutEvent::Reject, None, Some(reason)).await
+    }
+
+    /// An admin approves a payout and it is sent: through its gateway, or
+    /// for a bank transfer left `processing` until the admin marks it.
+    /// Approving one left in `processing` asks the gateway again (same
+    /// idempotency key), which can never pay twice.
+    pub async fn approve(&self, actor: Actor, id: PayoutId) -> Result<Payout, PayoutError> {
+        actor.require_admin()?;
+        let current = self.find(id).await?;
+        let gateway = match current.method {
+            PayoutMethod::BankTransfer => None,
+            method => Some(self.ports.gateways.for_method(method).ok_or(PayoutError::MethodUnavailable(method))?),
+        };
+        self.change(id, PayoutEvent::Approve, None, None).await?;
+        let payout = self.change(id, PayoutEvent::StartProcessing, None, None).await?;
+        let Some(gateway) = gateway else {
+            return Ok(payout);
+        };
+        if payout.status != PayoutStatus::Processing {
+            return Ok(payout);
+        }
+        if payout.transaction_id.is_some() {
+            return self.sync(id).await;
+        }
+        let destination = self.ports.payouts.destination(id).await?.ok_or(PayoutError::NotFound)?;
+        match gateway.send(&payout, &destination).await {
+            Ok(sent) => self.apply_state(id, sent.state, Some(sent.provider_payout_id)).await,
+            // Refused outright: it failed and the money is available again.
+            Err(GatewayError::InvalidRequest(_) | GatewayError::UnknownPayment) => {
+                self.fail(id, "refused by the gateway".to_owned(), None).await
+            }
+            // Down or timed out: it stays processing; approve again or let
+            // the sweep ask.
+            Err(error) => Err(PayoutError::Gateway(error)),
+        }
+    }
+
+    /// An admin records that a bank transfer was sent, with its reference.
+    pub async fn mark_paid(&self, actor: Actor, id: PayoutId, reference: String) -> Result<Payout, PayoutError> {
+        actor.require_admin()?;
+        let reference = note(reference)?;
+        if self.find(id).await?.method != PayoutMethod::BankTransfer {
+            return Err(PayoutError::NotManual);
+        }
+        self.pay(id, Some(reference)).await
+    }
+
+    /// An admin records that a bank transfer failed or bounced.
+    pub async fn mark_failed(&self, actor: Actor, id: PayoutId, reason: String) -> Result<Payout, PayoutError> {
+        actor.require_admin()?;
+        let reason = note(reason)?;
+        if self.find(id).await?.method != PayoutMethod::BankTransfer {
+            return Err(PayoutError::NotManual);
+        }
+        self.fail(id, reason, None).await
+    }
+
+    /// Asks the gateway where a sent payout stands and applies it (payout
+    /// webhooks and the sweep).
+    pub async fn sync(&self, id: PayoutId) -> Result<Payout, PayoutError> {
+        let payout = self.find(id).await?;
+        let Some(transaction_id) = payout.transaction_id.clone() else {
+            return Ok(payout);
+        };
+        if !matches!(payout.status, PayoutStatus::Processing | PayoutStatus::Paid) {
+            return Ok(payout);
+        }
+        let gateway =
+            self.ports.gateways.for_method(payout.method).ok_or(PayoutError::MethodUnavailable(payout.method))?;
+        let state = gateway.payout_status(&transaction_id).await.map_err(PayoutError::Gateway)?;
+        self.apply_state(id, state, None).await
+    }
+
+    /// [`PayoutService::sync`] for the payout a gateway knows by its id;
+    /// `None` for one we did not send.
+    pub async fn sync_by_transaction_id(
+        &self,
+        method: PayoutMethod,
+        transaction_id: &str,
+    ) -> Result<Option<Payout>, PayoutError> {
+        match self.ports.payouts.find_by_transaction_id(method, transaction_id.to_owned()).await? {
+            Some(payout) => self.sync(payout.id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Syncs up to `limit` payouts left in `processing`; answers how many
+    /// settled and which checks failed (retried next time).
+    pub async fn sync_processing(&self, limit: u32) -> Result<(usize, Vec<(PayoutId, String)>), StoreError> {
+        let mut settled = 0;
+        let mut failed = Vec::new();
+        for payout in self.ports.payouts.processing(limit).await? {
+            match self.sync(payout.id).await {
+                Ok(after) if after.status != PayoutStatus::Processing => settled += 1,
+                Ok(_) => {}
+                Err(error) => failed.push((payout.id, error.to_string())),
+            }
+        }
+        Ok((settled, failed))
+    }
+
+    /// Moves the earnings of up to `limit` sales completed more than the
+    /// hold period ago from pending to available; answers how many. Safe to
+    /// run anywhere at once: each release is guarded.
+    pub async fn release_due_earnings(&self, limit: u32) -> Result<usize, PayoutError> {
+        let now = self.ports.clock.now();
+        let mut released = 0;
+        for payment in self.ports.earnings.due_releases(now - self.policy.hold, limit).await? {
+            let journal = earnings_release_journal(self.journal_id(), &payment, now)?;
+            if self.ports.earnings.release(payment.id, now, journal).await? {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// One payout: admins any, instructors their own.
+    pub async fn get(&self, actor: Actor, id: PayoutId) -> Result<Payout, PayoutError> {
+        let payout = self.find(id).await?;
+        if actor.is_admin() || payout.instructor_id == actor.user_id { Ok(payout) } else { Err(PayoutError::NotFound) }
+    }
+
+    /// Payouts: admins all (with the query's filters), instructors their own.
+    pub async fn list(&self, actor: Actor, mut query: PayoutQuery) -> Result<Page<Payout>, PayoutError> {
+        match actor.role {
+            Role::Admin => {}
+            Role::Instructor => query.instructor = Some(actor.user_id),
+            Role::Student => return Err(Forbidden.into()),
+        }
+        Ok(self.ports.payouts.list(query).await?)
+    }
+
+    /// Balances per currency: instructors their own, admins anyone's.
+    pub async fn balances(
+        &self,
+        actor: Actor,
+        instructor: Option<UserId>,
+    ) -> Result<Vec<InstructorBalance>, PayoutError> {
+        let whose = match (actor.role, instructor) {
+            (Role::Admin, Some(user)) => user,
+            (Role::Admin | Role::Instructor, None) => actor.user_id,
+            (Role::Instructor, Some(user)) if user == actor.user_id => user,
+            _ => return Err(Forbidden.into()),
+        };
+        Ok(self.ports.payouts.balances(whose).await?)
+    }
+
+    async fn find(&self, id: PayoutId) -> Result<Payout, PayoutError> {
+        self.ports.payouts.find(id).await?.ok_or(PayoutError::NotFound)
+    }
+
+    async fn apply_state(
+        &self,
+        id: PayoutId,
+        state: GatewayPayoutState,
+        transaction_id: Option<String>,
+    ) -> Result<Payout, PayoutError> {
+        match state {
+            GatewayPayoutState::Paid => self.pay(id, transaction_id).await,
+            GatewayPayoutState::Failed { reason } => self.fail(id, reason, transaction_id).await,
+            GatewayPayoutState::Pending => match transaction_id {
+                Some(transaction_id) => self.record_transaction_id(id, transaction_id).await,
+                None => self.find(id).await,
+            },
+        }
+    }
+
+    async fn pay(&self, id: PayoutId, transaction_id: Option<String>) -> Result<Payout, PayoutError> {
+        self.change(id, PayoutEvent::Pay, transaction_id, None).await
+    }
+
+    async fn fail(&self, id: PayoutId, reason: String, transaction_id: Option<String>) -> Result<Payout, PayoutError> {
+        self.change(id, PayoutEvent::Fail, transaction_id, Some(reason)).await
+    }
+
+    async fn record_transaction_id(&self, id: PayoutId, transaction_id: String) -> Result<Payout, PayoutError> {
+        let payout = self.find(id).await?;
+        let change = PayoutChange {
+            payout_id: id,
+            from: payout.status,
+            to: payout.status,
+            at: self.ports.clock.now(),
+            transaction_id: Some(transaction_id),
+            failure_reason: None,
+            journal: None,
+            outbox: Vec::new(),
+        };
+        self.ports.payouts.apply(change).await?;
+        self.find(id).await
+    }
+
+    /// A guarded status change with the journal and event it causes.
+    async fn change(
+        &self,
+        id: PayoutId,
+        event: PayoutEvent,
+        transaction_id: Option<String>,
+        reason: Option<String>,
+    ) -> Result<Payout, PayoutError> {
+        for _ in 0..CHANGE_ATTEMPTS {
+            let payout = self.find(id).await?;
+            let Some(to) = payout.status.apply(event)? else {
+                return Ok(payout);
+            };
+            let at = self.ports.clock.now();
+            let journal = match to {
+                PayoutStatus::Paid => Some(payout_paid_journal(self.journal_id(), &payout, at)?),
+                PayoutStatus::Failed | PayoutStatus::Rejected | PayoutStatus::Cancelled => {
+                    Some(payout_return_journal(self.journal_id(), &payout, payout.status == PayoutStatus::Paid, at)?)
+                }
+                PayoutStatus::Requested | PayoutStatus::Approved | PayoutStatus::Processing => None,
+            };
+            let after = Payout {
+                status: to,
+                transaction_id: transaction_id.clone().or(payout.transaction_id.clone()),
+                failure_reason: reason.clone().or(payout.failure_reason.clone()),
+                paid_at: if to == PayoutStatus::Paid { Some(at) } else { payout.paid_at },
+                updated_at: at,
+                ..payout.clone()
+            };
+            let outbox = match to {
+                PayoutStatus::Paid => vec![self.event(EventType::PayoutPaid, &after, at)],
+                PayoutStatus::Failed => vec![self.event(EventType::PayoutFailed, &after, at)],
+                _ => Vec::new(),
+            };
+            let change = PayoutChange {
+                payout_id: id,
+                from: payout.status,
+                to,
+                at,
+                transaction_id: transaction_id.clone(),
+                failure_reason: reason.clone(),
+                journal,
+                outbox,
+            };
+            if self.ports.payouts.apply(change).await? {
+                return self.find(id).await;
+            }
+        }
+        Err(PayoutError::Contended)
+    }
+
+    fn journal_id(&self) -> JournalId {
+        JournalId::from_uuid(self.ports.ids.new_id())
+    }
+
+    fn event(&self, event_type: EventType, payout: &Payout, at: DateTime<Utc>) -> OutboxEvent {
+        OutboxEvent {
+            id: EventId::from_uuid(self.ports.ids.new_id()),
+            event_type,
+            aggregate_id: payout.id.to_string(),
+            payload: payout_payload(payout),
+            created_at: at,
+        }
+    }
+}
