@@ -64,6 +64,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    instructor_stats_monthly (instructor_id, month, item_kind, item_id, currency, shard) {
+        instructor_id -> Int8,
+        month -> Date,
+        item_kind -> Text,
+        item_id -> Int8,
+        currency -> Text,
+        shard -> Int2,
+        sales -> Int8,
+        gross_minor -> Int8,
+        platform_fee_minor -> Int8,
+        earnings_minor -> Int8,
+        refunds -> Int8,
+        refunded_minor -> Int8,
+        refunded_fee_minor -> Int8,
+    }
+}
+
+diesel::table! {
     ledger_balances (account, currency, shard) {
         account -> Text,
         currency -> Text,
@@ -134,6 +152,22 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         key_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    payment_stats_daily (day, status, payment_method, currency, shard) {
+        day -> Date,
+        status -> Text,
+        payment_method -> Text,
+        currency -> Text,
+        shard -> Int2,
+        payments -> Int8,
+        amount_minor -> Int8,
+        discount_minor -> Int8,
+        platform_fee_minor -> Int8,
+        earnings_minor -> Int8,
+        refunded_minor -> Int8,
     }
 }
 
@@ -236,12 +270,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     coupon_redemptions,
     coupons,
     idempotency_keys,
+    instructor_stats_monthly,
     ledger_balances,
     ledger_entries,
     ledger_journals,
     outbox_events,
     payment_disputes,
     payment_gateway_configs,
+    payment_stats_daily,
     payment_webhook_logs,
     payments,
     payouts,

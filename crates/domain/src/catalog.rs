@@ -8,7 +8,7 @@ use crate::ids::UserId;
 use crate::money::Money;
 
 /// Which kind of thing is sold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// A course.
@@ -28,7 +28,7 @@ impl ItemKind {
 }
 
 /// A reference to a course or event by the platform's integer id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ItemRef {
     /// Course or event.
     pub kind: ItemKind,

@@ -35,4 +35,5 @@ pub mod payment;
 pub mod payout;
 pub mod ports;
 pub mod refund;
+pub mod stats;
 pub mod usecases;

@@ -1,0 +1,400 @@
+//! Statistics for admins and earnings for instructors, computed from kept
+//! aggregates (storage keeps per-day and per-month sums as money moves), so
+//! their cost depends on the date range, not on the number of payments.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::catalog::ItemRef;
+use crate::money::{Currency, Money, MoneyError};
+use crate::payment::{PaymentMethod, PaymentStatus};
+
+/// Statuses of a payment that was paid (whatever happened since).
+pub fn is_settled(status: PaymentStatus) -> bool {
+    matches!(
+        status,
+        PaymentStatus::Completed | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded | PaymentStatus::Disputed(_)
+    )
+}
+
+/// Payments created on one day with one status, method and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyAggregate {
+    /// Day of creation (UTC).
+    pub day: NaiveDate,
+    /// Their status now.
+    pub status: PaymentStatus,
+    /// Their method.
+    pub method: PaymentMethod,
+    /// How many.
+    pub payments: i64,
+    /// Sum of amounts paid (after discounts).
+    pub amount: Money,
+    /// Sum of discounts.
+    pub discount: Money,
+    /// Sum of platform fees.
+    pub platform_fee: Money,
+    /// Sum of instructor earnings.
+    pub earnings: Money,
+    /// Sum of refunded amounts.
+    pub refunded: Money,
+}
+
+/// Disputes opened in the range, per currency and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisputeAggregate {
+    /// How many.
+    pub disputes: i64,
+    /// Their amount.
+    pub amount: Money,
+    /// Whether they were lost.
+    pub lost: bool,
+}
+
+/// Counts and sums of one (status, method, currency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusGroup {
+    /// Status.
+    pub status: PaymentStatus,
+    /// Method.
+    pub method: PaymentMethod,
+    /// How many.
+    pub payments: i64,
+    /// Sum paid.
+    pub amount: Money,
+}
+
+/// Totals in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyTotals {
+    /// Payments created.
+    pub payments: i64,
+    /// Of which paid (completed, refunded in part or whole, disputed).
+    pub settled: i64,
+    /// Sum paid by settled payments.
+    pub gross: Money,
+    /// Sum of their discounts.
+    pub discounts: Money,
+    /// Sum of their platform fees.
+    pub platform_fees: Money,
+    /// Sum refunded.
+    pub refunds: Money,
+    /// Disputes opened.
+    pub disputes: i64,
+    /// Their amount.
+    pub disputed: Money,
+    /// Amount of the disputes lost.
+    pub disputes_lost: Money,
+    /// Gross less refunds and lost disputes.
+    pub net: Money,
+    /// Refunded share of gross (0 to 1, four decimals).
+    pub refund_rate: Decimal,
+    /// Disputes per settled payment (four decimals).
+    pub dispute_rate: Decimal,
+}
+
+/// One day of the series, one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyPoint {
+    /// The day.
+    pub day: NaiveDate,
+    /// Payments created.
+    pub payments: i64,
+    /// Of which settled.
+    pub settled: i64,
+    /// Gross of the settled ones.
+    pub gross: Money,
+    /// Refunded of them.
+    pub refunds: Money,
+}
+
+/// Platform statistics over a date range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformStats {
+    /// Per currency: groups by status and method, totals, daily series.
+    pub currencies: BTreeMap<Currency, CurrencyStats>,
+}
+
+/// Statistics in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CurrencyStats {
+    /// Counts and sums by status and method.
+    pub groups: Vec<StatusGroup>,
+    /// Totals.
+    pub totals: Option<CurrencyTotals>,
+    /// One point per day that had payments.
+    pub daily: Vec<DailyPoint>,
+}
+
+fn rate(part: Money, whole: Money) -> Decimal {
+    if whole.is_zero() {
+        return Decimal::ZERO;
+    }
+    (Decimal::from(part.minor()) / Decimal::from(whole.minor())).round_dp(4)
+}
+
+fn count_rate(part: i64, whole: i64) -> Decimal {
+    if whole == 0 {
+        return Decimal::ZERO;
+    }
+    (Decimal::from(part) / Decimal::from(whole)).round_dp(4)
+}
+
+/// Folds the day aggregates and dispute aggregates into statistics.
+pub fn platform_stats(
+    days: &[DailyAggregate],
+    disputes: &[DisputeAggregate],
+) -> Result<PlatformStats, MoneyError> {
+    let mut currencies: BTreeMap<Currency, CurrencyStats> = BTreeMap::new();
+    let mut groups: BTreeMap<(Currency, &str, &str), StatusGroup> = BTreeMap::new();
+    let mut series: BTreeMap<(Currency, NaiveDate), DailyPoint> = BTreeMap::new();
+    let mut totals: BTreeMap<Currency, CurrencyTotals> = BTreeMap::new();
+    for d in days {
+        let currency = d.amount.currency();
+        let zero = Money::zero(currency);
+        let group = groups.entry((currency, d.status.as_str(), d.method.as_str())).or_insert(StatusGroup {
+            status: d.status,
+            method: d.method,
+            payments: 0,
+            amount: zero,
+        });
+        group.payments += d.payments;
+        group.amount = group.amount.checked_add(d.amount)?;
+        let total = totals.entry(currency).or_insert_with(|| empty_totals(currency));
+        let point = series.entry((currency, d.day)).or_insert(DailyPoint {
+            day: d.day,
+            payments: 0,
+            settled: 0,
+            gross: zero,
+            refunds: zero,
+        });
+        total.payments += d.payments;
+        point.payments += d.payments;
+        if is_settled(d.status) {
+            total.settled += d.payments;
+            total.gross = total.gross.checked_add(d.amount)?;
+            total.discounts = total.discounts.checked_add(d.discount)?;
+            total.platform_fees = total.platform_fees.checked_add(d.platform_fee)?;
+            total.refunds = total.refunds.checked_add(d.refunded)?;
+            point.settled += d.payments;
+            point.gross = point.gross.checked_add(d.amount)?;
+            point.refunds = point.refunds.checked_add(d.refunded)?;
+        }
+    }
+    for d in disputes {
+        let currency = d.amount.currency();
+        let total = totals.entry(currency).or_insert_with(|| empty_totals(currency));
+        total.disputes += d.disputes;
+        total.disputed = total.disputed.checked_add(d.amount)?;
+        if d.lost {
+            total.disputes_lost = total.disputes_lost.checked_add(d.amount)?;
+        }
+    }
+    for ((currency, _, _), group) in groups {
+        currencies.entry(currency).or_default().groups.push(group);
+    }
+    for ((currency, _), point) in series {
+        currencies.entry(currency).or_default().daily.push(point);
+    }
+    for (currency, mut total) in totals {
+        total.net = total.gross.checked_sub(total.refunds)?.checked_sub(total.disputes_lost)?;
+        total.refund_rate = rate(total.refunds, total.gross);
+        total.dispute_rate = count_rate(total.disputes, total.settled);
+        currencies.entry(currency).or_default().totals = Some(total);
+    }
+    Ok(PlatformStats { currencies })
+}
+
+fn empty_totals(currency: Currency) -> CurrencyTotals {
+    let zero = Money::zero(currency);
+    CurrencyTotals {
+        payments: 0,
+        settled: 0,
+        gross: zero,
+        discounts: zero,
+        platform_fees: zero,
+        refunds: zero,
+        disputes: 0,
+        disputed: zero,
+        disputes_lost: zero,
+        net: zero,
+        refund_rate: Decimal::ZERO,
+        dispute_rate: Decimal::ZERO,
+    }
+}
+
+/// An instructor's settled sales of one item in one month (of completion),
+/// with the refunds processed on them since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyEarnings {
+    /// First day of the month.
+    pub month: NaiveDate,
+    /// The course or event.
+    pub item: ItemRef,
+    /// Sales.
+    pub sales: i64,
+    /// Sum paid.
+    pub gross: Money,
+    /// Platform fees.
+    pub fees: Money,
+    /// Instructor earnings before refunds.
+    pub earnings: Money,
+    /// Refunds processed.
+    pub refunds: i64,
+    /// Amount refunded.
+    pub refunded: Money,
+    /// The fee part of the refunded amount (given back by the platform).
+    pub refunded_fees: Money,
+}
+
+/// Earnings figures: gross, fees, net of refunds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarningsFigures {
+    /// Sales.
+    pub sales: i64,
+    /// Sum paid.
+    pub gross: Money,
+    /// Platform fees kept (net of refunds).
+    pub fees: Money,
+    /// Amount refunded.
+    pub refunds: Money,
+    /// What the instructor earned, net of refunds.
+    pub net: Money,
+}
+
+impl EarningsFigures {
+    fn zero(currency: Currency) -> Self {
+        let zero = Money::zero(currency);
+        EarningsFigures { sales: 0, gross: zero, fees: zero, refunds: zero, net: zero }
+    }
+
+    fn add(&mut self, m: &MonthlyEarnings) -> Result<(), MoneyError> {
+        self.sales += m.sales;
+        self.gross = self.gross.checked_add(m.gross)?;
+        self.fees = self.fees.checked_add(m.fees)?.checked_sub(m.refunded_fees)?;
+        self.refunds = self.refunds.checked_add(m.refunded)?;
+        let refunded_earnings = m.refunded.checked_sub(m.refunded_fees)?;
+        self.net = self.net.checked_add(m.earnings)?.checked_sub(refunded_earnings)?;
+        Ok(())
+    }
+}
+
+/// An instructor's earnings in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyEarnings {
+    /// Over the whole range.
+    pub totals: EarningsFigures,
+    /// Per course or event.
+    pub by_item: Vec<(ItemRef, EarningsFigures)>,
+    /// Per month.
+    pub by_month: Vec<(NaiveDate, EarningsFigures)>,
+}
+
+/// Folds monthly rows into totals, per item and per month, per currency.
+pub fn instructor_earnings(rows: &[MonthlyEarnings]) -> Result<BTreeMap<Currency, CurrencyEarnings>, MoneyError> {
+    let mut out: BTreeMap<Currency, (EarningsFigures, BTreeMap<ItemRef, EarningsFigures>, BTreeMap<NaiveDate, EarningsFigures>)> =
+        BTreeMap::new();
+    for row in rows {
+        let currency = row.gross.currency();
+        let (totals, items, months) =
+            out.entry(currency).or_insert_with(|| (EarningsFigures::zero(currency), BTreeMap::new(), BTreeMap::new()));
+        totals.add(row)?;
+        items.entry(row.item).or_insert_with(|| EarningsFigures::zero(currency)).add(row)?;
+        months.entry(row.month).or_insert_with(|| EarningsFigures::zero(currency)).add(row)?;
+    }
+    Ok(out
+        .into_iter()
+        .map(|(currency, (totals, items, months))| {
+            (
+                currency,
+                CurrencyEarnings {
+                    totals,
+                    by_item: items.into_iter().collect(),
+                    by_month: months.into_iter().collect(),
+                },
+            )
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payment::SettledStatus;
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::USD)
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn agg(d: u32, status: PaymentStatus, payments: i64, amount: i64, refunded: i64) -> DailyAggregate {
+        DailyAggregate {
+            day: day(d),
+            status,
+            method: PaymentMethod::Stripe,
+            payments,
+            amount: usd(amount),
+            discount: usd(0),
+            platform_fee: usd(amount / 5),
+            earnings: usd(amount - amount / 5),
+            refunded: usd(refunded),
+        }
+    }
+
+    #[test]
+    fn only_paid_payments_count_towards_gross_and_rates_are_exact_decimals() {
+        let days = [
+            agg(1, PaymentStatus::Completed, 3, 30_000, 0),
+            agg(1, PaymentStatus::Failed, 2, 20_000, 0),
+            agg(2, PaymentStatus::PartiallyRefunded, 1, 10_000, 2_500),
+            agg(2, PaymentStatus::Disputed(SettledStatus::Completed), 1, 10_000, 0),
+        ];
+        let disputes = [DisputeAggregate { disputes: 1, amount: usd(10_000), lost: true }];
+        let stats = platform_stats(&days, &disputes).unwrap();
+        let usd_stats = &stats.currencies[&Currency::USD];
+        let totals = usd_stats.totals.clone().unwrap();
+        assert_eq!((totals.payments, totals.settled), (7, 5));
+        assert_eq!(totals.gross, usd(50_000));
+        assert_eq!(totals.platform_fees, usd(10_000));
+        assert_eq!(totals.refunds, usd(2_500));
+        assert_eq!(totals.net, usd(37_500));
+        assert_eq!(totals.refund_rate, Decimal::new(5, 2));
+        assert_eq!(totals.dispute_rate, Decimal::new(2, 1));
+        assert_eq!(usd_stats.groups.len(), 4);
+        assert_eq!(usd_stats.daily.len(), 2);
+        assert_eq!((usd_stats.daily[0].payments, usd_stats.daily[0].settled), (5, 3));
+        assert_eq!(usd_stats.daily[1].refunds, usd(2_500));
+    }
+
+    #[test]
+    fn earnings_are_net_of_the_earnings_part_of_refunds() {
+        let row = |month: u32, item: ItemRef, refunded: i64, refunded_fees: i64| MonthlyEarnings {
+            month: NaiveDate::from_ymd_opt(2026, month, 1).unwrap(),
+            item,
+            sales: 2,
+            gross: usd(20_000),
+            fees: usd(4_000),
+            earnings: usd(16_000),
+            refunds: i64::from(refunded > 0),
+            refunded: usd(refunded),
+            refunded_fees: usd(refunded_fees),
+        };
+        let rows = [row(10, ItemRef::course(1), 10_000, 2_000), row(11, ItemRef::course(1), 0, 0), row(11, ItemRef::event(3), 0, 0)];
+        let earnings = instructor_earnings(&rows).unwrap();
+        let e = &earnings[&Currency::USD];
+        assert_eq!(e.totals.sales, 6);
+        assert_eq!(e.totals.gross, usd(60_000));
+        assert_eq!(e.totals.fees, usd(10_000));
+        assert_eq!(e.totals.refunds, usd(10_000));
+        assert_eq!(e.totals.net, usd(40_000));
+        assert_eq!(e.by_item.len(), 2);
+        assert_eq!(e.by_item[0].1.net, usd(24_000));
+        assert_eq!(e.by_month.len(), 2);
+        assert_eq!(e.by_month[1].1.net, usd(32_000));
+    }
+}

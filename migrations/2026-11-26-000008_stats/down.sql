@@ -1,0 +1,10 @@
+DROP INDEX payment_disputes_created_idx;
+DROP TRIGGER refunds_keep_stats ON refunds;
+DROP FUNCTION refunds_keep_stats();
+DROP TRIGGER payments_keep_stats ON payments;
+DROP FUNCTION payments_keep_stats();
+DROP FUNCTION instructor_sale_add(payments, integer);
+DROP FUNCTION payment_is_settled(payments);
+DROP FUNCTION payment_stats_add(payments, integer);
+DROP TABLE instructor_stats_monthly;
+DROP TABLE payment_stats_daily;
