@@ -332,3 +332,25 @@ impl PaypalClient {
         Ok(Reply { status, body })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_multipart_content_type_names_the_boundary_the_body_uses() {
+        assert_eq!(MULTIPART, format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"));
+        let call =
+            Call::post_multipart_json("/x".to_owned(), "input", &serde_json::json!({"notes": "a\r\nb"})).unwrap();
+        let Some((content_type, body)) = call.body else { panic!("no body") };
+        assert_eq!(content_type, MULTIPART);
+        let text = String::from_utf8(body).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name=\"input\"\r\n\
+                 Content-Type: application/json\r\n\r\n{{\"notes\":\"a\\r\\nb\"}}\r\n--{MULTIPART_BOUNDARY}--\r\n"
+            )
+        );
+    }
+}
