@@ -11,12 +11,13 @@ use async_trait::async_trait;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
-    PaymentGateway,
+    DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession,
+    NextAction, PaymentGateway,
 };
 
 use crate::client::{Call, PaypalClient};
 use crate::config::PaypalConfig;
+use crate::dispute;
 use crate::error::{CallError, SetupError};
 use crate::outcome::{self, CaptureRefusal};
 use crate::wire::{
@@ -185,23 +186,24 @@ impl PaymentGateway for PaypalGateway {
         Ok(GatewayRefund { provider_refund_id, state: refund_state(refund) })
     }
 
-    /// Not read yet: PayPal disputes name the capture, and Skillpay knows a
-    /// PayPal payment by its order; until captures are stored, a PayPal
-    /// dispute is logged and acknowledged, not acted on.
-    async fn dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
-        Err(GatewayError::UnknownPayment)
+    /// Reads the dispute and resolves the disputed capture to its order
+    /// (see `dispute.rs`).
+    async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        dispute::read(&self.client, provider_dispute_id).await
     }
 
+    /// Provides the evidence as one `OTHER` item, then reads the dispute.
     async fn submit_dispute_evidence(
         &self,
-        _provider_dispute_id: &str,
-        _evidence: &domain::ports::DisputeEvidence,
+        provider_dispute_id: &str,
+        evidence: &DisputeEvidence,
     ) -> Result<GatewayDispute, GatewayError> {
-        Err(GatewayError::UnknownPayment)
+        dispute::provide_evidence(&self.client, provider_dispute_id, evidence).await
     }
 
-    async fn accept_dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
-        Err(GatewayError::UnknownPayment)
+    /// Accepts the claim (the buyer is refunded), then reads the dispute.
+    async fn accept_dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        dispute::accept_claim(&self.client, provider_dispute_id).await
     }
 
     /// Reads a refund: `GET /v2/payments/refunds/{id}`.

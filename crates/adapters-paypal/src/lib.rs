@@ -1,8 +1,9 @@
 //! Skillpay's **PayPal** adapter: the domain's `PaymentGateway` over PayPal
-//! Orders v2 ([`PaypalGateway`]) and its `WebhookVerifier` over PayPal's
+//! Orders v2 and Disputes v1 ([`PaypalGateway`]), its `PayoutGateway` over
+//! Payouts v1 ([`PaypalPayouts`]) and its `WebhookVerifier` over PayPal's
 //! signature verification API ([`PaypalWebhookVerifier`]).
 //!
-//! Both share a [`PaypalClient`]: one connection pool, one OAuth2 token
+//! All share a [`PaypalClient`]: one connection pool, one OAuth2 token
 //! (client credentials, cached until a minute before it expires, refreshed
 //! once when PayPal answers 401), a time limit on every call, and bounded
 //! retries with jittered exponential backoff on connection errors,
@@ -17,7 +18,7 @@
 //! tokens or secrets (see `error.rs`).
 //!
 //! ```no_run
-//! use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret};
+//! use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalPayouts, PaypalWebhookVerifier, Secret};
 //!
 //! let config = PaypalConfig::sandbox(
 //!     "client-id",
@@ -28,6 +29,7 @@
 //! .with_webhook_id("1JE4291016473214C");
 //! let client = PaypalClient::new(config)?;
 //! let gateway = PaypalGateway::new(client.clone());
+//! let payouts = PaypalPayouts::new(client.clone());
 //! let verifier = PaypalWebhookVerifier::new(client);
 //! # Ok::<(), adapters_paypal::SetupError>(())
 //! ```
@@ -36,9 +38,11 @@
 
 mod client;
 mod config;
+mod dispute;
 mod error;
 mod gateway;
 mod outcome;
+mod payouts;
 mod retry;
 mod token;
 mod webhook;
@@ -51,4 +55,5 @@ pub use config::{
 };
 pub use error::SetupError;
 pub use gateway::PaypalGateway;
+pub use payouts::{EMAIL_SUBJECT, PaypalPayouts};
 pub use webhook::PaypalWebhookVerifier;

@@ -12,11 +12,13 @@
 //! which can turn a genuine delivery into a `FAILURE`.
 //!
 //! A replayed genuine delivery verifies again; that is harmless because the
-//! webhook log processes each event id once and every action re-reads the
-//! order from PayPal before changing anything.
+//! webhook log processes each event id once and every action re-reads its
+//! object (order, refund, dispute or payout batch) from PayPal before
+//! changing anything.
 
 use async_trait::async_trait;
 use domain::payment::PaymentMethod;
+use domain::payout::PayoutMethod;
 use domain::ports::{VerifiedWebhook, WebhookAction, WebhookError, WebhookRequest, WebhookVerifier};
 use serde::Deserialize;
 use serde_json::Value;
@@ -51,6 +53,16 @@ const CAPTURE_EVENTS: [&str; 5] = [
     "PAYMENT.CAPTURE.REFUNDED",
     "PAYMENT.CAPTURE.REVERSED",
 ];
+/// Dispute events: the dispute is re-read (with its order) from PayPal.
+const DISPUTE_EVENTS: [&str; 3] = ["CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.UPDATED", "CUSTOMER.DISPUTE.RESOLVED"];
+/// Prefix of payout item events (`...SUCCEEDED`, `...FAILED`, `...RETURNED`,
+/// `...UNCLAIMED`, ...): the resource is the item, naming its batch.
+const PAYOUT_ITEM_EVENTS: &str = "PAYMENT.PAYOUTS-ITEM.";
+/// Prefix of payout batch events (`...SUCCESS`, `...DENIED`,
+/// `...PROCESSING`): the resource is the batch.
+const PAYOUT_BATCH_EVENTS: &str = "PAYMENT.PAYOUTSBATCH.";
+/// Where a batch event's resource names its batch.
+const BATCH_ID_IN_BATCH: &str = "/batch_header/payout_batch_id";
 /// Where a capture event's resource names its order.
 const RELATED_ORDER_ID: &str = "/supplementary_data/related_ids/order_id";
 
@@ -121,6 +133,23 @@ fn action(event_type: &str, resource: &Value) -> Result<WebhookAction, WebhookEr
             return Ok(WebhookAction::SyncRefund { provider_refund_id: id.to_owned() });
         }
     }
+    if DISPUTE_EVENTS.contains(&event_type) {
+        return id_at(resource, "/dispute_id", "dispute event without dispute_id")
+            .map(|provider_dispute_id| WebhookAction::SyncDispute { provider_dispute_id });
+    }
+    let batch_id = if event_type.starts_with(PAYOUT_ITEM_EVENTS) {
+        Some(id_at(resource, "/payout_batch_id", "payout item event without payout_batch_id")?)
+    } else if event_type.starts_with(PAYOUT_BATCH_EVENTS) {
+        Some(id_at(resource, BATCH_ID_IN_BATCH, "payout batch event without payout_batch_id")?)
+    } else {
+        None
+    };
+    if let Some(provider_payout_id) = batch_id {
+        // Every payout event re-reads the batch: the event's own status is
+        // not trusted, and events arriving out of order end in PayPal's
+        // current state.
+        return Ok(WebhookAction::SyncPayout { method: PayoutMethod::Paypal, provider_payout_id });
+    }
     if CAPTURE_EVENTS.contains(&event_type) {
         // Refund resources carry no order id (the spec's `refund` has no
         // `supplementary_data`): nothing we can re-read, so acknowledge.
@@ -130,6 +159,16 @@ fn action(event_type: &str, resource: &Value) -> Result<WebhookAction, WebhookEr
             .unwrap_or(WebhookAction::Ignore));
     }
     Ok(WebhookAction::Ignore)
+}
+
+/// The non-empty string at `pointer` in the resource, or `Malformed`.
+fn id_at(resource: &Value, pointer: &str, missing: &str) -> Result<String, WebhookError> {
+    resource
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| WebhookError::Malformed(missing.to_owned()))
 }
 
 #[async_trait]
@@ -220,8 +259,49 @@ mod tests {
     }
 
     #[test]
+    fn dispute_events_sync_the_dispute() {
+        let resource = json!({"dispute_id": "PP-D-27803", "status": "WAITING_FOR_SELLER_RESPONSE",
+            "disputed_transactions": [{"seller_transaction_id": "3C679366HH908993F"}]});
+        for event_type in DISPUTE_EVENTS {
+            assert_eq!(
+                action(event_type, &resource),
+                Ok(WebhookAction::SyncDispute { provider_dispute_id: "PP-D-27803".to_owned() }),
+                "{event_type}"
+            );
+            assert!(matches!(action(event_type, &json!({"id": "1"})), Err(WebhookError::Malformed(_))));
+        }
+    }
+
+    #[test]
+    fn payout_item_and_batch_events_sync_the_batch() {
+        let sync =
+            WebhookAction::SyncPayout { method: PayoutMethod::Paypal, provider_payout_id: "FYXMPQTX4JC9N".into() };
+        let item = json!({"payout_item_id": "8AELMXH8UB2P8", "transaction_status": "SUCCESS",
+            "payout_batch_id": "FYXMPQTX4JC9N", "payout_item": {"receiver": "teacher@example.com"}});
+        for event_type in [
+            "PAYMENT.PAYOUTS-ITEM.SUCCEEDED",
+            "PAYMENT.PAYOUTS-ITEM.FAILED",
+            "PAYMENT.PAYOUTS-ITEM.RETURNED",
+            "PAYMENT.PAYOUTS-ITEM.UNCLAIMED",
+            "PAYMENT.PAYOUTS-ITEM.BLOCKED",
+        ] {
+            assert_eq!(action(event_type, &item), Ok(sync.clone()), "{event_type}");
+        }
+        let batch = json!({"batch_header": {"payout_batch_id": "FYXMPQTX4JC9N", "batch_status": "SUCCESS"}});
+        for event_type in
+            ["PAYMENT.PAYOUTSBATCH.SUCCESS", "PAYMENT.PAYOUTSBATCH.DENIED", "PAYMENT.PAYOUTSBATCH.PROCESSING"]
+        {
+            assert_eq!(action(event_type, &batch), Ok(sync.clone()), "{event_type}");
+        }
+        assert!(matches!(action("PAYMENT.PAYOUTSBATCH.SUCCESS", &item), Err(WebhookError::Malformed(_))));
+        assert!(matches!(action("PAYMENT.PAYOUTS-ITEM.FAILED", &batch), Err(WebhookError::Malformed(_))));
+    }
+
+    #[test]
     fn other_events_are_ignored() {
-        for event_type in ["CHECKOUT.ORDER.COMPLETED", "PAYMENT.AUTHORIZATION.CREATED", "CUSTOMER.DISPUTE.CREATED"] {
+        for event_type in
+            ["CHECKOUT.ORDER.COMPLETED", "PAYMENT.AUTHORIZATION.CREATED", "CUSTOMER.MERCHANT-INTEGRATION.X"]
+        {
             assert_eq!(action(event_type, &json!({"id": "1"})), Ok(WebhookAction::Ignore), "{event_type}");
         }
     }

@@ -1,6 +1,7 @@
-//! Stripe gateway for Skillpay: PaymentIntents over Stripe's REST API
-//! (form-encoded requests, JSON answers) and verification of Stripe's
-//! webhook signatures.
+//! Stripe gateway for Skillpay: PaymentIntents and disputes over Stripe's
+//! REST API (form-encoded requests, JSON answers), instructor payouts as
+//! Stripe Connect transfers ([`StripeConnectPayouts`]), and verification of
+//! Stripe's webhook signatures.
 //!
 //! Wire amounts: Stripe takes and returns integer minor units with a
 //! lower-case currency code; [`wire::amount`] is the one conversion.
@@ -13,11 +14,13 @@
 mod client;
 mod config;
 mod gateway;
+mod payouts;
 mod signature;
 mod webhook;
 pub mod wire;
 
 pub use config::{DEFAULT_API_BASE, StripeConfig};
 pub use gateway::StripeGateway;
+pub use payouts::{PAYOUT_ID_METADATA_KEY, REVERSED_REASON, StripeConnectPayouts};
 pub use signature::{SIGNATURE_TOLERANCE_SECS, SignatureError, sign, verify_signature};
 pub use webhook::StripeWebhookVerifier;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use domain::payment::PaymentMethod;
+use domain::payout::PayoutMethod;
 use domain::ports::{VerifiedWebhook, WebhookAction, WebhookError, WebhookRequest, WebhookVerifier};
 use serde::Deserialize;
 
@@ -78,8 +79,10 @@ impl StripeWebhookVerifier {
 }
 
 /// What Skillpay does with each Stripe event type. Payment events re-read
-/// the PaymentIntent, refund events the Refund; dispute, payout and
-/// transfer events are recorded and acknowledged.
+/// the PaymentIntent, refund events the Refund, dispute events the Dispute
+/// and transfer events the Transfer (our payouts). `payout.*` events are
+/// about a connected account paying itself out to its bank, not about our
+/// transfer: they are recorded and acknowledged.
 fn action_for(event_type: &str, object: &EventObject) -> WebhookAction {
     let refund = match event_type {
         "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => object.id.clone(),
@@ -88,6 +91,11 @@ fn action_for(event_type: &str, object: &EventObject) -> WebhookAction {
     };
     if let Some(provider_refund_id) = refund {
         return WebhookAction::SyncRefund { provider_refund_id };
+    }
+    if matches!(event_type, "transfer.reversed" | "transfer.updated")
+        && let Some(provider_payout_id) = object.id.clone()
+    {
+        return WebhookAction::SyncPayout { method: PayoutMethod::StripeConnect, provider_payout_id };
     }
     if event_type.starts_with("charge.dispute.")
         && let Some(provider_dispute_id) = object.id.clone()
@@ -178,8 +186,24 @@ mod tests {
                 "{kind}"
             );
         }
-        for kind in ["payout.paid", "transfer.reversed", "customer.created"] {
+        for kind in ["payout.paid", "payout.failed", "transfer.created", "customer.created"] {
             assert_eq!(action_of(event(kind, serde_json::json!({"id": "x_1"}))).await, WebhookAction::Ignore, "{kind}");
+        }
+    }
+
+    #[tokio::test]
+    async fn transfer_reversals_and_updates_sync_the_payout() {
+        let transfer = serde_json::json!({"id": "tr_1Pgc7BB7WZ01zgkWVJfE40RX", "object": "transfer", "amount": 1100,
+            "amount_reversed": 1100, "reversed": true, "destination": "acct_1PgafTB7WZ01zgkW"});
+        for kind in ["transfer.reversed", "transfer.updated"] {
+            assert_eq!(
+                action_of(event(kind, transfer.clone())).await,
+                WebhookAction::SyncPayout {
+                    method: PayoutMethod::StripeConnect,
+                    provider_payout_id: "tr_1Pgc7BB7WZ01zgkWVJfE40RX".to_owned()
+                },
+                "{kind}"
+            );
         }
     }
 

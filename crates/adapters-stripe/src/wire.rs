@@ -65,6 +65,20 @@ pub struct EvidenceDetails {
     pub due_by: Option<i64>,
 }
 
+/// A Transfer to a connected account, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Transfer {
+    /// `tr_...`.
+    pub id: String,
+    /// True once the whole transfer was reversed.
+    #[serde(default)]
+    pub reversed: bool,
+    /// Minor units reversed so far (a partial reversal leaves `reversed`
+    /// false).
+    #[serde(default)]
+    pub amount_reversed: i64,
+}
+
 /// Stripe's error object.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiErrorBody {

@@ -1,5 +1,6 @@
-//! The order we send, checked against PayPal's own OpenAPI spec
-//! (`shared/specs/paypal/checkout_orders_v2.json`): every property we send
+//! The order and the payout batch we send, checked against PayPal's own
+//! OpenAPI specs (`shared/specs/paypal/checkout_orders_v2.json`,
+//! `payments_payouts_batch_v1.json`): every property we send
 //! must be declared (and not deprecated) in the schema at that place, every
 //! required property must be present, strings must fit their enums and
 //! lengths. A small walk over the schema JSON following `$ref` and `allOf`.
@@ -8,18 +9,25 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use domain::money::{Currency, Money};
-use domain::ports::PaymentGateway;
+use domain::payout::PayoutDestination;
+use domain::ports::{PaymentGateway, PayoutGateway};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::support::{FakePaypal, ORDER_ID, ORDERS_PATH, created_order, payment};
+use crate::support::{
+    FakePaypal, ORDER_ID, ORDERS_PATH, PAYOUTS_PATH, RECEIVER, created_batch, created_order, payment, payout,
+};
 
 const SCHEMA_PREFIX: &str = "#/components/schemas/";
 
-/// The spec, or `None` (with a note) where `shared/` is not beside the repo.
-fn load_spec() -> Option<Value> {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/paypal/checkout_orders_v2.json");
+const ORDERS_SPEC: &str = "checkout_orders_v2.json";
+const PAYOUTS_SPEC: &str = "payments_payouts_batch_v1.json";
+
+/// The spec `name`, or `None` (with a note) where `shared/` is not beside
+/// the repo.
+fn load_spec(name: &str) -> Option<Value> {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/paypal").join(name);
     match std::fs::read_to_string(&file) {
         Ok(text) => Some(serde_json::from_str(&text).unwrap()),
         Err(error) => {
@@ -155,7 +163,7 @@ fn order_request() -> Value {
 
 #[tokio::test]
 async fn the_order_we_send_is_an_order_request_by_paypal_s_spec() {
-    let Some(spec) = load_spec() else { return };
+    let Some(spec) = load_spec(ORDERS_SPEC) else { return };
     for amount in [Money::from_minor(4999, Currency::USD), Money::from_minor(500, Currency::JPY)] {
         let body = sent_order_body(amount).await;
         let mut walk = Walk::new(&spec);
@@ -171,7 +179,7 @@ async fn the_order_we_send_is_an_order_request_by_paypal_s_spec() {
 
 #[tokio::test]
 async fn the_spec_walk_catches_undeclared_missing_and_deprecated_properties() {
-    let Some(spec) = load_spec() else { return };
+    let Some(spec) = load_spec(ORDERS_SPEC) else { return };
     let body = json!({
         "intent": "CAPTURE",
         "purchase_units": [{"amount": {"currency_code": "USD", "amount_cents": 4999}}],
@@ -187,6 +195,54 @@ async fn the_spec_walk_catches_undeclared_missing_and_deprecated_properties() {
         "order.application_context.landing_page is deprecated",
     ];
     for error in expected {
+        assert!(walk.errors.iter().any(|found| found == error), "{error} not in {:#?}", walk.errors);
+    }
+}
+
+/// The body the payouts gateway sends to pay `amount`.
+async fn sent_payout_body(amount: Money) -> Value {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST"))
+        .and(path(PAYOUTS_PATH))
+        .respond_with(ResponseTemplate::new(201).set_body_json(created_batch("po_x", "PENDING")))
+        .mount(&paypal.server)
+        .await;
+    let destination = PayoutDestination::Paypal { email: RECEIVER.into() };
+    paypal.payouts().send(&payout(amount), &destination).await.unwrap();
+    paypal.requests_to(PAYOUTS_PATH).await[0].body_json().unwrap()
+}
+
+#[tokio::test]
+async fn the_payout_we_send_is_a_create_payout_request_by_paypal_s_spec() {
+    let Some(spec) = load_spec(PAYOUTS_SPEC) else { return };
+    for amount in [Money::from_minor(987, Currency::USD), Money::from_minor(500, Currency::JPY)] {
+        let body = sent_payout_body(amount).await;
+        let mut walk = Walk::new(&spec);
+
+        walk.check(&body, &json!({"$ref": format!("{SCHEMA_PREFIX}create_payout_request")}), "payout");
+
+        assert!(walk.errors.is_empty(), "{:#?}\nbody: {body:#}", walk.errors);
+        for schema in ["create_payout_request", "sender_batch_header", "payout_item", "currency"] {
+            assert!(walk.visited.contains(schema), "the walk never reached {schema}: {:?}", walk.visited);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_spec_walk_catches_a_payout_amount_in_orders_shape() {
+    let Some(spec) = load_spec(PAYOUTS_SPEC) else { return };
+    let body = json!({
+        "sender_batch_header": {"sender_batch_id": "po_1"},
+        "items": [{"recipient_type": "EMAIL", "amount": {"currency_code": "USD", "value": "9.87"}, "receiver": "a@b.c"}]
+    });
+    let mut walk = Walk::new(&spec);
+
+    walk.check(&body, &json!({"$ref": format!("{SCHEMA_PREFIX}create_payout_request")}), "payout");
+
+    for error in [
+        "payout.items[0].amount.currency_code is not declared by the spec",
+        "payout.items[0].amount.currency is required by the spec",
+    ] {
         assert!(walk.errors.iter().any(|found| found == error), "{error} not in {:#?}", walk.errors);
     }
 }

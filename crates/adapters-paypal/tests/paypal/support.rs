@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret};
+use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalPayouts, PaypalWebhookVerifier, Secret};
 use chrono::Utc;
 use domain::catalog::ItemRef;
-use domain::ids::{PaymentId, UserId};
+use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
 use domain::payment::{BillingInfo, ClientInfo, Payment, PaymentMethod, PaymentStatus};
+use domain::payout::{Payout, PayoutMethod, PayoutStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -27,6 +28,10 @@ pub const CANCEL_URL: &str = "https://skillpay.example/paypal/cancel";
 pub const TOKEN_PATH: &str = "/v1/oauth2/token";
 pub const ORDERS_PATH: &str = "/v2/checkout/orders";
 pub const VERIFY_PATH: &str = "/v1/notifications/verify-webhook-signature";
+pub const PAYOUTS_PATH: &str = "/v1/payments/payouts";
+pub const BATCH_ID: &str = "FYXMPQTX4JC9N";
+pub const RECEIVER: &str = "teacher@example.com";
+pub const DISPUTE_ID: &str = "PP-D-27803";
 
 /// A fake PayPal and a configuration pointing at it.
 pub struct FakePaypal {
@@ -66,6 +71,10 @@ impl FakePaypal {
 
     pub fn gateway(&self) -> PaypalGateway {
         PaypalGateway::new(self.client())
+    }
+
+    pub fn payouts(&self) -> PaypalPayouts {
+        PaypalPayouts::new(self.client())
     }
 
     pub fn verifier(&self) -> PaypalWebhookVerifier {
@@ -261,3 +270,127 @@ pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 
 /// Longer than any test's client timeout.
 pub const SLOW: Duration = Duration::from_millis(1_500);
+
+/// An approved payout of `amount` to PayPal.
+pub fn payout(amount: Money) -> Payout {
+    let now = Utc::now();
+    Payout {
+        id: PayoutId::from_uuid(Uuid::now_v7()),
+        instructor_id: UserId::new(3),
+        amount,
+        method: PayoutMethod::Paypal,
+        status: PayoutStatus::Approved,
+        destination_masked: "t***@example.com".into(),
+        transaction_id: None,
+        failure_reason: None,
+        created_at: now,
+        updated_at: now,
+        paid_at: None,
+    }
+}
+
+/// The answer of `POST /v1/payments/payouts` (`payout` in the Payouts spec).
+pub fn created_batch(sender_batch_id: &str, batch_status: &str) -> Value {
+    json!({
+        "batch_header": {
+            "sender_batch_header": {"sender_batch_id": sender_batch_id, "email_subject": "You have a payout from Skillpay"},
+            "payout_batch_id": BATCH_ID,
+            "batch_status": batch_status
+        },
+        "links": [{"href": format!("https://api-m.sandbox.paypal.com/v1/payments/payouts/{BATCH_ID}"), "rel": "self", "method": "GET", "encType": "application/json"}]
+    })
+}
+
+/// The answer of `GET /v1/payments/payouts/{id}` (`payout_batch`) with one
+/// item in `transaction_status`.
+pub fn batch_with_item(batch_status: &str, transaction_status: &str) -> Value {
+    json!({
+        "total_items": 1,
+        "total_pages": 1,
+        "batch_header": {
+            "payout_batch_id": BATCH_ID,
+            "batch_status": batch_status,
+            "time_created": "2026-11-26T10:00:00Z",
+            "time_completed": "2026-11-26T10:00:05Z",
+            "sender_batch_header": {"sender_batch_id": "po_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e", "email_subject": "You have a payout from Skillpay"},
+            "funding_source": "BALANCE",
+            "amount": {"currency": "USD", "value": "9.87"},
+            "fees": {"currency": "USD", "value": "0.00"}
+        },
+        "items": [{
+            "payout_item_id": "8AELMXH8UB2P8",
+            "transaction_id": "0C413693MN970190K",
+            "activity_id": "0E158638XS0329106",
+            "transaction_status": transaction_status,
+            "payout_item_fee": {"currency": "USD", "value": "0.00"},
+            "payout_batch_id": BATCH_ID,
+            "payout_item": {
+                "recipient_type": "EMAIL",
+                "amount": {"currency": "USD", "value": "9.87"},
+                "receiver": RECEIVER,
+                "sender_item_id": "po_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e",
+                "recipient_wallet": "PAYPAL"
+            },
+            "time_processed": "2026-11-26T10:00:05Z",
+            "links": [{"href": "https://api-m.sandbox.paypal.com/v1/payments/payouts-item/8AELMXH8UB2P8", "rel": "item", "method": "GET", "encType": "application/json"}]
+        }],
+        "links": [{"href": format!("https://api-m.sandbox.paypal.com/v1/payments/payouts/{BATCH_ID}?page_size=1000&page=1"), "rel": "self", "method": "GET", "encType": "application/json"}]
+    })
+}
+
+/// A dispute (`dispute` in PayPal's Disputes v1 spec) on [`CAPTURE_ID`], in
+/// `status`, with `outcome` when resolved.
+pub fn dispute_body(status: &str, outcome: Option<&str>) -> Value {
+    let mut body = json!({
+        "dispute_id": DISPUTE_ID,
+        "create_time": "2026-11-20T10:00:00.000Z",
+        "update_time": "2026-11-21T10:00:00.000Z",
+        "disputed_transactions": [{
+            "buyer_transaction_id": "4FB67418BD5326612",
+            "seller_transaction_id": CAPTURE_ID,
+            "create_time": "2026-11-10T10:05:00.000Z",
+            "transaction_status": "COMPLETED",
+            "gross_amount": {"currency_code": "USD", "value": "49.99"},
+            "invoice_number": "pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e",
+            "custom": "pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e",
+            "buyer": {"name": "John Doe"},
+            "seller": {"email": "merchant@skillpay.example", "merchant_id": "7KNGBPH2U58GQ", "name": "Skillpay"}
+        }],
+        "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+        "status": status,
+        "dispute_amount": {"currency_code": "USD", "value": "49.99"},
+        "dispute_life_cycle_stage": "CHARGEBACK",
+        "dispute_channel": "INTERNAL",
+        "seller_response_due_date": "2026-12-04T10:00:00.000Z",
+        "links": [
+            {"href": format!("https://api-m.sandbox.paypal.com/v1/customer/disputes/{DISPUTE_ID}"), "rel": "self", "method": "GET"},
+            {"href": format!("https://api-m.sandbox.paypal.com/v1/customer/disputes/{DISPUTE_ID}/provide-evidence"), "rel": "provide_evidence", "method": "POST"},
+            {"href": format!("https://api-m.sandbox.paypal.com/v1/customer/disputes/{DISPUTE_ID}/accept-claim"), "rel": "accept_claim", "method": "POST"}
+        ]
+    });
+    if let Some(outcome) = outcome {
+        body["dispute_outcome"] =
+            json!({"outcome_code": outcome, "amount_refunded": {"currency_code": "USD", "value": "49.99"}});
+    }
+    body
+}
+
+/// A capture as `GET /v2/payments/captures/{id}` answers it, naming its
+/// order in `supplementary_data.related_ids`.
+pub fn capture_body(order_id: Option<&str>) -> Value {
+    let mut body = json!({
+        "id": CAPTURE_ID,
+        "status": "COMPLETED",
+        "amount": {"currency_code": "USD", "value": "49.99"},
+        "final_capture": true,
+        "seller_protection": {"status": "ELIGIBLE", "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"]},
+        "custom_id": "pay_0190d2a0c0a27c2f8b5e1f2a3b4c5d6e",
+        "create_time": "2026-11-10T10:05:00Z",
+        "update_time": "2026-11-10T10:05:00Z",
+        "links": [{"href": format!("https://api-m.sandbox.paypal.com/v2/payments/captures/{CAPTURE_ID}"), "rel": "self", "method": "GET"}]
+    });
+    if let Some(order_id) = order_id {
+        body["supplementary_data"] = json!({"related_ids": {"order_id": order_id}});
+    }
+    body
+}

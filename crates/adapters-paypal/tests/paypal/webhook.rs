@@ -128,10 +128,33 @@ async fn a_refunded_capture_syncs_its_refund_and_other_events_are_ignored() {
         json!({"id": "1JU08902781691411", "status": "COMPLETED", "amount": {"currency_code": "USD", "value": "49.99"}});
 
     let refunded = verifier.verify(&delivery(&capture_event("PAYMENT.CAPTURE.REFUNDED", refund))).await.unwrap();
-    let other = verifier.verify(&delivery(&capture_event("CUSTOMER.DISPUTE.CREATED", json!({})))).await.unwrap();
+    let other = verifier.verify(&delivery(&capture_event("CHECKOUT.ORDER.COMPLETED", json!({})))).await.unwrap();
 
     assert_eq!(refunded.action, WebhookAction::SyncRefund { provider_refund_id: "1JU08902781691411".to_owned() });
     assert_eq!(other.action, WebhookAction::Ignore);
+}
+
+#[tokio::test]
+async fn verified_dispute_and_payout_events_sync_their_object() {
+    let paypal = paypal_answering("SUCCESS").await;
+    let verifier = paypal.verifier();
+    let dispute = json!({"dispute_id": "PP-D-27803", "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+        "status": "WAITING_FOR_SELLER_RESPONSE", "disputed_transactions": [{"seller_transaction_id": "3C679366HH908993F"}]});
+    let item = json!({"payout_item_id": "8AELMXH8UB2P8", "transaction_status": "RETURNED",
+        "payout_batch_id": "FYXMPQTX4JC9N", "payout_item": {"receiver": "teacher@example.com"}});
+    let batch = json!({"batch_header": {"payout_batch_id": "FYXMPQTX4JC9N", "batch_status": "DENIED"}});
+
+    let disputed = verifier.verify(&delivery(&capture_event("CUSTOMER.DISPUTE.CREATED", dispute))).await.unwrap();
+    let returned = verifier.verify(&delivery(&capture_event("PAYMENT.PAYOUTS-ITEM.RETURNED", item))).await.unwrap();
+    let denied = verifier.verify(&delivery(&capture_event("PAYMENT.PAYOUTSBATCH.DENIED", batch))).await.unwrap();
+
+    assert_eq!(disputed.action, WebhookAction::SyncDispute { provider_dispute_id: "PP-D-27803".to_owned() });
+    let sync = WebhookAction::SyncPayout {
+        method: domain::payout::PayoutMethod::Paypal,
+        provider_payout_id: "FYXMPQTX4JC9N".to_owned(),
+    };
+    assert_eq!(returned.action, sync);
+    assert_eq!(denied.action, sync);
 }
 
 #[tokio::test]
