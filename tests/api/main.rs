@@ -15,4 +15,5 @@ mod payouts;
 mod paypal;
 mod purchase;
 mod refunds;
+mod stats;
 mod stripe;

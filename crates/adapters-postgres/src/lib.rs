@@ -24,6 +24,7 @@ mod pool;
 mod refunds;
 mod rows;
 mod schema;
+mod stats;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod webhooks;

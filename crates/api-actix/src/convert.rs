@@ -213,3 +213,18 @@ impl From<domain::usecases::payouts::PayoutError> for ApiError {
         }
     }
 }
+
+impl From<domain::usecases::stats::StatsError> for ApiError {
+    fn from(error: domain::usecases::stats::StatsError) -> Self {
+        use domain::usecases::stats::StatsError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::InvalidRange => ApiError::InvalidQuery(error.to_string()),
+            E::Money(e) => {
+                tracing::error!(error = %e, "statistics arithmetic failed");
+                ApiError::Internal
+            }
+            E::Store(e) => store(e),
+        }
+    }
+}

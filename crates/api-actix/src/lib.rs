@@ -35,6 +35,7 @@ use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
 use domain::usecases::payouts::PayoutService;
 use domain::usecases::refunds::RefundService;
+use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub disputes: DisputeService,
     /// Instructor payouts and balances.
     pub payouts: PayoutService,
+    /// Statistics and instructor earnings.
+    pub stats: StatsService,
     /// Ledger reads for operators.
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.
@@ -94,6 +97,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::refunds::get_refund)
             .service(routes::refunds::approve_refund)
             .service(routes::refunds::reject_refund)
+            .service(routes::stats::stats)
+            .service(routes::stats::earnings)
             .service(routes::payouts::balance)
             .service(routes::payouts::request_payout)
             .service(routes::payouts::list_payouts)

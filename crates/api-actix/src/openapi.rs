@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    catalog, coupons, disputes, gateway_configs, health, ledger, payments, payouts, refunds, webhooks,
+    catalog, coupons, disputes, gateway_configs, health, ledger, payments, payouts, refunds, stats, webhooks,
 };
 
 /// Adds the bearer-token security scheme.
@@ -103,6 +103,8 @@ impl Modify for CommonProblems {
         payouts::reject_payout,
         payouts::mark_paid,
         payouts::mark_failed,
+        stats::stats,
+        stats::earnings,
     ),
     modifiers(&BearerAuth, &CommonProblems),
     tags(
@@ -111,6 +113,7 @@ impl Modify for CommonProblems {
         (name = "refunds", description = "Money back to the buyer"),
         (name = "disputes", description = "Chargebacks, driven by the gateways"),
         (name = "payouts", description = "Instructor balances and payouts"),
+        (name = "stats", description = "Statistics and instructor earnings"),
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),

@@ -11,10 +11,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware};
-use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalWebhookVerifier, Secret as PaypalSecret};
+use adapters_paypal::{
+    PaypalClient, PaypalConfig, PaypalGateway, PaypalPayouts, PaypalWebhookVerifier, Secret as PaypalSecret,
+};
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
 use adapters_sandbox::{SandboxGateway, SandboxPayouts};
-use adapters_stripe::{StripeConfig, StripeGateway, StripeWebhookVerifier};
+use adapters_stripe::{StripeConfig, StripeConnectPayouts, StripeGateway, StripeWebhookVerifier};
 use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
@@ -30,6 +32,7 @@ use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::payouts::{PayoutPolicy, PayoutPorts, PayoutService};
 use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::refunds::{RefundPorts, RefundService};
+use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
 
 pub use crate::config::Config;
@@ -116,17 +119,28 @@ pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Resul
     Ok(gateways)
 }
 
-/// The payout gateways `config` enables. Without real keys, the sandbox
-/// stands in for Stripe Connect and PayPal when the sandbox is on; bank
-/// transfers need no gateway.
-pub fn payout_gateways(config: &Config) -> PayoutGateways {
+/// The payout gateways `config` enables: Stripe Connect transfers with the
+/// Stripe key, PayPal Payouts with the PayPal client. Without real keys the
+/// sandbox stands in for either when the sandbox is on; bank transfers need
+/// no gateway.
+pub fn payout_gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Result<PayoutGateways> {
     let mut gateways = PayoutGateways::new();
     if config.sandbox_enabled {
         for method in [PayoutMethod::StripeConnect, PayoutMethod::Paypal] {
             gateways = gateways.with(Arc::new(SandboxPayouts::new(method)));
         }
     }
-    gateways
+    if let Some(key) = &config.stripe_secret_key {
+        let mut stripe = StripeConfig::new(key.clone());
+        stripe.api_base = config.stripe_api_base.clone();
+        let payouts =
+            StripeConnectPayouts::new(stripe).map_err(|e| anyhow::anyhow!("setting up Stripe payouts: {e}"))?;
+        gateways = gateways.with(Arc::new(payouts));
+    }
+    if let Some(client) = paypal {
+        gateways = gateways.with(Arc::new(PaypalPayouts::new(client.clone())));
+    }
+    Ok(gateways)
 }
 
 /// The PayPal client the gateway and the webhook verifier share (one
@@ -204,7 +218,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         PayoutPorts {
             payouts: store.clone(),
             earnings: store.clone(),
-            gateways: payout_gateways(config),
+            gateways: payout_gateways(config, paypal.as_ref())?,
             clock: clock.clone(),
             ids: ids.clone(),
         },
@@ -223,6 +237,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
             payouts.clone(),
         ),
         payouts,
+        stats: StatsService::new(store.clone(), store.clone()),
         disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),

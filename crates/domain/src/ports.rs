@@ -24,7 +24,9 @@ use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
 mod payouts;
+mod stats;
 pub use payouts::*;
+pub use stats::*;
 
 /// A storage failure that is not a business outcome.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

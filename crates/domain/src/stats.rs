@@ -15,7 +15,10 @@ use crate::payment::{PaymentMethod, PaymentStatus};
 pub fn is_settled(status: PaymentStatus) -> bool {
     matches!(
         status,
-        PaymentStatus::Completed | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded | PaymentStatus::Disputed(_)
+        PaymentStatus::Completed
+            | PaymentStatus::PartiallyRefunded
+            | PaymentStatus::Refunded
+            | PaymentStatus::Disputed(_)
     )
 }
 
@@ -143,10 +146,7 @@ fn count_rate(part: i64, whole: i64) -> Decimal {
 }
 
 /// Folds the day aggregates and dispute aggregates into statistics.
-pub fn platform_stats(
-    days: &[DailyAggregate],
-    disputes: &[DisputeAggregate],
-) -> Result<PlatformStats, MoneyError> {
+pub fn platform_stats(days: &[DailyAggregate], disputes: &[DisputeAggregate]) -> Result<PlatformStats, MoneyError> {
     let mut currencies: BTreeMap<Currency, CurrencyStats> = BTreeMap::new();
     let mut groups: BTreeMap<(Currency, &str, &str), StatusGroup> = BTreeMap::new();
     let mut series: BTreeMap<(Currency, NaiveDate), DailyPoint> = BTreeMap::new();
@@ -292,10 +292,12 @@ pub struct CurrencyEarnings {
     pub by_month: Vec<(NaiveDate, EarningsFigures)>,
 }
 
+/// Totals, per item and per month, while folding.
+type Breakdown = (EarningsFigures, BTreeMap<ItemRef, EarningsFigures>, BTreeMap<NaiveDate, EarningsFigures>);
+
 /// Folds monthly rows into totals, per item and per month, per currency.
 pub fn instructor_earnings(rows: &[MonthlyEarnings]) -> Result<BTreeMap<Currency, CurrencyEarnings>, MoneyError> {
-    let mut out: BTreeMap<Currency, (EarningsFigures, BTreeMap<ItemRef, EarningsFigures>, BTreeMap<NaiveDate, EarningsFigures>)> =
-        BTreeMap::new();
+    let mut out: BTreeMap<Currency, Breakdown> = BTreeMap::new();
     for row in rows {
         let currency = row.gross.currency();
         let (totals, items, months) =
@@ -384,7 +386,11 @@ mod tests {
             refunded: usd(refunded),
             refunded_fees: usd(refunded_fees),
         };
-        let rows = [row(10, ItemRef::course(1), 10_000, 2_000), row(11, ItemRef::course(1), 0, 0), row(11, ItemRef::event(3), 0, 0)];
+        let rows = [
+            row(10, ItemRef::course(1), 10_000, 2_000),
+            row(11, ItemRef::course(1), 0, 0),
+            row(11, ItemRef::event(3), 0, 0),
+        ];
         let earnings = instructor_earnings(&rows).unwrap();
         let e = &earnings[&Currency::USD];
         assert_eq!(e.totals.sales, 6);

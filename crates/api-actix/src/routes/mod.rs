@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod payments;
 pub mod payouts;
 pub mod refunds;
+pub mod stats;
 pub mod webhooks;
 
 use domain::catalog::ItemRef;

@@ -13,6 +13,7 @@ pub mod payments;
 pub mod payouts;
 pub mod reconciliation;
 pub mod refunds;
+pub mod stats;
 pub mod webhooks;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,28 @@
+//! Port for the kept aggregates behind statistics and earnings.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use super::StoreError;
+use crate::ids::UserId;
+use crate::stats::{DailyAggregate, DisputeAggregate, MonthlyEarnings};
+
+/// Reads kept aggregates; each answer's cost depends on the date range, not
+/// on the number of payments.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait StatsQueries: Send + Sync {
+    /// Payments created from `from` to `to` (inclusive, UTC days), summed
+    /// per day, status, method and currency.
+    async fn daily(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyAggregate>, StoreError>;
+    /// Disputes opened from `from` to `to`, per currency and outcome.
+    async fn disputes(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DisputeAggregate>, StoreError>;
+    /// The instructor's settled sales completed in the months from `from`
+    /// to `to`, per month, item and currency, with their refunds.
+    async fn instructor_months(
+        &self,
+        instructor: UserId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MonthlyEarnings>, StoreError>;
+}

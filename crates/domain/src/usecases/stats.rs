@@ -1,0 +1,99 @@
+//! Statistics (admins) and instructor earnings (instructors their own,
+//! admins anyone's) over a date range.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::ids::UserId;
+use crate::money::{Currency, MoneyError};
+use crate::payout::InstructorBalance;
+use crate::ports::{PayoutRepository, StatsQueries, StoreError};
+use crate::stats::{CurrencyEarnings, PlatformStats, instructor_earnings, platform_stats};
+use crate::usecases::{Actor, Forbidden, Role};
+
+/// Longest accepted range, in days (two years and a day).
+pub const MAX_RANGE_DAYS: i64 = 731;
+
+/// Why a statistics use case failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatsError {
+    /// Not allowed for this role.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// `from` after `to`, or a range over [`MAX_RANGE_DAYS`].
+    #[error("the range must run forwards and span at most 731 days")]
+    InvalidRange,
+    /// Sums overflowed.
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An instructor's earnings and balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstructorEarnings {
+    /// Whose.
+    pub instructor: UserId,
+    /// Per currency: totals, by item, by month.
+    pub currencies: BTreeMap<Currency, CurrencyEarnings>,
+    /// Pending vs available now, per currency.
+    pub balances: Vec<InstructorBalance>,
+}
+
+/// Statistics use cases.
+#[derive(Clone)]
+pub struct StatsService {
+    stats: Arc<dyn StatsQueries>,
+    payouts: Arc<dyn PayoutRepository>,
+}
+
+fn check_range(from: NaiveDate, to: NaiveDate) -> Result<(), StatsError> {
+    let days = (to - from).num_days();
+    if (0..MAX_RANGE_DAYS).contains(&days) { Ok(()) } else { Err(StatsError::InvalidRange) }
+}
+
+impl StatsService {
+    /// A service over the kept aggregates and the payout balances.
+    pub fn new(stats: Arc<dyn StatsQueries>, payouts: Arc<dyn PayoutRepository>) -> Self {
+        Self { stats, payouts }
+    }
+
+    /// Platform statistics for payments created from `from` to `to`
+    /// (inclusive, UTC), admins only.
+    pub async fn platform(&self, actor: Actor, from: NaiveDate, to: NaiveDate) -> Result<PlatformStats, StatsError> {
+        actor.require_admin()?;
+        check_range(from, to)?;
+        let days = self.stats.daily(from, to).await?;
+        let disputes = self.stats.disputes(from, to).await?;
+        Ok(platform_stats(&days, &disputes)?)
+    }
+
+    /// Earnings of sales completed in the months `from` to `to` touch, and
+    /// balances now: instructors their own, admins anyone's.
+    pub async fn instructor(
+        &self,
+        actor: Actor,
+        instructor: Option<UserId>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<InstructorEarnings, StatsError> {
+        let whose = match (actor.role, instructor) {
+            (Role::Admin, Some(user)) => user,
+            (Role::Instructor | Role::Admin, None) => actor.user_id,
+            (Role::Instructor, Some(user)) if user == actor.user_id => user,
+            _ => return Err(Forbidden.into()),
+        };
+        check_range(from, to)?;
+        let first_month = from.with_day(1).unwrap_or(from);
+        let rows = self.stats.instructor_months(whose, first_month, to).await?;
+        Ok(InstructorEarnings {
+            instructor: whose,
+            currencies: instructor_earnings(&rows)?,
+            balances: self.payouts.balances(whose).await?,
+        })
+    }
+}
