@@ -119,6 +119,11 @@ db-stop:
 db-url:
     @bash scripts/pg.sh url {{ dev_pg_dir }}
 
+# Time statistics and earnings over 1,000,000 payments (BENCH_PAYMENTS to change)
+# against scanning the payments table; starts its own PostgreSQL.
+bench-stats: setup
+    bash scripts/with-test-db.sh cargo run --release -p skillpay-e2e --example bench_stats
+
 # Regenerate crates/adapters-postgres/src/schema.rs from the migrations (needs diesel_cli).
 schema:
     #!/usr/bin/env bash

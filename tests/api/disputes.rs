@@ -180,3 +180,55 @@ async fn a_hold_is_released_when_the_charge_is_refunded_and_unknown_disputes_are
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// Stripe answers `POST /v1/disputes/dp_1{suffix}` with the dispute in
+/// `status`, and from then on reads it so.
+async fn stripe_moves_to(server: &MockServer, suffix: &str, status: &str, priority: u8) {
+    let body = json!({
+        "id": "dp_1", "object": "dispute", "amount": 4999, "currency": "usd", "reason": "fraudulent",
+        "status": status, "payment_intent": "pi_d1", "evidence_details": {"due_by": 1_900_000_000}
+    });
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/disputes/dp_1{suffix}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+    dispute_is(server, status, priority).await;
+}
+
+#[tokio::test]
+async fn admins_submit_evidence_and_accept_disputes_at_the_gateway() {
+    let server = stripe().await;
+    let (app, _payment) = paid_app(&server).await;
+    dispute_is(&server, "needs_response", 5).await;
+    assert_eq!(deliver(&app, "evt_open", "charge.dispute.created").await, 200);
+    let list: Value = app.get("/api/payments/disputes/", &app.admin()).await.json().await.unwrap();
+    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+
+    let evidence = format!("/api/payments/disputes/{id}/evidence/");
+    let res = app.post(&evidence, &app.admin(), &json!({"explanation": " "})).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "explanation");
+    let body = json!({"explanation": "The student watched 9 of 10 lessons.", "customer_email": "s@example.com"});
+    assert_eq!(app.post(&evidence, &app.token(100, Role::Instructor), &body).await.status(), 403);
+
+    stripe_moves_to(&server, "", "under_review", 4).await;
+    let reviewed: Value = app.post(&evidence, &app.admin(), &body).await.json().await.unwrap();
+    assert_eq!(reviewed["status"], "under_review");
+    let sent = server.received_requests().await.unwrap();
+    let form = sent.iter().find(|r| r.method.as_str() == "POST" && r.url.path() == "/v1/disputes/dp_1").unwrap();
+    let form = String::from_utf8_lossy(&form.body);
+    assert!(form.contains("submit=true") && form.contains("uncategorized_text"), "{form}");
+
+    stripe_moves_to(&server, "/close", "lost", 3).await;
+    let lost: Value =
+        app.post(&format!("/api/payments/disputes/{id}/accept/"), &app.admin(), &json!({})).await.json().await.unwrap();
+    assert_eq!(lost["status"], "lost");
+    // Lost: held money gone, 15.00 fee paid by the platform.
+    assert_eq!(balances(&app).await, [1500, 0, 0, -1500]);
+    let res = app.post(&evidence, &app.admin(), &body).await;
+    assert_eq!(res.status(), 409, "a decided dispute takes no more evidence");
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+}

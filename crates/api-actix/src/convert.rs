@@ -163,6 +163,10 @@ impl From<domain::usecases::disputes::DisputeError> for ApiError {
             E::Gateway(e) => gateway(e),
             E::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
             E::Contended => ApiError::Conflict,
+            E::InvalidEvidence { field } => {
+                ApiError::Validation(vec![crate::error::FieldError::new(field, error.to_string())])
+            }
+            E::Decided(_) => ApiError::InvalidTransition(error.to_string()),
             E::Ledger(e) => {
                 tracing::error!(error = %e, "ledger construction failed");
                 ApiError::Internal

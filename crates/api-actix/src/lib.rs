@@ -92,6 +92,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::coupons::deactivate_coupon)
             .service(routes::disputes::list_disputes)
             .service(routes::disputes::get_dispute)
+            .service(routes::disputes::submit_evidence)
+            .service(routes::disputes::accept_dispute)
             .service(routes::refunds::request_refund)
             .service(routes::refunds::list_refunds)
             .service(routes::refunds::get_refund)

@@ -94,6 +94,8 @@ impl Modify for CommonProblems {
         ledger::account,
         disputes::list_disputes,
         disputes::get_dispute,
+        disputes::submit_evidence,
+        disputes::accept_dispute,
         payouts::request_payout,
         payouts::balance,
         payouts::list_payouts,

@@ -1,7 +1,8 @@
-//! Disputes (admin): list and read. They are opened, moved and decided by
-//! the gateways' webhooks (see docs/disputes.md).
+//! Disputes (admin): list, read, submit evidence, accept. They are opened,
+//! moved and decided by the gateways (their webhooks, or the answer to an
+//! evidence submission); see docs/disputes.md.
 
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::dispute::Dispute;
 use domain::ids::DisputeId;
@@ -12,7 +13,7 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::dto::PageView;
 use crate::error::{ApiError, Problem};
-use crate::json::parse_query;
+use crate::json::{parse_body, parse_query};
 use crate::routes::{page_request, path_id};
 
 /// A dispute.
@@ -92,5 +93,62 @@ pub async fn get_dispute(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let dispute = state.disputes.get(actor, path_id::<DisputeId>(&path)?).await?;
+    Ok(HttpResponse::Ok().json(DisputeView::from(&dispute)))
+}
+
+/// Body of `POST /api/payments/disputes/{id}/evidence/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBody {
+    /// Why the charge is valid (1 to 2000 characters).
+    pub explanation: String,
+    /// What was sold and how access was given.
+    pub product_description: Option<String>,
+    /// The buyer's email, when known.
+    pub customer_email: Option<String>,
+}
+
+/// Submits evidence contesting a dispute to its gateway (admin); answers
+/// the dispute as the gateway then reports it (usually `under_review`).
+#[utoipa::path(post, path = "/api/payments/disputes/{id}/evidence/", tag = "disputes", params(("id" = String, Path)),
+    request_body = EvidenceBody,
+    responses((status = 200, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/disputes/{id}/evidence/")]
+pub async fn submit_evidence(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<DisputeId>(&path)?;
+    let input: EvidenceBody = parse_body(&req, &body)?;
+    let evidence = domain::ports::DisputeEvidence {
+        explanation: input.explanation,
+        product_description: input.product_description,
+        customer_email: input.customer_email,
+    };
+    let dispute = state.disputes.submit_evidence(actor, id, evidence).await?;
+    Ok(HttpResponse::Ok().json(DisputeView::from(&dispute)))
+}
+
+/// Accepts a dispute at its gateway without contesting it (admin): it is
+/// lost, and the held money goes to the cardholder.
+#[utoipa::path(post, path = "/api/payments/disputes/{id}/accept/", tag = "disputes", params(("id" = String, Path)),
+    responses((status = 200, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 502, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/disputes/{id}/accept/")]
+pub async fn accept_dispute(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let dispute = state.disputes.accept(actor, path_id::<DisputeId>(&path)?).await?;
     Ok(HttpResponse::Ok().json(DisputeView::from(&dispute)))
 }

@@ -16,13 +16,15 @@ use crate::outbox::{EventType, OutboxEvent, dispute_payload};
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentEvent, PaymentMethod, Transition, TransitionError};
 use crate::ports::{
-    Clock, DisputeChange, DisputeRepository, GatewayDispute, GatewayError, Gateways, IdGenerator, PaymentRepository,
-    PaymentStatusUpdate, StoreError,
+    Clock, DisputeChange, DisputeEvidence, DisputeRepository, GatewayDispute, GatewayError, Gateways, IdGenerator,
+    PaymentRepository, PaymentStatusUpdate, StoreError,
 };
 use crate::usecases::{Actor, Forbidden};
 
 /// Guarded steps tried before giving up (each step re-reads).
 const SYNC_STEPS: usize = 8;
+/// Longest accepted evidence text, in characters.
+pub const MAX_EVIDENCE_CHARS: usize = 2_000;
 
 /// The ports disputes need.
 #[derive(Clone)]
@@ -67,6 +69,15 @@ pub enum DisputeError {
     /// Others kept changing it.
     #[error("the dispute is changing concurrently; retry")]
     Contended,
+    /// Evidence text missing or too long.
+    #[error("{field} must be 1 to 2000 characters")]
+    InvalidEvidence {
+        /// The field at fault.
+        field: &'static str,
+    },
+    /// The dispute is decided: nothing can be submitted any more.
+    #[error("the dispute is already {0}")]
+    Decided(&'static str),
     /// Ledger construction failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -98,6 +109,61 @@ impl DisputeService {
     pub async fn get(&self, actor: Actor, id: DisputeId) -> Result<Dispute, DisputeError> {
         actor.require_admin()?;
         self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)
+    }
+
+    /// Submits evidence contesting a dispute to its gateway (admin), then
+    /// follows what the gateway answers.
+    pub async fn submit_evidence(
+        &self,
+        actor: Actor,
+        id: DisputeId,
+        evidence: DisputeEvidence,
+    ) -> Result<Dispute, DisputeError> {
+        actor.require_admin()?;
+        let text_ok = |text: &str| !text.trim().is_empty() && text.chars().count() <= MAX_EVIDENCE_CHARS;
+        if !text_ok(&evidence.explanation) {
+            return Err(DisputeError::InvalidEvidence { field: "explanation" });
+        }
+        for (field, value) in
+            [("product_description", &evidence.product_description), ("customer_email", &evidence.customer_email)]
+        {
+            if value.as_deref().is_some_and(|text| !text_ok(text)) {
+                return Err(DisputeError::InvalidEvidence { field });
+            }
+        }
+        let (dispute, method, gateway) = self.open_at_gateway(id).await?;
+        gateway
+            .submit_dispute_evidence(&dispute.provider_dispute_id, &evidence)
+            .await
+            .map_err(DisputeError::Gateway)?;
+        self.sync(method, &dispute.provider_dispute_id).await?.ok_or(DisputeError::NotFound)
+    }
+
+    /// Accepts a dispute at its gateway without contesting it (admin): it
+    /// is lost, and the ledger follows.
+    pub async fn accept(&self, actor: Actor, id: DisputeId) -> Result<Dispute, DisputeError> {
+        actor.require_admin()?;
+        let (dispute, method, gateway) = self.open_at_gateway(id).await?;
+        gateway.accept_dispute(&dispute.provider_dispute_id).await.map_err(DisputeError::Gateway)?;
+        self.sync(method, &dispute.provider_dispute_id).await?.ok_or(DisputeError::NotFound)
+    }
+
+    /// An undecided dispute with its payment's method and gateway.
+    async fn open_at_gateway(
+        &self,
+        id: DisputeId,
+    ) -> Result<(Dispute, PaymentMethod, Arc<dyn crate::ports::PaymentGateway>), DisputeError> {
+        let dispute = self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)?;
+        if matches!(dispute.status, DisputeStatus::Won | DisputeStatus::Lost | DisputeStatus::WarningClosed) {
+            return Err(DisputeError::Decided(dispute.status.as_str()));
+        }
+        let payment = self.ports.payments.find(dispute.payment_id).await?.ok_or(DisputeError::NotFound)?;
+        let gateway = self
+            .ports
+            .gateways
+            .for_method(payment.method)
+            .ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
+        Ok((dispute, payment.method, gateway))
     }
 
     /// Re-reads a dispute at `method`'s gateway and brings Skillpay's copy
