@@ -8,6 +8,7 @@ mod authorization;
 mod bad_input;
 mod coupons;
 mod disputes;
+mod event_order;
 mod gateway_configs;
 mod idempotency;
 mod operations;

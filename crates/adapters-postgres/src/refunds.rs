@@ -20,7 +20,7 @@ use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::payments::paginate;
 use crate::pool::PgStore;
-use crate::rows::{PaymentRow, currency};
+use crate::rows::{PaymentRow, currency, settled_name};
 use crate::schema::{payments, refunds};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -225,10 +225,15 @@ impl RefundRepository for PgStore {
                         payments::table
                             .find(payment_id)
                             .filter(payments::status.eq(update.from.as_str()))
+                            .filter(
+                                payments::status_before_dispute
+                                    .is_not_distinct_from(update.from.before_dispute().map(settled_name)),
+                            )
                             .filter(payments::refunded_amount_minor.eq(update.refunded_before.minor())),
                     )
                     .set((
                         payments::status.eq(update.to.as_str()),
+                        payments::status_before_dispute.eq(update.to.before_dispute().map(settled_name)),
                         payments::refunded_amount_minor.eq(update.refunded_after.minor()),
                         payments::updated_at.eq(change.at),
                     ))

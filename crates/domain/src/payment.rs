@@ -195,6 +195,7 @@ impl PaymentStatus {
     pub fn apply(self, event: PaymentEvent) -> Result<Transition, TransitionError> {
         use PaymentEvent as E;
         use PaymentStatus as S;
+        use SettledStatus as P;
         let illegal = Err(TransitionError { from: self, event });
         let to = |status| Ok(Transition::Changed(status));
         let unchanged = Ok(Transition::Unchanged);
@@ -250,8 +251,17 @@ impl PaymentStatus {
             (S::Completed | S::PartiallyRefunded, E::RefundFully) => to(S::Refunded),
             (S::Refunded, E::RefundFully) => unchanged,
             (S::Refunded, E::RefundPartially) => illegal,
+            // A refund already at the gateway when a dispute opened still
+            // went through: the payment stays disputed and remembers it, so
+            // winning the dispute returns it to the refunded status.
+            (S::Disputed(P::Completed | P::PartiallyRefunded), E::RefundPartially) => {
+                to(S::Disputed(P::PartiallyRefunded))
+            }
+            (S::Disputed(P::Completed | P::PartiallyRefunded), E::RefundFully) => to(S::Disputed(P::Refunded)),
+            (S::Disputed(P::Refunded), E::RefundFully) => unchanged,
+            (S::Disputed(P::Refunded), E::RefundPartially) => illegal,
             (
-                S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired | S::Disputed(_),
+                S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired,
                 E::RefundPartially | E::RefundFully,
             ) => illegal,
 
@@ -484,9 +494,19 @@ mod tests {
             E::Expire if open => Ok(C(S::Expired)),
             E::Expire => Ok(U),
             E::RefundPartially if matches!(status, S::Completed | S::PartiallyRefunded) => Ok(C(S::PartiallyRefunded)),
+            E::RefundPartially
+                if matches!(status, S::Disputed(SettledStatus::Completed | SettledStatus::PartiallyRefunded)) =>
+            {
+                Ok(C(S::Disputed(SettledStatus::PartiallyRefunded)))
+            }
             E::RefundPartially => Err(()),
             E::RefundFully if matches!(status, S::Completed | S::PartiallyRefunded) => Ok(C(S::Refunded)),
-            E::RefundFully if status == S::Refunded => Ok(U),
+            E::RefundFully
+                if matches!(status, S::Disputed(SettledStatus::Completed | SettledStatus::PartiallyRefunded)) =>
+            {
+                Ok(C(S::Disputed(SettledStatus::Refunded)))
+            }
+            E::RefundFully if matches!(status, S::Refunded | S::Disputed(SettledStatus::Refunded)) => Ok(U),
             E::RefundFully => Err(()),
             E::OpenDispute if status == S::Completed => Ok(C(S::Disputed(SettledStatus::Completed))),
             E::OpenDispute if status == S::PartiallyRefunded => Ok(C(S::Disputed(SettledStatus::PartiallyRefunded))),
