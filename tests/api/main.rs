@@ -12,6 +12,7 @@ mod event_order;
 mod gateway_configs;
 mod idempotency;
 mod operations;
+mod payout_gateways;
 mod payouts;
 mod paypal;
 mod purchase;
