@@ -232,3 +232,69 @@ async fn admins_submit_evidence_and_accept_disputes_at_the_gateway() {
     assert_eq!(res.status(), 409, "a decided dispute takes no more evidence");
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }
+
+/// A completed sandbox purchase of course `course` at `price`; its id.
+async fn sandbox_sale(app: &TestApp, course: i64, price: &str) -> String {
+    app.put_course(course, price, "USD").await;
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": course, "payment_method": "sandbox"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "sandbox_success"})).await;
+    id
+}
+
+#[tokio::test]
+async fn admins_open_and_resolve_disputes_the_gateways_do_not_know() {
+    let app = skillpay_e2e::spawn_app().await;
+    let lost = sandbox_sale(&app, 1, "100.00").await;
+    let won = sandbox_sale(&app, 2, "50.00").await;
+    let open = |payment: &str, amount: &str| json!({"payment_id": payment, "amount": amount, "reason": "bank recall"});
+
+    let res = app.post("/api/payments/disputes/", &app.token(1000, Role::Student), &open(&lost, "30.00")).await;
+    assert_eq!(res.status(), 403);
+    let res = app.post("/api/payments/disputes/", &app.admin(), &open(&lost, "100.01")).await;
+    assert_eq!(res.status(), 422);
+    let res = app.post("/api/payments/disputes/", &app.admin(), &open(&lost, "30.00")).await;
+    assert_eq!(res.status(), 201);
+    let dispute: Value = res.json().await.unwrap();
+    assert_eq!((dispute["status"].as_str(), dispute["amount"].as_str()), (Some("needs_response"), Some("30.00")));
+    let payment: Value = app.get(&format!("/api/payments/{lost}/"), &app.admin()).await.json().await.unwrap();
+    assert_eq!(payment["status"], "disputed");
+    let held = app.store.account_balance("dispute_holds".into(), "USD".into()).await.unwrap();
+    assert_eq!(held, -3000);
+
+    let id = dispute["id"].as_str().unwrap();
+    let res =
+        app.post(&format!("/api/payments/disputes/{id}/evidence/"), &app.admin(), &json!({"explanation": "x"})).await;
+    assert_eq!(res.status(), 409, "no gateway knows an admin's dispute");
+    let res =
+        app.post(&format!("/api/payments/disputes/{id}/resolve/"), &app.admin(), &json!({"outcome": "maybe"})).await;
+    assert_eq!(res.status(), 422);
+    let decided: Value = app
+        .post(&format!("/api/payments/disputes/{id}/resolve/"), &app.admin(), &json!({"outcome": "lost"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decided["status"], "lost");
+    let res =
+        app.post(&format!("/api/payments/disputes/{id}/resolve/"), &app.admin(), &json!({"outcome": "won"})).await;
+    assert_eq!(res.status(), 409, "decided once");
+
+    let other: Value =
+        app.post("/api/payments/disputes/", &app.admin(), &open(&won, "50.00")).await.json().await.unwrap();
+    let path = format!("/api/payments/disputes/{}/resolve/", other["id"].as_str().unwrap());
+    let released: Value = app.post(&path, &app.admin(), &json!({"outcome": "won"})).await.json().await.unwrap();
+    assert_eq!(released["status"], "won");
+    let payment: Value = app.get(&format!("/api/payments/{won}/"), &app.admin()).await.json().await.unwrap();
+    assert_eq!(payment["status"], "completed", "a won dispute returns the payment");
+    // Only the lost 30.00 left: holds empty, clearing down by it.
+    assert_eq!(app.store.account_balance("dispute_holds".into(), "USD".into()).await.unwrap(), 0);
+    assert_eq!(app.store.account_balance("gateway_clearing:sandbox".into(), "USD".into()).await.unwrap(), 12_000);
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+}

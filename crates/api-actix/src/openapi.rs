@@ -96,6 +96,8 @@ impl Modify for CommonProblems {
         disputes::get_dispute,
         disputes::submit_evidence,
         disputes::accept_dispute,
+        disputes::open_dispute,
+        disputes::resolve_dispute,
         payouts::request_payout,
         payouts::balance,
         payouts::list_payouts,

@@ -152,3 +152,84 @@ pub async fn accept_dispute(
     let dispute = state.disputes.accept(actor, path_id::<DisputeId>(&path)?).await?;
     Ok(HttpResponse::Ok().json(DisputeView::from(&dispute)))
 }
+
+/// Body of `POST /api/payments/disputes/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDisputeBody {
+    /// The disputed payment (`pay_…`).
+    pub payment_id: String,
+    /// How much, in the payment's currency (default: all of it).
+    pub amount: Option<String>,
+    /// Why (1 to 200 characters).
+    pub reason: String,
+    /// When evidence is due.
+    pub evidence_due_by: Option<DateTime<Utc>>,
+}
+
+/// Opens a dispute learnt of outside the gateways (admin): the disputed
+/// amount is held at once; an admin resolves it.
+#[utoipa::path(post, path = "/api/payments/disputes/", tag = "disputes", request_body = OpenDisputeBody,
+    responses((status = 201, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/disputes/")]
+pub async fn open_dispute(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let input: OpenDisputeBody = parse_body(&req, &body)?;
+    let payment_id: domain::ids::PaymentId = input.payment_id.parse().map_err(|_| ApiError::NotFound)?;
+    let payment = state.payments.get(actor, payment_id).await?;
+    let mut errors = Vec::new();
+    let amount = input
+        .amount
+        .as_deref()
+        .map(|text| crate::dto::parse_amount("amount", text, payment.amount.currency(), &mut errors));
+    crate::routes::fail_on(errors)?;
+    let manual = domain::usecases::disputes::ManualDispute {
+        payment_id,
+        amount: amount.flatten(),
+        reason: input.reason,
+        evidence_due_by: input.evidence_due_by,
+    };
+    let dispute = state.disputes.open(actor, manual).await?;
+    Ok(HttpResponse::Created().json(DisputeView::from(&dispute)))
+}
+
+/// Body of `POST /api/payments/disputes/{id}/resolve/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveDisputeBody {
+    /// `won` (the hold is released) or `lost` (the money is gone).
+    pub outcome: String,
+}
+
+/// Decides a dispute an admin opened (admin). Gateway disputes are decided
+/// by their gateway: 409.
+#[utoipa::path(post, path = "/api/payments/disputes/{id}/resolve/", tag = "disputes", params(("id" = String, Path)),
+    request_body = ResolveDisputeBody,
+    responses((status = 200, body = DisputeView), (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[post("/api/payments/disputes/{id}/resolve/")]
+pub async fn resolve_dispute(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<DisputeId>(&path)?;
+    let input: ResolveDisputeBody = parse_body(&req, &body)?;
+    let won = match input.outcome.as_str() {
+        "won" => true,
+        "lost" => false,
+        _ => return Err(ApiError::Validation(vec![crate::error::FieldError::new("outcome", "must be won or lost")])),
+    };
+    let dispute = state.disputes.resolve(actor, id, won).await?;
+    Ok(HttpResponse::Ok().json(DisputeView::from(&dispute)))
+}

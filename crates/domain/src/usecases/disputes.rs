@@ -25,6 +25,32 @@ use crate::usecases::{Actor, Forbidden};
 const SYNC_STEPS: usize = 8;
 /// Longest accepted evidence text, in characters.
 pub const MAX_EVIDENCE_CHARS: usize = 2_000;
+/// Longest accepted reason of an admin-opened dispute.
+pub const MAX_REASON_CHARS: usize = 200;
+/// Prefix of the ids of disputes admins open (no gateway knows them).
+pub const MANUAL_PREFIX: &str = "manual_";
+
+/// How to find a dispute's payment.
+#[derive(Debug, Clone, Copy)]
+enum PaymentLookup {
+    /// By the gateway's payment id the gateway's dispute names.
+    ByProvider(PaymentMethod),
+    /// By our id (disputes admins open).
+    ById(crate::ids::PaymentId),
+}
+
+/// A dispute an admin opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualDispute {
+    /// The disputed payment.
+    pub payment_id: crate::ids::PaymentId,
+    /// How much (`None`: the whole payment).
+    pub amount: Option<Money>,
+    /// Why (1 to 200 characters).
+    pub reason: String,
+    /// When evidence is due, if known.
+    pub evidence_due_by: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 /// The ports disputes need.
 #[derive(Clone)]
@@ -78,6 +104,16 @@ pub enum DisputeError {
     /// The dispute is decided: nothing can be submitted any more.
     #[error("the dispute is already {0}")]
     Decided(&'static str),
+    /// Not a positive amount within the payment, in its currency.
+    #[error("the amount must be positive, in the payment's currency and at most its amount")]
+    InvalidAmount,
+    /// A gateway's dispute is decided by the gateway (accept it, or submit
+    /// evidence), not by an admin.
+    #[error("this dispute is decided by its gateway; submit evidence or accept it")]
+    DecidedByGateway,
+    /// An admin opened it: no gateway knows it; an admin resolves it.
+    #[error("this dispute was opened by an admin and no gateway knows it; resolve it instead")]
+    NotAtGateway,
     /// Ledger construction failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -154,6 +190,9 @@ impl DisputeService {
         id: DisputeId,
     ) -> Result<(Dispute, PaymentMethod, Arc<dyn crate::ports::PaymentGateway>), DisputeError> {
         let dispute = self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)?;
+        if dispute.provider_dispute_id.starts_with(MANUAL_PREFIX) {
+            return Err(DisputeError::NotAtGateway);
+        }
         if matches!(dispute.status, DisputeStatus::Won | DisputeStatus::Lost | DisputeStatus::WarningClosed) {
             return Err(DisputeError::Decided(dispute.status.as_str()));
         }
@@ -176,11 +215,78 @@ impl DisputeService {
         let gateway =
             self.ports.gateways.for_method(method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
         let seen = gateway.dispute(provider_dispute_id).await.map_err(DisputeError::Gateway)?;
+        self.follow(PaymentLookup::ByProvider(method), provider_dispute_id, &seen).await
+    }
+
+    /// Opens a dispute an admin learnt of outside the gateways (a bank
+    /// transfer recalled, a chargeback notice by mail): it holds the money
+    /// like a gateway's, and an admin decides it ([`DisputeService::resolve`]).
+    pub async fn open(&self, actor: Actor, manual: ManualDispute) -> Result<Dispute, DisputeError> {
+        actor.require_admin()?;
+        let reason = manual.reason.trim().to_owned();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(DisputeError::InvalidEvidence { field: "reason" });
+        }
+        let payment = self.ports.payments.find(manual.payment_id).await?.ok_or(DisputeError::NotFound)?;
+        let amount = manual.amount.unwrap_or(payment.amount);
+        if amount.currency() != payment.amount.currency()
+            || amount.minor() <= 0
+            || amount.minor() > payment.amount.minor()
+        {
+            return Err(DisputeError::InvalidAmount);
+        }
+        let seen = GatewayDispute {
+            provider_payment_id: String::new(),
+            amount,
+            reason,
+            status: DisputeStatus::NeedsResponse,
+            evidence_due_by: manual.evidence_due_by,
+        };
+        let provider_dispute_id = format!("{MANUAL_PREFIX}{}", self.ports.ids.new_id().simple());
+        self.follow(PaymentLookup::ById(payment.id), &provider_dispute_id, &seen).await?.ok_or(DisputeError::NotFound)
+    }
+
+    /// Decides a dispute an admin opened: won releases the hold, lost turns
+    /// it into a loss. Gateway disputes are decided by their gateway.
+    pub async fn resolve(&self, actor: Actor, id: DisputeId, won: bool) -> Result<Dispute, DisputeError> {
+        actor.require_admin()?;
+        let dispute = self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)?;
+        if !dispute.provider_dispute_id.starts_with(MANUAL_PREFIX) {
+            return Err(DisputeError::DecidedByGateway);
+        }
+        if dispute.status.is_final() {
+            return Err(DisputeError::Decided(dispute.status.as_str()));
+        }
+        let seen = GatewayDispute {
+            provider_payment_id: String::new(),
+            amount: dispute.amount,
+            reason: dispute.reason.clone(),
+            status: if won { DisputeStatus::Won } else { DisputeStatus::Lost },
+            evidence_due_by: dispute.evidence_due_by,
+        };
+        self.follow(PaymentLookup::ById(dispute.payment_id), &dispute.provider_dispute_id, &seen)
+            .await?
+            .ok_or(DisputeError::NotFound)
+    }
+
+    /// Steps Skillpay's copy of a dispute toward `seen`, one guarded change
+    /// at a time; `None` when the payment is not one of ours.
+    async fn follow(
+        &self,
+        lookup: PaymentLookup,
+        provider_dispute_id: &str,
+        seen: &GatewayDispute,
+    ) -> Result<Option<Dispute>, DisputeError> {
         for _ in 0..SYNC_STEPS {
-            let payment = self.ports.payments.find_by_provider_id(method, seen.provider_payment_id.clone()).await?;
+            let payment = match lookup {
+                PaymentLookup::ByProvider(method) => {
+                    self.ports.payments.find_by_provider_id(method, seen.provider_payment_id.clone()).await?
+                }
+                PaymentLookup::ById(id) => self.ports.payments.find(id).await?,
+            };
             let Some(payment) = payment else { return Ok(None) };
             let current = self.ports.disputes.find_by_provider_id(provider_dispute_id.to_owned()).await?;
-            let Some(change) = self.next_step(&payment, current.as_ref(), &seen, provider_dispute_id)? else {
+            let Some(change) = self.next_step(&payment, current.as_ref(), seen, provider_dispute_id)? else {
                 return Ok(current);
             };
             // A guarded step that misses (someone moved first) is re-read.
