@@ -9,6 +9,7 @@ mod bad_input;
 mod coupons;
 mod disputes;
 mod event_order;
+mod events;
 mod gateway_configs;
 mod idempotency;
 mod operations;

@@ -13,6 +13,7 @@ mod coupons;
 mod crypto;
 mod disputes;
 mod errors;
+mod events;
 mod gateway_configs;
 mod idempotency;
 mod ledger;

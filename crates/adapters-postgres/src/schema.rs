@@ -51,6 +51,49 @@ diesel::table! {
 }
 
 diesel::table! {
+    event_deliveries (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        endpoint_id -> Uuid,
+        event_type -> Text,
+        aggregate_id -> Text,
+        event_created_at -> Timestamptz,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        first_attempt_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    event_delivery_attempts (id) {
+        id -> Int8,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        response_status -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int8,
+    }
+}
+
+diesel::table! {
+    event_endpoints (id) {
+        id -> Uuid,
+        url -> Text,
+        event_types -> Array<Nullable<Text>>,
+        secret_sealed -> Bytea,
+        secret_key_id -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (owner_id, key) {
         owner_id -> Int8,
         key -> Text,
@@ -121,6 +164,7 @@ diesel::table! {
         created_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
         attempts -> Int4,
+        routed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -258,6 +302,9 @@ diesel::table! {
 
 diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> payments (payment_id));
+diesel::joinable!(event_deliveries -> event_endpoints (endpoint_id));
+diesel::joinable!(event_deliveries -> outbox_events (event_id));
+diesel::joinable!(event_delivery_attempts -> event_deliveries (delivery_id));
 diesel::joinable!(ledger_entries -> ledger_journals (journal_id));
 diesel::joinable!(ledger_journals -> payments (payment_id));
 diesel::joinable!(ledger_journals -> payouts (payout_id));
@@ -269,6 +316,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     catalog_items,
     coupon_redemptions,
     coupons,
+    event_deliveries,
+    event_delivery_attempts,
+    event_endpoints,
     idempotency_keys,
     instructor_stats_monthly,
     ledger_balances,

@@ -233,3 +233,21 @@ impl From<domain::usecases::stats::StatsError> for ApiError {
         }
     }
 }
+
+impl From<domain::usecases::events::EventError> for ApiError {
+    fn from(error: domain::usecases::events::EventError) -> Self {
+        use domain::usecases::events::EventError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::Endpoint(domain::events::EndpointError::Url) => {
+                ApiError::Validation(vec![crate::error::FieldError::new("url", error.to_string())])
+            }
+            E::Endpoint(domain::events::EndpointError::EventType(_)) => {
+                ApiError::Validation(vec![crate::error::FieldError::new("event_types", error.to_string())])
+            }
+            E::NoEncryptionKey => ApiError::EncryptionNotConfigured,
+            E::Store(e) => store(e),
+        }
+    }
+}

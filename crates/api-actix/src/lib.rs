@@ -31,6 +31,7 @@ use domain::ports::{HealthCheck, IdempotencyStore, LedgerQueries};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::DisputeService;
+use domain::usecases::events::EventService;
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
 use domain::usecases::payouts::PayoutService;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub payouts: PayoutService,
     /// Statistics and instructor earnings.
     pub stats: StatsService,
+    /// Event endpoints and deliveries.
+    pub events: EventService,
     /// Ledger reads for operators.
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.
@@ -116,6 +119,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::webhooks::stripe)
             .service(routes::webhooks::paypal)
             .service(routes::ledger::account)
+            .service(routes::events::create_endpoint)
+            .service(routes::events::list_endpoints)
+            .service(routes::events::remove_endpoint)
+            .service(routes::events::list_deliveries)
+            .service(routes::events::get_delivery)
+            .service(routes::events::replay_delivery)
             .service(routes::gateway_configs::list_configs)
             .service(routes::gateway_configs::put_config)
             .service(routes::payments::create_payment)

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    catalog, coupons, disputes, gateway_configs, health, ledger, payments, payouts, refunds, stats, webhooks,
+    catalog, coupons, disputes, events, gateway_configs, health, ledger, payments, payouts, refunds, stats, webhooks,
 };
 
 /// Adds the bearer-token security scheme.
@@ -109,6 +109,12 @@ impl Modify for CommonProblems {
         payouts::mark_failed,
         stats::stats,
         stats::earnings,
+        events::create_endpoint,
+        events::list_endpoints,
+        events::remove_endpoint,
+        events::list_deliveries,
+        events::get_delivery,
+        events::replay_delivery,
     ),
     modifiers(&BearerAuth, &CommonProblems),
     tags(

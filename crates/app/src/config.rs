@@ -35,6 +35,10 @@ pub const DEFAULT_MIN_PAYOUT: &str = "10.00";
 /// Default days sale earnings stay pending before they can be paid out
 /// (covers the usual window for early refunds and card disputes).
 pub const DEFAULT_PAYOUT_HOLD_DAYS: i64 = 7;
+/// Default milliseconds between rounds of the event delivery worker.
+pub const DEFAULT_EVENT_POLL_MS: u64 = 1_000;
+/// Default seconds an endpoint has to answer an event.
+pub const DEFAULT_EVENT_TIMEOUT_SECS: u64 = 10;
 /// Default and least hours an idempotency key is kept.
 pub const MIN_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 /// Shortest accepted JWT secret, in bytes.
@@ -91,6 +95,10 @@ pub struct Config {
     pub min_payout_major: rust_decimal::Decimal,
     /// Days sale earnings stay pending (0: released by the next sweep).
     pub payout_hold_days: i64,
+    /// Milliseconds between event delivery rounds.
+    pub event_poll_ms: u64,
+    /// Seconds an endpoint has to answer.
+    pub event_timeout_secs: u64,
 }
 
 /// PayPal settings from the environment.
@@ -259,7 +267,14 @@ impl Config {
                 .filter(|v: &i64| (0..=365).contains(v))
                 .context("SKILLPAY_PAYOUT_HOLD_DAYS must be a whole number of days from 0 to 365")?,
         };
+        let event_poll_ms = u64::try_from(positive("SKILLPAY_EVENT_POLL_MS", 1_000)?).unwrap_or(DEFAULT_EVENT_POLL_MS);
+        let event_timeout_secs = u64::try_from(positive("SKILLPAY_EVENT_TIMEOUT_SECS", 10)?)
+            .ok()
+            .filter(|secs| *secs <= 30)
+            .context("SKILLPAY_EVENT_TIMEOUT_SECS must be 1 to 30")?;
         Ok(Config {
+            event_poll_ms,
+            event_timeout_secs,
             min_payout_major,
             payout_hold_days,
             idempotency_ttl_hours,

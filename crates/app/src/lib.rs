@@ -27,6 +27,7 @@ use domain::ports::{GatewayConfigRepository, Gateways, PayoutGateways, SystemClo
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
+use domain::usecases::events::{EventPorts, EventService};
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::payouts::{PayoutPolicy, PayoutPorts, PayoutService};
@@ -224,8 +225,17 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         },
         PayoutPolicy { minimum_major: config.min_payout_major, hold: chrono::Duration::days(config.payout_hold_days) },
     );
+    let sender = adapters_events::HttpEventSender::new(std::time::Duration::from_secs(config.event_timeout_secs))
+        .context("setting up event delivery")?;
+    let events = EventService::new(
+        EventPorts { store: store.clone(), sender: Arc::new(sender), clock: clock.clone(), ids: ids.clone() },
+        domain::events::RetryPolicy::default(),
+        // Longer than a send can take, so a live worker's lease never lapses.
+        chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),
+    );
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
+        events,
         refunds: refunds.clone(),
         ledger: store.clone(),
         webhooks: WebhookService::new(
@@ -307,6 +317,31 @@ pub async fn run_sweeper(state: AppState, policy: SweepPolicy, interval_secs: u6
             Ok(0) => {}
             Ok(reaped) => tracing::info!(reaped, "forgot expired idempotency keys"),
             Err(error) => tracing::warn!(%error, "idempotency key reaping failed; retrying next tick"),
+        }
+    }
+}
+
+/// Events delivered per round of the delivery worker.
+const DELIVERY_BATCH: u32 = 50;
+
+/// Delivers outbox events to the registered endpoints every `poll_ms`
+/// until the process stops. Safe with any number of instances: routing and
+/// claims skip rows another instance holds.
+pub async fn run_event_delivery(events: domain::usecases::events::EventService, poll_ms: u64) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(poll_ms));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match events.deliver_due(DELIVERY_BATCH).await {
+            Ok(report) if report.delivered + report.retried + report.dead > 0 => tracing::info!(
+                routed = report.routed,
+                delivered = report.delivered,
+                retried = report.retried,
+                dead = report.dead,
+                "delivered events"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "event delivery round failed; retrying next tick"),
         }
     }
 }

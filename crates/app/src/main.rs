@@ -109,6 +109,7 @@ async fn main() -> anyhow::Result<()> {
             println!("OpenAPI:    http://{address}/api/openapi.json");
             app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
+            actix_web::rt::spawn(app::run_event_delivery(state.events.clone(), config.event_poll_ms));
             actix_web::rt::spawn(app::run_sweeper(
                 state.clone(),
                 app::sweep_policy(&config),

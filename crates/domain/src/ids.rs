@@ -100,6 +100,16 @@ uuid_id!(
     "po"
 );
 uuid_id!(
+    /// Identifies an event endpoint.
+    EndpointId,
+    "we"
+);
+uuid_id!(
+    /// Identifies one event's delivery to one endpoint.
+    DeliveryId,
+    "dlv"
+);
+uuid_id!(
     /// Identifies a ledger journal transaction.
     JournalId,
     "jnl"

@@ -25,6 +25,7 @@ pub mod coupon;
 pub mod dispute;
 #[cfg(feature = "mocks")]
 pub mod embedding;
+pub mod events;
 pub mod gateway_config;
 pub mod ids;
 pub mod ledger;

@@ -35,6 +35,26 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every type.
+    pub const ALL: [EventType; 11] = [
+        EventType::PaymentCompleted,
+        EventType::PaymentFailed,
+        EventType::PaymentCancelled,
+        EventType::PaymentExpired,
+        EventType::RefundProcessed,
+        EventType::PaymentRefunded,
+        EventType::DisputeOpened,
+        EventType::DisputeClosed,
+        EventType::PayoutRequested,
+        EventType::PayoutPaid,
+        EventType::PayoutFailed,
+    ];
+
+    /// Parses a wire name.
+    pub fn parse(name: &str) -> Option<EventType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
     /// The event's wire name, e.g. `payment.completed`.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -23,8 +23,10 @@ use crate::outbox::OutboxEvent;
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
+mod events;
 mod payouts;
 mod stats;
+pub use events::*;
 pub use payouts::*;
 pub use stats::*;
 

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod coupons;
 pub mod disputes;
+pub mod events;
 pub mod gateway_configs;
 pub mod health;
 pub mod ledger;

@@ -1,0 +1,374 @@
+//! Event delivery on PostgreSQL: endpoints (secrets sealed with the store's
+//! keyring), routing of outbox events to deliveries, leased claims with
+//! `FOR UPDATE SKIP LOCKED`, and attempts.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use domain::events::{Delivery, DeliveryAttempt, DeliveryStatus, EventEndpoint, event_body};
+use domain::ids::{DeliveryId, EndpointId, EventId};
+use domain::outbox::EventType;
+use domain::paging::Page;
+use domain::ports::{
+    AttemptOutcome, ClaimedDelivery, CreateEndpointError, DeliveryQuery, EventDeliveryStore, StoreError,
+};
+use uuid::Uuid;
+
+use crate::errors::{corrupt, store_error};
+use crate::payments::paginate;
+use crate::pool::PgStore;
+use crate::schema::{event_deliveries, event_delivery_attempts, event_endpoints, outbox_events};
+
+/// Where a sealed secret lives: part of every seal's associated data.
+fn context(row: Uuid) -> String {
+    format!("event_endpoints/secret_sealed/{row}")
+}
+
+type EndpointRow = (Uuid, String, Vec<Option<String>>, bool, DateTime<Utc>);
+
+fn endpoint((id, url, types, active, created_at): EndpointRow) -> Result<EventEndpoint, StoreError> {
+    let event_types = types
+        .into_iter()
+        .flatten()
+        .map(|name| EventType::parse(&name).ok_or_else(|| corrupt("event type")))
+        .collect::<Result<_, _>>()?;
+    Ok(EventEndpoint { id: EndpointId::from_uuid(id), url, event_types, active, created_at })
+}
+
+#[derive(Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = event_deliveries, check_for_backend(diesel::pg::Pg))]
+struct DeliveryRow {
+    id: Uuid,
+    event_id: Uuid,
+    endpoint_id: Uuid,
+    event_type: String,
+    aggregate_id: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: DateTime<Utc>,
+    first_attempt_at: Option<DateTime<Utc>>,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+impl DeliveryRow {
+    fn into_domain(self) -> Result<Delivery, StoreError> {
+        Ok(Delivery {
+            id: DeliveryId::from_uuid(self.id),
+            event_id: EventId::from_uuid(self.event_id),
+            event_type: self.event_type,
+            aggregate_id: self.aggregate_id,
+            endpoint_id: EndpointId::from_uuid(self.endpoint_id),
+            status: DeliveryStatus::parse(&self.status).ok_or_else(|| corrupt("delivery status"))?,
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("attempts"))?,
+            next_attempt_at: self.next_attempt_at,
+            last_status: self.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_error: self.last_error,
+            created_at: self.created_at,
+            delivered_at: self.delivered_at,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Routes unrouted outbox events (oldest first, skipping rows another
+/// router holds) to the active endpoints subscribed to them.
+const ROUTE_SQL: &str = "\
+WITH picked AS (
+    SELECT id, event_type, aggregate_id, created_at FROM outbox_events
+    WHERE routed_at IS NULL ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE outbox_events o SET routed_at = $1 FROM picked WHERE o.id = picked.id RETURNING o.id
+), routed AS (
+    INSERT INTO event_deliveries (id, event_id, endpoint_id, event_type, aggregate_id, event_created_at, status,
+                                  next_attempt_at, created_at)
+    SELECT gen_random_uuid(), p.id, e.id, p.event_type, p.aggregate_id, p.created_at, 'pending', $1, $1
+    FROM picked p JOIN event_endpoints e
+      ON e.active AND (cardinality(e.event_types) = 0 OR p.event_type = ANY (e.event_types))
+    ON CONFLICT (event_id, endpoint_id) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) AS n FROM marked";
+
+/// Leases due deliveries whose earlier events about the same object (to
+/// the same endpoint) are settled, skipping rows another worker holds.
+const CLAIM_SQL: &str = "\
+WITH due AS (
+    SELECT d.id FROM event_deliveries d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+      AND (d.locked_until IS NULL OR d.locked_until < $1)
+      AND NOT EXISTS (
+          SELECT 1 FROM event_deliveries e
+          WHERE e.endpoint_id = d.endpoint_id AND e.aggregate_id = d.aggregate_id AND e.status = 'pending'
+            AND (e.event_created_at, e.event_id) < (d.event_created_at, d.event_id))
+    ORDER BY d.next_attempt_at LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE event_deliveries d SET locked_until = $2, first_attempt_at = coalesce(d.first_attempt_at, $1)
+FROM due WHERE d.id = due.id
+RETURNING d.id, d.event_id, d.endpoint_id, d.event_type, d.aggregate_id, d.status, d.attempts, d.next_attempt_at,
+          d.first_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at";
+
+#[async_trait]
+impl EventDeliveryStore for PgStore {
+    async fn create_endpoint(
+        &self,
+        endpoint: EventEndpoint,
+        secret: String,
+    ) -> Result<EventEndpoint, CreateEndpointError> {
+        let keyring = self.keyring().ok_or(CreateEndpointError::NoEncryptionKey)?;
+        let (key_id, sealed) = keyring
+            .seal(secret.as_bytes(), &context(endpoint.id.uuid()))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let types: Vec<String> = endpoint.event_types.iter().map(|t| t.as_str().to_owned()).collect();
+        self.run(move |conn| {
+            diesel::insert_into(event_endpoints::table)
+                .values((
+                    event_endpoints::id.eq(endpoint.id.uuid()),
+                    event_endpoints::url.eq(&endpoint.url),
+                    event_endpoints::event_types.eq(types.iter().map(|t| Some(t.clone())).collect::<Vec<_>>()),
+                    event_endpoints::secret_sealed.eq(&sealed),
+                    event_endpoints::secret_key_id.eq(&key_id),
+                    event_endpoints::active.eq(true),
+                    event_endpoints::created_at.eq(endpoint.created_at),
+                ))
+                .execute(conn)
+                .map_err(store_error)?;
+            Ok(endpoint)
+        })
+        .await
+        .map_err(CreateEndpointError::Store)
+    }
+
+    async fn endpoints(&self) -> Result<Vec<EventEndpoint>, StoreError> {
+        self.run(|conn| {
+            let rows: Vec<EndpointRow> = event_endpoints::table
+                .select((
+                    event_endpoints::id,
+                    event_endpoints::url,
+                    event_endpoints::event_types,
+                    event_endpoints::active,
+                    event_endpoints::created_at,
+                ))
+                .order((event_endpoints::created_at.desc(), event_endpoints::id.desc()))
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter().map(endpoint).collect()
+        })
+        .await
+    }
+
+    async fn deactivate_endpoint(&self, id: EndpointId) -> Result<Option<EventEndpoint>, StoreError> {
+        self.run(move |conn| {
+            let row: Option<EndpointRow> = diesel::update(event_endpoints::table.find(id.uuid()))
+                .set(event_endpoints::active.eq(false))
+                .returning((
+                    event_endpoints::id,
+                    event_endpoints::url,
+                    event_endpoints::event_types,
+                    event_endpoints::active,
+                    event_endpoints::created_at,
+                ))
+                .get_result(conn)
+                .optional()
+                .map_err(store_error)?;
+            row.map(endpoint).transpose()
+        })
+        .await
+    }
+
+    async fn route(&self, now: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let routed: Count = diesel::sql_query(ROUTE_SQL)
+                .bind::<Timestamptz, _>(now)
+                .bind::<BigInt, _>(i64::from(limit))
+                .get_result(conn)
+                .map_err(store_error)?;
+            u64::try_from(routed.n).map_err(|_| corrupt("count"))
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let keyring = self.keyring();
+        self.run(move |conn| {
+            let rows: Vec<DeliveryRow> = diesel::sql_query(CLAIM_SQL)
+                .bind::<Timestamptz, _>(now)
+                .bind::<Timestamptz, _>(lease_until)
+                .bind::<BigInt, _>(i64::from(limit))
+                .load(conn)
+                .map_err(store_error)?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in rows {
+                let (url, sealed, key_id): (String, Vec<u8>, String) = event_endpoints::table
+                    .find(row.endpoint_id)
+                    .select((event_endpoints::url, event_endpoints::secret_sealed, event_endpoints::secret_key_id))
+                    .first(conn)
+                    .map_err(store_error)?;
+                let keyring = keyring.clone().ok_or_else(|| corrupt("sealed endpoint secret but no encryption key"))?;
+                let secret =
+                    keyring.open(&key_id, &sealed, &context(row.endpoint_id)).map_err(|e| corrupt(&e.to_string()))?;
+                let secret = String::from_utf8(secret).map_err(|_| corrupt("endpoint secret"))?;
+                let (payload, created_at): (serde_json::Value, DateTime<Utc>) = outbox_events::table
+                    .find(row.event_id)
+                    .select((outbox_events::payload, outbox_events::created_at))
+                    .first(conn)
+                    .map_err(store_error)?;
+                let body = event_body(EventId::from_uuid(row.event_id), &row.event_type, created_at, &payload);
+                let first_attempt_at = row.first_attempt_at.unwrap_or(now);
+                claimed.push(ClaimedDelivery {
+                    delivery: row.into_domain()?,
+                    lease_until,
+                    url,
+                    secret,
+                    body,
+                    first_attempt_at,
+                });
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    async fn record_attempt(
+        &self,
+        id: DeliveryId,
+        lease_until: DateTime<Utc>,
+        attempt: DeliveryAttempt,
+        outcome: AttemptOutcome,
+    ) -> Result<bool, StoreError> {
+        let (status, next_attempt_at, delivered_at) = match outcome {
+            AttemptOutcome::Delivered => (DeliveryStatus::Delivered, attempt.at, Some(attempt.at)),
+            AttemptOutcome::RetryAt(at) => (DeliveryStatus::Pending, at, None),
+            AttemptOutcome::Dead => (DeliveryStatus::Dead, attempt.at, None),
+        };
+        self.run(move |conn| {
+            conn.transaction::<bool, diesel::result::Error, _>(|conn| {
+                let moved = diesel::sql_query(
+                    "UPDATE event_deliveries SET attempts = attempts + 1, locked_until = NULL, status = $3, \
+                         next_attempt_at = $4, delivered_at = $5, last_status = $6, last_error = $7 \
+                     WHERE id = $1 AND locked_until = $2 AND status = 'pending'",
+                )
+                .bind::<SqlUuid, _>(id.uuid())
+                .bind::<Timestamptz, _>(lease_until)
+                .bind::<Text, _>(status.as_str())
+                .bind::<Timestamptz, _>(next_attempt_at)
+                .bind::<Nullable<Timestamptz>, _>(delivered_at)
+                .bind::<Nullable<Integer>, _>(attempt.response_status.map(i32::from))
+                .bind::<Nullable<Text>, _>(attempt.error.clone())
+                .execute(conn)?;
+                if moved == 0 {
+                    return Ok(false);
+                }
+                diesel::insert_into(event_delivery_attempts::table)
+                    .values((
+                        event_delivery_attempts::delivery_id.eq(id.uuid()),
+                        event_delivery_attempts::attempted_at.eq(attempt.at),
+                        event_delivery_attempts::response_status.eq(attempt.response_status.map(i32::from)),
+                        event_delivery_attempts::error.eq(&attempt.error),
+                        event_delivery_attempts::duration_ms.eq(attempt.duration_ms),
+                    ))
+                    .execute(conn)?;
+                Ok(true)
+            })
+            .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn deliveries(&self, query: DeliveryQuery) -> Result<Page<Delivery>, StoreError> {
+        self.run(move |conn| {
+            let mut q = event_deliveries::table.select(DeliveryRow::as_select()).into_boxed();
+            if let Some(status) = query.status {
+                q = q.filter(event_deliveries::status.eq(status.as_str()));
+            }
+            if let Some(endpoint) = query.endpoint {
+                q = q.filter(event_deliveries::endpoint_id.eq(endpoint.uuid()));
+            }
+            if let Some(event) = query.event {
+                q = q.filter(event_deliveries::event_id.eq(event.uuid()));
+            }
+            if let Some(after) = query.page.after {
+                q = q.filter(
+                    event_deliveries::created_at
+                        .lt(after.created_at)
+                        .or(event_deliveries::created_at.eq(after.created_at).and(event_deliveries::id.lt(after.id))),
+                );
+            }
+            let rows: Vec<DeliveryRow> = q
+                .order((event_deliveries::created_at.desc(), event_deliveries::id.desc()))
+                .limit(i64::from(query.page.limit) + 1)
+                .load(conn)
+                .map_err(store_error)?;
+            let items = rows.into_iter().map(DeliveryRow::into_domain).collect::<Result<Vec<_>, _>>()?;
+            Ok(paginate(items, query.page.limit, |d| (d.created_at, d.id.uuid())))
+        })
+        .await
+    }
+
+    async fn delivery(&self, id: DeliveryId) -> Result<Option<(Delivery, Vec<DeliveryAttempt>)>, StoreError> {
+        self.run(move |conn| {
+            let row: Option<DeliveryRow> = event_deliveries::table
+                .find(id.uuid())
+                .select(DeliveryRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(store_error)?;
+            let Some(row) = row else { return Ok(None) };
+            let attempts: Vec<(DateTime<Utc>, Option<i32>, Option<String>, i64)> = event_delivery_attempts::table
+                .filter(event_delivery_attempts::delivery_id.eq(id.uuid()))
+                .order(event_delivery_attempts::id)
+                .select((
+                    event_delivery_attempts::attempted_at,
+                    event_delivery_attempts::response_status,
+                    event_delivery_attempts::error,
+                    event_delivery_attempts::duration_ms,
+                ))
+                .load(conn)
+                .map_err(store_error)?;
+            let attempts = attempts
+                .into_iter()
+                .map(|(at, status, error, duration_ms)| DeliveryAttempt {
+                    at,
+                    response_status: status.and_then(|s| u16::try_from(s).ok()),
+                    error,
+                    duration_ms,
+                })
+                .collect();
+            Ok(Some((row.into_domain()?, attempts)))
+        })
+        .await
+    }
+
+    async fn replay(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
+        self.run(move |conn| {
+            let row: Option<DeliveryRow> = diesel::update(event_deliveries::table.find(id.uuid()))
+                .set((
+                    event_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+                    event_deliveries::next_attempt_at.eq(now),
+                    event_deliveries::locked_until.eq(None::<DateTime<Utc>>),
+                    // A replay gets a fresh day of retries.
+                    event_deliveries::first_attempt_at.eq(None::<DateTime<Utc>>),
+                ))
+                .returning(DeliveryRow::as_returning())
+                .get_result(conn)
+                .optional()
+                .map_err(store_error)?;
+            row.map(DeliveryRow::into_domain).transpose()
+        })
+        .await
+    }
+}

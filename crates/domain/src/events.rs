@@ -1,0 +1,248 @@
+//! Delivering outbox events to the platform's endpoints: endpoints and
+//! their subscriptions, deliveries and their attempts, the retry schedule
+//! and the body an endpoint receives.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::ids::{DeliveryId, EndpointId, EventId};
+use crate::outbox::EventType;
+
+/// Longest accepted endpoint URL.
+pub const MAX_URL_CHARS: usize = 2_048;
+
+/// Where events are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventEndpoint {
+    /// Its id.
+    pub id: EndpointId,
+    /// Where to POST.
+    pub url: String,
+    /// The types it receives (empty: all).
+    pub event_types: Vec<EventType>,
+    /// False once removed.
+    pub active: bool,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventEndpoint {
+    /// Whether it receives events of `event_type`.
+    pub fn subscribes_to(&self, event_type: EventType) -> bool {
+        self.event_types.is_empty() || self.event_types.contains(&event_type)
+    }
+}
+
+/// Why an endpoint was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// Not an https URL (or http to a loopback host).
+    #[error("url must be https:// (or http:// to localhost, 127.0.0.1 or [::1]) and at most 2048 characters")]
+    Url,
+    /// An unknown event type.
+    #[error("unknown event type {0:?}")]
+    EventType(String),
+}
+
+/// Checks an endpoint URL: https, or http to a loopback host.
+pub fn check_url(url: &str) -> Result<String, EndpointError> {
+    let url = url.trim();
+    if url.chars().count() > MAX_URL_CHARS || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(EndpointError::Url);
+    }
+    let host_part = |rest: &str| rest.split(['/', '?', '#']).next().unwrap_or_default().to_owned();
+    if let Some(rest) = url.strip_prefix("https://") {
+        return if host_part(rest).is_empty() { Err(EndpointError::Url) } else { Ok(url.to_owned()) };
+    }
+    if let Some(rest) = url.strip_prefix("http://") {
+        let authority = host_part(rest);
+        let host = if authority.starts_with('[') {
+            authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        } else {
+            authority.split(':').next().unwrap_or_default().to_owned()
+        };
+        if matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+            return Ok(url.to_owned());
+        }
+    }
+    Err(EndpointError::Url)
+}
+
+/// Parses subscribed type names (`*` or none: all).
+pub fn parse_event_types(names: &[String]) -> Result<Vec<EventType>, EndpointError> {
+    if names.iter().any(|n| n == "*") {
+        return Ok(Vec::new());
+    }
+    let mut types = Vec::new();
+    for name in names {
+        let event_type = EventType::parse(name).ok_or_else(|| EndpointError::EventType(name.clone()))?;
+        if !types.contains(&event_type) {
+            types.push(event_type);
+        }
+    }
+    Ok(types)
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// An attempt was answered 2xx.
+    Delivered,
+    /// Retried for a day without success (dead-lettered); can be replayed.
+    Dead,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 3] = [Self::Pending, Self::Delivered, Self::Dead];
+
+    /// Stable name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(name: &str) -> Option<DeliveryStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// One event's delivery to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its id.
+    pub id: DeliveryId,
+    /// The event.
+    pub event_id: EventId,
+    /// Its type.
+    pub event_type: String,
+    /// The object it is about.
+    pub aggregate_id: String,
+    /// The endpoint.
+    pub endpoint_id: EndpointId,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last answer's HTTP status.
+    pub last_status: Option<u16>,
+    /// The last transport error.
+    pub last_error: Option<String>,
+    /// When it was routed.
+    pub created_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// One attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    /// When it was made.
+    pub at: DateTime<Utc>,
+    /// The answer's HTTP status, if any.
+    pub response_status: Option<u16>,
+    /// The transport error, if no answer.
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: i64,
+}
+
+/// The retry schedule: exponential backoff with full jitter, then dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first retry's upper bound.
+    pub base: Duration,
+    /// The largest delay.
+    pub cap: Duration,
+    /// Dead once the first attempt is older than this.
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { base: Duration::seconds(30), cap: Duration::hours(1), give_up_after: Duration::hours(24) }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before the attempt after `attempts` failed ones: uniform
+    /// in `[0, min(cap, base × 2^(attempts-1))]`, `jitter` in `0..=1000`
+    /// picking the point (per mille).
+    pub fn delay(&self, attempts: u32, jitter: u32) -> Duration {
+        let exponent = attempts.saturating_sub(1).min(20);
+        let ceiling = self.base.num_milliseconds().saturating_mul(1_i64 << exponent).min(self.cap.num_milliseconds());
+        Duration::milliseconds(ceiling.saturating_mul(i64::from(jitter.min(1_000))) / 1_000)
+    }
+
+    /// After a failed attempt at `now` of a delivery first tried at
+    /// `first_attempt`: the next attempt's time, or `None` (dead).
+    pub fn next_attempt(
+        &self,
+        attempts: u32,
+        first_attempt: DateTime<Utc>,
+        now: DateTime<Utc>,
+        jitter: u32,
+    ) -> Option<DateTime<Utc>> {
+        if now - first_attempt >= self.give_up_after {
+            return None;
+        }
+        Some(now + self.delay(attempts, jitter))
+    }
+}
+
+/// The JSON body an endpoint receives.
+pub fn event_body(id: EventId, event_type: &str, created_at: DateTime<Utc>, object: &Value) -> Vec<u8> {
+    let body = json!({
+        "id": id.to_string(),
+        "type": event_type,
+        "created_at": created_at,
+        "data": {"object": object},
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_exponentially_within_the_cap_and_jitter_spans_them() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.delay(1, 1_000), Duration::seconds(30));
+        assert_eq!(policy.delay(3, 1_000), Duration::seconds(120));
+        assert_eq!(policy.delay(30, 1_000), Duration::hours(1));
+        assert_eq!(policy.delay(3, 500), Duration::seconds(60));
+        assert_eq!(policy.delay(3, 0), Duration::zero());
+        let start = Utc::now();
+        assert!(policy.next_attempt(5, start, start + Duration::hours(23), 1_000).is_some());
+        assert_eq!(policy.next_attempt(5, start, start + Duration::hours(24), 1_000), None);
+    }
+
+    #[test]
+    fn endpoint_urls_are_https_or_loopback_http() {
+        assert!(check_url("https://platform.example/hooks").is_ok());
+        assert!(check_url("http://127.0.0.1:9000/hooks").is_ok());
+        assert!(check_url("http://localhost/x").is_ok());
+        assert!(check_url("http://[::1]:80/x").is_ok());
+        for bad in ["http://platform.example/hooks", "ftp://x", "https://", "https://a b", "http://127.0.0.1.evil.com/"]
+        {
+            assert_eq!(check_url(bad), Err(EndpointError::Url), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subscriptions_name_known_types_or_all() {
+        assert_eq!(parse_event_types(&["*".into()]).unwrap(), Vec::new());
+        let types = parse_event_types(&["payment.completed".into(), "payment.completed".into()]).unwrap();
+        assert_eq!(types, vec![EventType::PaymentCompleted]);
+        assert!(matches!(parse_event_types(&["payment.done".into()]), Err(EndpointError::EventType(_))));
+    }
+}

@@ -1,0 +1,204 @@
+//! Event endpoints (admin) and the delivery worker's round: route new
+//! outbox events to subscribed endpoints, claim due deliveries under a
+//! lease, send them concurrently outside any transaction, record each
+//! attempt with its outcome (delivered, retry later, dead).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::events::{
+    Delivery, DeliveryAttempt, EndpointError, EventEndpoint, RetryPolicy, check_url, parse_event_types,
+};
+use crate::ids::{DeliveryId, EndpointId};
+use crate::paging::Page;
+use crate::ports::{
+    AttemptOutcome, ClaimedDelivery, Clock, CreateEndpointError, DeliveryQuery, EventDeliveryStore, EventSender,
+    IdGenerator, SendResult, StoreError,
+};
+use crate::usecases::{Actor, Forbidden};
+
+/// Outbox events routed per round.
+const ROUTE_BATCH: u32 = 500;
+
+/// The ports event delivery needs.
+#[derive(Clone)]
+pub struct EventPorts {
+    /// Endpoints and deliveries.
+    pub store: Arc<dyn EventDeliveryStore>,
+    /// HTTP.
+    pub sender: Arc<dyn EventSender>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids (and randomness for secrets and jitter).
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// Why an event use case failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Admins only.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No such endpoint or delivery.
+    #[error("not found")]
+    NotFound,
+    /// The endpoint is unusable.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// Secrets cannot be sealed.
+    #[error("no encryption key is configured for endpoint secrets")]
+    NoEncryptionKey,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one delivery round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Outbox events routed to endpoints.
+    pub routed: u64,
+    /// Deliveries answered 2xx.
+    pub delivered: usize,
+    /// Deliveries that failed and will be retried.
+    pub retried: usize,
+    /// Deliveries dead-lettered.
+    pub dead: usize,
+}
+
+/// Event endpoint and delivery use cases.
+#[derive(Clone)]
+pub struct EventService {
+    ports: EventPorts,
+    retry: RetryPolicy,
+    lease: Duration,
+}
+
+impl EventService {
+    /// A service retrying by `retry`, leasing claims for `lease` (longer
+    /// than a send can take).
+    pub fn new(ports: EventPorts, retry: RetryPolicy, lease: Duration) -> Self {
+        Self { ports, retry, lease }
+    }
+
+    /// Registers an endpoint (admin); answers it with its signing secret,
+    /// shown this once.
+    pub async fn create_endpoint(
+        &self,
+        actor: Actor,
+        url: &str,
+        event_types: &[String],
+    ) -> Result<(EventEndpoint, String), EventError> {
+        actor.require_admin()?;
+        let endpoint = EventEndpoint {
+            id: EndpointId::from_uuid(self.ports.ids.new_id()),
+            url: check_url(url)?,
+            event_types: parse_event_types(event_types)?,
+            active: true,
+            created_at: self.ports.clock.now(),
+        };
+        let secret = self.secret();
+        let stored = self.ports.store.create_endpoint(endpoint, secret.clone()).await.map_err(|e| match e {
+            CreateEndpointError::NoEncryptionKey => EventError::NoEncryptionKey,
+            CreateEndpointError::Store(e) => EventError::Store(e),
+        })?;
+        Ok((stored, secret))
+    }
+
+    /// Every endpoint (admin).
+    pub async fn endpoints(&self, actor: Actor) -> Result<Vec<EventEndpoint>, EventError> {
+        actor.require_admin()?;
+        Ok(self.ports.store.endpoints().await?)
+    }
+
+    /// Stops deliveries to an endpoint (admin).
+    pub async fn remove_endpoint(&self, actor: Actor, id: EndpointId) -> Result<EventEndpoint, EventError> {
+        actor.require_admin()?;
+        self.ports.store.deactivate_endpoint(id).await?.ok_or(EventError::NotFound)
+    }
+
+    /// Deliveries (admin).
+    pub async fn deliveries(&self, actor: Actor, query: DeliveryQuery) -> Result<Page<Delivery>, EventError> {
+        actor.require_admin()?;
+        Ok(self.ports.store.deliveries(query).await?)
+    }
+
+    /// One delivery with its attempts (admin).
+    pub async fn delivery(&self, actor: Actor, id: DeliveryId) -> Result<(Delivery, Vec<DeliveryAttempt>), EventError> {
+        actor.require_admin()?;
+        self.ports.store.delivery(id).await?.ok_or(EventError::NotFound)
+    }
+
+    /// Sends a delivery again now, whatever its status (admin).
+    pub async fn replay(&self, actor: Actor, id: DeliveryId) -> Result<Delivery, EventError> {
+        actor.require_admin()?;
+        self.ports.store.replay(id, self.ports.clock.now()).await?.ok_or(EventError::NotFound)
+    }
+
+    /// One round of the delivery worker: routes new events, then sends up
+    /// to `limit` due deliveries concurrently and records each outcome.
+    pub async fn deliver_due(&self, limit: u32) -> Result<DeliveryReport, StoreError> {
+        let now = self.ports.clock.now();
+        let routed = self.ports.store.route(now, ROUTE_BATCH).await?;
+        let claimed = self.ports.store.claim_due(now, now + self.lease, limit).await?;
+        let outcomes = futures::future::join_all(claimed.into_iter().map(|c| self.attempt(c))).await;
+        let mut report = DeliveryReport { routed, ..DeliveryReport::default() };
+        for outcome in outcomes {
+            match outcome? {
+                Some(AttemptOutcome::Delivered) => report.delivered += 1,
+                Some(AttemptOutcome::RetryAt(_)) => report.retried += 1,
+                Some(AttemptOutcome::Dead) => report.dead += 1,
+                None => {}
+            }
+        }
+        Ok(report)
+    }
+
+    async fn attempt(&self, claimed: ClaimedDelivery) -> Result<Option<AttemptOutcome>, StoreError> {
+        let started = self.ports.clock.now();
+        let event_id = claimed.delivery.event_id.to_string();
+        let result =
+            self.ports.sender.send(&claimed.url, &claimed.secret, &claimed.body, &event_id, started.timestamp()).await;
+        let finished = self.ports.clock.now();
+        let (response_status, error) = match result {
+            SendResult::Answered(status) => (Some(status), None),
+            SendResult::Failed(error) => (None, Some(error)),
+        };
+        let outcome = if response_status.is_some_and(|s| (200..300).contains(&s)) {
+            AttemptOutcome::Delivered
+        } else {
+            let attempts = claimed.delivery.attempts + 1;
+            match self.retry.next_attempt(attempts, claimed.first_attempt_at, finished, self.jitter()) {
+                Some(at) => AttemptOutcome::RetryAt(at),
+                None => AttemptOutcome::Dead,
+            }
+        };
+        let attempt = DeliveryAttempt {
+            at: started,
+            response_status,
+            error,
+            duration_ms: (finished - started).num_milliseconds(),
+        };
+        let recorded =
+            self.ports.store.record_attempt(claimed.delivery.id, claimed.lease_until, attempt, outcome).await?;
+        Ok(recorded.then_some(outcome))
+    }
+
+    /// A signing secret: `whsec_` and 128 random bits (the random halves of
+    /// two v4/v7 uuids).
+    fn secret(&self) -> String {
+        let mut bytes = Vec::with_capacity(16);
+        for _ in 0..2 {
+            bytes.extend_from_slice(&self.ports.ids.new_id().as_bytes()[8..16]);
+        }
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("whsec_{hex}")
+    }
+
+    /// 0..=1000, from an id's random bits.
+    fn jitter(&self) -> u32 {
+        let bytes = self.ports.ids.new_id().into_bytes();
+        u32::from(u16::from_le_bytes([bytes[14], bytes[15]])) % 1_001
+    }
+}
