@@ -53,7 +53,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let state = app::app_state(&config, store.clone()).unwrap();
-    let server = app::start_server(state.clone(), listener).unwrap();
+    let server = app::start_server(state.clone(), listener, config.shutdown_timeout_secs).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     TestApp {

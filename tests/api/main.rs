@@ -18,5 +18,6 @@ mod payouts;
 mod paypal;
 mod purchase;
 mod refunds;
+mod shutdown;
 mod stats;
 mod stripe;

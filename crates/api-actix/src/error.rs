@@ -111,6 +111,9 @@ pub enum ApiError {
     /// The database is down.
     #[error("the service is temporarily unavailable; retry later")]
     ServiceUnavailable,
+    /// This instance is shutting down (readiness only).
+    #[error("this instance is shutting down")]
+    ShuttingDown,
     /// A webhook's signature or body was refused; nothing was written.
     #[error("webhook rejected: {0}")]
     WebhookRejected(String),
@@ -146,7 +149,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 35] = [
+    pub const ALL_CODES: [&'static str; 36] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -172,6 +175,7 @@ impl ApiError {
         "gateway_rejected",
         "gateway_unavailable",
         "service_unavailable",
+        "shutting_down",
         "webhook_rejected",
         "webhook_not_configured",
         "webhook_processing_failed",
@@ -212,6 +216,7 @@ impl ApiError {
             Self::GatewayRejected(_) => "gateway_rejected",
             Self::GatewayUnavailable => "gateway_unavailable",
             Self::ServiceUnavailable => "service_unavailable",
+            Self::ShuttingDown => "shutting_down",
             Self::WebhookRejected(_) => "webhook_rejected",
             Self::WebhookNotConfigured => "webhook_not_configured",
             Self::WebhookProcessingFailed => "webhook_processing_failed",
@@ -253,9 +258,10 @@ impl ApiError {
             }
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
-            Self::ServiceUnavailable | Self::WebhookNotConfigured | Self::EncryptionNotConfigured => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::ServiceUnavailable
+            | Self::ShuttingDown
+            | Self::WebhookNotConfigured
+            | Self::EncryptionNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::WebhookProcessingFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -352,6 +358,7 @@ mod tests {
             ApiError::GatewayRejected(String::new()),
             ApiError::GatewayUnavailable,
             ApiError::ServiceUnavailable,
+            ApiError::ShuttingDown,
             ApiError::WebhookRejected(String::new()),
             ApiError::WebhookNotConfigured,
             ApiError::WebhookProcessingFailed,

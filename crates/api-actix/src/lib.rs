@@ -44,6 +44,24 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::AuthConfig;
 use crate::error::{ApiError, PROBLEM_JSON};
 
+/// Whether this instance is draining before it stops: readiness answers
+/// 503 at once so load balancers stop sending it traffic, while requests
+/// still arriving are served.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle(Arc<std::sync::atomic::AtomicBool>);
+
+impl Lifecycle {
+    /// Readiness turns 503 from now on.
+    pub fn start_draining(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether draining has started.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Largest accepted request body, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -76,6 +94,8 @@ pub struct AppState {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Readiness probe.
     pub health: Arc<dyn HealthCheck>,
+    /// Draining before shutdown.
+    pub lifecycle: Lifecycle,
     /// Token checking.
     pub auth: AuthConfig,
 }

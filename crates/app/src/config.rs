@@ -39,6 +39,10 @@ pub const DEFAULT_PAYOUT_HOLD_DAYS: i64 = 7;
 pub const DEFAULT_EVENT_POLL_MS: u64 = 1_000;
 /// Default seconds an endpoint has to answer an event.
 pub const DEFAULT_EVENT_TIMEOUT_SECS: u64 = 10;
+/// Default seconds readiness answers 503 before the server stops accepting.
+pub const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 2;
+/// Default seconds in-flight requests and workers get to finish.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 /// Default and least hours an idempotency key is kept.
 pub const MIN_IDEMPOTENCY_TTL_HOURS: i64 = 24;
 /// Shortest accepted JWT secret, in bytes.
@@ -99,6 +103,10 @@ pub struct Config {
     pub event_poll_ms: u64,
     /// Seconds an endpoint has to answer.
     pub event_timeout_secs: u64,
+    /// Seconds of draining (readiness 503) before the server stops accepting.
+    pub shutdown_drain_secs: u64,
+    /// Seconds in-flight requests and workers get to finish.
+    pub shutdown_timeout_secs: u64,
 }
 
 /// PayPal settings from the environment.
@@ -272,7 +280,20 @@ impl Config {
             .ok()
             .filter(|secs| *secs <= 30)
             .context("SKILLPAY_EVENT_TIMEOUT_SECS must be 1 to 30")?;
+        let seconds_in = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| -> anyhow::Result<u64> {
+            match var(name) {
+                None => Ok(default),
+                Some(text) => text.parse().ok().filter(|v| range.contains(v)).with_context(|| {
+                    format!("{name} must be a whole number of seconds from {} to {}", range.start(), range.end())
+                }),
+            }
+        };
+        let shutdown_drain_secs = seconds_in("SKILLPAY_SHUTDOWN_DRAIN_SECS", DEFAULT_SHUTDOWN_DRAIN_SECS, 0..=60)?;
+        let shutdown_timeout_secs =
+            seconds_in("SKILLPAY_SHUTDOWN_TIMEOUT_SECS", DEFAULT_SHUTDOWN_TIMEOUT_SECS, 1..=300)?;
         Ok(Config {
+            shutdown_drain_secs,
+            shutdown_timeout_secs,
             event_poll_ms,
             event_timeout_secs,
             min_payout_major,

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod lifecycle;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -255,6 +256,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         gateway_configs: GatewayConfigService::new(store.clone(), clock, ids),
         idempotency: store.clone(),
         health: store,
+        lifecycle: api_actix::Lifecycle::default(),
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
     })
 }
@@ -278,10 +280,15 @@ const RELEASE_BATCH: u32 = 500;
 /// sale earnings past their hold period and forgets expired idempotency
 /// keys. Safe with any number of instances: payment claims skip rows
 /// another holds, every other change is guarded.
-pub async fn run_sweeper(state: AppState, policy: SweepPolicy, interval_secs: u64, idempotency_ttl_hours: i64) {
+pub async fn run_sweeper(
+    state: AppState,
+    policy: SweepPolicy,
+    interval_secs: u64,
+    idempotency_ttl_hours: i64,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
-    loop {
-        ticker.tick().await;
+    while lifecycle::next_tick(&mut ticker, &mut stopping).await {
         match state.payments.sweep_open_payments(policy).await {
             Ok(report) if report.checked > 0 => tracing::info!(
                 checked = report.checked,
@@ -327,11 +334,14 @@ const DELIVERY_BATCH: u32 = 50;
 /// Delivers outbox events to the registered endpoints every `poll_ms`
 /// until the process stops. Safe with any number of instances: routing and
 /// claims skip rows another instance holds.
-pub async fn run_event_delivery(events: domain::usecases::events::EventService, poll_ms: u64) {
+pub async fn run_event_delivery(
+    events: domain::usecases::events::EventService,
+    poll_ms: u64,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(poll_ms));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
+    while lifecycle::next_tick(&mut ticker, &mut stopping).await {
         match events.deliver_due(DELIVERY_BATCH).await {
             Ok(report) if report.delivered + report.retried + report.dead > 0 => tracing::info!(
                 routed = report.routed,
@@ -347,8 +357,14 @@ pub async fn run_event_delivery(events: domain::usecases::events::EventService, 
 }
 
 /// Starts the HTTP server on `listener`; the returned server runs until
-/// stopped (SIGINT/SIGTERM stop it gracefully).
-pub fn start_server(state: AppState, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+/// its handle stops it (the binary does on SIGTERM/SIGINT, see
+/// [`lifecycle::shut_down`]), giving requests in flight up to
+/// `shutdown_timeout_secs` to finish.
+pub fn start_server(
+    state: AppState,
+    listener: TcpListener,
+    shutdown_timeout_secs: u64,
+) -> anyhow::Result<actix_web::dev::Server> {
     let server = HttpServer::new(move || {
         App::new()
             .wrap(api_actix::problem_errors())
@@ -357,7 +373,8 @@ pub fn start_server(state: AppState, listener: TcpListener) -> anyhow::Result<ac
     })
     .listen(listener)
     .context("listening")?
-    .shutdown_timeout(30)
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout_secs)
     .run();
     Ok(server)
 }

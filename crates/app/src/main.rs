@@ -109,14 +109,20 @@ async fn main() -> anyhow::Result<()> {
             println!("OpenAPI:    http://{address}/api/openapi.json");
             app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
-            actix_web::rt::spawn(app::run_event_delivery(state.events.clone(), config.event_poll_ms));
-            actix_web::rt::spawn(app::run_sweeper(
-                state.clone(),
-                app::sweep_policy(&config),
-                config.reconcile_interval_secs,
-                config.idempotency_ttl_hours,
-            ));
-            start_server(state, listener)?.await.context("serving")?;
+            let workers = app::lifecycle::Workers::start(&state, &config);
+            let server = start_server(state.clone(), listener, config.shutdown_timeout_secs)?;
+            let handle = server.handle();
+            let serving = actix_web::rt::spawn(server);
+            app::lifecycle::terminated().await;
+            app::lifecycle::shut_down(
+                &state,
+                handle,
+                workers,
+                std::time::Duration::from_secs(config.shutdown_drain_secs),
+                std::time::Duration::from_secs(config.shutdown_timeout_secs),
+            )
+            .await;
+            serving.await.context("joining the server")?.context("serving")?;
         }
         Command::Migrate { revert_all } => {
             let store = connect(&config)?;

@@ -13,13 +13,16 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthView { status: "ok".to_owned() })
 }
 
-/// The service can serve: the database answers.
+/// The service can serve: the database answers and it is not shutting down.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, body = HealthView),
     (status = 503, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.lifecycle.is_draining() {
+        return Err(ApiError::ShuttingDown);
+    }
     state.health.ping().await.map_err(crate::convert::store)?;
     Ok(HttpResponse::Ok().json(HealthView { status: "ok".to_owned() }))
 }
