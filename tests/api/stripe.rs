@@ -296,3 +296,41 @@ async fn a_signed_event_with_a_nul_character_is_logged_not_retried_forever() {
     let (status, ack) = deliver(&app, body, Some(signed(body, WEBHOOK_SECRET, chrono::Utc::now().timestamp()))).await;
     assert_eq!((status, ack["status"].as_str()), (200, Some("processed")));
 }
+
+#[tokio::test]
+async fn a_dead_stripe_opens_its_circuit_and_then_fails_fast() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let stripe = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&stripe)
+        .await;
+    let uri = stripe.uri();
+    let app = skillpay_e2e::spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_breaker"),
+        ("STRIPE_API_BASE", &uri),
+        ("SKILLPAY_BREAKER_FAILURES", "2"),
+        ("SKILLPAY_BREAKER_COOLDOWN_SECS", "600"),
+    ])
+    .await;
+    app.put_course(1, "10.00", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let body = json!({"course_id": 1, "payment_method": "stripe"});
+    let buy = || app.post("/api/payments/", &student, &body);
+    for _ in 0..2 {
+        assert_eq!(buy().await.status(), 502);
+    }
+    let calls = stripe.received_requests().await.unwrap().len();
+    let started = std::time::Instant::now();
+    let res = buy().await;
+    assert_eq!(res.status(), 502);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "gateway_unavailable");
+    assert_eq!(stripe.received_requests().await.unwrap().len(), calls, "the open circuit did not call Stripe");
+    assert!(started.elapsed() < std::time::Duration::from_millis(500), "failed fast");
+    // Other gateways are not affected.
+    let sandbox = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "sandbox"})).await;
+    assert_eq!(sandbox.status(), 201);
+}

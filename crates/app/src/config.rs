@@ -107,6 +107,10 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// Seconds in-flight requests and workers get to finish.
     pub shutdown_timeout_secs: u64,
+    /// Consecutive gateway outages that open its circuit.
+    pub breaker_failures: u32,
+    /// Seconds an open circuit fails fast before a trial call.
+    pub breaker_cooldown_secs: u64,
 }
 
 /// PayPal settings from the environment.
@@ -280,18 +284,22 @@ impl Config {
             .ok()
             .filter(|secs| *secs <= 30)
             .context("SKILLPAY_EVENT_TIMEOUT_SECS must be 1 to 30")?;
-        let seconds_in = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| -> anyhow::Result<u64> {
+        let number_in = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| -> anyhow::Result<u64> {
             match var(name) {
                 None => Ok(default),
                 Some(text) => text.parse().ok().filter(|v| range.contains(v)).with_context(|| {
-                    format!("{name} must be a whole number of seconds from {} to {}", range.start(), range.end())
+                    format!("{name} must be a whole number from {} to {}", range.start(), range.end())
                 }),
             }
         };
-        let shutdown_drain_secs = seconds_in("SKILLPAY_SHUTDOWN_DRAIN_SECS", DEFAULT_SHUTDOWN_DRAIN_SECS, 0..=60)?;
+        let shutdown_drain_secs = number_in("SKILLPAY_SHUTDOWN_DRAIN_SECS", DEFAULT_SHUTDOWN_DRAIN_SECS, 0..=60)?;
         let shutdown_timeout_secs =
-            seconds_in("SKILLPAY_SHUTDOWN_TIMEOUT_SECS", DEFAULT_SHUTDOWN_TIMEOUT_SECS, 1..=300)?;
+            number_in("SKILLPAY_SHUTDOWN_TIMEOUT_SECS", DEFAULT_SHUTDOWN_TIMEOUT_SECS, 1..=300)?;
+        let breaker_failures = u32::try_from(number_in("SKILLPAY_BREAKER_FAILURES", 5, 1..=100)?).unwrap_or(5);
+        let breaker_cooldown_secs = number_in("SKILLPAY_BREAKER_COOLDOWN_SECS", 30, 1..=600)?;
         Ok(Config {
+            breaker_failures,
+            breaker_cooldown_secs,
             shutdown_drain_secs,
             shutdown_timeout_secs,
             event_poll_ms,

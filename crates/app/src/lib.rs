@@ -21,6 +21,7 @@ use adapters_stripe::{StripeConfig, StripeConnectPayouts, StripeGateway, StripeW
 use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
+use domain::breaker::{BreakerPolicy, BreakingPaymentGateway, BreakingPayoutGateway};
 use domain::gateway_config::GatewayMode;
 use domain::payment::PaymentMethod;
 use domain::payout::PayoutMethod;
@@ -103,9 +104,19 @@ pub fn migrate(store: &PgStore) -> anyhow::Result<usize> {
     adapters_postgres::run_migrations(&mut conn).context("applying migrations")
 }
 
-/// The gateways `config` enables (`paypal`: the shared PayPal client).
+/// The circuit breaker policy `config` asks for.
+pub fn breaker_policy(config: &Config) -> BreakerPolicy {
+    BreakerPolicy {
+        failures: config.breaker_failures,
+        cooldown: chrono::Duration::seconds(i64::try_from(config.breaker_cooldown_secs).unwrap_or(30)),
+    }
+}
+
+/// The gateways `config` enables (`paypal`: the shared PayPal client), the
+/// real ones each behind its own circuit breaker.
 pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Result<Gateways> {
     let mut gateways = Gateways::new();
+    let (policy, clock) = (breaker_policy(config), Arc::new(SystemClock));
     if config.sandbox_enabled {
         gateways = gateways.with(Arc::new(SandboxGateway));
     }
@@ -113,10 +124,12 @@ pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Resul
         let mut stripe = StripeConfig::new(key.clone());
         stripe.api_base = config.stripe_api_base.clone();
         stripe.webhook_secrets = config.stripe_webhook_secrets.clone();
-        gateways = gateways.with(Arc::new(StripeGateway::new(stripe).context("setting up Stripe")?));
+        let stripe = StripeGateway::new(stripe).context("setting up Stripe")?;
+        gateways = gateways.with(Arc::new(BreakingPaymentGateway::new(stripe, policy, clock.clone())));
     }
     if let Some(client) = paypal {
-        gateways = gateways.with(Arc::new(PaypalGateway::new(client.clone())));
+        let paypal = PaypalGateway::new(client.clone());
+        gateways = gateways.with(Arc::new(BreakingPaymentGateway::new(paypal, policy, clock)));
     }
     Ok(gateways)
 }
@@ -127,6 +140,7 @@ pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Resul
 /// no gateway.
 pub fn payout_gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Result<PayoutGateways> {
     let mut gateways = PayoutGateways::new();
+    let (policy, clock) = (breaker_policy(config), Arc::new(SystemClock));
     if config.sandbox_enabled {
         for method in [PayoutMethod::StripeConnect, PayoutMethod::Paypal] {
             gateways = gateways.with(Arc::new(SandboxPayouts::new(method)));
@@ -137,10 +151,11 @@ pub fn payout_gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow
         stripe.api_base = config.stripe_api_base.clone();
         let payouts =
             StripeConnectPayouts::new(stripe).map_err(|e| anyhow::anyhow!("setting up Stripe payouts: {e}"))?;
-        gateways = gateways.with(Arc::new(payouts));
+        gateways = gateways.with(Arc::new(BreakingPayoutGateway::new(payouts, policy, clock.clone())));
     }
     if let Some(client) = paypal {
-        gateways = gateways.with(Arc::new(PaypalPayouts::new(client.clone())));
+        let payouts = PaypalPayouts::new(client.clone());
+        gateways = gateways.with(Arc::new(BreakingPayoutGateway::new(payouts, policy, clock)));
     }
     Ok(gateways)
 }

@@ -1,0 +1,288 @@
+//! A circuit breaker per gateway: after `failures` consecutive "gateway
+//! unavailable" answers the circuit opens and calls fail at once for
+//! `cooldown`, instead of each request waiting out timeouts and retries;
+//! then one trial call is let through, and its answer closes the circuit
+//! or opens it again.
+//!
+//! Only `GatewayError::Unavailable` counts: a declined card or an unknown
+//! payment is the gateway working.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::money::Money;
+use crate::payment::{Payment, PaymentMethod};
+use crate::payout::{Payout, PayoutDestination, PayoutMethod};
+use crate::ports::{
+    Clock, DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayPayout, GatewayPayoutState,
+    GatewayRefund, GatewayRefundState, GatewaySession, PaymentGateway, PayoutGateway,
+};
+
+/// When a circuit opens and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerPolicy {
+    /// Consecutive unavailable answers that open the circuit.
+    pub failures: u32,
+    /// How long it stays open before a trial call.
+    pub cooldown: Duration,
+}
+
+impl Default for BreakerPolicy {
+    fn default() -> Self {
+        Self { failures: 5, cooldown: Duration::seconds(30) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until: DateTime<Utc>,
+    },
+    /// One trial call is out; others fail fast until it answers.
+    Trial,
+}
+
+/// One gateway's circuit.
+pub struct CircuitBreaker {
+    name: String,
+    policy: BreakerPolicy,
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreaker").field("name", &self.name).field("state", &self.state).finish()
+    }
+}
+
+impl CircuitBreaker {
+    /// A closed circuit for the gateway called `name`.
+    pub fn new(name: impl Into<String>, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> Self {
+        Self { name: name.into(), policy, clock, state: Mutex::new(State::Closed { failures: 0 }) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere mid-update of a
+        // plain value: the value is still usable.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a call may go out now.
+    pub fn allow(&self) -> bool {
+        let mut state = self.lock();
+        match *state {
+            State::Closed { .. } => true,
+            State::Open { until } if self.clock.now() >= until => {
+                *state = State::Trial;
+                true
+            }
+            State::Open { .. } | State::Trial => false,
+        }
+    }
+
+    /// Records a call's answer: `available` unless the gateway was down.
+    pub fn record(&self, available: bool) {
+        let mut state = self.lock();
+        *state = match (*state, available) {
+            (_, true) => State::Closed { failures: 0 },
+            (State::Closed { failures }, false) if failures + 1 < self.policy.failures => {
+                State::Closed { failures: failures + 1 }
+            }
+            (State::Closed { .. } | State::Trial | State::Open { .. }, false) => {
+                State::Open { until: self.clock.now() + self.policy.cooldown }
+            }
+        };
+    }
+
+    /// Whether the circuit is open (failing fast) now.
+    pub fn is_open(&self) -> bool {
+        !matches!(*self.lock(), State::Closed { .. })
+    }
+
+    /// Runs `call` through the circuit.
+    pub async fn call<T, F>(&self, call: F) -> Result<T, GatewayError>
+    where
+        F: std::future::Future<Output = Result<T, GatewayError>>,
+    {
+        if !self.allow() {
+            return Err(GatewayError::Unavailable(format!(
+                "{} failed repeatedly; calls are paused for up to {} s",
+                self.name,
+                self.policy.cooldown.num_seconds()
+            )));
+        }
+        let result = call.await;
+        self.record(!matches!(result, Err(GatewayError::Unavailable(_))));
+        result
+    }
+}
+
+/// A payment gateway behind a circuit breaker.
+#[derive(Debug)]
+pub struct BreakingPaymentGateway<G> {
+    inner: G,
+    breaker: CircuitBreaker,
+}
+
+impl<G: PaymentGateway> BreakingPaymentGateway<G> {
+    /// Wraps `inner`.
+    pub fn new(inner: G, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> Self {
+        let name = format!("the {} gateway", inner.method().as_str());
+        Self { inner, breaker: CircuitBreaker::new(name, policy, clock) }
+    }
+}
+
+#[async_trait]
+impl<G: PaymentGateway> PaymentGateway for BreakingPaymentGateway<G> {
+    fn method(&self) -> PaymentMethod {
+        self.inner.method()
+    }
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
+        self.breaker.call(self.inner.create_session(payment)).await
+    }
+    async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError> {
+        self.breaker.call(self.inner.confirm(provider_payment_id, token)).await
+    }
+    async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
+        self.breaker.call(self.inner.cancel(provider_payment_id)).await
+    }
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        self.breaker.call(self.inner.status(provider_payment_id)).await
+    }
+    async fn refund(
+        &self,
+        provider_payment_id: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<GatewayRefund, GatewayError> {
+        self.breaker.call(self.inner.refund(provider_payment_id, amount, idempotency_key)).await
+    }
+    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
+        self.breaker.call(self.inner.refund_status(provider_refund_id)).await
+    }
+    async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        self.breaker.call(self.inner.dispute(provider_dispute_id)).await
+    }
+    async fn submit_dispute_evidence(
+        &self,
+        provider_dispute_id: &str,
+        evidence: &DisputeEvidence,
+    ) -> Result<GatewayDispute, GatewayError> {
+        self.breaker.call(self.inner.submit_dispute_evidence(provider_dispute_id, evidence)).await
+    }
+    async fn accept_dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
+        self.breaker.call(self.inner.accept_dispute(provider_dispute_id)).await
+    }
+}
+
+/// A payout gateway behind a circuit breaker.
+#[derive(Debug)]
+pub struct BreakingPayoutGateway<G> {
+    inner: G,
+    breaker: CircuitBreaker,
+}
+
+impl<G: PayoutGateway> BreakingPayoutGateway<G> {
+    /// Wraps `inner`.
+    pub fn new(inner: G, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> Self {
+        let name = format!("the {} payout gateway", inner.method().as_str());
+        Self { inner, breaker: CircuitBreaker::new(name, policy, clock) }
+    }
+}
+
+#[async_trait]
+impl<G: PayoutGateway> PayoutGateway for BreakingPayoutGateway<G> {
+    fn method(&self) -> PayoutMethod {
+        self.inner.method()
+    }
+    async fn send(&self, payout: &Payout, destination: &PayoutDestination) -> Result<GatewayPayout, GatewayError> {
+        self.breaker.call(self.inner.send(payout, destination)).await
+    }
+    async fn payout_status(&self, provider_payout_id: &str) -> Result<GatewayPayoutState, GatewayError> {
+        self.breaker.call(self.inner.payout_status(provider_payout_id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A clock the test moves.
+    struct Manual(AtomicI64);
+
+    impl Clock for Manual {
+        fn now(&self) -> DateTime<Utc> {
+            DateTime::from_timestamp(self.0.load(Ordering::SeqCst), 0).unwrap_or_default()
+        }
+    }
+
+    fn down() -> Result<(), GatewayError> {
+        Err(GatewayError::Unavailable("503".into()))
+    }
+
+    #[test]
+    fn the_circuit_opens_after_consecutive_outages_fails_fast_and_closes_after_a_good_trial() {
+        let clock = Arc::new(Manual(AtomicI64::new(1_800_000_000)));
+        let breaker = CircuitBreaker::new(
+            "stripe",
+            BreakerPolicy { failures: 3, cooldown: Duration::seconds(30) },
+            clock.clone(),
+        );
+        let calls = AtomicUsize::new(0);
+        let call = |result: Result<(), GatewayError>| {
+            let calls = &calls;
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                result
+            }
+        };
+        let run = |f| futures::executor::block_on(breaker.call(f));
+
+        // A decline is the gateway working: it does not count.
+        assert!(run(call(Err(GatewayError::InvalidRequest("declined".into())))).is_err());
+        for _ in 0..3 {
+            assert!(run(call(down())).is_err());
+        }
+        assert!(breaker.is_open());
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        // Open: fails fast without calling.
+        assert!(matches!(run(call(Ok(()))), Err(GatewayError::Unavailable(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+
+        // After the cooldown one trial goes out; a failed trial reopens.
+        clock.0.fetch_add(30, Ordering::SeqCst);
+        assert!(run(call(down())).is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+        assert!(matches!(run(call(Ok(()))), Err(GatewayError::Unavailable(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+
+        // A good trial closes it.
+        clock.0.fetch_add(30, Ordering::SeqCst);
+        assert!(run(call(Ok(()))).is_ok());
+        assert!(!breaker.is_open());
+        assert!(run(call(down())).is_err());
+        assert!(run(call(Ok(()))).is_ok(), "one outage alone does not open it");
+        assert_eq!(calls.load(Ordering::SeqCst), 8);
+    }
+
+    #[test]
+    fn only_one_trial_goes_out_while_half_open() {
+        let clock = Arc::new(Manual(AtomicI64::new(0)));
+        let breaker =
+            CircuitBreaker::new("paypal", BreakerPolicy { failures: 1, cooldown: Duration::seconds(5) }, clock.clone());
+        breaker.record(false);
+        clock.0.fetch_add(5, Ordering::SeqCst);
+        assert!(breaker.allow(), "the trial");
+        assert!(!breaker.allow(), "a second caller waits for the trial's answer");
+        breaker.record(true);
+        assert!(breaker.allow());
+    }
+}
