@@ -17,6 +17,7 @@ mod payout_gateways;
 mod payouts;
 mod paypal;
 mod purchase;
+mod rate_limits;
 mod refunds;
 mod shutdown;
 mod stats;

@@ -22,6 +22,7 @@ mod outbox;
 mod payments;
 mod payouts;
 mod pool;
+mod rate_limits;
 mod refunds;
 mod rows;
 mod schema;

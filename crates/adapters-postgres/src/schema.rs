@@ -283,6 +283,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limit_counters (key, window_start) {
+        key -> Text,
+        window_start -> Timestamptz,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
     refunds (id) {
         id -> Uuid,
         payment_id -> Uuid,
@@ -331,5 +339,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_webhook_logs,
     payments,
     payouts,
+    rate_limit_counters,
     refunds,
 );

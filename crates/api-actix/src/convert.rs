@@ -251,3 +251,13 @@ impl From<domain::usecases::events::EventError> for ApiError {
         }
     }
 }
+
+impl From<domain::usecases::rate_limits::RateLimitError> for ApiError {
+    fn from(error: domain::usecases::rate_limits::RateLimitError) -> Self {
+        use domain::usecases::rate_limits::RateLimitError as E;
+        match error {
+            E::Limited { retry_after_secs } => ApiError::RateLimited(retry_after_secs),
+            E::Store(e) => store(e),
+        }
+    }
+}

@@ -111,6 +111,9 @@ pub enum ApiError {
     /// The database is down.
     #[error("the service is temporarily unavailable; retry later")]
     ServiceUnavailable,
+    /// Too many requests; retry after this many seconds.
+    #[error("too many requests; retry in {0} s")]
+    RateLimited(i64),
     /// This instance is shutting down (readiness only).
     #[error("this instance is shutting down")]
     ShuttingDown,
@@ -149,7 +152,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 36] = [
+    pub const ALL_CODES: [&'static str; 37] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -176,6 +179,7 @@ impl ApiError {
         "gateway_unavailable",
         "service_unavailable",
         "shutting_down",
+        "rate_limited",
         "webhook_rejected",
         "webhook_not_configured",
         "webhook_processing_failed",
@@ -217,6 +221,7 @@ impl ApiError {
             Self::GatewayUnavailable => "gateway_unavailable",
             Self::ServiceUnavailable => "service_unavailable",
             Self::ShuttingDown => "shutting_down",
+            Self::RateLimited(_) => "rate_limited",
             Self::WebhookRejected(_) => "webhook_rejected",
             Self::WebhookNotConfigured => "webhook_not_configured",
             Self::WebhookProcessingFailed => "webhook_processing_failed",
@@ -257,6 +262,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
             Self::ServiceUnavailable
             | Self::ShuttingDown
@@ -318,7 +324,11 @@ impl ResponseError for ApiError {
         if self.status().is_server_error() {
             tracing::warn!(code = self.code(), "request failed");
         }
-        HttpResponse::build(self.status()).content_type(PROBLEM_JSON).json(self.problem())
+        let mut response = HttpResponse::build(self.status());
+        if let Self::RateLimited(secs) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        response.content_type(PROBLEM_JSON).json(self.problem())
     }
 }
 
@@ -359,6 +369,7 @@ mod tests {
             ApiError::GatewayUnavailable,
             ApiError::ServiceUnavailable,
             ApiError::ShuttingDown,
+            ApiError::RateLimited(1),
             ApiError::WebhookRejected(String::new()),
             ApiError::WebhookNotConfigured,
             ApiError::WebhookProcessingFailed,

@@ -92,7 +92,9 @@ where
             store.complete(actor.user_id, key, stored).await.map_err(crate::convert::store)?;
             Ok(reply.into_response("application/json", false))
         }
-        Err(error) if error.status().is_client_error() => {
+        // A client error is the request's answer and is replayed; a rate
+        // limit is about the moment, so the key is released for a retry.
+        Err(error) if error.status().is_client_error() && !matches!(error, ApiError::RateLimited(_)) => {
             let body = serde_json::to_vec(&error.problem()).map_err(|_| ApiError::Internal)?;
             let stored = StoredResponse { status: error.status().as_u16(), body };
             store.complete(actor.user_id, key, stored).await.map_err(crate::convert::store)?;

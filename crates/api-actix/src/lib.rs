@@ -35,6 +35,7 @@ use domain::usecases::events::EventService;
 use domain::usecases::gateway_configs::GatewayConfigService;
 use domain::usecases::payments::PaymentService;
 use domain::usecases::payouts::PayoutService;
+use domain::usecases::rate_limits::RateLimits;
 use domain::usecases::refunds::RefundService;
 use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
@@ -88,6 +89,8 @@ pub struct AppState {
     pub stats: StatsService,
     /// Event endpoints and deliveries.
     pub events: EventService,
+    /// Request rate limits.
+    pub rate_limits: RateLimits,
     /// Ledger reads for operators.
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.

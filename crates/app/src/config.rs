@@ -107,6 +107,8 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// Seconds in-flight requests and workers get to finish.
     pub shutdown_timeout_secs: u64,
+    /// Requests allowed per minute.
+    pub rate_limits: domain::usecases::rate_limits::RateLimitPolicy,
     /// Consecutive gateway outages that open its circuit.
     pub breaker_failures: u32,
     /// Seconds an open circuit fails fast before a trial call.
@@ -297,7 +299,19 @@ impl Config {
             number_in("SKILLPAY_SHUTDOWN_TIMEOUT_SECS", DEFAULT_SHUTDOWN_TIMEOUT_SECS, 1..=300)?;
         let breaker_failures = u32::try_from(number_in("SKILLPAY_BREAKER_FAILURES", 5, 1..=100)?).unwrap_or(5);
         let breaker_cooldown_secs = number_in("SKILLPAY_BREAKER_COOLDOWN_SECS", 30, 1..=600)?;
+        let per_minute = |name: &str, default: u32| -> anyhow::Result<u32> {
+            Ok(u32::try_from(number_in(name, u64::from(default), 1..=1_000_000)?).unwrap_or(default))
+        };
+        let defaults = domain::usecases::rate_limits::RateLimitPolicy::default();
+        let rate_limits = domain::usecases::rate_limits::RateLimitPolicy {
+            window: chrono::Duration::minutes(1),
+            payments_per_user: per_minute("SKILLPAY_RATE_PAYMENTS_PER_USER", defaults.payments_per_user)?,
+            payments_per_ip: per_minute("SKILLPAY_RATE_PAYMENTS_PER_IP", defaults.payments_per_ip)?,
+            validations_per_user: per_minute("SKILLPAY_RATE_VALIDATIONS_PER_USER", defaults.validations_per_user)?,
+            validations_per_ip: per_minute("SKILLPAY_RATE_VALIDATIONS_PER_IP", defaults.validations_per_ip)?,
+        };
         Ok(Config {
+            rate_limits,
             breaker_failures,
             breaker_cooldown_secs,
             shutdown_drain_secs,

@@ -249,8 +249,10 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         // Longer than a send can take, so a live worker's lease never lapses.
         chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),
     );
+    let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
+        rate_limits,
         events,
         refunds: refunds.clone(),
         ledger: store.clone(),
@@ -335,6 +337,11 @@ pub async fn run_sweeper(
             Err(error) => tracing::warn!(%error, "earnings release failed; retrying next tick"),
         }
         let expired_before = chrono::Utc::now() - chrono::Duration::hours(idempotency_ttl_hours);
+        match state.rate_limits.reap().await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::debug!(forgotten, "forgot old rate-limit windows"),
+            Err(error) => tracing::warn!(%error, "rate-limit reaping failed; retrying next tick"),
+        }
         match state.idempotency.reap(expired_before).await {
             Ok(0) => {}
             Ok(reaped) => tracing::info!(reaped, "forgot expired idempotency keys"),

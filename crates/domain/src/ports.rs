@@ -25,9 +25,11 @@ use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
 mod events;
 mod payouts;
+mod rate_limits;
 mod stats;
 pub use events::*;
 pub use payouts::*;
+pub use rate_limits::*;
 pub use stats::*;
 
 /// A storage failure that is not a business outcome.

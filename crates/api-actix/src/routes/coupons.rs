@@ -23,6 +23,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
 use crate::routes::{fail_on, item_ref, page_request, path_id};
+use domain::usecases::rate_limits::LimitedAction;
 
 /// Most ids a coupon may be restricted to.
 const MAX_TARGET_IDS: usize = 1_000;
@@ -201,6 +202,8 @@ pub async fn validate_coupon(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let client = req.peer_addr().map(|addr| addr.ip());
+    state.rate_limits.check(LimitedAction::ValidateCoupon, actor.user_id, client).await?;
     let input: ValidateCouponBody = parse_body(&req, &body)?;
     let mut errors = Vec::new();
     let item = item_ref(input.course_id, input.event_id, &mut errors);

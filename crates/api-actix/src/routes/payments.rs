@@ -18,6 +18,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
 use crate::routes::{fail_on, item_ref, page_request, path_id};
+use domain::usecases::rate_limits::LimitedAction;
 
 /// Longest accepted user agent; longer ones are cut.
 const MAX_USER_AGENT_CHARS: usize = 500;
@@ -111,6 +112,10 @@ pub async fn create_payment(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     idempotent(&state, &req, actor, &body, || async {
+        // Counted only for requests that do the work: replays of an
+        // Idempotency-Key and requests refused for it are free.
+        let client = req.peer_addr().map(|addr| addr.ip());
+        state.rate_limits.check(LimitedAction::CreatePayment, actor.user_id, client).await?;
         let input: CreatePaymentBody = parse_body(&req, &body)?;
         let mut command = parse_create(input)?;
         command.client = client_info(&req);

@@ -12,6 +12,7 @@ pub mod events;
 pub mod gateway_configs;
 pub mod payments;
 pub mod payouts;
+pub mod rate_limits;
 pub mod reconciliation;
 pub mod refunds;
 pub mod stats;

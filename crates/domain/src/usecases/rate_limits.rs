@@ -1,0 +1,179 @@
+//! Rate limits on the requests that cost a gateway call or reveal coupon
+//! codes: payment creation and coupon validation, per user and per client
+//! address, in fixed windows counted in shared storage.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+use crate::ids::UserId;
+use crate::ports::{Clock, RateLimitStore, StoreError};
+
+/// What is limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitedAction {
+    /// `POST /api/payments/`.
+    CreatePayment,
+    /// `POST /api/payments/coupons/validate/`.
+    ValidateCoupon,
+}
+
+impl LimitedAction {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::CreatePayment => "create_payment",
+            Self::ValidateCoupon => "validate_coupon",
+        }
+    }
+}
+
+/// Requests allowed per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    /// The window.
+    pub window: Duration,
+    /// Payment creations per user.
+    pub payments_per_user: u32,
+    /// Payment creations per client address.
+    pub payments_per_ip: u32,
+    /// Coupon validations per user.
+    pub validations_per_user: u32,
+    /// Coupon validations per client address.
+    pub validations_per_ip: u32,
+}
+
+impl Default for RateLimitPolicy {
+    fn default() -> Self {
+        Self {
+            window: Duration::minutes(1),
+            payments_per_user: 30,
+            payments_per_ip: 300,
+            validations_per_user: 60,
+            validations_per_ip: 600,
+        }
+    }
+}
+
+/// Why a request was not let through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateLimitError {
+    /// Too many requests; retry after this many seconds.
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    Limited {
+        /// Seconds until the window ends.
+        retry_after_secs: i64,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Rate limits.
+#[derive(Clone)]
+pub struct RateLimits {
+    store: Arc<dyn RateLimitStore>,
+    clock: Arc<dyn Clock>,
+    policy: RateLimitPolicy,
+}
+
+impl RateLimits {
+    /// Limits counted in `store`.
+    pub fn new(store: Arc<dyn RateLimitStore>, clock: Arc<dyn Clock>, policy: RateLimitPolicy) -> Self {
+        Self { store, clock, policy }
+    }
+
+    /// Counts a request of `user` from `ip`; refuses it when either is over
+    /// its limit for the current window.
+    pub async fn check(&self, action: LimitedAction, user: UserId, ip: Option<IpAddr>) -> Result<(), RateLimitError> {
+        let now = self.clock.now();
+        let window_start = now.duration_trunc(self.policy.window).unwrap_or(now);
+        let (per_user, per_ip) = match action {
+            LimitedAction::CreatePayment => (self.policy.payments_per_user, self.policy.payments_per_ip),
+            LimitedAction::ValidateCoupon => (self.policy.validations_per_user, self.policy.validations_per_ip),
+        };
+        let limited = |hits: u32, limit: u32| hits > limit;
+        let user_hits = self.store.hit(format!("{}:user:{user}", action.as_str()), window_start).await?;
+        let mut over = limited(user_hits, per_user);
+        if let Some(ip) = ip {
+            let ip_hits = self.store.hit(format!("{}:ip:{ip}", action.as_str()), window_start).await?;
+            over |= limited(ip_hits, per_ip);
+        }
+        if over {
+            let retry_after_secs = (window_start + self.policy.window - now).num_seconds().max(1);
+            return Err(RateLimitError::Limited { retry_after_secs });
+        }
+        Ok(())
+    }
+
+    /// Forgets counters of windows over before `now` minus ten windows.
+    pub async fn reap(&self) -> Result<u64, StoreError> {
+        let before: DateTime<Utc> = self.clock.now() - self.policy.window * 10;
+        self.store.reap(before).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Counters(Mutex<HashMap<(String, DateTime<Utc>), u32>>);
+
+    #[async_trait]
+    impl RateLimitStore for Counters {
+        async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
+            let mut map = self.0.lock().unwrap();
+            let hits = map.entry((key, window_start)).or_default();
+            *hits += 1;
+            Ok(*hits)
+        }
+        async fn reap(&self, _before: DateTime<Utc>) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    struct At(DateTime<Utc>);
+
+    impl Clock for At {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_user_over_the_limit_waits_for_the_window_to_end_and_others_are_not_affected() {
+        let now = DateTime::from_timestamp(1_800_000_015, 0).unwrap();
+        let policy = RateLimitPolicy { payments_per_user: 2, ..RateLimitPolicy::default() };
+        let limits = RateLimits::new(Arc::new(Counters::default()), Arc::new(At(now)), policy);
+        let check =
+            |user| futures::executor::block_on(limits.check(LimitedAction::CreatePayment, UserId::new(user), None));
+        assert!(check(1).is_ok());
+        assert!(check(1).is_ok());
+        // The window started 15 s ago (windows align to the minute).
+        assert_eq!(check(1), Err(RateLimitError::Limited { retry_after_secs: 45 }));
+        assert!(check(2).is_ok());
+        let validate = futures::executor::block_on(limits.check(LimitedAction::ValidateCoupon, UserId::new(1), None));
+        assert!(validate.is_ok(), "limits are per action");
+    }
+
+    #[test]
+    fn one_address_is_limited_across_users() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let policy = RateLimitPolicy { validations_per_ip: 3, ..RateLimitPolicy::default() };
+        let limits = RateLimits::new(Arc::new(Counters::default()), Arc::new(At(now)), policy);
+        let ip = Some("203.0.113.9".parse().unwrap());
+        for user in 1..=3 {
+            assert!(
+                futures::executor::block_on(limits.check(LimitedAction::ValidateCoupon, UserId::new(user), ip)).is_ok()
+            );
+        }
+        let fourth = futures::executor::block_on(limits.check(LimitedAction::ValidateCoupon, UserId::new(4), ip));
+        assert!(matches!(fourth, Err(RateLimitError::Limited { .. })));
+    }
+}

@@ -1,0 +1,78 @@
+//! Rate limits hold across instances: two servers over one database share
+//! the counters.
+
+use std::net::TcpListener;
+
+use domain::usecases::Role;
+use serde_json::{Value, json};
+use skillpay_e2e::spawn_app_with;
+
+#[tokio::test]
+async fn payment_creation_is_limited_per_user_across_instances_with_retry_after() {
+    let app =
+        spawn_app_with(&[("SKILLPAY_RATE_PAYMENTS_PER_USER", "3"), ("SKILLPAY_RATE_VALIDATIONS_PER_IP", "4")]).await;
+    app.put_course(1, "10.00", "USD").await;
+    // A second instance: its own pool and state over the same database.
+    let other_state = app::app_state(&app.config, app::connect(&app.config).unwrap()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(app::start_server(other_state, listener, 5).unwrap());
+
+    let student = app.token(1000, Role::Student);
+    let body = json!({"course_id": 1, "payment_method": "sandbox"});
+    let create = |base: String| {
+        let (client, student, body) = (app.client.clone(), student.clone(), body.clone());
+        async move { client.post(format!("{base}/api/payments/")).bearer_auth(student).json(&body).send().await.unwrap() }
+    };
+    for base in [&app.base, &other, &app.base] {
+        assert_eq!(create(base.clone()).await.status(), 201);
+    }
+    let limited = create(other.clone()).await;
+    assert_eq!(limited.status(), 429);
+    let retry_after: i64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let problem: Value = limited.json().await.unwrap();
+    assert_eq!(problem["code"], "rate_limited");
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments").unwrap(), 3, "the limited request wrote nothing");
+
+    // Another user is not limited by the first one's requests.
+    let res = app.post("/api/payments/", &app.token(2000, Role::Student), &body).await;
+    assert_eq!(res.status(), 201);
+
+    // Coupon validation is limited per address, whoever asks.
+    let check = json!({"code": "NOPE", "course_id": 1});
+    let mut statuses = Vec::new();
+    for user in 1..=5 {
+        statuses.push(
+            app.post("/api/payments/coupons/validate/", &app.token(3000 + user, Role::Student), &check).await.status(),
+        );
+    }
+    assert_eq!(statuses.iter().filter(|s| s.as_u16() == 429).count(), 1, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn replays_of_an_idempotency_key_are_free_and_a_limited_key_can_be_retried() {
+    let app = spawn_app_with(&[("SKILLPAY_RATE_PAYMENTS_PER_USER", "1")]).await;
+    app.put_course(1, "10.00", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let body = json!({"course_id": 1, "payment_method": "sandbox"});
+    let send = |key: &'static str| {
+        let (app, student, body) = (&app, student.clone(), body.clone());
+        async move {
+            app.request(reqwest::Method::POST, "/api/payments/", Some(&student))
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(send("first").await, 201);
+    assert_eq!(send("first").await, 201, "a replay does not count");
+    assert_eq!(send("second").await, 429);
+    // The limited key was not stored with its 429: it stays usable.
+    let stored = app.store.scalar("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'second'").unwrap();
+    assert_eq!(stored, 0);
+}
