@@ -102,6 +102,8 @@ run: setup
     }
     dev_secret SKILLPAY_JWT_SECRET .data/dev-jwt-secret
     dev_secret SKILLPAY_ENCRYPTION_KEY .data/dev-encryption-key
+    # Logs for people at the terminal; JSON is the default elsewhere.
+    export SKILLPAY_LOG_FORMAT="${SKILLPAY_LOG_FORMAT:-text}"
     bin="${CARGO_TARGET_DIR:-target}/debug/skillpay"
     "$bin" migrate
     "$bin" demo-data

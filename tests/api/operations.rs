@@ -65,3 +65,43 @@ async fn when_the_database_is_gone_requests_get_503_problem_json_and_readiness_s
     let live = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(live.status(), 200);
 }
+
+#[tokio::test]
+async fn metrics_expose_requests_by_route_payments_and_lags_and_requests_carry_ids() {
+    let app = skillpay_e2e::spawn_app_with(&[("SKILLPAY_METRICS_TOKEN", "scrape-token")]).await;
+    app.put_course(1, "10.00", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let res = app
+        .request(reqwest::Method::POST, "/api/payments/", Some(&student))
+        .header("X-Request-Id", "req-42")
+        .json(&serde_json::json!({"course_id": 1, "payment_method": "sandbox"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-42", "a client's id is echoed");
+    let fresh = app.get("/api/payments/", &student).await;
+    assert_eq!(fresh.headers()["x-request-id"].len(), 36, "else a new one is made");
+
+    assert_eq!(app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().status(), 401);
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth("scrape-token")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"skillpay_http_request_duration_seconds_count{method="POST",route="/api/payments/",status="201"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"skillpay_payments{status="pending"} 1"#), "{text}");
+    for gauge in ["skillpay_outbox_lag_seconds", "skillpay_event_delivery_lag_seconds", "skillpay_webhook_lag_seconds"]
+    {
+        assert!(text.contains(gauge), "{gauge} missing");
+    }
+}

@@ -18,6 +18,7 @@ mod gateway_configs;
 mod idempotency;
 mod ledger;
 mod migrations;
+mod ops;
 mod outbox;
 mod payments;
 mod payouts;

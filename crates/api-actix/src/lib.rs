@@ -16,6 +16,7 @@ pub mod error;
 pub mod fallback;
 pub mod idempotency;
 pub mod json;
+pub mod observe;
 pub mod openapi;
 pub mod routes;
 
@@ -27,7 +28,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::web;
-use domain::ports::{HealthCheck, IdempotencyStore, LedgerQueries};
+use domain::ports::{HealthCheck, IdempotencyStore, LedgerQueries, OpsQueries};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::DisputeService;
@@ -99,6 +100,10 @@ pub struct AppState {
     pub health: Arc<dyn HealthCheck>,
     /// Draining before shutdown.
     pub lifecycle: Lifecycle,
+    /// Metrics registry (and the `/metrics` token).
+    pub metrics: observe::Metrics,
+    /// Operational figures for `/metrics`.
+    pub ops: Arc<dyn OpsQueries>,
     /// Token checking.
     pub auth: AuthConfig,
 }
@@ -106,10 +111,12 @@ pub struct AppState {
 /// Registers every route, the docs page and the error rendering on `cfg`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::Data::new(state))
+        cfg.app_data(web::Data::new(state.metrics.clone()))
+            .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .service(routes::health::healthz)
             .service(routes::health::readyz)
+            .service(routes::metrics::metrics)
             // Fixed paths before `{id}` paths so `coupons` is never an id.
             .service(routes::coupons::validate_coupon)
             .service(routes::coupons::create_coupon)

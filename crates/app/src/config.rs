@@ -107,6 +107,8 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// Seconds in-flight requests and workers get to finish.
     pub shutdown_timeout_secs: u64,
+    /// Bearer token `/metrics` wants, if any.
+    pub metrics_token: Option<String>,
     /// Requests allowed per minute.
     pub rate_limits: domain::usecases::rate_limits::RateLimitPolicy,
     /// Consecutive gateway outages that open its circuit.
@@ -311,6 +313,7 @@ impl Config {
             validations_per_ip: per_minute("SKILLPAY_RATE_VALIDATIONS_PER_IP", defaults.validations_per_ip)?,
         };
         Ok(Config {
+            metrics_token: var("SKILLPAY_METRICS_TOKEN"),
             rate_limits,
             breaker_failures,
             breaker_cooldown_secs,

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod demo;
 pub mod lifecycle;
+pub mod logging;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -272,8 +273,10 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount_major),
         gateway_configs: GatewayConfigService::new(store.clone(), clock, ids),
         idempotency: store.clone(),
-        health: store,
+        health: store.clone(),
         lifecycle: api_actix::Lifecycle::default(),
+        metrics: api_actix::observe::Metrics::new(config.metrics_token.clone()).context("setting up metrics")?,
+        ops: store,
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
     })
 }
@@ -390,7 +393,7 @@ pub fn start_server(
     let server = HttpServer::new(move || {
         App::new()
             .wrap(api_actix::problem_errors())
-            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .wrap(middleware::from_fn(api_actix::observe::observe))
             .configure(api_actix::configure(state.clone()))
     })
     .listen(listener)

@@ -75,9 +75,8 @@ enum LedgerCommand {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let format = std::env::var("SKILLPAY_LOG_FORMAT").unwrap_or_else(|_| "json".to_owned());
+    app::logging::init(&format, std::io::stdout);
 }
 
 fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> {

@@ -24,10 +24,12 @@ use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
 mod events;
+mod ops;
 mod payouts;
 mod rate_limits;
 mod stats;
 pub use events::*;
+pub use ops::*;
 pub use payouts::*;
 pub use rate_limits::*;
 pub use stats::*;

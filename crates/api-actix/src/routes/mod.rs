@@ -7,6 +7,7 @@ pub mod events;
 pub mod gateway_configs;
 pub mod health;
 pub mod ledger;
+pub mod metrics;
 pub mod payments;
 pub mod payouts;
 pub mod refunds;

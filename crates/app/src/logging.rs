@@ -1,0 +1,166 @@
+//! Logging: JSON lines (or plain text for people), every line passed
+//! through a scrubber that keeps secrets out whatever logged them — our
+//! code, a library, a panic message.
+//!
+//! Redacted: Stripe keys (`sk_`/`rk_`/`pk_` live and test), webhook secrets
+//! (`whsec_`), PaymentIntent client secrets, bearer tokens and JWTs, PayPal
+//! access tokens (`A21AA…`), card-like numbers (13 to 19 digits, spaces or
+//! dashes allowed), IBAN-like account numbers, and `password`/`secret`/
+//! `token`/`key` fields written as `name=value` or `"name":"value"`.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// What redacted text is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        // Stripe API keys, webhook secrets and client secrets.
+        r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{6,}",
+        r"\bwhsec_[0-9A-Za-z]{6,}",
+        r"\b(?:pi|seti)_[0-9A-Za-z]+_secret_[0-9A-Za-z]+",
+        // Bearer tokens, JWTs, PayPal access tokens.
+        r"(?i)\bbearer\s+[0-9A-Za-z\-._~+/]+=*",
+        r"\beyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*",
+        r"\bA21AA[0-9A-Za-z_-]{10,}",
+        // Card-like numbers: 13 to 19 digits, optionally grouped.
+        r"\b\d(?:[ -]?\d){12,18}\b",
+        // IBAN-like account numbers.
+        r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b",
+        // Secret-named fields: key=value and "key":"value".
+        r#"(?i)("?(?:password|passwd|secret|client_secret|api_key|access_token|refresh_token|token|authorization)"?\s*[:=]\s*"?)[^",\s}]+"#,
+    ]
+    .into_iter()
+    .filter_map(|pattern| Regex::new(pattern).ok())
+    .collect()
+});
+
+/// `line` with every secret-looking part replaced by [`REDACTED`].
+pub fn scrub(line: &str) -> Cow<'_, str> {
+    let mut text = Cow::Borrowed(line);
+    for (index, pattern) in PATTERNS.iter().enumerate() {
+        if !pattern.is_match(&text) {
+            continue;
+        }
+        // The field pattern keeps the field's name (group 1).
+        let replaced = if index == PATTERNS.len() - 1 {
+            pattern.replace_all(&text, format!("${{1}}{REDACTED}").as_str()).into_owned()
+        } else {
+            pattern.replace_all(&text, REDACTED).into_owned()
+        };
+        text = Cow::Owned(replaced);
+    }
+    text
+}
+
+/// A writer that scrubs each formatted log line before passing it on.
+#[derive(Debug, Clone)]
+pub struct Scrubbing<M>(pub M);
+
+/// One line's writer.
+#[derive(Debug)]
+pub struct ScrubbingWriter<W: Write> {
+    inner: W,
+    buffer: Vec<u8>,
+}
+
+impl<W: Write> Write for ScrubbingWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return self.inner.flush();
+        }
+        let text = String::from_utf8_lossy(&self.buffer).into_owned();
+        self.buffer.clear();
+        self.inner.write_all(scrub(&text).as_bytes())?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for ScrubbingWriter<W> {
+    fn drop(&mut self) {
+        // tracing-subscriber writes one event per writer: flush it whole.
+        let _ = self.flush();
+    }
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Scrubbing<M> {
+    type Writer = ScrubbingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbingWriter { inner: self.0.make_writer(), buffer: Vec::new() }
+    }
+}
+
+/// Installs the global subscriber: `RUST_LOG` filter, JSON lines unless
+/// `format` is `text`, every line scrubbed, written by `make_writer`.
+pub fn init<M>(format: &str, make_writer: M)
+where
+    M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    init_with(format, filter, make_writer);
+}
+
+/// [`init`] with an explicit filter (tests capture everything).
+pub fn init_with<M>(format: &str, filter: tracing_subscriber::EnvFilter, make_writer: M)
+where
+    M: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(Scrubbing(make_writer));
+    let _ = if format == "text" {
+        builder.with_target(false).try_init()
+    } else {
+        builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_any_shape_are_redacted_and_the_rest_is_kept() {
+        let cases = [
+            ("calling with sk_live_51HqLyjWDarjtT1zdp7dc", "calling with [redacted]"),
+            ("secret whsec_abcdef123456 rotated", "secret [redacted] rotated"),
+            ("client_secret pi_3MtwBwLkdIwHu7ix28a3tqPa_secret_YrKJUKribcBjcG8HVhfZluoGH", "client_secret [redacted]"),
+            ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "Authorization: [redacted]"),
+            ("card 4242 4242 4242 4242 declined", "card [redacted] declined"),
+            ("card 4000-0566-5566-5556", "card [redacted]"),
+            ("iban DE89370400440532013000 stored", "iban [redacted] stored"),
+            (r#"{"client_secret":"abc123","amount":"10.00"}"#, r#"{"client_secret":"[redacted]","amount":"10.00"}"#),
+            ("password=hunter2 user=7", "password=[redacted] user=7"),
+            ("token A21AAFEpH4PsADK7qSS7pSRsgzfENtu", "token [redacted]"),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(scrub(line), expected, "{line}");
+        }
+        // Ordinary figures survive: amounts, ids, timestamps, short numbers.
+        for kept in ["payment pay_0193ab completed for 49.99 USD", "took 1234 ms at 2026-11-26T10:00:00Z", "user 1000"]
+        {
+            assert_eq!(scrub(kept), kept);
+        }
+    }
+
+    #[test]
+    fn the_writer_scrubs_whole_lines() {
+        let mut out = Vec::new();
+        {
+            let mut writer = ScrubbingWriter { inner: &mut out, buffer: Vec::new() };
+            writer.write_all(b"key sk_test_").unwrap();
+            writer.write_all(b"4eC39HqLyjWDarjtT1zdp7dc\n").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "key [redacted]\n");
+    }
+}

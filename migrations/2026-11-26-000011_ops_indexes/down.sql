@@ -1,0 +1,2 @@
+DROP INDEX event_deliveries_dead_idx;
+DROP INDEX payment_webhook_logs_unprocessed_idx;
