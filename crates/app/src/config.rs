@@ -107,6 +107,8 @@ pub struct Config {
     pub shutdown_drain_secs: u64,
     /// Seconds in-flight requests and workers get to finish.
     pub shutdown_timeout_secs: u64,
+    /// PEM certificate chain and key for serving HTTPS directly.
+    pub tls_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Bearer token `/metrics` wants, if any.
     pub metrics_token: Option<String>,
     /// Requests allowed per minute.
@@ -312,7 +314,13 @@ impl Config {
             validations_per_user: per_minute("SKILLPAY_RATE_VALIDATIONS_PER_USER", defaults.validations_per_user)?,
             validations_per_ip: per_minute("SKILLPAY_RATE_VALIDATIONS_PER_IP", defaults.validations_per_ip)?,
         };
+        let tls_files = match (var("SKILLPAY_TLS_CERT_FILE"), var("SKILLPAY_TLS_KEY_FILE")) {
+            (Some(cert), Some(key)) => Some((cert.into(), key.into())),
+            (None, None) => None,
+            _ => bail!("SKILLPAY_TLS_CERT_FILE and SKILLPAY_TLS_KEY_FILE go together"),
+        };
         Ok(Config {
+            tls_files,
             metrics_token: var("SKILLPAY_METRICS_TOKEN"),
             rate_limits,
             breaker_failures,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod lifecycle;
 pub mod logging;
+pub mod tls;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -390,16 +391,28 @@ pub fn start_server(
     listener: TcpListener,
     shutdown_timeout_secs: u64,
 ) -> anyhow::Result<actix_web::dev::Server> {
+    start_server_with_tls(state, listener, shutdown_timeout_secs, None)
+}
+
+/// [`start_server`], serving HTTPS with `tls` when given (and sending HSTS).
+pub fn start_server_with_tls(
+    state: AppState,
+    listener: TcpListener,
+    shutdown_timeout_secs: u64,
+    tls: Option<rustls::ServerConfig>,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let https = tls.is_some();
     let server = HttpServer::new(move || {
+        let hsts = middleware::DefaultHeaders::new().add(("Strict-Transport-Security", tls::HSTS));
         App::new()
+            .wrap(middleware::Condition::new(https, hsts))
             .wrap(api_actix::problem_errors())
             .wrap(middleware::from_fn(api_actix::observe::observe))
             .configure(api_actix::configure(state.clone()))
-    })
-    .listen(listener)
-    .context("listening")?
-    .disable_signals()
-    .shutdown_timeout(shutdown_timeout_secs)
-    .run();
-    Ok(server)
+    });
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config).context("listening with TLS")?,
+        None => server.listen(listener).context("listening")?,
+    };
+    Ok(server.disable_signals().shutdown_timeout(shutdown_timeout_secs).run())
 }

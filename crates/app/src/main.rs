@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 
 use anyhow::Context;
-use app::{Config, app_state, connect, demo, migrate, start_server};
+use app::{Config, app_state, connect, demo, migrate};
 use clap::{Parser, Subcommand, ValueEnum};
 use domain::ids::UserId;
 use domain::usecases::{Actor, Role};
@@ -103,13 +103,15 @@ async fn main() -> anyhow::Result<()> {
             if config.sandbox_enabled {
                 tracing::warn!("SANDBOX gateway enabled: test payments only, no real money moves");
             }
-            println!("Skillpay listening on http://{address}");
-            println!("API docs:   http://{address}/api/docs/");
-            println!("OpenAPI:    http://{address}/api/openapi.json");
+            let tls = config.tls_files.as_ref().map(|(cert, key)| app::tls::server_config(cert, key)).transpose()?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            println!("Skillpay listening on {scheme}://{address}");
+            println!("API docs:   {scheme}://{address}/api/docs/");
+            println!("OpenAPI:    {scheme}://{address}/api/openapi.json");
             app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
             let workers = app::lifecycle::Workers::start(&state, &config);
-            let server = start_server(state.clone(), listener, config.shutdown_timeout_secs)?;
+            let server = app::start_server_with_tls(state.clone(), listener, config.shutdown_timeout_secs, tls)?;
             let handle = server.handle();
             let serving = actix_web::rt::spawn(server);
             app::lifecycle::terminated().await;
