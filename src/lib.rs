@@ -116,6 +116,20 @@ impl TestApp {
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
+    /// Puts course `course` at `price` USD (instructor 100) and buys it as
+    /// student 1000 through the sandbox; the completed payment's id.
+    pub async fn sandbox_sale(&self, course: i64, price: &str) -> String {
+        self.put_course(course, price, "USD").await;
+        let student = self.token(1000, Role::Student);
+        let body = serde_json::json!({"course_id": course, "payment_method": "sandbox"});
+        let created: Value = self.post("/api/payments/", &student, &body).await.json().await.unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let confirm = serde_json::json!({"payment_token": "sandbox_success"});
+        let res = self.post(&format!("/api/payments/{id}/confirm/"), &student, &confirm).await;
+        assert_eq!(res.status(), 200);
+        id
+    }
+
     /// Creates a coupon from a JSON definition; returns its object.
     pub async fn create_coupon(&self, definition: Value) -> Value {
         let res = self.post("/api/payments/coupons/", &self.admin(), &definition).await;

@@ -233,19 +233,8 @@ async fn admins_submit_evidence_and_accept_disputes_at_the_gateway() {
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }
 
-/// A completed sandbox purchase of course `course` at `price`; its id.
 async fn sandbox_sale(app: &TestApp, course: i64, price: &str) -> String {
-    app.put_course(course, price, "USD").await;
-    let student = app.token(1000, Role::Student);
-    let created: Value = app
-        .post("/api/payments/", &student, &json!({"course_id": course, "payment_method": "sandbox"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "sandbox_success"})).await;
-    id
+    app.sandbox_sale(course, price).await
 }
 
 #[tokio::test]

@@ -21,19 +21,8 @@ async fn app() -> TestApp {
     spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await
 }
 
-/// A completed sandbox purchase; its id.
 async fn sale(app: &TestApp, course: i64) -> String {
-    app.put_course(course, "40.00", "USD").await;
-    let student = app.token(1000, Role::Student);
-    let created: Value = app
-        .post("/api/payments/", &student, &json!({"course_id": course, "payment_method": "sandbox"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "sandbox_success"})).await;
-    id
+    app.sandbox_sale(course, "40.00").await
 }
 
 async fn refund_fully(app: &TestApp, payment: &str) {

@@ -12,22 +12,8 @@ async fn app() -> TestApp {
     spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY), ("SKILLPAY_PAYOUT_HOLD_DAYS", "0")]).await
 }
 
-/// A completed sandbox purchase of course `course` (instructor 100) by
-/// user 1000; its id.
 async fn sale(app: &TestApp, course: i64, price: &str) -> String {
-    app.put_course(course, price, "USD").await;
-    let student = app.token(1000, Role::Student);
-    let created: Value = app
-        .post("/api/payments/", &student, &json!({"course_id": course, "payment_method": "sandbox"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let res =
-        app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "sandbox_success"})).await;
-    assert_eq!(res.status(), 200);
-    id
+    app.sandbox_sale(course, price).await
 }
 
 fn instructor(app: &TestApp) -> String {
