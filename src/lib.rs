@@ -48,7 +48,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         ("SKILLPAY_DB_POOL_SIZE".into(), "20".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let config = Config::from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+    // Extra settings win over the defaults above.
+    let config = Config::from_vars(|name| vars.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
     let store = app::connect(&config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

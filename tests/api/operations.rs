@@ -105,3 +105,89 @@ async fn metrics_expose_requests_by_route_payments_and_lags_and_requests_carry_i
         assert!(text.contains(gauge), "{gauge} missing");
     }
 }
+
+/// A TCP forwarder to PostgreSQL that can be cut (every connection dropped,
+/// new ones refused) and restored on the same port: a database outage.
+struct Outage {
+    port: u16,
+    target: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Outage {
+    async fn start(target: String) -> Outage {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut outage = Outage { port, target, task: None };
+        outage.serve(listener);
+        outage
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let target = self.target.clone();
+        self.task = Some(tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { break };
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    /// The database is gone: open connections are cut, new ones refused.
+    fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    /// The database is back on the same address.
+    async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+// Multi-threaded: the forwarder's tasks must run while the test blocks on
+// a query that goes through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_database_outage_service_resumes_within_seconds_and_nothing_is_applied_twice() {
+    let db = tokio::task::spawn_blocking(adapters_postgres::testing::TestDb::new).await.unwrap();
+    let target = db.url().split('@').nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let mut outage = Outage::start(target.clone()).await;
+    let proxied = db.url().replacen(&target, &format!("127.0.0.1:{}", outage.port), 1);
+    let app = skillpay_e2e::spawn_app_with(&[("DATABASE_URL", &proxied)]).await;
+    app.put_course(1, "10.00", "USD").await;
+    let student = app.token(1000, Role::Student);
+    assert_eq!(app.get("/api/payments/", &student).await.status(), 200);
+
+    outage.cut();
+    let started = std::time::Instant::now();
+    let res = app.get("/api/payments/", &student).await;
+    assert_eq!(res.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "answered, not hung");
+    let body = serde_json::json!({"course_id": 1, "payment_method": "sandbox"});
+    let refused = app.post("/api/payments/", &student, &body).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(app.client.get(format!("{}/readyz", app.base)).send().await.unwrap().status(), 503);
+
+    outage.restore().await;
+    let back = std::time::Instant::now();
+    let patient = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build().unwrap();
+    loop {
+        let ready = patient.get(format!("{}/readyz", app.base)).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(back.elapsed() < std::time::Duration::from_secs(10), "service did not resume");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.post("/api/payments/", &student, &body).await.status(), 201);
+    // The refused request wrote nothing; the accepted one, once.
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments").unwrap(), 1);
+}
