@@ -1,5 +1,7 @@
-//! Demo data for `skillpay demo-data`: a few courses, an event and coupons,
-//! so a fresh `just run` can be tried at once. Idempotent.
+//! Demo data for `skillpay demo-data`: a few courses, an event, coupons and
+//! one completed sandbox purchase, so a fresh `just run` can be tried at
+//! once (earnings, balances and statistics have something to show).
+//! Idempotent.
 
 use std::str::FromStr;
 
@@ -9,8 +11,11 @@ use domain::catalog::{Availability, ItemRef};
 use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
 use domain::ids::{CouponId, UserId};
 use domain::money::{Currency, Money, Rate};
+use domain::payment::{BillingInfo, ClientInfo, PaymentMethod};
+use domain::ports::PaymentQuery;
 use domain::usecases::catalog::PutCatalogItem;
 use domain::usecases::coupons::CreateCouponError;
+use domain::usecases::payments::{CreatePayment, CreatePaymentError};
 use domain::usecases::{Actor, Role};
 
 /// The demo admin.
@@ -82,5 +87,32 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             Err(e) => return Err(e).context("storing a demo coupon"),
         }
     }
+    demo_sale(state).await
+}
+
+/// The demo student buys course 2 through the sandbox, unless they have
+/// bought anything already (or the sandbox is off).
+async fn demo_sale(state: &AppState) -> anyhow::Result<()> {
+    let query = PaymentQuery { user_id: Some(DEMO_STUDENT.user_id), ..PaymentQuery::default() };
+    if !state.payments.list(DEMO_STUDENT, query).await.context("reading demo payments")?.items.is_empty() {
+        return Ok(());
+    }
+    let command = CreatePayment {
+        item: ItemRef::course(2),
+        coupon_code: None,
+        method: PaymentMethod::Sandbox,
+        billing: BillingInfo::default(),
+        client: ClientInfo::default(),
+    };
+    let created = match state.payments.create(DEMO_STUDENT, command).await {
+        Ok(created) => created,
+        Err(CreatePaymentError::MethodUnavailable(_)) => return Ok(()),
+        Err(e) => return Err(e).context("creating the demo purchase"),
+    };
+    state
+        .payments
+        .confirm(DEMO_STUDENT, created.payment.id, adapters_sandbox::TOKEN_SUCCESS)
+        .await
+        .context("confirming the demo purchase")?;
     Ok(())
 }
