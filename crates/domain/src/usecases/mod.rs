@@ -53,6 +53,18 @@ impl Actor {
     pub fn require_admin(&self) -> Result<(), Forbidden> {
         if self.is_admin() { Ok(()) } else { Err(Forbidden) }
     }
+
+    /// Whose instructor figures (balances, earnings) the actor may read:
+    /// an instructor their own, an admin anyone's (their own when no one is
+    /// named); students none.
+    pub fn instructor_scope(&self, requested: Option<UserId>) -> Result<UserId, Forbidden> {
+        match (self.role, requested) {
+            (Role::Admin, Some(user)) => Ok(user),
+            (Role::Admin | Role::Instructor, None) => Ok(self.user_id),
+            (Role::Instructor, Some(user)) if user == self.user_id => Ok(user),
+            _ => Err(Forbidden),
+        }
+    }
 }
 
 /// The actor's role does not allow this.

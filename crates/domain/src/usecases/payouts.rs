@@ -356,12 +356,7 @@ impl PayoutService {
         actor: Actor,
         instructor: Option<UserId>,
     ) -> Result<Vec<InstructorBalance>, PayoutError> {
-        let whose = match (actor.role, instructor) {
-            (Role::Admin, Some(user)) => user,
-            (Role::Admin | Role::Instructor, None) => actor.user_id,
-            (Role::Instructor, Some(user)) if user == actor.user_id => user,
-            _ => return Err(Forbidden.into()),
-        };
+        let whose = actor.instructor_scope(instructor)?;
         Ok(self.ports.payouts.balances(whose).await?)
     }
 

@@ -11,7 +11,7 @@ use crate::money::{Currency, MoneyError};
 use crate::payout::InstructorBalance;
 use crate::ports::{PayoutRepository, StatsQueries, StoreError};
 use crate::stats::{CurrencyEarnings, PlatformStats, instructor_earnings, platform_stats};
-use crate::usecases::{Actor, Forbidden, Role};
+use crate::usecases::{Actor, Forbidden};
 
 /// Longest accepted range, in days (two years and a day).
 pub const MAX_RANGE_DAYS: i64 = 731;
@@ -81,12 +81,7 @@ impl StatsService {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<InstructorEarnings, StatsError> {
-        let whose = match (actor.role, instructor) {
-            (Role::Admin, Some(user)) => user,
-            (Role::Instructor | Role::Admin, None) => actor.user_id,
-            (Role::Instructor, Some(user)) if user == actor.user_id => user,
-            _ => return Err(Forbidden.into()),
-        };
+        let whose = actor.instructor_scope(instructor)?;
         check_range(from, to)?;
         let first_month = from.with_day(1).unwrap_or(from);
         let rows = self.stats.instructor_months(whose, first_month, to).await?;
