@@ -85,6 +85,16 @@ impl PayoutRow {
     }
 }
 
+#[derive(AsChangeset)]
+#[diesel(table_name = payouts)]
+struct PayoutUpdate<'a> {
+    status: &'a str,
+    updated_at: DateTime<Utc>,
+    transaction_id: Option<&'a str>,
+    failure_reason: Option<&'a str>,
+    paid_at: Option<DateTime<Utc>>,
+}
+
 fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
     i64::try_from(total.unwrap_or_default()).map_err(|_| corrupt("balance out of range"))
 }
@@ -267,21 +277,17 @@ impl PayoutRepository for PgStore {
             let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
                 let target =
                     payouts::table.find(change.payout_id.uuid()).filter(payouts::status.eq(change.from.as_str()));
-                let moved = diesel::update(target)
-                    .set((payouts::status.eq(change.to.as_str()), payouts::updated_at.eq(change.at)))
-                    .execute(conn)?;
-                if moved == 0 {
+                // One statement: `None` fields are left as they are.
+                let update = PayoutUpdate {
+                    status: change.to.as_str(),
+                    updated_at: change.at,
+                    transaction_id: change.transaction_id.as_deref(),
+                    failure_reason: change.failure_reason.as_deref(),
+                    paid_at: (change.to == PayoutStatus::Paid && change.from != PayoutStatus::Paid)
+                        .then_some(change.at),
+                };
+                if diesel::update(target).set(&update).execute(conn)? == 0 {
                     return Ok(false);
-                }
-                let row = payouts::table.find(change.payout_id.uuid());
-                if let Some(transaction_id) = &change.transaction_id {
-                    diesel::update(row).set(payouts::transaction_id.eq(transaction_id)).execute(conn)?;
-                }
-                if let Some(reason) = &change.failure_reason {
-                    diesel::update(row).set(payouts::failure_reason.eq(reason)).execute(conn)?;
-                }
-                if change.to == PayoutStatus::Paid && change.from != PayoutStatus::Paid {
-                    diesel::update(row).set(payouts::paid_at.eq(change.at)).execute(conn)?;
                 }
                 if let Some(journal) = &change.journal {
                     write_journal(conn, journal)?;
