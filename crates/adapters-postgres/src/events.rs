@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::errors::{corrupt, store_error};
 use crate::payments::paginate;
 use crate::pool::PgStore;
-use crate::schema::{event_deliveries, event_delivery_attempts, event_endpoints, outbox_events};
+use crate::schema::{event_deliveries, event_delivery_attempts, event_endpoints};
 
 /// Where a sealed secret lives: part of every seal's associated data.
 fn context(row: Uuid) -> String {
@@ -99,7 +99,8 @@ WITH picked AS (
 SELECT count(*) AS n FROM marked";
 
 /// Leases due deliveries whose earlier events about the same object (to
-/// the same endpoint) are settled, skipping rows another worker holds.
+/// the same endpoint) are settled, skipping rows another worker holds, and
+/// answers each with its endpoint and event in the same statement.
 const CLAIM_SQL: &str = "\
 WITH due AS (
     SELECT d.id FROM event_deliveries d
@@ -113,9 +114,28 @@ WITH due AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE event_deliveries d SET locked_until = $2, first_attempt_at = coalesce(d.first_attempt_at, $1)
-FROM due WHERE d.id = due.id
+FROM due, event_endpoints p, outbox_events o
+WHERE d.id = due.id AND p.id = d.endpoint_id AND o.id = d.event_id
 RETURNING d.id, d.event_id, d.endpoint_id, d.event_type, d.aggregate_id, d.status, d.attempts, d.next_attempt_at,
-          d.first_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at";
+          d.first_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at,
+          p.url, p.secret_sealed, p.secret_key_id, o.payload, o.created_at AS event_time";
+
+/// A claimed delivery with what sending it needs.
+#[derive(QueryableByName)]
+struct ClaimRow {
+    #[diesel(embed)]
+    delivery: DeliveryRow,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = diesel::sql_types::Bytea)]
+    secret_sealed: Vec<u8>,
+    #[diesel(sql_type = Text)]
+    secret_key_id: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    payload: serde_json::Value,
+    #[diesel(sql_type = Timestamptz)]
+    event_time: DateTime<Utc>,
+}
 
 #[async_trait]
 impl EventDeliveryStore for PgStore {
@@ -205,7 +225,7 @@ impl EventDeliveryStore for PgStore {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let keyring = self.keyring();
         self.run(move |conn| {
-            let rows: Vec<DeliveryRow> = diesel::sql_query(CLAIM_SQL)
+            let rows: Vec<ClaimRow> = diesel::sql_query(CLAIM_SQL)
                 .bind::<Timestamptz, _>(now)
                 .bind::<Timestamptz, _>(lease_until)
                 .bind::<BigInt, _>(i64::from(limit))
@@ -213,26 +233,20 @@ impl EventDeliveryStore for PgStore {
                 .map_err(store_error)?;
             let mut claimed = Vec::with_capacity(rows.len());
             for row in rows {
-                let (url, sealed, key_id): (String, Vec<u8>, String) = event_endpoints::table
-                    .find(row.endpoint_id)
-                    .select((event_endpoints::url, event_endpoints::secret_sealed, event_endpoints::secret_key_id))
-                    .first(conn)
-                    .map_err(store_error)?;
-                let keyring = keyring.clone().ok_or_else(|| corrupt("sealed endpoint secret but no encryption key"))?;
-                let secret =
-                    keyring.open(&key_id, &sealed, &context(row.endpoint_id)).map_err(|e| corrupt(&e.to_string()))?;
+                let keyring =
+                    keyring.as_ref().ok_or_else(|| corrupt("sealed endpoint secret but no encryption key"))?;
+                let secret = keyring
+                    .open(&row.secret_key_id, &row.secret_sealed, &context(row.delivery.endpoint_id))
+                    .map_err(|e| corrupt(&e.to_string()))?;
                 let secret = String::from_utf8(secret).map_err(|_| corrupt("endpoint secret"))?;
-                let (payload, created_at): (serde_json::Value, DateTime<Utc>) = outbox_events::table
-                    .find(row.event_id)
-                    .select((outbox_events::payload, outbox_events::created_at))
-                    .first(conn)
-                    .map_err(store_error)?;
-                let body = event_body(EventId::from_uuid(row.event_id), &row.event_type, created_at, &payload);
-                let first_attempt_at = row.first_attempt_at.unwrap_or(now);
+                let delivery = row.delivery;
+                let event = EventId::from_uuid(delivery.event_id);
+                let body = event_body(event, &delivery.event_type, row.event_time, &row.payload);
+                let first_attempt_at = delivery.first_attempt_at.unwrap_or(now);
                 claimed.push(ClaimedDelivery {
-                    delivery: row.into_domain()?,
+                    delivery: delivery.into_domain()?,
                     lease_until,
-                    url,
+                    url: row.url,
                     secret,
                     body,
                     first_attempt_at,
