@@ -129,3 +129,111 @@ async fn a_duplicate_coupon_code_is_a_conflict() {
     assert_eq!(res.status(), 409);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "duplicate_coupon_code");
 }
+
+/// The student's payment with coupon `code` on course 1, confirmed through
+/// the sandbox; answers the confirmation's status.
+async fn buy_and_confirm(app: &skillpay_e2e::TestApp, user: i64, code: &str) -> u16 {
+    let token = app.token(user, Role::Student);
+    let res = app
+        .post("/api/payments/", &token, &json!({"course_id": 1, "coupon_code": code, "payment_method": "sandbox"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/payments/{id}/confirm/"), &token, &json!({"payment_token": "sandbox_success"}))
+        .await
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_last_uses_of_a_coupon_confirmed_at_once_announce_it_exhausted_exactly_once() {
+    let app = spawn_app().await;
+    app.put_course(1, "50.00", "USD").await;
+    let coupon = app
+        .create_coupon(json!({"code": "LAST8", "discount_type": "percentage", "discount_value": "10", "max_uses": 8}))
+        .await;
+    let coupon_id = coupon["id"].as_str().unwrap().to_owned();
+    // Seven uses confirmed one after another: not exhausted yet.
+    for user in 0..7 {
+        assert_eq!(buy_and_confirm(&app, 20_000 + user, "LAST8").await, 200);
+    }
+    assert!(app.store.outbox_events_for(coupon_id.clone()).await.unwrap().is_empty());
+    // The eighth use's confirmation races a purchase the limit refuses.
+    let last = app.token(20_007, Role::Student);
+    let other = app.token(30_000, Role::Student);
+    let body = json!({"course_id": 1, "coupon_code": "LAST8", "payment_method": "sandbox"});
+    let res = app.post("/api/payments/", &last, &body).await;
+    assert_eq!(res.status(), 201);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let token = json!({"payment_token": "sandbox_success"});
+    let path = format!("/api/payments/{id}/confirm/");
+    let (confirmed, refused) = tokio::join!(app.post(&path, &last, &token), app.post("/api/payments/", &other, &body));
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(refused.status(), 422);
+    let events = app.store.outbox_events_for(coupon_id.clone()).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event_type, "coupon.exhausted");
+    assert_eq!(events[0].payload["code"], "LAST8");
+    assert_eq!(events[0].payload["max_uses"], 8);
+}
+
+#[tokio::test]
+async fn concurrent_confirmations_of_every_use_announce_the_coupon_exhausted_exactly_once() {
+    let app = spawn_app().await;
+    app.put_course(1, "50.00", "USD").await;
+    let coupon = app
+        .create_coupon(json!({"code": "RUSH", "discount_type": "fixed", "discount_value": "5.00", "currency": "USD", "max_uses": 12}))
+        .await;
+    let confirmations = join_all((0..12).map(|user| buy_and_confirm(&app, 40_000 + user, "RUSH"))).await;
+    assert!(confirmations.iter().all(|s| *s == 200), "{confirmations:?}");
+    let events = app.store.outbox_events_for(coupon["id"].as_str().unwrap().to_owned()).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.event_type == "coupon.exhausted").count(), 1, "{events:?}");
+}
+
+#[tokio::test]
+async fn a_free_purchase_taking_the_last_use_announces_the_coupon_exhausted() {
+    let app = spawn_app().await;
+    app.put_course(1, "20.00", "USD").await;
+    let coupon = app
+        .create_coupon(json!({"code": "GIFT", "discount_type": "percentage", "discount_value": "100", "max_uses": 1}))
+        .await;
+    let token = app.token(50_000, Role::Student);
+    let res = app
+        .post("/api/payments/", &token, &json!({"course_id": 1, "coupon_code": "GIFT", "payment_method": "sandbox"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    let events = app.store.outbox_events_for(coupon["id"].as_str().unwrap().to_owned()).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "coupon.exhausted");
+}
+
+#[tokio::test]
+async fn cancellations_giving_uses_back_race_new_purchases_of_the_coupon_without_errors() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    app.create_coupon(json!({"code": "SWAP", "discount_type": "percentage", "discount_value": "20", "max_uses": 40}))
+        .await;
+    let body = json!({"course_id": 1, "coupon_code": "SWAP", "payment_method": "sandbox"});
+    let mut first = Vec::new();
+    for user in 0..15 {
+        let token = app.token(60_000 + user, Role::Student);
+        let res = app.post("/api/payments/", &token, &body).await;
+        assert_eq!(res.status(), 201);
+        first.push((token, res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()));
+    }
+    let empty = json!({});
+    let cancel_paths: Vec<(String, &String)> =
+        first.iter().map(|(token, id)| (format!("/api/payments/{id}/cancel/"), token)).collect();
+    let cancels = join_all(cancel_paths.iter().map(|(path, token)| app.post(path, token, &empty)));
+    let newcomers: Vec<String> = (0..15).map(|user| app.token(70_000 + user, Role::Student)).collect();
+    let purchases = join_all(newcomers.iter().map(|token| app.post("/api/payments/", token, &body)));
+    let (cancels, purchases) = tokio::join!(cancels, purchases);
+    assert!(cancels.iter().all(|r| r.status() == 200), "{:?}", cancels.iter().map(|r| r.status()).collect::<Vec<_>>());
+    assert!(purchases.iter().all(|r| r.status() == 201));
+    let live = app
+        .store
+        .scalar("SELECT count(*) AS n FROM coupon_redemptions WHERE status IN ('reserved', 'confirmed')")
+        .unwrap();
+    let times_used = app.store.scalar("SELECT times_used::bigint AS n FROM coupons WHERE code = 'SWAP'").unwrap();
+    assert_eq!((live, times_used), (15, 15));
+}

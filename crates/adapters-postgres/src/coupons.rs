@@ -1,16 +1,20 @@
 //! The coupon port on PostgreSQL.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::coupon::{Coupon, CouponCode, CouponUsage, NewCoupon};
-use domain::ids::{CouponId, UserId};
+use domain::ids::{CouponId, EventId, UserId};
 use domain::money::Money;
+use domain::outbox::{EventType, OutboxEvent, coupon_exhausted_payload};
 use domain::paging::Page;
 use domain::ports::{CouponQuery, CouponRepository, CreateCouponStoreError, StoreError};
+use uuid::Uuid;
 
 use crate::errors::{corrupt, store_error};
+use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::rows::{CouponRow, currency};
 use crate::schema::{coupon_redemptions, coupons};
@@ -149,4 +153,38 @@ pub(crate) fn live_uses(conn: &mut PgConnection, id: CouponId, user: UserId) -> 
         .get_result(conn)
         .map_err(store_error)?;
     u32::try_from(count).map_err(|_| corrupt("redemption count"))
+}
+
+/// Writes a `coupon.exhausted` event when the redemption just confirmed is
+/// a limited coupon's last use. The coupon row is locked first, so of two
+/// concurrent last confirmations the second counts after the first commits
+/// and exactly one of them announces it. Unlimited coupons take no lock.
+pub(crate) fn announce_if_exhausted(conn: &mut PgConnection, coupon_id: Uuid, at: DateTime<Utc>) -> QueryResult<()> {
+    let limited: Option<(String, Option<i32>)> = diesel::update(coupons::table.find(coupon_id))
+        .filter(coupons::max_uses.is_not_null())
+        .set(coupons::updated_at.eq(at))
+        .returning((coupons::code, coupons::max_uses))
+        .get_result(conn)
+        .optional()?;
+    let Some((code, Some(max_uses))) = limited else {
+        return Ok(());
+    };
+    let confirmed: i64 = coupon_redemptions::table
+        .filter(coupon_redemptions::coupon_id.eq(coupon_id))
+        .filter(coupon_redemptions::status.eq("confirmed"))
+        .count()
+        .get_result(conn)?;
+    if confirmed != i64::from(max_uses) {
+        return Ok(());
+    }
+    let id = CouponId::from_uuid(coupon_id);
+    let max_uses = u32::try_from(max_uses).unwrap_or(0);
+    let event = OutboxEvent {
+        id: EventId::from_uuid(Uuid::now_v7()),
+        event_type: EventType::CouponExhausted,
+        aggregate_id: id.to_string(),
+        payload: coupon_exhausted_payload(id, &code, max_uses),
+        created_at: at,
+    };
+    insert_events(conn, &[event]).map(|_| ())
 }

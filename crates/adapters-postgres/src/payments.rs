@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::coupon::{CouponRejection, NewRedemption};
+use domain::coupon::{CouponRejection, NewRedemption, RedemptionStatus};
 use domain::ids::PaymentId;
 use domain::paging::{Cursor, Page};
 use domain::payment::{Payment, PaymentMethod};
@@ -14,7 +14,7 @@ use domain::ports::{
 };
 use uuid::Uuid;
 
-use crate::coupons::live_uses;
+use crate::coupons::{announce_if_exhausted, live_uses};
 use crate::errors::{TxError, store_error};
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
@@ -89,6 +89,31 @@ fn insert_redemption(conn: &mut PgConnection, r: &NewRedemption, at: DateTime<Ut
         .execute(conn)
 }
 
+/// Locks the coupon a payment change will touch before the payment row.
+/// A purchase locks the coupon and then, through the statistics triggers,
+/// shared aggregate rows; a change that locked those (by updating the
+/// payment) before the coupon could deadlock with it. Confirming a use of
+/// an unlimited coupon touches the coupon not at all and takes no lock.
+fn lock_coupon_first(conn: &mut PgConnection, payment: PaymentId, change: RedemptionChange) -> QueryResult<()> {
+    let coupon: Option<Uuid> = coupon_redemptions::table
+        .filter(coupon_redemptions::payment_id.eq(payment.uuid()))
+        .filter(coupon_redemptions::status.eq("reserved"))
+        .select(coupon_redemptions::coupon_id)
+        .first(conn)
+        .optional()?;
+    let Some(coupon) = coupon else {
+        return Ok(());
+    };
+    let only_limited = change == RedemptionChange::Confirm;
+    coupons::table
+        .find(coupon)
+        .filter(coupons::max_uses.is_not_null().or((!only_limited).into_sql::<diesel::sql_types::Bool>()))
+        .select(coupons::id)
+        .for_update()
+        .load::<Uuid>(conn)
+        .map(|_| ())
+}
+
 /// Moves a payment's reserved redemption on; a release also gives the use
 /// back to the coupon's counter.
 fn change_redemption(
@@ -102,9 +127,14 @@ fn change_redemption(
         .filter(coupon_redemptions::status.eq("reserved"));
     match change {
         RedemptionChange::Confirm => {
-            diesel::update(target)
+            let confirmed: Option<Uuid> = diesel::update(target)
                 .set((coupon_redemptions::status.eq("confirmed"), coupon_redemptions::updated_at.eq(at)))
-                .execute(conn)?;
+                .returning(coupon_redemptions::coupon_id)
+                .get_result(conn)
+                .optional()?;
+            if let Some(coupon_id) = confirmed {
+                announce_if_exhausted(conn, coupon_id, at)?;
+            }
         }
         RedemptionChange::Release => {
             let released: Option<Uuid> = diesel::update(target)
@@ -139,6 +169,9 @@ impl PaymentRepository for PgStore {
                         .get_result(conn)?;
                     if let Some(redemption) = &new.redemption {
                         insert_redemption(conn, redemption, at)?;
+                        if redemption.status == RedemptionStatus::Confirmed {
+                            announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
+                        }
                     }
                     if let Some(journal) = &new.journal {
                         write_journal(conn, journal)?;
@@ -274,6 +307,9 @@ impl PaymentRepository for PgStore {
     async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError> {
         self.run(move |conn| {
             let result = conn.transaction::<ChangeOutcome, TxError<()>, _>(|conn| {
+                if let Some(redemption) = change.redemption {
+                    lock_coupon_first(conn, change.payment_id, redemption)?;
+                }
                 let updated: Option<PaymentRow> = diesel::update(
                     payments::table.find(change.payment_id.uuid()).filter(payments::status.eq(change.from.as_str())),
                 )

@@ -32,11 +32,14 @@ pub enum EventType {
     PayoutPaid,
     /// A payout failed or came back; its money is available again.
     PayoutFailed,
+    /// Every use of a limited coupon is confirmed by a completed payment:
+    /// it can never be redeemed again.
+    CouponExhausted,
 }
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::PaymentCompleted,
         EventType::PaymentFailed,
         EventType::PaymentCancelled,
@@ -48,6 +51,7 @@ impl EventType {
         EventType::PayoutRequested,
         EventType::PayoutPaid,
         EventType::PayoutFailed,
+        EventType::CouponExhausted,
     ];
 
     /// Parses a wire name.
@@ -69,6 +73,7 @@ impl EventType {
             EventType::PayoutRequested => "payout.requested",
             EventType::PayoutPaid => "payout.paid",
             EventType::PayoutFailed => "payout.failed",
+            EventType::CouponExhausted => "coupon.exhausted",
         }
     }
 }
@@ -99,6 +104,16 @@ impl OutboxEvent {
             created_at: at,
         }
     }
+}
+
+/// The fields `coupon.exhausted` carries: the coupon and how many uses it had.
+pub fn coupon_exhausted_payload(coupon_id: crate::ids::CouponId, code: &str, max_uses: u32) -> Value {
+    json!({
+        "id": coupon_id.to_string(),
+        "code": code,
+        "max_uses": max_uses,
+        "confirmed_uses": max_uses,
+    })
 }
 
 /// The refund fields an event carries.
