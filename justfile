@@ -13,7 +13,7 @@ dev_pg_port := env("SKILLPAY_DEV_PG_PORT", "54329")
 default:
     @{{ just_executable() }} --justfile {{ justfile() }} --list
 
-# Install what is missing (PostgreSQL server, libpq-dev; localstripe in .venv); idempotent.
+# Install what is missing (PostgreSQL server, libpq-dev; localstripe and schemathesis in .venv); idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -34,13 +34,14 @@ setup:
     missing=()
     have_pg_server || missing+=(postgresql)
     have_deb libpq-dev || missing+=(libpq-dev)
-    # Test tools from PyPI (localstripe, the Stripe stand-in) live in .venv.
+    # Test tools from PyPI live in .venv: localstripe (the Stripe stand-in)
+    # and schemathesis (fuzzes the API from its OpenAPI document).
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
     install_python_tools() {
         [ -x .venv/bin/python ] || python3 -m venv .venv
-        .venv/bin/python -c 'import localstripe' 2>/dev/null && return 0
-        echo "setup: installing localstripe into .venv (pip)" >&2
-        .venv/bin/pip install --quiet --disable-pip-version-check localstripe
+        .venv/bin/python -c 'import localstripe, schemathesis' 2>/dev/null && return 0
+        echo "setup: installing localstripe and schemathesis into .venv (pip)" >&2
+        .venv/bin/pip install --quiet --disable-pip-version-check localstripe 'schemathesis>=4.32,<5'
     }
     install_system_packages() {
         command -v apt-get >/dev/null 2>&1 || {
@@ -67,9 +68,13 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-features --all-targets -- -D warnings
 
-# Lint, then run all tests (unit, integration, e2e, doc) against a throwaway PostgreSQL.
+# Lint, then run all tests (unit, integration, e2e, doc, schemathesis) against a throwaway PostgreSQL.
 test: setup lint
-    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-features --all-targets && cargo test --workspace --all-features --doc'
+    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-features --all-targets && cargo test --workspace --all-features --doc && bash scripts/schemathesis.sh'
+
+# Fuzz the running API from its OpenAPI document (also part of `just test`).
+fuzz-api: setup
+    bash scripts/with-test-db.sh bash scripts/schemathesis.sh
 
 # Format the code.
 fmt:

@@ -182,3 +182,21 @@ async fn nul_characters_out_of_range_cursors_and_huge_limits_are_client_errors()
     assert_eq!(res.status(), 422);
     nothing_written(&app).await;
 }
+
+#[tokio::test]
+async fn a_page_size_outside_one_to_a_hundred_is_refused_not_clamped() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    for path in
+        ["/api/payments/", "/api/payments/disputes/", "/api/payments/admin/ledger/platform_revenue/?currency=USD"]
+    {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for limit in ["0", "101", "4294967296"] {
+            let res = app.get(&format!("{path}{sep}limit={limit}"), &admin).await;
+            assert_eq!(res.status(), 400, "{path} limit={limit}");
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["code"], "invalid_query");
+        }
+        assert_eq!(app.get(&format!("{path}{sep}limit=100"), &admin).await.status(), 200, "{path}");
+    }
+}

@@ -21,7 +21,8 @@ impl Modify for BearerAuth {
 }
 
 /// Documents the answers every operation can give besides its own: 401 and
-/// 403 on secured operations, 400 for unreadable requests, 503 when the
+/// 403 on secured operations, 400 for unreadable requests, 404 where the
+/// path names an object, 413/415/422 where there is a body, 503 when the
 /// database is unreachable, 500 for bugs; all problem+json. Added once here
 /// rather than repeated on every handler.
 struct CommonProblems;
@@ -40,10 +41,12 @@ impl Modify for CommonProblems {
                     .build(),
             )
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_an_object = path.contains('{');
             let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
                 let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let takes_body = operation.request_body.is_some();
                 let responses = &mut operation.responses.responses;
                 let mut add = |code: &str, description: &str| {
                     responses.entry(code.to_owned()).or_insert_with(|| problem(description));
@@ -53,6 +56,14 @@ impl Modify for CommonProblems {
                     add("403", "the role does not allow this");
                 }
                 add("400", "malformed request (JSON syntax, query parameters, Idempotency-Key)");
+                if names_an_object {
+                    add("404", "no such object, or not one this caller may see");
+                }
+                if takes_body {
+                    add("413", "the body is larger than the limit");
+                    add("415", "the body is not application/json");
+                    add("422", "the body is well-formed JSON but its fields are invalid");
+                }
                 add("503", "the database is unreachable; retry later");
                 add("500", "a bug; the cause is logged, not sent");
             }

@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, Problem};
 use crate::json::parse_query;
+use crate::routes::checked_limit;
 
 /// Query of the ledger endpoint.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -24,6 +25,7 @@ pub struct LedgerParams {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -78,7 +80,7 @@ pub async fn account(
         .as_deref()
         .map(|c| c.parse::<i64>().map_err(|_| ApiError::InvalidQuery("malformed cursor".into())))
         .transpose()?;
-    let limit = PageRequest::new(None, params.limit).limit;
+    let limit = PageRequest::new(None, checked_limit(params.limit)?).limit;
     let balance = state.ledger.balance(account, currency).await?;
     let entries = state.ledger.entries(account, currency, before, limit).await?;
     let full_page = entries.len() == usize::try_from(limit).unwrap_or(usize::MAX);

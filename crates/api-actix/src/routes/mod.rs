@@ -43,7 +43,18 @@ pub fn page_request(cursor: Option<&str>, limit: Option<u32>) -> Result<domain::
     let after = cursor
         .map(|c| domain::paging::Cursor::decode(c).map_err(|_| ApiError::InvalidQuery("malformed cursor".to_owned())))
         .transpose()?;
-    Ok(domain::paging::PageRequest::new(after, limit))
+    Ok(domain::paging::PageRequest::new(after, checked_limit(limit)?))
+}
+
+/// A page size as the document states it: 1 to 100. Out of range is a 400,
+/// not silently clamped, so a client learns its page is not what it asked.
+pub fn checked_limit(limit: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match limit {
+        Some(n) if !(1..=domain::paging::MAX_PAGE_LIMIT).contains(&n) => {
+            Err(ApiError::InvalidQuery(format!("limit must be 1 to {}", domain::paging::MAX_PAGE_LIMIT)))
+        }
+        _ => Ok(limit),
+    }
 }
 
 /// An id from the path; an id that cannot exist is simply not found.
