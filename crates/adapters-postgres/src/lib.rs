@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod console;
 mod coupons;
 mod crypto;
 mod disputes;

@@ -14,6 +14,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_audit_log (id) {
+        id -> Int8,
+        actor_id -> Int8,
+        actor_role -> Text,
+        action -> Text,
+        object_id -> Text,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    console_sessions (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Int8,
+        role -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    console_sign_in_links (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Int8,
+        role -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     coupon_redemptions (id) {
         id -> Uuid,
         coupon_id -> Uuid,
@@ -322,6 +357,9 @@ diesel::joinable!(refunds -> payments (payment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     catalog_items,
+    console_audit_log,
+    console_sessions,
+    console_sign_in_links,
     coupon_redemptions,
     coupons,
     event_deliveries,

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod console;
 pub mod convert;
 pub mod dto;
 pub mod error;
@@ -28,7 +29,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::web;
-use domain::ports::{HealthCheck, IdempotencyStore, LedgerQueries, OpsQueries};
+use domain::ports::{ConsoleStore, HealthCheck, IdempotencyStore, LedgerQueries, OpsQueries};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::DisputeService;
@@ -106,6 +107,8 @@ pub struct AppState {
     pub ops: Arc<dyn OpsQueries>,
     /// Token checking.
     pub auth: AuthConfig,
+    /// The admin console's sessions, sign-in links and audit log.
+    pub console: Arc<dyn ConsoleStore>,
 }
 
 /// Registers every route, the docs page and the error rendering on `cfg`.
@@ -162,6 +165,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::payments::get_payment)
             .service(routes::payments::cancel_payment)
             .service(routes::payments::confirm_payment)
+            .configure(console::configure)
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()))
             .default_service(web::to(fallback::fallback));
     }
@@ -174,7 +178,11 @@ pub fn problem_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
 }
 
 fn render_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let already = res.headers().get(CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    // problem+json already, or an HTML page the console rendered itself.
+    let already = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html"));
     if already {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

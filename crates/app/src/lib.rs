@@ -277,8 +277,9 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         health: store.clone(),
         lifecycle: api_actix::Lifecycle::default(),
         metrics: api_actix::observe::Metrics::new(config.metrics_token.clone()).context("setting up metrics")?,
-        ops: store,
+        ops: store.clone(),
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
+        console: store.clone(),
     })
 }
 

@@ -52,6 +52,19 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS)]
         ttl_secs: u64,
     },
+    /// Print a one-time link that signs an admin or instructor in to the
+    /// console at /admin/ (usable once, for 15 minutes).
+    AdminLink {
+        /// The platform user id.
+        #[arg(long)]
+        user_id: i64,
+        /// The role (admin or instructor).
+        #[arg(long, value_enum, default_value = "admin")]
+        role: RoleArg,
+        /// The server's address as a browser reaches it (default: the bind address).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
     /// Load demo courses, an event and coupons, and print demo tokens.
     DemoData,
     /// Run the background sweep once: re-check open payments with their
@@ -143,6 +156,28 @@ async fn main() -> anyhow::Result<()> {
             };
             anyhow::ensure!(user_id > 0, "user ids are positive");
             println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
+        }
+        Command::AdminLink { user_id, role, base_url } => {
+            let role = match role {
+                RoleArg::Student => anyhow::bail!("the console is for admins and instructors"),
+                RoleArg::Instructor => Role::Instructor,
+                RoleArg::Admin => Role::Admin,
+            };
+            anyhow::ensure!(user_id > 0, "user ids are positive");
+            let store = connect(&config)?;
+            let secret = api_actix::console::new_secret();
+            let expires_at = chrono::Utc::now() + chrono::Duration::minutes(api_actix::console::LINK_TTL_MINUTES);
+            let actor = Actor { user_id: UserId::new(user_id), role };
+            domain::ports::ConsoleStore::create_link(
+                &store,
+                api_actix::console::secret_hash(&secret),
+                actor,
+                expires_at,
+            )
+            .await
+            .context("storing the sign-in link")?;
+            let base = base_url.unwrap_or_else(|| format!("http://{}", config.bind));
+            println!("{}/admin/link/{secret}", base.trim_end_matches('/'));
         }
         Command::Ledger { command: LedgerCommand::Verify } => {
             let store = connect(&config)?;

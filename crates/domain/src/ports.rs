@@ -23,11 +23,13 @@ use crate::outbox::OutboxEvent;
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
+mod console;
 mod events;
 mod ops;
 mod payouts;
 mod rate_limits;
 mod stats;
+pub use console::*;
 pub use events::*;
 pub use ops::*;
 pub use payouts::*;

@@ -34,6 +34,22 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role's name: `student`, `instructor` or `admin`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Student => "student",
+            Role::Instructor => "instructor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a role's name.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Student, Role::Instructor, Role::Admin].into_iter().find(|r| r.as_str() == name)
+    }
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {

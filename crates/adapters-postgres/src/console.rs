@@ -1,0 +1,271 @@
+//! The admin console's records on PostgreSQL: one-time sign-in links,
+//! sessions (both found by the SHA-256 of their secret, never the secret),
+//! the append-only audit log, and the read views of its detail pages.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+use domain::ids::{PaymentId, UserId};
+use domain::money::Money;
+use domain::ports::{AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, StoreError, TimelineEntry};
+use domain::usecases::{Actor, Role};
+
+use crate::errors::{corrupt, store_error};
+use crate::pool::PgStore;
+use crate::rows::currency;
+use crate::schema::{
+    console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links, ledger_entries,
+    ledger_journals, payment_disputes, payouts, refunds,
+};
+
+fn actor(user_id: i64, role: &str) -> Result<Actor, StoreError> {
+    let role = Role::parse(role).ok_or_else(|| corrupt("console role"))?;
+    Ok(Actor { user_id: UserId::new(user_id), role })
+}
+
+type AuditRow = (i64, i64, String, String, String, Option<serde_json::Value>, Option<serde_json::Value>, DateTime<Utc>);
+
+fn audit_entry(row: AuditRow) -> Result<(i64, AuditEntry), StoreError> {
+    let (id, actor_id, role, action, object_id, before, after, at) = row;
+    Ok((id, AuditEntry { actor: actor(actor_id, &role)?, action, object_id, before, after, at }))
+}
+
+#[derive(QueryableByName)]
+struct TimelineRow {
+    #[diesel(sql_type = Timestamptz)]
+    at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    what: String,
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+/// A payment's history from four sources. Webhooks are matched by the
+/// gateway's id for the payment appearing in their payload, only among
+/// those received since the payment was created.
+const TIMELINE_SQL: &str = "
+WITH p AS (SELECT id, provider_payment_id, created_at FROM payments WHERE id = $1),
+     objects AS (
+         SELECT 'pay_' || replace(id::text, '-', '') AS oid FROM p
+         UNION ALL SELECT 're_' || replace(r.id::text, '-', '') FROM refunds r JOIN p ON r.payment_id = p.id
+         UNION ALL SELECT 'dp_' || replace(d.id::text, '-', '') FROM payment_disputes d JOIN p ON d.payment_id = p.id)
+SELECT o.created_at AS at, o.event_type AS what,
+       coalesce((SELECT string_agg(d.status, ', ' ORDER BY d.status) FROM event_deliveries d WHERE d.event_id = o.id),
+                'no endpoint') AS detail
+  FROM outbox_events o WHERE o.aggregate_id IN (SELECT oid FROM objects)
+UNION ALL
+SELECT w.created_at, 'webhook ' || w.gateway || ' ' || w.event_type,
+       CASE WHEN w.processed THEN 'processed' ELSE coalesce('failed: ' || w.processing_error, 'pending') END
+  FROM payment_webhook_logs w, p
+ WHERE p.provider_payment_id IS NOT NULL AND w.created_at >= p.created_at
+   AND strpos(w.payload::text, p.provider_payment_id) > 0
+UNION ALL
+SELECT a.at, 'console ' || a.action, a.actor_role || ' ' || a.actor_id
+  FROM console_audit_log a WHERE a.object_id IN (SELECT oid FROM objects)
+ORDER BY 1, 2
+LIMIT 500";
+
+#[async_trait]
+impl ConsoleStore for PgStore {
+    async fn create_link(
+        &self,
+        token_hash: Vec<u8>,
+        actor: Actor,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::insert_into(links::table)
+                .values((
+                    links::token_hash.eq(token_hash),
+                    links::user_id.eq(actor.user_id.get()),
+                    links::role.eq(actor.role.as_str()),
+                    links::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn use_link(&self, token_hash: Vec<u8>, now: DateTime<Utc>) -> Result<Option<Actor>, StoreError> {
+        self.run(move |conn| {
+            // One guarded UPDATE: of two concurrent uses, one matches.
+            let used: Option<(i64, String)> = diesel::update(
+                links::table
+                    .filter(links::token_hash.eq(token_hash))
+                    .filter(links::used_at.is_null())
+                    .filter(links::expires_at.gt(now)),
+            )
+            .set(links::used_at.eq(now))
+            .returning((links::user_id, links::role))
+            .get_result(conn)
+            .optional()
+            .map_err(store_error)?;
+            used.map(|(user, role)| actor(user, &role)).transpose()
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: Vec<u8>,
+        session: ConsoleSession,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::token_hash.eq(token_hash),
+                    sessions::user_id.eq(session.actor.user_id.get()),
+                    sessions::role.eq(session.actor.role.as_str()),
+                    sessions::csrf_token.eq(&session.csrf_token),
+                    sessions::created_at.eq(now),
+                    sessions::expires_at.eq(session.expires_at),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn find_session(
+        &self,
+        token_hash: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsoleSession>, StoreError> {
+        self.run(move |conn| {
+            let row: Option<(i64, String, String, DateTime<Utc>)> = sessions::table
+                .filter(sessions::token_hash.eq(token_hash))
+                .filter(sessions::ended_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .select((sessions::user_id, sessions::role, sessions::csrf_token, sessions::expires_at))
+                .first(conn)
+                .optional()
+                .map_err(store_error)?;
+            row.map(|(user, role, csrf_token, expires_at)| {
+                Ok(ConsoleSession { actor: actor(user, &role)?, csrf_token, expires_at })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn end_session(&self, token_hash: Vec<u8>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(sessions::table.filter(sessions::token_hash.eq(token_hash)))
+                .set(sessions::ended_at.eq(now))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn record(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::insert_into(audit::table)
+                .values((
+                    audit::actor_id.eq(entry.actor.user_id.get()),
+                    audit::actor_role.eq(entry.actor.role.as_str()),
+                    audit::action.eq(&entry.action),
+                    audit::object_id.eq(&entry.object_id),
+                    audit::before.eq(&entry.before),
+                    audit::after.eq(&entry.after),
+                    audit::at.eq(entry.at),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn audit_log(
+        &self,
+        object_id: Option<String>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+        self.run(move |conn| {
+            let mut query = audit::table
+                .select((
+                    audit::id,
+                    audit::actor_id,
+                    audit::actor_role,
+                    audit::action,
+                    audit::object_id,
+                    audit::before,
+                    audit::after,
+                    audit::at,
+                ))
+                .order(audit::id.desc())
+                .limit(i64::from(limit))
+                .into_boxed();
+            if let Some(object_id) = object_id {
+                query = query.filter(audit::object_id.eq(object_id));
+            }
+            if let Some(before) = before {
+                query = query.filter(audit::id.lt(before));
+            }
+            let rows: Vec<AuditRow> = query.load(conn).map_err(store_error)?;
+            rows.into_iter().map(audit_entry).collect()
+        })
+        .await
+    }
+
+    async fn payment_journals(&self, payment: PaymentId) -> Result<Vec<JournalLine>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<(String, String, String, i64, DateTime<Utc>)> = ledger_entries::table
+                .inner_join(ledger_journals::table)
+                .filter(ledger_journals::payment_id.eq(payment.uuid()))
+                .order((ledger_journals::posted_at.asc(), ledger_entries::id.asc()))
+                .select((
+                    ledger_journals::kind,
+                    ledger_entries::account,
+                    ledger_entries::currency,
+                    ledger_entries::amount_minor,
+                    ledger_journals::posted_at,
+                ))
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter()
+                .map(|(kind, account, code, minor, posted_at)| {
+                    Ok(JournalLine { kind, account, amount: Money::from_minor(minor, currency(&code)?), posted_at })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn payment_timeline(&self, payment: PaymentId) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<TimelineRow> =
+                diesel::sql_query(TIMELINE_SQL).bind::<SqlUuid, _>(payment.uuid()).load(conn).map_err(store_error)?;
+            Ok(rows.into_iter().map(|r| TimelineEntry { at: r.at, what: r.what, detail: r.detail }).collect())
+        })
+        .await
+    }
+
+    async fn pending_work(&self) -> Result<PendingWork, StoreError> {
+        self.run(move |conn| {
+            let count = |n: i64| u64::try_from(n).map_err(|_| corrupt("count"));
+            let refunds: i64 =
+                refunds::table.filter(refunds::status.eq("requested")).count().get_result(conn).map_err(store_error)?;
+            let payouts: i64 = payouts::table
+                .filter(payouts::status.eq_any(["requested", "approved"]))
+                .count()
+                .get_result(conn)
+                .map_err(store_error)?;
+            let disputes: i64 = payment_disputes::table
+                .filter(payment_disputes::status.eq_any(["needs_response", "under_review", "warning_needs_response"]))
+                .count()
+                .get_result(conn)
+                .map_err(store_error)?;
+            Ok(PendingWork { refunds: count(refunds)?, payouts: count(payouts)?, disputes: count(disputes)? })
+        })
+        .await
+    }
+}

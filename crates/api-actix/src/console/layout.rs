@@ -1,0 +1,103 @@
+//! The page shell: head, navigation by role, and small shared pieces.
+
+use domain::money::Money;
+use domain::usecases::Role;
+use maud::{DOCTYPE, Markup, html};
+
+use super::session::ConsoleUser;
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Skillpay" }
+            link rel="stylesheet" href="/admin/assets/console.css";
+            script src="/admin/assets/console.js" defer {}
+        }
+    }
+}
+
+/// A page without navigation (sign-in, errors).
+pub fn bare_page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body { main { (body) } }
+        }
+    }
+}
+
+/// Which navigation entry a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The dashboard.
+    Dashboard,
+    /// Payments.
+    Payments,
+    /// Refunds.
+    Refunds,
+    /// The audit log.
+    Audit,
+}
+
+/// A page of the signed-in console.
+pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Markup {
+    let entries: &[(Section, &str, &str)] = match user.actor.role {
+        Role::Admin => &[
+            (Section::Dashboard, "/admin/", "Dashboard"),
+            (Section::Payments, "/admin/payments", "Payments"),
+            (Section::Refunds, "/admin/refunds", "Refunds"),
+            (Section::Audit, "/admin/audit", "Audit log"),
+        ],
+        Role::Instructor | Role::Student => &[(Section::Dashboard, "/admin/", "My earnings")],
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                header.top {
+                    span.brand { "Skillpay" }
+                    nav {
+                        @for (section, href, label) in entries {
+                            a href=(href) class=[(*section == here).then_some("here")] { (label) }
+                        }
+                    }
+                    div.who {
+                        span { (user.actor.role.as_str()) " " (user.actor.user_id.get()) }
+                        form.inline method="post" action="/admin/sign-out" {
+                            input type="hidden" name="csrf" value=(user.csrf);
+                            button.secondary type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// A status as a coloured pill.
+pub fn status(name: &str) -> Markup {
+    html! { span class={ "status " (name) } { (name) } }
+}
+
+/// An amount with its currency (`12.50 USD`).
+pub fn money(amount: Money) -> String {
+    format!("{} {}", amount.to_major_string(), amount.currency().code())
+}
+
+/// A time in UTC, to the minute.
+pub fn time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(user: &ConsoleUser) -> Markup {
+    html! { input type="hidden" name="csrf" value=(user.csrf); }
+}

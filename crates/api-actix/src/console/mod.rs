@@ -1,0 +1,66 @@
+//! The admin console: server-rendered pages under `/admin/`, for admins and
+//! (their own view) instructors. Every page reads and every action acts
+//! through the same use cases as the API, as the signed-in [`Actor`], so
+//! role checks are the API's. Reading works without JavaScript; the little
+//! there is (confirmations) is embedded like the stylesheet: no CDN.
+//!
+//! Sessions live in PostgreSQL ([`domain::ports::ConsoleStore`]); the
+//! cookie carries a random secret whose SHA-256 finds the session. Every
+//! form carries the session's CSRF token.
+//!
+//! [`Actor`]: domain::usecases::Actor
+
+mod assets;
+mod chart;
+mod dashboard;
+mod error;
+mod layout;
+mod payments;
+mod refunds;
+mod session;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+
+pub use session::{LINK_TTL_MINUTES, new_secret, secret_hash};
+
+/// Headers on every console answer: no caching of business data, no
+/// framing, and only the console's own scripts, styles and images.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .add((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .add((header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+}
+
+/// Registers the console's routes under `/admin`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .wrap(security_headers())
+            .service(assets::stylesheet)
+            .service(assets::script)
+            .service(session::sign_in_page)
+            .service(session::sign_in)
+            .service(session::link_page)
+            .service(session::use_link)
+            .service(session::sign_out)
+            .service(dashboard::dashboard)
+            .service(payments::list)
+            .service(payments::detail)
+            .service(refunds::list)
+            .service(refunds::approve)
+            .service(refunds::reject)
+            .service(refunds::audit_log)
+            .default_service(web::to(error::not_found)),
+    );
+}

@@ -1,0 +1,322 @@
+//! Payments: the filtered list (with search, cursor pages and CSV export)
+//! and one payment's page with its timeline and ledger lines.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use domain::ids::{PaymentId, UserId};
+use domain::paging::{Cursor, PageRequest};
+use domain::payment::{Payment, PaymentMethod, PaymentStatus};
+use domain::ports::PaymentQuery;
+use domain::usecases::Actor;
+use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
+
+use super::error::ConsoleError;
+use super::layout::{Section, money, page, status, time};
+use super::session::ConsoleUser;
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Rows a CSV export holds at most; narrow the filter for more.
+const CSV_MAX_ROWS: usize = 10_000;
+const PAGE_SIZE: u32 = 50;
+
+/// The list's filters as the form sends them (empty fields mean "any").
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+pub struct Filters {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    instructor: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    /// A payment id, a gateway's payment id, or a user id.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    cursor: String,
+    #[serde(default)]
+    format: String,
+}
+
+fn invalid(what: &str) -> ConsoleError {
+    ConsoleError::Api(ApiError::InvalidQuery(format!("unknown or malformed {what}")))
+}
+
+fn day_start(text: &str, what: &str) -> Result<Option<DateTime<Utc>>, ConsoleError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| invalid(what))?;
+    Ok(Some(day.and_time(NaiveTime::MIN).and_utc()))
+}
+
+fn user_id(text: &str, what: &str) -> Result<Option<UserId>, ConsoleError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.trim().parse::<i64>().map(|id| Some(UserId::new(id))).map_err(|_| invalid(what))
+}
+
+impl Filters {
+    fn query(&self, page: PageRequest) -> Result<PaymentQuery, ConsoleError> {
+        let status = match self.status.as_str() {
+            "" => None,
+            name => Some(PaymentStatus::NAMES.into_iter().find(|n| *n == name).ok_or_else(|| invalid("status"))?),
+        };
+        let method = match self.method.as_str() {
+            "" => None,
+            name => Some(name.parse::<PaymentMethod>().map_err(|_| invalid("method"))?),
+        };
+        // The "to" day is included: the query's bound is the next midnight.
+        let until = day_start(&self.to, "to date")?.map(|t| t + chrono::Duration::days(1));
+        Ok(PaymentQuery {
+            user_id: user_id(&self.user, "user id")?,
+            instructor_id: user_id(&self.instructor, "instructor id")?,
+            status,
+            method,
+            created_from: day_start(&self.from, "from date")?,
+            created_until: until,
+            page,
+        })
+    }
+
+    fn page(&self, limit: u32) -> Result<PageRequest, ConsoleError> {
+        let after = match self.cursor.as_str() {
+            "" => None,
+            text => Some(Cursor::decode(text).map_err(|_| invalid("cursor"))?),
+        };
+        Ok(PageRequest::new(after, Some(limit)))
+    }
+
+    fn with_cursor(&self, cursor: Option<&Cursor>, format: &str) -> String {
+        let mut next = self.clone();
+        next.cursor = cursor.map(Cursor::encode).unwrap_or_default();
+        next.format = format.to_owned();
+        serde_urlencoded::to_string(&next).unwrap_or_default()
+    }
+}
+
+/// What the search box found: one payment, or a filter to apply.
+async fn search(state: &AppState, actor: Actor, q: &str) -> Result<Option<Payment>, ConsoleError> {
+    if let Ok(id) = q.parse::<PaymentId>() {
+        return Ok(state.payments.get(actor, id).await.ok());
+    }
+    for method in [PaymentMethod::Stripe, PaymentMethod::Paypal, PaymentMethod::Sandbox] {
+        if let Some(found) = state.payments.find_by_provider_id(method, q).await? {
+            return Ok(state.payments.get(actor, found.id).await.ok());
+        }
+    }
+    Ok(None)
+}
+
+/// The payments list (admins).
+#[get("/payments")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
+    if !user.actor.is_admin() {
+        return Err(ConsoleError::Forbidden);
+    }
+    let mut filters: Filters = serde_urlencoded::from_str(req.query_string()).map_err(|_| invalid("filter"))?;
+    filters.q = filters.q.trim().to_owned();
+    if !filters.q.is_empty() {
+        // A number searches by payer; anything else names one payment.
+        if filters.q.chars().all(|c| c.is_ascii_digit()) {
+            filters.user = filters.q.clone();
+        } else {
+            let found = search(&state, user.actor, &filters.q).await?;
+            return Ok(html_page(page(
+                &user,
+                Section::Payments,
+                "Payments",
+                results(&filters, &found.into_iter().collect::<Vec<_>>(), None),
+            )));
+        }
+    }
+    if filters.format == "csv" {
+        return csv_export(&state, user.actor, &filters).await;
+    }
+    let result = state.payments.list(user.actor, filters.query(filters.page(PAGE_SIZE)?)?).await?;
+    let next = result.next.as_ref().map(|c| filters.with_cursor(Some(c), ""));
+    Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &result.items, next))))
+}
+
+fn html_page(markup: Markup) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(markup.into_string())
+}
+
+fn select(name: &str, label: &str, current: &str, options: &[&str]) -> Markup {
+    html! {
+        label { (label)
+            select name=(name) {
+                option value="" { "any" }
+                @for o in options { option value=(o) selected[*o == current] { (o) } }
+            }
+        }
+    }
+}
+
+fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup {
+    let methods: Vec<&str> = PaymentMethod::ALL.iter().map(PaymentMethod::as_str).collect();
+    html! {
+        form.filters method="get" action="/admin/payments" {
+            label { "Search" input type="search" name="q" value=(filters.q) placeholder="pay_…, pi_…, user id"; }
+            (select("status", "Status", &filters.status, &PaymentStatus::NAMES))
+            (select("method", "Method", &filters.method, &methods))
+            label { "Payer" input name="user" value=(filters.user) inputmode="numeric" size="8"; }
+            label { "Instructor" input name="instructor" value=(filters.instructor) inputmode="numeric" size="8"; }
+            label { "From" input type="date" name="from" value=(filters.from); }
+            label { "To" input type="date" name="to" value=(filters.to); }
+            button type="submit" { "Filter" }
+            a href={ "/admin/payments?" (filters.with_cursor(None, "csv")) } { "Export CSV" }
+        }
+        div.table-wrap {
+            table #payments {
+                thead { tr { th { "Created" } th { "Payment" } th { "Status" } th { "Method" } th { "Amount" } th { "Fee" } th { "Payer" } th { "Instructor" } th { "Item" } } }
+                tbody {
+                    @for p in items {
+                        tr {
+                            td { (time(p.created_at)) }
+                            td { a href={ "/admin/payments/" (p.id) } { (p.id) } }
+                            td { (status(p.status.as_str())) }
+                            td { (p.method.as_str()) }
+                            td.num { (money(p.amount)) }
+                            td.num { (money(p.platform_fee)) }
+                            td.num { (p.user_id.get()) }
+                            td.num { (p.instructor_id.get()) }
+                            td { (p.item.kind.as_str()) " " (p.item.id) }
+                        }
+                    }
+                    @if items.is_empty() { tr { td colspan="9" .muted { "No payments match." } } }
+                }
+            }
+        }
+        div.pager {
+            @if !filters.cursor.is_empty() { a href={ "/admin/payments?" (filters.with_cursor(None, "")) } { "First page" } }
+            @if let Some(next) = next { a href={ "/admin/payments?" (next) } rel="next" { "Next page" } }
+        }
+    }
+}
+
+/// Quotes a CSV field when it needs it; a leading formula character is
+/// neutralised so a spreadsheet never runs a cell.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
+    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
+}
+
+async fn csv_export(state: &AppState, actor: Actor, filters: &Filters) -> Result<HttpResponse, ConsoleError> {
+    let mut out = String::from(
+        "id,created_at,status,method,currency,original_amount,discount_amount,amount,platform_fee,instructor_earnings,refunded_amount,user_id,instructor_id,item_kind,item_id,coupon_code,provider_payment_id\n",
+    );
+    let mut page = PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT));
+    let mut rows = 0;
+    loop {
+        let result = state.payments.list(actor, filters.query(page)?).await?;
+        for p in &result.items {
+            let fields = [
+                p.id.to_string(),
+                p.created_at.to_rfc3339(),
+                p.status.as_str().to_owned(),
+                p.method.as_str().to_owned(),
+                p.amount.currency().code().to_owned(),
+                p.original_amount.to_major_string(),
+                p.discount_amount.to_major_string(),
+                p.amount.to_major_string(),
+                p.platform_fee.to_major_string(),
+                p.instructor_earnings.to_major_string(),
+                p.refunded_amount.to_major_string(),
+                p.user_id.get().to_string(),
+                p.instructor_id.get().to_string(),
+                p.item.kind.as_str().to_owned(),
+                p.item.id.to_string(),
+                p.coupon.as_ref().map(|c| c.code.as_str().to_owned()).unwrap_or_default(),
+                p.provider_payment_id.clone().unwrap_or_default(),
+            ];
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            out.push('\n');
+        }
+        rows += result.items.len();
+        match result.next {
+            Some(cursor) if rows < CSV_MAX_ROWS => {
+                page = PageRequest::new(Some(cursor), Some(domain::paging::MAX_PAGE_LIMIT))
+            }
+            _ => break,
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"payments.csv\""))
+        .body(out))
+}
+
+/// One payment: its facts, timeline and ledger lines (admins).
+#[get("/payments/{id}")]
+pub async fn detail(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    if !user.actor.is_admin() {
+        return Err(ConsoleError::Forbidden);
+    }
+    let id: PaymentId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let p = state.payments.get(user.actor, id).await.map_err(ApiError::from)?;
+    let (timeline, journals) =
+        futures::try_join!(state.console.payment_timeline(id), state.console.payment_journals(id))?;
+    let body = html! {
+        dl.facts {
+            dt { "Status" } dd #payment-status { (status(p.status.as_str())) }
+            dt { "Amount" } dd { (money(p.amount)) " (list " (money(p.original_amount)) ", discount " (money(p.discount_amount)) ")" }
+            dt { "Platform fee" } dd { (money(p.platform_fee)) }
+            dt { "Instructor earnings" } dd { (money(p.instructor_earnings)) }
+            dt { "Refunded" } dd { (money(p.refunded_amount)) }
+            dt { "Method" } dd { (p.method.as_str()) @if let Some(pid) = &p.provider_payment_id { " · " code { (pid) } } }
+            dt { "Payer" } dd { a href={ "/admin/payments?user=" (p.user_id.get()) } { (p.user_id.get()) } }
+            dt { "Instructor" } dd { a href={ "/admin/payments?instructor=" (p.instructor_id.get()) } { (p.instructor_id.get()) } }
+            dt { "Item" } dd { (p.item.kind.as_str()) " " (p.item.id) }
+            dt { "Coupon" } dd { (p.coupon.as_ref().map_or("—", |c| c.code.as_str())) }
+            dt { "Created" } dd { (time(p.created_at)) }
+            dt { "Completed" } dd { (p.completed_at.map_or("—".to_owned(), time)) }
+            @if let Some(reason) = &p.failure_reason { dt { "Failure" } dd { (reason) } }
+        }
+        p { a href={ "/admin/refunds?payment=" (p.id) } { "Refunds of this payment" } }
+        h2 { "Timeline" }
+        div.table-wrap {
+            table #timeline {
+                thead { tr { th { "When" } th { "What" } th { "Detail" } } }
+                tbody {
+                    @for t in &timeline { tr { td { (time(t.at)) } td { (t.what) } td { (t.detail) } } }
+                    @if timeline.is_empty() { tr { td colspan="3" .muted { "Nothing yet." } } }
+                }
+            }
+        }
+        h2 { "Ledger" }
+        div.table-wrap {
+            table #ledger {
+                thead { tr { th { "Posted" } th { "Journal" } th { "Account" } th { "Debit" } th { "Credit" } } }
+                tbody {
+                    @for line in &journals {
+                        tr {
+                            td { (time(line.posted_at)) } td { (line.kind) } td { code { (line.account) } }
+                            td.num { @if line.amount.minor() > 0 { (money(line.amount)) } }
+                            td.num { @if line.amount.minor() < 0 { (money(domain::money::Money::from_minor(line.amount.minor().saturating_neg(), line.amount.currency()))) } }
+                        }
+                    }
+                    @if journals.is_empty() { tr { td colspan="5" .muted { "No journal: no money has moved." } } }
+                }
+            }
+        }
+    };
+    Ok(html_page(page(&user, Section::Payments, &format!("Payment {}", p.id), body)))
+}

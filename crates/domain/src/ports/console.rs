@@ -1,0 +1,116 @@
+//! Port for the admin console's own records: sign-in links, sessions, the
+//! audit log, and the read-only views its pages need beyond the use cases.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::StoreError;
+use crate::ids::PaymentId;
+use crate::money::Money;
+use crate::usecases::Actor;
+
+/// A console session as stored (found by the hash of its cookie secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    /// Who signed in.
+    pub actor: Actor,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Who acted.
+    pub actor: Actor,
+    /// What they did (`refund.approve`, `coupon.deactivate`, ...).
+    pub action: String,
+    /// The object acted on (`re_…`, `cpn_…`).
+    pub object_id: String,
+    /// The object before, as the API shows it.
+    pub before: Option<Value>,
+    /// The object after.
+    pub after: Option<Value>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// One ledger line of a payment's journals, for its detail page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalLine {
+    /// The journal's kind (`sale`, `refund`, `dispute_hold`, ...).
+    pub kind: String,
+    /// The account (`platform_revenue`, `instructor_pending:100`, ...).
+    pub account: String,
+    /// Signed amount: debit positive, credit negative.
+    pub amount: Money,
+    /// When the journal was posted.
+    pub posted_at: DateTime<Utc>,
+}
+
+/// One moment of an object's history, for its timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What: an event type (`payment.completed`), a webhook
+    /// (`webhook stripe payment_intent.succeeded`) or a console action.
+    pub what: String,
+    /// A short detail (processing status, who acted).
+    pub detail: String,
+}
+
+/// Work waiting for an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PendingWork {
+    /// Refunds requested and not yet approved or rejected.
+    pub refunds: u64,
+    /// Payouts requested and not yet approved or rejected.
+    pub payouts: u64,
+    /// Disputes still open.
+    pub disputes: u64,
+}
+
+/// The console's storage.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// Stores a one-time sign-in link for `actor` (by its secret's hash).
+    async fn create_link(&self, token_hash: Vec<u8>, actor: Actor, expires_at: DateTime<Utc>)
+    -> Result<(), StoreError>;
+    /// Uses up a link that is unused and unexpired at `now`; answers whom
+    /// it signs in, or `None` (at most once per link, whatever the races).
+    async fn use_link(&self, token_hash: Vec<u8>, now: DateTime<Utc>) -> Result<Option<Actor>, StoreError>;
+    /// Stores a new session.
+    async fn create_session(
+        &self,
+        token_hash: Vec<u8>,
+        session: ConsoleSession,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The session, if it exists, has not ended and has not expired at `now`.
+    async fn find_session(&self, token_hash: Vec<u8>, now: DateTime<Utc>)
+    -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session (sign-out).
+    async fn end_session(&self, token_hash: Vec<u8>, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Appends to the audit log.
+    async fn record(&self, entry: AuditEntry) -> Result<(), StoreError>;
+    /// The audit log, newest first: `limit` entries before entry `before`,
+    /// only about `object_id` when given; each with its sequence number.
+    async fn audit_log(
+        &self,
+        object_id: Option<String>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEntry)>, StoreError>;
+    /// Every ledger line of the payment's journals, oldest first.
+    async fn payment_journals(&self, payment: PaymentId) -> Result<Vec<JournalLine>, StoreError>;
+    /// The payment's history: its events, the gateway webhooks about it,
+    /// and console actions on it and its refunds, oldest first.
+    async fn payment_timeline(&self, payment: PaymentId) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Counts of work waiting for an admin.
+    async fn pending_work(&self) -> Result<PendingWork, StoreError>;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Drives the admin console in headless Chromium against the real binary.
+#
+# Usage (inside scripts/with-test-db.sh, which provides DATABASE_URL):
+#   scripts/console-test.sh
+#
+# Needs Debian's chromium and Node.js with npm (`just setup` installs
+# chromium; playwright-core comes from npm into tests/console/node_modules).
+# Screenshots of every page land in tests/console/screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$CHROMIUM" ] || { echo "console-test: $CHROMIUM is missing (apt-get install chromium)" >&2; exit 1; }
+if [ ! -d tests/console/node_modules/playwright-core ]; then
+  (cd tests/console && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# shellcheck source=scripts/lib/scratch-server.sh
+source scripts/lib/scratch-server.sh
+start_scratch_server console
+
+export CONSOLE_BASE_URL="$base" CHROMIUM
+CONSOLE_ADMIN_TOKEN="$("$bin" token --user-id 1 --role admin)"
+CONSOLE_SECOND_ADMIN_TOKEN="$("$bin" token --user-id 2 --role admin)"
+CONSOLE_STUDENT_TOKEN="$("$bin" token --user-id 1000 --role student)"
+CONSOLE_INSTRUCTOR_LINK="$("$bin" admin-link --user-id 100 --role instructor --base-url "$base")"
+export CONSOLE_ADMIN_TOKEN CONSOLE_SECOND_ADMIN_TOKEN CONSOLE_STUDENT_TOKEN CONSOLE_INSTRUCTOR_LINK
+mkdir -p tests/console/screenshots
+status=0
+(cd tests/console && node --test --test-concurrency=1 console.test.mjs) || status=1
+if [ "$status" -ne 0 ]; then
+  echo "console-test: failed; server warnings and errors:" >&2
+  grep -E '"level":"(ERROR|WARN)"' "$server_log" | tail -20 >&2 || true
+fi
+exit "$status"

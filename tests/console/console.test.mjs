@@ -1,0 +1,164 @@
+// The admin console in a real browser: headless Debian Chromium driven by
+// playwright-core, against the binary scripts/console-test.sh started.
+// Every page is saved as a screenshot in ./screenshots for review.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { chromium } from "playwright-core";
+
+const base = process.env.CONSOLE_BASE_URL;
+const adminToken = process.env.CONSOLE_ADMIN_TOKEN;
+const studentToken = process.env.CONSOLE_STUDENT_TOKEN;
+const instructorLink = process.env.CONSOLE_INSTRUCTOR_LINK;
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function api(method, path, token, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": randomUUID() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** A completed sandbox purchase of course 1 with a refund requested. */
+async function paymentWithRequestedRefund() {
+  const payment = await api("POST", "/api/payments/", studentToken, { course_id: 1, payment_method: "sandbox" });
+  await api("POST", `/api/payments/${payment.id}/confirm/`, studentToken, { payment_token: "sandbox_success" });
+  const refund = await api("POST", "/api/payments/refunds/", studentToken, { payment_id: payment.id, reason: "changed my mind" });
+  assert.equal(refund.status, "requested");
+  return { payment, refund };
+}
+
+async function signedInPage(token, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${base}/admin/sign-in`);
+  await page.fill("#token", token);
+  await Promise.all([page.waitForURL(`${base}/admin/`), page.click("button[type=submit]")]);
+  return page;
+}
+
+const shot = (page, name) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+
+test("signing in needs a valid token; a student cannot use the console", async () => {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${base}/admin/`);
+  assert.equal(new URL(page.url()).pathname, "/admin/sign-in");
+  await shot(page, "01-sign-in");
+  await page.fill("#token", "not-a-token");
+  await page.click("button[type=submit]");
+  assert.match(await page.textContent(".notice"), /not valid/);
+  await page.fill("#token", studentToken);
+  const refused = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/admin/sign-in")), page.click("button[type=submit]")]);
+  assert.equal(refused[0].status(), 403);
+  const cookies = await page.context().cookies();
+  assert.equal(cookies.length, 0, "no session for a student");
+});
+
+test("an admin sees the dashboard, filters payments, approves a refund and sees the ledger change", async () => {
+  const { payment, refund } = await paymentWithRequestedRefund();
+  const page = await signedInPage(adminToken);
+  const [cookie] = await page.context().cookies();
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.secure, true);
+  assert.equal(cookie.sameSite, "Strict");
+  assert.ok(Number(await page.textContent("#pending-refunds")) >= 1);
+  assert.ok(await page.locator("figure.chart svg rect").count() > 0, "a revenue chart");
+  await shot(page, "02-dashboard");
+
+  await page.goto(`${base}/admin/payments`);
+  await page.selectOption("select[name=status]", "completed");
+  await page.fill("input[name=user]", "1000");
+  await Promise.all([page.waitForURL(/status=completed/), page.click("form.filters button[type=submit]")]);
+  const statuses = await page.locator("#payments tbody td:nth-child(3)").allTextContents();
+  assert.ok(statuses.length >= 1);
+  assert.ok(statuses.every((s) => s === "completed"), statuses.join(","));
+  await shot(page, "03-payments-filtered");
+
+  const csv = await page.request.get(`${base}/admin/payments?status=completed&format=csv`);
+  assert.equal(csv.status(), 200);
+  assert.match(csv.headers()["content-type"], /text\/csv/);
+  assert.ok((await csv.text()).includes(payment.id));
+
+  await page.goto(`${base}/admin/payments/${payment.id}`);
+  const before = await page.locator("#ledger tbody tr").count();
+  assert.ok(before >= 3, `the sale journal (${before} lines)`);
+  await shot(page, "04-payment-before-refund");
+
+  await page.goto(`${base}/admin/refunds?status=requested`);
+  await shot(page, "05-refunds-requested");
+  page.once("dialog", (dialog) => dialog.accept());
+  const row = page.locator(`tr[data-refund="${refund.id}"]`);
+  await Promise.all([page.waitForURL(`${base}/admin/refunds`), row.locator("button", { hasText: "Approve" }).click()]);
+  await page.goto(`${base}/admin/payments/${payment.id}`);
+  assert.equal((await page.textContent("#payment-status")).trim(), "refunded");
+  const afterCount = await page.locator("#ledger tbody tr").count();
+  assert.ok(afterCount > before, `ledger grew from ${before} to ${afterCount}`);
+  assert.ok((await page.locator("#ledger").textContent()).includes("refund"));
+  assert.ok((await page.locator("#timeline").textContent()).includes("console refund.approve"));
+  await shot(page, "06-payment-after-refund");
+
+  await page.goto(`${base}/admin/audit`);
+  const audit = await page.locator("#audit").textContent();
+  assert.ok(audit.includes(refund.id) && audit.includes("refund.approve"));
+  await shot(page, "07-audit-log");
+});
+
+test("a forged form without the session's CSRF token is refused and changes nothing", async () => {
+  const { refund } = await paymentWithRequestedRefund();
+  const page = await signedInPage(adminToken);
+  // The browser sends the session cookie (same site), but not the token.
+  const forged = await page.request.post(`${base}/admin/refunds/${refund.id}/approve`, { form: { csrf: "forged" } });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /csrf_failed/);
+  const fromElsewhere = await page.request.post(`${base}/admin/refunds/${refund.id}/approve`, {
+    form: { csrf: await page.inputValue("form.inline input[name=csrf]") },
+    headers: { origin: "https://evil.example" },
+  });
+  assert.equal(fromElsewhere.status(), 403);
+  const still = await api("GET", `/api/payments/refunds/${refund.id}/`, adminToken);
+  assert.equal(still.status, "requested");
+});
+
+test("signing out ends the session for good", async () => {
+  const page = await signedInPage(adminToken);
+  const cookies = await page.context().cookies();
+  await Promise.all([page.waitForURL(`${base}/admin/sign-in`), page.click("text=Sign out")]);
+  const replay = await browser.newContext();
+  await replay.addCookies(cookies);
+  const res = await (await replay.newPage()).goto(`${base}/admin/payments`);
+  assert.equal(new URL(res.url()).pathname, "/admin/sign-in");
+});
+
+test("an instructor signs in once with a printed link and sees their earnings at phone width", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await page.goto(instructorLink);
+  await Promise.all([page.waitForURL(`${base}/admin/`), page.click("button[type=submit]")]);
+  assert.match(await page.textContent("h1"), /My earnings/);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390 + 1, `no sideways page scroll at phone width (${width}px)`);
+  await shot(page, "08-instructor-phone");
+  const admin = await page.goto(`${base}/admin/payments`);
+  assert.equal(admin.status(), 403);
+  const again = await (await browser.newContext()).newPage();
+  await again.goto(instructorLink);
+  const used = await Promise.all([again.waitForResponse((r) => r.request().method() === "POST"), again.click("button[type=submit]")]);
+  assert.equal(used[0].status(), 410, "a link signs in once");
+});
