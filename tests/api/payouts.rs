@@ -265,3 +265,27 @@ async fn payouts_check_roles_fields_and_the_encryption_key() {
     assert_eq!((status, problem["code"].as_str()), (503, Some("encryption_not_configured")));
     assert_eq!(keyless.store.scalar("SELECT count(*) AS n FROM payouts").unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_payout_above_the_configured_threshold_needs_a_second_admin() {
+    let app = spawn_app_with(&[
+        ("SKILLPAY_ENCRYPTION_KEY", KEY),
+        ("SKILLPAY_PAYOUT_HOLD_DAYS", "0"),
+        ("SKILLPAY_SECOND_APPROVAL_ABOVE", "50.00"),
+    ])
+    .await;
+    sale(&app, 1, "100.00").await;
+    app.state.payouts.release_due_earnings(100).await.unwrap();
+    let (_, large) = ask(&app, "60.00", "stripe_connect", stripe_account()).await;
+    let (_, small) = ask(&app, "20.00", "stripe_connect", stripe_account()).await;
+    let approve = |p: &Value| format!("/api/payments/payouts/{}/approve/", p["id"].as_str().unwrap());
+    let (status, problem) = admin_post(&app, &approve(&large), json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("second_approval_required")));
+    let (status, _) = admin_post(&app, &approve(&small), json!({})).await;
+    assert_eq!(status, 200, "one admin suffices at or below the threshold");
+    let res = app.post(&approve(&large), &app.token(2, Role::Admin), &json!({})).await;
+    assert_eq!(res.status(), 200);
+    let paid: Value = res.json().await.unwrap();
+    assert_eq!(paid["status"], "paid");
+    ledger_is_sound(&app).await;
+}

@@ -201,3 +201,38 @@ async fn admins_read_an_accounts_balance_and_entries_page_by_page() {
     assert_eq!(app.get("/api/payments/admin/ledger/platform_revenue/?currency=USD", &student).await.status(), 403);
     assert_eq!(app.get("/api/payments/admin/ledger/cash/?currency=USD", &app.admin()).await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_refund_above_the_threshold_needs_a_second_admin_and_the_first_cannot_be_both() {
+    let app = spawn_app().await;
+    let payment = paid(&app, "1500.00").await;
+    let student = app.token(1000, Role::Student);
+    let (status, refund) = request(&app, &student, json!({"payment_id": payment, "reason": "duplicate"})).await;
+    assert_eq!(status, 201, "{refund}");
+    let approve = format!("/api/payments/refunds/{}/approve/", refund["id"].as_str().unwrap());
+    let first = app.token(1, Role::Admin);
+    for _ in 0..2 {
+        let res = app.post(&approve, &first, &json!({})).await;
+        assert_eq!(res.status(), 409);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "second_approval_required");
+    }
+    assert_eq!(app.count("ledger_journals").await, 1, "nothing moved on the first approval");
+    let second = app.token(2, Role::Admin);
+    let res = app.post(&approve, &second, &json!({})).await;
+    assert_eq!(res.status(), 200);
+    let done: Value = res.json().await.unwrap();
+    assert_eq!(done["status"], "processed");
+    assert_eq!(app.count("ledger_journals").await, 2);
+}
+
+#[tokio::test]
+async fn a_refund_at_the_threshold_needs_one_admin() {
+    let app = spawn_app().await;
+    let payment = paid(&app, "1000.00").await;
+    let (_, refund) =
+        request(&app, &app.token(1000, Role::Student), json!({"payment_id": payment, "reason": "duplicate"})).await;
+    let approve = format!("/api/payments/refunds/{}/approve/", refund["id"].as_str().unwrap());
+    let res = app.post(&approve, &app.admin(), &json!({})).await;
+    assert_eq!(res.status(), 200);
+}

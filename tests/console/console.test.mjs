@@ -36,9 +36,19 @@ async function api(method, path, token, body) {
   return JSON.parse(text);
 }
 
-/** A completed sandbox purchase of course 1 with a refund requested. */
-async function paymentWithRequestedRefund() {
-  const payment = await api("POST", "/api/payments/", studentToken, { course_id: 1, payment_method: "sandbox" });
+const secondAdminToken = process.env.CONSOLE_SECOND_ADMIN_TOKEN;
+
+/** Course `id` at `price` USD, taught by instructor 300 (not the demo
+ * instructor, whose balance the payout test spends). */
+async function course(id, price) {
+  await api("PUT", `/api/payments/catalog/courses/${id}/`, adminToken,
+    { title: `Course ${id}`, price, currency: "USD", instructor_id: 300, active: true });
+}
+
+/** A completed sandbox purchase of course 77 (or `courseId`) with a refund requested. */
+async function paymentWithRequestedRefund(courseId = 77, price = "49.99") {
+  await course(courseId, price);
+  const payment = await api("POST", "/api/payments/", studentToken, { course_id: courseId, payment_method: "sandbox" });
   await api("POST", `/api/payments/${payment.id}/confirm/`, studentToken, { payment_token: "sandbox_success" });
   const refund = await api("POST", "/api/payments/refunds/", studentToken, { payment_id: payment.id, reason: "changed my mind" });
   assert.equal(refund.status, "requested");
@@ -146,6 +156,57 @@ test("signing out ends the session for good", async () => {
   assert.equal(new URL(res.url()).pathname, "/admin/sign-in");
 });
 
+test("a refund above the two-admin threshold needs a second admin in the console too", async () => {
+  const { payment, refund } = await paymentWithRequestedRefund(78, "1500.00");
+  const first = await signedInPage(adminToken);
+  await first.goto(`${base}/admin/refunds?status=requested`);
+  first.once("dialog", (dialog) => dialog.accept());
+  await Promise.all([first.waitForLoadState(), first.locator(`tr[data-refund="${refund.id}"] button`, { hasText: "Approve" }).click()]);
+  await first.waitForSelector("#awaiting-second-approval");
+  await shot(first, "09-awaiting-second-approval");
+  assert.equal((await api("GET", `/api/payments/refunds/${refund.id}/`, adminToken)).status, "requested");
+  const second = await signedInPage(secondAdminToken);
+  await second.goto(`${base}/admin/refunds?status=requested`);
+  second.once("dialog", (dialog) => dialog.accept());
+  await Promise.all([second.waitForURL(`${base}/admin/refunds`), second.locator(`tr[data-refund="${refund.id}"] button`, { hasText: "Approve" }).click()]);
+  assert.equal((await api("GET", `/api/payments/${payment.id}/`, adminToken)).status, "refunded");
+  await second.goto(`${base}/admin/audit`);
+  const audit = await second.locator("#audit").textContent();
+  assert.ok(audit.includes("refund.approve_first") && audit.includes("refund.approve"));
+});
+
+test("an admin creates a coupon and deactivates it; both are audited", async () => {
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/coupons`);
+  await page.fill("#new-coupon input[name=code]", "CONSOLE15");
+  await page.fill("#new-coupon input[name=discount_value]", "15");
+  await page.fill("#new-coupon input[name=max_uses]", "5");
+  await Promise.all([page.waitForURL(`${base}/admin/coupons`), page.click("#new-coupon button[type=submit]")]);
+  const row = page.locator('tr[data-coupon="CONSOLE15"]');
+  assert.match(await row.textContent(), /15 %/);
+  await shot(page, "10-coupons");
+  page.once("dialog", (dialog) => dialog.accept());
+  await Promise.all([page.waitForURL(`${base}/admin/coupons`), row.locator("button", { hasText: "Deactivate" }).click()]);
+  assert.match(await page.locator('tr[data-coupon="CONSOLE15"]').textContent(), /no/);
+  const invalid = await page.request.post(`${base}/admin/coupons`, {
+    form: { csrf: await page.inputValue("#new-coupon input[name=csrf]"), code: "", discount_type: "percentage", discount_value: "150" },
+  });
+  assert.equal(invalid.status(), 422, "refused as the API refuses it");
+  await page.goto(`${base}/admin/audit`);
+  const audit = await page.locator("#audit").textContent();
+  assert.ok(audit.includes("coupon.create") && audit.includes("coupon.deactivate"));
+});
+
+test("every admin list renders", async () => {
+  const page = await signedInPage(adminToken);
+  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"]]) {
+    const res = await page.goto(`${base}/admin/${path}`);
+    assert.equal(res.status(), 200, path);
+    assert.equal(await page.locator(`#${path}`).count(), 1, path);
+    await shot(page, name);
+  }
+});
+
 test("an instructor signs in once with a printed link and sees their earnings at phone width", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
@@ -155,6 +216,13 @@ test("an instructor signs in once with a printed link and sees their earnings at
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390 + 1, `no sideways page scroll at phone width (${width}px)`);
   await shot(page, "08-instructor-phone");
+  await page.fill("#request-payout input[name=amount]", "10.00");
+  await page.selectOption("#request-payout select[name=method]", "paypal");
+  await page.fill("#request-payout input[name=email]", "teacher@example.com");
+  await Promise.all([page.waitForURL(`${base}/admin/`), page.click("#request-payout button[type=submit]")]);
+  const payouts = await page.locator("#my-payouts").textContent();
+  assert.match(payouts, /10\.00 USD/);
+  assert.ok(payouts.includes("t***@example.com") && !payouts.includes("teacher@example.com"), "shown masked");
   const admin = await page.goto(`${base}/admin/payments`);
   assert.equal(admin.status(), 403);
   const again = await (await browser.newContext()).newPage();

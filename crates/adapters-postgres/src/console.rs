@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
 use domain::ids::{PaymentId, UserId};
 use domain::money::Money;
-use domain::ports::{AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, StoreError, TimelineEntry};
+use domain::ports::{
+    ApprovalStore, AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, StoreError, TimelineEntry,
+};
 use domain::usecases::{Actor, Role};
 
 use crate::errors::{corrupt, store_error};
@@ -16,7 +18,7 @@ use crate::pool::PgStore;
 use crate::rows::currency;
 use crate::schema::{
     console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links, ledger_entries,
-    ledger_journals, payment_disputes, payouts, refunds,
+    ledger_journals, payment_disputes, payouts, refunds, second_approvals,
 };
 
 fn actor(user_id: i64, role: &str) -> Result<Actor, StoreError> {
@@ -265,6 +267,31 @@ impl ConsoleStore for PgStore {
                 .get_result(conn)
                 .map_err(store_error)?;
             Ok(PendingWork { refunds: count(refunds)?, payouts: count(payouts)?, disputes: count(disputes)? })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ApprovalStore for PgStore {
+    async fn first_approval(&self, object_id: String, admin: UserId, at: DateTime<Utc>) -> Result<UserId, StoreError> {
+        self.run(move |conn| {
+            // Insert-or-keep, then read: the row that won is the first.
+            diesel::insert_into(second_approvals::table)
+                .values((
+                    second_approvals::object_id.eq(&object_id),
+                    second_approvals::first_admin_id.eq(admin.get()),
+                    second_approvals::approved_at.eq(at),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .map_err(store_error)?;
+            let first: i64 = second_approvals::table
+                .find(&object_id)
+                .select(second_approvals::first_admin_id)
+                .first(conn)
+                .map_err(store_error)?;
+            Ok(UserId::new(first))
         })
         .await
     }

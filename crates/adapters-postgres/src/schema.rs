@@ -343,6 +343,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    second_approvals (object_id) {
+        object_id -> Text,
+        first_admin_id -> Int8,
+        approved_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> payments (payment_id));
 diesel::joinable!(event_deliveries -> event_endpoints (endpoint_id));
@@ -379,4 +387,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payouts,
     rate_limit_counters,
     refunds,
+    second_approvals,
 );

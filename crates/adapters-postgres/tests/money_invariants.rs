@@ -164,6 +164,12 @@ async fn world(db: &TestDb) -> World {
         instructor_fee_rates: HashMap::from([(UserId::new(12), Rate::from_str("0.1537").unwrap())]),
         max_amount_major: 1_000_000,
     };
+    // One admin approves any amount here; two-admin approval is tested end to end.
+    let dual_control = domain::usecases::dual_control::DualControl::new(
+        domain::usecases::dual_control::SecondApprovalPolicy::default(),
+        shared.clone(),
+        Arc::new(SystemClock),
+    );
     let refunds = RefundService::new(
         RefundPorts {
             refunds: shared.clone(),
@@ -171,6 +177,7 @@ async fn world(db: &TestDb) -> World {
             gateways: gateways.clone(),
             clock: Arc::new(SystemClock),
             ids: Arc::new(TimeOrderedIds),
+            dual_control: dual_control.clone(),
         },
         30,
     );
@@ -194,6 +201,7 @@ async fn world(db: &TestDb) -> World {
             gateways: PayoutGateways::new().with(Arc::new(SandboxPayouts::new(PayoutMethod::StripeConnect))),
             clock: Arc::new(SystemClock),
             ids: Arc::new(TimeOrderedIds),
+            dual_control,
         },
         // Released by the next release step: the test controls when.
         PayoutPolicy { minimum_major: rust_decimal::Decimal::TEN, hold: chrono::Duration::zero() },

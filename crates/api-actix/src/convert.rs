@@ -145,6 +145,7 @@ impl From<domain::usecases::refunds::RefundError> for ApiError {
             E::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
             E::Gateway(e) => gateway(e),
             E::Contended => ApiError::Conflict,
+            E::SecondApprovalRequired { .. } => ApiError::SecondApprovalRequired(error.to_string()),
             E::Ledger(e) => {
                 tracing::error!(error = %e, "ledger construction failed");
                 ApiError::Internal
@@ -210,6 +211,7 @@ impl From<domain::usecases::payouts::PayoutError> for ApiError {
             E::Gateway(e) => gateway(e),
             E::NoEncryptionKey => ApiError::EncryptionNotConfigured,
             E::Contended => ApiError::Conflict,
+            E::SecondApprovalRequired { .. } => ApiError::SecondApprovalRequired(error.to_string()),
             E::Ledger(e) => {
                 tracing::error!(error = %e, "ledger construction failed");
                 ApiError::Internal

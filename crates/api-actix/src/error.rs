@@ -138,6 +138,9 @@ pub enum ApiError {
     /// No gateway is configured for the payout method.
     #[error("{0}")]
     PayoutMethodUnavailable(String),
+    /// Above the two-admin threshold: recorded; another admin must approve.
+    #[error("{0}")]
+    SecondApprovalRequired(String),
     /// Secrets cannot be stored: no encryption key is configured.
     #[error("SKILLPAY_ENCRYPTION_KEY is not set; secrets (gateway credentials, payout destinations) cannot be stored")]
     EncryptionNotConfigured,
@@ -152,7 +155,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 37] = [
+    pub const ALL_CODES: [&'static str; 38] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -189,6 +192,7 @@ impl ApiError {
         "payout_below_minimum",
         "insufficient_balance",
         "payout_method_unavailable",
+        "second_approval_required",
         "internal_error",
     ];
 
@@ -231,6 +235,7 @@ impl ApiError {
             Self::PayoutBelowMinimum(_) => "payout_below_minimum",
             Self::InsufficientBalance(_) => "insufficient_balance",
             Self::PayoutMethodUnavailable(_) => "payout_method_unavailable",
+            Self::SecondApprovalRequired(_) => "second_approval_required",
             Self::Internal => "internal_error",
         }
     }
@@ -258,9 +263,11 @@ impl ApiError {
             | Self::PayoutBelowMinimum(_)
             | Self::InsufficientBalance(_)
             | Self::PayoutMethodUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::IdempotencyInProgress | Self::DuplicateCouponCode | Self::InvalidTransition(_) | Self::Conflict => {
-                StatusCode::CONFLICT
-            }
+            Self::IdempotencyInProgress
+            | Self::DuplicateCouponCode
+            | Self::InvalidTransition(_)
+            | Self::Conflict
+            | Self::SecondApprovalRequired(_) => StatusCode::CONFLICT,
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
@@ -379,6 +386,7 @@ mod tests {
             ApiError::PayoutBelowMinimum(String::new()),
             ApiError::InsufficientBalance(String::new()),
             ApiError::PayoutMethodUnavailable(String::new()),
+            ApiError::SecondApprovalRequired(String::new()),
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

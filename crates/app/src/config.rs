@@ -32,6 +32,8 @@ pub const DEFAULT_PAYMENT_EXPIRY_MINUTES: i64 = 60;
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 30;
 /// Default smallest payout, in major units.
 pub const DEFAULT_MIN_PAYOUT: &str = "10.00";
+/// Refunds and payouts above this many major units need a second admin.
+const DEFAULT_SECOND_APPROVAL_ABOVE: &str = "1000.00";
 /// Default days sale earnings stay pending before they can be paid out
 /// (covers the usual window for early refunds and card disputes).
 pub const DEFAULT_PAYOUT_HOLD_DAYS: i64 = 7;
@@ -97,6 +99,9 @@ pub struct Config {
     pub idempotency_ttl_hours: i64,
     /// Smallest payout, in major units of its currency.
     pub min_payout_major: rust_decimal::Decimal,
+    /// Refunds and payouts above this (major units of their currency) need
+    /// two admins' approval; `None`: one admin suffices.
+    pub second_approval_above: Option<rust_decimal::Decimal>,
     /// Days sale earnings stay pending (0: released by the next sweep).
     pub payout_hold_days: i64,
     /// Milliseconds between event delivery rounds.
@@ -277,6 +282,16 @@ impl Config {
                 .filter(|v| v.is_sign_positive() && !v.is_zero() && v.scale() <= 4)
                 .context("SKILLPAY_MIN_PAYOUT must be a positive decimal amount such as 10.00")?,
         };
+        let second_approval_above = match var("SKILLPAY_SECOND_APPROVAL_ABOVE").as_deref().map(str::trim) {
+            None => Some(rust_decimal::Decimal::from_str(DEFAULT_SECOND_APPROVAL_ABOVE)?),
+            Some("off") => None,
+            Some(text) => Some(
+                rust_decimal::Decimal::from_str(text)
+                    .ok()
+                    .filter(|v| !v.is_sign_negative() && v.scale() <= 4)
+                    .context("SKILLPAY_SECOND_APPROVAL_ABOVE must be an amount such as 1000.00, or off")?,
+            ),
+        };
         let payout_hold_days = match var("SKILLPAY_PAYOUT_HOLD_DAYS") {
             None => DEFAULT_PAYOUT_HOLD_DAYS,
             Some(text) => text
@@ -330,6 +345,7 @@ impl Config {
             event_poll_ms,
             event_timeout_secs,
             min_payout_major,
+            second_approval_above,
             payout_hold_days,
             idempotency_ttl_hours,
             dispute_fees,

@@ -210,6 +210,11 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         instructor_fee_rates: config.instructor_fee_rates.clone(),
         max_amount_major: config.max_amount_major,
     };
+    let dual_control = domain::usecases::dual_control::DualControl::new(
+        domain::usecases::dual_control::SecondApprovalPolicy { above_major: config.second_approval_above },
+        store.clone(),
+        clock.clone(),
+    );
     let refunds = RefundService::new(
         RefundPorts {
             refunds: store.clone(),
@@ -217,6 +222,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
             gateways: ports.gateways.clone(),
             clock: clock.clone(),
             ids: ids.clone(),
+            dual_control: dual_control.clone(),
         },
         config.refund_window_days,
     );
@@ -240,6 +246,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
             gateways: payout_gateways(config, paypal.as_ref())?,
             clock: clock.clone(),
             ids: ids.clone(),
+            dual_control,
         },
         PayoutPolicy { minimum_major: config.min_payout_major, hold: chrono::Duration::days(config.payout_hold_days) },
     );

@@ -2,19 +2,26 @@
 //! days, work waiting for them and a revenue chart; for instructors their
 //! balances and earnings by course and month.
 
-use actix_web::{get, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Days, NaiveDate, Utc};
 use domain::money::Currency;
+use domain::paging::PageRequest;
+use domain::payout::PayoutMethod;
+use domain::ports::PayoutQuery;
 use domain::stats::{CurrencyTotals, PlatformStats};
 use domain::usecases::Role;
 use maud::{Markup, html};
+use serde::Deserialize;
 
+use super::audit::record;
 use super::chart::daily_bars;
 use super::error::ConsoleError;
-use super::layout::{Section, money, page};
+use super::layout::{Section, csrf_field, money, page, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::payouts::{DestinationBody, RequestPayoutBody, parse_payout_request};
 
 /// The dashboard of the signed-in user's role.
 #[get("/")]
@@ -40,8 +47,8 @@ async fn admin_dashboard(state: &AppState, user: &ConsoleUser, today: NaiveDate)
     let body = html! {
         section.cards aria-label="Waiting for you" {
             a.card href="/admin/refunds?status=requested" { div.label { "Refunds to approve" } div.value #pending-refunds { (pending.refunds) } }
-            div.card { div.label { "Payouts to act on" } div.value { (pending.payouts) } }
-            div.card { div.label { "Open disputes" } div.value { (pending.disputes) } }
+            a.card href="/admin/payouts?status=requested" { div.label { "Payouts to act on" } div.value { (pending.payouts) } }
+            a.card href="/admin/disputes" { div.label { "Open disputes" } div.value { (pending.disputes) } }
         }
         @if currencies.is_empty() {
             p.notice { "No payments in the last 30 days." }
@@ -101,7 +108,7 @@ fn revenue_chart(stats: &PlatformStats, currency: Currency, from: NaiveDate, to:
 async fn instructor_dashboard(state: &AppState, user: &ConsoleUser, today: NaiveDate) -> Result<Markup, ConsoleError> {
     let from = days_back(today, 364);
     let earnings = state.stats.instructor(user.actor, None, from, today).await.map_err(ApiError::from)?;
-    let body = html! {
+    let earnings_body = html! {
         h2 { "Balance" }
         @if earnings.balances.is_empty() { p.muted { "No earnings yet." } }
         div.table-wrap {
@@ -130,5 +137,99 @@ async fn instructor_dashboard(state: &AppState, user: &ConsoleUser, today: Naive
             (daily_bars(&format!("Net earnings by month, {}", currency.code()), &months, u32::from(currency.exponent())))
         }
     };
+    let body = earnings_body;
+    let payouts = state
+        .payouts
+        .list(
+            user.actor,
+            PayoutQuery { instructor: None, status: None, method: None, page: PageRequest::new(None, Some(20)) },
+        )
+        .await
+        .map_err(ApiError::from)?;
+    let body = html! {
+        (body)
+        h2 { "Payouts" }
+        div.table-wrap {
+            table #my-payouts {
+                thead { tr { th { "Requested" } th { "Amount" } th { "Method" } th { "To" } th { "Status" } } }
+                tbody {
+                    @for p in &payouts.items {
+                        tr { td { (time(p.created_at)) } td.num { (money(p.amount)) } td { (p.method.as_str()) } td { (p.destination_masked) } td { (status(p.status.as_str())) } }
+                    }
+                    @if payouts.items.is_empty() { tr { td colspan="5" .muted { "No payouts yet." } } }
+                }
+            }
+        }
+        h2 { "Request a payout" }
+        form.filters #request-payout method="post" action="/admin/payouts/request" {
+            (csrf_field(user))
+            label { "Amount" input name="amount" required size="8" placeholder="50.00"; }
+            label { "Currency" input name="currency" required size="4" value="USD"; }
+            label { "Method"
+                select name="method" {
+                    @for m in PayoutMethod::ALL { option value=(m.as_str()) { (m.as_str()) } }
+                }
+            }
+            label { "Stripe account (acct_…)" input name="account_id" size="16" autocomplete="off"; }
+            label { "PayPal e-mail" input name="email" type="email" size="16" autocomplete="off"; }
+            label { "Account holder" input name="account_holder" size="12" autocomplete="off"; }
+            label { "IBAN or account number" input name="account_number" size="16" autocomplete="off"; }
+            label { "Bank code" input name="bank_code" size="8" autocomplete="off"; }
+            button type="submit" { "Request" }
+        }
+    };
     Ok(page(user, Section::Dashboard, "My earnings", body))
+}
+
+/// The payout request form (the destination fields of its method).
+#[derive(Debug, Deserialize)]
+pub struct PayoutRequestForm {
+    csrf: String,
+    amount: String,
+    currency: String,
+    method: String,
+    #[serde(default)]
+    account_id: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    account_holder: String,
+    #[serde(default)]
+    account_number: String,
+    #[serde(default)]
+    bank_code: String,
+}
+
+fn given(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// An instructor asks for a payout, validated as the API validates it.
+#[post("/payouts/request")]
+pub async fn request_payout(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    form: web::Form<PayoutRequestForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    let form = form.into_inner();
+    let body = RequestPayoutBody {
+        amount: form.amount.trim().to_owned(),
+        currency: form.currency.trim().to_uppercase(),
+        method: form.method,
+        destination: DestinationBody {
+            account_id: given(&form.account_id),
+            email: given(&form.email),
+            account_holder: given(&form.account_holder),
+            account_number: given(&form.account_number),
+            bank_code: given(&form.bank_code),
+        },
+    };
+    let (amount, destination) = parse_payout_request(body)?;
+    let payout = state.payouts.request(user.actor, amount, destination).await.map_err(ApiError::from)?;
+    let payload = domain::outbox::payout_payload(&payout);
+    record(&state, &user, "payout.request", payout.id.to_string(), serde_json::Value::Null, payload).await?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/")).finish())
 }

@@ -38,6 +38,14 @@ pub enum Section {
     Payments,
     /// Refunds.
     Refunds,
+    /// Payouts.
+    Payouts,
+    /// Coupons.
+    Coupons,
+    /// Disputes.
+    Disputes,
+    /// Outgoing event deliveries.
+    Deliveries,
     /// The audit log.
     Audit,
 }
@@ -49,6 +57,10 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
             (Section::Dashboard, "/admin/", "Dashboard"),
             (Section::Payments, "/admin/payments", "Payments"),
             (Section::Refunds, "/admin/refunds", "Refunds"),
+            (Section::Payouts, "/admin/payouts", "Payouts"),
+            (Section::Coupons, "/admin/coupons", "Coupons"),
+            (Section::Disputes, "/admin/disputes", "Disputes"),
+            (Section::Deliveries, "/admin/deliveries", "Deliveries"),
             (Section::Audit, "/admin/audit", "Audit log"),
         ],
         Role::Instructor | Role::Student => &[(Section::Dashboard, "/admin/", "My earnings")],
@@ -95,6 +107,11 @@ pub fn money(amount: Money) -> String {
 /// A time in UTC, to the minute.
 pub fn time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A rendered page as a 200 answer.
+pub fn html_page(markup: Markup) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("text/html; charset=utf-8").body(markup.into_string())
 }
 
 /// The hidden CSRF field every form carries.

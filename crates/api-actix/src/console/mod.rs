@@ -11,11 +11,15 @@
 //! [`Actor`]: domain::usecases::Actor
 
 mod assets;
+mod audit;
 mod chart;
+mod coupons;
 mod dashboard;
 mod error;
 mod layout;
+mod operations;
 mod payments;
+mod payouts;
 mod refunds;
 mod session;
 
@@ -57,10 +61,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(dashboard::dashboard)
             .service(payments::list)
             .service(payments::detail)
+            .service(dashboard::request_payout)
+            .service(payouts::list)
+            .service(payouts::approve)
+            .service(payouts::act_with_note)
+            .service(coupons::list)
+            .service(coupons::create)
+            .service(coupons::deactivate)
+            .service(operations::disputes)
+            .service(operations::submit_evidence)
+            .service(operations::deliveries)
+            .service(operations::replay)
             .service(refunds::list)
             .service(refunds::approve)
             .service(refunds::reject)
-            .service(refunds::audit_log)
+            .service(audit::audit_log)
             .default_service(web::to(error::not_found)),
     );
 }

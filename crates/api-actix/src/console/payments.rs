@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
 use super::error::ConsoleError;
-use super::layout::{Section, money, page, status, time};
+use super::layout::{Section, html_page, money, page, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -124,9 +124,7 @@ pub async fn list(
     user: ConsoleUser,
     req: HttpRequest,
 ) -> Result<HttpResponse, ConsoleError> {
-    if !user.actor.is_admin() {
-        return Err(ConsoleError::Forbidden);
-    }
+    user.require_admin()?;
     let mut filters: Filters = serde_urlencoded::from_str(req.query_string()).map_err(|_| invalid("filter"))?;
     filters.q = filters.q.trim().to_owned();
     if !filters.q.is_empty() {
@@ -149,10 +147,6 @@ pub async fn list(
     let result = state.payments.list(user.actor, filters.query(filters.page(PAGE_SIZE)?)?).await?;
     let next = result.next.as_ref().map(|c| filters.with_cursor(Some(c), ""));
     Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &result.items, next))))
-}
-
-fn html_page(markup: Markup) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(markup.into_string())
 }
 
 fn select(name: &str, label: &str, current: &str, options: &[&str]) -> Markup {
@@ -267,9 +261,7 @@ pub async fn detail(
     user: ConsoleUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
-    if !user.actor.is_admin() {
-        return Err(ConsoleError::Forbidden);
-    }
+    user.require_admin()?;
     let id: PaymentId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
     let p = state.payments.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) =

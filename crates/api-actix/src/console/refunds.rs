@@ -1,19 +1,20 @@
 //! Refunds: the list, approving and rejecting (through the same use cases
-//! as the API, each recorded in the audit log), and the audit log page.
+//! as the API, each recorded in the audit log).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::Utc;
 use domain::ids::{PaymentId, RefundId};
 use domain::outbox::refund_payload;
 use domain::paging::PageRequest;
-use domain::ports::{AuditEntry, RefundQuery};
+use domain::ports::RefundQuery;
 use domain::refund::{Refund, RefundStatus};
+use domain::usecases::refunds::RefundError;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, money, page, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -29,14 +30,6 @@ pub struct RefundFilters {
     payment: String,
 }
 
-fn admin_only(user: &ConsoleUser) -> Result<(), ConsoleError> {
-    if user.actor.is_admin() { Ok(()) } else { Err(ConsoleError::Forbidden) }
-}
-
-fn html_page(markup: Markup) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(markup.into_string())
-}
-
 /// The refunds list (admins), newest first, with actions on requested ones.
 #[get("/refunds")]
 pub async fn list(
@@ -44,7 +37,7 @@ pub async fn list(
     user: ConsoleUser,
     filters: web::Query<RefundFilters>,
 ) -> Result<HttpResponse, ConsoleError> {
-    admin_only(&user)?;
+    user.require_admin()?;
     let bad = |what: &str| ConsoleError::Api(ApiError::InvalidQuery(format!("unknown {what}")));
     let status_filter = if filters.status.is_empty() {
         None
@@ -118,26 +111,6 @@ fn refund_id(path: &str) -> Result<RefundId, ConsoleError> {
     path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))
 }
 
-/// Records a console action in the audit log.
-async fn audit(
-    state: &AppState,
-    user: &ConsoleUser,
-    action: &str,
-    before: &Refund,
-    after: &Refund,
-) -> Result<(), ConsoleError> {
-    let entry = AuditEntry {
-        actor: user.actor,
-        action: action.to_owned(),
-        object_id: after.id.to_string(),
-        before: Some(refund_payload(before)),
-        after: Some(refund_payload(after)),
-        at: Utc::now(),
-    };
-    state.console.record(entry).await?;
-    Ok(())
-}
-
 fn back_to_refunds() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/refunds")).finish()
 }
@@ -152,12 +125,29 @@ pub async fn approve(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
-    admin_only(&user)?;
+    user.require_admin()?;
     let id = refund_id(&path)?;
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
-    let after = state.refunds.approve(user.actor, id).await.map_err(ApiError::from)?;
-    audit(&state, &user, "refund.approve", &before, &after).await?;
-    Ok(back_to_refunds())
+    match state.refunds.approve(user.actor, id).await {
+        Ok(after) => {
+            record(
+                &state,
+                &user,
+                "refund.approve",
+                after.id.to_string(),
+                refund_payload(&before),
+                refund_payload(&after),
+            )
+            .await?;
+            Ok(back_to_refunds())
+        }
+        Err(RefundError::SecondApprovalRequired { .. }) => {
+            let payload = refund_payload(&before);
+            record(&state, &user, "refund.approve_first", id.to_string(), payload.clone(), payload).await?;
+            Ok(awaiting_second_approval(&user, Section::Refunds, "/admin/refunds"))
+        }
+        Err(e) => Err(ApiError::from(e).into()),
+    }
 }
 
 /// The reject form's body.
@@ -177,7 +167,7 @@ pub async fn reject(
     form: web::Form<RejectForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
-    admin_only(&user)?;
+    user.require_admin()?;
     let id = refund_id(&path)?;
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > crate::dto::MAX_TEXT_CHARS {
@@ -188,39 +178,7 @@ pub async fn reject(
     }
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
     let after = state.refunds.reject(user.actor, id, reason.to_owned()).await.map_err(ApiError::from)?;
-    audit(&state, &user, "refund.reject", &before, &after).await?;
+    record(&state, &user, "refund.reject", after.id.to_string(), refund_payload(&before), refund_payload(&after))
+        .await?;
     Ok(back_to_refunds())
-}
-
-/// The audit log (admins), newest first.
-#[get("/audit")]
-pub async fn audit_log(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
-    admin_only(&user)?;
-    let entries = state.console.audit_log(None, None, 200).await?;
-    let body = html! {
-        p.muted { "Every console action, append-only. The newest 200." }
-        div.table-wrap {
-            table #audit {
-                thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Object" } th { "Before → after" } } }
-                tbody {
-                    @for (_, e) in &entries {
-                        tr {
-                            td { (time(e.at)) }
-                            td { (e.actor.role.as_str()) " " (e.actor.user_id.get()) }
-                            td { (e.action) }
-                            td { code { (e.object_id) } }
-                            td { (summary(e.before.as_ref())) " → " (summary(e.after.as_ref())) }
-                        }
-                    }
-                    @if entries.is_empty() { tr { td colspan="5" .muted { "No actions yet." } } }
-                }
-            }
-        }
-    };
-    Ok(html_page(page(&user, Section::Audit, "Audit log", body)))
-}
-
-/// The status of an audited object, as the short form of its change.
-fn summary(value: Option<&serde_json::Value>) -> String {
-    value.and_then(|v| v.get("status")).and_then(|s| s.as_str()).unwrap_or("—").to_owned()
 }

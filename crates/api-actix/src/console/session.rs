@@ -60,6 +60,11 @@ pub struct ConsoleUser {
 }
 
 impl ConsoleUser {
+    /// Refuses anyone but an admin.
+    pub fn require_admin(&self) -> Result<(), ConsoleError> {
+        if self.actor.is_admin() { Ok(()) } else { Err(ConsoleError::Forbidden) }
+    }
+
     /// Refuses a form whose CSRF token is not this session's, or that comes
     /// from another site (`Origin` naming another host).
     pub fn check_form(&self, req: &HttpRequest, sent: &str) -> Result<(), ConsoleError> {

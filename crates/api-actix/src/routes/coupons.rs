@@ -28,7 +28,7 @@ use domain::usecases::rate_limits::LimitedAction;
 /// Most ids a coupon may be restricted to.
 const MAX_TARGET_IDS: usize = 1_000;
 
-fn parse_coupon(body: CreateCouponBody) -> Result<NewCoupon, ApiError> {
+pub(crate) fn parse_coupon(body: CreateCouponBody) -> Result<NewCoupon, ApiError> {
     let mut errors = Vec::new();
     let code = CouponCode::parse(&body.code).map_err(|e| errors.push(FieldError::new("code", e.to_string()))).ok();
     let currency: Option<Currency> = body.currency.as_deref().and_then(|c| parse_currency("currency", c, &mut errors));

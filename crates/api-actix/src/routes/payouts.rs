@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::ids::{PayoutId, UserId};
+use domain::money::Money;
 use domain::payout::{InstructorBalance, Payout, PayoutDestination, PayoutMethod, PayoutStatus};
 use domain::ports::PayoutQuery;
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,27 @@ pub struct RequestPayoutBody {
     pub method: String,
     /// Where to send it (stored encrypted, shown masked).
     pub destination: DestinationBody,
+}
+
+/// The amount and destination of a payout request, or every field at fault
+/// (the destination's value is never echoed).
+pub(crate) fn parse_payout_request(input: RequestPayoutBody) -> Result<(Money, PayoutDestination), ApiError> {
+    let mut errors = Vec::new();
+    let currency = parse_currency("currency", &input.currency, &mut errors);
+    let amount = currency.and_then(|c| parse_amount("amount", &input.amount, c, &mut errors));
+    let method = match input.method.parse::<PayoutMethod>() {
+        Ok(method) => Some(method),
+        Err(_) => {
+            errors.push(FieldError::new("method", "must be stripe_connect, paypal or bank_transfer"));
+            None
+        }
+    };
+    let destination = method.and_then(|m| destination(m, input.destination, &mut errors));
+    fail_on(errors)?;
+    match (amount, destination) {
+        (Some(amount), Some(destination)) => Ok((amount, destination)),
+        _ => Err(ApiError::Internal),
+    }
 }
 
 /// Body of reject and mark-failed.
@@ -188,22 +210,7 @@ pub async fn request_payout(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     idempotent(&state, &req, actor, &body, || async {
-        let input: RequestPayoutBody = parse_body(&req, &body)?;
-        let mut errors = Vec::new();
-        let currency = parse_currency("currency", &input.currency, &mut errors);
-        let amount = currency.and_then(|c| parse_amount("amount", &input.amount, c, &mut errors));
-        let method = match input.method.parse::<PayoutMethod>() {
-            Ok(method) => Some(method),
-            Err(_) => {
-                errors.push(FieldError::new("method", "must be stripe_connect, paypal or bank_transfer"));
-                None
-            }
-        };
-        let destination = method.and_then(|m| destination(m, input.destination, &mut errors));
-        fail_on(errors)?;
-        let (Some(amount), Some(destination)) = (amount, destination) else {
-            return Err(ApiError::Internal);
-        };
+        let (amount, destination) = parse_payout_request(parse_body(&req, &body)?)?;
         let payout = state.payouts.request(actor, amount, destination).await?;
         JsonReply::new(StatusCode::CREATED, &PayoutView::from(&payout))
     })

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::StoreError;
-use crate::ids::PaymentId;
+use crate::ids::{PaymentId, UserId};
 use crate::money::Money;
 use crate::usecases::Actor;
 
@@ -113,4 +113,15 @@ pub trait ConsoleStore: Send + Sync {
     async fn payment_timeline(&self, payment: PaymentId) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Counts of work waiting for an admin.
     async fn pending_work(&self) -> Result<PendingWork, StoreError>;
+}
+
+/// The first approval of each large money movement (see
+/// [`crate::usecases::dual_control`]).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    /// Records `admin` as the first approver of `object_id` unless someone
+    /// already is; answers who the first approver is (one per object,
+    /// whatever the races).
+    async fn first_approval(&self, object_id: String, admin: UserId, at: DateTime<Utc>) -> Result<UserId, StoreError>;
 }

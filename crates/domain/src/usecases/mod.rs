@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod coupons;
 pub mod disputes;
+pub mod dual_control;
 pub mod events;
 pub mod gateway_configs;
 pub mod payments;

@@ -49,6 +49,8 @@ pub struct PayoutPorts {
     pub clock: Arc<dyn Clock>,
     /// Ids.
     pub ids: Arc<dyn IdGenerator>,
+    /// Two-admin approval of large payouts.
+    pub dual_control: super::dual_control::DualControl,
 }
 
 /// Payout rules a deployment configures.
@@ -122,6 +124,13 @@ pub enum PayoutError {
     /// Others kept changing it.
     #[error("the payout is changing concurrently; retry")]
     Contended,
+    /// Above the two-admin threshold: this approval is recorded, and a
+    /// different admin must approve too.
+    #[error("approval recorded; a second admin (not user {first}) must approve this payout too")]
+    SecondApprovalRequired {
+        /// Who approved first.
+        first: crate::ids::UserId,
+    },
     /// Ledger construction failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -227,6 +236,12 @@ impl PayoutService {
     pub async fn approve(&self, actor: Actor, id: PayoutId) -> Result<Payout, PayoutError> {
         actor.require_admin()?;
         let current = self.find(id).await?;
+        if current.status == PayoutStatus::Requested {
+            let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
+            if let super::dual_control::Approval::AwaitingSecond { first } = approval {
+                return Err(PayoutError::SecondApprovalRequired { first });
+            }
+        }
         let gateway = match current.method {
             PayoutMethod::BankTransfer => None,
             method => Some(self.ports.gateways.for_method(method).ok_or(PayoutError::MethodUnavailable(method))?),

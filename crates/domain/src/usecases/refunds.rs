@@ -42,6 +42,8 @@ pub struct RefundPorts {
     pub clock: Arc<dyn Clock>,
     /// Ids.
     pub ids: Arc<dyn IdGenerator>,
+    /// Two-admin approval of large refunds.
+    pub dual_control: super::dual_control::DualControl,
 }
 
 /// Why a refund use case failed.
@@ -72,6 +74,13 @@ pub enum RefundError {
     /// Others kept changing it.
     #[error("the refund is changing concurrently; retry")]
     Contended,
+    /// Above the two-admin threshold: this approval is recorded, and a
+    /// different admin must approve too.
+    #[error("approval recorded; a second admin (not user {first}) must approve this refund too")]
+    SecondApprovalRequired {
+        /// Who approved first.
+        first: crate::ids::UserId,
+    },
     /// Ledger construction failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -145,6 +154,13 @@ impl RefundService {
     /// a gateway that already made it answers the same refund.
     pub async fn approve(&self, actor: Actor, id: RefundId) -> Result<Refund, RefundError> {
         actor.require_admin()?;
+        let current = self.ports.refunds.find(id).await?.ok_or(RefundError::NotFound)?;
+        if current.status == RefundStatus::Requested {
+            let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
+            if let super::dual_control::Approval::AwaitingSecond { first } = approval {
+                return Err(RefundError::SecondApprovalRequired { first });
+            }
+        }
         self.change(id, RefundEvent::Approve, |_| {}).await?;
         let refund = self.change(id, RefundEvent::StartProcessing, |_| {}).await?;
         if refund.status != RefundStatus::Processing {

@@ -1,0 +1,187 @@
+//! Disputes (with the evidence form) and outgoing event deliveries (with
+//! replay): each action through the API's use cases, audited.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::events::{Delivery, DeliveryStatus};
+use domain::ids::{DeliveryId, DisputeId};
+use domain::outbox::dispute_payload;
+use domain::paging::PageRequest;
+use domain::ports::{DeliveryQuery, DisputeEvidence};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::audit::record;
+use super::error::ConsoleError;
+use super::layout::{Section, csrf_field, html_page, money, page, status, time};
+use super::session::{ConsoleUser, CsrfForm};
+use crate::AppState;
+use crate::error::ApiError;
+
+fn page_of_100() -> PageRequest {
+    PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT))
+}
+
+/// Disputes (admins), newest first; open ones take evidence.
+#[get("/disputes")]
+pub async fn disputes(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let disputes = state.disputes.list(user.actor, page_of_100()).await.map_err(ApiError::from)?;
+    let body = html! {
+        div.table-wrap {
+            table #disputes {
+                thead { tr { th { "Opened" } th { "Dispute" } th { "Payment" } th { "Amount" } th { "Reason" } th { "Status" } th { "Evidence due" } th { "Evidence" } } }
+                tbody {
+                    @for d in &disputes.items {
+                        tr {
+                            td { (time(d.created_at)) }
+                            td { code { (d.id) } }
+                            td { a href={ "/admin/payments/" (d.payment_id) } { (d.payment_id) } }
+                            td.num { (money(d.amount)) }
+                            td { (d.reason) }
+                            td { (status(d.status.as_str())) }
+                            td { (d.evidence_due_by.map_or("—".to_owned(), time)) }
+                            td {
+                                @if !d.status.is_final() {
+                                    form.inline method="post" action={ "/admin/disputes/" (d.id) "/evidence" } {
+                                        (csrf_field(&user))
+                                        input name="explanation" required placeholder="Explanation" size="18" aria-label="Explanation";
+                                        input name="customer_email" placeholder="Customer e-mail" size="14" aria-label="Customer e-mail";
+                                        button type="submit" { "Submit" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if disputes.items.is_empty() { tr { td colspan="8" .muted { "No disputes." } } }
+                }
+            }
+        }
+    };
+    Ok(html_page(page(&user, Section::Disputes, "Disputes", body)))
+}
+
+/// The evidence form.
+#[derive(Debug, Deserialize)]
+pub struct EvidenceForm {
+    csrf: String,
+    explanation: String,
+    #[serde(default)]
+    customer_email: String,
+}
+
+/// Sends evidence contesting a dispute to its gateway.
+#[post("/disputes/{id}/evidence")]
+pub async fn submit_evidence(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<EvidenceForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    user.require_admin()?;
+    let id: DisputeId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let before = state.disputes.get(user.actor, id).await.map_err(ApiError::from)?;
+    let email = form.customer_email.trim();
+    let evidence = DisputeEvidence {
+        explanation: form.explanation.clone(),
+        product_description: None,
+        customer_email: (!email.is_empty()).then(|| email.to_owned()),
+    };
+    let after = state.disputes.submit_evidence(user.actor, id, evidence).await.map_err(ApiError::from)?;
+    record(&state, &user, "dispute.evidence", id.to_string(), dispute_payload(&before), dispute_payload(&after))
+        .await?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/disputes")).finish())
+}
+
+/// Filters of the deliveries list.
+#[derive(Debug, Default, Deserialize)]
+pub struct DeliveryFilters {
+    #[serde(default)]
+    status: String,
+}
+
+fn delivery_row(user: &ConsoleUser, d: &Delivery) -> maud::Markup {
+    html! {
+        tr data-delivery=(d.id) {
+            td { (time(d.created_at)) }
+            td { (d.event_type) }
+            td { code { (d.aggregate_id) } }
+            td { code { (d.endpoint_id) } }
+            td { (status(d.status.as_str())) }
+            td.num { (d.attempts) }
+            td { (d.last_status.map_or("—".to_owned(), |s| s.to_string())) @if let Some(e) = &d.last_error { " " span.muted { (e) } } }
+            td {
+                @if d.status != DeliveryStatus::Delivered {
+                    form.inline method="post" action={ "/admin/deliveries/" (d.id) "/replay" } {
+                        (csrf_field(user))
+                        button.secondary type="submit" { "Replay" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Outgoing event deliveries (admins), newest first.
+#[get("/deliveries")]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    filters: web::Query<DeliveryFilters>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let status_filter = match filters.status.as_str() {
+        "" => None,
+        name => Some(
+            DeliveryStatus::ALL
+                .into_iter()
+                .find(|s| s.as_str() == name)
+                .ok_or_else(|| ConsoleError::Api(ApiError::InvalidQuery("unknown status".into())))?,
+        ),
+    };
+    let query = DeliveryQuery { status: status_filter, endpoint: None, event: None, page: page_of_100() };
+    let list = state.events.deliveries(user.actor, query).await.map_err(ApiError::from)?;
+    let body = html! {
+        form.filters method="get" action="/admin/deliveries" {
+            label { "Status"
+                select name="status" {
+                    option value="" { "any" }
+                    @for s in DeliveryStatus::ALL { option value=(s.as_str()) selected[s.as_str() == filters.status] { (s.as_str()) } }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        div.table-wrap {
+            table #deliveries {
+                thead { tr { th { "Created" } th { "Event" } th { "Object" } th { "Endpoint" } th { "Status" } th { "Attempts" } th { "Last answer" } th {} } }
+                tbody {
+                    @for d in &list.items { (delivery_row(&user, d)) }
+                    @if list.items.is_empty() { tr { td colspan="8" .muted { "No deliveries." } } }
+                }
+            }
+        }
+    };
+    Ok(html_page(page(&user, Section::Deliveries, "Event deliveries", body)))
+}
+
+/// Sends a delivery again from its first attempt.
+#[post("/deliveries/{id}/replay")]
+pub async fn replay(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    user.require_admin()?;
+    let id: DeliveryId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let after = state.events.replay(user.actor, id).await.map_err(ApiError::from)?;
+    let summary = |status: &str| json!({ "id": id.to_string(), "status": status });
+    record(&state, &user, "delivery.replay", id.to_string(), summary("replayed"), summary(after.status.as_str()))
+        .await?;
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/deliveries")).finish())
+}

@@ -1,0 +1,197 @@
+//! Payouts: the list with filters, and the admin actions (approve, reject,
+//! and for bank transfers mark paid or failed), each through the same use
+//! cases as the API and recorded in the audit log.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::ids::{PayoutId, UserId};
+use domain::outbox::payout_payload;
+use domain::paging::PageRequest;
+use domain::payout::{Payout, PayoutMethod, PayoutStatus};
+use domain::ports::PayoutQuery;
+use domain::usecases::payouts::PayoutError;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::audit::{awaiting_second_approval, record};
+use super::error::ConsoleError;
+use super::layout::{Section, csrf_field, html_page, money, page, status, time};
+use super::session::{ConsoleUser, CsrfForm};
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Filters of the payouts list.
+#[derive(Debug, Default, Deserialize)]
+pub struct PayoutFilters {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    instructor: String,
+}
+
+fn bad(what: &str) -> ConsoleError {
+    ConsoleError::Api(ApiError::InvalidQuery(format!("unknown {what}")))
+}
+
+/// The payouts list (admins), newest first, with actions.
+#[get("/payouts")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    filters: web::Query<PayoutFilters>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let query = PayoutQuery {
+        instructor: match filters.instructor.trim() {
+            "" => None,
+            text => Some(UserId::new(text.parse().map_err(|_| bad("instructor"))?)),
+        },
+        status: match filters.status.as_str() {
+            "" => None,
+            name => Some(PayoutStatus::parse(name).ok_or_else(|| bad("status"))?),
+        },
+        method: match filters.method.as_str() {
+            "" => None,
+            name => Some(name.parse::<PayoutMethod>().map_err(|_| bad("method"))?),
+        },
+        page: PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT)),
+    };
+    let payouts = state.payouts.list(user.actor, query).await.map_err(ApiError::from)?;
+    let body = html! {
+        form.filters method="get" action="/admin/payouts" {
+            label { "Status"
+                select name="status" {
+                    option value="" { "any" }
+                    @for s in PayoutStatus::ALL { option value=(s.as_str()) selected[s.as_str() == filters.status] { (s.as_str()) } }
+                }
+            }
+            label { "Method"
+                select name="method" {
+                    option value="" { "any" }
+                    @for m in PayoutMethod::ALL { option value=(m.as_str()) selected[m.as_str() == filters.method] { (m.as_str()) } }
+                }
+            }
+            label { "Instructor" input name="instructor" value=(filters.instructor) inputmode="numeric" size="8"; }
+            button type="submit" { "Filter" }
+        }
+        div.table-wrap {
+            table #payouts {
+                thead { tr { th { "Requested" } th { "Payout" } th { "Instructor" } th { "Amount" } th { "Method" } th { "To" } th { "Status" } th { "Actions" } } }
+                tbody {
+                    @for p in &payouts.items { (row(&user, p)) }
+                    @if payouts.items.is_empty() { tr { td colspan="8" .muted { "No payouts match." } } }
+                }
+            }
+        }
+        @if payouts.next.is_some() { p.muted { "Showing the newest 100; narrow the filter to see older ones." } }
+    };
+    Ok(html_page(page(&user, Section::Payouts, "Payouts", body)))
+}
+
+fn action(user: &ConsoleUser, id: PayoutId, verb: &str, label: &str, field: Option<&str>) -> Markup {
+    html! {
+        form.inline method="post" action={ "/admin/payouts/" (id) "/" (verb) } {
+            (csrf_field(user))
+            @if let Some(field) = field {
+                input name="note" required placeholder=(field) size="12" aria-label=(field);
+            }
+            button type="submit" class=[(verb == "reject" || verb == "mark-failed").then_some("danger")] { (label) }
+        }
+    }
+}
+
+fn row(user: &ConsoleUser, p: &Payout) -> Markup {
+    let bank = p.method == PayoutMethod::BankTransfer;
+    html! {
+        tr data-payout=(p.id) {
+            td { (time(p.created_at)) }
+            td { code { (p.id) } }
+            td.num { (p.instructor_id.get()) }
+            td.num { (money(p.amount)) }
+            td { (p.method.as_str()) }
+            td { (p.destination_masked) }
+            td { (status(p.status.as_str())) @if let Some(reason) = &p.failure_reason { " " span.muted { (reason) } } }
+            td {
+                @if p.status == PayoutStatus::Requested {
+                    (action(user, p.id, "approve", "Approve", None))
+                    (action(user, p.id, "reject", "Reject", Some("Reason")))
+                }
+                @if bank && p.status == PayoutStatus::Processing {
+                    (action(user, p.id, "mark-paid", "Mark paid", Some("Bank reference")))
+                    (action(user, p.id, "mark-failed", "Mark failed", Some("Reason")))
+                }
+            }
+        }
+    }
+}
+
+/// The form of the actions that take a note (reason or bank reference).
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    csrf: String,
+    note: String,
+}
+
+fn payout_id(path: &str) -> Result<PayoutId, ConsoleError> {
+    path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))
+}
+
+fn back() -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/payouts")).finish()
+}
+
+/// Approves a requested payout: it is sent (bank transfers wait to be marked).
+#[post("/payouts/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    user.require_admin()?;
+    let id = payout_id(&path)?;
+    let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
+    match state.payouts.approve(user.actor, id).await {
+        Ok(after) => {
+            record(&state, &user, "payout.approve", id.to_string(), payout_payload(&before), payout_payload(&after))
+                .await?;
+            Ok(back())
+        }
+        Err(PayoutError::SecondApprovalRequired { .. }) => {
+            let payload = payout_payload(&before);
+            record(&state, &user, "payout.approve_first", id.to_string(), payload.clone(), payload).await?;
+            Ok(awaiting_second_approval(&user, Section::Payouts, "/admin/payouts"))
+        }
+        Err(e) => Err(ApiError::from(e).into()),
+    }
+}
+
+/// Rejects, marks paid or marks failed, with the form's note.
+#[post("/payouts/{id}/{verb}")]
+pub async fn act_with_note(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<NoteForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    user.require_admin()?;
+    let (id, verb) = path.into_inner();
+    let id = payout_id(&id)?;
+    let note = form.note.trim().to_owned();
+    let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
+    let (action, result) = match verb.as_str() {
+        "reject" => ("payout.reject", state.payouts.reject(user.actor, id, note).await),
+        "mark-paid" => ("payout.mark_paid", state.payouts.mark_paid(user.actor, id, note).await),
+        "mark-failed" => ("payout.mark_failed", state.payouts.mark_failed(user.actor, id, note).await),
+        _ => return Err(ConsoleError::Api(ApiError::RouteNotFound)),
+    };
+    let after = result.map_err(ApiError::from)?;
+    record(&state, &user, action, id.to_string(), payout_payload(&before), payout_payload(&after)).await?;
+    Ok(back())
+}
