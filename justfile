@@ -138,6 +138,11 @@ db-url:
 bench-stats: setup
     bash scripts/with-test-db.sh cargo run --release -p skillpay-e2e --example bench_stats
 
+# Load-test the API next to PostgreSQL replaying the same SQL (A-B-B-A, 8 and 32
+# clients); table on stdout, JSON/CSV/SVG in bench-results/. See docs/performance.md.
+bench: setup
+    bash scripts/bench/run.sh
+
 # Regenerate crates/adapters-postgres/src/schema.rs from the migrations (needs diesel_cli).
 schema:
     #!/usr/bin/env bash
