@@ -33,6 +33,12 @@ export CONSOLE_ADMIN_TOKEN CONSOLE_SECOND_ADMIN_TOKEN CONSOLE_STUDENT_TOKEN CONS
 mkdir -p tests/console/screenshots
 status=0
 (cd tests/console && node --test --test-concurrency=1 console.test.mjs) || status=1
+# The server's log of the whole run must hold no credential the tests typed
+# and no session token.
+if grep -qE "consolesecretvalue|$CONSOLE_ADMIN_TOKEN" "$server_log"; then
+  echo "console-test: a secret reached the server's log" >&2
+  status=1
+fi
 if [ "$status" -ne 0 ]; then
   echo "console-test: failed; server warnings and errors:" >&2
   grep -E '"level":"(ERROR|WARN)"' "$server_log" | tail -20 >&2 || true

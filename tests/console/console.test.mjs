@@ -199,12 +199,29 @@ test("an admin creates a coupon and deactivates it; both are audited", async () 
 
 test("every admin list renders", async () => {
   const page = await signedInPage(adminToken);
-  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"]]) {
+  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"], ["webhooks", "14-webhooks"]]) {
     const res = await page.goto(`${base}/admin/${path}`);
     assert.equal(res.status(), 200, path);
     assert.equal(await page.locator(`#${path}`).count(), 1, path);
     await shot(page, name);
   }
+});
+
+test("gateway credentials are write-only: saved sealed, never shown again", async () => {
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/gateways`);
+  const form = page.locator("#gateway-stripe-test");
+  await form.locator("input[name=secret_key]").fill("sk_test_consolesecretvalue123");
+  await form.locator("input[name=webhook_secret]").fill("whsec_consolesecretvalue456");
+  await Promise.all([page.waitForURL(`${base}/admin/gateways`), form.locator("button[type=submit]").click()]);
+  const html = await page.content();
+  assert.ok(html.includes("secret_key, webhook_secret"), "names of the credentials set");
+  assert.ok(!html.includes("consolesecretvalue"), "values never shown");
+  assert.equal(await page.locator("#gateway-stripe-test input[name=secret_key]").inputValue(), "", "never prefilled");
+  await shot(page, "15-gateways");
+  await page.goto(`${base}/admin/audit`);
+  const audit = await page.locator("#audit").innerHTML();
+  assert.ok(audit.includes("gateway.save") && !audit.includes("consolesecretvalue"));
 });
 
 test("an instructor signs in once with a printed link and sees their earnings at phone width", async () => {

@@ -10,6 +10,7 @@ use domain::ids::{PaymentId, UserId};
 use domain::money::Money;
 use domain::ports::{
     ApprovalStore, AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, StoreError, TimelineEntry,
+    WebhookLogLine,
 };
 use domain::usecases::{Actor, Role};
 
@@ -18,7 +19,7 @@ use crate::pool::PgStore;
 use crate::rows::currency;
 use crate::schema::{
     console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links, ledger_entries,
-    ledger_journals, payment_disputes, payouts, refunds, second_approvals,
+    ledger_journals, payment_disputes, payment_webhook_logs as webhook_logs, payouts, refunds, second_approvals,
 };
 
 fn actor(user_id: i64, role: &str) -> Result<Actor, StoreError> {
@@ -267,6 +268,40 @@ impl ConsoleStore for PgStore {
                 .get_result(conn)
                 .map_err(store_error)?;
             Ok(PendingWork { refunds: count(refunds)?, payouts: count(payouts)?, disputes: count(disputes)? })
+        })
+        .await
+    }
+
+    async fn webhook_logs(&self, limit: u32) -> Result<Vec<WebhookLogLine>, StoreError> {
+        self.run(move |conn| {
+            type Row = (String, String, String, bool, Option<String>, i32, DateTime<Utc>);
+            let rows: Vec<Row> = webhook_logs::table
+                .order((webhook_logs::created_at.desc(), webhook_logs::id.desc()))
+                .limit(i64::from(limit))
+                .select((
+                    webhook_logs::gateway,
+                    webhook_logs::event_id,
+                    webhook_logs::event_type,
+                    webhook_logs::processed,
+                    webhook_logs::processing_error,
+                    webhook_logs::attempts,
+                    webhook_logs::created_at,
+                ))
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter()
+                .map(|(gateway, event_id, event_type, processed, error, attempts, received_at)| {
+                    Ok(WebhookLogLine {
+                        gateway,
+                        event_id,
+                        event_type,
+                        processed,
+                        error,
+                        attempts: u32::try_from(attempts).map_err(|_| corrupt("webhook attempts"))?,
+                        received_at,
+                    })
+                })
+                .collect()
         })
         .await
     }

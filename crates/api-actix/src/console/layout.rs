@@ -46,6 +46,10 @@ pub enum Section {
     Disputes,
     /// Outgoing event deliveries.
     Deliveries,
+    /// Incoming gateway webhooks.
+    Webhooks,
+    /// Gateway configurations.
+    Gateways,
     /// The audit log.
     Audit,
 }
@@ -61,6 +65,8 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
             (Section::Coupons, "/admin/coupons", "Coupons"),
             (Section::Disputes, "/admin/disputes", "Disputes"),
             (Section::Deliveries, "/admin/deliveries", "Deliveries"),
+            (Section::Webhooks, "/admin/webhooks", "Webhooks"),
+            (Section::Gateways, "/admin/gateways", "Gateways"),
             (Section::Audit, "/admin/audit", "Audit log"),
         ],
         Role::Instructor | Role::Student => &[(Section::Dashboard, "/admin/", "My earnings")],

@@ -22,6 +22,7 @@ mod payments;
 mod payouts;
 mod refunds;
 mod session;
+mod settings;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
@@ -72,6 +73,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(operations::submit_evidence)
             .service(operations::deliveries)
             .service(operations::replay)
+            .service(settings::gateways)
+            .service(settings::save_gateway)
+            .service(settings::webhooks)
             .service(refunds::list)
             .service(refunds::approve)
             .service(refunds::reject)

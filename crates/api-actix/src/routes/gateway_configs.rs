@@ -70,7 +70,7 @@ impl From<&GatewayConfigSummary> for GatewayConfigView {
     }
 }
 
-fn to_api(error: GatewayConfigError) -> ApiError {
+pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
     let field = |name: &str, e: &GatewayConfigError| ApiError::Validation(vec![FieldError::new(name, e.to_string())]);
     match &error {
         GatewayConfigError::Forbidden(_) => ApiError::Forbidden,

@@ -63,6 +63,25 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
+/// One incoming gateway webhook as the log keeps it (without its payload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookLogLine {
+    /// `stripe` or `paypal`.
+    pub gateway: String,
+    /// The gateway's event id.
+    pub event_id: String,
+    /// The gateway's event type.
+    pub event_type: String,
+    /// Whether processing finished.
+    pub processed: bool,
+    /// The last processing error, if any.
+    pub error: Option<String>,
+    /// Deliveries of it so far.
+    pub attempts: u32,
+    /// When it first arrived.
+    pub received_at: DateTime<Utc>,
+}
+
 /// Work waiting for an admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PendingWork {
@@ -113,6 +132,8 @@ pub trait ConsoleStore: Send + Sync {
     async fn payment_timeline(&self, payment: PaymentId) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Counts of work waiting for an admin.
     async fn pending_work(&self) -> Result<PendingWork, StoreError>;
+    /// The newest `limit` incoming webhooks.
+    async fn webhook_logs(&self, limit: u32) -> Result<Vec<WebhookLogLine>, StoreError>;
 }
 
 /// The first approval of each large money movement (see
