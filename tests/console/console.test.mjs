@@ -197,6 +197,22 @@ test("an admin creates a coupon and deactivates it; both are audited", async () 
   assert.ok(audit.includes("coupon.create") && audit.includes("coupon.deactivate"));
 });
 
+test("lists come in pages of 100 with a next-page link", async () => {
+  for (let i = 0; i < 101; i++) {
+    await api("POST", "/api/payments/coupons/", adminToken, { code: `PAGED${i}`, discount_type: "percentage", discount_value: "5" });
+  }
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/coupons`);
+  assert.equal(await page.locator("#coupons tbody tr").count(), 100);
+  const first = await page.locator("#coupons tbody tr").first().getAttribute("data-coupon");
+  await Promise.all([page.waitForURL(/cursor=/), page.click("a[rel=next]")]);
+  const rest = await page.locator("#coupons tbody tr").count();
+  assert.ok(rest >= 1 && rest <= 100, `${rest} rows on the second page`);
+  const second = await page.locator("#coupons tbody tr").allTextContents();
+  assert.ok(!second.some((row) => row.includes(first)), "no row twice");
+  assert.equal(await page.locator("a", { hasText: "First page" }).count(), 1);
+});
+
 test("every admin list renders", async () => {
   const page = await signedInPage(adminToken);
   for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"], ["webhooks", "14-webhooks"]]) {

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{NaiveDate, NaiveTime};
 use domain::coupon::Coupon;
 use domain::ids::CouponId;
-use domain::paging::PageRequest;
 use domain::ports::CouponQuery;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, page, time};
+use super::layout::{Section, csrf_field, html_page, page, page_after, pager, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::dto::{CouponView, CreateCouponBody};
@@ -45,9 +44,13 @@ fn form(user: &ConsoleUser) -> Markup {
 
 /// The coupons list (admins), newest first, with the creation form.
 #[get("/coupons")]
-pub async fn list(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    cursor: web::Query<super::operations::CursorOnly>,
+) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let query = CouponQuery { active: None, page: PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT)) };
+    let query = CouponQuery { active: None, page: page_after(cursor.cursor())? };
     let coupons = state.coupons.list(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
         div.table-wrap {
@@ -77,6 +80,7 @@ pub async fn list(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpR
                 }
             }
         }
+        (pager("/admin/coupons", &[], cursor.cursor(), coupons.next.as_ref()))
         (form(&user))
     };
     Ok(html_page(page(&user, Section::Coupons, "Coupons", body)))

@@ -124,3 +124,33 @@ pub fn html_page(markup: Markup) -> actix_web::HttpResponse {
 pub fn csrf_field(user: &ConsoleUser) -> Markup {
     html! { input type="hidden" name="csrf" value=(user.csrf); }
 }
+
+/// The page of 100 that starts after `cursor` (empty: the first page).
+pub fn page_after(cursor: &str) -> Result<domain::paging::PageRequest, super::error::ConsoleError> {
+    let after = match cursor {
+        "" => None,
+        text => Some(domain::paging::Cursor::decode(text).map_err(|_| {
+            super::error::ConsoleError::Api(crate::error::ApiError::InvalidQuery("malformed cursor".to_owned()))
+        })?),
+    };
+    Ok(domain::paging::PageRequest::new(after, Some(domain::paging::MAX_PAGE_LIMIT)))
+}
+
+/// "First page" and "Next page" links for a list at `path`, keeping its
+/// other filters.
+pub fn pager(path: &str, filters: &[(&str, &str)], cursor: &str, next: Option<&domain::paging::Cursor>) -> Markup {
+    let link = |cursor: Option<String>| {
+        let mut pairs: Vec<(&str, String)> =
+            filters.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())).collect();
+        if let Some(c) = cursor {
+            pairs.push(("cursor", c));
+        }
+        format!("{path}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    };
+    html! {
+        div.pager {
+            @if !cursor.is_empty() { a href=(link(None)) { "First page" } }
+            @if let Some(next) = next { a href=(link(Some(next.encode()))) rel="next" { "Next page" } }
+        }
+    }
+}

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::events::{Delivery, DeliveryStatus};
 use domain::ids::{DeliveryId, DisputeId};
 use domain::outbox::dispute_payload;
-use domain::paging::PageRequest;
 use domain::ports::{DeliveryQuery, DisputeEvidence};
 use maud::html;
 use serde::Deserialize;
@@ -14,20 +13,34 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
 
-fn page_of_100() -> PageRequest {
-    PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT))
+/// Only a page cursor.
+#[derive(Debug, Default, Deserialize)]
+pub struct CursorOnly {
+    #[serde(default)]
+    cursor: String,
+}
+
+impl CursorOnly {
+    /// The cursor (empty: the first page).
+    pub fn cursor(&self) -> &str {
+        &self.cursor
+    }
 }
 
 /// Disputes (admins), newest first; open ones take evidence.
 #[get("/disputes")]
-pub async fn disputes(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
+pub async fn disputes(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    query: web::Query<CursorOnly>,
+) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let disputes = state.disputes.list(user.actor, page_of_100()).await.map_err(ApiError::from)?;
+    let disputes = state.disputes.list(user.actor, page_after(&query.cursor)?).await.map_err(ApiError::from)?;
     let body = html! {
         div.table-wrap {
             table #disputes {
@@ -58,6 +71,7 @@ pub async fn disputes(state: web::Data<AppState>, user: ConsoleUser) -> Result<H
                 }
             }
         }
+        (pager("/admin/disputes", &[], &query.cursor, disputes.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Disputes, "Disputes", body)))
 }
@@ -101,6 +115,8 @@ pub async fn submit_evidence(
 pub struct DeliveryFilters {
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    cursor: String,
 }
 
 fn delivery_row(user: &ConsoleUser, d: &Delivery) -> maud::Markup {
@@ -142,7 +158,8 @@ pub async fn deliveries(
                 .ok_or_else(|| ConsoleError::Api(ApiError::InvalidQuery("unknown status".into())))?,
         ),
     };
-    let query = DeliveryQuery { status: status_filter, endpoint: None, event: None, page: page_of_100() };
+    let query =
+        DeliveryQuery { status: status_filter, endpoint: None, event: None, page: page_after(&filters.cursor)? };
     let list = state.events.deliveries(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/deliveries" {
@@ -163,6 +180,7 @@ pub async fn deliveries(
                 }
             }
         }
+        (pager("/admin/deliveries", &[("status", &filters.status)], &filters.cursor, list.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Deliveries, "Event deliveries", body)))
 }

@@ -6,7 +6,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PayoutId, UserId};
 use domain::outbox::payout_payload;
-use domain::paging::PageRequest;
 use domain::payout::{Payout, PayoutMethod, PayoutStatus};
 use domain::ports::PayoutQuery;
 use domain::usecases::payouts::PayoutError;
@@ -15,7 +14,7 @@ use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -29,6 +28,8 @@ pub struct PayoutFilters {
     method: String,
     #[serde(default)]
     instructor: String,
+    #[serde(default)]
+    cursor: String,
 }
 
 fn bad(what: &str) -> ConsoleError {
@@ -56,7 +57,7 @@ pub async fn list(
             "" => None,
             name => Some(name.parse::<PayoutMethod>().map_err(|_| bad("method"))?),
         },
-        page: PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT)),
+        page: page_after(&filters.cursor)?,
     };
     let payouts = state.payouts.list(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
@@ -85,7 +86,12 @@ pub async fn list(
                 }
             }
         }
-        @if payouts.next.is_some() { p.muted { "Showing the newest 100; narrow the filter to see older ones." } }
+        (pager(
+            "/admin/payouts",
+            &[("status", &filters.status), ("method", &filters.method), ("instructor", &filters.instructor)],
+            &filters.cursor,
+            payouts.next.as_ref(),
+        ))
     };
     Ok(html_page(page(&user, Section::Payouts, "Payouts", body)))
 }

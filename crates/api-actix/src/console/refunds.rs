@@ -5,7 +5,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PaymentId, RefundId};
 use domain::outbox::refund_payload;
-use domain::paging::PageRequest;
 use domain::ports::RefundQuery;
 use domain::refund::{Refund, RefundStatus};
 use domain::usecases::refunds::RefundError;
@@ -14,7 +13,7 @@ use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -28,6 +27,8 @@ pub struct RefundFilters {
     status: String,
     #[serde(default)]
     payment: String,
+    #[serde(default)]
+    cursor: String,
 }
 
 /// The refunds list (admins), newest first, with actions on requested ones.
@@ -49,12 +50,7 @@ pub async fn list(
     } else {
         Some(filters.payment.parse::<PaymentId>().map_err(|_| bad("payment"))?)
     };
-    let query = RefundQuery {
-        payer: None,
-        payment_id,
-        status: status_filter,
-        page: PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT)),
-    };
+    let query = RefundQuery { payer: None, payment_id, status: status_filter, page: page_after(&filters.cursor)? };
     let refunds = state.refunds.list(user.actor, query).await?;
     let body = html! {
         form.filters method="get" action="/admin/refunds" {
@@ -76,7 +72,7 @@ pub async fn list(
                 }
             }
         }
-        @if refunds.next.is_some() { p.muted { "Showing the newest 100; narrow the filter to see older ones." } }
+        (pager("/admin/refunds", &[("status", &filters.status), ("payment", &filters.payment)], &filters.cursor, refunds.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Refunds, "Refunds", body)))
 }
