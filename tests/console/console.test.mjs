@@ -197,6 +197,25 @@ test("an admin creates a coupon and deactivates it; both are audited", async () 
   assert.ok(audit.includes("coupon.create") && audit.includes("coupon.deactivate"));
 });
 
+test("the payments search finds by e-mail, coupon code, gateway id and payer", async () => {
+  await course(79, "80.00");
+  await api("POST", "/api/payments/coupons/", adminToken, { code: "SEARCHME", discount_type: "percentage", discount_value: "10" });
+  const withCoupon = await api("POST", "/api/payments/", studentToken,
+    { course_id: 79, payment_method: "sandbox", coupon_code: "searchme", billing_email: "Buyer.One@Example.com" });
+  const plain = await api("POST", "/api/payments/", studentToken, { course_id: 79, payment_method: "sandbox" });
+  const page = await signedInPage(adminToken);
+  const ids = async (q) => {
+    await page.goto(`${base}/admin/payments?q=${encodeURIComponent(q)}`);
+    return page.locator("#payments tbody td:nth-child(2)").allTextContents();
+  };
+  assert.deepEqual(await ids("buyer.one@example.com"), [withCoupon.id]);
+  const byCoupon = await ids("searchme");
+  assert.ok(byCoupon.includes(withCoupon.id) && !byCoupon.includes(plain.id), byCoupon.join(","));
+  assert.deepEqual(await ids(plain.provider_payment_id), [plain.id]);
+  assert.ok((await ids("1000")).includes(plain.id));
+  await shot(page, "16-payments-search");
+});
+
 test("lists come in pages of 100 with a next-page link", async () => {
   for (let i = 0; i < 101; i++) {
     await api("POST", "/api/payments/coupons/", adminToken, { code: `PAGED${i}`, discount_type: "percentage", discount_value: "5" });

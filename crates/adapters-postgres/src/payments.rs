@@ -242,6 +242,19 @@ impl PaymentRepository for PgStore {
             if let Some(until) = query.created_until {
                 q = q.filter(payments::created_at.lt(until));
             }
+            if let Some(code) = query.coupon_code {
+                q = q.filter(payments::coupon_code.eq(code));
+            }
+            if let Some(email) = query.billing_email {
+                // Matches the expression of payments_billing_email_idx.
+                q = q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "billing ? 'email' AND lower(billing ->> 'email') = lower(",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(email)
+                    .sql(")"),
+                );
+            }
             if let Some(after) = query.page.after {
                 q = q.filter(
                     payments::created_at

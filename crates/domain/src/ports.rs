@@ -140,6 +140,10 @@ pub struct PaymentQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
     pub created_until: Option<DateTime<Utc>>,
+    /// Only with this coupon code (as stored: upper case).
+    pub coupon_code: Option<String>,
+    /// Only with this receipt e-mail (any case).
+    pub billing_email: Option<String>,
     /// The page.
     pub page: PageRequest,
 }

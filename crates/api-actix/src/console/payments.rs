@@ -44,6 +44,12 @@ pub struct Filters {
     cursor: String,
     #[serde(default)]
     format: String,
+    /// Set by a search for a coupon code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    coupon: Option<String>,
+    /// Set by a search for an e-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
 }
 
 fn invalid(what: &str) -> ConsoleError {
@@ -84,6 +90,8 @@ impl Filters {
             method,
             created_from: day_start(&self.from, "from date")?,
             created_until: until,
+            coupon_code: self.coupon.clone(),
+            billing_email: self.email.clone(),
             page,
         })
     }
@@ -128,17 +136,17 @@ pub async fn list(
     let mut filters: Filters = serde_urlencoded::from_str(req.query_string()).map_err(|_| invalid("filter"))?;
     filters.q = filters.q.trim().to_owned();
     if !filters.q.is_empty() {
-        // A number searches by payer; anything else names one payment.
+        // A number searches by payer, an e-mail address by receipt e-mail;
+        // a payment's or gateway's id names one payment; anything else is
+        // taken for a coupon code.
         if filters.q.chars().all(|c| c.is_ascii_digit()) {
             filters.user = filters.q.clone();
+        } else if filters.q.contains('@') {
+            filters.email = Some(filters.q.clone());
+        } else if let Some(found) = search(&state, user.actor, &filters.q).await? {
+            return Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &[found], None))));
         } else {
-            let found = search(&state, user.actor, &filters.q).await?;
-            return Ok(html_page(page(
-                &user,
-                Section::Payments,
-                "Payments",
-                results(&filters, &found.into_iter().collect::<Vec<_>>(), None),
-            )));
+            filters.coupon = Some(filters.q.to_uppercase());
         }
     }
     if filters.format == "csv" {
@@ -164,7 +172,7 @@ fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup
     let methods: Vec<&str> = PaymentMethod::ALL.iter().map(PaymentMethod::as_str).collect();
     html! {
         form.filters method="get" action="/admin/payments" {
-            label { "Search" input type="search" name="q" value=(filters.q) placeholder="pay_…, pi_…, user id"; }
+            label { "Search" input type="search" name="q" value=(filters.q) placeholder="pay_…, pi_…, user id, e-mail, coupon"; }
             (select("status", "Status", &filters.status, &PaymentStatus::NAMES))
             (select("method", "Method", &filters.method, &methods))
             label { "Payer" input name="user" value=(filters.user) inputmode="numeric" size="8"; }

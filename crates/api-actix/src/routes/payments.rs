@@ -183,6 +183,8 @@ pub async fn list_payments(
         method,
         created_from: params.created_from,
         created_until: params.created_to,
+        coupon_code: None,
+        billing_email: None,
         page: page_request(params.cursor.as_deref(), params.limit)?,
     };
     let page = state.payments.list(actor, query).await?;
