@@ -15,14 +15,21 @@ Settings (environment):
   BENCH_BIN          the skillpay binary (default target/release/skillpay)
   BENCH_DURATION     seconds of each run (10)
   BENCH_CONCURRENCY  client counts, comma-separated ("8,32")
-  BENCH_SCENARIOS    which ones, comma-separated (all: create,create_coupon,webhook)
+  BENCH_SCENARIOS    which ones, comma-separated, in the order given; "write"
+                     and "read" stand for their group (default: all, writes
+                     first: create,create_coupon,webhook,balance_1k,
+                     balance_100k,stats_1m,list_own)
   BENCH_REPLAY       percent of creations that replay an Idempotency-Key (10)
   BENCH_WEBHOOK_RATE most webhooks a second a run may need (1500); sizes the
                      pool of pending Stripe payments seeded for it
+  BENCH_STATS_PAYMENTS payments seeded for stats_1m (1000000)
+  BENCH_SOLO         seconds of the one-client runs after each read
+                     scenario (5; 0 skips them)
   BENCH_PG_FAST      1: fsync off (measures CPU, not commits)
   BENCH_OUT_DIR      where results go (bench-results)
 """
 import csv
+import decimal
 import hashlib
 import hmac
 import json
@@ -43,6 +50,8 @@ DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "8,32").split(",")]
 REPLAY = int(os.environ.get("BENCH_REPLAY", "10"))
 WEBHOOK_RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "1500"))
+STATS_PAYMENTS = int(os.environ.get("BENCH_STATS_PAYMENTS", "1000000"))
+SOLO = int(os.environ.get("BENCH_SOLO", "5"))
 PG_FAST = os.environ.get("BENCH_PG_FAST", "0") == "1"
 OUT_DIR = os.path.join(ROOT, os.environ.get("BENCH_OUT_DIR", "bench-results"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -54,6 +63,13 @@ API_USERS = range(10000, 10200)  # students the API load acts as
 JWT_SECRET = "bench-jwt-secret-" + "x" * 32
 WEBHOOK_SECRET = "whsec_bench"
 COUPON = "BENCH10"
+# Read scenarios: instructors with a known history (outside the catalog's
+# 100..2099), the students whose own payments are listed, the range asked of
+# the statistics (the year stats_1m fills).
+BALANCE_INSTRUCTORS = {"balance_1k": (5001, 1000), "balance_100k": (5002, 100000)}
+LIST_USERS = range(60000, 60200)
+LIST_PAYMENTS_EACH = 300
+STATS_FROM, STATS_TO = "2026-01-01", "2026-12-31"
 
 SCENARIOS = {
     "create": {
@@ -70,6 +86,31 @@ SCENARIOS = {
         "what": "POST /api/payments/webhooks/stripe/ payment_intent.succeeded (completes a pending payment)",
         "lua": "webhook.lua", "sql": ["complete_payment.sql"],
     },
+    "balance_1k": {
+        "what": "GET /api/payments/payouts/balance/ as an instructor with 1,000 completed sales",
+        "lua": "read.lua", "sql": ["balance.sql"], "read": True,
+        "path": "/api/payments/payouts/balance/",
+    },
+    "balance_100k": {
+        "what": "GET /api/payments/payouts/balance/ as an instructor with 100,000 completed sales",
+        "lua": "read.lua", "sql": ["balance.sql"], "read": True,
+        "path": "/api/payments/payouts/balance/",
+    },
+    "stats_1m": {
+        "what": f"GET /api/payments/stats/ (admin, {STATS_FROM} to {STATS_TO}) over {STATS_PAYMENTS:,} payments",
+        "lua": "read.lua", "sql": ["stats.sql"], "read": True,
+        "path": f"/api/payments/stats/?from={STATS_FROM}&to={STATS_TO}",
+    },
+    "list_own": {
+        "what": f"GET /api/payments/?limit=20 (first page) as {len(LIST_USERS)} students with "
+                f"{LIST_PAYMENTS_EACH} payments each",
+        "lua": "read.lua", "sql": ["list_own.sql"], "read": True,
+        "path": "/api/payments/?limit=20",
+    },
+}
+GROUPS = {
+    "write": [n for n, s in SCENARIOS.items() if not s.get("read")],
+    "read": [n for n, s in SCENARIOS.items() if s.get("read")],
 }
 
 
@@ -142,6 +183,10 @@ class Bench:
         self.procs = []
         self.results = []
         self.checks = []
+        self.solo = []
+        self.read_tokens = {}
+        self.read_vars = {}
+        self.stats_seed_s = None
         self.rss_peak_kib = 0
 
     # --- set-up --------------------------------------------------------------
@@ -241,16 +286,203 @@ class Bench:
                 FROM p WHERE coupon_id IS NOT NULL""")
         self.db(f"UPDATE coupons SET times_used = times_used + {count // 2} WHERE id = '{self.coupon_id}'")
 
+    # --- data for the read scenarios -------------------------------------------
+
+    def seed_balance(self, instructor, sales):
+        """An instructor with `sales` completed Stripe sales over the past year,
+        each with its sale journal and, past the 7-day hold, its earnings
+        release journal; one paid payout (4,000 USD, reserve and paid
+        journals) per 100 sales. Kept balances get the journals' sums, on the
+        16 shards, as the server's own writes would leave them."""
+        course = 100000 + instructor  # not in the catalog: the balance never reads it
+        year = f"(interval '365 days' / {sales})"
+
+        def src(a, b):
+            return f"""
+            SELECT g, md5('bal-{instructor}-' || g)::uuid AS pid, price, fee, price - fee AS earn, t,
+                   t < now() - interval '7 days' AS released, (g % 16)::smallint AS shard
+            FROM generate_series({a}, {b}) g,
+                 LATERAL (SELECT 999 + (g * 7919) % 19000 AS price) pr,
+                 LATERAL (SELECT (price * 20 + 50) / 100 AS fee) f,
+                 LATERAL (SELECT now() - interval '1 minute' - ((g * 7919) % {sales}) * {year} AS t) tt"""
+
+        upsert = ("ON CONFLICT (account, currency, shard) DO UPDATE SET "
+                  "balance_minor = ledger_balances.balance_minor + excluded.balance_minor, "
+                  "updated_at = excluded.updated_at")
+        # In chunks of their own transactions (the stats triggers add every
+        # sale to a few kept rows; see seed_pending_stripe).
+        for a in range(1, sales + 1, 5000):
+            b = min(sales, a + 4999)
+            self.db(f"""
+                INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method,
+                    provider_payment_id, currency, original_amount_minor, discount_amount_minor, amount_minor,
+                    platform_fee_minor, instructor_earnings_minor, billing, ip_address, user_agent, created_at,
+                    updated_at, completed_at, earnings_released_at)
+                SELECT pid, 70000 + g % 5000, {course}, {instructor}, 'completed', 'stripe',
+                    'pi_bal_{instructor}_' || g, 'USD', price, 0, price, fee, earn, '{{}}', '127.0.0.1', 'bench',
+                    t, t, t, CASE WHEN released THEN t + interval '7 days' END
+                FROM ({src(a, b)}) s;
+                INSERT INTO ledger_journals (id, kind, payment_id, currency, posted_at)
+                SELECT md5('sale-' || pid)::uuid, 'sale', pid, 'USD', t FROM ({src(a, b)}) s
+                UNION ALL
+                SELECT md5('release-' || pid)::uuid, 'earnings_release', pid, 'USD', t + interval '7 days'
+                FROM ({src(a, b)}) s WHERE released;
+                WITH e AS (
+                    SELECT v.* FROM ({src(a, b)}) s CROSS JOIN LATERAL (VALUES
+                        (md5('sale-' || pid)::uuid, 'gateway_clearing:stripe', price, shard, true),
+                        (md5('sale-' || pid)::uuid, 'instructor_pending:{instructor}', -earn, shard, true),
+                        (md5('sale-' || pid)::uuid, 'platform_revenue', -fee, shard, true),
+                        (md5('release-' || pid)::uuid, 'instructor_pending:{instructor}', earn, shard, released),
+                        (md5('release-' || pid)::uuid, 'instructor_payable:{instructor}', -earn, shard, released)
+                    ) v(journal_id, account, amount, shard, keep) WHERE v.keep),
+                ins AS (INSERT INTO ledger_entries (journal_id, account, currency, amount_minor)
+                        SELECT journal_id, account, 'USD', amount FROM e)
+                INSERT INTO ledger_balances (account, currency, shard, balance_minor, updated_at)
+                SELECT account, 'USD', shard, sum(amount), now() FROM e GROUP BY account, shard
+                {upsert}""")
+        payouts, amount = max(1, sales // 100), 400000
+        pay = f"""
+            SELECT k, md5('payout-{instructor}-' || k)::uuid AS id, (k % 16)::smallint AS shard,
+                   now() - interval '8 days' - k * (interval '350 days' / {payouts}) AS t
+            FROM generate_series(0, {payouts - 1}) k"""
+        self.db(f"""
+            INSERT INTO payouts (id, instructor_id, amount_minor, currency, method, status, destination_encrypted,
+                destination_masked, destination_key_id, transaction_id, created_at, updated_at, paid_at)
+            SELECT id, {instructor}, {amount}, 'USD', 'stripe_connect', 'paid', '\\x00'::bytea, 'acct_...bench',
+                'bench', 'po_bench_{instructor}_' || k, t, t + interval '2 days', t + interval '2 days'
+            FROM ({pay}) p;
+            INSERT INTO ledger_journals (id, kind, payout_id, currency, posted_at)
+            SELECT md5('reserve-' || id)::uuid, 'payout_reserve', id, 'USD', t FROM ({pay}) p
+            UNION ALL
+            SELECT md5('paid-' || id)::uuid, 'payout_paid', id, 'USD', t + interval '2 days' FROM ({pay}) p;
+            WITH e AS (
+                SELECT v.* FROM ({pay}) p CROSS JOIN LATERAL (VALUES
+                    (md5('reserve-' || id)::uuid, 'instructor_payable:{instructor}', {amount}, shard),
+                    (md5('reserve-' || id)::uuid, 'payouts_in_transit:{instructor}', -{amount}, shard),
+                    (md5('paid-' || id)::uuid, 'payouts_in_transit:{instructor}', {amount}, shard),
+                    (md5('paid-' || id)::uuid, 'payout_funds:stripe_connect', -{amount}, shard)
+                ) v(journal_id, account, amount, shard)),
+            ins AS (INSERT INTO ledger_entries (journal_id, account, currency, amount_minor)
+                    SELECT journal_id, account, 'USD', amount FROM e)
+            INSERT INTO ledger_balances (account, currency, shard, balance_minor, updated_at)
+            SELECT account, 'USD', shard, sum(amount), now() FROM e GROUP BY account, shard
+            {upsert}""")
+        for table in ("payments", "payouts", "ledger_journals", "ledger_entries", "ledger_balances"):
+            self.db(f"VACUUM ANALYZE {table}")
+
+    def expected_balance(self, instructor):
+        """Pending, available and paid out (minor units), from the payments
+        and payouts themselves rather than from the kept balances."""
+        row = self.db(f"""
+            SELECT coalesce(sum(instructor_earnings_minor) FILTER (WHERE earnings_released_at IS NULL), 0),
+                   coalesce(sum(instructor_earnings_minor) FILTER (WHERE earnings_released_at IS NOT NULL), 0)
+                   - (SELECT coalesce(sum(amount_minor), 0) FROM payouts
+                      WHERE instructor_id = {instructor} AND status = 'paid'),
+                   (SELECT coalesce(sum(amount_minor), 0) FROM payouts
+                    WHERE instructor_id = {instructor} AND status = 'paid')
+            FROM payments WHERE instructor_id = {instructor} AND status = 'completed'""")
+        return [int(x) for x in row.split("|")]
+
+    def seed_stats(self, count):
+        """`count` payments over 2026 as `just bench-stats` seeds them
+        (examples/bench_stats.rs: 5,000 courses, 1,000 instructors, 50,000
+        payers, one in ten failed, one in twenty partly refunded with its
+        processed refund), in chunks of their own transactions: every row
+        goes through the triggers that keep the aggregates."""
+        started = time.time()
+        for a in range(1, count + 1, 50000):
+            b = min(count, a + 49999)
+            series = (f"generate_series({a}, {b}) g, LATERAL (SELECT timestamptz '2026-01-01 00:00+00' "
+                      f"+ (g % 365) * interval '1 day' + (g % 86400) * interval '1 second' AS t) s")
+            self.db(f"""
+                INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency,
+                    original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor,
+                    instructor_earnings_minor, refunded_amount_minor, created_at, updated_at, completed_at,
+                    earnings_released_at)
+                SELECT md5('stats-' || g)::uuid, 1000 + g % 50000, 1 + g % 5000, 100 + g % 1000,
+                    CASE WHEN g % 10 = 0 THEN 'failed' WHEN g % 20 = 1 THEN 'partially_refunded' ELSE 'completed' END,
+                    (ARRAY['stripe', 'paypal', 'sandbox'])[1 + g % 3], 'USD', 5000, 0, 5000, 1000, 4000,
+                    CASE WHEN g % 20 = 1 THEN 1000 ELSE 0 END, t, t, CASE WHEN g % 10 = 0 THEN NULL ELSE t END,
+                    CASE WHEN g % 10 = 0 THEN NULL ELSE t END
+                FROM {series};
+                INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status,
+                    reason, requested_by, created_at, updated_at, processed_at)
+                SELECT md5('stats-refund-' || g)::uuid, md5('stats-' || g)::uuid, 1000, 'USD', 200, 'processed',
+                    'bench', 1, t, t, t
+                FROM {series} WHERE g % 20 = 1""")
+        seeded = time.time() - started
+        for table in ("payments", "refunds", "payment_stats_daily", "instructor_stats_monthly"):
+            self.db(f"VACUUM ANALYZE {table}")
+        self.stats_seed_s = {"payments": count, "insert_s": round(seeded, 1),
+                             "with_vacuum_s": round(time.time() - started, 1)}
+        log(f"seeded {count} payments in {seeded:.0f} s ({time.time() - started:.0f} s with VACUUM ANALYZE)")
+
+    def seed_list(self):
+        """LIST_PAYMENTS_EACH payments for each of the LIST_USERS students over
+        the past year, of catalog courses: most completed (earnings already
+        released), one in ten failed, one in ten expired."""
+        total = len(LIST_USERS) * LIST_PAYMENTS_EACH
+        year = f"(interval '365 days' / {total})"
+        for a in range(1, total + 1, 20000):
+            b = min(total, a + 19999)
+            self.db(f"""
+                INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method,
+                    provider_payment_id, currency, original_amount_minor, discount_amount_minor, amount_minor,
+                    platform_fee_minor, instructor_earnings_minor, billing, ip_address, user_agent, created_at,
+                    updated_at, completed_at, earnings_released_at)
+                SELECT md5('list-' || g)::uuid, {LIST_USERS.start} + g % {len(LIST_USERS)}, c.item_id,
+                    c.instructor_id, st, 'stripe', 'pi_list_' || g, 'USD', c.price_minor, 0, c.price_minor, f,
+                    c.price_minor - f, '{{}}', '127.0.0.1', 'bench', t, t,
+                    CASE WHEN st = 'completed' THEN t END, CASE WHEN st = 'completed' THEN t END
+                FROM generate_series({a}, {b}) g
+                JOIN catalog_items c ON c.kind = 'course' AND c.item_id = 1 + (g * 7) % {COURSES}
+                CROSS JOIN LATERAL (SELECT (c.price_minor * 20 + 50) / 100 AS f,
+                    CASE WHEN g % 10 = 0 THEN 'failed' WHEN g % 10 = 5 THEN 'expired' ELSE 'completed' END AS st,
+                    now() - interval '1 minute' - ((g * 7919) % {total}) * {year} AS t) x""")
+        self.db("VACUUM ANALYZE payments")
+
+    def prepare_read(self, name):
+        """Seeds what a read scenario reads, mints the tokens its requests
+        rotate through and sets its baseline's pgbench variables."""
+        path = os.path.join(self.tmp, f"tokens-{name}.txt")
+        if name in BALANCE_INSTRUCTORS:
+            instructor, sales = BALANCE_INSTRUCTORS[name]
+            started = time.time()
+            self.seed_balance(instructor, sales)
+            log(f"seeded instructor {instructor}: {sales} sales, {max(1, sales // 100)} paid payouts, "
+                f"their journals and kept balances ({time.time() - started:.0f} s)")
+            accounts = {k: f"{k}:{instructor}" for k in ("instructor_pending", "instructor_payable",
+                                                         "payouts_in_transit")}
+            users, role = [instructor], "instructor"
+            variables = {"instructor": instructor, "pending": accounts["instructor_pending"],
+                         "payable": accounts["instructor_payable"], "in_transit": accounts["payouts_in_transit"],
+                         "accounts": "{" + ",".join(accounts.values()) + "}"}
+        elif name == "stats_1m":
+            log(f"seeding {STATS_PAYMENTS} payments over {STATS_FROM[:4]}")
+            self.seed_stats(STATS_PAYMENTS)
+            users, role, variables = [1, 2, 3, 4], "admin", {"from": STATS_FROM, "to": STATS_TO}
+        else:  # list_own
+            self.seed_list()
+            log(f"seeded {LIST_PAYMENTS_EACH} payments for each of {len(LIST_USERS)} students")
+            users, role, variables = list(LIST_USERS), "student", {}
+        with open(path, "w") as f:
+            for user in users:
+                f.write(f"{user} {token(user, role)}\n")
+        self.read_tokens[name] = path
+        self.read_vars[name] = variables
+
     # --- one run of each side --------------------------------------------------
 
-    def api_leg(self, name, spec, clients, duration, record=True):
+    def api_leg(self, name, spec, clients, duration, record=True, threads=THREADS):
         out = os.path.join(self.tmp, f"wrk-{name}-{clients}-{time.time_ns()}.json")
-        env = dict(os.environ, BENCH_OUT=out, BENCH_THREADS=str(THREADS), BENCH_TOKENS=self.tokens_file,
+        env = dict(os.environ, BENCH_OUT=out, BENCH_THREADS=str(threads), BENCH_TOKENS=self.tokens_file,
                    BENCH_COURSES=str(COURSES), BENCH_COUPON=spec.get("coupon", ""), BENCH_REPLAY=str(REPLAY),
                    BENCH_LAG=str(4 * clients), BENCH_RUN=f"r{time.time_ns()}")
         if name == "webhook":
             env["BENCH_EVENTS"] = self.webhook_events(duration)
-        cmd = ["wrk", f"-t{THREADS}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s",
+        if spec.get("read"):
+            env.update(BENCH_TOKENS=self.read_tokens[name], BENCH_PATH=spec["path"])
+        cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s",
                "-s", os.path.join(HERE, spec["lua"]), self.base]
         wrk = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         peak = 0
@@ -287,7 +519,7 @@ class Bench:
                 f.write(f"t={now},v1={sig}\t{body}\n")
         return path
 
-    def sql_leg(self, name, spec, clients, duration):
+    def sql_leg(self, name, spec, clients, duration, threads=THREADS):
         scripts = spec["sql"]
         args = []
         for i, script in enumerate(scripts):
@@ -295,8 +527,9 @@ class Bench:
             weight = "" if len(scripts) == 1 else "@" + str(100 - REPLAY if i == 0 else REPLAY)
             args += ["-f", os.path.join(SQL, script) + weight]
         prefix = os.path.join(self.tmp, f"pgb-{name}-{clients}-{time.time_ns()}")
-        cmd = ["pgbench", "-n", "-M", "prepared", f"-c{clients}", f"-j{THREADS}", f"-T{duration}",
-               "-D", f"courses={COURSES}", "-D", f"coupon_id={self.coupon_id}",
+        variables = {"courses": COURSES, "coupon_id": self.coupon_id, **self.read_vars.get(name, {})}
+        cmd = ["pgbench", "-n", "-M", "prepared", f"-c{clients}", f"-j{threads}", f"-T{duration}",
+               *(a for k, v in variables.items() for a in ("-D", f"{k}={v}")),
                "-l", "--log-prefix", prefix, *args, self.url]
         p = subprocess.run(cmd, text=True, capture_output=True)
         out = p.stdout + p.stderr
@@ -330,6 +563,8 @@ class Bench:
             self.seed_pending_stripe("pi_base_", self.webhook_pool, (900000, 901000))
             self.db("VACUUM ANALYZE payments")
             self.db("VACUUM ANALYZE coupon_redemptions")
+        if spec.get("read"):
+            self.prepare_read(name)
         # Warm-up: connections opened, caches filled; not recorded.
         self.api_leg(name, spec, CONCURRENCY[0], 2, record=False)
         for clients in CONCURRENCY:
@@ -353,6 +588,15 @@ class Bench:
             }
             row["ratio"] = row["api_rps"] / row["baseline_tps"] if row["baseline_tps"] else 0.0
             self.results.append(row)
+        if spec.get("read") and SOLO > 0:
+            # One client: the latency of the request alone, no queue in front.
+            api = self.api_leg(name, spec, 1, SOLO, threads=1)
+            sql = self.sql_leg(name, spec, 1, SOLO, threads=1)
+            log(f"  {name} c=1: api p50 {api['p50_ms']:.2f} ms, sql p50 {sql['p50_ms']:.2f} ms")
+            self.solo.append({"scenario": name, "api_rps": api["rps"], "api_p50_ms": api["p50_ms"],
+                              "api_p99_ms": api["p99_ms"], "baseline_tps": sql["rps"], "baseline_p50_ms": sql["p50_ms"],
+                              "baseline_p99_ms": sql["p99_ms"], "api_errors": api["errors"],
+                              "baseline_errors": sql["errors"], "legs": [api, sql]})
         self.check(name)
 
     def check(self, name):
@@ -379,6 +623,8 @@ class Bench:
                             if leg["side"] == "api" and r["scenario"] == name)
             self.checks.append({"check": "webhook: each processed event completed one payment",
                                 "ok": completed >= processed, "detail": f"{completed} completed, {processed} processed"})
+        if SCENARIOS[name].get("read"):
+            self.check_read(name)
         dup = int(self.db("SELECT count(*) FROM (SELECT payment_id FROM ledger_journals WHERE kind = 'sale' "
                           "GROUP BY payment_id HAVING count(*) > 1) d"))
         self.checks.append({"check": f"{name}: no payment with two sale journals", "ok": dup == 0,
@@ -387,6 +633,41 @@ class Bench:
         self.checks.append({"check": f"{name}: skillpay ledger verify", "ok": p.returncode == 0,
                             "detail": (p.stdout + p.stderr).strip().splitlines()[-1] if (p.stdout + p.stderr).strip()
                             else ""})
+
+    def check_read(self, name):
+        """A read scenario: every request answered 200, and the answer is
+        the one the data gives."""
+        legs = [leg for r in self.results if r["scenario"] == name for leg in r["legs"] if leg["side"] == "api"]
+        legs += [leg for r in self.solo if r["scenario"] == name for leg in r["legs"] if leg["side"] == "api"]
+        ok = sum(leg["detail"]["ok"] for leg in legs)
+        other = sum(leg["detail"]["non_200"] for leg in legs)
+        self.checks.append({"check": f"{name}: every request answered 200", "ok": other == 0,
+                            "detail": f"{ok} answered 200, {other} otherwise"})
+        with open(self.read_tokens[name]) as f:
+            user, tok = f.readline().split()
+        answer = http("GET", self.base + SCENARIOS[name]["path"], tok)
+        if name in BALANCE_INSTRUCTORS:
+            pending, available, paid = self.expected_balance(int(user))
+            usd = next(b for b in answer["balances"] if b["currency"] == "USD")
+            got = [int(decimal.Decimal(usd[k]) * 100) for k in ("pending", "available", "paid_out")]
+            self.checks.append({"check": f"{name}: the balance equals the sums of the payments and payouts",
+                                "ok": got == [pending, available, paid] and decimal.Decimal(usd["in_transit"]) == 0,
+                                "detail": f"pending/available/paid out {got} (minor), from the rows "
+                                          f"{[pending, available, paid]}"})
+        elif name == "stats_1m":
+            counted = int(self.db(f"SELECT count(*) FROM payments WHERE currency = 'USD' "
+                                  f"AND created_at >= timestamptz '{STATS_FROM} 00:00+00' "
+                                  f"AND created_at < timestamptz '{STATS_TO} 00:00+00' + interval '1 day'"))
+            usd = next(c for c in answer["currencies"] if c["currency"] == "USD")
+            got = usd["totals"]["payments"]
+            self.checks.append({"check": f"{name}: the answer counts every payment in the range",
+                                "ok": got == counted, "detail": f"answer {got}, a count of the payments {counted}"})
+        else:
+            own = [p["user_id"] for p in answer["data"]]
+            self.checks.append({"check": f"{name}: a first page of 20 of the student's own payments, more to come",
+                                "ok": len(own) == 20 and set(own) == {int(user)} and bool(answer["next_cursor"]),
+                                "detail": f"{len(own)} items, payers {sorted(set(own))}, "
+                                          f"next_cursor {'set' if answer['next_cursor'] else 'null'}"})
 
     # --- output ------------------------------------------------------------------
 
@@ -402,6 +683,15 @@ class Bench:
         for row in rows:
             print(line(row))
         print()
+        if self.solo:
+            print(f"one client ({SOLO} s each side), p50 / p99: API, SQL baseline")
+            for r in self.solo:
+                print(f"  {r['scenario']}: API {r['api_p50_ms']:.2f} / {r['api_p99_ms']:.2f} ms "
+                      f"({r['api_rps']:.0f}/s), SQL {r['baseline_p50_ms']:.2f} / {r['baseline_p99_ms']:.2f} ms "
+                      f"({r['baseline_tps']:.0f}/s), errors {r['api_errors']}/{r['baseline_errors']}")
+        if self.stats_seed_s:
+            print(f"stats_1m data: {self.stats_seed_s['payments']} payments inserted in "
+                  f"{self.stats_seed_s['insert_s']} s ({self.stats_seed_s['with_vacuum_s']} s with VACUUM ANALYZE)")
         print(f"server memory: idle {self.idle_rss_kib / 1024:.1f} MiB, peak under load {self.rss_peak_kib / 1024:.1f} MiB")
         for c in self.checks:
             print(f"check {'ok  ' if c['ok'] else 'FAIL'} {c['check']}: {c['detail']}")
@@ -409,11 +699,13 @@ class Bench:
         os.makedirs(OUT_DIR, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         meta = {"duration_s": DURATION, "concurrency": CONCURRENCY, "replay_percent": REPLAY, "pg_fast": PG_FAST,
+                "stats_payments": STATS_PAYMENTS, "stats_seed": self.stats_seed_s, "one_client_s": SOLO,
                 "cpus": os.cpu_count(), "idle_rss_mib": self.idle_rss_kib / 1024,
                 "peak_rss_mib": self.rss_peak_kib / 1024}
         base = os.path.join(OUT_DIR, f"bench-{stamp}")
         with open(base + ".json", "w") as f:
-            json.dump({"meta": meta, "results": self.results, "checks": self.checks}, f, indent=2)
+            json.dump({"meta": meta, "results": self.results, "one_client": self.solo, "checks": self.checks}, f,
+                      indent=2)
         fields = ["scenario", "concurrency", "api_rps", "baseline_tps", "ratio", "api_p50_ms", "api_p99_ms",
                   "baseline_p50_ms", "baseline_p99_ms", "api_errors", "baseline_errors", "rss_peak_mib"]
         with open(base + ".csv", "w", newline="") as f:
@@ -480,10 +772,12 @@ def svg(results):
 def main():
     if not os.access(BIN, os.X_OK):
         raise SystemExit(f"bench: no binary at {BIN} (cargo build --release -p app)")
-    names = os.environ.get("BENCH_SCENARIOS", ",".join(SCENARIOS)).split(",")
+    names = []
+    for n in os.environ.get("BENCH_SCENARIOS", ",".join(SCENARIOS)).split(","):
+        names += GROUPS.get(n.strip(), [n.strip()])
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
-        raise SystemExit(f"bench: unknown scenario(s) {unknown}; known: {list(SCENARIOS)}")
+        raise SystemExit(f"bench: unknown scenario(s) {unknown}; known: {list(SCENARIOS)} and {list(GROUPS)}")
     tmp = tempfile.mkdtemp(prefix="skillpay-bench.")
     os.chmod(tmp, 0o711)  # PostgreSQL may run as another user (postgres, when we are root)
     bench = Bench(tmp)
