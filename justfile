@@ -13,7 +13,7 @@ dev_pg_port := env("SKILLPAY_DEV_PG_PORT", "54329")
 default:
     @{{ just_executable() }} --justfile {{ justfile() }} --list
 
-# Install what is missing (PostgreSQL server, libpq-dev, chromium, Node.js; localstripe and schemathesis in .venv); idempotent.
+# Install what is missing (PostgreSQL server, libpq-dev; localstripe and schemathesis in .venv); idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -34,9 +34,12 @@ setup:
     missing=()
     have_pg_server || missing+=(postgresql)
     have_deb libpq-dev || missing+=(libpq-dev)
-    # The console's browser tests: Debian's Chromium, driven from Node.js.
-    [ -x /usr/bin/chromium ] || missing+=(chromium)
-    command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+    # The console's browser tests (`just test` only): Debian's Chromium,
+    # driven from Node.js.
+    if [ "${SKILLPAY_SETUP_BROWSER:-0}" = 1 ]; then
+        [ -x /usr/bin/chromium ] || missing+=(chromium)
+        command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+    fi
     # Test tools from PyPI live in .venv: localstripe (the Stripe stand-in)
     # and schemathesis (fuzzes the API from its OpenAPI document).
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
@@ -66,17 +69,21 @@ setup:
     [ "${#missing[@]}" -eq 0 ] || install_system_packages
     install_python_tools
 
+# `setup`, plus Chromium and Node.js for the console's browser tests.
+setup-browser:
+    SKILLPAY_SETUP_BROWSER=1 {{ just_executable() }} --justfile {{ justfile() }} setup
+
 # Check formatting and clippy lints (warnings are errors).
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-features --all-targets -- -D warnings
 
 # Lint, then run all tests (unit, integration, e2e, doc, schemathesis, console in Chromium) against a throwaway PostgreSQL.
-test: setup lint
+test: setup-browser lint
     bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-features --all-targets && cargo test --workspace --all-features --doc && bash scripts/schemathesis.sh && bash scripts/console-test.sh'
 
 # Drive the admin console in headless Chromium (also part of `just test`); screenshots in tests/console/screenshots/.
-test-console: setup
+test-console: setup-browser
     bash scripts/with-test-db.sh bash scripts/console-test.sh
 
 # Fuzz the running API from its OpenAPI document (also part of `just test`).
