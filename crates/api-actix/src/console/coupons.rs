@@ -1,7 +1,6 @@
 //! Coupons: the list with usage, creating one (validated exactly as the
 //! API validates it) and deactivating one; each action is audited.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{NaiveDate, NaiveTime};
 use domain::coupon::Coupon;
@@ -13,12 +12,13 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, page, page_after, pager, time};
+use super::layout::{Section, csrf_field, html_page, page, page_after, pager, see_other, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::dto::{CouponView, CreateCouponBody};
 use crate::error::{ApiError, FieldError};
 use crate::routes::coupons::parse_coupon;
+use crate::routes::path_id;
 
 fn view(c: &Coupon) -> serde_json::Value {
     serde_json::to_value(CouponView::from(c)).unwrap_or_else(|_| json!({ "id": c.id.to_string() }))
@@ -162,10 +162,6 @@ impl NewCouponForm {
     }
 }
 
-fn back() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/coupons")).finish()
-}
-
 /// Creates a coupon.
 #[post("/coupons")]
 pub async fn create(
@@ -179,7 +175,7 @@ pub async fn create(
     let definition = parse_coupon(form.body()?)?;
     let coupon = state.coupons.create(user.actor, definition).await.map_err(ApiError::from)?;
     record(&state, &user, "coupon.create", coupon.id.to_string(), serde_json::Value::Null, view(&coupon)).await?;
-    Ok(back())
+    Ok(see_other("/admin/coupons"))
 }
 
 /// Deactivates a coupon; payments in flight keep their discount.
@@ -193,9 +189,9 @@ pub async fn deactivate(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id: CouponId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let id: CouponId = path_id(&path)?;
     let before = state.coupons.usage(user.actor, id).await.map_err(ApiError::from)?.coupon;
     let after = state.coupons.deactivate(user.actor, id).await.map_err(ApiError::from)?;
     record(&state, &user, "coupon.deactivate", id.to_string(), view(&before), view(&after)).await?;
-    Ok(back())
+    Ok(see_other("/admin/coupons"))
 }

@@ -2,7 +2,6 @@
 //! days, work waiting for them and a revenue chart; for instructors their
 //! balances and earnings by course and month.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Days, NaiveDate, Utc};
 use domain::money::Currency;
@@ -17,7 +16,7 @@ use serde::Deserialize;
 use super::audit::record;
 use super::chart::daily_bars;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, money, page, status, time};
+use super::layout::{Section, csrf_field, money, page, see_other, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -231,5 +230,5 @@ pub async fn request_payout(
     let payout = state.payouts.request(user.actor, amount, destination).await.map_err(ApiError::from)?;
     let payload = domain::outbox::payout_payload(&payout);
     record(&state, &user, "payout.request", payout.id.to_string(), serde_json::Value::Null, payload).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/")).finish())
+    Ok(see_other("/admin/"))
 }

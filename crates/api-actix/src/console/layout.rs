@@ -115,6 +115,11 @@ pub fn time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A 303 to a console page, the answer to every successful form.
+pub fn see_other(location: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location)).finish()
+}
+
 /// A rendered page as a 200 answer.
 pub fn html_page(markup: Markup) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().content_type("text/html; charset=utf-8").body(markup.into_string())

@@ -1,7 +1,6 @@
 //! Disputes (with the evidence form) and outgoing event deliveries (with
 //! replay): each action through the API's use cases, audited.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::events::{Delivery, DeliveryStatus};
 use domain::ids::{DeliveryId, DisputeId};
@@ -13,10 +12,11 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::path_id;
 
 /// Only a page cursor.
 #[derive(Debug, Default, Deserialize)]
@@ -96,7 +96,7 @@ pub async fn submit_evidence(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id: DisputeId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let id: DisputeId = path_id(&path)?;
     let before = state.disputes.get(user.actor, id).await.map_err(ApiError::from)?;
     let email = form.customer_email.trim();
     let evidence = DisputeEvidence {
@@ -107,7 +107,7 @@ pub async fn submit_evidence(
     let after = state.disputes.submit_evidence(user.actor, id, evidence).await.map_err(ApiError::from)?;
     record(&state, &user, "dispute.evidence", id.to_string(), dispute_payload(&before), dispute_payload(&after))
         .await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/disputes")).finish())
+    Ok(see_other("/admin/disputes"))
 }
 
 /// Filters of the deliveries list.
@@ -196,10 +196,10 @@ pub async fn replay(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id: DeliveryId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let id: DeliveryId = path_id(&path)?;
     let after = state.events.replay(user.actor, id).await.map_err(ApiError::from)?;
     let summary = |status: &str| json!({ "id": id.to_string(), "status": status });
     record(&state, &user, "delivery.replay", id.to_string(), summary("replayed"), summary(after.status.as_str()))
         .await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/deliveries")).finish())
+    Ok(see_other("/admin/deliveries"))
 }

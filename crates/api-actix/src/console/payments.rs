@@ -17,6 +17,7 @@ use super::layout::{Section, html_page, money, page, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::path_id;
 
 /// Rows a CSV export holds at most; narrow the filter for more.
 const CSV_MAX_ROWS: usize = 10_000;
@@ -270,7 +271,7 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let id: PaymentId = path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))?;
+    let id: PaymentId = path_id(&path)?;
     let p = state.payments.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) =
         futures::try_join!(state.console.payment_timeline(id), state.console.payment_journals(id))?;

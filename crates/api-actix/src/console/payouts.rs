@@ -2,7 +2,6 @@
 //! and for bank transfers mark paid or failed), each through the same use
 //! cases as the API and recorded in the audit log.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PayoutId, UserId};
 use domain::outbox::payout_payload;
@@ -14,10 +13,11 @@ use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::path_id;
 
 /// Filters of the payouts list.
 #[derive(Debug, Default, Deserialize)]
@@ -140,14 +140,6 @@ pub struct NoteForm {
     note: String,
 }
 
-fn payout_id(path: &str) -> Result<PayoutId, ConsoleError> {
-    path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))
-}
-
-fn back() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/payouts")).finish()
-}
-
 /// Approves a requested payout: it is sent (bank transfers wait to be marked).
 #[post("/payouts/{id}/approve")]
 pub async fn approve(
@@ -159,13 +151,13 @@ pub async fn approve(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id = payout_id(&path)?;
+    let id: PayoutId = path_id(&path)?;
     let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
     match state.payouts.approve(user.actor, id).await {
         Ok(after) => {
             record(&state, &user, "payout.approve", id.to_string(), payout_payload(&before), payout_payload(&after))
                 .await?;
-            Ok(back())
+            Ok(see_other("/admin/payouts"))
         }
         Err(PayoutError::SecondApprovalRequired { .. }) => {
             let payload = payout_payload(&before);
@@ -188,7 +180,7 @@ pub async fn act_with_note(
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
     let (id, verb) = path.into_inner();
-    let id = payout_id(&id)?;
+    let id: PayoutId = path_id(&id)?;
     let note = form.note.trim().to_owned();
     let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
     let (action, result) = match verb.as_str() {
@@ -199,5 +191,5 @@ pub async fn act_with_note(
     };
     let after = result.map_err(ApiError::from)?;
     record(&state, &user, action, id.to_string(), payout_payload(&before), payout_payload(&after)).await?;
-    Ok(back())
+    Ok(see_other("/admin/payouts"))
 }

@@ -1,7 +1,6 @@
 //! Refunds: the list, approving and rejecting (through the same use cases
 //! as the API, each recorded in the audit log).
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PaymentId, RefundId};
 use domain::outbox::refund_payload;
@@ -13,10 +12,11 @@ use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, status, time};
+use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::path_id;
 
 const STATUSES: [&str; 6] = ["requested", "approved", "processing", "processed", "rejected", "failed"];
 
@@ -103,14 +103,6 @@ fn row(user: &ConsoleUser, r: &Refund) -> Markup {
     }
 }
 
-fn refund_id(path: &str) -> Result<RefundId, ConsoleError> {
-    path.parse().map_err(|_| ConsoleError::Api(ApiError::NotFound))
-}
-
-fn back_to_refunds() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/refunds")).finish()
-}
-
 /// Approves a requested refund: the money goes back through the gateway.
 #[post("/refunds/{id}/approve")]
 pub async fn approve(
@@ -122,7 +114,7 @@ pub async fn approve(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id = refund_id(&path)?;
+    let id: RefundId = path_id(&path)?;
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
     match state.refunds.approve(user.actor, id).await {
         Ok(after) => {
@@ -135,7 +127,7 @@ pub async fn approve(
                 refund_payload(&after),
             )
             .await?;
-            Ok(back_to_refunds())
+            Ok(see_other("/admin/refunds"))
         }
         Err(RefundError::SecondApprovalRequired { .. }) => {
             let payload = refund_payload(&before);
@@ -164,7 +156,7 @@ pub async fn reject(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id = refund_id(&path)?;
+    let id: RefundId = path_id(&path)?;
     let reason = form.reason.trim();
     if reason.is_empty() || reason.chars().count() > crate::dto::MAX_TEXT_CHARS {
         return Err(ConsoleError::Api(ApiError::Validation(vec![crate::error::FieldError::new(
@@ -176,5 +168,5 @@ pub async fn reject(
     let after = state.refunds.reject(user.actor, id, reason.to_owned()).await.map_err(ApiError::from)?;
     record(&state, &user, "refund.reject", after.id.to_string(), refund_payload(&before), refund_payload(&after))
         .await?;
-    Ok(back_to_refunds())
+    Ok(see_other("/admin/refunds"))
 }

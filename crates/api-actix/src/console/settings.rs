@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::gateway_config::{GatewayConfigSummary, GatewayCredentials, GatewayMode, credential_names};
 use domain::payment::PaymentMethod;
@@ -13,7 +12,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, page, status, time};
+use super::layout::{Section, csrf_field, html_page, page, see_other, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -93,7 +92,7 @@ pub async fn save_gateway(
     let after = state.gateway_configs.put(user.actor, input).await.map_err(to_api)?;
     let object = format!("gateway:{}:{}", provider.as_str(), mode.as_str());
     record(&state, &user, "gateway.save", object, summary(before), summary(Some(&after))).await?;
-    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/gateways")).finish())
+    Ok(see_other("/admin/gateways"))
 }
 
 /// The newest incoming gateway webhooks (admins): what arrived and how its
