@@ -19,6 +19,8 @@ fi
 # Earnings are available at once (the sweep below releases them), and a
 # refund above 1000.00 needs two admins.
 export SKILLPAY_PAYOUT_HOLD_DAYS=0 SKILLPAY_SECOND_APPROVAL_ABOVE=1000.00
+# Stripe webhooks are accepted (signed with this secret) so one can be replayed.
+export STRIPE_WEBHOOK_SECRET="whsec_console_$$" CONSOLE_STRIPE_WEBHOOK_SECRET="whsec_console_$$"
 # shellcheck source=scripts/lib/scratch-server.sh
 source scripts/lib/scratch-server.sh
 start_scratch_server console
@@ -28,8 +30,9 @@ export CONSOLE_BASE_URL="$base" CHROMIUM
 CONSOLE_ADMIN_TOKEN="$("$bin" token --user-id 1 --role admin)"
 CONSOLE_SECOND_ADMIN_TOKEN="$("$bin" token --user-id 2 --role admin)"
 CONSOLE_STUDENT_TOKEN="$("$bin" token --user-id 1000 --role student)"
+CONSOLE_INSTRUCTOR_TOKEN="$("$bin" token --user-id 100 --role instructor)"
 CONSOLE_INSTRUCTOR_LINK="$("$bin" admin-link --user-id 100 --role instructor --base-url "$base")"
-export CONSOLE_ADMIN_TOKEN CONSOLE_SECOND_ADMIN_TOKEN CONSOLE_STUDENT_TOKEN CONSOLE_INSTRUCTOR_LINK
+export CONSOLE_ADMIN_TOKEN CONSOLE_SECOND_ADMIN_TOKEN CONSOLE_STUDENT_TOKEN CONSOLE_INSTRUCTOR_TOKEN CONSOLE_INSTRUCTOR_LINK
 mkdir -p tests/console/screenshots
 status=0
 (cd tests/console && node --test --test-concurrency=1 console.test.mjs) || status=1

@@ -6,6 +6,7 @@
 
 mod authorization;
 mod bad_input;
+mod coupon_edits;
 mod coupons;
 mod disputes;
 mod event_order;
@@ -24,3 +25,4 @@ mod route_matrix;
 mod shutdown;
 mod stats;
 mod stripe;
+mod webhook_replay;

@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/payments/coupons/", Admin),
     ("GET", "/api/payments/coupons/{id}/", Admin),
     ("DELETE", "/api/payments/coupons/{id}/", Admin),
+    ("PATCH", "/api/payments/coupons/{id}/", Admin),
     ("POST", "/api/payments/refunds/{id}/approve/", Admin),
     ("POST", "/api/payments/refunds/{id}/reject/", Admin),
     ("GET", "/api/payments/disputes/", Admin),

@@ -3,13 +3,14 @@
 // Every page is saved as a screenshot in ./screenshots for review.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { chromium } from "playwright-core";
 
 const base = process.env.CONSOLE_BASE_URL;
 const adminToken = process.env.CONSOLE_ADMIN_TOKEN;
 const studentToken = process.env.CONSOLE_STUDENT_TOKEN;
 const instructorLink = process.env.CONSOLE_INSTRUCTOR_LINK;
+const instructorToken = process.env.CONSOLE_INSTRUCTOR_TOKEN;
 
 let browser;
 
@@ -195,6 +196,95 @@ test("an admin creates a coupon and deactivates it; both are audited", async () 
   await page.goto(`${base}/admin/audit`);
   const audit = await page.locator("#audit").textContent();
   assert.ok(audit.includes("coupon.create") && audit.includes("coupon.deactivate"));
+});
+
+test("a coupon is edited on its own page, checked as the API checks it, and audited", async () => {
+  await course(81, "20.00");
+  const coupon = await api("POST", "/api/payments/coupons/", adminToken,
+    { code: "EDITED", discount_type: "percentage", discount_value: "10", max_uses: 5 });
+  for (let i = 0; i < 2; i++) {
+    await api("POST", "/api/payments/", studentToken, { course_id: 81, payment_method: "sandbox", coupon_code: "EDITED" });
+  }
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/coupons`);
+  await Promise.all([page.waitForURL(`${base}/admin/coupons/${coupon.id}`), page.click('tr[data-coupon="EDITED"] a')]);
+  assert.match(await page.textContent("#coupon-uses"), /2 of 5/);
+  await page.fill("#edit-coupon input[name=max_uses]", "1");
+  const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === "POST"), page.click("#edit-coupon button[type=submit]")]);
+  assert.equal(refused.status(), 409, "below the two uses held");
+  assert.match(await page.textContent("body"), /cannot be below the 2 uses already taken/);
+  assert.equal((await api("GET", `/api/payments/coupons/${coupon.id}/`, adminToken)).max_uses, 5, "nothing changed");
+
+  await page.goto(`${base}/admin/coupons/${coupon.id}`);
+  await page.fill("#edit-coupon input[name=max_uses]", "3");
+  await page.fill("#edit-coupon input[name=expires_at]", "2999-12-31T23:59");
+  await Promise.all([page.waitForURL(`${base}/admin/coupons/${coupon.id}`), page.click("#edit-coupon button[type=submit]")]);
+  assert.match(await page.textContent("#coupon-uses"), /2 of 3/);
+  assert.ok((await page.locator("#timeline").textContent()).includes("console coupon.edit"));
+  await shot(page, "17-coupon-detail");
+  const stored = await api("GET", `/api/payments/coupons/${coupon.id}/`, adminToken);
+  assert.equal(stored.max_uses, 3);
+  assert.equal(stored.expires_at, "2999-12-31T23:59:00Z");
+  assert.equal(stored.max_uses_per_user, null, "a field not changed stays as it was");
+});
+
+test("refunds, payouts and disputes open on detail pages with their timeline and ledger", async () => {
+  const { refund } = await paymentWithRequestedRefund(82, "30.00");
+  await api("POST", `/api/payments/refunds/${refund.id}/approve/`, adminToken);
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/refunds?payment=${refund.payment_id}`);
+  await Promise.all([page.waitForURL(`${base}/admin/refunds/${refund.id}`), page.click(`tr[data-refund="${refund.id}"] a[href="/admin/refunds/${refund.id}"]`)]);
+  assert.equal((await page.textContent("#refund-status")).trim(), "processed");
+  assert.ok((await page.locator("#timeline").textContent()).includes("refund.processed"));
+  const refundLedger = await page.locator("#ledger tbody").textContent();
+  assert.ok(refundLedger.includes("refund") && refundLedger.includes("30.00 USD"), refundLedger);
+  await shot(page, "18-refund-detail");
+
+  const payout = await api("POST", "/api/payments/payouts/", instructorToken,
+    { amount: "10.00", currency: "USD", method: "paypal", destination: { email: "detail@example.com" } });
+  await page.goto(`${base}/admin/payouts`);
+  await Promise.all([page.waitForURL(`${base}/admin/payouts/${payout.id}`), page.click(`tr[data-payout="${payout.id}"] a`)]);
+  assert.equal((await page.textContent("#payout-status")).trim(), "requested");
+  assert.ok((await page.locator("#timeline").textContent()).includes("payout.requested"));
+  assert.ok((await page.locator("#ledger tbody").textContent()).includes("payout_reserve"));
+  assert.ok(!(await page.textContent("body")).includes("detail@example.com"), "the destination is shown masked");
+  await shot(page, "19-payout-detail");
+
+  await course(83, "40.00");
+  const disputed = await api("POST", "/api/payments/", studentToken, { course_id: 83, payment_method: "sandbox" });
+  await api("POST", `/api/payments/${disputed.id}/confirm/`, studentToken, { payment_token: "sandbox_success" });
+  const dispute = await api("POST", "/api/payments/disputes/", adminToken, { payment_id: disputed.id, reason: "fraudulent" });
+  await page.goto(`${base}/admin/disputes`);
+  await Promise.all([page.waitForURL(`${base}/admin/disputes/${dispute.id}`), page.click(`a[href="/admin/disputes/${dispute.id}"]`)]);
+  assert.equal((await page.textContent("#dispute-status")).trim(), dispute.status);
+  assert.ok((await page.locator("#timeline").textContent()).includes("dispute.opened"));
+  assert.ok((await page.locator("#ledger tbody").textContent()).includes("dispute_hold"));
+  await shot(page, "20-dispute-detail");
+  const missing = await page.goto(`${base}/admin/refunds/re_00000000000000000000000000000000`);
+  assert.equal(missing.status(), 404);
+});
+
+test("an incoming webhook is found by its status and replayed; the replay is audited", async () => {
+  const secret = process.env.CONSOLE_STRIPE_WEBHOOK_SECRET;
+  const eventId = `evt_console_${Date.now()}`;
+  const body = JSON.stringify({ id: eventId, object: "event", type: "customer.created", data: { object: { id: "cus_1", object: "customer" } } });
+  const at = Math.floor(Date.now() / 1000);
+  const signature = createHmac("sha256", secret).update(`${at}.${body}`).digest("hex");
+  const res = await fetch(`${base}/api/payments/webhooks/stripe/`, { method: "POST", body, headers: { "stripe-signature": `t=${at},v1=${signature}` } });
+  assert.equal(res.status, 200, await res.text());
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/webhooks?gateway=stripe&status=processed`);
+  const row = page.locator(`tr[data-webhook="${eventId}"]`);
+  assert.match(await row.textContent(), /customer\.created.*processed.*1/s);
+  await page.goto(`${base}/admin/webhooks?status=failed`);
+  assert.equal(await page.locator(`tr[data-webhook="${eventId}"]`).count(), 0, "not among the failed");
+  await page.goto(`${base}/admin/webhooks`);
+  page.once("dialog", (dialog) => dialog.accept());
+  await Promise.all([page.waitForURL(`${base}/admin/webhooks`), row.locator("button", { hasText: "Replay" }).click()]);
+  assert.match(await page.locator(`tr[data-webhook="${eventId}"]`).textContent(), /processed\s*2/, "a second attempt");
+  await shot(page, "21-webhooks-replayed");
+  await page.goto(`${base}/admin/audit`);
+  assert.ok((await page.locator("#audit").textContent()).includes("webhook.replay"));
 });
 
 test("the payments search finds by e-mail, coupon code, gateway id and payer", async () => {

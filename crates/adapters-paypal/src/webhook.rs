@@ -220,6 +220,12 @@ impl WebhookVerifier for PaypalWebhookVerifier {
             payload,
         })
     }
+
+    fn read_stored(&self, payload: &Value) -> Result<WebhookAction, WebhookError> {
+        let event: Event = serde_json::from_value(payload.clone())
+            .map_err(|_| WebhookError::Malformed("event without id or event_type".to_owned()))?;
+        action(&event.event_type, &event.resource)
+    }
 }
 
 #[cfg(test)]

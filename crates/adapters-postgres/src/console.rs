@@ -5,14 +5,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
-use domain::ids::{PaymentId, UserId};
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
+use domain::paging::Page;
 use domain::ports::{
     ApprovalStore, AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, StoreError, TimelineEntry,
-    WebhookLogLine,
+    WebhookLogLine, WebhookLogQuery, WebhookLogStatus,
 };
 use domain::usecases::{Actor, Role};
+use uuid::Uuid;
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
@@ -66,6 +68,22 @@ SELECT w.created_at, 'webhook ' || w.gateway || ' ' || w.event_type,
 UNION ALL
 SELECT a.at, 'console ' || a.action, a.actor_role || ' ' || a.actor_id
   FROM console_audit_log a WHERE a.object_id IN (SELECT oid FROM objects)
+ORDER BY 1, 2
+LIMIT 500";
+
+const OBJECT_TIMELINE_SQL: &str = "
+SELECT o.created_at AS at, o.event_type AS what,
+       coalesce((SELECT string_agg(d.status, ', ' ORDER BY d.status) FROM event_deliveries d WHERE d.event_id = o.id),
+                'no endpoint') AS detail
+  FROM outbox_events o WHERE o.aggregate_id = $1
+UNION ALL
+SELECT w.created_at, 'webhook ' || w.gateway || ' ' || w.event_type,
+       CASE WHEN w.processed THEN 'processed' ELSE coalesce('failed: ' || w.processing_error, 'pending') END
+  FROM payment_webhook_logs w
+ WHERE $2::text IS NOT NULL AND strpos(w.payload::text, $2::text) > 0
+UNION ALL
+SELECT a.at, 'console ' || a.action, a.actor_role || ' ' || a.actor_id
+  FROM console_audit_log a WHERE a.object_id = $1
 ORDER BY 1, 2
 LIMIT 500";
 
@@ -220,33 +238,33 @@ impl ConsoleStore for PgStore {
     }
 
     async fn payment_journals(&self, payment: PaymentId) -> Result<Vec<JournalLine>, StoreError> {
-        self.run(move |conn| {
-            let rows: Vec<(String, String, String, i64, DateTime<Utc>)> = ledger_entries::table
-                .inner_join(ledger_journals::table)
-                .filter(ledger_journals::payment_id.eq(payment.uuid()))
-                .order((ledger_journals::posted_at.asc(), ledger_entries::id.asc()))
-                .select((
-                    ledger_journals::kind,
-                    ledger_entries::account,
-                    ledger_entries::currency,
-                    ledger_entries::amount_minor,
-                    ledger_journals::posted_at,
-                ))
-                .load(conn)
-                .map_err(store_error)?;
-            rows.into_iter()
-                .map(|(kind, account, code, minor, posted_at)| {
-                    Ok(JournalLine { kind, account, amount: Money::from_minor(minor, currency(&code)?), posted_at })
-                })
-                .collect()
-        })
-        .await
+        self.run(move |conn| journal_lines(conn, JournalsOf::Payment(payment))).await
     }
 
     async fn payment_timeline(&self, payment: PaymentId) -> Result<Vec<TimelineEntry>, StoreError> {
         self.run(move |conn| {
             let rows: Vec<TimelineRow> =
                 diesel::sql_query(TIMELINE_SQL).bind::<SqlUuid, _>(payment.uuid()).load(conn).map_err(store_error)?;
+            Ok(rows.into_iter().map(|r| TimelineEntry { at: r.at, what: r.what, detail: r.detail }).collect())
+        })
+        .await
+    }
+
+    async fn payout_journals(&self, payout: PayoutId) -> Result<Vec<JournalLine>, StoreError> {
+        self.run(move |conn| journal_lines(conn, JournalsOf::Payout(payout))).await
+    }
+
+    async fn object_timeline(
+        &self,
+        object_id: String,
+        gateway_ref: Option<String>,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<TimelineRow> = diesel::sql_query(OBJECT_TIMELINE_SQL)
+                .bind::<Text, _>(object_id)
+                .bind::<Nullable<Text>, _>(gateway_ref)
+                .load(conn)
+                .map_err(store_error)?;
             Ok(rows.into_iter().map(|r| TimelineEntry { at: r.at, what: r.what, detail: r.detail }).collect())
         })
         .await
@@ -272,13 +290,35 @@ impl ConsoleStore for PgStore {
         .await
     }
 
-    async fn webhook_logs(&self, limit: u32) -> Result<Vec<WebhookLogLine>, StoreError> {
+    async fn webhook_logs(&self, query: WebhookLogQuery) -> Result<Page<WebhookLogLine>, StoreError> {
         self.run(move |conn| {
-            type Row = (String, String, String, bool, Option<String>, i32, DateTime<Utc>);
-            let rows: Vec<Row> = webhook_logs::table
+            type Row = (Uuid, String, String, String, bool, Option<String>, i32, DateTime<Utc>);
+            let mut q = webhook_logs::table.into_boxed();
+            if let Some(gateway) = &query.gateway {
+                q = q.filter(webhook_logs::gateway.eq(gateway.clone()));
+            }
+            q = match query.status {
+                None => q,
+                Some(WebhookLogStatus::Processed) => q.filter(webhook_logs::processed.eq(true)),
+                Some(WebhookLogStatus::Failed) => {
+                    q.filter(webhook_logs::processed.eq(false)).filter(webhook_logs::processing_error.is_not_null())
+                }
+                Some(WebhookLogStatus::Pending) => {
+                    q.filter(webhook_logs::processed.eq(false)).filter(webhook_logs::processing_error.is_null())
+                }
+            };
+            if let Some(after) = query.page.after {
+                q = q.filter(
+                    webhook_logs::created_at
+                        .lt(after.created_at)
+                        .or(webhook_logs::created_at.eq(after.created_at).and(webhook_logs::id.lt(after.id))),
+                );
+            }
+            let rows: Vec<Row> = q
                 .order((webhook_logs::created_at.desc(), webhook_logs::id.desc()))
-                .limit(i64::from(limit))
+                .limit(i64::from(query.page.limit) + 1)
                 .select((
+                    webhook_logs::id,
                     webhook_logs::gateway,
                     webhook_logs::event_id,
                     webhook_logs::event_type,
@@ -289,9 +329,11 @@ impl ConsoleStore for PgStore {
                 ))
                 .load(conn)
                 .map_err(store_error)?;
-            rows.into_iter()
-                .map(|(gateway, event_id, event_type, processed, error, attempts, received_at)| {
+            let lines = rows
+                .into_iter()
+                .map(|(id, gateway, event_id, event_type, processed, error, attempts, received_at)| {
                     Ok(WebhookLogLine {
+                        id,
                         gateway,
                         event_id,
                         event_type,
@@ -301,7 +343,8 @@ impl ConsoleStore for PgStore {
                         received_at,
                     })
                 })
-                .collect()
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(crate::payments::paginate(lines, query.page.limit, |w| (w.received_at, w.id)))
         })
         .await
     }
@@ -330,4 +373,35 @@ impl ApprovalStore for PgStore {
         })
         .await
     }
+}
+
+/// Whose journals a detail page shows.
+enum JournalsOf {
+    Payment(PaymentId),
+    Payout(PayoutId),
+}
+
+/// The ledger lines of the journals of `owner`, oldest first.
+fn journal_lines(conn: &mut PgConnection, owner: JournalsOf) -> Result<Vec<JournalLine>, StoreError> {
+    let query = ledger_entries::table.inner_join(ledger_journals::table).into_boxed();
+    let query = match owner {
+        JournalsOf::Payment(id) => query.filter(ledger_journals::payment_id.eq(id.uuid())),
+        JournalsOf::Payout(id) => query.filter(ledger_journals::payout_id.eq(id.uuid())),
+    };
+    let rows: Vec<(String, String, String, i64, DateTime<Utc>)> = query
+        .order((ledger_journals::posted_at.asc(), ledger_entries::id.asc()))
+        .select((
+            ledger_journals::kind,
+            ledger_entries::account,
+            ledger_entries::currency,
+            ledger_entries::amount_minor,
+            ledger_journals::posted_at,
+        ))
+        .load(conn)
+        .map_err(store_error)?;
+    rows.into_iter()
+        .map(|(kind, account, code, minor, posted_at)| {
+            Ok(JournalLine { kind, account, amount: Money::from_minor(minor, currency(&code)?), posted_at })
+        })
+        .collect()
 }

@@ -5,15 +5,17 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use domain::coupon::{Coupon, CouponCode, CouponUsage, NewCoupon};
+use domain::coupon::{Coupon, CouponCode, CouponEdit, CouponEditError, CouponUsage, NewCoupon};
 use domain::ids::{CouponId, EventId, UserId};
 use domain::money::Money;
 use domain::outbox::{EventType, OutboxEvent, coupon_exhausted_payload};
 use domain::paging::Page;
-use domain::ports::{CouponQuery, CouponRepository, CreateCouponStoreError, StoreError};
+use domain::ports::{
+    CouponEdited, CouponQuery, CouponRepository, CreateCouponStoreError, EditCouponStoreError, StoreError,
+};
 use uuid::Uuid;
 
-use crate::errors::{corrupt, store_error};
+use crate::errors::{TxError, corrupt, store_error};
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::rows::{CouponRow, currency};
@@ -106,6 +108,46 @@ impl CouponRepository for PgStore {
         .await
     }
 
+    async fn edit(&self, id: CouponId, edit: CouponEdit) -> Result<Option<CouponEdited>, EditCouponStoreError> {
+        let outcome = self
+            .run(move |conn| {
+                conn.transaction::<_, TxError<CouponEditError>, _>(|conn| {
+                    // The row lock orders this edit with every reservation of
+                    // the coupon, so `times_used` is exact while we check.
+                    let Some(row) = coupons::table
+                        .find(id.uuid())
+                        .select(CouponRow::as_select())
+                        .for_update()
+                        .first(conn)
+                        .optional()?
+                    else {
+                        return Ok(None);
+                    };
+                    let before = row.into_domain()?;
+                    let after = before.edited(&edit).map_err(TxError::Refused)?;
+                    let now = Utc::now();
+                    diesel::update(coupons::table.find(id.uuid()))
+                        .set((
+                            coupons::max_uses.eq(to_i32(after.max_uses)?),
+                            coupons::max_uses_per_user.eq(to_i32(after.max_uses_per_user)?),
+                            coupons::valid_from.eq(after.valid_from),
+                            coupons::expires_at.eq(after.expires_at),
+                            coupons::is_active.eq(after.is_active),
+                            coupons::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    if after.max_uses != before.max_uses {
+                        announce_if_exhausted(conn, id.uuid(), now)?;
+                    }
+                    Ok(Some(CouponEdited { before, after }))
+                })
+                .map(Ok)
+                .or_else(|e| e.into_result().map(Err))
+            })
+            .await?;
+        outcome.map_err(EditCouponStoreError::Rejected)
+    }
+
     async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError> {
         self.run(move |conn| live_uses(conn, id, user)).await
     }
@@ -142,6 +184,10 @@ impl CouponRepository for PgStore {
         })
         .await
     }
+}
+
+fn to_i32(limit: Option<u32>) -> Result<Option<i32>, StoreError> {
+    limit.map(|v| i32::try_from(v).map_err(|_| corrupt("coupon limit"))).transpose()
 }
 
 pub(crate) fn live_uses(conn: &mut PgConnection, id: CouponId, user: UserId) -> Result<u32, StoreError> {

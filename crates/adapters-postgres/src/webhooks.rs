@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
-use domain::ports::{StoreError, VerifiedWebhook, WebhookClaim, WebhookLog, WebhookLogId};
+use domain::payment::PaymentMethod;
+use domain::ports::{ReplayClaim, StoreError, StoredWebhook, VerifiedWebhook, WebhookClaim, WebhookLog, WebhookLogId};
 use uuid::Uuid;
 
-use crate::errors::store_error;
+use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
 use crate::schema::payment_webhook_logs as logs;
 
@@ -115,6 +116,30 @@ impl WebhookLog for PgStore {
                 .execute(conn)
                 .map(|_| ())
                 .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn claim_for_replay(&self, id: WebhookLogId) -> Result<Option<ReplayClaim>, StoreError> {
+        self.run(move |conn| {
+            let now = Utc::now();
+            let claimed: Option<(String, String, serde_json::Value)> = diesel::update(
+                logs::table.find(id).filter(logs::claimed_until.is_null().or(logs::claimed_until.lt(now))),
+            )
+            .set((
+                logs::attempts.eq(logs::attempts + 1),
+                logs::claimed_until.eq(now + Duration::seconds(WEBHOOK_CLAIM_SECS)),
+            ))
+            .returning((logs::gateway, logs::event_type, logs::payload))
+            .get_result(conn)
+            .optional()
+            .map_err(store_error)?;
+            if let Some((gateway, event_type, payload)) = claimed {
+                let provider: PaymentMethod = gateway.parse().map_err(|_| corrupt("webhook gateway"))?;
+                return Ok(Some(ReplayClaim::Claimed(StoredWebhook { id, provider, event_type, payload })));
+            }
+            let exists: i64 = logs::table.find(id).count().get_result(conn).map_err(store_error)?;
+            Ok((exists > 0).then_some(ReplayClaim::InProgress))
         })
         .await
     }

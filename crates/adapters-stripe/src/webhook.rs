@@ -143,6 +143,12 @@ impl WebhookVerifier for StripeWebhookVerifier {
             payload,
         })
     }
+
+    fn read_stored(&self, payload: &serde_json::Value) -> Result<WebhookAction, WebhookError> {
+        let event: Event =
+            serde_json::from_value(payload.clone()).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        Ok(action_for(&event.event_type, &event.data.object))
+    }
 }
 
 #[cfg(test)]

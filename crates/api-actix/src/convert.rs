@@ -1,9 +1,9 @@
 //! Domain errors mapped to API errors, in one place.
 
-use domain::coupon::CouponRejection;
+use domain::coupon::{CouponEditError, CouponRejection};
 use domain::ports::{GatewayError, StoreError};
 use domain::usecases::Forbidden;
-use domain::usecases::coupons::{CouponAdminError, CreateCouponError, ValidateCouponError};
+use domain::usecases::coupons::{CouponAdminError, CreateCouponError, EditCouponError, ValidateCouponError};
 use domain::usecases::payments::{ChangePaymentError, CreatePaymentError};
 
 use crate::error::ApiError;
@@ -95,6 +95,22 @@ impl From<CreateCouponError> for ApiError {
             }
             CreateCouponError::DuplicateCode => ApiError::DuplicateCouponCode,
             CreateCouponError::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<EditCouponError> for ApiError {
+    fn from(error: EditCouponError) -> Self {
+        match error {
+            EditCouponError::Forbidden(_) => ApiError::Forbidden,
+            EditCouponError::NotFound => ApiError::NotFound,
+            EditCouponError::Rejected(CouponEditError::Invalid(e)) => {
+                ApiError::Validation(vec![crate::error::FieldError::new("body", e.to_string())])
+            }
+            EditCouponError::Rejected(e @ CouponEditError::LimitBelowUses { .. }) => {
+                ApiError::CouponLimitBelowUses(e.to_string())
+            }
+            EditCouponError::Store(e) => store(e),
         }
     }
 }
@@ -259,6 +275,19 @@ impl From<domain::usecases::rate_limits::RateLimitError> for ApiError {
         use domain::usecases::rate_limits::RateLimitError as E;
         match error {
             E::Limited { retry_after_secs } => ApiError::RateLimited(retry_after_secs),
+            E::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<domain::usecases::webhooks::ReplayWebhookError> for ApiError {
+    fn from(error: domain::usecases::webhooks::ReplayWebhookError) -> Self {
+        use domain::usecases::webhooks::ReplayWebhookError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::NotConfigured => ApiError::WebhookNotConfigured,
+            E::ProcessingFailed(_) => ApiError::WebhookProcessingFailed,
             E::Store(e) => store(e),
         }
     }

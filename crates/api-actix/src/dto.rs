@@ -250,6 +250,42 @@ pub struct CreateCouponBody {
     pub is_active: Option<bool>,
 }
 
+/// Body of `PATCH /api/payments/coupons/{id}/`. A field left out stays as
+/// it is; `null` removes that limit. Code, discount, currency, minimum order
+/// and targeting cannot change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditCouponBody {
+    /// Total uses allowed; not below the uses already taken.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, nullable, minimum = 1)]
+    pub max_uses: Option<Option<u32>>,
+    /// Uses per user allowed.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, nullable, minimum = 1)]
+    pub max_uses_per_user: Option<Option<u32>>,
+    /// Start of validity.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>, nullable)]
+    pub valid_from: Option<Option<DateTime<Utc>>>,
+    /// End of validity.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DateTime<Utc>>, nullable)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// Switched on or off.
+    pub is_active: Option<bool>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`,
+/// through `#[serde(default)]`).
+fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// A coupon.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CouponView {

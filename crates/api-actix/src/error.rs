@@ -141,6 +141,9 @@ pub enum ApiError {
     /// Above the two-admin threshold: recorded; another admin must approve.
     #[error("{0}")]
     SecondApprovalRequired(String),
+    /// A coupon's total limit cannot go below the uses it holds.
+    #[error("{0}")]
+    CouponLimitBelowUses(String),
     /// Secrets cannot be stored: no encryption key is configured.
     #[error("SKILLPAY_ENCRYPTION_KEY is not set; secrets (gateway credentials, payout destinations) cannot be stored")]
     EncryptionNotConfigured,
@@ -155,7 +158,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 38] = [
+    pub const ALL_CODES: [&'static str; 39] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -193,6 +196,7 @@ impl ApiError {
         "insufficient_balance",
         "payout_method_unavailable",
         "second_approval_required",
+        "coupon_limit_below_uses",
         "internal_error",
     ];
 
@@ -236,6 +240,7 @@ impl ApiError {
             Self::InsufficientBalance(_) => "insufficient_balance",
             Self::PayoutMethodUnavailable(_) => "payout_method_unavailable",
             Self::SecondApprovalRequired(_) => "second_approval_required",
+            Self::CouponLimitBelowUses(_) => "coupon_limit_below_uses",
             Self::Internal => "internal_error",
         }
     }
@@ -267,7 +272,8 @@ impl ApiError {
             | Self::DuplicateCouponCode
             | Self::InvalidTransition(_)
             | Self::Conflict
-            | Self::SecondApprovalRequired(_) => StatusCode::CONFLICT,
+            | Self::SecondApprovalRequired(_)
+            | Self::CouponLimitBelowUses(_) => StatusCode::CONFLICT,
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
@@ -387,6 +393,7 @@ mod tests {
             ApiError::InsufficientBalance(String::new()),
             ApiError::PayoutMethodUnavailable(String::new()),
             ApiError::SecondApprovalRequired(String::new()),
+            ApiError::CouponLimitBelowUses(String::new()),
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

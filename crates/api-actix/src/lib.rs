@@ -126,6 +126,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::coupons::list_coupons)
             .service(routes::coupons::get_coupon)
             .service(routes::coupons::deactivate_coupon)
+            .service(routes::coupons::edit_coupon)
             .service(routes::disputes::list_disputes)
             .service(routes::disputes::open_dispute)
             .service(routes::disputes::get_dispute)

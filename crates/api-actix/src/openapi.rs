@@ -91,6 +91,7 @@ impl Modify for CommonProblems {
         coupons::list_coupons,
         coupons::get_coupon,
         coupons::deactivate_coupon,
+        coupons::edit_coupon,
         coupons::validate_coupon,
         catalog::put_item,
         webhooks::stripe,

@@ -398,6 +398,88 @@ impl NewCoupon {
     }
 }
 
+/// What an admin changes on an existing coupon. A field left `None` stays
+/// as it is; `Some(None)` removes that limit. The discount, currency,
+/// minimum order, code and targeting are fixed once created: payments
+/// already priced with the coupon must keep meaning what they said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CouponEdit {
+    /// Total uses.
+    pub max_uses: Option<Option<u32>>,
+    /// Uses per user.
+    pub max_uses_per_user: Option<Option<u32>>,
+    /// Start of validity.
+    pub valid_from: Option<Option<DateTime<Utc>>>,
+    /// End of validity.
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// Switched on or off.
+    pub is_active: Option<bool>,
+}
+
+/// Why an edit was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CouponEditError {
+    /// The edited coupon would be inconsistent.
+    #[error(transparent)]
+    Invalid(#[from] CouponDefinitionError),
+    /// The new total limit is below the uses already held (reserved or
+    /// confirmed), which cannot be taken back.
+    #[error("max_uses cannot be below the {in_use} uses already taken")]
+    LimitBelowUses {
+        /// Uses held now.
+        in_use: u32,
+    },
+}
+
+impl Coupon {
+    /// The coupon after `edit`, checked like a new definition and against
+    /// the uses it holds now. Call it under the coupon's row lock so
+    /// `times_used` cannot move meanwhile.
+    pub fn edited(&self, edit: &CouponEdit) -> Result<Coupon, CouponEditError> {
+        let mut after = self.clone();
+        if let Some(max_uses) = edit.max_uses {
+            after.max_uses = max_uses;
+        }
+        if let Some(per_user) = edit.max_uses_per_user {
+            after.max_uses_per_user = per_user;
+        }
+        if let Some(from) = edit.valid_from {
+            after.valid_from = from;
+        }
+        if let Some(until) = edit.expires_at {
+            after.expires_at = until;
+        }
+        if let Some(active) = edit.is_active {
+            after.is_active = active;
+        }
+        after.as_definition().check()?;
+        if let Some(max) = after.max_uses
+            && max < self.times_used
+            && after.max_uses != self.max_uses
+        {
+            return Err(CouponEditError::LimitBelowUses { in_use: self.times_used });
+        }
+        Ok(after)
+    }
+
+    fn as_definition(&self) -> NewCoupon {
+        NewCoupon {
+            id: self.id,
+            code: self.code.clone(),
+            discount: self.discount.clone(),
+            currency: self.currency,
+            min_order_amount: self.min_order_amount,
+            max_uses: self.max_uses,
+            max_uses_per_user: self.max_uses_per_user,
+            valid_from: self.valid_from,
+            expires_at: self.expires_at,
+            targeting: self.targeting.clone(),
+            is_active: self.is_active,
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// Where a redemption is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

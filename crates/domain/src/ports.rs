@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::catalog::{CatalogItem, ItemRef};
-use crate::coupon::{Coupon, CouponCode, CouponRejection, CouponUsage, NewCoupon, NewRedemption};
+use crate::coupon::{
+    Coupon, CouponCode, CouponEdit, CouponEditError, CouponRejection, CouponUsage, NewCoupon, NewRedemption,
+};
 use crate::ids::{CouponId, PaymentId, UserId};
 use crate::ledger::Journal;
 use crate::money::Money;
@@ -193,6 +195,26 @@ pub enum CreateCouponStoreError {
     Store(#[from] StoreError),
 }
 
+/// Why a coupon could not be edited.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditCouponStoreError {
+    /// The edit is refused ([`Coupon::edited`]'s answer under the row lock).
+    #[error(transparent)]
+    Rejected(#[from] CouponEditError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A coupon before and after an edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CouponEdited {
+    /// As it was.
+    pub before: Coupon,
+    /// As it is now.
+    pub after: Coupon,
+}
+
 /// Which coupons to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CouponQuery {
@@ -216,6 +238,11 @@ pub trait CouponRepository: Send + Sync {
     async fn list(&self, query: CouponQuery) -> Result<Page<Coupon>, StoreError>;
     /// Switches the coupon off; `None` if it does not exist.
     async fn deactivate(&self, id: CouponId) -> Result<Option<Coupon>, StoreError>;
+    /// Locks the coupon, applies [`Coupon::edited`] and stores the result
+    /// in one transaction; `None` if it does not exist. Lowering `max_uses`
+    /// to the confirmed uses announces `coupon.exhausted` in that
+    /// transaction.
+    async fn edit(&self, id: CouponId, edit: CouponEdit) -> Result<Option<CouponEdited>, EditCouponStoreError>;
     /// Live (reserved or confirmed) redemptions of the coupon by the user.
     async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError>;
     /// Usage figures.
@@ -639,6 +666,9 @@ pub trait WebhookVerifier: Send + Sync {
     fn provider(&self) -> PaymentMethod;
     /// Verifies `request` (signature first, then parsing).
     async fn verify(&self, request: &WebhookRequest) -> Result<VerifiedWebhook, WebhookError>;
+    /// The action of an event verified when it arrived and stored since
+    /// (a replay): no signature to check, the stored copy is our own.
+    fn read_stored(&self, payload: &serde_json::Value) -> Result<WebhookAction, WebhookError>;
 }
 
 /// What recording a webhook found.
@@ -649,6 +679,28 @@ pub enum WebhookClaim {
     /// Processed before: acknowledge without reprocessing.
     AlreadyProcessed,
     /// Another delivery of the same event is being processed right now.
+    InProgress,
+}
+
+/// A logged webhook, as a replay reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWebhook {
+    /// Its log row.
+    pub id: WebhookLogId,
+    /// The gateway that sent it.
+    pub provider: PaymentMethod,
+    /// The gateway's event type.
+    pub event_type: String,
+    /// The event as received.
+    pub payload: serde_json::Value,
+}
+
+/// What claiming a logged webhook for a replay found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplayClaim {
+    /// Claimed: process it now, then mark it.
+    Claimed(StoredWebhook),
+    /// A delivery or replay of it is being processed right now.
     InProgress,
 }
 
@@ -663,6 +715,9 @@ pub trait WebhookLog: Send + Sync {
     async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError>;
     /// Records why processing failed and releases the claim.
     async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError>;
+    /// Claims a logged webhook (processed or not) for a replay, counting
+    /// the attempt, unless a claim on it is live; `None` if no such row.
+    async fn claim_for_replay(&self, id: WebhookLogId) -> Result<Option<ReplayClaim>, StoreError>;
 }
 
 /// Why a gateway configuration could not be stored.

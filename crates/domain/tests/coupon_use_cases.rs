@@ -10,13 +10,20 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::catalog::{Availability, CatalogItem};
-use domain::coupon::{Coupon, CouponCode, CouponDefinitionError, CouponRejection, CouponUsage, Discount, NewCoupon};
+use domain::coupon::{
+    Coupon, CouponCode, CouponDefinitionError, CouponEdit, CouponEditError, CouponRejection, CouponUsage, Discount,
+    NewCoupon,
+};
 use domain::ids::CouponId;
 use domain::money::Currency;
 use domain::paging::{Page, PageRequest};
-use domain::ports::{CouponQuery, CreateCouponStoreError, MockCatalog, MockCouponRepository, StoreError};
+use domain::ports::{
+    CouponQuery, CreateCouponStoreError, EditCouponStoreError, MockCatalog, MockCouponRepository, StoreError,
+};
 use domain::usecases::Forbidden;
-use domain::usecases::coupons::{CouponAdminError, CouponCheck, CouponService, CreateCouponError, ValidateCouponError};
+use domain::usecases::coupons::{
+    CouponAdminError, CouponCheck, CouponService, CreateCouponError, EditCouponError, ValidateCouponError,
+};
 use futures::executor::block_on;
 use support::*;
 use uuid::Uuid;
@@ -276,4 +283,68 @@ fn validation_never_answers_a_negative_discount() {
 /// A service whose catalog is never consulted.
 fn service_with(coupons: MockCouponRepository) -> CouponService {
     service(coupons, MockCatalog::new())
+}
+
+#[test]
+fn an_edit_changes_only_the_fields_it_names_and_can_remove_a_limit() {
+    let coupon =
+        Coupon { max_uses: Some(10), max_uses_per_user: Some(1), times_used: 4, ..percent_off("SPRING25", 25) };
+    let until = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(400);
+    let edit = CouponEdit { max_uses: Some(Some(20)), expires_at: Some(Some(until)), ..Default::default() };
+    let after = coupon.edited(&edit).unwrap();
+    assert_eq!((after.max_uses, after.expires_at), (Some(20), Some(until)));
+    assert_eq!(after.max_uses_per_user, Some(1), "a field not named stays");
+    assert_eq!(
+        (after.discount.clone(), after.code.clone(), after.times_used),
+        (coupon.discount.clone(), coupon.code.clone(), 4)
+    );
+
+    let unlimited = coupon.edited(&CouponEdit { max_uses_per_user: Some(None), ..Default::default() }).unwrap();
+    assert_eq!(unlimited.max_uses_per_user, None);
+}
+
+#[test]
+fn an_edit_may_not_take_the_limit_below_the_uses_held_but_may_meet_them() {
+    let coupon = Coupon { max_uses: Some(10), times_used: 6, ..percent_off("SPRING25", 25) };
+    let lower = |max| coupon.edited(&CouponEdit { max_uses: Some(Some(max)), ..Default::default() });
+    assert_eq!(lower(5), Err(CouponEditError::LimitBelowUses { in_use: 6 }));
+    assert_eq!(lower(6).unwrap().max_uses, Some(6));
+}
+
+#[test]
+fn an_edit_is_checked_like_a_new_definition() {
+    let coupon = percent_off("SPRING25", 25);
+    let zero = CouponEdit { max_uses_per_user: Some(Some(0)), ..Default::default() };
+    assert_eq!(coupon.edited(&zero), Err(CouponEditError::Invalid(CouponDefinitionError::ZeroLimit)));
+    let t = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(10);
+    let empty = CouponEdit { valid_from: Some(Some(t)), expires_at: Some(Some(t)), ..Default::default() };
+    assert_eq!(coupon.edited(&empty), Err(CouponEditError::Invalid(CouponDefinitionError::EmptyValidity)));
+}
+
+#[test]
+fn only_admins_may_edit_and_an_unknown_coupon_is_not_found() {
+    let id = CouponId::from_uuid(Uuid::from_u128(0xC0));
+    for actor in [student(), instructor()] {
+        let result = block_on(service_with(MockCouponRepository::new()).edit(actor, id, CouponEdit::default()));
+        assert_eq!(result, Err(EditCouponError::Forbidden(Forbidden)));
+    }
+    let mut coupons = MockCouponRepository::new();
+    coupons.expect_edit().withf(move |asked, _| *asked == id).returning(|_, _| Ok(None));
+    assert_eq!(
+        block_on(service_with(coupons).edit(admin(), id, CouponEdit::default())),
+        Err(EditCouponError::NotFound)
+    );
+}
+
+#[test]
+fn the_stores_refusal_under_the_lock_reaches_the_admin_as_is() {
+    let id = CouponId::from_uuid(Uuid::from_u128(0xC1));
+    let refusal = CouponEditError::LimitBelowUses { in_use: 3 };
+    let mut coupons = MockCouponRepository::new();
+    coupons.expect_edit().returning(move |_, _| Err(EditCouponStoreError::Rejected(refusal.clone())));
+    let edit = CouponEdit { max_uses: Some(Some(2)), ..Default::default() };
+    assert_eq!(
+        block_on(service_with(coupons).edit(admin(), id, edit)),
+        Err(EditCouponError::Rejected(CouponEditError::LimitBelowUses { in_use: 3 }))
+    );
 }

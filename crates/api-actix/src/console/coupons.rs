@@ -20,7 +20,8 @@ use crate::error::{ApiError, FieldError};
 use crate::routes::coupons::parse_coupon;
 use crate::routes::path_id;
 
-fn view(c: &Coupon) -> serde_json::Value {
+/// The coupon as the API shows it, for the audit log.
+pub fn view(c: &Coupon) -> serde_json::Value {
     serde_json::to_value(CouponView::from(c)).unwrap_or_else(|_| json!({ "id": c.id.to_string() }))
 }
 
@@ -60,7 +61,7 @@ pub async fn list(
                     @for c in &coupons.items {
                         @let v = CouponView::from(c);
                         tr data-coupon=(v.code) {
-                            td { code { (v.code) } }
+                            td { a href={ "/admin/coupons/" (c.id) } { code { (v.code) } } }
                             td { (v.discount_value) " " (if v.discount_type == "percentage" { "%" } else { v.currency.as_deref().unwrap_or("") }) }
                             td.num { (v.times_used) }
                             td.num { (v.max_uses.map_or("—".to_owned(), |m| m.to_string())) }

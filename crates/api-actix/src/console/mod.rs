@@ -13,9 +13,12 @@
 mod assets;
 mod audit;
 mod chart;
+mod coupon_detail;
 mod coupons;
 mod dashboard;
+mod details;
 mod error;
+mod history;
 mod layout;
 mod operations;
 mod payments;
@@ -23,6 +26,7 @@ mod payouts;
 mod refunds;
 mod session;
 mod settings;
+mod webhooks;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
@@ -69,13 +73,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(coupons::list)
             .service(coupons::create)
             .service(coupons::deactivate)
+            .service(coupon_detail::detail)
+            .service(coupon_detail::edit)
+            .service(details::refund)
+            .service(details::payout)
+            .service(details::dispute)
             .service(operations::disputes)
             .service(operations::submit_evidence)
             .service(operations::deliveries)
             .service(operations::replay)
             .service(settings::gateways)
             .service(settings::save_gateway)
-            .service(settings::webhooks)
+            .service(webhooks::list)
+            .service(webhooks::replay)
             .service(refunds::list)
             .service(refunds::approve)
             .service(refunds::reject)

@@ -49,7 +49,7 @@ pub async fn disputes(
                     @for d in &disputes.items {
                         tr {
                             td { (time(d.created_at)) }
-                            td { code { (d.id) } }
+                            td { a href={ "/admin/disputes/" (d.id) } { code { (d.id) } } }
                             td { a href={ "/admin/payments/" (d.payment_id) } { (d.payment_id) } }
                             td.num { (money(d.amount)) }
                             td { (d.reason) }

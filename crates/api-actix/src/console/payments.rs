@@ -13,6 +13,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
 use super::error::ConsoleError;
+use super::history::{ledger_table, timeline_table};
 use super::layout::{Section, html_page, money, page, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
@@ -293,31 +294,9 @@ pub async fn detail(
         }
         p { a href={ "/admin/refunds?payment=" (p.id) } { "Refunds of this payment" } }
         h2 { "Timeline" }
-        div.table-wrap {
-            table #timeline {
-                thead { tr { th { "When" } th { "What" } th { "Detail" } } }
-                tbody {
-                    @for t in &timeline { tr { td { (time(t.at)) } td { (t.what) } td { (t.detail) } } }
-                    @if timeline.is_empty() { tr { td colspan="3" .muted { "Nothing yet." } } }
-                }
-            }
-        }
+        (timeline_table(&timeline))
         h2 { "Ledger" }
-        div.table-wrap {
-            table #ledger {
-                thead { tr { th { "Posted" } th { "Journal" } th { "Account" } th { "Debit" } th { "Credit" } } }
-                tbody {
-                    @for line in &journals {
-                        tr {
-                            td { (time(line.posted_at)) } td { (line.kind) } td { code { (line.account) } }
-                            td.num { @if line.amount.minor() > 0 { (money(line.amount)) } }
-                            td.num { @if line.amount.minor() < 0 { (money(domain::money::Money::from_minor(line.amount.minor().saturating_neg(), line.amount.currency()))) } }
-                        }
-                    }
-                    @if journals.is_empty() { tr { td colspan="5" .muted { "No journal: no money has moved." } } }
-                }
-            }
-        }
+        (ledger_table(&journals))
     };
     Ok(html_page(page(&user, Section::Payments, &format!("Payment {}", p.id), body)))
 }

@@ -113,7 +113,7 @@ fn row(user: &ConsoleUser, p: &Payout) -> Markup {
     html! {
         tr data-payout=(p.id) {
             td { (time(p.created_at)) }
-            td { code { (p.id) } }
+            td { a href={ "/admin/payouts/" (p.id) } { code { (p.id) } } }
             td.num { (p.instructor_id.get()) }
             td.num { (money(p.amount)) }
             td { (p.method.as_str()) }

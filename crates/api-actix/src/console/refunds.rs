@@ -81,7 +81,7 @@ fn row(user: &ConsoleUser, r: &Refund) -> Markup {
     html! {
         tr data-refund=(r.id) {
             td { (time(r.created_at)) }
-            td { code { (r.id) } }
+            td { a href={ "/admin/refunds/" (r.id) } { code { (r.id) } } }
             td { a href={ "/admin/payments/" (r.payment_id) } { (r.payment_id) } }
             td.num { (money(r.amount)) }
             td { (status(r.status.as_str())) }

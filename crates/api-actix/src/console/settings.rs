@@ -1,5 +1,5 @@
 //! Gateway configurations (credentials write-only: never shown, never
-//! prefilled) and the log of incoming gateway webhooks.
+//! prefilled).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, page, see_other, status, time};
+use super::layout::{Section, csrf_field, html_page, page, see_other, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -93,34 +93,4 @@ pub async fn save_gateway(
     let object = format!("gateway:{}:{}", provider.as_str(), mode.as_str());
     record(&state, &user, "gateway.save", object, summary(before), summary(Some(&after))).await?;
     Ok(see_other("/admin/gateways"))
-}
-
-/// The newest incoming gateway webhooks (admins): what arrived and how its
-/// processing went. Payloads are not shown (they can carry personal data).
-#[get("/webhooks")]
-pub async fn webhooks(state: web::Data<AppState>, user: ConsoleUser) -> Result<HttpResponse, ConsoleError> {
-    user.require_admin()?;
-    let logs = state.console.webhook_logs(200).await?;
-    let body = html! {
-        div.table-wrap {
-            table #webhooks {
-                thead { tr { th { "Received" } th { "Gateway" } th { "Event" } th { "Type" } th { "Status" } th { "Attempts" } th { "Error" } } }
-                tbody {
-                    @for w in &logs {
-                        tr {
-                            td { (time(w.received_at)) }
-                            td { (w.gateway) }
-                            td { code { (w.event_id) } }
-                            td { (w.event_type) }
-                            td { (status(if w.processed { "processed" } else if w.error.is_some() { "failed" } else { "pending" })) }
-                            td.num { (w.attempts) }
-                            td { (w.error.as_deref().unwrap_or("")) }
-                        }
-                    }
-                    @if logs.is_empty() { tr { td colspan="7" .muted { "No webhooks received yet." } } }
-                }
-            }
-        }
-    };
-    Ok(html_page(page(&user, Section::Webhooks, "Incoming webhooks", body)))
 }

@@ -1,10 +1,10 @@
-//! Coupons: create, list, read with usage, validate, deactivate.
+//! Coupons: create, list, read with usage, edit, validate, deactivate.
 
 use std::str::FromStr;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use domain::coupon::{CouponCode, CouponEdit, Discount, NewCoupon, Targeting};
 use domain::ids::CouponId;
 use domain::money::{Currency, Rate};
 use domain::ports::CouponQuery;
@@ -16,8 +16,8 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::auth::{Admin, Authenticated};
 use crate::dto::{
-    AmountView, CouponUsageView, CouponValidationView, CouponView, CreateCouponBody, PageView, ValidateCouponBody,
-    parse_amount, parse_currency,
+    AmountView, CouponUsageView, CouponValidationView, CouponView, CreateCouponBody, EditCouponBody, PageView,
+    ValidateCouponBody, parse_amount, parse_currency,
 };
 use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
@@ -175,6 +175,41 @@ pub async fn get_coupon(
             .map(|m| AmountView { amount: m.to_major_string(), currency: m.currency().code().to_owned() })
             .collect(),
     }))
+}
+
+impl From<EditCouponBody> for CouponEdit {
+    fn from(body: EditCouponBody) -> Self {
+        CouponEdit {
+            max_uses: body.max_uses,
+            max_uses_per_user: body.max_uses_per_user,
+            valid_from: body.valid_from,
+            expires_at: body.expires_at,
+            is_active: body.is_active,
+        }
+    }
+}
+
+/// Changes a coupon's limits, validity or switch (admin). Fields left out
+/// stay; `null` removes a limit. `max_uses` below the uses already taken is
+/// refused with 409 `coupon_limit_below_uses`.
+#[utoipa::path(patch, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
+    request_body = EditCouponBody,
+    responses((status = 200, body = CouponView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+#[patch("/api/payments/coupons/{id}/")]
+pub async fn edit_coupon(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<CouponId>(&path)?;
+    let input: EditCouponBody = parse_body(&req, &body)?;
+    let edited = state.coupons.edit(actor, id, input.into()).await?;
+    Ok(HttpResponse::Ok().json(CouponView::from(&edited.after)))
 }
 
 /// Deactivates a coupon (admin); payments in flight keep their discount.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::StoreError;
-use crate::ids::{PaymentId, UserId};
+use crate::ids::{PaymentId, PayoutId, UserId};
 use crate::money::Money;
 use crate::usecases::Actor;
 
@@ -63,9 +63,52 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
+/// Where an incoming webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookLogStatus {
+    /// Acted on.
+    Processed,
+    /// Acting on it failed; the gateway (or an admin's replay) tries again.
+    Failed,
+    /// Not processed yet and no failure recorded.
+    Pending,
+}
+
+impl WebhookLogStatus {
+    /// Every status.
+    pub const ALL: [WebhookLogStatus; 3] = [Self::Processed, Self::Failed, Self::Pending];
+
+    /// Stable name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Failed => "failed",
+            Self::Pending => "pending",
+        }
+    }
+
+    /// The status named `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Which incoming webhooks to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookLogQuery {
+    /// Only from this gateway (`stripe`, `paypal`).
+    pub gateway: Option<String>,
+    /// Only in this status.
+    pub status: Option<WebhookLogStatus>,
+    /// The page.
+    pub page: crate::paging::PageRequest,
+}
+
 /// One incoming gateway webhook as the log keeps it (without its payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookLogLine {
+    /// Its log row (what a replay names).
+    pub id: uuid::Uuid,
     /// `stripe` or `paypal`.
     pub gateway: String,
     /// The gateway's event id.
@@ -130,10 +173,21 @@ pub trait ConsoleStore: Send + Sync {
     /// The payment's history: its events, the gateway webhooks about it,
     /// and console actions on it and its refunds, oldest first.
     async fn payment_timeline(&self, payment: PaymentId) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Every ledger line of the payout's journals, oldest first.
+    async fn payout_journals(&self, payout: PayoutId) -> Result<Vec<JournalLine>, StoreError>;
+    /// The history of one refund, payout, dispute or coupon (`object_id`
+    /// as the API shows it): its events with their delivery status, the
+    /// gateway webhooks naming `gateway_ref`, and console actions on it,
+    /// oldest first.
+    async fn object_timeline(
+        &self,
+        object_id: String,
+        gateway_ref: Option<String>,
+    ) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Counts of work waiting for an admin.
     async fn pending_work(&self) -> Result<PendingWork, StoreError>;
-    /// The newest `limit` incoming webhooks.
-    async fn webhook_logs(&self, limit: u32) -> Result<Vec<WebhookLogLine>, StoreError>;
+    /// Incoming webhooks, newest first.
+    async fn webhook_logs(&self, query: WebhookLogQuery) -> Result<crate::paging::Page<WebhookLogLine>, StoreError>;
 }
 
 /// The first approval of each large money movement (see

@@ -1,15 +1,19 @@
-//! Coupon use cases: create, validate, deactivate, list, usage figures.
+//! Coupon use cases: create, validate, edit, deactivate, list, usage figures.
 
 use std::sync::Arc;
 
 use crate::catalog::{Availability, ItemRef};
 use crate::coupon::{
-    Coupon, CouponCode, CouponContext, CouponDefinitionError, CouponRejection, CouponUsage, NewCoupon,
+    Coupon, CouponCode, CouponContext, CouponDefinitionError, CouponEdit, CouponEditError, CouponRejection,
+    CouponUsage, NewCoupon,
 };
 use crate::ids::CouponId;
 use crate::money::{Currency, Money, MoneyError};
 use crate::paging::Page;
-use crate::ports::{Catalog, Clock, CouponQuery, CouponRepository, CreateCouponStoreError, IdGenerator, StoreError};
+use crate::ports::{
+    Catalog, Clock, CouponEdited, CouponQuery, CouponRepository, CreateCouponStoreError, EditCouponStoreError,
+    IdGenerator, StoreError,
+};
 use crate::usecases::{Actor, Forbidden};
 
 /// The answer to "does this coupon apply?".
@@ -79,6 +83,23 @@ pub enum CouponAdminError {
     /// No such coupon.
     #[error("coupon not found")]
     NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a coupon could not be edited.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditCouponError {
+    /// Only admins may.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No such coupon.
+    #[error("coupon not found")]
+    NotFound,
+    /// The edit is refused.
+    #[error(transparent)]
+    Rejected(#[from] CouponEditError),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -155,6 +176,19 @@ impl CouponService {
     pub async fn deactivate(&self, actor: Actor, id: CouponId) -> Result<Coupon, CouponAdminError> {
         actor.require_admin()?;
         self.coupons.deactivate(id).await?.ok_or(CouponAdminError::NotFound)
+    }
+
+    /// Changes a coupon's limits, validity window or switch (admin only).
+    /// The check against the uses it holds happens under its row lock, so
+    /// a limit can never end below uses taken concurrently.
+    pub async fn edit(&self, actor: Actor, id: CouponId, edit: CouponEdit) -> Result<CouponEdited, EditCouponError> {
+        actor.require_admin()?;
+        match self.coupons.edit(id, edit).await {
+            Ok(Some(edited)) => Ok(edited),
+            Ok(None) => Err(EditCouponError::NotFound),
+            Err(EditCouponStoreError::Rejected(e)) => Err(EditCouponError::Rejected(e)),
+            Err(EditCouponStoreError::Store(e)) => Err(EditCouponError::Store(e)),
+        }
     }
 
     /// Lists coupons (admin only).

@@ -18,12 +18,14 @@ use std::sync::Arc;
 use crate::payment::PaymentMethod;
 use crate::ports::GatewayError;
 use crate::ports::{
-    StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookRequest, WebhookVerifier,
+    ReplayClaim, StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookLogId, WebhookRequest,
+    WebhookVerifier,
 };
 use crate::usecases::disputes::{DisputeError, DisputeService};
 use crate::usecases::payments::PaymentService;
 use crate::usecases::payouts::PayoutService;
 use crate::usecases::refunds::RefundService;
+use crate::usecases::{Actor, Forbidden};
 
 /// What happened to a webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,26 @@ pub enum HandleWebhookError {
     VerificationUnavailable,
     /// Logged, but acting on it failed; the error is on the log row and the
     /// gateway should deliver it again.
+    #[error("processing failed: {0}")]
+    ProcessingFailed(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a logged webhook could not be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayWebhookError {
+    /// Only admins may.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No such log row.
+    #[error("webhook not found")]
+    NotFound,
+    /// The gateway's webhooks are no longer configured.
+    #[error("webhooks from this gateway are not configured")]
+    NotConfigured,
+    /// Acting on it failed again; the error is on the log row.
     #[error("processing failed: {0}")]
     ProcessingFailed(String),
     /// Storage failed.
@@ -108,6 +130,36 @@ impl WebhookService {
             Err(error) => {
                 self.log.mark_failed(log_id, error.clone()).await?;
                 Err(HandleWebhookError::ProcessingFailed(error))
+            }
+        }
+    }
+
+    /// Acts again on a logged webhook (admins): its action is read from
+    /// the stored event and, like every webhook action, re-reads the
+    /// object's state from the gateway, so a replay of a processed event
+    /// changes nothing that is already right. Used when processing failed
+    /// for a reason since fixed, or to pull a gateway's state once more.
+    pub async fn replay(&self, actor: Actor, id: WebhookLogId) -> Result<WebhookOutcome, ReplayWebhookError> {
+        actor.require_admin()?;
+        let stored = match self.log.claim_for_replay(id).await?.ok_or(ReplayWebhookError::NotFound)? {
+            ReplayClaim::InProgress => return Ok(WebhookOutcome::InProgress),
+            ReplayClaim::Claimed(stored) => stored,
+        };
+        let outcome = match self.verifiers.get(&stored.provider) {
+            None => Err(ReplayWebhookError::NotConfigured),
+            Some(verifier) => match verifier.read_stored(&stored.payload) {
+                Ok(action) => self.act(stored.provider, action).await.map_err(ReplayWebhookError::ProcessingFailed),
+                Err(e) => Err(ReplayWebhookError::ProcessingFailed(e.to_string())),
+            },
+        };
+        match outcome {
+            Ok(()) => {
+                self.log.mark_processed(stored.id).await?;
+                Ok(WebhookOutcome::Processed)
+            }
+            Err(error) => {
+                self.log.mark_failed(stored.id, error.to_string()).await?;
+                Err(error)
             }
         }
     }

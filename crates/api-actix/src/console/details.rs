@@ -1,0 +1,125 @@
+//! Detail pages of refunds, payouts and disputes: the object's facts, its
+//! timeline (events with their deliveries, gateway webhooks naming it,
+//! console actions) and its ledger lines. Actions stay on the lists.
+
+use actix_web::{HttpResponse, get, web};
+use domain::ids::{DisputeId, PayoutId, RefundId};
+use domain::ports::JournalLine;
+use maud::html;
+
+use super::error::ConsoleError;
+use super::history::{ledger_table, timeline_table};
+use super::layout::{Section, html_page, money, page, status, time};
+use super::session::ConsoleUser;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::path_id;
+
+/// The lines of the journals of `kinds` among a payment's journals.
+fn of_kinds(lines: Vec<JournalLine>, kinds: &[&str]) -> Vec<JournalLine> {
+    lines.into_iter().filter(|l| kinds.contains(&l.kind.as_str())).collect()
+}
+
+/// One refund (admins).
+#[get("/refunds/{id}")]
+pub async fn refund(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let id: RefundId = path_id(&path)?;
+    let r = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
+    let (timeline, journals) = futures::try_join!(
+        state.console.object_timeline(id.to_string(), r.provider_refund_id.clone()),
+        state.console.payment_journals(r.payment_id),
+    )?;
+    let body = html! {
+        dl.facts {
+            dt { "Status" } dd #refund-status { (status(r.status.as_str())) }
+            dt { "Amount" } dd { (money(r.amount)) }
+            dt { "Platform fee returned" } dd { (money(r.platform_fee_reversed)) }
+            dt { "Payment" } dd { a href={ "/admin/payments/" (r.payment_id) } { (r.payment_id) } }
+            dt { "Reason" } dd { (r.reason) }
+            @if let Some(why) = &r.rejection_reason { dt { "Rejected because" } dd { (why) } }
+            dt { "Requested by" } dd { (r.requested_by.get()) " at " (time(r.created_at)) }
+            dt { "Processed" } dd { (r.processed_at.map_or("—".to_owned(), time)) }
+            dt { "Gateway id" } dd { (r.provider_refund_id.as_deref().unwrap_or("—")) }
+        }
+        p { a href={ "/admin/refunds?payment=" (r.payment_id) } { "All refunds of this payment" } }
+        h2 { "Timeline" }
+        (timeline_table(&timeline))
+        h2 { "Ledger" }
+        p.muted { "The payment's refund journals (one per processed refund)." }
+        (ledger_table(&of_kinds(journals, &["refund"])))
+    };
+    Ok(html_page(page(&user, Section::Refunds, &format!("Refund {}", r.id), body)))
+}
+
+/// One payout (admins).
+#[get("/payouts/{id}")]
+pub async fn payout(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let id: PayoutId = path_id(&path)?;
+    let p = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
+    let (timeline, journals) = futures::try_join!(
+        state.console.object_timeline(id.to_string(), p.transaction_id.clone()),
+        state.console.payout_journals(id),
+    )?;
+    let body = html! {
+        dl.facts {
+            dt { "Status" } dd #payout-status { (status(p.status.as_str())) }
+            dt { "Amount" } dd { (money(p.amount)) }
+            dt { "Instructor" } dd { a href={ "/admin/payouts?instructor=" (p.instructor_id.get()) } { (p.instructor_id.get()) } }
+            dt { "Method" } dd { (p.method.as_str()) " · " (p.destination_masked) }
+            dt { "Requested" } dd { (time(p.created_at)) }
+            dt { "Paid" } dd { (p.paid_at.map_or("—".to_owned(), time)) }
+            dt { "Gateway id" } dd { (p.transaction_id.as_deref().unwrap_or("—")) }
+            @if let Some(why) = &p.failure_reason { dt { "Failure" } dd { (why) } }
+        }
+        h2 { "Timeline" }
+        (timeline_table(&timeline))
+        h2 { "Ledger" }
+        (ledger_table(&journals))
+    };
+    Ok(html_page(page(&user, Section::Payouts, &format!("Payout {}", p.id), body)))
+}
+
+/// One dispute (admins).
+#[get("/disputes/{id}")]
+pub async fn dispute(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let id: DisputeId = path_id(&path)?;
+    let d = state.disputes.get(user.actor, id).await.map_err(ApiError::from)?;
+    let (timeline, journals) = futures::try_join!(
+        state.console.object_timeline(id.to_string(), Some(d.provider_dispute_id.clone())),
+        state.console.payment_journals(d.payment_id),
+    )?;
+    let body = html! {
+        dl.facts {
+            dt { "Status" } dd #dispute-status { (status(d.status.as_str())) }
+            dt { "Amount" } dd { (money(d.amount)) }
+            dt { "Fee held" } dd { (money(d.fee_held)) }
+            dt { "Payment" } dd { a href={ "/admin/payments/" (d.payment_id) } { (d.payment_id) } }
+            dt { "Reason" } dd { (d.reason) }
+            dt { "Evidence due" } dd { (d.evidence_due_by.map_or("—".to_owned(), time)) }
+            dt { "Opened" } dd { (time(d.created_at)) }
+            dt { "Resolved" } dd { (d.resolved_at.map_or("—".to_owned(), time)) }
+            dt { "Gateway id" } dd { code { (d.provider_dispute_id) } }
+        }
+        h2 { "Timeline" }
+        (timeline_table(&timeline))
+        h2 { "Ledger" }
+        p.muted { "The payment's dispute journals." }
+        (ledger_table(&of_kinds(journals, &["dispute_hold", "dispute_release", "dispute_loss"])))
+    };
+    Ok(html_page(page(&user, Section::Disputes, &format!("Dispute {}", d.id), body)))
+}

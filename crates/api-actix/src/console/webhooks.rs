@@ -1,0 +1,120 @@
+//! The log of incoming gateway webhooks, filtered by gateway and status,
+//! and replaying one (its action acted on again through the webhook use
+//! case, audited).
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::ports::{WebhookLogQuery, WebhookLogStatus};
+use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::audit::record;
+use super::error::ConsoleError;
+use super::layout::{Section, csrf_field, html_page, page, page_after, pager, see_other, status, time};
+use super::session::{ConsoleUser, CsrfForm};
+use crate::AppState;
+use crate::error::ApiError;
+
+const GATEWAYS: [&str; 2] = ["stripe", "paypal"];
+
+/// Filters of the webhooks list.
+#[derive(Debug, Default, Deserialize)]
+pub struct WebhookFilters {
+    #[serde(default)]
+    gateway: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+/// Incoming webhooks (admins), newest first, 100 a page; payloads are not
+/// shown (they can carry personal data).
+#[get("/webhooks")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    filters: web::Query<WebhookFilters>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.require_admin()?;
+    let bad = |what: &str| ConsoleError::Api(ApiError::InvalidQuery(format!("unknown {what}")));
+    let gateway = match filters.gateway.as_str() {
+        "" => None,
+        g if GATEWAYS.contains(&g) => Some(g.to_owned()),
+        _ => return Err(bad("gateway")),
+    };
+    let wanted = match filters.status.as_str() {
+        "" => None,
+        s => Some(WebhookLogStatus::parse(s).ok_or_else(|| bad("status"))?),
+    };
+    let query = WebhookLogQuery { gateway, status: wanted, page: page_after(&filters.cursor)? };
+    let logs = state.console.webhook_logs(query).await?;
+    let body = html! {
+        form.filters method="get" action="/admin/webhooks" {
+            label { "Gateway"
+                select name="gateway" {
+                    option value="" { "any" }
+                    @for g in GATEWAYS { option value=(g) selected[g == filters.gateway] { (g) } }
+                }
+            }
+            label { "Status"
+                select name="status" {
+                    option value="" { "any" }
+                    @for s in WebhookLogStatus::ALL { option value=(s.as_str()) selected[s.as_str() == filters.status] { (s.as_str()) } }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        div.table-wrap {
+            table #webhooks {
+                thead { tr { th { "Received" } th { "Gateway" } th { "Event" } th { "Type" } th { "Status" } th { "Attempts" } th { "Error" } th {} } }
+                tbody {
+                    @for w in &logs.items {
+                        tr data-webhook=(w.event_id) {
+                            td { (time(w.received_at)) }
+                            td { (w.gateway) }
+                            td { code { (w.event_id) } }
+                            td { (w.event_type) }
+                            td { (status(if w.processed { "processed" } else if w.error.is_some() { "failed" } else { "pending" })) }
+                            td.num { (w.attempts) }
+                            td { (w.error.as_deref().unwrap_or("")) }
+                            td {
+                                form.inline method="post" action={ "/admin/webhooks/" (w.id) "/replay" } data-confirm={ "Act on " (w.event_type) " again?" } {
+                                    (csrf_field(&user))
+                                    button.secondary type="submit" { "Replay" }
+                                }
+                            }
+                        }
+                    }
+                    @if logs.items.is_empty() { tr { td colspan="8" .muted { "No webhooks match." } } }
+                }
+            }
+        }
+        (pager("/admin/webhooks", &[("gateway", &filters.gateway), ("status", &filters.status)], &filters.cursor, logs.next.as_ref()))
+    };
+    Ok(html_page(page(&user, Section::Webhooks, "Incoming webhooks", body)))
+}
+
+/// Acts on a logged webhook again. A failure is recorded on the row (and
+/// shown in the list), so the answer goes back to the list either way.
+#[post("/webhooks/{id}/replay")]
+pub async fn replay(
+    state: web::Data<AppState>,
+    user: ConsoleUser,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, ConsoleError> {
+    user.check_form(&req, &form.csrf)?;
+    user.require_admin()?;
+    let id: uuid::Uuid = path.parse().map_err(|_| ApiError::NotFound)?;
+    let result = match state.webhooks.replay(user.actor, id).await {
+        Ok(WebhookOutcome::InProgress) => json!({ "result": "in_progress" }),
+        Ok(_) => json!({ "result": "processed" }),
+        Err(ReplayWebhookError::ProcessingFailed(error)) => json!({ "result": "failed", "error": error }),
+        Err(other) => return Err(ApiError::from(other).into()),
+    };
+    record(&state, &user, "webhook.replay", id.to_string(), serde_json::Value::Null, result).await?;
+    Ok(see_other("/admin/webhooks"))
+}

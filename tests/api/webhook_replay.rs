@@ -1,0 +1,114 @@
+//! Replaying a logged gateway webhook: its action is acted on again
+//! through the webhook use case, re-reading the gateway, so a replay
+//! settles what the gateway now says and never moves money twice.
+
+use adapters_stripe::sign;
+use domain::ids::UserId;
+use domain::ports::{WebhookLogQuery, WebhookLogStatus};
+use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
+use domain::usecases::{Actor, Role};
+use serde_json::{Value, json};
+use skillpay_e2e::{LocalStripe, spawn_app_with};
+
+const WEBHOOK_SECRET: &str = "whsec_replay_secret";
+const ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };
+
+#[tokio::test]
+async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_replay() {
+    let stripe = LocalStripe::start().await;
+    let app = spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_local"),
+        ("STRIPE_API_BASE", &stripe.base),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ])
+    .await;
+    app.put_course(1, "49.99", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
+    let created: Value = res.json().await.unwrap();
+    let (id, intent) = (created["id"].as_str().unwrap(), created["provider_payment_id"].as_str().unwrap());
+
+    // The event arrives before Stripe has charged: processed, nothing paid.
+    let body = json!({"id": "evt_early", "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": intent, "object": "payment_intent"}}})
+    .to_string();
+    let signature = sign(body.as_bytes(), WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+    let res = app
+        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "pending");
+
+    // Stripe charges the card; no webhook reaches us this time.
+    assert!(stripe.confirm_as_browser(intent, "pm_card_visa").await.status().is_success());
+    let logged = app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap();
+    let log_id = logged.items[0].id;
+    let student_actor = Actor { user_id: UserId::new(1000), role: Role::Student };
+    assert!(matches!(app.state.webhooks.replay(student_actor, log_id).await, Err(ReplayWebhookError::Forbidden(_))));
+    assert_eq!(app.state.webhooks.replay(ADMIN, uuid::Uuid::nil()).await, Err(ReplayWebhookError::NotFound));
+
+    assert_eq!(app.state.webhooks.replay(ADMIN, log_id).await, Ok(WebhookOutcome::Processed));
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "completed", "the replay re-read Stripe");
+    // Replayed again, concurrently: still one sale journal.
+    let (a, b) = tokio::join!(app.state.webhooks.replay(ADMIN, log_id), app.state.webhooks.replay(ADMIN, log_id));
+    for outcome in [a, b] {
+        assert!(matches!(outcome, Ok(WebhookOutcome::Processed | WebhookOutcome::InProgress)), "{outcome:?}");
+    }
+    assert_eq!(app.count("ledger_journals").await, 1);
+    let line = &app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap().items[0];
+    assert!(line.processed && line.error.is_none());
+    assert!(line.attempts >= 3, "each replay counts as an attempt ({})", line.attempts);
+    let processed = WebhookLogQuery { status: Some(WebhookLogStatus::Processed), ..Default::default() };
+    assert_eq!(app.state.console.webhook_logs(processed).await.unwrap().items.len(), 1);
+    let failed = WebhookLogQuery { status: Some(WebhookLogStatus::Failed), ..Default::default() };
+    assert!(app.state.console.webhook_logs(failed).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn a_replay_that_fails_again_is_recorded_on_the_log_row() {
+    let stripe = LocalStripe::start().await;
+    let app = spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_local"),
+        ("STRIPE_API_BASE", &stripe.base),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("SKILLPAY_BREAKER_FAILURES", "100"),
+    ])
+    .await;
+    app.put_course(1, "49.99", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
+    let created: Value = res.json().await.unwrap();
+    let intent = created["provider_payment_id"].as_str().unwrap().to_owned();
+    // Stripe goes away: re-reading the intent fails, for the delivery and
+    // for its replay, and each failure is kept on the log row.
+    drop(stripe);
+    let body = json!({"id": "evt_down", "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": intent, "object": "payment_intent"}}})
+    .to_string();
+    let signature = sign(body.as_bytes(), WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+    let res = app
+        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 500);
+    let log_id = app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap().items[0].id;
+    let replayed = app.state.webhooks.replay(ADMIN, log_id).await;
+    assert!(matches!(replayed, Err(ReplayWebhookError::ProcessingFailed(_))), "{replayed:?}");
+    let line = &app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap().items[0];
+    assert!(!line.processed && line.error.is_some());
+    assert_eq!(line.attempts, 2);
+    let failed = WebhookLogQuery { status: Some(WebhookLogStatus::Failed), ..Default::default() };
+    assert_eq!(app.state.console.webhook_logs(failed).await.unwrap().items.len(), 1);
+    let payment: Value =
+        app.get(&format!("/api/payments/{}/", created["id"].as_str().unwrap()), &student).await.json().await.unwrap();
+    assert_eq!(payment["status"], "pending");
+}
