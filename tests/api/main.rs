@@ -14,6 +14,7 @@ mod events;
 mod fuzz_bodies;
 mod gateway_configs;
 mod idempotency;
+mod list_order;
 mod operations;
 mod payout_gateways;
 mod payouts;

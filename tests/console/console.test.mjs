@@ -330,6 +330,22 @@ test("every admin list renders", async () => {
     assert.equal(await page.locator(`#${path}`).count(), 1, path);
     await shot(page, name);
   }
+  // Every list also runs oldest first and keeps to creation days.
+  for (const path of ["payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "webhooks"]) {
+    const res = await page.goto(`${base}/admin/${path}?order=oldest&from=2000-01-01&to=2999-12-31`);
+    assert.equal(res.status(), 200, path);
+    assert.equal(await page.locator("select[name=order]").inputValue(), "oldest", path);
+    const future = await page.goto(`${base}/admin/${path}?from=2999-01-01`);
+    assert.equal(future.status(), 200, path);
+    assert.match(await page.locator("tbody").first().textContent(), /No |Nothing/, `${path}: nothing created in 2999`);
+    const bad = await page.goto(`${base}/admin/${path}?from=yesterday`);
+    assert.equal(bad.status(), 400, `${path}: a malformed day is refused`);
+  }
+  await page.goto(`${base}/admin/coupons?order=oldest`);
+  const first = await page.locator("#coupons tbody tr").first().getAttribute("data-coupon");
+  await page.goto(`${base}/admin/coupons`);
+  const newest = await page.locator("#coupons tbody tr").first().getAttribute("data-coupon");
+  assert.notEqual(first, newest, "the two orders start at opposite ends");
 });
 
 test("gateway credentials are write-only: saved sealed, never shown again", async () => {

@@ -17,6 +17,7 @@ use domain::usecases::{Actor, Role};
 use uuid::Uuid;
 
 use crate::errors::{corrupt, store_error};
+use crate::keyset::keyset_page;
 use crate::pool::PgStore;
 use crate::rows::currency;
 use crate::schema::{
@@ -307,15 +308,7 @@ impl ConsoleStore for PgStore {
                     q.filter(webhook_logs::processed.eq(false)).filter(webhook_logs::processing_error.is_null())
                 }
             };
-            if let Some(after) = query.page.after {
-                q = q.filter(
-                    webhook_logs::created_at
-                        .lt(after.created_at)
-                        .or(webhook_logs::created_at.eq(after.created_at).and(webhook_logs::id.lt(after.id))),
-                );
-            }
-            let rows: Vec<Row> = q
-                .order((webhook_logs::created_at.desc(), webhook_logs::id.desc()))
+            let rows: Vec<Row> = keyset_page!(q, webhook_logs, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .select((
                     webhook_logs::id,

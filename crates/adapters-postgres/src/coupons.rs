@@ -16,6 +16,7 @@ use domain::ports::{
 use uuid::Uuid;
 
 use crate::errors::{TxError, corrupt, store_error};
+use crate::keyset::keyset_page;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::rows::{CouponRow, currency};
@@ -75,19 +76,9 @@ impl CouponRepository for PgStore {
             if let Some(active) = query.active {
                 q = q.filter(coupons::is_active.eq(active));
             }
-            if let Some(after) = query.page.after {
-                q = q.filter(
-                    coupons::created_at
-                        .lt(after.created_at)
-                        .or(coupons::created_at.eq(after.created_at).and(coupons::id.lt(after.id))),
-                );
-            }
             let limit = i64::from(query.page.limit);
-            let rows: Vec<CouponRow> = q
-                .order((coupons::created_at.desc(), coupons::id.desc()))
-                .limit(limit + 1)
-                .load(conn)
-                .map_err(store_error)?;
+            let rows: Vec<CouponRow> =
+                keyset_page!(q, coupons, query.page).limit(limit + 1).load(conn).map_err(store_error)?;
             let items = rows.into_iter().map(CouponRow::into_domain).collect::<Result<Vec<_>, _>>()?;
             Ok(crate::payments::paginate(items, query.page.limit, |c| (c.created_at, c.id.uuid())))
         })

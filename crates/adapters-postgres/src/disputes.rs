@@ -12,6 +12,7 @@ use domain::ports::{DisputeChange, DisputeRepository, StoreError};
 use uuid::Uuid;
 
 use crate::errors::{TxError, corrupt, store_error};
+use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::payments::paginate;
@@ -104,19 +105,9 @@ impl DisputeRepository for PgStore {
 
     async fn list(&self, page: PageRequest) -> Result<Page<Dispute>, StoreError> {
         self.run(move |conn| {
-            let mut q = disputes::table.select(DisputeRow::as_select()).into_boxed();
-            if let Some(after) = page.after {
-                q = q.filter(
-                    disputes::created_at
-                        .lt(after.created_at)
-                        .or(disputes::created_at.eq(after.created_at).and(disputes::id.lt(after.id))),
-                );
-            }
-            let rows: Vec<DisputeRow> = q
-                .order((disputes::created_at.desc(), disputes::id.desc()))
-                .limit(i64::from(page.limit) + 1)
-                .load(conn)
-                .map_err(store_error)?;
+            let q = disputes::table.select(DisputeRow::as_select()).into_boxed();
+            let rows: Vec<DisputeRow> =
+                keyset_page!(q, disputes, page).limit(i64::from(page.limit) + 1).load(conn).map_err(store_error)?;
             let items = rows.into_iter().map(DisputeRow::into_domain).collect::<Result<Vec<_>, _>>()?;
             Ok(paginate(items, page.limit, |d| (d.created_at, d.id.uuid())))
         })

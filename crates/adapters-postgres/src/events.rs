@@ -16,6 +16,7 @@ use domain::ports::{
 use uuid::Uuid;
 
 use crate::errors::{corrupt, store_error};
+use crate::keyset::keyset_page;
 use crate::payments::paginate;
 use crate::pool::PgStore;
 use crate::schema::{event_deliveries, event_delivery_attempts, event_endpoints};
@@ -315,15 +316,7 @@ impl EventDeliveryStore for PgStore {
             if let Some(event) = query.event {
                 q = q.filter(event_deliveries::event_id.eq(event.uuid()));
             }
-            if let Some(after) = query.page.after {
-                q = q.filter(
-                    event_deliveries::created_at
-                        .lt(after.created_at)
-                        .or(event_deliveries::created_at.eq(after.created_at).and(event_deliveries::id.lt(after.id))),
-                );
-            }
-            let rows: Vec<DeliveryRow> = q
-                .order((event_deliveries::created_at.desc(), event_deliveries::id.desc()))
+            let rows: Vec<DeliveryRow> = keyset_page!(q, event_deliveries, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .load(conn)
                 .map_err(store_error)?;

@@ -17,6 +17,7 @@ mod errors;
 mod events;
 mod gateway_configs;
 mod idempotency;
+mod keyset;
 mod ledger;
 mod migrations;
 mod ops;

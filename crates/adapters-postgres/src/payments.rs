@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::coupons::{announce_if_exhausted, live_uses};
 use crate::errors::{TxError, store_error};
+use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
@@ -255,15 +256,7 @@ impl PaymentRepository for PgStore {
                     .sql(")"),
                 );
             }
-            if let Some(after) = query.page.after {
-                q = q.filter(
-                    payments::created_at
-                        .lt(after.created_at)
-                        .or(payments::created_at.eq(after.created_at).and(payments::id.lt(after.id))),
-                );
-            }
-            let rows: Vec<PaymentRow> = q
-                .order((payments::created_at.desc(), payments::id.desc()))
+            let rows: Vec<PaymentRow> = keyset_page!(q, payments, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .load(conn)
                 .map_err(store_error)?;

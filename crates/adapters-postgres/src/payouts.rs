@@ -21,6 +21,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::errors::{TxError, corrupt, store_error};
+use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::payments::paginate;
@@ -239,15 +240,7 @@ impl PayoutRepository for PgStore {
             if let Some(method) = query.method {
                 q = q.filter(payouts::method.eq(method.as_str()));
             }
-            if let Some(after) = query.page.after {
-                q = q.filter(
-                    payouts::created_at
-                        .lt(after.created_at)
-                        .or(payouts::created_at.eq(after.created_at).and(payouts::id.lt(after.id))),
-                );
-            }
-            let rows: Vec<PayoutRow> = q
-                .order((payouts::created_at.desc(), payouts::id.desc()))
+            let rows: Vec<PayoutRow> = keyset_page!(q, payouts, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .load(conn)
                 .map_err(store_error)?;

@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::errors::{TxError, corrupt, store_error};
+use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::payments::paginate;
@@ -178,15 +179,7 @@ impl RefundRepository for PgStore {
             if let Some(status) = query.status {
                 q = q.filter(refunds::status.eq(status.as_str()));
             }
-            if let Some(after) = query.page.after {
-                q = q.filter(
-                    refunds::created_at
-                        .lt(after.created_at)
-                        .or(refunds::created_at.eq(after.created_at).and(refunds::id.lt(after.id))),
-                );
-            }
-            let rows: Vec<RefundRow> = q
-                .order((refunds::created_at.desc(), refunds::id.desc()))
+            let rows: Vec<RefundRow> = keyset_page!(q, refunds, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .load(conn)
                 .map_err(store_error)?;

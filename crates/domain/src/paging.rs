@@ -45,6 +45,16 @@ impl Cursor {
     }
 }
 
+/// Which way a list runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Newest first (the default).
+    #[default]
+    NewestFirst,
+    /// Oldest first: a work queue's order.
+    OldestFirst,
+}
+
 /// Which page to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -52,13 +62,30 @@ pub struct PageRequest {
     pub after: Option<Cursor>,
     /// Items per page, 1 to [`MAX_PAGE_LIMIT`].
     pub limit: u32,
+    /// Which way the list runs.
+    pub order: SortOrder,
+    /// Only items created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only items created before this time.
+    pub created_until: Option<DateTime<Utc>>,
 }
 
 impl PageRequest {
-    /// A page request with the limit clamped into range.
+    /// A page request, newest first over all time, with the limit clamped
+    /// into range.
     pub fn new(after: Option<Cursor>, limit: Option<u32>) -> Self {
         let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT).clamp(1, MAX_PAGE_LIMIT);
-        Self { after, limit }
+        Self { after, limit, order: SortOrder::NewestFirst, created_from: None, created_until: None }
+    }
+
+    /// The same request running the other way or over a time window.
+    pub fn ordered(
+        self,
+        order: SortOrder,
+        created_from: Option<DateTime<Utc>>,
+        created_until: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self { order, created_from, created_until, ..self }
     }
 }
 
@@ -71,7 +98,7 @@ impl Default for PageRequest {
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
-    /// The items, newest first.
+    /// The items, in the order asked for.
     pub items: Vec<T>,
     /// Where the next page starts, if there is one.
     pub next: Option<Cursor>,

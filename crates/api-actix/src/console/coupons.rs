@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, page, page_after, pager, see_other, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, page, pager, see_other, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::dto::{CouponView, CreateCouponBody};
@@ -48,12 +48,16 @@ fn form(user: &ConsoleUser) -> Markup {
 pub async fn list(
     state: web::Data<AppState>,
     user: ConsoleUser,
-    cursor: web::Query<super::operations::CursorOnly>,
+    list: web::Query<ListPage>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let query = CouponQuery { active: None, page: page_after(cursor.cursor())? };
+    let query = CouponQuery { active: None, page: list.request(domain::paging::MAX_PAGE_LIMIT)? };
     let coupons = state.coupons.list(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
+        form.filters method="get" action="/admin/coupons" {
+            (list.fields())
+            button type="submit" { "Filter" }
+        }
         div.table-wrap {
             table #coupons {
                 thead { tr { th { "Code" } th { "Discount" } th { "Used" } th { "Limit" } th { "Expires" } th { "Active" } th {} } }
@@ -81,7 +85,7 @@ pub async fn list(
                 }
             }
         }
-        (pager("/admin/coupons", &[], cursor.cursor(), coupons.next.as_ref()))
+        (pager("/admin/coupons", &[], &list, coupons.next.as_ref()))
         (form(&user))
     };
     Ok(html_page(page(&user, Section::Coupons, "Coupons", body)))

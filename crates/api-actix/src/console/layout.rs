@@ -130,23 +130,78 @@ pub fn csrf_field(user: &ConsoleUser) -> Markup {
     html! { input type="hidden" name="csrf" value=(user.csrf); }
 }
 
-/// The page of 100 that starts after `cursor` (empty: the first page).
-pub fn page_after(cursor: &str) -> Result<domain::paging::PageRequest, super::error::ConsoleError> {
-    let after = match cursor {
-        "" => None,
-        text => Some(domain::paging::Cursor::decode(text).map_err(|_| {
-            super::error::ConsoleError::Api(crate::error::ApiError::InvalidQuery("malformed cursor".to_owned()))
-        })?),
-    };
-    Ok(domain::paging::PageRequest::new(after, Some(domain::paging::MAX_PAGE_LIMIT)))
+/// Where a list is: its cursor, which way it runs and the creation days
+/// it covers (empty: the first page, newest first, all time). Every list's
+/// filters carry one (`#[serde(flatten)]`), so every list sorts and filters
+/// by date the same way.
+#[derive(Debug, Default, Clone, serde::Deserialize, serde::Serialize)]
+pub struct ListPage {
+    #[serde(default)]
+    cursor: String,
+    /// `oldest` for oldest first; anything else is newest first.
+    #[serde(default)]
+    order: String,
+    /// First day included (`YYYY-MM-DD`, UTC).
+    #[serde(default)]
+    from: String,
+    /// Last day included.
+    #[serde(default)]
+    to: String,
+}
+
+fn malformed(what: &str) -> super::error::ConsoleError {
+    super::error::ConsoleError::Api(crate::error::ApiError::InvalidQuery(format!("malformed {what}")))
+}
+
+fn day_start(text: &str, what: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, super::error::ConsoleError> {
+    match text.trim() {
+        "" => Ok(None),
+        day => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map(|d| Some(d.and_time(chrono::NaiveTime::MIN).and_utc()))
+            .map_err(|_| malformed(what)),
+    }
+}
+
+impl ListPage {
+    /// The page of `limit` rows this describes.
+    pub fn request(&self, limit: u32) -> Result<domain::paging::PageRequest, super::error::ConsoleError> {
+        use domain::paging::{Cursor, PageRequest, SortOrder};
+        let after = match self.cursor.as_str() {
+            "" => None,
+            text => Some(Cursor::decode(text).map_err(|_| malformed("cursor"))?),
+        };
+        let order = if self.order == "oldest" { SortOrder::OldestFirst } else { SortOrder::NewestFirst };
+        // The "to" day is included: the bound is the next midnight.
+        let until = day_start(&self.to, "to date")?.map(|t| t + chrono::Duration::days(1));
+        Ok(PageRequest::new(after, Some(limit)).ordered(order, day_start(&self.from, "from date")?, until))
+    }
+
+    /// The form fields choosing the order and the days.
+    pub fn fields(&self) -> Markup {
+        html! {
+            label { "Created from" input type="date" name="from" value=(self.from); }
+            label { "to" input type="date" name="to" value=(self.to); }
+            label { "Order"
+                select name="order" {
+                    option value="" { "newest first" }
+                    option value="oldest" selected[self.order == "oldest"] { "oldest first" }
+                }
+            }
+        }
+    }
 }
 
 /// "First page" and "Next page" links for a list at `path`, keeping its
-/// other filters.
-pub fn pager(path: &str, filters: &[(&str, &str)], cursor: &str, next: Option<&domain::paging::Cursor>) -> Markup {
+/// other filters, its order and its days.
+pub fn pager(path: &str, filters: &[(&str, &str)], list: &ListPage, next: Option<&domain::paging::Cursor>) -> Markup {
+    let kept = [("order", list.order.as_str()), ("from", list.from.as_str()), ("to", list.to.as_str())];
     let link = |cursor: Option<String>| {
-        let mut pairs: Vec<(&str, String)> =
-            filters.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())).collect();
+        let mut pairs: Vec<(&str, String)> = filters
+            .iter()
+            .chain(kept.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect();
         if let Some(c) = cursor {
             pairs.push(("cursor", c));
         }
@@ -154,7 +209,7 @@ pub fn pager(path: &str, filters: &[(&str, &str)], cursor: &str, next: Option<&d
     };
     html! {
         div.pager {
-            @if !cursor.is_empty() { a href=(link(None)) { "First page" } }
+            @if !list.cursor.is_empty() { a href=(link(None)) { "First page" } }
             @if let Some(next) = next { a href=(link(Some(next.encode()))) rel="next" { "Next page" } }
         }
     }

@@ -12,36 +12,30 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::path_id;
-
-/// Only a page cursor.
-#[derive(Debug, Default, Deserialize)]
-pub struct CursorOnly {
-    #[serde(default)]
-    cursor: String,
-}
-
-impl CursorOnly {
-    /// The cursor (empty: the first page).
-    pub fn cursor(&self) -> &str {
-        &self.cursor
-    }
-}
 
 /// Disputes (admins), newest first; open ones take evidence.
 #[get("/disputes")]
 pub async fn disputes(
     state: web::Data<AppState>,
     user: ConsoleUser,
-    query: web::Query<CursorOnly>,
+    query: web::Query<ListPage>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let disputes = state.disputes.list(user.actor, page_after(&query.cursor)?).await.map_err(ApiError::from)?;
+    let disputes = state
+        .disputes
+        .list(user.actor, query.request(domain::paging::MAX_PAGE_LIMIT)?)
+        .await
+        .map_err(ApiError::from)?;
     let body = html! {
+        form.filters method="get" action="/admin/disputes" {
+            (query.fields())
+            button type="submit" { "Filter" }
+        }
         div.table-wrap {
             table #disputes {
                 thead { tr { th { "Opened" } th { "Dispute" } th { "Payment" } th { "Amount" } th { "Reason" } th { "Status" } th { "Evidence due" } th { "Evidence" } } }
@@ -71,7 +65,7 @@ pub async fn disputes(
                 }
             }
         }
-        (pager("/admin/disputes", &[], &query.cursor, disputes.next.as_ref()))
+        (pager("/admin/disputes", &[], &query, disputes.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Disputes, "Disputes", body)))
 }
@@ -115,8 +109,8 @@ pub async fn submit_evidence(
 pub struct DeliveryFilters {
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    cursor: String,
+    #[serde(flatten)]
+    list: ListPage,
 }
 
 fn delivery_row(user: &ConsoleUser, d: &Delivery) -> maud::Markup {
@@ -158,8 +152,12 @@ pub async fn deliveries(
                 .ok_or_else(|| ConsoleError::Api(ApiError::InvalidQuery("unknown status".into())))?,
         ),
     };
-    let query =
-        DeliveryQuery { status: status_filter, endpoint: None, event: None, page: page_after(&filters.cursor)? };
+    let query = DeliveryQuery {
+        status: status_filter,
+        endpoint: None,
+        event: None,
+        page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
+    };
     let list = state.events.deliveries(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/deliveries" {
@@ -169,6 +167,7 @@ pub async fn deliveries(
                     @for s in DeliveryStatus::ALL { option value=(s.as_str()) selected[s.as_str() == filters.status] { (s.as_str()) } }
                 }
             }
+            (filters.list.fields())
             button type="submit" { "Filter" }
         }
         div.table-wrap {
@@ -180,7 +179,7 @@ pub async fn deliveries(
                 }
             }
         }
-        (pager("/admin/deliveries", &[("status", &filters.status)], &filters.cursor, list.next.as_ref()))
+        (pager("/admin/deliveries", &[("status", &filters.status)], &filters.list, list.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Deliveries, "Event deliveries", body)))
 }

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use domain::ids::{PaymentId, UserId};
-use domain::paging::{Cursor, PageRequest};
+use domain::paging::{Cursor, PageRequest, SortOrder};
 use domain::payment::{Payment, PaymentMethod, PaymentStatus};
 use domain::ports::PaymentQuery;
 use domain::usecases::Actor;
@@ -39,6 +39,9 @@ pub struct Filters {
     from: String,
     #[serde(default)]
     to: String,
+    /// `oldest` for oldest first.
+    #[serde(default)]
+    order: String,
     /// A payment id, a gateway's payment id, or a user id.
     #[serde(default)]
     q: String,
@@ -103,7 +106,8 @@ impl Filters {
             "" => None,
             text => Some(Cursor::decode(text).map_err(|_| invalid("cursor"))?),
         };
-        Ok(PageRequest::new(after, Some(limit)))
+        let order = if self.order == "oldest" { SortOrder::OldestFirst } else { SortOrder::NewestFirst };
+        Ok(PageRequest::new(after, Some(limit)).ordered(order, None, None))
     }
 
     fn with_cursor(&self, cursor: Option<&Cursor>, format: &str) -> String {
@@ -181,6 +185,12 @@ fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup
             label { "Instructor" input name="instructor" value=(filters.instructor) inputmode="numeric" size="8"; }
             label { "From" input type="date" name="from" value=(filters.from); }
             label { "To" input type="date" name="to" value=(filters.to); }
+            label { "Order"
+                select name="order" {
+                    option value="" { "newest first" }
+                    option value="oldest" selected[filters.order == "oldest"] { "oldest first" }
+                }
+            }
             button type="submit" { "Filter" }
             a href={ "/admin/payments?" (filters.with_cursor(None, "csv")) } { "Export CSV" }
         }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -28,8 +28,8 @@ pub struct PayoutFilters {
     method: String,
     #[serde(default)]
     instructor: String,
-    #[serde(default)]
-    cursor: String,
+    #[serde(flatten)]
+    list: ListPage,
 }
 
 fn bad(what: &str) -> ConsoleError {
@@ -57,7 +57,7 @@ pub async fn list(
             "" => None,
             name => Some(name.parse::<PayoutMethod>().map_err(|_| bad("method"))?),
         },
-        page: page_after(&filters.cursor)?,
+        page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
     let payouts = state.payouts.list(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
@@ -75,6 +75,7 @@ pub async fn list(
                 }
             }
             label { "Instructor" input name="instructor" value=(filters.instructor) inputmode="numeric" size="8"; }
+            (filters.list.fields())
             button type="submit" { "Filter" }
         }
         div.table-wrap {
@@ -89,7 +90,7 @@ pub async fn list(
         (pager(
             "/admin/payouts",
             &[("status", &filters.status), ("method", &filters.method), ("instructor", &filters.instructor)],
-            &filters.cursor,
+            &filters.list,
             payouts.next.as_ref(),
         ))
     };

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, money, page, page_after, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -27,8 +27,8 @@ pub struct RefundFilters {
     status: String,
     #[serde(default)]
     payment: String,
-    #[serde(default)]
-    cursor: String,
+    #[serde(flatten)]
+    list: ListPage,
 }
 
 /// The refunds list (admins), newest first, with actions on requested ones.
@@ -50,7 +50,12 @@ pub async fn list(
     } else {
         Some(filters.payment.parse::<PaymentId>().map_err(|_| bad("payment"))?)
     };
-    let query = RefundQuery { payer: None, payment_id, status: status_filter, page: page_after(&filters.cursor)? };
+    let query = RefundQuery {
+        payer: None,
+        payment_id,
+        status: status_filter,
+        page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
+    };
     let refunds = state.refunds.list(user.actor, query).await?;
     let body = html! {
         form.filters method="get" action="/admin/refunds" {
@@ -61,6 +66,7 @@ pub async fn list(
                 }
             }
             label { "Payment" input name="payment" value=(filters.payment) placeholder="pay_…"; }
+            (filters.list.fields())
             button type="submit" { "Filter" }
         }
         div.table-wrap {
@@ -72,7 +78,7 @@ pub async fn list(
                 }
             }
         }
-        (pager("/admin/refunds", &[("status", &filters.status), ("payment", &filters.payment)], &filters.cursor, refunds.next.as_ref()))
+        (pager("/admin/refunds", &[("status", &filters.status), ("payment", &filters.payment)], &filters.list, refunds.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Refunds, "Refunds", body)))
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{Section, csrf_field, html_page, page, page_after, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, page, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -25,8 +25,8 @@ pub struct WebhookFilters {
     gateway: String,
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    cursor: String,
+    #[serde(flatten)]
+    list: ListPage,
 }
 
 /// Incoming webhooks (admins), newest first, 100 a page; payloads are not
@@ -48,7 +48,8 @@ pub async fn list(
         "" => None,
         s => Some(WebhookLogStatus::parse(s).ok_or_else(|| bad("status"))?),
     };
-    let query = WebhookLogQuery { gateway, status: wanted, page: page_after(&filters.cursor)? };
+    let query =
+        WebhookLogQuery { gateway, status: wanted, page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)? };
     let logs = state.console.webhook_logs(query).await?;
     let body = html! {
         form.filters method="get" action="/admin/webhooks" {
@@ -64,6 +65,7 @@ pub async fn list(
                     @for s in WebhookLogStatus::ALL { option value=(s.as_str()) selected[s.as_str() == filters.status] { (s.as_str()) } }
                 }
             }
+            (filters.list.fields())
             button type="submit" { "Filter" }
         }
         div.table-wrap {
@@ -91,7 +93,7 @@ pub async fn list(
                 }
             }
         }
-        (pager("/admin/webhooks", &[("gateway", &filters.gateway), ("status", &filters.status)], &filters.cursor, logs.next.as_ref()))
+        (pager("/admin/webhooks", &[("gateway", &filters.gateway), ("status", &filters.status)], &filters.list, logs.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Webhooks, "Incoming webhooks", body)))
 }
