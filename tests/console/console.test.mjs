@@ -250,6 +250,14 @@ test("refunds, payouts and disputes open on detail pages with their timeline and
   assert.ok(!(await page.textContent("body")).includes("detail@example.com"), "the destination is shown masked");
   await shot(page, "19-payout-detail");
 
+  const refundsCsv = await page.request.get(`${base}/admin/refunds?payment=${refund.payment_id}&format=csv`);
+  assert.match(refundsCsv.headers()["content-type"], /text\/csv/);
+  const refundsText = await refundsCsv.text();
+  assert.ok(refundsText.startsWith("id,created_at,status") && refundsText.includes(refund.id) && refundsText.includes("30.00"), refundsText);
+  const payoutsCsv = await (await page.request.get(`${base}/admin/payouts?status=requested&order=oldest&format=csv`)).text();
+  assert.ok(payoutsCsv.includes(payout.id), payoutsCsv);
+  assert.ok(!payoutsCsv.includes("detail@example.com"), "destinations only masked in the export");
+
   await course(83, "40.00");
   const disputed = await api("POST", "/api/payments/", studentToken, { course_id: 83, payment_method: "sandbox" });
   await api("POST", `/api/payments/${disputed.id}/confirm/`, studentToken, { payment_token: "sandbox_success" });

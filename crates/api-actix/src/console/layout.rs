@@ -191,26 +191,22 @@ impl ListPage {
     }
 }
 
+/// The address of a list at `path` with its `filters`, order and days,
+/// plus `extra` pairs (a cursor, `format=csv`).
+pub fn list_url(path: &str, filters: &[(&str, &str)], list: &ListPage, extra: &[(&str, &str)]) -> String {
+    let kept = [("order", list.order.as_str()), ("from", list.from.as_str()), ("to", list.to.as_str())];
+    let pairs: Vec<(&str, &str)> =
+        filters.iter().chain(kept.iter()).chain(extra.iter()).filter(|(_, v)| !v.is_empty()).copied().collect();
+    format!("{path}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+}
+
 /// "First page" and "Next page" links for a list at `path`, keeping its
 /// other filters, its order and its days.
 pub fn pager(path: &str, filters: &[(&str, &str)], list: &ListPage, next: Option<&domain::paging::Cursor>) -> Markup {
-    let kept = [("order", list.order.as_str()), ("from", list.from.as_str()), ("to", list.to.as_str())];
-    let link = |cursor: Option<String>| {
-        let mut pairs: Vec<(&str, String)> = filters
-            .iter()
-            .chain(kept.iter())
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect();
-        if let Some(c) = cursor {
-            pairs.push(("cursor", c));
-        }
-        format!("{path}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
-    };
     html! {
         div.pager {
-            @if !list.cursor.is_empty() { a href=(link(None)) { "First page" } }
-            @if let Some(next) = next { a href=(link(Some(next.encode()))) rel="next" { "Next page" } }
+            @if !list.cursor.is_empty() { a href=(list_url(path, filters, list, &[])) { "First page" } }
+            @if let Some(next) = next { a href=(list_url(path, filters, list, &[("cursor", &next.encode())])) rel="next" { "Next page" } }
         }
     }
 }

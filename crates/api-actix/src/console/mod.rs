@@ -15,6 +15,7 @@ mod audit;
 mod chart;
 mod coupon_detail;
 mod coupons;
+mod csv;
 mod dashboard;
 mod details;
 mod error;

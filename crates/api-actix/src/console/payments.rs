@@ -1,7 +1,6 @@
 //! Payments: the filtered list (with search, cursor pages and CSV export)
 //! and one payment's page with its timeline and ledger lines.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use domain::ids::{PaymentId, UserId};
@@ -12,6 +11,7 @@ use domain::usecases::Actor;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
+use super::csv;
 use super::error::ConsoleError;
 use super::history::{ledger_table, timeline_table};
 use super::layout::{Section, html_page, money, page, status, time};
@@ -20,8 +20,6 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::path_id;
 
-/// Rows a CSV export holds at most; narrow the filter for more.
-const CSV_MAX_ROWS: usize = 10_000;
 const PAGE_SIZE: u32 = 50;
 
 /// The list's filters as the form sends them (empty fields mean "any").
@@ -222,56 +220,31 @@ fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup
     }
 }
 
-/// Quotes a CSV field when it needs it; a leading formula character is
-/// neutralised so a spreadsheet never runs a cell.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) { format!("'{value}") } else { value.to_owned() };
-    if value.contains([',', '"', '\n', '\r']) { format!("\"{}\"", value.replace('"', "\"\"")) } else { value }
-}
-
 async fn csv_export(state: &AppState, actor: Actor, filters: &Filters) -> Result<HttpResponse, ConsoleError> {
-    let mut out = String::from(
-        "id,created_at,status,method,currency,original_amount,discount_amount,amount,platform_fee,instructor_earnings,refunded_amount,user_id,instructor_id,item_kind,item_id,coupon_code,provider_payment_id\n",
-    );
-    let mut page = PageRequest::new(None, Some(domain::paging::MAX_PAGE_LIMIT));
-    let mut rows = 0;
-    loop {
-        let result = state.payments.list(actor, filters.query(page)?).await?;
-        for p in &result.items {
-            let fields = [
-                p.id.to_string(),
-                p.created_at.to_rfc3339(),
-                p.status.as_str().to_owned(),
-                p.method.as_str().to_owned(),
-                p.amount.currency().code().to_owned(),
-                p.original_amount.to_major_string(),
-                p.discount_amount.to_major_string(),
-                p.amount.to_major_string(),
-                p.platform_fee.to_major_string(),
-                p.instructor_earnings.to_major_string(),
-                p.refunded_amount.to_major_string(),
-                p.user_id.get().to_string(),
-                p.instructor_id.get().to_string(),
-                p.item.kind.as_str().to_owned(),
-                p.item.id.to_string(),
-                p.coupon.as_ref().map(|c| c.code.as_str().to_owned()).unwrap_or_default(),
-                p.provider_payment_id.clone().unwrap_or_default(),
-            ];
-            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-            out.push('\n');
-        }
-        rows += result.items.len();
-        match result.next {
-            Some(cursor) if rows < CSV_MAX_ROWS => {
-                page = PageRequest::new(Some(cursor), Some(domain::paging::MAX_PAGE_LIMIT))
-            }
-            _ => break,
-        }
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"payments.csv\""))
-        .body(out))
+    const COLUMNS: &str = "id,created_at,status,method,currency,original_amount,discount_amount,amount,platform_fee,instructor_earnings,refunded_amount,user_id,instructor_id,item_kind,item_id,coupon_code,provider_payment_id";
+    let read = |page| async move { Ok(state.payments.list(actor, filters.query(page)?).await?) };
+    csv::export("payments", COLUMNS, filters.page(domain::paging::MAX_PAGE_LIMIT)?, read, |p: &Payment| {
+        vec![
+            p.id.to_string(),
+            p.created_at.to_rfc3339(),
+            p.status.as_str().to_owned(),
+            p.method.as_str().to_owned(),
+            p.amount.currency().code().to_owned(),
+            p.original_amount.to_major_string(),
+            p.discount_amount.to_major_string(),
+            p.amount.to_major_string(),
+            p.platform_fee.to_major_string(),
+            p.instructor_earnings.to_major_string(),
+            p.refunded_amount.to_major_string(),
+            p.user_id.get().to_string(),
+            p.instructor_id.get().to_string(),
+            p.item.kind.as_str().to_owned(),
+            p.item.id.to_string(),
+            p.coupon.as_ref().map(|c| c.code.as_str().to_owned()).unwrap_or_default(),
+            p.provider_payment_id.clone().unwrap_or_default(),
+        ]
+    })
+    .await
 }
 
 /// One payment: its facts, timeline and ledger lines (admins).

@@ -12,8 +12,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
+use super::csv;
 use super::error::ConsoleError;
-use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -30,6 +31,9 @@ pub struct PayoutFilters {
     instructor: String,
     #[serde(flatten)]
     list: ListPage,
+    /// `csv` for an export of the whole filter.
+    #[serde(default)]
+    format: String,
 }
 
 fn bad(what: &str) -> ConsoleError {
@@ -59,6 +63,36 @@ pub async fn list(
         },
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
+    let kept = [
+        ("status", filters.status.as_str()),
+        ("method", filters.method.as_str()),
+        ("instructor", filters.instructor.as_str()),
+    ];
+    if filters.format == "csv" {
+        const COLUMNS: &str = "id,created_at,status,instructor_id,currency,amount,method,destination,transaction_id,paid_at,failure_reason";
+        let (state, actor, first) = (&state, user.actor, query.page);
+        let read = |page| {
+            let query = PayoutQuery { page, ..query.clone() };
+            async move { Ok(state.payouts.list(actor, query).await.map_err(ApiError::from)?) }
+        };
+        // Destinations only masked, as on the page.
+        return csv::export("payouts", COLUMNS, first, read, |p: &Payout| {
+            vec![
+                p.id.to_string(),
+                p.created_at.to_rfc3339(),
+                p.status.as_str().to_owned(),
+                p.instructor_id.get().to_string(),
+                p.amount.currency().code().to_owned(),
+                p.amount.to_major_string(),
+                p.method.as_str().to_owned(),
+                p.destination_masked.clone(),
+                p.transaction_id.clone().unwrap_or_default(),
+                p.paid_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                p.failure_reason.clone().unwrap_or_default(),
+            ]
+        })
+        .await;
+    }
     let payouts = state.payouts.list(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/payouts" {
@@ -77,6 +111,7 @@ pub async fn list(
             label { "Instructor" input name="instructor" value=(filters.instructor) inputmode="numeric" size="8"; }
             (filters.list.fields())
             button type="submit" { "Filter" }
+            a href=(list_url("/admin/payouts", &kept, &filters.list, &[("format", "csv")])) { "Export CSV" }
         }
         div.table-wrap {
             table #payouts {
@@ -87,12 +122,7 @@ pub async fn list(
                 }
             }
         }
-        (pager(
-            "/admin/payouts",
-            &[("status", &filters.status), ("method", &filters.method), ("instructor", &filters.instructor)],
-            &filters.list,
-            payouts.next.as_ref(),
-        ))
+        (pager("/admin/payouts", &kept, &filters.list, payouts.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Payouts, "Payouts", body)))
 }

@@ -11,8 +11,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
+use super::csv;
 use super::error::ConsoleError;
-use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -29,6 +30,9 @@ pub struct RefundFilters {
     payment: String,
     #[serde(flatten)]
     list: ListPage,
+    /// `csv` for an export of the whole filter.
+    #[serde(default)]
+    format: String,
 }
 
 /// The refunds list (admins), newest first, with actions on requested ones.
@@ -56,6 +60,32 @@ pub async fn list(
         status: status_filter,
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
+    let kept = [("status", filters.status.as_str()), ("payment", filters.payment.as_str())];
+    if filters.format == "csv" {
+        const COLUMNS: &str = "id,created_at,status,payment_id,currency,amount,platform_fee_reversed,reason,rejection_reason,requested_by,processed_at,provider_refund_id";
+        let (state, actor, first) = (&state, user.actor, query.page);
+        let read = |page| {
+            let query = RefundQuery { page, ..query.clone() };
+            async move { Ok(state.refunds.list(actor, query).await?) }
+        };
+        return csv::export("refunds", COLUMNS, first, read, |r: &Refund| {
+            vec![
+                r.id.to_string(),
+                r.created_at.to_rfc3339(),
+                r.status.as_str().to_owned(),
+                r.payment_id.to_string(),
+                r.amount.currency().code().to_owned(),
+                r.amount.to_major_string(),
+                r.platform_fee_reversed.to_major_string(),
+                r.reason.clone(),
+                r.rejection_reason.clone().unwrap_or_default(),
+                r.requested_by.get().to_string(),
+                r.processed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                r.provider_refund_id.clone().unwrap_or_default(),
+            ]
+        })
+        .await;
+    }
     let refunds = state.refunds.list(user.actor, query).await?;
     let body = html! {
         form.filters method="get" action="/admin/refunds" {
@@ -68,6 +98,7 @@ pub async fn list(
             label { "Payment" input name="payment" value=(filters.payment) placeholder="pay_…"; }
             (filters.list.fields())
             button type="submit" { "Filter" }
+            a href=(list_url("/admin/refunds", &kept, &filters.list, &[("format", "csv")])) { "Export CSV" }
         }
         div.table-wrap {
             table #refunds {
@@ -78,7 +109,7 @@ pub async fn list(
                 }
             }
         }
-        (pager("/admin/refunds", &[("status", &filters.status), ("payment", &filters.payment)], &filters.list, refunds.next.as_ref()))
+        (pager("/admin/refunds", &kept, &filters.list, refunds.next.as_ref()))
     };
     Ok(html_page(page(&user, Section::Refunds, "Refunds", body)))
 }
