@@ -356,6 +356,17 @@ test("every admin list renders", async () => {
   assert.notEqual(first, newest, "the two orders start at opposite ends");
 });
 
+test("admin pages fit a phone's width: tables scroll inside their frame, not the page", async () => {
+  const page = await signedInPage(adminToken, { width: 390, height: 844 });
+  for (const path of ["", "payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "webhooks", "gateways", "audit"]) {
+    await page.goto(`${base}/admin/${path}`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 391, `/admin/${path}: no sideways page scroll at 390 px (${width}px)`);
+  }
+  await page.goto(`${base}/admin/payments`);
+  await shot(page, "22-payments-phone");
+});
+
 test("gateway credentials are write-only: saved sealed, never shown again", async () => {
   const page = await signedInPage(adminToken);
   await page.goto(`${base}/admin/gateways`);
