@@ -107,3 +107,61 @@ async fn ranges_are_checked() {
         app.get("/api/payments/stats/?from=2020-01-01&to=2020-12-31", &app.admin()).await.json().await.unwrap();
     assert_eq!(past["currencies"], json!([]));
 }
+
+#[tokio::test]
+async fn folding_past_shards_keeps_every_figure_while_purchases_and_refunds_go_on() {
+    use domain::ports::StatsQueries;
+    let app = spawn_app().await;
+    app.put_course(1, "100.00", "USD").await;
+    let mut paid = Vec::new();
+    for _ in 0..12 {
+        paid.push(buy(&app, 1, "sandbox_success").await);
+    }
+    refund(&app, &paid[0], "30.00").await;
+    buy(&app, 1, "sandbox_decline").await;
+    let earnings_path = "/api/payments/instructor/earnings/?instructor_id=100";
+    let before: Value = app.get("/api/payments/stats/", &app.admin()).await.json().await.unwrap();
+    let earnings_before: Value = app.get(earnings_path, &app.admin()).await.json().await.unwrap();
+    let unfolded = "SELECT (SELECT count(*) FROM payment_stats_daily WHERE shard <> 0) \
+                    + (SELECT count(*) FROM instructor_stats_monthly WHERE shard <> 0) AS n";
+    assert!(app.store.scalar(unfolded).unwrap() > 0, "twelve sales spread over the shards");
+
+    // Fold everything up to tomorrow while more sales and a refund commit.
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    let next_month = tomorrow + chrono::Duration::days(31);
+    let more = async {
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            ids.push(buy(&app, 1, "sandbox_success").await);
+        }
+        refund(&app, &paid[1], "10.00").await;
+        ids
+    };
+    let folds = async {
+        let mut folded = 0;
+        for _ in 0..5 {
+            folded += app.store.fold_shards(tomorrow, next_month).await.unwrap();
+        }
+        folded
+    };
+    let (_, folded) = tokio::join!(more, folds);
+    assert!(folded > 0);
+    app.store.fold_shards(tomorrow, next_month).await.unwrap();
+    assert_eq!(app.store.scalar(unfolded).unwrap(), 0, "one row per key left");
+    aggregates_match_the_payments(&app);
+
+    let after: Value = app.get("/api/payments/stats/", &app.admin()).await.json().await.unwrap();
+    let totals = &after["currencies"][0]["totals"];
+    assert_eq!((totals["payments"].as_i64(), totals["settled"].as_i64()), (Some(19), Some(18)));
+    assert_eq!(totals["gross"], "1800.00");
+    assert_eq!(totals["refunds"], "40.00");
+    assert_ne!(before, after);
+
+    // Folding again changes no figure.
+    app.store.fold_shards(tomorrow, next_month).await.unwrap();
+    let again: Value = app.get("/api/payments/stats/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(again, after);
+    let earnings: Value = app.get(earnings_path, &app.admin()).await.json().await.unwrap();
+    assert_ne!(earnings, earnings_before, "six more sales");
+    assert_eq!(earnings["currencies"][0]["totals"]["sales"], 18, "{earnings}");
+}

@@ -202,4 +202,22 @@ impl StatsQueries for PgStore {
         })
         .await
     }
+
+    async fn fold_shards(&self, before_day: NaiveDate, before_month: NaiveDate) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let folded: FoldedRow = diesel::sql_query("SELECT fold_stats_shards($1, $2) AS folded")
+                .bind::<Date, _>(before_day)
+                .bind::<Date, _>(before_month)
+                .get_result(conn)
+                .map_err(store_error)?;
+            u64::try_from(folded.folded).map_err(|_| corrupt("folded rows"))
+        })
+        .await
+    }
+}
+
+#[derive(QueryableByName)]
+struct FoldedRow {
+    #[diesel(sql_type = BigInt)]
+    folded: i64,
 }

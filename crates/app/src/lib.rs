@@ -348,6 +348,11 @@ pub async fn run_sweeper(
             Ok(released) => tracing::info!(released, "released sale earnings past their hold period"),
             Err(error) => tracing::warn!(%error, "earnings release failed; retrying next tick"),
         }
+        match state.stats.fold_past_shards(chrono::Utc::now().date_naive()).await {
+            Ok(0) => {}
+            Ok(folded) => tracing::debug!(folded, "folded past statistics shards"),
+            Err(error) => tracing::warn!(%error, "folding statistics shards failed; retrying next tick"),
+        }
         let expired_before = chrono::Utc::now() - chrono::Duration::hours(idempotency_ttl_hours);
         match state.rate_limits.reap().await {
             Ok(0) => {}

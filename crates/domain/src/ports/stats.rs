@@ -25,4 +25,8 @@ pub trait StatsQueries: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<MonthlyEarnings>, StoreError>;
+    /// Folds the write shards of days before `before_day` and months before
+    /// `before_month` into one row per key (the sums unchanged), so reads
+    /// over past ranges sum fewer rows; answers the rows folded into.
+    async fn fold_shards(&self, before_day: NaiveDate, before_month: NaiveDate) -> Result<u64, StoreError>;
 }

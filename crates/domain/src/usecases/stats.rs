@@ -72,6 +72,15 @@ impl StatsService {
         Ok(platform_stats(&days, &disputes)?)
     }
 
+    /// Background upkeep: folds the write shards of days before yesterday
+    /// and of months before this one (`today` in UTC). Recent days keep
+    /// their shards, where concurrent purchases still write.
+    pub async fn fold_past_shards(&self, today: NaiveDate) -> Result<u64, StoreError> {
+        let before_day = today.pred_opt().unwrap_or(today);
+        let before_month = today.with_day(1).unwrap_or(today);
+        self.stats.fold_shards(before_day, before_month).await
+    }
+
     /// Earnings of sales completed in the months `from` to `to` touch, and
     /// balances now: instructors their own, admins anyone's.
     pub async fn instructor(
