@@ -142,6 +142,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    instructor_paid_out (instructor_id, currency) {
+        instructor_id -> Int8,
+        currency -> Text,
+        paid_minor -> Int8,
+    }
+}
+
+diesel::table! {
     instructor_stats_monthly (instructor_id, month, item_kind, item_id, currency, shard) {
         instructor_id -> Int8,
         month -> Date,
@@ -374,6 +382,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_delivery_attempts,
     event_endpoints,
     idempotency_keys,
+    instructor_paid_out,
     instructor_stats_monthly,
     ledger_balances,
     ledger_entries,
