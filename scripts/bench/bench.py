@@ -280,11 +280,18 @@ class Bench:
                     CROSS JOIN LATERAL (SELECT ((c.price_minor - d) * 20 + 50) / 100 AS f) ff
                     RETURNING id, user_id, coupon_id, discount_amount_minor)
                 INSERT INTO coupon_redemptions (id, coupon_id, user_id, payment_id, discount_amount_minor, currency,
-                    status, redeemed_at, updated_at)
+                    status, redeemed_at, updated_at, use_shard)
                 SELECT gen_random_uuid(), coupon_id, user_id, id, discount_amount_minor, 'USD', 'reserved', now(),
-                    now()
+                    now(), get_byte(uuid_send(id), 15) % 16
                 FROM p WHERE coupon_id IS NOT NULL""")
-        self.db(f"UPDATE coupons SET times_used = times_used + {count // 2} WHERE id = '{self.coupon_id}'")
+        # BENCH10 has no limits: its uses are counted on its count rows.
+        self.db(f"""
+            INSERT INTO coupon_use_counts (coupon_id, shard, uses)
+            SELECT coupon_id, use_shard, count(*) FROM coupon_redemptions
+            WHERE coupon_id = '{self.coupon_id}' AND status = 'reserved' AND use_shard IS NOT NULL
+                AND payment_id IN (SELECT id FROM payments WHERE provider_payment_id LIKE '{prefix}%')
+            GROUP BY coupon_id, use_shard
+            ON CONFLICT (coupon_id, shard) DO UPDATE SET uses = coupon_use_counts.uses + excluded.uses""")
 
     # --- data for the read scenarios -------------------------------------------
 
