@@ -237,3 +237,40 @@ async fn cancellations_giving_uses_back_race_new_purchases_of_the_coupon_without
     let times_used = app.store.scalar("SELECT times_used::bigint AS n FROM coupons WHERE code = 'SWAP'").unwrap();
     assert_eq!((live, times_used), (15, 15));
 }
+
+#[tokio::test]
+async fn uses_of_an_unlimited_coupon_are_counted_exactly_while_purchases_and_cancellations_race() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    let coupon =
+        app.create_coupon(json!({"code": "OPEN", "discount_type": "percentage", "discount_value": "20"})).await;
+    let id = coupon["id"].as_str().unwrap().to_owned();
+    let body = json!({"course_id": 1, "coupon_code": "OPEN", "payment_method": "sandbox"});
+    let mut first = Vec::new();
+    for user in 0..20 {
+        let token = app.token(80_000 + user, Role::Student);
+        let res = app.post("/api/payments/", &token, &body).await;
+        assert_eq!(res.status(), 201);
+        first.push((token, res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()));
+    }
+    // Half are cancelled (their uses given back) while forty more buy.
+    let empty = json!({});
+    let cancel_paths: Vec<(String, &String)> =
+        first.iter().step_by(2).map(|(token, id)| (format!("/api/payments/{id}/cancel/"), token)).collect();
+    let cancels = join_all(cancel_paths.iter().map(|(path, token)| app.post(path, token, &empty)));
+    let newcomers: Vec<String> = (0..40).map(|user| app.token(90_000 + user, Role::Student)).collect();
+    let purchases = join_all(newcomers.iter().map(|token| app.post("/api/payments/", token, &body)));
+    let (cancels, purchases) = tokio::join!(cancels, purchases);
+    assert!(cancels.iter().all(|r| r.status() == 200));
+    assert!(purchases.iter().all(|r| r.status() == 201));
+    let usage: Value = app.get(&format!("/api/payments/coupons/{id}/"), &app.admin()).await.json().await.unwrap();
+    assert_eq!((usage["times_used"].as_u64(), usage["reserved"].as_u64()), (Some(50), Some(50)));
+    let listed: Value = app.get("/api/payments/coupons/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(listed["data"][0]["times_used"], 50);
+    // Counted on the coupon's count rows, never on the coupon row, which
+    // purchases therefore do not queue on.
+    let on_coupon = app.store.scalar("SELECT times_used::bigint AS n FROM coupons WHERE code = 'OPEN'").unwrap();
+    let rows = app.store.scalar("SELECT count(*) AS n FROM coupon_use_counts").unwrap();
+    assert_eq!(on_coupon, 0);
+    assert!(rows > 1, "uses spread over {rows} rows");
+}

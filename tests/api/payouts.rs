@@ -289,3 +289,61 @@ async fn a_payout_above_the_configured_threshold_needs_a_second_admin() {
     assert_eq!(paid["status"], "paid");
     ledger_is_sound(&app).await;
 }
+
+#[tokio::test]
+async fn the_kept_amount_paid_out_stays_the_sum_of_paid_payouts_while_payouts_are_paid_and_fail_concurrently() {
+    let app = app().await;
+    sale(&app, 1, "500.00").await;
+    app.state.payouts.release_due_earnings(100).await.unwrap();
+    let bank = json!({"account_holder": "Ada Lovelace", "account_number": "DE89 3704 0044 0532 0130 00"});
+    let asked = join_all((0..16).map(|_| ask(&app, "10.00", "bank_transfer", bank.clone()))).await;
+    assert!(asked.iter().all(|(s, _)| *s == 201), "{asked:?}");
+    let ids: Vec<String> = asked.iter().map(|(_, p)| p["id"].as_str().unwrap().to_owned()).collect();
+    let app = &app;
+    let approved = join_all(ids.iter().map(|id| {
+        let path = format!("/api/payments/payouts/{id}/approve/");
+        async move { admin_post(app, &path, json!({})).await }
+    }))
+    .await;
+    assert!(approved.iter().all(|(_, p)| p["status"] == "processing"), "{approved:?}");
+    let kept =
+        || app.store.scalar("SELECT coalesce(sum(paid_minor), 0)::bigint AS n FROM instructor_paid_out").unwrap();
+    let paid = || {
+        app.store
+            .scalar("SELECT coalesce(sum(amount_minor), 0)::bigint AS n FROM payouts WHERE status = 'paid'")
+            .unwrap()
+    };
+    let mark = |id: &String, what: &str| {
+        let body =
+            if what == "mark-paid" { json!({"reference": format!("WIRE-{id}")}) } else { json!({"reason": "bounced"}) };
+        let path = format!("/api/payments/payouts/{id}/{what}/");
+        async move { admin_post(app, &path, body).await }
+    };
+
+    // Every payout is marked paid; every other one races a failure (the
+    // wire bounced) against its payment, twice over.
+    let marks = ids.iter().enumerate().flat_map(|(i, id)| {
+        let mut these = vec![mark(id, "mark-paid"), mark(id, "mark-paid")];
+        if i % 2 == 1 {
+            these.extend([mark(id, "mark-failed"), mark(id, "mark-failed")]);
+        }
+        these
+    });
+    let answers = join_all(marks).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 409), "{answers:?}");
+    assert!(paid() >= 8 * 1_000, "the payouts only marked paid are paid");
+    assert_eq!(kept(), paid());
+    let balance = usd_balance(app).await;
+    let paid_major = format!("{}.00", paid() / 100);
+    assert_eq!(balance["paid_out"].as_str(), Some(paid_major.as_str()));
+    ledger_is_sound(app).await;
+
+    // Then every paid one comes back, each reported twice at once.
+    let failures = ids.iter().flat_map(|id| [mark(id, "mark-failed"), mark(id, "mark-failed")]);
+    let answers = join_all(failures).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200 || *s == 409), "{answers:?}");
+    assert_eq!((kept(), paid()), (0, 0));
+    let balance = usd_balance(app).await;
+    assert_eq!((balance["available"].as_str(), balance["paid_out"].as_str()), (Some("400.00"), Some("0.00")));
+    ledger_is_sound(app).await;
+}

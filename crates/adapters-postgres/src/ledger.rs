@@ -83,6 +83,39 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
     Ok(())
 }
 
+/// The first instructor and currency whose kept amount paid out differs
+/// from the sum of their paid payouts.
+fn paid_out_discrepancy(conn: &mut PgConnection) -> QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Mismatch {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        instructor_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        currency: String,
+        #[diesel(sql_type = diesel::sql_types::Numeric)]
+        kept: rust_decimal::Decimal,
+        #[diesel(sql_type = diesel::sql_types::Numeric)]
+        paid: rust_decimal::Decimal,
+    }
+    let mismatch: Option<Mismatch> = diesel::sql_query(
+        "SELECT instructor_id, currency, coalesce(k.paid_minor, 0)::numeric AS kept,
+                coalesce(p.paid, 0) AS paid
+         FROM instructor_paid_out k
+         FULL JOIN (SELECT instructor_id, currency, sum(amount_minor) AS paid
+                    FROM payouts WHERE status = 'paid' GROUP BY 1, 2) p USING (instructor_id, currency)
+         WHERE coalesce(k.paid_minor, 0) <> coalesce(p.paid, 0)
+         ORDER BY instructor_id, currency LIMIT 1",
+    )
+    .get_result(conn)
+    .optional()?;
+    Ok(mismatch.map(|m| {
+        format!(
+            "instructor {} {}: kept paid out {}, paid payouts sum to {}",
+            m.instructor_id, m.currency, m.kept, m.paid
+        )
+    }))
+}
+
 /// An account's balance in one currency (signed minor units: debit positive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountBalance {
@@ -122,7 +155,8 @@ impl PgStore {
     }
 
     /// Recomputes every balance from the entries and checks that every
-    /// journal balances and the total per currency is zero.
+    /// journal balances, the total per currency is zero and every kept
+    /// amount paid out equals the sum of the instructor's paid payouts.
     pub async fn verify_ledger(&self) -> Result<LedgerVerification, StoreError> {
         self.run(|conn| {
             conn.build_transaction()
@@ -181,11 +215,13 @@ impl PgStore {
                             first_discrepancy: Some("a kept balance has no entries".to_owned()),
                         });
                     }
-                    let nonzero = per_currency.into_iter().find(|(_, total)| !total.is_zero());
-                    Ok(LedgerVerification {
-                        journals,
-                        first_discrepancy: nonzero.map(|(c, t)| format!("entries in {c} sum to {t} instead of 0")),
-                    })
+                    if let Some((c, t)) = per_currency.into_iter().find(|(_, total)| !total.is_zero()) {
+                        return Ok(LedgerVerification {
+                            journals,
+                            first_discrepancy: Some(format!("entries in {c} sum to {t} instead of 0")),
+                        });
+                    }
+                    Ok(LedgerVerification { journals, first_discrepancy: paid_out_discrepancy(conn)? })
                 })
                 .map_err(store_error)
         })

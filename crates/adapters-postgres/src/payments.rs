@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::upsert::excluded;
 use domain::coupon::{CouponRejection, NewRedemption, RedemptionStatus};
 use domain::ids::PaymentId;
 use domain::paging::{Cursor, Page};
@@ -21,7 +22,7 @@ use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::rows::{PaymentRow, settled_name};
-use crate::schema::{coupon_redemptions, coupons, payments};
+use crate::schema::{coupon_redemptions, coupon_use_counts, coupons, payments};
 
 /// Cuts `limit + 1` loaded items to a page and its next cursor.
 pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Page<T> {
@@ -39,42 +40,110 @@ pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> (Da
     Page { items, next }
 }
 
-/// Reserves (or, for a free payment, confirms) a redemption after
-/// re-checking the coupon's limits under a lock on the coupon row, so the
-/// limits hold whatever the concurrency.
+/// Rows each unlimited coupon's use count is spread over.
+const USE_SHARDS: u8 = 16;
+
+/// Where a use is counted, decided by [`reserve_redemption`]: on the
+/// coupon row (a coupon with a total limit) or on one of its
+/// `coupon_use_counts` rows (one without).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UseCounter {
+    Coupon,
+    Shard(i16),
+}
+
+/// Checks a redemption against its coupon before the payment is written.
+/// Only what has a limit is serialised: a coupon with a total limit is
+/// locked (`FOR UPDATE`) and its use counted on its row, so the limit holds
+/// whatever the concurrency; a per-user limit alone takes a transaction
+/// lock on (coupon, user), so one user's purchases queue but nobody
+/// else's; a coupon with neither is not locked at all and its use is
+/// counted on one of its [`USE_SHARDS`] count rows by [`count_use`], after
+/// the payment (the order every payment change takes: statistics rows,
+/// then count rows).
 fn reserve_redemption(
     conn: &mut PgConnection,
     redemption: &NewRedemption,
     at: DateTime<Utc>,
-) -> Result<(), TxError<CouponRejection>> {
-    let coupon: Option<(bool, Option<i32>, Option<i32>, i32)> = coupons::table
-        .find(redemption.coupon_id.uuid())
-        .select((coupons::is_active, coupons::max_uses, coupons::max_uses_per_user, coupons::times_used))
-        .for_update()
+) -> Result<UseCounter, TxError<CouponRejection>> {
+    let id = redemption.coupon_id.uuid();
+    let limits: Option<(bool, Option<i32>, Option<i32>)> = coupons::table
+        .find(id)
+        .select((coupons::is_active, coupons::max_uses, coupons::max_uses_per_user))
         .first(conn)
         .optional()?;
-    let Some((is_active, max_uses, max_per_user, times_used)) = coupon else {
+    let Some((is_active, max_uses, max_per_user)) = limits else {
         return Err(TxError::Refused(CouponRejection::NotFound));
+    };
+    let (is_active, max_per_user, counter) = if max_uses.is_some() {
+        let locked: (bool, Option<i32>, Option<i32>, i32) = coupons::table
+            .find(id)
+            .select((coupons::is_active, coupons::max_uses, coupons::max_uses_per_user, coupons::times_used))
+            .for_update()
+            .first(conn)?;
+        let (is_active, max_uses, max_per_user, times_used) = locked;
+        if is_active && let Some(max) = max_uses {
+            // Uses counted on rows while the coupon had no limit count too.
+            let on_rows: Option<i64> = coupon_use_counts::table
+                .filter(coupon_use_counts::coupon_id.eq(id))
+                .select(diesel::dsl::sum(coupon_use_counts::uses))
+                .first(conn)?;
+            if i64::from(times_used).saturating_add(on_rows.unwrap_or(0)) >= i64::from(max) {
+                return Err(TxError::Refused(CouponRejection::Exhausted));
+            }
+        }
+        (is_active, max_per_user, UseCounter::Coupon)
+    } else {
+        let spread = redemption.payment_id.uuid().as_bytes()[15] % USE_SHARDS;
+        (is_active, max_per_user, UseCounter::Shard(i16::from(spread)))
     };
     if !is_active {
         return Err(TxError::Refused(CouponRejection::Inactive));
     }
-    if max_uses.is_some_and(|max| times_used >= max) {
-        return Err(TxError::Refused(CouponRejection::Exhausted));
-    }
     if let Some(max) = max_per_user {
+        if counter != UseCounter::Coupon {
+            let key = format!("coupon:{id}:user:{}", redemption.user_id);
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(&key)
+                .execute(conn)?;
+        }
         let used = live_uses(conn, redemption.coupon_id, redemption.user_id)?;
         if i64::from(used) >= i64::from(max) {
             return Err(TxError::Refused(CouponRejection::PerUserLimit));
         }
     }
-    diesel::update(coupons::table.find(redemption.coupon_id.uuid()))
-        .set((coupons::times_used.eq(coupons::times_used + 1), coupons::updated_at.eq(at)))
-        .execute(conn)?;
-    Ok(())
+    if counter == UseCounter::Coupon {
+        diesel::update(coupons::table.find(id))
+            .set((coupons::times_used.eq(coupons::times_used + 1), coupons::updated_at.eq(at)))
+            .execute(conn)?;
+    }
+    Ok(counter)
 }
 
-fn insert_redemption(conn: &mut PgConnection, r: &NewRedemption, at: DateTime<Utc>) -> QueryResult<usize> {
+/// Counts a use of an unlimited coupon on its count row `shard`.
+fn count_use(conn: &mut PgConnection, coupon: Uuid, shard: i16, delta: i32) -> QueryResult<usize> {
+    diesel::insert_into(coupon_use_counts::table)
+        .values((
+            coupon_use_counts::coupon_id.eq(coupon),
+            coupon_use_counts::shard.eq(shard),
+            coupon_use_counts::uses.eq(delta),
+        ))
+        .on_conflict((coupon_use_counts::coupon_id, coupon_use_counts::shard))
+        .do_update()
+        .set(coupon_use_counts::uses.eq(coupon_use_counts::uses + excluded(coupon_use_counts::uses)))
+        .execute(conn)
+}
+
+fn insert_redemption(
+    conn: &mut PgConnection,
+    r: &NewRedemption,
+    counter: UseCounter,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let use_shard = match counter {
+        UseCounter::Coupon => None,
+        UseCounter::Shard(shard) => Some(shard),
+    };
     diesel::insert_into(coupon_redemptions::table)
         .values((
             coupon_redemptions::id.eq(r.id.uuid()),
@@ -86,26 +155,33 @@ fn insert_redemption(conn: &mut PgConnection, r: &NewRedemption, at: DateTime<Ut
             coupon_redemptions::status.eq(r.status.as_str()),
             coupon_redemptions::redeemed_at.eq(at),
             coupon_redemptions::updated_at.eq(at),
+            coupon_redemptions::use_shard.eq(use_shard),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    match use_shard {
+        Some(shard) => count_use(conn, r.coupon_id.uuid(), shard, 1),
+        None => Ok(1),
+    }
 }
 
 /// Locks the coupon a payment change will touch before the payment row.
-/// A purchase locks the coupon and then, through the statistics triggers,
-/// shared aggregate rows; a change that locked those (by updating the
-/// payment) before the coupon could deadlock with it. Confirming a use of
-/// an unlimited coupon touches the coupon not at all and takes no lock.
+/// A purchase with a limited coupon locks the coupon and then, through the
+/// statistics triggers, shared aggregate rows; a change that locked those
+/// (by updating the payment) before the coupon could deadlock with it.
+/// Confirming a use of an unlimited coupon touches the coupon not at all,
+/// and neither does releasing a use counted on a count row: those take no
+/// lock.
 fn lock_coupon_first(conn: &mut PgConnection, payment: PaymentId, change: RedemptionChange) -> QueryResult<()> {
-    let coupon: Option<Uuid> = coupon_redemptions::table
+    let coupon: Option<(Uuid, Option<i16>)> = coupon_redemptions::table
         .filter(coupon_redemptions::payment_id.eq(payment.uuid()))
         .filter(coupon_redemptions::status.eq("reserved"))
-        .select(coupon_redemptions::coupon_id)
+        .select((coupon_redemptions::coupon_id, coupon_redemptions::use_shard))
         .first(conn)
         .optional()?;
-    let Some(coupon) = coupon else {
+    let Some((coupon, use_shard)) = coupon else {
         return Ok(());
     };
-    let only_limited = change == RedemptionChange::Confirm;
+    let only_limited = change == RedemptionChange::Confirm || use_shard.is_some();
     coupons::table
         .find(coupon)
         .filter(coupons::max_uses.is_not_null().or((!only_limited).into_sql::<diesel::sql_types::Bool>()))
@@ -138,15 +214,21 @@ fn change_redemption(
             }
         }
         RedemptionChange::Release => {
-            let released: Option<Uuid> = diesel::update(target)
+            let released: Option<(Uuid, Option<i16>)> = diesel::update(target)
                 .set((coupon_redemptions::status.eq("released"), coupon_redemptions::updated_at.eq(at)))
-                .returning(coupon_redemptions::coupon_id)
+                .returning((coupon_redemptions::coupon_id, coupon_redemptions::use_shard))
                 .get_result(conn)
                 .optional()?;
-            if let Some(coupon_id) = released {
-                diesel::update(coupons::table.find(coupon_id))
-                    .set((coupons::times_used.eq(coupons::times_used - 1), coupons::updated_at.eq(at)))
-                    .execute(conn)?;
+            match released {
+                Some((coupon_id, Some(shard))) => {
+                    count_use(conn, coupon_id, shard, -1)?;
+                }
+                Some((coupon_id, None)) => {
+                    diesel::update(coupons::table.find(coupon_id))
+                        .set((coupons::times_used.eq(coupons::times_used - 1), coupons::updated_at.eq(at)))
+                        .execute(conn)?;
+                }
+                None => {}
             }
         }
     }
@@ -160,16 +242,17 @@ impl PaymentRepository for PgStore {
             .run(move |conn| {
                 let result = conn.transaction::<Payment, TxError<CouponRejection>, _>(|conn| {
                     let at = new.payment.created_at;
-                    if let Some(redemption) = &new.redemption {
-                        reserve_redemption(conn, redemption, at)?;
-                    }
+                    let counter = match &new.redemption {
+                        Some(redemption) => Some(reserve_redemption(conn, redemption, at)?),
+                        None => None,
+                    };
                     let row = PaymentRow::from_domain(&new.payment)?;
                     let stored: PaymentRow = diesel::insert_into(payments::table)
                         .values(&row)
                         .returning(PaymentRow::as_returning())
                         .get_result(conn)?;
-                    if let Some(redemption) = &new.redemption {
-                        insert_redemption(conn, redemption, at)?;
+                    if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
+                        insert_redemption(conn, redemption, counter, at)?;
                         if redemption.status == RedemptionStatus::Confirmed {
                             announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
                         }

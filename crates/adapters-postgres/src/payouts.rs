@@ -3,6 +3,8 @@
 //! under it, so concurrent requests can never overdraw it. Destinations are
 //! sealed with the store's keyring (bound to table, column, row and key id).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sum;
@@ -27,7 +29,7 @@ use crate::outbox::insert_events;
 use crate::payments::paginate;
 use crate::pool::PgStore;
 use crate::rows::{PaymentRow, currency};
-use crate::schema::{ledger_balances, payments, payouts};
+use crate::schema::{instructor_paid_out, ledger_balances, payments, payouts};
 
 /// Where a sealed destination lives: part of every seal's associated data.
 fn context(row: Uuid) -> String {
@@ -100,39 +102,70 @@ fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
     i64::try_from(total.unwrap_or_default()).map_err(|_| corrupt("balance out of range"))
 }
 
-/// The kept balance of `account` in `currency` (signed: debit positive).
-fn kept_balance(conn: &mut PgConnection, account: Account, currency: &str) -> QueryResult<Option<Decimal>> {
-    ledger_balances::table
-        .filter(ledger_balances::account.eq(account.code()))
-        .filter(ledger_balances::currency.eq(currency))
-        .select(sum(ledger_balances::balance_minor))
-        .first(conn)
+/// One instructor's balances, per currency (all of them, or only
+/// `only`): two statements whatever the history. The three ledger accounts
+/// are kept balances (at most [`crate::BALANCE_SHARDS`] rows each) and the
+/// amount paid out is kept per instructor and currency by a trigger on
+/// `payouts`, so neither read grows with the number of sales or payouts.
+fn balances_of(
+    conn: &mut PgConnection,
+    instructor: UserId,
+    only: Option<Currency>,
+) -> Result<Vec<InstructorBalance>, StoreError> {
+    let pending = Account::InstructorPending(instructor).code();
+    let payable = Account::InstructorPayable(instructor).code();
+    let in_transit = Account::PayoutsInTransit(instructor).code();
+    let mut kept = ledger_balances::table
+        .filter(ledger_balances::account.eq_any([&pending, &payable, &in_transit]))
+        .group_by((ledger_balances::currency, ledger_balances::account))
+        .select((ledger_balances::currency, ledger_balances::account, sum(ledger_balances::balance_minor)))
+        .into_boxed();
+    let mut paid = instructor_paid_out::table
+        .filter(instructor_paid_out::instructor_id.eq(instructor.get()))
+        .select((instructor_paid_out::currency, instructor_paid_out::paid_minor))
+        .into_boxed();
+    if let Some(code) = only.as_ref().map(Currency::code) {
+        kept = kept.filter(ledger_balances::currency.eq(code));
+        paid = paid.filter(instructor_paid_out::currency.eq(code));
+    }
+    let kept: Vec<(String, String, Option<Decimal>)> = kept.load(conn).map_err(store_error)?;
+    let paid: Vec<(String, i64)> = paid.load(conn).map_err(store_error)?;
+    // Per currency: pending, payable, in transit (credit balances, as
+    // positive amounts) and paid out.
+    let mut per: BTreeMap<String, [i64; 4]> = BTreeMap::new();
+    if let Some(only) = only {
+        per.insert(only.code().to_owned(), [0; 4]);
+    }
+    for (code, account, total) in kept {
+        let slot = if account == pending {
+            0
+        } else if account == payable {
+            1
+        } else {
+            2
+        };
+        // Liability accounts carry credit (negative) balances: flip the sign.
+        per.entry(code).or_default()[slot] = minor(total)?.saturating_neg();
+    }
+    for (code, paid_minor) in paid {
+        per.entry(code).or_default()[3] = paid_minor;
+    }
+    per.into_iter()
+        .map(|(code, [pending, payable, in_transit, paid])| {
+            let currency = currency(&code)?;
+            let money = |minor| Money::from_minor(minor, currency);
+            Ok(InstructorBalance::from_kept(money(pending), money(payable), money(in_transit), money(paid)))
+        })
+        .collect()
 }
 
-/// One instructor's balance in one currency, from kept balances and the
-/// paid payouts (an index on instructor and status keeps that cheap).
+/// One instructor's balance in one currency.
 fn balance_in(
     conn: &mut PgConnection,
     instructor: UserId,
     currency: Currency,
 ) -> Result<InstructorBalance, StoreError> {
-    let code = currency.code();
-    // Liability accounts carry credit (negative) balances: flip the sign.
-    let credit = |conn: &mut PgConnection, account| -> Result<Money, StoreError> {
-        let kept = kept_balance(conn, account, code).map_err(store_error)?;
-        Ok(Money::from_minor(minor(kept)?.saturating_neg(), currency))
-    };
-    let pending = credit(conn, Account::InstructorPending(instructor))?;
-    let payable = credit(conn, Account::InstructorPayable(instructor))?;
-    let in_transit = credit(conn, Account::PayoutsInTransit(instructor))?;
-    let paid: Option<Decimal> = payouts::table
-        .filter(payouts::instructor_id.eq(instructor.get()))
-        .filter(payouts::status.eq(PayoutStatus::Paid.as_str()))
-        .filter(payouts::currency.eq(code))
-        .select(sum(payouts::amount_minor))
-        .first(conn)
-        .map_err(store_error)?;
-    Ok(InstructorBalance::from_kept(pending, payable, in_transit, Money::from_minor(minor(paid)?, currency)))
+    balances_of(conn, instructor, Some(currency))?.pop().ok_or_else(|| corrupt("balance"))
 }
 
 #[async_trait]
@@ -297,22 +330,7 @@ impl PayoutRepository for PgStore {
     }
 
     async fn balances(&self, instructor: UserId) -> Result<Vec<InstructorBalance>, StoreError> {
-        self.run(move |conn| {
-            let accounts = [
-                Account::InstructorPending(instructor).code(),
-                Account::InstructorPayable(instructor).code(),
-                Account::PayoutsInTransit(instructor).code(),
-            ];
-            let codes: Vec<String> = ledger_balances::table
-                .filter(ledger_balances::account.eq_any(accounts))
-                .select(ledger_balances::currency)
-                .distinct()
-                .order(ledger_balances::currency)
-                .load(conn)
-                .map_err(store_error)?;
-            codes.iter().map(|code| balance_in(conn, instructor, currency(code)?)).collect()
-        })
-        .await
+        self.run(move |conn| balances_of(conn, instructor, None)).await
     }
 
     async fn balance(&self, instructor: UserId, currency: Currency) -> Result<InstructorBalance, StoreError> {

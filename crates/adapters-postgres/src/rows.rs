@@ -90,10 +90,18 @@ pub(crate) struct CouponRow {
     pub course_ids: Vec<Option<i64>>,
     pub event_ids: Vec<Option<i64>>,
     pub is_active: bool,
+    /// Read as the uses counted on the coupon row plus those counted on its
+    /// `coupon_use_counts` rows (an unlimited coupon's).
+    #[diesel(select_expression = diesel::dsl::sql::<diesel::sql_types::Integer>(COUPON_USES))]
+    #[diesel(select_expression_type = diesel::expression::SqlLiteral<diesel::sql_types::Integer>)]
     pub times_used: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A coupon's uses: its own counter and its count rows.
+const COUPON_USES: &str = "(coupons.times_used + coalesce((SELECT sum(u.uses) FROM coupon_use_counts u \
+                           WHERE u.coupon_id = coupons.id), 0))::integer";
 
 fn limit(value: Option<u32>) -> Result<Option<i32>, StoreError> {
     value.map(|v| i32::try_from(v).map_err(|_| corrupt("limit"))).transpose()

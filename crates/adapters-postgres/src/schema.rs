@@ -59,6 +59,15 @@ diesel::table! {
         status -> Text,
         redeemed_at -> Timestamptz,
         updated_at -> Timestamptz,
+        use_shard -> Nullable<Int2>,
+    }
+}
+
+diesel::table! {
+    coupon_use_counts (coupon_id, shard) {
+        coupon_id -> Uuid,
+        shard -> Int2,
+        uses -> Int4,
     }
 }
 
@@ -138,6 +147,14 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    instructor_paid_out (instructor_id, currency) {
+        instructor_id -> Int8,
+        currency -> Text,
+        paid_minor -> Int8,
     }
 }
 
@@ -353,6 +370,7 @@ diesel::table! {
 
 diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> payments (payment_id));
+diesel::joinable!(coupon_use_counts -> coupons (coupon_id));
 diesel::joinable!(event_deliveries -> event_endpoints (endpoint_id));
 diesel::joinable!(event_deliveries -> outbox_events (event_id));
 diesel::joinable!(event_delivery_attempts -> event_deliveries (delivery_id));
@@ -369,11 +387,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     console_sessions,
     console_sign_in_links,
     coupon_redemptions,
+    coupon_use_counts,
     coupons,
     event_deliveries,
     event_delivery_attempts,
     event_endpoints,
     idempotency_keys,
+    instructor_paid_out,
     instructor_stats_monthly,
     ledger_balances,
     ledger_entries,

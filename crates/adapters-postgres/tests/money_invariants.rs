@@ -421,7 +421,8 @@ fn check(world: &World) -> Result<(), TestCaseError> {
     );
     prop_assert_eq!(
         scalar(
-            "SELECT count(*) AS n FROM coupons c WHERE c.times_used <> (SELECT count(*) FROM coupon_redemptions r
+            "SELECT count(*) AS n FROM coupons c WHERE c.times_used + coalesce((SELECT sum(uses) FROM coupon_use_counts u
+               WHERE u.coupon_id = c.id), 0) <> (SELECT count(*) FROM coupon_redemptions r
                WHERE r.coupon_id = c.id AND r.status IN ('reserved', 'confirmed'))"
         ),
         0

@@ -21,7 +21,7 @@ pub mod observe;
 pub mod openapi;
 pub mod routes;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
@@ -111,6 +111,16 @@ pub struct AppState {
     pub console: Arc<dyn ConsoleStore>,
 }
 
+/// The OpenAPI document, built and serialised once for the process: every
+/// actix worker runs [`configure`], and a document per worker would be
+/// kept (and built) once per worker.
+static OPENAPI_JSON: LazyLock<web::Bytes> =
+    LazyLock::new(|| serde_json::to_vec(&openapi::ApiDoc::openapi()).unwrap_or_default().into());
+
+async fn openapi_json() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().content_type("application/json").body(OPENAPI_JSON.clone())
+}
+
 /// Registers every route, the docs page and the error rendering on `cfg`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
@@ -167,7 +177,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(routes::payments::cancel_payment)
             .service(routes::payments::confirm_payment)
             .configure(console::configure)
-            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi::ApiDoc::openapi()))
+            .route("/api/openapi.json", web::get().to(openapi_json))
+            .service(SwaggerUi::new("/api/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")))
             .default_service(web::to(fallback::fallback));
     }
 }

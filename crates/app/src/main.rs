@@ -82,8 +82,8 @@ enum Command {
 #[derive(Subcommand)]
 enum LedgerCommand {
     /// Recompute every balance from the entries, check every journal
-    /// balances and each currency sums to zero; exit 1 on the first
-    /// discrepancy.
+    /// balances, each currency sums to zero and each kept amount paid out
+    /// equals the paid payouts; exit 1 on the first discrepancy.
     Verify,
 }
 

@@ -25,7 +25,7 @@ FROM "payments" WHERE ("payments"."id" = :p_id) LIMIT 1;
 -- with three entries and kept balances, outbox event (one transaction)
 \set shard :n % 16
 BEGIN;
-SELECT "coupon_redemptions"."coupon_id" FROM "coupon_redemptions" WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) LIMIT 1;
+SELECT "coupon_redemptions"."coupon_id", "coupon_redemptions"."use_shard" FROM "coupon_redemptions" WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) LIMIT 1;
 \if :n % 2 = 0
 SELECT "coupons"."id" FROM "coupons" WHERE (("coupons"."id" = :coupon_id) AND (("coupons"."max_uses" IS NOT NULL) OR false)) FOR UPDATE;
 \endif

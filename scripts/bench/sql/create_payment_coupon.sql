@@ -22,23 +22,26 @@ ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters
 SELECT "catalog_items"."kind", "catalog_items"."item_id", "catalog_items"."title", "catalog_items"."price_minor", "catalog_items"."currency", "catalog_items"."instructor_id", "catalog_items"."active", "catalog_items"."updated_at"
 FROM "catalog_items" WHERE (("catalog_items"."kind" = 'course') AND ("catalog_items"."item_id" = :course)) LIMIT 1 \gset c_
 -- 4b. the coupon, and this user's live uses of it
-SELECT "coupons"."id", "coupons"."code", "coupons"."discount_type", "coupons"."percent_off", "coupons"."amount_off_minor", "coupons"."currency", "coupons"."max_discount_minor", "coupons"."min_order_minor", "coupons"."max_uses", "coupons"."max_uses_per_user", "coupons"."valid_from", "coupons"."expires_at", "coupons"."course_ids", "coupons"."event_ids", "coupons"."is_active", "coupons"."times_used", "coupons"."created_at", "coupons"."updated_at"
+SELECT "coupons"."id", "coupons"."code", "coupons"."discount_type", "coupons"."percent_off", "coupons"."amount_off_minor", "coupons"."currency", "coupons"."max_discount_minor", "coupons"."min_order_minor", "coupons"."max_uses", "coupons"."max_uses_per_user", "coupons"."valid_from", "coupons"."expires_at", "coupons"."course_ids", "coupons"."event_ids", "coupons"."is_active", (coupons.times_used + coalesce((SELECT sum(u.uses) FROM coupon_use_counts u WHERE u.coupon_id = coupons.id), 0))::integer, "coupons"."created_at", "coupons"."updated_at"
 FROM "coupons" WHERE ("coupons"."code" = 'BENCH10') LIMIT 1;
 SELECT COUNT(*) FROM "coupon_redemptions" WHERE ((("coupon_redemptions"."coupon_id" = :coupon_id) AND ("coupon_redemptions"."user_id" = :uid)) AND ("coupon_redemptions"."status" = ANY('{reserved,confirmed}')));
 \set discount (:c_price_minor * 10 + 50) / 100
 \set amount :c_price_minor - :discount
 \set fee (:amount * 20 + 50) / 100
 \set earnings :amount - :fee
--- 5. the payment, its coupon use reserved under the coupon's lock (one transaction)
+-- 5. the payment and its coupon use reserved (one transaction); BENCH10
+-- has no limits: its row is read, not locked, and the use is counted on
+-- one of its 16 count rows (chosen by the payment id's last byte)
 BEGIN;
-SELECT "coupons"."is_active", "coupons"."max_uses", "coupons"."max_uses_per_user", "coupons"."times_used" FROM "coupons" WHERE ("coupons"."id" = :coupon_id) LIMIT 1 FOR UPDATE;
-UPDATE "coupons" SET "times_used" = ("coupons"."times_used" + 1), "updated_at" = now() WHERE ("coupons"."id" = :coupon_id);
+SELECT "coupons"."is_active", "coupons"."max_uses", "coupons"."max_uses_per_user" FROM "coupons" WHERE ("coupons"."id" = :coupon_id) LIMIT 1;
 INSERT INTO "payments" ("id", "user_id", "course_id", "event_id", "instructor_id", "status", "status_before_dispute", "payment_method", "provider_payment_id", "currency", "original_amount_minor", "discount_amount_minor", "amount_minor", "platform_fee_minor", "instructor_earnings_minor", "refunded_amount_minor", "coupon_id", "coupon_code", "billing", "ip_address", "user_agent", "failure_reason", "created_at", "updated_at", "completed_at")
 VALUES (gen_random_uuid(), :uid, :course, DEFAULT, :c_instructor_id, 'pending', DEFAULT, 'sandbox', DEFAULT, 'USD', :c_price_minor, :discount, :amount, :fee, :earnings, 0, :coupon_id, 'BENCH10',
         '{"city": null, "name": null, "email": null, "address": null, "country": null, "postal_code": null}', '127.0.0.1', 'wrk/4.1.0', DEFAULT, now(), now(), DEFAULT)
 RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "payments"."event_id", "payments"."instructor_id", "payments"."status", "payments"."status_before_dispute", "payments"."payment_method", "payments"."provider_payment_id", "payments"."currency", "payments"."original_amount_minor", "payments"."discount_amount_minor", "payments"."amount_minor", "payments"."platform_fee_minor", "payments"."instructor_earnings_minor", "payments"."refunded_amount_minor", "payments"."coupon_id", "payments"."coupon_code", "payments"."billing", "payments"."ip_address", "payments"."user_agent", "payments"."failure_reason", "payments"."created_at", "payments"."updated_at", "payments"."completed_at" \gset p_
-INSERT INTO "coupon_redemptions" ("id", "coupon_id", "user_id", "payment_id", "discount_amount_minor", "currency", "status", "redeemed_at", "updated_at")
-VALUES (gen_random_uuid(), :coupon_id, :uid, :p_id, :discount, 'USD', 'reserved', now(), now());
+INSERT INTO "coupon_redemptions" ("id", "coupon_id", "user_id", "payment_id", "discount_amount_minor", "currency", "status", "redeemed_at", "updated_at", "use_shard")
+VALUES (gen_random_uuid(), :coupon_id, :uid, :p_id, :discount, 'USD', 'reserved', now(), now(), ('x' || right(:p_id::text, 2))::bit(8)::int % 16);
+INSERT INTO "coupon_use_counts" ("coupon_id", "shard", "uses") VALUES (:coupon_id, ('x' || right(:p_id::text, 2))::bit(8)::int % 16, 1)
+ON CONFLICT ("coupon_id", "shard") DO UPDATE SET "uses" = ("coupon_use_counts"."uses" + excluded."uses");
 COMMIT;
 -- 6. the gateway's id (sandbox: made locally), own commit
 UPDATE "payments" SET "provider_payment_id" = 'sbx_' || replace(:p_id::text, '-', ''), "updated_at" = now() WHERE ("payments"."id" = :p_id);
