@@ -143,3 +143,39 @@ async fn lowering_the_limit_to_the_confirmed_uses_announces_the_coupon_exhausted
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((events[0].event_type.as_str(), events[0].payload["max_uses"].as_i64()), ("coupon.exhausted", Some(2)));
 }
+
+#[tokio::test]
+async fn a_limit_added_to_an_unlimited_coupon_while_purchases_race_is_never_exceeded() {
+    let app = spawn_app().await;
+    app.put_course(1, "40.00", "USD").await;
+    let coupon =
+        app.create_coupon(json!({"code": "OPEN", "discount_type": "percentage", "discount_value": "10"})).await;
+    let id = coupon["id"].as_str().unwrap().to_owned();
+    // Uses of an unlimited coupon are counted without locking its row; a
+    // limit added meanwhile must still count every one of them.
+    for i in 0..5 {
+        assert_eq!(buy(&app, 50_000 + i, "OPEN").await, 201);
+    }
+    let purchases = join_all((0..30).map(|i| buy(&app, 51_000 + i, "OPEN")));
+    let edits = join_all((0..5).map(|_| patch(&app, &id, json!({"max_uses": 15}))));
+    let (bought, edited) = tokio::join!(purchases, edits);
+    let bought = 5 + bought.iter().filter(|s| **s == 201).count();
+    for (status, body) in &edited {
+        assert!(*status == 200 || (*status == 409 && body["code"] == "coupon_limit_below_uses"), "{status} {body}");
+    }
+    let usage: Value = app.get(&format!("/api/payments/coupons/{id}/"), &app.admin()).await.json().await.unwrap();
+    let used = usage["times_used"].as_u64().unwrap();
+    assert_eq!(used, bought as u64);
+    assert_eq!(app.count("coupon_redemptions").await, bought as i64);
+    if edited.iter().any(|(s, _)| *s == 200) {
+        assert_eq!(usage["max_uses"], 15);
+        assert!(used <= 15, "{used} uses under a limit of 15");
+    } else {
+        assert_eq!(usage["max_uses"], Value::Null);
+        assert!(used > 15, "every edit was refused, so more than 15 uses were held each time");
+    }
+    // Purchases after the edit see the limit.
+    if usage["max_uses"] == 15 && used == 15 {
+        assert_eq!(buy(&app, 52_000, "OPEN").await, 422);
+    }
+}

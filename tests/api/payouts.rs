@@ -171,6 +171,19 @@ async fn bank_transfers_are_marked_by_an_admin_and_rejections_and_cancellations_
             .await;
     assert_eq!(bounced["status"], "failed");
 
+    // A bank reference names one transfer: reusing it is a conflict, not a 500.
+    let (_, second) = ask(&app, "10.00", "bank_transfer", bank.clone()).await;
+    let second = second["id"].as_str().unwrap();
+    admin_post(&app, &format!("/api/payments/payouts/{second}/approve/"), json!({})).await;
+    let (status, problem) =
+        admin_post(&app, &format!("/api/payments/payouts/{second}/mark-paid/"), json!({"reference": "WIRE-2026-0042"}))
+            .await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("conflict")), "{problem}");
+    let (_, failed) =
+        admin_post(&app, &format!("/api/payments/payouts/{second}/mark-failed/"), json!({"reason": "wrong reference"}))
+            .await;
+    assert_eq!(failed["status"], "failed");
+
     let (_, rejected) = ask(&app, "10.00", "bank_transfer", bank.clone()).await;
     let id = rejected["id"].as_str().unwrap();
     let (_, rejected) =

@@ -53,14 +53,22 @@ enum UseCounter {
 }
 
 /// Checks a redemption against its coupon before the payment is written.
-/// Only what has a limit is serialised: a coupon with a total limit is
-/// locked (`FOR UPDATE`) and its use counted on its row, so the limit holds
-/// whatever the concurrency; a per-user limit alone takes a transaction
-/// lock on (coupon, user), so one user's purchases queue but nobody
-/// else's; a coupon with neither is not locked at all and its use is
-/// counted on one of its [`USE_SHARDS`] count rows by [`count_use`], after
-/// the payment (the order every payment change takes: statistics rows,
-/// then count rows).
+///
+/// Every purchase first takes a key-share lock on the coupon row (the lock
+/// the redemption's foreign key takes anyway). Purchases never wait on each
+/// other for it, but an edit of the coupon's limits (`FOR UPDATE`) waits
+/// for the purchases in flight and they for it, so each purchase checks the
+/// limits that stand when it commits.
+///
+/// Only what has a limit is serialised beyond that: a coupon with a total
+/// limit counts the use on its row, whose row lock (taken by the update,
+/// compatible with the key-share locks, so no lock is ever upgraded) queues
+/// its purchases one at a time while the limit is checked; a per-user limit
+/// alone takes a transaction lock on (coupon, user), so one user's
+/// purchases queue but nobody else's; a coupon with neither counts the use
+/// on one of its [`USE_SHARDS`] count rows by [`count_use`], after the
+/// payment (the order every payment change takes: statistics rows, then
+/// count rows). A refusal rolls the whole transaction back, count included.
 fn reserve_redemption(
     conn: &mut PgConnection,
     redemption: &NewRedemption,
@@ -70,36 +78,40 @@ fn reserve_redemption(
     let limits: Option<(bool, Option<i32>, Option<i32>)> = coupons::table
         .find(id)
         .select((coupons::is_active, coupons::max_uses, coupons::max_uses_per_user))
+        .for_key_share()
         .first(conn)
         .optional()?;
     let Some((is_active, max_uses, max_per_user)) = limits else {
         return Err(TxError::Refused(CouponRejection::NotFound));
     };
-    let (is_active, max_per_user, counter) = if max_uses.is_some() {
-        let locked: (bool, Option<i32>, Option<i32>, i32) = coupons::table
-            .find(id)
-            .select((coupons::is_active, coupons::max_uses, coupons::max_uses_per_user, coupons::times_used))
-            .for_update()
-            .first(conn)?;
-        let (is_active, max_uses, max_per_user, times_used) = locked;
-        if is_active && let Some(max) = max_uses {
+    if !is_active {
+        return Err(TxError::Refused(CouponRejection::Inactive));
+    }
+    let counter = match max_uses {
+        Some(max) => {
+            // An exhausted coupon is not updated (the row's CHECK keeps
+            // `times_used <= max_uses` too) and needs no lock to refuse.
+            let used: Option<i32> = diesel::update(coupons::table.find(id))
+                .filter(coupons::times_used.lt(max))
+                .set((coupons::times_used.eq(coupons::times_used + 1), coupons::updated_at.eq(at)))
+                .returning(coupons::times_used)
+                .get_result(conn)
+                .optional()?;
+            let Some(used) = used else {
+                return Err(TxError::Refused(CouponRejection::Exhausted));
+            };
             // Uses counted on rows while the coupon had no limit count too.
             let on_rows: Option<i64> = coupon_use_counts::table
                 .filter(coupon_use_counts::coupon_id.eq(id))
                 .select(diesel::dsl::sum(coupon_use_counts::uses))
                 .first(conn)?;
-            if i64::from(times_used).saturating_add(on_rows.unwrap_or(0)) >= i64::from(max) {
+            if i64::from(used).saturating_add(on_rows.unwrap_or(0)) > i64::from(max) {
                 return Err(TxError::Refused(CouponRejection::Exhausted));
             }
+            UseCounter::Coupon
         }
-        (is_active, max_per_user, UseCounter::Coupon)
-    } else {
-        let spread = redemption.payment_id.uuid().as_bytes()[15] % USE_SHARDS;
-        (is_active, max_per_user, UseCounter::Shard(i16::from(spread)))
+        None => UseCounter::Shard(i16::from(redemption.payment_id.uuid().as_bytes()[15] % USE_SHARDS)),
     };
-    if !is_active {
-        return Err(TxError::Refused(CouponRejection::Inactive));
-    }
     if let Some(max) = max_per_user {
         if counter != UseCounter::Coupon {
             let key = format!("coupon:{id}:user:{}", redemption.user_id);
@@ -107,15 +119,12 @@ fn reserve_redemption(
                 .bind::<diesel::sql_types::Text, _>(&key)
                 .execute(conn)?;
         }
+        // Our own use is not written yet (the redemption comes after the
+        // payment), so the count is of the others.
         let used = live_uses(conn, redemption.coupon_id, redemption.user_id)?;
         if i64::from(used) >= i64::from(max) {
             return Err(TxError::Refused(CouponRejection::PerUserLimit));
         }
-    }
-    if counter == UseCounter::Coupon {
-        diesel::update(coupons::table.find(id))
-            .set((coupons::times_used.eq(coupons::times_used + 1), coupons::updated_at.eq(at)))
-            .execute(conn)?;
     }
     Ok(counter)
 }

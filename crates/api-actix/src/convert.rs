@@ -222,6 +222,7 @@ impl From<domain::usecases::payouts::PayoutError> for ApiError {
             E::Destination(_) => field("destination", &error),
             E::MethodUnavailable(_) => ApiError::PayoutMethodUnavailable(error.to_string()),
             E::NotManual => ApiError::InvalidTransition(error.to_string()),
+            E::ReferenceInUse => ApiError::Conflict,
             E::InvalidNote => field("reason", &error),
             E::Illegal(e) => ApiError::InvalidTransition(e.to_string()),
             E::Gateway(e) => gateway(e),

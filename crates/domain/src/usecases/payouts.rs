@@ -109,6 +109,9 @@ pub enum PayoutError {
     /// Only bank transfers are settled by hand.
     #[error("only bank transfers are marked paid or failed by an admin")]
     NotManual,
+    /// Another payout was marked paid with this bank reference.
+    #[error("another payout already has this bank reference")]
+    ReferenceInUse,
     /// A reason or reference of 1 to 500 characters is required.
     #[error("a text of 1 to 500 characters is required")]
     InvalidNote,
@@ -276,6 +279,11 @@ impl PayoutService {
         let reference = note(reference)?;
         if self.find(id).await?.method != PayoutMethod::BankTransfer {
             return Err(PayoutError::NotManual);
+        }
+        // A bank reference names one transfer (a unique index backs this).
+        let holder = self.ports.payouts.find_by_transaction_id(PayoutMethod::BankTransfer, reference.clone()).await?;
+        if holder.is_some_and(|other| other.id != id) {
+            return Err(PayoutError::ReferenceInUse);
         }
         self.pay(id, Some(reference)).await
     }
