@@ -30,10 +30,11 @@ SELECT COUNT(*) FROM "coupon_redemptions" WHERE ((("coupon_redemptions"."coupon_
 \set fee (:amount * 20 + 50) / 100
 \set earnings :amount - :fee
 -- 5. the payment and its coupon use reserved (one transaction); BENCH10
--- has no limits: its row is read, not locked, and the use is counted on
--- one of its 16 count rows (chosen by the payment id's last byte)
+-- has no limits: its row is read with a key-share lock (which purchases
+-- do not wait on each other for), and the use is counted on one of its 16
+-- count rows (chosen by the payment id's last byte)
 BEGIN;
-SELECT "coupons"."is_active", "coupons"."max_uses", "coupons"."max_uses_per_user" FROM "coupons" WHERE ("coupons"."id" = :coupon_id) LIMIT 1;
+SELECT "coupons"."is_active", "coupons"."max_uses", "coupons"."max_uses_per_user" FROM "coupons" WHERE ("coupons"."id" = :coupon_id) LIMIT 1 FOR KEY SHARE;
 INSERT INTO "payments" ("id", "user_id", "course_id", "event_id", "instructor_id", "status", "status_before_dispute", "payment_method", "provider_payment_id", "currency", "original_amount_minor", "discount_amount_minor", "amount_minor", "platform_fee_minor", "instructor_earnings_minor", "refunded_amount_minor", "coupon_id", "coupon_code", "billing", "ip_address", "user_agent", "failure_reason", "created_at", "updated_at", "completed_at")
 VALUES (gen_random_uuid(), :uid, :course, DEFAULT, :c_instructor_id, 'pending', DEFAULT, 'sandbox', DEFAULT, 'USD', :c_price_minor, :discount, :amount, :fee, :earnings, 0, :coupon_id, 'BENCH10',
         '{"city": null, "name": null, "email": null, "address": null, "country": null, "postal_code": null}', '127.0.0.1', 'wrk/4.1.0', DEFAULT, now(), now(), DEFAULT)
