@@ -23,6 +23,7 @@ Settings (environment):
   BENCH_WEBHOOK_RATE most webhooks a second a run may need (1500); sizes the
                      pool of pending Stripe payments seeded for it
   BENCH_STATS_PAYMENTS payments seeded for stats_1m (1000000)
+  BENCH_FOLD           0: leave the statistics shards unfolded (default 1)
   BENCH_SOLO         seconds of the one-client runs after each read
                      scenario (5; 0 skips them)
   BENCH_PG_FAST      1: fsync off (measures CPU, not commits)
@@ -51,6 +52,9 @@ CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "8,32").split
 REPLAY = int(os.environ.get("BENCH_REPLAY", "10"))
 WEBHOOK_RATE = int(os.environ.get("BENCH_WEBHOOK_RATE", "1500"))
 STATS_PAYMENTS = int(os.environ.get("BENCH_STATS_PAYMENTS", "1000000"))
+# Fold the statistics shards of past days after seeding, as the sweeper
+# would (BENCH_FOLD=0 measures the aggregates unfolded).
+FOLD = os.environ.get("BENCH_FOLD", "1") != "0"
 SOLO = int(os.environ.get("BENCH_SOLO", "5"))
 PG_FAST = os.environ.get("BENCH_PG_FAST", "0") == "1"
 OUT_DIR = os.path.join(ROOT, os.environ.get("BENCH_OUT_DIR", "bench-results"))
@@ -420,6 +424,12 @@ class Bench:
                     'bench', 1, t, t, t
                 FROM {series} WHERE g % 20 = 1""")
         seeded = time.time() - started
+        if FOLD:
+            # What the server's sweeper does on its next tick: the shards of
+            # past days and months folded into one row per key.
+            folded = self.db("SELECT fold_stats_shards((now() AT TIME ZONE 'UTC')::date - 1, "
+                             "date_trunc('month', now() AT TIME ZONE 'UTC')::date)")
+            log(f"folded past statistics shards into {folded} rows")
         for table in ("payments", "refunds", "payment_stats_daily", "instructor_stats_monthly"):
             self.db(f"VACUUM ANALYZE {table}")
         self.stats_seed_s = {"payments": count, "insert_s": round(seeded, 1),
