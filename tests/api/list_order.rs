@@ -45,3 +45,23 @@ async fn lists_run_oldest_first_across_pages_and_keep_to_their_window() {
     let names: Vec<&str> = window.iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(names, ["ORDER2", "ORDER3", "ORDER4"]);
 }
+
+#[tokio::test]
+async fn the_payments_list_keeps_to_its_creation_window() {
+    let app = spawn_app().await;
+    app.put_course(1, "10.00", "USD").await;
+    let student = app.token(1000, Role::Student);
+    let body = json!({"course_id": 1, "payment_method": "sandbox"});
+    assert_eq!(app.post("/api/payments/", &student, &body).await.status(), 201);
+    let count = |query: &'static str| {
+        let (app, student) = (&app, student.clone());
+        async move {
+            let page: serde_json::Value =
+                app.get(&format!("/api/payments/?{query}"), &student).await.json().await.unwrap();
+            page["data"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("created_from=2000-01-01T00:00:00Z&created_to=2999-01-01T00:00:00Z").await, 1);
+    assert_eq!(count("created_from=2999-01-01T00:00:00Z").await, 0, "nothing created after 2999");
+    assert_eq!(count("created_to=2000-01-01T00:00:00Z").await, 0, "nothing created before 2000");
+}

@@ -329,12 +329,6 @@ impl PaymentRepository for PgStore {
             if let Some(method) = query.method {
                 q = q.filter(payments::payment_method.eq(method.as_str()));
             }
-            if let Some(from) = query.created_from {
-                q = q.filter(payments::created_at.ge(from));
-            }
-            if let Some(until) = query.created_until {
-                q = q.filter(payments::created_at.lt(until));
-            }
             if let Some(code) = query.coupon_code {
                 q = q.filter(payments::coupon_code.eq(code));
             }

@@ -138,15 +138,11 @@ pub struct PaymentQuery {
     pub status: Option<&'static str>,
     /// Only this method.
     pub method: Option<PaymentMethod>,
-    /// Created at or after.
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created before.
-    pub created_until: Option<DateTime<Utc>>,
     /// Only with this coupon code (as stored: upper case).
     pub coupon_code: Option<String>,
     /// Only with this receipt e-mail (any case).
     pub billing_email: Option<String>,
-    /// The page.
+    /// The page (with its order and creation-time window).
     pub page: PageRequest,
 }
 

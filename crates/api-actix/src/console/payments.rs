@@ -2,19 +2,18 @@
 //! and one payment's page with its timeline and ledger lines.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use domain::ids::{PaymentId, UserId};
-use domain::paging::{Cursor, PageRequest, SortOrder};
+use domain::paging::{Cursor, PageRequest};
 use domain::payment::{Payment, PaymentMethod, PaymentStatus};
 use domain::ports::PaymentQuery;
 use domain::usecases::Actor;
 use maud::{Markup, html};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::csv;
 use super::error::ConsoleError;
 use super::history::{ledger_table, timeline_table};
-use super::layout::{Section, html_page, money, page, status, time};
+use super::layout::{ListPage, Section, html_page, list_url, money, page, pager, status, time};
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -23,7 +22,7 @@ use crate::routes::path_id;
 const PAGE_SIZE: u32 = 50;
 
 /// The list's filters as the form sends them (empty fields mean "any").
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Filters {
     #[serde(default)]
     status: String,
@@ -33,38 +32,24 @@ pub struct Filters {
     user: String,
     #[serde(default)]
     instructor: String,
-    #[serde(default)]
-    from: String,
-    #[serde(default)]
-    to: String,
-    /// `oldest` for oldest first.
-    #[serde(default)]
-    order: String,
-    /// A payment id, a gateway's payment id, or a user id.
+    /// A payment id, a gateway's payment id, a user id, an e-mail or a
+    /// coupon code.
     #[serde(default)]
     q: String,
-    #[serde(default)]
-    cursor: String,
+    #[serde(flatten)]
+    list: ListPage,
     #[serde(default)]
     format: String,
     /// Set by a search for a coupon code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     coupon: Option<String>,
     /// Set by a search for an e-mail address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     email: Option<String>,
 }
 
 fn invalid(what: &str) -> ConsoleError {
     ConsoleError::Api(ApiError::InvalidQuery(format!("unknown or malformed {what}")))
-}
-
-fn day_start(text: &str, what: &str) -> Result<Option<DateTime<Utc>>, ConsoleError> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| invalid(what))?;
-    Ok(Some(day.and_time(NaiveTime::MIN).and_utc()))
 }
 
 fn user_id(text: &str, what: &str) -> Result<Option<UserId>, ConsoleError> {
@@ -84,35 +69,26 @@ impl Filters {
             "" => None,
             name => Some(name.parse::<PaymentMethod>().map_err(|_| invalid("method"))?),
         };
-        // The "to" day is included: the query's bound is the next midnight.
-        let until = day_start(&self.to, "to date")?.map(|t| t + chrono::Duration::days(1));
         Ok(PaymentQuery {
             user_id: user_id(&self.user, "user id")?,
             instructor_id: user_id(&self.instructor, "instructor id")?,
             status,
             method,
-            created_from: day_start(&self.from, "from date")?,
-            created_until: until,
             coupon_code: self.coupon.clone(),
             billing_email: self.email.clone(),
             page,
         })
     }
 
-    fn page(&self, limit: u32) -> Result<PageRequest, ConsoleError> {
-        let after = match self.cursor.as_str() {
-            "" => None,
-            text => Some(Cursor::decode(text).map_err(|_| invalid("cursor"))?),
-        };
-        let order = if self.order == "oldest" { SortOrder::OldestFirst } else { SortOrder::NewestFirst };
-        Ok(PageRequest::new(after, Some(limit)).ordered(order, None, None))
-    }
-
-    fn with_cursor(&self, cursor: Option<&Cursor>, format: &str) -> String {
-        let mut next = self.clone();
-        next.cursor = cursor.map(Cursor::encode).unwrap_or_default();
-        next.format = format.to_owned();
-        serde_urlencoded::to_string(&next).unwrap_or_default()
+    /// The filters links keep (the search regenerates `coupon` and `email`).
+    fn kept(&self) -> [(&'static str, &str); 5] {
+        [
+            ("status", &self.status),
+            ("method", &self.method),
+            ("user", &self.user),
+            ("instructor", &self.instructor),
+            ("q", &self.q),
+        ]
     }
 }
 
@@ -156,9 +132,8 @@ pub async fn list(
     if filters.format == "csv" {
         return csv_export(&state, user.actor, &filters).await;
     }
-    let result = state.payments.list(user.actor, filters.query(filters.page(PAGE_SIZE)?)?).await?;
-    let next = result.next.as_ref().map(|c| filters.with_cursor(Some(c), ""));
-    Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &result.items, next))))
+    let result = state.payments.list(user.actor, filters.query(filters.list.request(PAGE_SIZE)?)?).await?;
+    Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &result.items, result.next.as_ref()))))
 }
 
 fn select(name: &str, label: &str, current: &str, options: &[&str]) -> Markup {
@@ -172,7 +147,7 @@ fn select(name: &str, label: &str, current: &str, options: &[&str]) -> Markup {
     }
 }
 
-fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup {
+fn results(filters: &Filters, items: &[Payment], next: Option<&Cursor>) -> Markup {
     let methods: Vec<&str> = PaymentMethod::ALL.iter().map(PaymentMethod::as_str).collect();
     html! {
         form.filters method="get" action="/admin/payments" {
@@ -181,16 +156,9 @@ fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup
             (select("method", "Method", &filters.method, &methods))
             label { "Payer" input name="user" value=(filters.user) inputmode="numeric" size="8"; }
             label { "Instructor" input name="instructor" value=(filters.instructor) inputmode="numeric" size="8"; }
-            label { "From" input type="date" name="from" value=(filters.from); }
-            label { "To" input type="date" name="to" value=(filters.to); }
-            label { "Order"
-                select name="order" {
-                    option value="" { "newest first" }
-                    option value="oldest" selected[filters.order == "oldest"] { "oldest first" }
-                }
-            }
+            (filters.list.fields())
             button type="submit" { "Filter" }
-            a href={ "/admin/payments?" (filters.with_cursor(None, "csv")) } { "Export CSV" }
+            a href=(list_url("/admin/payments", &filters.kept(), &filters.list, &[("format", "csv")])) { "Export CSV" }
         }
         div.table-wrap {
             table #payments {
@@ -213,17 +181,14 @@ fn results(filters: &Filters, items: &[Payment], next: Option<String>) -> Markup
                 }
             }
         }
-        div.pager {
-            @if !filters.cursor.is_empty() { a href={ "/admin/payments?" (filters.with_cursor(None, "")) } { "First page" } }
-            @if let Some(next) = next { a href={ "/admin/payments?" (next) } rel="next" { "Next page" } }
-        }
+        (pager("/admin/payments", &filters.kept(), &filters.list, next))
     }
 }
 
 async fn csv_export(state: &AppState, actor: Actor, filters: &Filters) -> Result<HttpResponse, ConsoleError> {
     const COLUMNS: &str = "id,created_at,status,method,currency,original_amount,discount_amount,amount,platform_fee,instructor_earnings,refunded_amount,user_id,instructor_id,item_kind,item_id,coupon_code,provider_payment_id";
     let read = |page| async move { Ok(state.payments.list(actor, filters.query(page)?).await?) };
-    csv::export("payments", COLUMNS, filters.page(domain::paging::MAX_PAGE_LIMIT)?, read, |p: &Payment| {
+    csv::export("payments", COLUMNS, filters.list.request(domain::paging::MAX_PAGE_LIMIT)?, read, |p: &Payment| {
         vec![
             p.id.to_string(),
             p.created_at.to_rfc3339(),

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::coupon::CouponCode;
 use domain::ids::{PaymentId, UserId};
+use domain::paging::SortOrder;
 use domain::payment::{BillingInfo, ClientInfo, PaymentMethod, PaymentStatus};
 use domain::ports::PaymentQuery;
 use domain::usecases::payments::CreatePayment;
@@ -181,11 +182,13 @@ pub async fn list_payments(
         instructor_id: params.instructor_id.map(UserId::new),
         status,
         method,
-        created_from: params.created_from,
-        created_until: params.created_to,
         coupon_code: None,
         billing_email: None,
-        page: page_request(params.cursor.as_deref(), params.limit)?,
+        page: page_request(params.cursor.as_deref(), params.limit)?.ordered(
+            SortOrder::NewestFirst,
+            params.created_from,
+            params.created_to,
+        ),
     };
     let page = state.payments.list(actor, query).await?;
     Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PaymentView::new(p, None))))
