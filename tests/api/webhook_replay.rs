@@ -8,28 +8,33 @@ use domain::ports::{WebhookLogQuery, WebhookLogStatus};
 use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
 use domain::usecases::{Actor, Role};
 use serde_json::{Value, json};
-use skillpay_e2e::{LocalStripe, spawn_app_with};
+use skillpay_e2e::{LocalStripe, TestApp, spawn_app_with};
 
 const WEBHOOK_SECRET: &str = "whsec_replay_secret";
 const ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };
 
-#[tokio::test]
-async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_replay() {
-    let stripe = LocalStripe::start().await;
-    let app = spawn_app_with(&[
+/// The app on `stripe` (and a 49.99 course 1), with `extra` settings.
+async fn app_on(stripe: &LocalStripe, extra: &[(&str, &str)]) -> TestApp {
+    let mut settings = vec![
         ("STRIPE_SECRET_KEY", "sk_test_local"),
-        ("STRIPE_API_BASE", &stripe.base),
+        ("STRIPE_API_BASE", stripe.base.as_str()),
         ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-    ])
-    .await;
+    ];
+    settings.extend_from_slice(extra);
+    let app = spawn_app_with(&settings).await;
     app.put_course(1, "49.99", "USD").await;
-    let student = app.token(1000, Role::Student);
-    let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
-    let created: Value = res.json().await.unwrap();
-    let (id, intent) = (created["id"].as_str().unwrap(), created["provider_payment_id"].as_str().unwrap());
+    app
+}
 
-    // The event arrives before Stripe has charged: processed, nothing paid.
-    let body = json!({"id": "evt_early", "object": "event", "type": "payment_intent.succeeded",
+/// A Stripe purchase of course 1 by `student`: the payment as answered.
+async fn stripe_purchase(app: &TestApp, student: &str) -> Value {
+    let res = app.post("/api/payments/", student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
+    res.json().await.unwrap()
+}
+
+/// Delivers a signed `payment_intent.succeeded` for `intent`; the status.
+async fn deliver_succeeded(app: &TestApp, event_id: &str, intent: &str) -> u16 {
+    let body = json!({"id": event_id, "object": "event", "type": "payment_intent.succeeded",
         "data": {"object": {"id": intent, "object": "payment_intent"}}})
     .to_string();
     let signature = sign(body.as_bytes(), WEBHOOK_SECRET, chrono::Utc::now().timestamp());
@@ -40,7 +45,19 @@ async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200);
+    res.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_replay() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe, &[]).await;
+    let student = app.token(1000, Role::Student);
+    let created = stripe_purchase(&app, &student).await;
+    let (id, intent) = (created["id"].as_str().unwrap(), created["provider_payment_id"].as_str().unwrap());
+
+    // The event arrives before Stripe has charged: processed, nothing paid.
+    assert_eq!(deliver_succeeded(&app, "evt_early", intent).await, 200);
     let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
     assert_eq!(payment["status"], "pending");
 
@@ -73,33 +90,14 @@ async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_
 #[tokio::test]
 async fn a_replay_that_fails_again_is_recorded_on_the_log_row() {
     let stripe = LocalStripe::start().await;
-    let app = spawn_app_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_local"),
-        ("STRIPE_API_BASE", &stripe.base),
-        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-        ("SKILLPAY_BREAKER_FAILURES", "100"),
-    ])
-    .await;
-    app.put_course(1, "49.99", "USD").await;
+    let app = app_on(&stripe, &[("SKILLPAY_BREAKER_FAILURES", "100")]).await;
     let student = app.token(1000, Role::Student);
-    let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
-    let created: Value = res.json().await.unwrap();
+    let created = stripe_purchase(&app, &student).await;
     let intent = created["provider_payment_id"].as_str().unwrap().to_owned();
     // Stripe goes away: re-reading the intent fails, for the delivery and
     // for its replay, and each failure is kept on the log row.
     drop(stripe);
-    let body = json!({"id": "evt_down", "object": "event", "type": "payment_intent.succeeded",
-        "data": {"object": {"id": intent, "object": "payment_intent"}}})
-    .to_string();
-    let signature = sign(body.as_bytes(), WEBHOOK_SECRET, chrono::Utc::now().timestamp());
-    let res = app
-        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 500);
+    assert_eq!(deliver_succeeded(&app, "evt_down", &intent).await, 500);
     let log_id = app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap().items[0].id;
     let replayed = app.state.webhooks.replay(ADMIN, log_id).await;
     assert!(matches!(replayed, Err(ReplayWebhookError::ProcessingFailed(_))), "{replayed:?}");

@@ -206,26 +206,29 @@ impl WebhookVerifier for PaypalWebhookVerifier {
             return Err(WebhookError::InvalidSignature("PayPal did not verify the signature".to_owned()));
         }
 
-        let event: Event = serde_json::from_value(payload.clone())
-            .map_err(|_| WebhookError::Malformed("event without id or event_type".to_owned()))?;
-        if event.id.is_empty() || event.event_type.is_empty() {
-            return Err(WebhookError::Malformed("event with empty id or event_type".to_owned()));
-        }
-        let action = action(&event.event_type, &event.resource)?;
-        Ok(VerifiedWebhook {
-            provider: PaymentMethod::Paypal,
-            event_id: event.id,
-            event_type: event.event_type,
-            action,
-            payload,
-        })
+        read_event(payload)
     }
 
     fn read_stored(&self, payload: &Value) -> Result<WebhookAction, WebhookError> {
-        let event: Event = serde_json::from_value(payload.clone())
-            .map_err(|_| WebhookError::Malformed("event without id or event_type".to_owned()))?;
-        action(&event.event_type, &event.resource)
+        read_event(payload.clone()).map(|event| event.action)
     }
+}
+
+/// Reads a verified (or stored) event: its id, type and what it asks of us.
+fn read_event(payload: Value) -> Result<VerifiedWebhook, WebhookError> {
+    let event: Event = serde_json::from_value(payload.clone())
+        .map_err(|_| WebhookError::Malformed("event without id or event_type".to_owned()))?;
+    if event.id.is_empty() || event.event_type.is_empty() {
+        return Err(WebhookError::Malformed("event with empty id or event_type".to_owned()));
+    }
+    let action = action(&event.event_type, &event.resource)?;
+    Ok(VerifiedWebhook {
+        provider: PaymentMethod::Paypal,
+        event_id: event.id,
+        event_type: event.event_type,
+        action,
+        payload,
+    })
 }
 
 #[cfg(test)]

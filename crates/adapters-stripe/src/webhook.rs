@@ -132,23 +132,25 @@ impl WebhookVerifier for StripeWebhookVerifier {
         )?;
         let payload: serde_json::Value =
             serde_json::from_slice(&request.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        let event: Event =
-            serde_json::from_value(payload.clone()).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        let action = action_for(&event.event_type, &event.data.object);
-        Ok(VerifiedWebhook {
-            provider: PaymentMethod::Stripe,
-            event_id: event.id,
-            event_type: event.event_type,
-            action,
-            payload,
-        })
+        read_event(payload)
     }
 
     fn read_stored(&self, payload: &serde_json::Value) -> Result<WebhookAction, WebhookError> {
-        let event: Event =
-            serde_json::from_value(payload.clone()).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        Ok(action_for(&event.event_type, &event.data.object))
+        read_event(payload.clone()).map(|event| event.action)
     }
+}
+
+/// Reads a signed (or stored) event: its id, type and what it asks of us.
+fn read_event(payload: serde_json::Value) -> Result<VerifiedWebhook, WebhookError> {
+    let event: Event = serde_json::from_value(payload.clone()).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let action = action_for(&event.event_type, &event.data.object);
+    Ok(VerifiedWebhook {
+        provider: PaymentMethod::Stripe,
+        event_id: event.id,
+        event_type: event.event_type,
+        action,
+        payload,
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::audit::record;
-use super::coupons::view;
+use super::coupons::{typed_limit, view};
 use super::error::ConsoleError;
 use super::history::timeline_table;
 use super::layout::{Section, csrf_field, html_page, money, page, see_other, time};
@@ -90,21 +90,13 @@ impl EditCouponForm {
     /// a time kept to the second is not cut to the minute by a save.
     fn edit(&self, current: &Coupon) -> Result<CouponEdit, ApiError> {
         let mut errors = Vec::new();
-        let mut count = |field: &str, text: &str, now: Option<u32>| {
-            let new = match text.trim() {
-                "" => None,
-                t => match t.parse::<u32>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        errors.push(FieldError::new(field, "a whole number, or empty for none"));
-                        return None;
-                    }
-                },
-            };
-            (new != now).then_some(new)
+        let mut limit = |field: &str, text: &str, now: Option<u32>| {
+            let before = errors.len();
+            let new = typed_limit(field, text, &mut errors);
+            (errors.len() == before && new != now).then_some(new)
         };
-        let max_uses = count("max_uses", &self.max_uses, current.max_uses);
-        let max_uses_per_user = count("max_uses_per_user", &self.max_uses_per_user, current.max_uses_per_user);
+        let max_uses = limit("max_uses", &self.max_uses, current.max_uses);
+        let max_uses_per_user = limit("max_uses_per_user", &self.max_uses_per_user, current.max_uses_per_user);
         let mut moment = |field: &str, text: &str, now: Option<DateTime<Utc>>| {
             if text.trim() == local(now) {
                 return None;

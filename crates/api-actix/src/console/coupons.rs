@@ -110,6 +110,19 @@ pub struct NewCouponForm {
     course_ids: String,
 }
 
+/// A usage limit typed in a form: empty is none; anything else must be a
+/// whole number (else a field error, and `None`).
+pub fn typed_limit(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<u32> {
+    match optional(text).map(|t| t.parse::<u32>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            errors.push(FieldError::new(field, "a whole number, or empty for none"));
+            None
+        }
+    }
+}
+
 fn optional(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
@@ -119,16 +132,8 @@ impl NewCouponForm {
     /// The API's body for this form, or the fields that could not be read.
     fn body(&self) -> Result<CreateCouponBody, ApiError> {
         let mut errors = Vec::new();
-        let mut count = |field: &str, text: &str| match optional(text).map(|t| t.parse::<u32>()) {
-            None => None,
-            Some(Ok(n)) => Some(n),
-            Some(Err(_)) => {
-                errors.push(FieldError::new(field, "a whole number"));
-                None
-            }
-        };
-        let max_uses = count("max_uses", &self.max_uses);
-        let max_uses_per_user = count("max_uses_per_user", &self.max_uses_per_user);
+        let max_uses = typed_limit("max_uses", &self.max_uses, &mut errors);
+        let max_uses_per_user = typed_limit("max_uses_per_user", &self.max_uses_per_user, &mut errors);
         let expires_at = match optional(&self.expires_on) {
             None => None,
             Some(day) => match NaiveDate::parse_from_str(&day, "%Y-%m-%d") {

@@ -4,6 +4,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use domain::ids::{DisputeId, PayoutId, RefundId};
+use domain::ledger::JournalKind;
 use domain::ports::JournalLine;
 use maud::html;
 
@@ -16,8 +17,8 @@ use crate::error::ApiError;
 use crate::routes::path_id;
 
 /// The lines of the journals of `kinds` among a payment's journals.
-fn of_kinds(lines: Vec<JournalLine>, kinds: &[&str]) -> Vec<JournalLine> {
-    lines.into_iter().filter(|l| kinds.contains(&l.kind.as_str())).collect()
+fn of_kinds(lines: Vec<JournalLine>, kinds: &[JournalKind]) -> Vec<JournalLine> {
+    lines.into_iter().filter(|l| kinds.iter().any(|k| k.as_str() == l.kind)).collect()
 }
 
 /// One refund (admins).
@@ -51,7 +52,7 @@ pub async fn refund(
         (timeline_table(&timeline))
         h2 { "Ledger" }
         p.muted { "The payment's refund journals (one per processed refund)." }
-        (ledger_table(&of_kinds(journals, &["refund"])))
+        (ledger_table(&of_kinds(journals, &[JournalKind::Refund])))
     };
     Ok(html_page(page(&user, Section::Refunds, &format!("Refund {}", r.id), body)))
 }
@@ -119,7 +120,7 @@ pub async fn dispute(
         (timeline_table(&timeline))
         h2 { "Ledger" }
         p.muted { "The payment's dispute journals." }
-        (ledger_table(&of_kinds(journals, &["dispute_hold", "dispute_release", "dispute_loss"])))
+        (ledger_table(&of_kinds(journals, &[JournalKind::DisputeHold, JournalKind::DisputeRelease, JournalKind::DisputeLoss])))
     };
     Ok(html_page(page(&user, Section::Disputes, &format!("Dispute {}", d.id), body)))
 }

@@ -15,6 +15,7 @@ use super::layout::{ListPage, Section, csrf_field, html_page, page, pager, see_o
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::routes::path_id;
 
 const GATEWAYS: [&str; 2] = ["stripe", "paypal"];
 
@@ -110,7 +111,7 @@ pub async fn replay(
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
-    let id: uuid::Uuid = path.parse().map_err(|_| ApiError::NotFound)?;
+    let id: uuid::Uuid = path_id(&path)?;
     let result = match state.webhooks.replay(user.actor, id).await {
         Ok(WebhookOutcome::InProgress) => json!({ "result": "in_progress" }),
         Ok(_) => json!({ "result": "processed" }),
