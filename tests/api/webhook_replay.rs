@@ -78,6 +78,15 @@ async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_
         assert!(matches!(outcome, Ok(WebhookOutcome::Processed | WebhookOutcome::InProgress)), "{outcome:?}");
     }
     assert_eq!(app.count("ledger_journals").await, 1);
+    // The payment's timeline names the webhook (by the intent in its
+    // payload) and the completion event.
+    let payment_id: domain::ids::PaymentId = id.parse().unwrap();
+    let timeline = app.state.console.payment_timeline(payment_id).await.unwrap();
+    let what: Vec<&str> = timeline.iter().map(|t| t.what.as_str()).collect();
+    assert!(what.contains(&"webhook stripe payment_intent.succeeded"), "{what:?}");
+    assert!(what.contains(&"payment.completed"), "{what:?}");
+    let none = app.state.console.object_timeline(id.to_owned(), Some("pi_never_sent".to_owned())).await.unwrap();
+    assert!(none.iter().all(|t| !t.what.starts_with("webhook")), "no webhook names that id: {none:?}");
     let line = &app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap().items[0];
     assert!(line.processed && line.error.is_none());
     assert!(line.attempts >= 3, "each replay counts as an attempt ({})", line.attempts);

@@ -47,15 +47,14 @@ struct TimelineRow {
     detail: String,
 }
 
-/// A payment's history from four sources. Webhooks are matched by the
-/// gateway's id for the payment appearing in their payload, only among
-/// those received since the payment was created.
-const TIMELINE_SQL: &str = "
-WITH p AS (SELECT id, provider_payment_id, created_at FROM payments WHERE id = $1),
-     objects AS (
-         SELECT 'pay_' || replace(id::text, '-', '') AS oid FROM p
-         UNION ALL SELECT 're_' || replace(r.id::text, '-', '') FROM refunds r JOIN p ON r.payment_id = p.id
-         UNION ALL SELECT 'dp_' || replace(d.id::text, '-', '') FROM payment_disputes d JOIN p ON d.payment_id = p.id)
+/// The history both timelines read, given the CTEs `objects(oid)` (the
+/// ids as the API shows them) and `subject(gateway_ref, since)`: the
+/// objects' events with their delivery status, the gateway webhooks whose
+/// payload names `gateway_ref` received since `since`, and console actions
+/// on the objects.
+macro_rules! timeline_of_objects {
+    () => {
+        "
 SELECT o.created_at AS at, o.event_type AS what,
        coalesce((SELECT string_agg(d.status, ', ' ORDER BY d.status) FROM event_deliveries d WHERE d.event_id = o.id),
                 'no endpoint') AS detail
@@ -63,30 +62,37 @@ SELECT o.created_at AS at, o.event_type AS what,
 UNION ALL
 SELECT w.created_at, 'webhook ' || w.gateway || ' ' || w.event_type,
        CASE WHEN w.processed THEN 'processed' ELSE coalesce('failed: ' || w.processing_error, 'pending') END
-  FROM payment_webhook_logs w, p
- WHERE p.provider_payment_id IS NOT NULL AND w.created_at >= p.created_at
-   AND strpos(w.payload::text, p.provider_payment_id) > 0
+  FROM payment_webhook_logs w, subject s
+ WHERE s.gateway_ref IS NOT NULL AND w.created_at >= s.since AND strpos(w.payload::text, s.gateway_ref) > 0
 UNION ALL
 SELECT a.at, 'console ' || a.action, a.actor_role || ' ' || a.actor_id
   FROM console_audit_log a WHERE a.object_id IN (SELECT oid FROM objects)
 ORDER BY 1, 2
-LIMIT 500";
+LIMIT 500"
+    };
+}
 
-const OBJECT_TIMELINE_SQL: &str = "
-SELECT o.created_at AS at, o.event_type AS what,
-       coalesce((SELECT string_agg(d.status, ', ' ORDER BY d.status) FROM event_deliveries d WHERE d.event_id = o.id),
-                'no endpoint') AS detail
-  FROM outbox_events o WHERE o.aggregate_id = $1
-UNION ALL
-SELECT w.created_at, 'webhook ' || w.gateway || ' ' || w.event_type,
-       CASE WHEN w.processed THEN 'processed' ELSE coalesce('failed: ' || w.processing_error, 'pending') END
-  FROM payment_webhook_logs w
- WHERE $2::text IS NOT NULL AND strpos(w.payload::text, $2::text) > 0
-UNION ALL
-SELECT a.at, 'console ' || a.action, a.actor_role || ' ' || a.actor_id
-  FROM console_audit_log a WHERE a.object_id = $1
-ORDER BY 1, 2
-LIMIT 500";
+/// A payment's history: it, its refunds and disputes; webhooks naming the
+/// gateway's id for the payment, among those received since it was created.
+const TIMELINE_SQL: &str = concat!(
+    "
+WITH p AS (SELECT id, provider_payment_id, created_at FROM payments WHERE id = $1),
+     objects AS (
+         SELECT 'pay_' || replace(id::text, '-', '') AS oid FROM p
+         UNION ALL SELECT 're_' || replace(r.id::text, '-', '') FROM refunds r JOIN p ON r.payment_id = p.id
+         UNION ALL SELECT 'dp_' || replace(d.id::text, '-', '') FROM payment_disputes d JOIN p ON d.payment_id = p.id),
+     subject AS (SELECT provider_payment_id AS gateway_ref, created_at AS since FROM p)",
+    timeline_of_objects!()
+);
+
+/// One refund's, payout's, dispute's or coupon's history (`$1` its id,
+/// `$2` the gateway's id for it, if any).
+const OBJECT_TIMELINE_SQL: &str = concat!(
+    "
+WITH objects AS (SELECT $1::text AS oid),
+     subject AS (SELECT $2::text AS gateway_ref, '-infinity'::timestamptz AS since)",
+    timeline_of_objects!()
+);
 
 #[async_trait]
 impl ConsoleStore for PgStore {
