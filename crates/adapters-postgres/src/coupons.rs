@@ -19,7 +19,7 @@ use crate::errors::{TxError, corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
-use crate::rows::{CouponRow, currency};
+use crate::rows::{CouponRow, currency, limit};
 use crate::schema::{coupon_redemptions, coupons};
 
 /// Redemption statuses that count against a coupon's limits.
@@ -119,8 +119,8 @@ impl CouponRepository for PgStore {
                     let now = Utc::now();
                     diesel::update(coupons::table.find(id.uuid()))
                         .set((
-                            coupons::max_uses.eq(to_i32(after.max_uses)?),
-                            coupons::max_uses_per_user.eq(to_i32(after.max_uses_per_user)?),
+                            coupons::max_uses.eq(limit(after.max_uses)?),
+                            coupons::max_uses_per_user.eq(limit(after.max_uses_per_user)?),
                             coupons::valid_from.eq(after.valid_from),
                             coupons::expires_at.eq(after.expires_at),
                             coupons::is_active.eq(after.is_active),
@@ -175,10 +175,6 @@ impl CouponRepository for PgStore {
         })
         .await
     }
-}
-
-fn to_i32(limit: Option<u32>) -> Result<Option<i32>, StoreError> {
-    limit.map(|v| i32::try_from(v).map_err(|_| corrupt("coupon limit"))).transpose()
 }
 
 pub(crate) fn live_uses(conn: &mut PgConnection, id: CouponId, user: UserId) -> Result<u32, StoreError> {

@@ -103,7 +103,8 @@ pub(crate) struct CouponRow {
 const COUPON_USES: &str = "(coupons.times_used + coalesce((SELECT sum(u.uses) FROM coupon_use_counts u \
                            WHERE u.coupon_id = coupons.id), 0))::integer";
 
-fn limit(value: Option<u32>) -> Result<Option<i32>, StoreError> {
+/// A usage limit as its 32-bit column.
+pub(crate) fn limit(value: Option<u32>) -> Result<Option<i32>, StoreError> {
     value.map(|v| i32::try_from(v).map_err(|_| corrupt("limit"))).transpose()
 }
 

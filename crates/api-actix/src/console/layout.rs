@@ -149,6 +149,11 @@ pub struct ListPage {
     to: String,
 }
 
+/// A list filter naming nothing the list knows: 400 `invalid_query`.
+pub fn unknown(what: &str) -> super::error::ConsoleError {
+    super::error::ConsoleError::Api(crate::error::ApiError::InvalidQuery(format!("unknown {what}")))
+}
+
 fn malformed(what: &str) -> super::error::ConsoleError {
     super::error::ConsoleError::Api(crate::error::ApiError::InvalidQuery(format!("malformed {what}")))
 }

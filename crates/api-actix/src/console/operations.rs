@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time, unknown};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -145,12 +145,7 @@ pub async fn deliveries(
     user.require_admin()?;
     let status_filter = match filters.status.as_str() {
         "" => None,
-        name => Some(
-            DeliveryStatus::ALL
-                .into_iter()
-                .find(|s| s.as_str() == name)
-                .ok_or_else(|| ConsoleError::Api(ApiError::InvalidQuery("unknown status".into())))?,
-        ),
+        name => Some(DeliveryStatus::ALL.into_iter().find(|s| s.as_str() == name).ok_or_else(|| unknown("status"))?),
     };
     let query = DeliveryQuery {
         status: status_filter,

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use super::audit::{awaiting_second_approval, record};
 use super::csv;
 use super::error::ConsoleError;
-use super::layout::{ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time};
+use super::layout::{
+    ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time, unknown,
+};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -36,10 +38,6 @@ pub struct PayoutFilters {
     format: String,
 }
 
-fn bad(what: &str) -> ConsoleError {
-    ConsoleError::Api(ApiError::InvalidQuery(format!("unknown {what}")))
-}
-
 /// The payouts list (admins), newest first, with actions.
 #[get("/payouts")]
 pub async fn list(
@@ -51,15 +49,15 @@ pub async fn list(
     let query = PayoutQuery {
         instructor: match filters.instructor.trim() {
             "" => None,
-            text => Some(UserId::new(text.parse().map_err(|_| bad("instructor"))?)),
+            text => Some(UserId::new(text.parse().map_err(|_| unknown("instructor"))?)),
         },
         status: match filters.status.as_str() {
             "" => None,
-            name => Some(PayoutStatus::parse(name).ok_or_else(|| bad("status"))?),
+            name => Some(PayoutStatus::parse(name).ok_or_else(|| unknown("status"))?),
         },
         method: match filters.method.as_str() {
             "" => None,
-            name => Some(name.parse::<PayoutMethod>().map_err(|_| bad("method"))?),
+            name => Some(name.parse::<PayoutMethod>().map_err(|_| unknown("method"))?),
         },
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };

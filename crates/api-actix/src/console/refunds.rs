@@ -13,7 +13,9 @@ use serde::Deserialize;
 use super::audit::{awaiting_second_approval, record};
 use super::csv;
 use super::error::ConsoleError;
-use super::layout::{ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time};
+use super::layout::{
+    ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time, unknown,
+};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -43,16 +45,15 @@ pub async fn list(
     filters: web::Query<RefundFilters>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let bad = |what: &str| ConsoleError::Api(ApiError::InvalidQuery(format!("unknown {what}")));
     let status_filter = if filters.status.is_empty() {
         None
     } else {
-        Some(RefundStatus::parse(&filters.status).ok_or_else(|| bad("status"))?)
+        Some(RefundStatus::parse(&filters.status).ok_or_else(|| unknown("status"))?)
     };
     let payment_id = if filters.payment.is_empty() {
         None
     } else {
-        Some(filters.payment.parse::<PaymentId>().map_err(|_| bad("payment"))?)
+        Some(filters.payment.parse::<PaymentId>().map_err(|_| unknown("payment"))?)
     };
     let query = RefundQuery {
         payer: None,

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::audit::record;
 use super::error::ConsoleError;
-use super::layout::{ListPage, Section, csrf_field, html_page, page, pager, see_other, status, time};
+use super::layout::{ListPage, Section, csrf_field, html_page, page, pager, see_other, status, time, unknown};
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -39,15 +39,14 @@ pub async fn list(
     filters: web::Query<WebhookFilters>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let bad = |what: &str| ConsoleError::Api(ApiError::InvalidQuery(format!("unknown {what}")));
     let gateway = match filters.gateway.as_str() {
         "" => None,
         g if GATEWAYS.contains(&g) => Some(g.to_owned()),
-        _ => return Err(bad("gateway")),
+        _ => return Err(unknown("gateway")),
     };
     let wanted = match filters.status.as_str() {
         "" => None,
-        s => Some(WebhookLogStatus::parse(s).ok_or_else(|| bad("status"))?),
+        s => Some(WebhookLogStatus::parse(s).ok_or_else(|| unknown("status"))?),
     };
     let query =
         WebhookLogQuery { gateway, status: wanted, page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)? };
