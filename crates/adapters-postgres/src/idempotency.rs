@@ -9,6 +9,7 @@ use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoreErr
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::schema::idempotency_keys;
 
 /// How long a claimed key may stay in progress before a retry with the same
@@ -33,9 +34,12 @@ impl IdempotencyStore for PgStore {
                     idempotency_keys::created_at.eq(Utc::now()),
                 ))
                 .on_conflict_do_nothing()
-                .execute(conn)
+                .returning(idempotency_keys::owner_id)
+                .prepared()
+                .get_result::<i64>(conn)
+                .optional()
                 .map_err(store_error)?;
-            if claimed == 1 {
+            if claimed.is_some() {
                 return Ok(IdempotencyBegin::Started);
             }
             let existing: Option<(String, String, Option<i16>, Option<Vec<u8>>)> = idempotency_keys::table
@@ -87,7 +91,9 @@ impl IdempotencyStore for PgStore {
                     idempotency_keys::response_body.eq(&response.body),
                     idempotency_keys::completed_at.eq(Utc::now()),
                 ))
-                .execute(conn)
+                .returning(idempotency_keys::owner_id)
+                .prepared()
+                .get_results::<i64>(conn)
                 .map(|_| ())
                 .map_err(store_error)
         })

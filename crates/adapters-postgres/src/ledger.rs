@@ -18,6 +18,7 @@ use domain::ports::StoreError;
 
 use crate::errors::store_error;
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::schema::{ledger_balances, ledger_entries, ledger_journals};
 
 /// Rows each account's balance is spread over.
@@ -42,7 +43,9 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
             ledger_journals::currency.eq(currency),
             ledger_journals::posted_at.eq(journal.posted_at()),
         ))
-        .execute(conn)?;
+        .returning(ledger_journals::id)
+        .prepared()
+        .get_result::<uuid::Uuid>(conn)?;
     let entries: Vec<_> = journal
         .entries()
         .iter()
@@ -55,7 +58,11 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
             )
         })
         .collect();
-    diesel::insert_into(ledger_entries::table).values(entries).execute(conn)?;
+    diesel::insert_into(ledger_entries::table)
+        .values(entries)
+        .returning(ledger_entries::id)
+        .prepared()
+        .get_results::<i64>(conn)?;
     let mut per_account: BTreeMap<String, i64> = BTreeMap::new();
     for entry in journal.entries() {
         let total = per_account.entry(entry.account.code()).or_insert(0);
@@ -78,7 +85,9 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
                     .eq(ledger_balances::balance_minor + excluded(ledger_balances::balance_minor)),
                 ledger_balances::updated_at.eq(excluded(ledger_balances::updated_at)),
             ))
-            .execute(conn)?;
+            .returning(ledger_balances::balance_minor)
+            .prepared()
+            .get_result::<i64>(conn)?;
     }
     Ok(())
 }

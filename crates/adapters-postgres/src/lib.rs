@@ -25,6 +25,7 @@ mod outbox;
 mod payments;
 mod payouts;
 mod pool;
+mod prepared;
 mod rate_limits;
 mod refunds;
 mod rows;

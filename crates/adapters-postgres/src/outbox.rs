@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::errors::store_error;
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::schema::outbox_events;
 
 pub(crate) fn insert_events(conn: &mut PgConnection, events: &[OutboxEvent]) -> QueryResult<usize> {
@@ -26,7 +27,12 @@ pub(crate) fn insert_events(conn: &mut PgConnection, events: &[OutboxEvent]) -> 
             )
         })
         .collect();
-    diesel::insert_into(outbox_events::table).values(rows).execute(conn)
+    diesel::insert_into(outbox_events::table)
+        .values(rows)
+        .returning(outbox_events::id)
+        .prepared()
+        .get_results::<Uuid>(conn)
+        .map(|ids| ids.len())
 }
 
 /// An outbox row as stored.

@@ -21,6 +21,7 @@ use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::rows::{PaymentRow, settled_name};
 use crate::schema::{coupon_redemptions, coupon_use_counts, coupons, payments};
 
@@ -95,6 +96,7 @@ fn reserve_redemption(
                 .filter(coupons::times_used.lt(max))
                 .set((coupons::times_used.eq(coupons::times_used + 1), coupons::updated_at.eq(at)))
                 .returning(coupons::times_used)
+                .prepared()
                 .get_result(conn)
                 .optional()?;
             let Some(used) = used else {
@@ -140,7 +142,10 @@ fn count_use(conn: &mut PgConnection, coupon: Uuid, shard: i16, delta: i32) -> Q
         .on_conflict((coupon_use_counts::coupon_id, coupon_use_counts::shard))
         .do_update()
         .set(coupon_use_counts::uses.eq(coupon_use_counts::uses + excluded(coupon_use_counts::uses)))
-        .execute(conn)
+        .returning(coupon_use_counts::uses)
+        .prepared()
+        .get_results::<i32>(conn)
+        .map(|rows| rows.len())
 }
 
 fn insert_redemption(
@@ -166,7 +171,9 @@ fn insert_redemption(
             coupon_redemptions::updated_at.eq(at),
             coupon_redemptions::use_shard.eq(use_shard),
         ))
-        .execute(conn)?;
+        .returning(coupon_redemptions::id)
+        .prepared()
+        .get_result::<Uuid>(conn)?;
     match use_shard {
         Some(shard) => count_use(conn, r.coupon_id.uuid(), shard, 1),
         None => Ok(1),
@@ -216,6 +223,7 @@ fn change_redemption(
             let confirmed: Option<Uuid> = diesel::update(target)
                 .set((coupon_redemptions::status.eq("confirmed"), coupon_redemptions::updated_at.eq(at)))
                 .returning(coupon_redemptions::coupon_id)
+                .prepared()
                 .get_result(conn)
                 .optional()?;
             if let Some(coupon_id) = confirmed {
@@ -259,6 +267,7 @@ impl PaymentRepository for PgStore {
                     let stored: PaymentRow = diesel::insert_into(payments::table)
                         .values(&row)
                         .returning(PaymentRow::as_returning())
+                        .prepared()
                         .get_result(conn)?;
                     if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
                         insert_redemption(conn, redemption, counter, at)?;
@@ -356,7 +365,9 @@ impl PaymentRepository for PgStore {
         self.run(move |conn| {
             diesel::update(payments::table.find(id.uuid()))
                 .set((payments::provider_payment_id.eq(provider_payment_id), payments::updated_at.eq(Utc::now())))
-                .execute(conn)
+                .returning(payments::id)
+                .prepared()
+                .get_results::<Uuid>(conn)
                 .map(|_| ())
                 .map_err(store_error)
         })
@@ -413,6 +424,7 @@ impl PaymentRepository for PgStore {
                     payments::failure_reason.eq(&change.failure_reason),
                 ))
                 .returning(PaymentRow::as_returning())
+                .prepared()
                 .get_result(conn)
                 .optional()?;
                 let Some(updated) = updated else {

@@ -9,6 +9,7 @@ use domain::ports::{RateLimitStore, StoreError};
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::schema::rate_limit_counters as counters;
 
 #[async_trait]
@@ -21,6 +22,7 @@ impl RateLimitStore for PgStore {
                 .do_update()
                 .set(counters::hits.eq(counters::hits + excluded(counters::hits)))
                 .returning(counters::hits)
+                .prepared()
                 .get_result(conn)
                 .map_err(store_error)?;
             u32::try_from(hits).map_err(|_| corrupt("hit count"))

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::schema::payment_webhook_logs as logs;
 
 /// How long a delivery may process before another copy may take it over.
@@ -61,6 +62,7 @@ impl WebhookLog for PgStore {
                 .on_conflict((logs::gateway, logs::event_id))
                 .do_nothing()
                 .returning(logs::id)
+                .prepared()
                 .get_result(conn)
                 .optional()
                 .map_err(store_error)?;
@@ -102,7 +104,9 @@ impl WebhookLog for PgStore {
                     logs::processing_error.eq(None::<String>),
                     logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
                 ))
-                .execute(conn)
+                .returning(logs::id)
+                .prepared()
+                .get_results::<Uuid>(conn)
                 .map(|_| ())
                 .map_err(store_error)
         })

@@ -36,24 +36,24 @@ RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "paymen
 UPDATE "coupon_redemptions" SET "status" = 'confirmed', "updated_at" = now() WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) RETURNING "coupon_redemptions"."coupon_id";
 UPDATE "coupons" SET "updated_at" = now() WHERE (("coupons"."id" = :coupon_id) AND ("coupons"."max_uses" IS NOT NULL)) RETURNING "coupons"."code", "coupons"."max_uses";
 \endif
-INSERT INTO "ledger_journals" ("id", "kind", "payment_id", "payout_id", "currency", "posted_at") VALUES (md5('journal-' || :p_id::text)::uuid, 'sale', :p_id, NULL, 'USD', now());
+INSERT INTO "ledger_journals" ("id", "kind", "payment_id", "payout_id", "currency", "posted_at") VALUES (md5('journal-' || :p_id::text)::uuid, 'sale', :p_id, NULL, 'USD', now()) RETURNING "ledger_journals"."id";
 INSERT INTO "ledger_entries" ("journal_id", "account", "currency", "amount_minor")
 VALUES (md5('journal-' || :p_id::text)::uuid, concat_ws(':', 'gateway_clearing', 'stripe'), 'USD', :p_amount_minor),
        (md5('journal-' || :p_id::text)::uuid, concat_ws(':', 'instructor_pending', :p_instructor_id::bigint), 'USD', -(:p_instructor_earnings_minor::bigint)),
-       (md5('journal-' || :p_id::text)::uuid, 'platform_revenue', 'USD', -(:p_platform_fee_minor::bigint));
+       (md5('journal-' || :p_id::text)::uuid, 'platform_revenue', 'USD', -(:p_platform_fee_minor::bigint)) RETURNING "ledger_entries"."id";
 INSERT INTO "ledger_balances" ("account", "currency", "shard", "balance_minor", "updated_at") VALUES (concat_ws(':', 'gateway_clearing', 'stripe'), 'USD', :shard, :p_amount_minor, now())
-ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at";
+ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at" RETURNING "ledger_balances"."balance_minor";
 INSERT INTO "ledger_balances" ("account", "currency", "shard", "balance_minor", "updated_at") VALUES (concat_ws(':', 'instructor_pending', :p_instructor_id::bigint), 'USD', :shard, -(:p_instructor_earnings_minor::bigint), now())
-ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at";
+ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at" RETURNING "ledger_balances"."balance_minor";
 INSERT INTO "ledger_balances" ("account", "currency", "shard", "balance_minor", "updated_at") VALUES ('platform_revenue', 'USD', :shard, -(:p_platform_fee_minor::bigint), now())
-ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at";
+ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at" RETURNING "ledger_balances"."balance_minor";
 INSERT INTO "outbox_events" ("id", "event_type", "aggregate_id", "payload", "created_at")
 VALUES (gen_random_uuid(), 'payment.completed', 'pay_' || replace(:p_id::text, '-', ''),
         jsonb_build_object('id', 'pay_' || replace(:p_id::text, '-', ''), 'amount', '26.10', 'status', 'completed', 'user_id', :p_user_id::bigint,
             'currency', 'USD', 'event_id', NULL, 'course_id', :p_course_id::bigint, 'created_at', now(), 'coupon_code', 'BENCH10',
             'completed_at', now(), 'instructor_id', :p_instructor_id::bigint, 'platform_fee', '5.22', 'discount_amount', '2.90',
             'original_amount', '29.00', 'payment_method', 'stripe', 'instructor_earnings', '20.88'),
-        now());
+        now()) RETURNING "outbox_events"."id";
 COMMIT;
 -- 4. the log row marked processed (own commit)
-UPDATE "payment_webhook_logs" SET "processed" = true, "processed_at" = now(), "processing_error" = NULL, "claimed_until" = NULL WHERE ("payment_webhook_logs"."id" = :w_id);
+UPDATE "payment_webhook_logs" SET "processed" = true, "processed_at" = now(), "processing_error" = NULL, "claimed_until" = NULL WHERE ("payment_webhook_logs"."id" = :w_id) RETURNING "payment_webhook_logs"."id";

@@ -12,7 +12,7 @@
 -- 1. claim the Idempotency-Key (own commit)
 INSERT INTO "idempotency_keys" ("owner_id", "key", "fingerprint", "status", "created_at")
 VALUES (:uid, 'base-' || :key::text, 'dca8db1a7b936a8b9bc11d48a9b5690bce811ee3e1b65c728e8874e2bd74cded', 'in_progress', now())
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING RETURNING "idempotency_keys"."owner_id";
 -- 2. and 3. rate limits per user and per client address (own commits)
 INSERT INTO "rate_limit_counters" ("key", "window_start", "hits") VALUES (concat_ws(':', 'create_payment', 'user', :uid::bigint), date_trunc('minute', now()), 1)
 ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."hits";
@@ -40,12 +40,12 @@ VALUES (gen_random_uuid(), :uid, :course, DEFAULT, :c_instructor_id, 'pending', 
         '{"city": null, "name": null, "email": null, "address": null, "country": null, "postal_code": null}', '127.0.0.1', 'wrk/4.1.0', DEFAULT, now(), now(), DEFAULT)
 RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "payments"."event_id", "payments"."instructor_id", "payments"."status", "payments"."status_before_dispute", "payments"."payment_method", "payments"."provider_payment_id", "payments"."currency", "payments"."original_amount_minor", "payments"."discount_amount_minor", "payments"."amount_minor", "payments"."platform_fee_minor", "payments"."instructor_earnings_minor", "payments"."refunded_amount_minor", "payments"."coupon_id", "payments"."coupon_code", "payments"."billing", "payments"."ip_address", "payments"."user_agent", "payments"."failure_reason", "payments"."created_at", "payments"."updated_at", "payments"."completed_at" \gset p_
 INSERT INTO "coupon_redemptions" ("id", "coupon_id", "user_id", "payment_id", "discount_amount_minor", "currency", "status", "redeemed_at", "updated_at", "use_shard")
-VALUES (gen_random_uuid(), :coupon_id, :uid, :p_id, :discount, 'USD', 'reserved', now(), now(), ('x' || right(:p_id::text, 2))::bit(8)::int % 16);
+VALUES (gen_random_uuid(), :coupon_id, :uid, :p_id, :discount, 'USD', 'reserved', now(), now(), ('x' || right(:p_id::text, 2))::bit(8)::int % 16) RETURNING "coupon_redemptions"."id";
 INSERT INTO "coupon_use_counts" ("coupon_id", "shard", "uses") VALUES (:coupon_id, ('x' || right(:p_id::text, 2))::bit(8)::int % 16, 1)
-ON CONFLICT ("coupon_id", "shard") DO UPDATE SET "uses" = ("coupon_use_counts"."uses" + excluded."uses");
+ON CONFLICT ("coupon_id", "shard") DO UPDATE SET "uses" = ("coupon_use_counts"."uses" + excluded."uses") RETURNING "coupon_use_counts"."uses";
 COMMIT;
 -- 6. the gateway's id (sandbox: made locally), own commit
-UPDATE "payments" SET "provider_payment_id" = 'sbx_' || replace(:p_id::text, '-', ''), "updated_at" = now() WHERE ("payments"."id" = :p_id);
+UPDATE "payments" SET "provider_payment_id" = 'sbx_' || replace(:p_id::text, '-', ''), "updated_at" = now() WHERE ("payments"."id" = :p_id) RETURNING "payments"."id";
 -- 7. the answer stored with the key (~900 bytes, as the server stores)
 UPDATE "idempotency_keys" SET "status" = 'completed', "response_status" = 201, "response_body" = convert_to(repeat('x', 900), 'UTF8'), "completed_at" = now()
-WHERE (("idempotency_keys"."owner_id" = :uid) AND ("idempotency_keys"."key" = 'base-' || :key::text));
+WHERE (("idempotency_keys"."owner_id" = :uid) AND ("idempotency_keys"."key" = 'base-' || :key::text)) RETURNING "idempotency_keys"."owner_id";
