@@ -14,18 +14,31 @@ use crate::schema::rate_limit_counters as counters;
 
 #[async_trait]
 impl RateLimitStore for PgStore {
-    async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
+    async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError> {
         self.run(move |conn| {
-            let hits: i32 = diesel::insert_into(counters::table)
-                .values((counters::key.eq(&key), counters::window_start.eq(window_start), counters::hits.eq(1)))
-                .on_conflict((counters::key, counters::window_start))
-                .do_update()
-                .set(counters::hits.eq(counters::hits + excluded(counters::hits)))
-                .returning(counters::hits)
-                .prepared()
-                .get_result(conn)
-                .map_err(store_error)?;
-            u32::try_from(hits).map_err(|_| corrupt("hit count"))
+            let counted = conn.transaction(|conn| {
+                keys.iter()
+                    .map(|key| {
+                        diesel::insert_into(counters::table)
+                            .values((
+                                counters::key.eq(key),
+                                counters::window_start.eq(window_start),
+                                counters::hits.eq(1),
+                            ))
+                            .on_conflict((counters::key, counters::window_start))
+                            .do_update()
+                            .set(counters::hits.eq(counters::hits + excluded(counters::hits)))
+                            .returning(counters::hits)
+                            .prepared()
+                            .get_result::<i32>(conn)
+                    })
+                    .collect::<QueryResult<Vec<i32>>>()
+            });
+            counted
+                .map_err(store_error)?
+                .into_iter()
+                .map(|hits| u32::try_from(hits).map_err(|_| corrupt("hit count")))
+                .collect()
         })
         .await
     }

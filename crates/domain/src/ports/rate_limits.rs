@@ -10,9 +10,13 @@ use super::StoreError;
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RateLimitStore: Send + Sync {
-    /// Counts one hit of `key` in the window starting at `window_start`;
-    /// answers the window's hits so far, this one included.
-    async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError>;
+    /// Counts one hit of each of `keys` in the window starting at
+    /// `window_start`, all or none (one transaction, one commit); answers
+    /// each key's hits in the window so far, this one included, in the
+    /// order of `keys`. Keys are counted in the order given: callers pass
+    /// their keys in one fixed order (the user's before the address's), so
+    /// two requests never wait on each other's counters in a cycle.
+    async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError>;
     /// Forgets windows that started before `before`; answers how many.
     async fn reap(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

@@ -92,13 +92,19 @@ impl RateLimits {
             LimitedAction::CreatePayment => (self.policy.payments_per_user, self.policy.payments_per_ip),
             LimitedAction::ValidateCoupon => (self.policy.validations_per_user, self.policy.validations_per_ip),
         };
-        let limited = |hits: u32, limit: u32| hits > limit;
-        let user_hits = self.store.hit(format!("{}:user:{user}", action.as_str()), window_start).await?;
-        let mut over = limited(user_hits, per_user);
+        // The user's counter first, then the address's (see `hit_all`):
+        // both in one commit, and the address's, shared by everyone behind
+        // one proxy, locked for the shortest time.
+        let mut keys = vec![(format!("{}:user:{user}", action.as_str()), per_user)];
         if let Some(ip) = ip {
-            let ip_hits = self.store.hit(format!("{}:ip:{ip}", action.as_str()), window_start).await?;
-            over |= limited(ip_hits, per_ip);
+            keys.push((format!("{}:ip:{ip}", action.as_str()), per_ip));
         }
+        let (names, limits): (Vec<String>, Vec<u32>) = keys.into_iter().unzip();
+        let hits = self.store.hit_all(names, window_start).await?;
+        if hits.len() != limits.len() {
+            return Err(StoreError::Corrupt("rate-limit counts do not match their keys".to_owned()).into());
+        }
+        let over = hits.iter().zip(&limits).any(|(hits, limit)| hits > limit);
         if over {
             let retry_after_secs = (window_start + self.policy.window - now).num_seconds().max(1);
             return Err(RateLimitError::Limited { retry_after_secs });
@@ -127,11 +133,16 @@ mod tests {
 
     #[async_trait]
     impl RateLimitStore for Counters {
-        async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
+        async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError> {
             let mut map = self.0.lock().unwrap();
-            let hits = map.entry((key, window_start)).or_default();
-            *hits += 1;
-            Ok(*hits)
+            Ok(keys
+                .into_iter()
+                .map(|key| {
+                    let hits = map.entry((key, window_start)).or_default();
+                    *hits += 1;
+                    *hits
+                })
+                .collect())
         }
         async fn reap(&self, _before: DateTime<Utc>) -> Result<u64, StoreError> {
             Ok(0)

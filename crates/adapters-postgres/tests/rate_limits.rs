@@ -1,0 +1,42 @@
+//! Rate-limit counters on a real PostgreSQL under concurrent requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use adapters_postgres::testing::TestDb;
+use adapters_postgres::{PgStore, PoolSettings};
+use domain::ports::RateLimitStore;
+use futures::future::join_all;
+
+#[tokio::test]
+async fn concurrent_hits_on_a_shared_address_count_every_request_once() {
+    let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
+    let store = PgStore::connect(db.url(), &PoolSettings { max_connections: 12, ..PoolSettings::default() }).unwrap();
+    let window = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let (requests, users) = (40_usize, 5_usize);
+    // Every request counts its user's key, then the one address all share.
+    let answers = join_all((0..requests).map(|n| {
+        let store = store.clone();
+        async move {
+            let keys = vec![format!("create_payment:user:{}", n % users), "create_payment:ip:192.0.2.1".to_owned()];
+            store.hit_all(keys, window).await.unwrap()
+        }
+    }))
+    .await;
+
+    let mut address_counts: Vec<u32> = answers.iter().map(|hits| hits[1]).collect();
+    address_counts.sort_unstable();
+    let expected: Vec<u32> = (1..=u32::try_from(requests).unwrap()).collect();
+    assert_eq!(address_counts, expected, "each request saw its own count of the shared address");
+    for user in 0..users {
+        let mut user_counts: Vec<u32> =
+            answers.iter().enumerate().filter(|(n, _)| n % users == user).map(|(_, hits)| hits[0]).collect();
+        user_counts.sort_unstable();
+        let expected: Vec<u32> = (1..=u32::try_from(requests / users).unwrap()).collect();
+        assert_eq!(user_counts, expected, "user {user}");
+    }
+    let stored =
+        tokio::task::spawn_blocking(move || store.scalar("SELECT sum(hits)::bigint AS n FROM rate_limit_counters"))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored, i64::try_from(requests * 2).unwrap());
+}
