@@ -9,10 +9,11 @@ and the same number of clients. The figure that matters is the ratio.
 
 Everything it needs is started here and stopped at the end: a throwaway
 PostgreSQL cluster (scripts/pg.sh, durable settings unless BENCH_PG_FAST=1),
-a Stripe stand-in on loopback (stripe_stub.py), and `skillpay serve`.
+a Stripe stand-in on loopback (examples/stripe_stub.rs), and `skillpay serve`.
 
 Settings (environment):
   BENCH_BIN          the skillpay binary (default target/release/skillpay)
+  BENCH_STUB         the Stripe stand-in (default target/release/examples/stripe_stub)
   BENCH_DURATION     seconds of each run (10)
   BENCH_CONCURRENCY  client counts, comma-separated ("8,32")
   BENCH_SCENARIOS    which ones, comma-separated, in the order given; "write"
@@ -60,6 +61,8 @@ PG_FAST = os.environ.get("BENCH_PG_FAST", "0") == "1"
 OUT_DIR = os.path.join(ROOT, os.environ.get("BENCH_OUT_DIR", "bench-results"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.environ.get("BENCH_BIN", os.path.join(TARGET, "release", "skillpay"))
+# The Stripe stand-in (examples/stripe_stub.rs), built next to the binary.
+STUB = os.environ.get("BENCH_STUB", os.path.join(TARGET, "release", "examples", "stripe_stub"))
 THREADS = 2  # wrk and pgbench threads: the load generators must not starve the server
 
 INSTRUCTORS, COURSES = 2000, 5000
@@ -206,8 +209,9 @@ class Bench:
 
     def start_app(self):
         self.stub_port, port = free_port(), free_port()
-        stub = subprocess.Popen([sys.executable, os.path.join(HERE, "stripe_stub.py"), str(self.stub_port)],
-                                stdout=subprocess.PIPE, text=True)
+        if not os.path.exists(STUB):
+            sys.exit(f"bench: no Stripe stand-in at {STUB}: cargo build --release --example stripe_stub")
+        stub = subprocess.Popen([STUB, str(self.stub_port)], stdout=subprocess.PIPE, text=True)
         self.procs.append(stub)
         stub.stdout.readline()  # "ready"
         self.base = f"http://127.0.0.1:{port}"

@@ -30,4 +30,5 @@ command -v pgbench >/dev/null || apt_install postgresql-contrib
 command -v psql >/dev/null || apt_install postgresql-client
 
 cargo build --release -p app
+cargo build --release --example stripe_stub
 exec python3 "$HERE/bench.py"

@@ -702,6 +702,18 @@ fn reconciling_applies_the_state_the_gateway_reports() {
 }
 
 #[test]
+fn reconciling_a_payment_just_read_reads_it_again_only_after_the_gateway_answers() {
+    let mut world = World::new();
+    // One read: the change's, after the gateway's answer (the payment may
+    // have moved meanwhile). The caller's read is not repeated before it.
+    world.payments.expect_find().times(1).returning(|_| Ok(Some(pending())));
+    world.gateway().expect_status().times(1).returning(|_| Ok(GatewayOutcome::Succeeded));
+    let changes = world.applying_changes_to(pending());
+    assert_eq!(block_on(world.service().reconcile_read(pending())).unwrap().status, PaymentStatus::Completed);
+    assert_eq!(only(&changes).to, PaymentStatus::Completed);
+}
+
+#[test]
 fn a_payment_cancelled_at_the_gateway_is_cancelled_and_gives_its_coupon_back() {
     let (world, changes) = reconciling(GatewayOutcome::Canceled);
     assert_eq!(block_on(world.service().reconcile(PAYMENT)).unwrap().status, PaymentStatus::Cancelled);

@@ -340,6 +340,15 @@ impl PaymentService {
     /// (payments stuck in pending or processing; webhooks re-read here).
     pub async fn reconcile(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
         let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        self.reconcile_read(payment).await
+    }
+
+    /// [`Self::reconcile`] of a payment the caller has just read (a webhook
+    /// finds it by the gateway's id), saving a second read. The change
+    /// after the gateway's answer reads it again, since it may have moved
+    /// while the gateway was asked.
+    pub async fn reconcile_read(&self, payment: Payment) -> Result<Payment, ChangePaymentError> {
+        let id = payment.id;
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
             return Ok(payment);
         }
@@ -364,6 +373,13 @@ impl PaymentService {
     /// (PayPal orders approved by the buyer).
     pub async fn capture(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
         let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        self.capture_read(payment).await
+    }
+
+    /// [`Self::capture`] of a payment the caller has just read, like
+    /// [`Self::reconcile_read`].
+    pub async fn capture_read(&self, payment: Payment) -> Result<Payment, ChangePaymentError> {
+        let id = payment.id;
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
             return Ok(payment);
         }

@@ -204,8 +204,11 @@ impl WebhookService {
         let Some(payment) = payment else {
             return Ok(());
         };
-        let result =
-            if capture { self.payments.capture(payment.id).await } else { self.payments.reconcile(payment.id).await };
+        let result = if capture {
+            self.payments.capture_read(payment).await
+        } else {
+            self.payments.reconcile_read(payment).await
+        };
         result.map(|_| ()).map_err(|e| e.to_string())
     }
 }
