@@ -76,12 +76,19 @@ fn stored(new: NewCoupon) -> Coupon {
     }
 }
 
-/// A repository that knows `coupon` by its code, with `uses` live uses by the student.
+/// A repository that knows `coupon` by its code, with `uses` live uses by
+/// the student, which are read at most once, and never for a coupon
+/// without a per-user limit.
 fn repository_with(coupon: Coupon, uses: u32) -> MockCouponRepository {
     let mut coupons = MockCouponRepository::new();
     let (id, code) = (coupon.id, coupon.code.clone());
+    let read = 0..usize::from(coupon.max_uses_per_user.is_some()) + 1;
     coupons.expect_find_by_code().withf(move |asked| *asked == code).returning(move |_| Ok(Some(coupon.clone())));
-    coupons.expect_live_uses_by_user().withf(move |c, u| *c == id && *u == STUDENT).returning(move |_, _| Ok(uses));
+    coupons
+        .expect_live_uses_by_user()
+        .withf(move |c, u| *c == id && *u == STUDENT)
+        .times(read)
+        .returning(move |_, _| Ok(uses));
     coupons
 }
 

@@ -100,9 +100,12 @@ impl World {
         self.catalog.expect_find().withf(|asked| *asked == COURSE).returning(move |_| Ok(Some(item.clone())));
     }
 
-    /// The coupon repository knows `coupon`; the student holds `uses` live uses of it.
+    /// The coupon repository knows `coupon`; the student holds `uses` live
+    /// uses of it, which are counted once if the coupon has a per-user
+    /// limit and not at all otherwise.
     fn offering(&mut self, coupon: Coupon, uses: u32) {
         let (id, code) = (coupon.id, coupon.code.clone());
+        let counted = usize::from(coupon.max_uses_per_user.is_some());
         self.coupons
             .expect_find_by_code()
             .withf(move |asked| *asked == code)
@@ -110,6 +113,7 @@ impl World {
         self.coupons
             .expect_live_uses_by_user()
             .withf(move |c, u| *c == id && *u == STUDENT)
+            .times(counted)
             .returning(move |_, _| Ok(uses));
     }
 

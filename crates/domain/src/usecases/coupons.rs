@@ -164,7 +164,11 @@ impl CouponService {
         let Some(coupon) = self.coupons.find_by_code(code).await? else {
             return Ok(CouponCheck::Invalid(CouponRejection::NotFound));
         };
-        let uses_by_user = self.coupons.live_uses_by_user(coupon.id, actor.user_id).await?;
+        // Only a per-user limit needs the user's uses counted.
+        let uses_by_user = match coupon.max_uses_per_user {
+            Some(_) => self.coupons.live_uses_by_user(coupon.id, actor.user_id).await?,
+            None => 0,
+        };
         let context = CouponContext { item, price: catalog_item.price, now: self.clock.now(), uses_by_user };
         Ok(match coupon.evaluate(&context) {
             Ok(discount) => CouponCheck::Valid { discount, final_amount: catalog_item.price.checked_sub(discount)? },

@@ -211,7 +211,12 @@ impl PaymentService {
                     .find_by_code(code.clone())
                     .await?
                     .ok_or(CreatePaymentError::Coupon(CouponRejection::NotFound))?;
-                let uses_by_user = self.ports.coupons.live_uses_by_user(coupon.id, actor.user_id).await?;
+                // Only a per-user limit needs the user's uses counted (the
+                // store counts them again under lock when it reserves).
+                let uses_by_user = match coupon.max_uses_per_user {
+                    Some(_) => self.ports.coupons.live_uses_by_user(coupon.id, actor.user_id).await?,
+                    None => 0,
+                };
                 let context = CouponContext { item: command.item, price: item.price, now, uses_by_user };
                 let discount = coupon.evaluate(&context).map_err(CreatePaymentError::Coupon)?;
                 (Some(coupon), discount)
