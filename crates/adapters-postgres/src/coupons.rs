@@ -104,16 +104,18 @@ impl CouponRepository for PgStore {
             .run(move |conn| {
                 conn.transaction::<_, TxError<CouponEditError>, _>(|conn| {
                     // The row lock orders this edit with every reservation of
-                    // the coupon, so `times_used` is exact while we check.
-                    let Some(row) = coupons::table
-                        .find(id.uuid())
-                        .select(CouponRow::as_select())
-                        .for_update()
-                        .first(conn)
-                        .optional()?
-                    else {
+                    // the coupon: it waits for the purchases in flight (their
+                    // key-share locks) and new ones wait for it. The coupon
+                    // is read after, in a statement of its own: a statement
+                    // that waited for the lock reads the uses on the count
+                    // rows (a subquery) as of its start, without the
+                    // purchases it waited for.
+                    let locked: Option<Uuid> =
+                        coupons::table.find(id.uuid()).select(coupons::id).for_update().first(conn).optional()?;
+                    if locked.is_none() {
                         return Ok(None);
-                    };
+                    }
+                    let row = coupons::table.find(id.uuid()).select(CouponRow::as_select()).first(conn)?;
                     let before = row.into_domain()?;
                     let after = before.edited(&edit).map_err(TxError::Refused)?;
                     let now = Utc::now();
