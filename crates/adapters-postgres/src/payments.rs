@@ -252,23 +252,38 @@ fn change_redemption(
     Ok(())
 }
 
+fn insert_payment(conn: &mut PgConnection, payment: &Payment) -> Result<PaymentRow, TxError<CouponRejection>> {
+    let row = PaymentRow::from_domain(payment)?;
+    Ok(diesel::insert_into(payments::table)
+        .values(&row)
+        .returning(PaymentRow::as_returning())
+        .prepared()
+        .get_result(conn)?)
+}
+
 #[async_trait]
 impl PaymentRepository for PgStore {
     async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
         let outcome = self
             .run(move |conn| {
+                // A payment with nothing beside it (no coupon use, journal or
+                // event: an unpaid purchase without a coupon) is one
+                // statement, atomic by itself, without BEGIN and COMMIT.
+                let alone = new.redemption.is_none() && new.journal.is_none() && new.outbox.is_empty();
+                if alone {
+                    let result = insert_payment(conn, &new.payment).and_then(|row| Ok(row.into_domain()?));
+                    return match result {
+                        Ok(payment) => Ok(Ok(payment)),
+                        Err(e) => e.into_result().map(Err),
+                    };
+                }
                 let result = conn.transaction::<Payment, TxError<CouponRejection>, _>(|conn| {
                     let at = new.payment.created_at;
                     let counter = match &new.redemption {
                         Some(redemption) => Some(reserve_redemption(conn, redemption, at)?),
                         None => None,
                     };
-                    let row = PaymentRow::from_domain(&new.payment)?;
-                    let stored: PaymentRow = diesel::insert_into(payments::table)
-                        .values(&row)
-                        .returning(PaymentRow::as_returning())
-                        .prepared()
-                        .get_result(conn)?;
+                    let stored = insert_payment(conn, &new.payment)?;
                     if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
                         insert_redemption(conn, redemption, counter, at)?;
                         if redemption.status == RedemptionStatus::Confirmed {

@@ -40,3 +40,21 @@ async fn concurrent_hits_on_a_shared_address_count_every_request_once() {
             .unwrap();
     assert_eq!(stored, i64::try_from(requests * 2).unwrap());
 }
+
+#[tokio::test]
+async fn each_count_is_answered_in_the_order_of_its_key() {
+    let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
+    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
+    let window = chrono::DateTime::from_timestamp(1_800_000_060, 0).unwrap();
+    for _ in 0..3 {
+        store.hit_all(vec!["validate_coupon:ip:192.0.2.9".to_owned()], window).await.unwrap();
+    }
+    let keys = vec!["validate_coupon:user:7".to_owned(), "validate_coupon:ip:192.0.2.9".to_owned()];
+    assert_eq!(store.hit_all(keys.clone(), window).await.unwrap(), vec![1, 4]);
+    let reversed: Vec<String> = keys.into_iter().rev().collect();
+    assert_eq!(store.hit_all(reversed, window).await.unwrap(), vec![5, 2]);
+    // Another window counts afresh.
+    let next = window + chrono::Duration::minutes(1);
+    assert_eq!(store.hit_all(vec!["validate_coupon:user:7".to_owned()], next).await.unwrap(), vec![1]);
+    assert!(store.hit_all(Vec::new(), window).await.unwrap().is_empty());
+}

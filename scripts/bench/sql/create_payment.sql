@@ -13,25 +13,21 @@
 INSERT INTO "idempotency_keys" ("owner_id", "key", "fingerprint", "status", "created_at")
 VALUES (:uid, 'base-' || :key::text, '1ef411125320432fa7f1e8367323a0c9096b82be0d941cbd38953d64a1039683', 'in_progress', now())
 ON CONFLICT DO NOTHING RETURNING "idempotency_keys"."owner_id";
--- 2. and 3. rate limits per user, then per client address (one transaction)
-BEGIN;
-INSERT INTO "rate_limit_counters" ("key", "window_start", "hits") VALUES (concat_ws(':', 'create_payment', 'user', :uid::bigint), date_trunc('minute', now()), 1)
-ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."hits";
-INSERT INTO "rate_limit_counters" ("key", "window_start", "hits") VALUES (concat_ws(':', 'create_payment', 'ip', '127.0.0.1'), date_trunc('minute', now()), 1)
-ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."hits";
-COMMIT;
+-- 2. and 3. rate limits per user, then per client address (one statement)
+INSERT INTO "rate_limit_counters" ("key", "window_start", "hits")
+VALUES (concat_ws(':', 'create_payment', 'user', :uid::bigint), date_trunc('minute', now()), 1),
+       (concat_ws(':', 'create_payment', 'ip', '127.0.0.1'), date_trunc('minute', now()), 1)
+ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."key", "rate_limit_counters"."hits";
 -- 4. the catalog price
 SELECT "catalog_items"."kind", "catalog_items"."item_id", "catalog_items"."title", "catalog_items"."price_minor", "catalog_items"."currency", "catalog_items"."instructor_id", "catalog_items"."active", "catalog_items"."updated_at"
 FROM "catalog_items" WHERE (("catalog_items"."kind" = 'course') AND ("catalog_items"."item_id" = :course)) LIMIT 1 \gset c_
 \set fee (:c_price_minor * 20 + 50) / 100
 \set earnings :c_price_minor - :fee
--- 5. the payment (one transaction)
-BEGIN;
+-- 5. the payment (one statement: nothing else commits with it)
 INSERT INTO "payments" ("id", "user_id", "course_id", "event_id", "instructor_id", "status", "status_before_dispute", "payment_method", "provider_payment_id", "currency", "original_amount_minor", "discount_amount_minor", "amount_minor", "platform_fee_minor", "instructor_earnings_minor", "refunded_amount_minor", "coupon_id", "coupon_code", "billing", "ip_address", "user_agent", "failure_reason", "created_at", "updated_at", "completed_at")
 VALUES (gen_random_uuid(), :uid, :course, DEFAULT, :c_instructor_id, 'pending', DEFAULT, 'sandbox', DEFAULT, 'USD', :c_price_minor, 0, :c_price_minor, :fee, :earnings, 0, DEFAULT, DEFAULT,
         '{"city": null, "name": null, "email": null, "address": null, "country": null, "postal_code": null}', '127.0.0.1', 'wrk/4.1.0', DEFAULT, now(), now(), DEFAULT)
 RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "payments"."event_id", "payments"."instructor_id", "payments"."status", "payments"."status_before_dispute", "payments"."payment_method", "payments"."provider_payment_id", "payments"."currency", "payments"."original_amount_minor", "payments"."discount_amount_minor", "payments"."amount_minor", "payments"."platform_fee_minor", "payments"."instructor_earnings_minor", "payments"."refunded_amount_minor", "payments"."coupon_id", "payments"."coupon_code", "payments"."billing", "payments"."ip_address", "payments"."user_agent", "payments"."failure_reason", "payments"."created_at", "payments"."updated_at", "payments"."completed_at" \gset p_
-COMMIT;
 -- 6. the gateway's id (sandbox: made locally), own commit
 UPDATE "payments" SET "provider_payment_id" = 'sbx_' || replace(:p_id::text, '-', ''), "updated_at" = now() WHERE ("payments"."id" = :p_id) RETURNING "payments"."id";
 -- 7. the answer stored with the key (~900 bytes, as the server stores)

@@ -13,13 +13,11 @@
 INSERT INTO "idempotency_keys" ("owner_id", "key", "fingerprint", "status", "created_at")
 VALUES (:uid, 'base-' || :key::text, 'dca8db1a7b936a8b9bc11d48a9b5690bce811ee3e1b65c728e8874e2bd74cded', 'in_progress', now())
 ON CONFLICT DO NOTHING RETURNING "idempotency_keys"."owner_id";
--- 2. and 3. rate limits per user, then per client address (one transaction)
-BEGIN;
-INSERT INTO "rate_limit_counters" ("key", "window_start", "hits") VALUES (concat_ws(':', 'create_payment', 'user', :uid::bigint), date_trunc('minute', now()), 1)
-ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."hits";
-INSERT INTO "rate_limit_counters" ("key", "window_start", "hits") VALUES (concat_ws(':', 'create_payment', 'ip', '127.0.0.1'), date_trunc('minute', now()), 1)
-ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."hits";
-COMMIT;
+-- 2. and 3. rate limits per user, then per client address (one statement)
+INSERT INTO "rate_limit_counters" ("key", "window_start", "hits")
+VALUES (concat_ws(':', 'create_payment', 'user', :uid::bigint), date_trunc('minute', now()), 1),
+       (concat_ws(':', 'create_payment', 'ip', '127.0.0.1'), date_trunc('minute', now()), 1)
+ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = ("rate_limit_counters"."hits" + excluded."hits") RETURNING "rate_limit_counters"."key", "rate_limit_counters"."hits";
 -- 4. the catalog price
 SELECT "catalog_items"."kind", "catalog_items"."item_id", "catalog_items"."title", "catalog_items"."price_minor", "catalog_items"."currency", "catalog_items"."instructor_id", "catalog_items"."active", "catalog_items"."updated_at"
 FROM "catalog_items" WHERE (("catalog_items"."kind" = 'course') AND ("catalog_items"."item_id" = :course)) LIMIT 1 \gset c_

@@ -10,7 +10,7 @@ use super::StoreError;
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RateLimitStore: Send + Sync {
-    /// Counts one hit of each of `keys` in the window starting at
+    /// Counts one hit of each of `keys` (distinct) in the window starting at
     /// `window_start`, all or none (one transaction, one commit); answers
     /// each key's hits in the window so far, this one included, in the
     /// order of `keys`. Keys are counted in the order given: callers pass
