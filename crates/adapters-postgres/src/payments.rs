@@ -270,32 +270,29 @@ impl PaymentRepository for PgStore {
                 // event: an unpaid purchase without a coupon) is one
                 // statement, atomic by itself, without BEGIN and COMMIT.
                 let alone = new.redemption.is_none() && new.journal.is_none() && new.outbox.is_empty();
-                if alone {
-                    let result = insert_payment(conn, &new.payment).and_then(|row| Ok(row.into_domain()?));
-                    return match result {
-                        Ok(payment) => Ok(Ok(payment)),
-                        Err(e) => e.into_result().map(Err),
-                    };
-                }
-                let result = conn.transaction::<Payment, TxError<CouponRejection>, _>(|conn| {
-                    let at = new.payment.created_at;
-                    let counter = match &new.redemption {
-                        Some(redemption) => Some(reserve_redemption(conn, redemption, at)?),
-                        None => None,
-                    };
-                    let stored = insert_payment(conn, &new.payment)?;
-                    if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
-                        insert_redemption(conn, redemption, counter, at)?;
-                        if redemption.status == RedemptionStatus::Confirmed {
-                            announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
+                let result = if alone {
+                    insert_payment(conn, &new.payment).and_then(|row| Ok(row.into_domain()?))
+                } else {
+                    conn.transaction::<Payment, TxError<CouponRejection>, _>(|conn| {
+                        let at = new.payment.created_at;
+                        let counter = match &new.redemption {
+                            Some(redemption) => Some(reserve_redemption(conn, redemption, at)?),
+                            None => None,
+                        };
+                        let stored = insert_payment(conn, &new.payment)?;
+                        if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
+                            insert_redemption(conn, redemption, counter, at)?;
+                            if redemption.status == RedemptionStatus::Confirmed {
+                                announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
+                            }
                         }
-                    }
-                    if let Some(journal) = &new.journal {
-                        write_journal(conn, journal)?;
-                    }
-                    insert_events(conn, &new.outbox)?;
-                    Ok(stored.into_domain()?)
-                });
+                        if let Some(journal) = &new.journal {
+                            write_journal(conn, journal)?;
+                        }
+                        insert_events(conn, &new.outbox)?;
+                        Ok(stored.into_domain()?)
+                    })
+                };
                 match result {
                     Ok(payment) => Ok(Ok(payment)),
                     Err(e) => e.into_result().map(Err),

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use adapters_postgres::testing::TestDb;
 use adapters_postgres::{BALANCE_SHARDS, PgStore, PoolSettings};
-use adapters_sandbox::SandboxGateway;
+use adapters_sandbox::{SandboxGateway, TOKEN_SUCCESS};
+use diesel::RunQueryDsl;
+use diesel::sql_types::{BigInt, Text};
 use domain::catalog::{Availability, CatalogItem, ItemRef};
 use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
 use domain::ids::{CouponId, UserId};
@@ -28,8 +30,12 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with_connections(20).await
+}
+
+async fn fixture_with_connections(max_connections: u32) -> Fixture {
     let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
-    let store = PgStore::connect(db.url(), &PoolSettings { max_connections: 20, ..PoolSettings::default() }).unwrap();
+    let store = PgStore::connect(db.url(), &PoolSettings { max_connections, ..PoolSettings::default() }).unwrap();
     let shared = Arc::new(store.clone());
     let ports = PaymentPorts {
         payments: shared.clone(),
@@ -192,4 +198,60 @@ async fn idempotency_keys_older_than_their_time_are_reaped_and_fresh_ones_kept()
         f.store.begin(owner, IdempotencyKey::parse("fresh").unwrap(), "fp".into()).await.unwrap(),
         IdempotencyBegin::InProgress
     );
+}
+
+/// A row of `pg_prepared_statements`.
+#[derive(diesel::QueryableByName, Debug)]
+struct PreparedStatement {
+    #[diesel(sql_type = Text)]
+    statement: String,
+    #[diesel(sql_type = BigInt)]
+    runs: i64,
+}
+
+/// The payment paths' writes are prepared once per connection and then
+/// reused, not parsed and planned again on every call (see `prepared.rs`).
+#[tokio::test]
+async fn the_writes_of_a_purchase_and_its_completion_are_prepared_once_per_connection() {
+    // One connection, so every statement below runs in the session inspected.
+    let f = fixture_with_connections(1).await;
+    let (payments, store) = (f.payments, f.store.clone());
+    let purchases = 3;
+    for user in 1..=purchases {
+        let actor = student(user);
+        let created = payments.create(actor, buy(None)).await.unwrap().payment;
+        let completed = payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap().payment;
+        assert_eq!(completed.status, PaymentStatus::Completed);
+    }
+
+    let prepared: Vec<PreparedStatement> = tokio::task::spawn_blocking(move || {
+        let mut conn = store.connection().unwrap();
+        diesel::sql_query(
+            "SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements
+             WHERE statement LIKE 'INSERT%' OR statement LIKE 'UPDATE%'
+             ORDER BY statement",
+        )
+        .load(&mut conn)
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let runs_of = |start: &str| -> Vec<i64> {
+        prepared.iter().filter(|p| p.statement.starts_with(start)).map(|p| p.runs).collect()
+    };
+    // Each write of a purchase and of its completion: prepared once on the
+    // connection and run for every purchase, never sent for parsing again.
+    for write in [
+        "INSERT INTO \"payments\"",
+        "UPDATE \"payments\" SET \"provider_payment_id\"",
+        "UPDATE \"payments\" SET \"status\"",
+        "INSERT INTO \"ledger_journals\"",
+        "INSERT INTO \"ledger_entries\"",
+        "INSERT INTO \"outbox_events\"",
+    ] {
+        assert_eq!(runs_of(write), vec![purchases], "{write}: {prepared:#?}");
+    }
+    // One upsert per account the sale journal moves (buyer, platform fee,
+    // instructor), all of one SQL text.
+    assert_eq!(runs_of("INSERT INTO \"ledger_balances\""), vec![purchases * 3], "{prepared:#?}");
 }

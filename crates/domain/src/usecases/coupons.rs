@@ -7,7 +7,7 @@ use crate::coupon::{
     Coupon, CouponCode, CouponContext, CouponDefinitionError, CouponEdit, CouponEditError, CouponRejection,
     CouponUsage, NewCoupon,
 };
-use crate::ids::CouponId;
+use crate::ids::{CouponId, UserId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::paging::Page;
 use crate::ports::{
@@ -114,6 +114,20 @@ pub struct CouponWithUsage {
     pub usage: CouponUsage,
 }
 
+/// The live uses of `coupon` by `user` that its evaluation needs: counted
+/// only when the coupon limits uses per user (the store counts them again
+/// under lock when it reserves a use), none otherwise.
+pub(crate) async fn uses_under_limit(
+    coupons: &dyn CouponRepository,
+    coupon: &Coupon,
+    user: UserId,
+) -> Result<u32, StoreError> {
+    match coupon.max_uses_per_user {
+        Some(_) => coupons.live_uses_by_user(coupon.id, user).await,
+        None => Ok(0),
+    }
+}
+
 /// Coupon use cases.
 #[derive(Clone)]
 pub struct CouponService {
@@ -164,11 +178,7 @@ impl CouponService {
         let Some(coupon) = self.coupons.find_by_code(code).await? else {
             return Ok(CouponCheck::Invalid(CouponRejection::NotFound));
         };
-        // Only a per-user limit needs the user's uses counted.
-        let uses_by_user = match coupon.max_uses_per_user {
-            Some(_) => self.coupons.live_uses_by_user(coupon.id, actor.user_id).await?,
-            None => 0,
-        };
+        let uses_by_user = uses_under_limit(self.coupons.as_ref(), &coupon, actor.user_id).await?;
         let context = CouponContext { item, price: catalog_item.price, now: self.clock.now(), uses_by_user };
         Ok(match coupon.evaluate(&context) {
             Ok(discount) => CouponCheck::Valid { discount, final_amount: catalog_item.price.checked_sub(discount)? },

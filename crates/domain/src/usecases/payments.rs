@@ -211,12 +211,8 @@ impl PaymentService {
                     .find_by_code(code.clone())
                     .await?
                     .ok_or(CreatePaymentError::Coupon(CouponRejection::NotFound))?;
-                // Only a per-user limit needs the user's uses counted (the
-                // store counts them again under lock when it reserves).
-                let uses_by_user = match coupon.max_uses_per_user {
-                    Some(_) => self.ports.coupons.live_uses_by_user(coupon.id, actor.user_id).await?,
-                    None => 0,
-                };
+                let uses_by_user =
+                    super::coupons::uses_under_limit(self.ports.coupons.as_ref(), &coupon, actor.user_id).await?;
                 let context = CouponContext { item: command.item, price: item.price, now, uses_by_user };
                 let discount = coupon.evaluate(&context).map_err(CreatePaymentError::Coupon)?;
                 (Some(coupon), discount)
