@@ -28,6 +28,8 @@ Settings (environment):
   BENCH_SOLO         seconds of the one-client runs after each read
                      scenario (5; 0 skips them)
   BENCH_PG_FAST      1: fsync off (measures CPU, not commits)
+  BENCH_PACED        percent of the API's rate at 8 clients offered to both
+                     sides in the equal-load legs (50; 0 skips them)
   BENCH_OUT_DIR      where results go (bench-results)
 """
 import csv
@@ -36,6 +38,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -58,11 +61,14 @@ STATS_PAYMENTS = int(os.environ.get("BENCH_STATS_PAYMENTS", "1000000"))
 FOLD = os.environ.get("BENCH_FOLD", "1") != "0"
 SOLO = int(os.environ.get("BENCH_SOLO", "5"))
 PG_FAST = os.environ.get("BENCH_PG_FAST", "0") == "1"
+PACED = int(os.environ.get("BENCH_PACED", "50"))
+PACED_CLIENTS = 8
 OUT_DIR = os.path.join(ROOT, os.environ.get("BENCH_OUT_DIR", "bench-results"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.environ.get("BENCH_BIN", os.path.join(TARGET, "release", "skillpay"))
 # The Stripe stand-in (examples/stripe_stub.rs), built next to the binary.
 STUB = os.environ.get("BENCH_STUB", os.path.join(TARGET, "release", "examples", "stripe_stub"))
+PACER = os.environ.get("BENCH_PACER", os.path.join(TARGET, "release", "examples", "paced_load"))
 THREADS = 2  # wrk and pgbench threads: the load generators must not starve the server
 
 INSTRUCTORS, COURSES = 2000, 5000
@@ -191,6 +197,7 @@ class Bench:
         self.results = []
         self.checks = []
         self.solo = []
+        self.paced = []
         self.read_tokens = {}
         self.read_vars = {}
         self.stats_seed_s = None
@@ -540,7 +547,7 @@ class Bench:
                 f.write(f"t={now},v1={sig}\t{body}\n")
         return path
 
-    def sql_leg(self, name, spec, clients, duration, threads=THREADS):
+    def sql_leg(self, name, spec, clients, duration, threads=THREADS, rate=None):
         scripts = spec["sql"]
         args = []
         for i, script in enumerate(scripts):
@@ -549,7 +556,10 @@ class Bench:
             args += ["-f", os.path.join(SQL, script) + weight]
         prefix = os.path.join(self.tmp, f"pgb-{name}-{clients}-{time.time_ns()}")
         variables = {"courses": COURSES, "coupon_id": self.coupon_id, **self.read_vars.get(name, {})}
-        cmd = ["pgbench", "-n", "-M", "prepared", f"-c{clients}", f"-j{threads}", f"-T{duration}",
+        # With --rate, pgbench times each transaction from when it was
+        # scheduled (its log's latency includes the wait for a client).
+        paced = [f"--rate={rate}"] if rate else []
+        cmd = ["pgbench", "-n", "-M", "prepared", f"-c{clients}", f"-j{threads}", f"-T{duration}", *paced,
                *(a for k, v in variables.items() for a in ("-D", f"{k}={v}")),
                "-l", "--log-prefix", prefix, *args, self.url]
         p = subprocess.run(cmd, text=True, capture_output=True)
@@ -570,13 +580,106 @@ class Bench:
         return {"side": "sql", "rps": tps, "p50_ms": percentile(lat, 50) / 1000, "p99_ms": percentile(lat, 99) / 1000,
                 "errors": failed + aborted, "requests": len(lat)}
 
+    def paced_requests(self, name, spec, count, duration):
+        """`count` raw HTTP requests for an equal-load leg, made as the
+        scenario's wrk script makes them (creations with 10 % replays of a
+        key sent at least half a second before, fresh signed webhooks, reads
+        rotating through their users)."""
+        host = self.base.split("//", 1)[1]
+
+        def raw(method, target, headers, body=""):
+            head = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            if body:
+                head += f"Content-Length: {len(body.encode())}\r\n"
+            return (head + "\r\n" + body).encode()
+
+        reqs = []
+        rnd = random.Random(count)
+        if name == "webhook":
+            with open(self.webhook_events(duration)) as f:
+                for line in f:
+                    sig, body = line.rstrip("\n").split("\t", 1)
+                    reqs.append(raw("POST", "/api/payments/webhooks/stripe/",
+                                    {"Stripe-Signature": sig, "Content-Type": "application/json"}, body))
+                    if len(reqs) == count:
+                        break
+        elif spec.get("read"):
+            with open(self.read_tokens[name]) as f:
+                tokens = [line.split()[1] for line in f if line.strip()]
+            reqs = [raw("GET", spec["path"], {"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+                    for i in range(count)]
+        else:
+            with open(self.tokens_file) as f:
+                tokens = [line.split()[1] for line in f if line.strip()]
+            run_tag, lag = f"p{time.time_ns()}", max(4 * PACED_CLIENTS, count // (2 * duration))
+            for i in range(count):
+                if i >= lag and rnd.randrange(100) < REPLAY:
+                    reqs.append(reqs[rnd.randrange(i - lag + 1)])
+                    continue
+                coupon = f',"coupon_code":"{spec["coupon"]}"' if spec.get("coupon") else ""
+                body = f'{{"course_id":{rnd.randrange(1, COURSES + 1)}{coupon},"payment_method":"sandbox"}}'
+                reqs.append(raw("POST", "/api/payments/", {
+                    "Authorization": f"Bearer {rnd.choice(tokens)}", "Content-Type": "application/json",
+                    "Idempotency-Key": f"{run_tag}-{i}"}, body))
+        path = os.path.join(self.tmp, f"paced-{name}-{time.time_ns()}.http")
+        with open(path, "wb") as f:
+            for r in reqs:
+                f.write(f"{len(r)}\n".encode() + r)
+        return path
+
+    def paced_api_leg(self, name, spec, rate, duration):
+        """The API offered `rate` requests a second (examples/paced_load.rs)."""
+        requests = self.paced_requests(name, spec, int(rate * duration * 1.5) + 100, duration)
+        out = os.path.join(self.tmp, f"paced-{name}-{time.time_ns()}.json")
+        cmd = [PACER, self.base.split("//", 1)[1], requests, str(PACED_CLIENTS), str(rate), str(duration), out]
+        pacer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak = 0
+        while pacer.poll() is None:
+            peak = max(peak, rss_kib(self.app.pid))
+            time.sleep(0.25)
+        if pacer.returncode != 0:
+            raise SystemExit(f"bench: paced_load failed: {pacer.stderr.read()}")
+        with open(out) as f:
+            r = json.load(f)
+        if r["exhausted"]:
+            raise SystemExit(f"bench: paced_load ran out of requests in {name}")
+        self.rss_peak_kib = max(self.rss_peak_kib, peak)
+        return {"side": "api", "rps": r["requests"] / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000,
+                "p99_ms": r["p99_us"] / 1000, "errors": r["non_2xx"] + r["io_errors"], "requests": r["requests"],
+                "rss_peak_mib": peak / 1024, "detail": r}
+
+    def equal_load(self, name, spec, api_rps):
+        """Both sides offered the same rate (PACED % of the API's throughput
+        at 8 clients), A-B-B-A: the latency each adds at equal load."""
+        rate = max(1, round(api_rps * PACED / 100))
+        legs = []
+        for side in ("api", "sql", "sql", "api"):
+            leg = self.paced_api_leg(name, spec, rate, DURATION) if side == "api" else \
+                self.sql_leg(name, spec, PACED_CLIENTS, DURATION, threads=1, rate=rate)
+            log(f"  {name} at {rate}/s {side}: {leg['rps']:.0f}/s p50 {leg['p50_ms']:.2f} ms "
+                f"p99 {leg['p99_ms']:.2f} ms errors {leg['errors']}")
+            legs.append(leg)
+        api = [x for x in legs if x["side"] == "api"]
+        sql = [x for x in legs if x["side"] == "sql"]
+        mean = lambda xs, k: statistics.fmean(x[k] for x in xs)  # noqa: E731
+        row = {"scenario": name, "concurrency": PACED_CLIENTS, "rate": rate,
+               "api_rps": mean(api, "rps"), "baseline_tps": mean(sql, "rps"),
+               "api_p50_ms": mean(api, "p50_ms"), "api_p99_ms": mean(api, "p99_ms"),
+               "baseline_p50_ms": mean(sql, "p50_ms"), "baseline_p99_ms": mean(sql, "p99_ms"),
+               "api_errors": sum(x["errors"] for x in api), "baseline_errors": sum(x["errors"] for x in sql),
+               "legs": legs}
+        row["added_p50_ms"] = row["api_p50_ms"] - row["baseline_p50_ms"]
+        row["added_p99_ms"] = row["api_p99_ms"] - row["baseline_p99_ms"]
+        self.paced.append(row)
+
     # --- scenarios -------------------------------------------------------------
 
     def scenario(self, name):
         spec = SCENARIOS[name]
         log(f"scenario {name}: {spec['what']}")
         if name == "webhook":
-            legs = 2 * len(CONCURRENCY)
+            legs = 2 * len(CONCURRENCY) + (2 if PACED and PACED_CLIENTS in CONCURRENCY else 0)
             self.webhook_pool = WEBHOOK_RATE * (DURATION * legs + 2)
             self.webhook_cursor = 0
             log(f"seeding {self.webhook_pool} pending Stripe payments for each side")
@@ -587,12 +690,13 @@ class Bench:
         if spec.get("read"):
             self.prepare_read(name)
         # Warm-up: connections opened, caches filled; not recorded.
-        self.api_leg(name, spec, CONCURRENCY[0], 2, record=False)
+        self.api_leg(name, spec, CONCURRENCY[0], 2, record=False, threads=min(THREADS, CONCURRENCY[0]))
         for clients in CONCURRENCY:
             legs = []
             for side in ("api", "sql", "sql", "api"):
-                leg = self.api_leg(name, spec, clients, DURATION) if side == "api" else \
-                    self.sql_leg(name, spec, clients, DURATION)
+                threads = min(THREADS, clients)
+                leg = self.api_leg(name, spec, clients, DURATION, threads=threads) if side == "api" else \
+                    self.sql_leg(name, spec, clients, DURATION, threads=threads)
                 log(f"  {name} c={clients} {side}: {leg['rps']:.0f}/s p50 {leg['p50_ms']:.1f} ms "
                     f"p99 {leg['p99_ms']:.1f} ms errors {leg['errors']}")
                 legs.append(leg)
@@ -609,6 +713,8 @@ class Bench:
             }
             row["ratio"] = row["api_rps"] / row["baseline_tps"] if row["baseline_tps"] else 0.0
             self.results.append(row)
+            if PACED and clients == PACED_CLIENTS:
+                self.equal_load(name, spec, row["api_rps"])
         if spec.get("read") and SOLO > 0:
             # One client: the latency of the request alone, no queue in front.
             api = self.api_leg(name, spec, 1, SOLO, threads=1)
@@ -646,6 +752,11 @@ class Bench:
                                 "ok": completed >= processed, "detail": f"{completed} completed, {processed} processed"})
         if SCENARIOS[name].get("read"):
             self.check_read(name)
+        paced = [leg for r in self.paced if r["scenario"] == name for leg in r["legs"] if leg["side"] == "api"]
+        if paced:
+            bad = sum(leg["errors"] for leg in paced)
+            self.checks.append({"check": f"{name}: every equal-load request answered 2xx", "ok": bad == 0,
+                                "detail": f"{sum(leg['requests'] for leg in paced)} answered, {bad} otherwise"})
         dup = int(self.db("SELECT count(*) FROM (SELECT payment_id FROM ledger_journals WHERE kind = 'sale' "
                           "GROUP BY payment_id HAVING count(*) > 1) d"))
         self.checks.append({"check": f"{name}: no payment with two sale journals", "ok": dup == 0,
@@ -704,6 +815,14 @@ class Bench:
         for row in rows:
             print(line(row))
         print()
+        if self.paced:
+            print(f"equal load: both sides offered {PACED} % of the API's rate at {PACED_CLIENTS} clients, "
+                  "latency from each request's scheduled start, p50 / p99")
+            for r in self.paced:
+                print(f"  {r['scenario']} at {r['rate']}/s: API {r['api_p50_ms']:.2f} / {r['api_p99_ms']:.2f} ms, "
+                      f"SQL {r['baseline_p50_ms']:.2f} / {r['baseline_p99_ms']:.2f} ms, added "
+                      f"{r['added_p50_ms']:+.2f} / {r['added_p99_ms']:+.2f} ms, "
+                      f"errors {r['api_errors']}/{r['baseline_errors']}")
         if self.solo:
             print(f"one client ({SOLO} s each side), p50 / p99: API, SQL baseline")
             for r in self.solo:
@@ -721,11 +840,13 @@ class Bench:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         meta = {"duration_s": DURATION, "concurrency": CONCURRENCY, "replay_percent": REPLAY, "pg_fast": PG_FAST,
                 "stats_payments": STATS_PAYMENTS, "stats_seed": self.stats_seed_s, "one_client_s": SOLO,
+                "equal_load_percent": PACED,
                 "cpus": os.cpu_count(), "idle_rss_mib": self.idle_rss_kib / 1024,
                 "peak_rss_mib": self.rss_peak_kib / 1024}
         base = os.path.join(OUT_DIR, f"bench-{stamp}")
         with open(base + ".json", "w") as f:
-            json.dump({"meta": meta, "results": self.results, "one_client": self.solo, "checks": self.checks}, f,
+            json.dump({"meta": meta, "results": self.results, "equal_load": self.paced, "one_client": self.solo,
+                       "checks": self.checks}, f,
                       indent=2)
         fields = ["scenario", "concurrency", "api_rps", "baseline_tps", "ratio", "api_p50_ms", "api_p99_ms",
                   "baseline_p50_ms", "baseline_p99_ms", "api_errors", "baseline_errors", "rss_peak_mib"]

@@ -30,5 +30,5 @@ command -v pgbench >/dev/null || apt_install postgresql-contrib
 command -v psql >/dev/null || apt_install postgresql-client
 
 cargo build --release -p app
-cargo build --release --example stripe_stub
+cargo build --release --example stripe_stub --example paced_load
 exec python3 "$HERE/bench.py"

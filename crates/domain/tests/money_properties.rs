@@ -101,6 +101,12 @@ proptest! {
     }
 
     #[test]
+    fn formatting_writes_the_exact_decimal_with_the_currency_digits(currency in currency(), minor in any::<i64>()) {
+        let money = Money::from_minor(minor, currency);
+        prop_assert_eq!(money.to_major_string(), money.to_decimal().to_string());
+    }
+
+    #[test]
     fn amounts_beyond_twelve_integer_digits_are_refused_not_misread(
         (currency, minor) in currency().prop_flat_map(|c| (Just(c), (MAJOR_LIMIT * c.minor_per_major())..=i64::MAX)),
     ) {
