@@ -265,7 +265,7 @@ fn insert_payment(conn: &mut PgConnection, payment: &Payment) -> Result<PaymentR
 impl PaymentRepository for PgStore {
     async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
         let outcome = self
-            .run(move |conn| {
+            .run_short(move |conn| {
                 // A payment with nothing beside it (no coupon use, journal or
                 // event: an unpaid purchase without a coupon) is one
                 // statement, atomic by itself, without BEGIN and COMMIT.
@@ -303,7 +303,7 @@ impl PaymentRepository for PgStore {
     }
 
     async fn find(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
-        self.run(move |conn| {
+        self.run_short(move |conn| {
             payments::table
                 .find(id.uuid())
                 .select(PaymentRow::as_select())
@@ -321,7 +321,7 @@ impl PaymentRepository for PgStore {
         method: PaymentMethod,
         provider_payment_id: String,
     ) -> Result<Option<Payment>, StoreError> {
-        self.run(move |conn| {
+        self.run_short(move |conn| {
             payments::table
                 .filter(payments::payment_method.eq(method.as_str()))
                 .filter(payments::provider_payment_id.eq(provider_payment_id))
@@ -336,7 +336,9 @@ impl PaymentRepository for PgStore {
     }
 
     async fn list(&self, query: PaymentQuery) -> Result<Page<Payment>, StoreError> {
-        self.run(move |conn| {
+        // One payer's page walks the (user_id, created_at) index: short.
+        let short = query.user_id.is_some();
+        let work = move |conn: &mut PgConnection| {
             let mut q = payments::table.select(PaymentRow::as_select()).into_boxed();
             if let Some(user) = query.user_id {
                 q = q.filter(payments::user_id.eq(user.get()));
@@ -369,12 +371,12 @@ impl PaymentRepository for PgStore {
                 .map_err(store_error)?;
             let items = rows.into_iter().map(PaymentRow::into_domain).collect::<Result<Vec<_>, _>>()?;
             Ok(paginate(items, query.page.limit, |p| (p.created_at, p.id.uuid())))
-        })
-        .await
+        };
+        if short { self.run_short(work).await } else { self.run(work).await }
     }
 
     async fn attach_provider_id(&self, id: PaymentId, provider_payment_id: String) -> Result<(), StoreError> {
-        self.run(move |conn| {
+        self.run_short(move |conn| {
             diesel::update(payments::table.find(id.uuid()))
                 .set((payments::provider_payment_id.eq(provider_payment_id), payments::updated_at.eq(Utc::now())))
                 .returning(payments::id)
@@ -420,7 +422,7 @@ impl PaymentRepository for PgStore {
     }
 
     async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError> {
-        self.run(move |conn| {
+        self.run_short(move |conn| {
             let result = conn.transaction::<ChangeOutcome, TxError<()>, _>(|conn| {
                 if let Some(redemption) = change.redemption {
                     lock_coupon_first(conn, change.payment_id, redemption)?;

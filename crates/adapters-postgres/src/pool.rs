@@ -1,5 +1,6 @@
 //! The connection pool and the bridge from async ports to blocking diesel.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
@@ -41,6 +42,22 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 }
 
 type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+thread_local! {
+    static SHORT_CALLS_WAIT_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Lets this thread wait for PostgreSQL itself in short storage calls
+/// (`PgStore::run_short`) instead of handing them to a blocking thread.
+///
+/// For the threads of an HTTP server with one thread per connection of the
+/// pool: while a thread waits, the requests of the other connections it
+/// serves wait too, so it is for threads that do nothing long. Calls that
+/// may be long (statistics, scans, sweeps, ledger checks) always go to a
+/// blocking thread.
+pub fn short_storage_calls_wait_here() {
+    SHORT_CALLS_WAIT_HERE.with(|flag| flag.set(true));
+}
 
 /// Skillpay's PostgreSQL store: implements every storage port.
 #[derive(Clone)]
@@ -85,6 +102,30 @@ impl PgStore {
         self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
+    /// Runs `work`, a statement or two known to be short (keyed by an
+    /// index, a bounded number of rows), with a pooled connection: on this
+    /// thread when it is one that [`short_storage_calls_wait_here`] was
+    /// called on and a connection is free, on a blocking thread otherwise.
+    ///
+    /// A trip to a blocking thread and back costs two thread wake-ups. On
+    /// the bench's machine that was about 0.2 ms per call with one client,
+    /// more than PostgreSQL takes for most of these statements, and a
+    /// payment's creation makes five such calls (docs/performance.md).
+    pub(crate) async fn run_short<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        // Only with a connection free at once: waiting for one (or for a
+        // new one to be opened) happens on a blocking thread.
+        if SHORT_CALLS_WAIT_HERE.with(Cell::get)
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            return work(&mut conn);
+        }
+        self.run(work).await
+    }
+
     /// Runs `work` with a pooled connection on a blocking thread.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
@@ -104,6 +145,6 @@ impl PgStore {
 #[async_trait::async_trait]
 impl domain::ports::HealthCheck for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(store_error)).await
+        self.run_short(|conn| sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(store_error)).await
     }
 }

@@ -124,7 +124,13 @@ async fn main() -> anyhow::Result<()> {
             app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
             let workers = app::lifecycle::Workers::start(&state, &config);
-            let server = app::start_server_with_tls(state.clone(), listener, config.shutdown_timeout_secs, tls)?;
+            let server = app::start_server_with_tls(
+                state.clone(),
+                listener,
+                config.shutdown_timeout_secs,
+                tls,
+                config.db_pool_size,
+            )?;
             let handle = server.handle();
             let serving = actix_web::rt::spawn(server);
             app::lifecycle::terminated().await;

@@ -30,7 +30,7 @@ async fn https_is_served_with_the_configured_certificate_and_hsts() {
     let state = app::app_state(&config, app::connect(&config).unwrap()).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = app::start_server_with_tls(state, listener, 5, Some(tls)).unwrap();
+    let server = app::start_server_with_tls(state, listener, 5, Some(tls), 2).unwrap();
     let handle = server.handle();
     tokio::spawn(server);
 
