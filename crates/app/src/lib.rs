@@ -404,24 +404,23 @@ pub fn start_server(
     listener: TcpListener,
     shutdown_timeout_secs: u64,
 ) -> anyhow::Result<actix_web::dev::Server> {
-    start_server_with_tls(state, listener, shutdown_timeout_secs, None, config::DEFAULT_DB_POOL_SIZE)
+    start_server_with_tls(state, listener, shutdown_timeout_secs, None, config::DEFAULT_HTTP_WORKERS)
 }
 
 /// [`start_server`], serving HTTPS with `tls` when given (and sending HSTS),
-/// with one worker thread per connection of a pool of `pool_size`.
+/// on `workers` worker threads.
 ///
 /// Each worker runs the short storage calls of its requests itself while
 /// a connection is free (`adapters_postgres::short_storage_calls_wait_here`):
 /// no trip to a blocking thread and back for each of them. A worker waiting
-/// on PostgreSQL holds up only the connections it serves, and with a worker
-/// per pooled connection the pool, not the workers, bounds the statements
-/// in flight, as before.
+/// on PostgreSQL holds up only the connections it serves; `workers` bounds
+/// those statements in flight, the pool all of them.
 pub fn start_server_with_tls(
     state: AppState,
     listener: TcpListener,
     shutdown_timeout_secs: u64,
     tls: Option<rustls::ServerConfig>,
-    pool_size: u32,
+    workers: u32,
 ) -> anyhow::Result<actix_web::dev::Server> {
     let https = tls.is_some();
     let server = HttpServer::new(move || {
@@ -438,5 +437,5 @@ pub fn start_server_with_tls(
         Some(config) => server.listen_rustls_0_23(listener, config).context("listening with TLS")?,
         None => server.listen(listener).context("listening")?,
     };
-    Ok(server.workers(pool_size.max(1) as usize).disable_signals().shutdown_timeout(shutdown_timeout_secs).run())
+    Ok(server.workers(workers.max(1) as usize).disable_signals().shutdown_timeout(shutdown_timeout_secs).run())
 }

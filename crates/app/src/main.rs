@@ -129,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
                 listener,
                 config.shutdown_timeout_secs,
                 tls,
-                config.db_pool_size,
+                config.http_workers,
             )?;
             let handle = server.handle();
             let serving = actix_web::rt::spawn(server);
