@@ -1,6 +1,7 @@
 //! The connection pool and the bridge from async ports to blocking diesel.
 
 use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
@@ -50,11 +51,10 @@ thread_local! {
 /// Lets this thread wait for PostgreSQL itself in short storage calls
 /// (`PgStore::run_short`) instead of handing them to a blocking thread.
 ///
-/// For the threads of an HTTP server with one thread per connection of the
-/// pool: while a thread waits, the requests of the other connections it
-/// serves wait too, so it is for threads that do nothing long. Calls that
-/// may be long (statistics, scans, sweeps, ledger checks) always go to a
-/// blocking thread.
+/// For the worker threads of an HTTP server: while a worker waits, the
+/// requests of the other client connections it serves wait too, so it is
+/// for threads that do nothing long. Calls that may be long (statistics,
+/// scans, sweeps, ledger checks) always go to a blocking thread.
 pub fn short_storage_calls_wait_here() {
     SHORT_CALLS_WAIT_HERE.with(|flag| flag.set(true));
 }
@@ -121,7 +121,10 @@ impl PgStore {
         if SHORT_CALLS_WAIT_HERE.with(Cell::get)
             && let Some(mut conn) = self.pool.try_get()
         {
-            return work(&mut conn);
+            // A panic is an error of this call, as on a blocking thread,
+            // not the end of the worker and of every request it serves.
+            return std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn)))
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("storage task failed: it panicked".into())));
         }
         self.run(work).await
     }
