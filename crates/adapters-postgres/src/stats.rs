@@ -16,6 +16,7 @@ use domain::stats::{DailyAggregate, DisputeAggregate, MonthlyEarnings};
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::rows::currency;
 
 #[derive(QueryableByName)]
@@ -105,6 +106,7 @@ impl StatsQueries for PgStore {
             )
             .bind::<Date, _>(from)
             .bind::<Date, _>(to)
+            .prepared()
             .load(conn)
             .map_err(store_error)?;
             rows.into_iter()
@@ -139,6 +141,7 @@ impl StatsQueries for PgStore {
             )
             .bind::<Date, _>(from)
             .bind::<Date, _>(to)
+            .prepared()
             .load(conn)
             .map_err(store_error)?;
             rows.into_iter()
@@ -175,6 +178,7 @@ impl StatsQueries for PgStore {
             .bind::<BigInt, _>(instructor.get())
             .bind::<Date, _>(from)
             .bind::<Date, _>(to)
+            .prepared()
             .load(conn)
             .map_err(store_error)?;
             rows.into_iter()

@@ -255,3 +255,36 @@ async fn the_writes_of_a_purchase_and_its_completion_are_prepared_once_per_conne
     // instructor), all of one SQL text.
     assert_eq!(runs_of("INSERT INTO \"ledger_balances\""), vec![purchases * 3], "{prepared:#?}");
 }
+
+/// The statistics' reads (hand-written SQL, which diesel never prepares by
+/// itself) are prepared once per connection too, as their baseline is.
+#[tokio::test]
+async fn the_statistics_reads_are_prepared_once_per_connection() {
+    use domain::ports::StatsQueries;
+    let f = fixture_with_connections(1).await;
+    let (payments, store) = (f.payments, f.store.clone());
+    let actor = student(1);
+    let created = payments.create(actor, buy(None)).await.unwrap().payment;
+    payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap();
+    let (from, to) = (created.created_at.date_naive() - chrono::Days::new(31), created.created_at.date_naive());
+    for _ in 0..2 {
+        store.daily(from, to).await.unwrap();
+        store.disputes(from, to).await.unwrap();
+        store.instructor_months(created.instructor_id, from, to).await.unwrap();
+    }
+
+    let prepared: Vec<PreparedStatement> = tokio::task::spawn_blocking(move || {
+        let mut conn = store.connection().unwrap();
+        diesel::sql_query(
+            "SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements ORDER BY statement",
+        )
+        .load(&mut conn)
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    for read in ["SELECT day, status", "SELECT currency, status = 'lost'", "SELECT month, item_kind"] {
+        let runs: Vec<i64> = prepared.iter().filter(|p| p.statement.starts_with(read)).map(|p| p.runs).collect();
+        assert_eq!(runs, vec![2], "{read}: {prepared:#?}");
+    }
+}
