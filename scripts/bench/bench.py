@@ -190,6 +190,35 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q / 100 * len(values)))]
 
 
+def tokens_in(path):
+    """The tokens of a "user token" file, in order."""
+    with open(path) as f:
+        return [line.split()[1] for line in f if line.strip()]
+
+
+def abba(label, api_leg, sql_leg, digits):
+    """Runs the API (A) and the SQL (B) as A-B-B-A, logging each run."""
+    legs = []
+    for side in ("api", "sql", "sql", "api"):
+        leg = api_leg() if side == "api" else sql_leg()
+        log(f"  {label} {side}: {leg['rps']:.0f}/s p50 {leg['p50_ms']:.{digits}f} ms "
+            f"p99 {leg['p99_ms']:.{digits}f} ms errors {leg['errors']}")
+        legs.append(leg)
+    return legs
+
+
+def summary(legs):
+    """Each side's runs averaged, their errors summed."""
+    api = [x for x in legs if x["side"] == "api"]
+    sql = [x for x in legs if x["side"] == "sql"]
+    mean = lambda xs, k: statistics.fmean(x[k] for x in xs)  # noqa: E731
+    return {"api_rps": mean(api, "rps"), "baseline_tps": mean(sql, "rps"),
+            "api_p50_ms": mean(api, "p50_ms"), "api_p99_ms": mean(api, "p99_ms"),
+            "baseline_p50_ms": mean(sql, "p50_ms"), "baseline_p99_ms": mean(sql, "p99_ms"),
+            "api_errors": sum(x["errors"] for x in api), "baseline_errors": sum(x["errors"] for x in sql),
+            "rss_peak_mib": max(x["rss_peak_mib"] for x in api), "legs": legs}
+
+
 class Bench:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -501,6 +530,18 @@ class Bench:
 
     # --- one run of each side --------------------------------------------------
 
+    def watch(self, cmd, what, env=None):
+        """Runs a load tool to its end while sampling the server's resident
+        memory; returns the peak (KiB)."""
+        tool = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        peak = 0
+        while tool.poll() is None:
+            peak = max(peak, rss_kib(self.app.pid))
+            time.sleep(0.25)
+        if tool.returncode != 0:
+            raise SystemExit(f"bench: {what} failed: {tool.stderr.read()}")
+        return peak
+
     def api_leg(self, name, spec, clients, duration, record=True, threads=THREADS):
         out = os.path.join(self.tmp, f"wrk-{name}-{clients}-{time.time_ns()}.json")
         env = dict(os.environ, BENCH_OUT=out, BENCH_THREADS=str(threads), BENCH_TOKENS=self.tokens_file,
@@ -512,13 +553,7 @@ class Bench:
             env.update(BENCH_TOKENS=self.read_tokens[name], BENCH_PATH=spec["path"])
         cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s",
                "-s", os.path.join(HERE, spec["lua"]), self.base]
-        wrk = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak = 0
-        while wrk.poll() is None:
-            peak = max(peak, rss_kib(self.app.pid))
-            time.sleep(0.25)
-        if wrk.returncode != 0:
-            raise SystemExit(f"bench: wrk failed: {wrk.stderr.read()}")
+        peak = self.watch(cmd, "wrk", env)
         with open(out) as f:
             r = json.load(f)
         if not record:
@@ -605,13 +640,11 @@ class Bench:
                     if len(reqs) == count:
                         break
         elif spec.get("read"):
-            with open(self.read_tokens[name]) as f:
-                tokens = [line.split()[1] for line in f if line.strip()]
+            tokens = tokens_in(self.read_tokens[name])
             reqs = [raw("GET", spec["path"], {"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
                     for i in range(count)]
         else:
-            with open(self.tokens_file) as f:
-                tokens = [line.split()[1] for line in f if line.strip()]
+            tokens = tokens_in(self.tokens_file)
             run_tag, lag = f"p{time.time_ns()}", max(4 * PACED_CLIENTS, count // (2 * duration))
             for i in range(count):
                 if i >= lag and rnd.randrange(100) < REPLAY:
@@ -633,13 +666,7 @@ class Bench:
         requests = self.paced_requests(name, spec, int(rate * duration * 1.5) + 100, duration)
         out = os.path.join(self.tmp, f"paced-{name}-{time.time_ns()}.json")
         cmd = [PACER, self.base.split("//", 1)[1], requests, str(PACED_CLIENTS), str(rate), str(duration), out]
-        pacer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak = 0
-        while pacer.poll() is None:
-            peak = max(peak, rss_kib(self.app.pid))
-            time.sleep(0.25)
-        if pacer.returncode != 0:
-            raise SystemExit(f"bench: paced_load failed: {pacer.stderr.read()}")
+        peak = self.watch(cmd, "paced_load")
         with open(out) as f:
             r = json.load(f)
         if r["exhausted"]:
@@ -653,22 +680,9 @@ class Bench:
         """Both sides offered the same rate (PACED % of the API's throughput
         at 8 clients), A-B-B-A: the latency each adds at equal load."""
         rate = max(1, round(api_rps * PACED / 100))
-        legs = []
-        for side in ("api", "sql", "sql", "api"):
-            leg = self.paced_api_leg(name, spec, rate, DURATION) if side == "api" else \
-                self.sql_leg(name, spec, PACED_CLIENTS, DURATION, threads=1, rate=rate)
-            log(f"  {name} at {rate}/s {side}: {leg['rps']:.0f}/s p50 {leg['p50_ms']:.2f} ms "
-                f"p99 {leg['p99_ms']:.2f} ms errors {leg['errors']}")
-            legs.append(leg)
-        api = [x for x in legs if x["side"] == "api"]
-        sql = [x for x in legs if x["side"] == "sql"]
-        mean = lambda xs, k: statistics.fmean(x[k] for x in xs)  # noqa: E731
-        row = {"scenario": name, "concurrency": PACED_CLIENTS, "rate": rate,
-               "api_rps": mean(api, "rps"), "baseline_tps": mean(sql, "rps"),
-               "api_p50_ms": mean(api, "p50_ms"), "api_p99_ms": mean(api, "p99_ms"),
-               "baseline_p50_ms": mean(sql, "p50_ms"), "baseline_p99_ms": mean(sql, "p99_ms"),
-               "api_errors": sum(x["errors"] for x in api), "baseline_errors": sum(x["errors"] for x in sql),
-               "legs": legs}
+        legs = abba(f"{name} at {rate}/s", lambda: self.paced_api_leg(name, spec, rate, DURATION),
+                    lambda: self.sql_leg(name, spec, PACED_CLIENTS, DURATION, threads=1, rate=rate), 2)
+        row = {"scenario": name, "concurrency": PACED_CLIENTS, "rate": rate, **summary(legs)}
         row["added_p50_ms"] = row["api_p50_ms"] - row["baseline_p50_ms"]
         row["added_p99_ms"] = row["api_p99_ms"] - row["baseline_p99_ms"]
         self.paced.append(row)
@@ -692,25 +706,10 @@ class Bench:
         # Warm-up: connections opened, caches filled; not recorded.
         self.api_leg(name, spec, CONCURRENCY[0], 2, record=False, threads=min(THREADS, CONCURRENCY[0]))
         for clients in CONCURRENCY:
-            legs = []
-            for side in ("api", "sql", "sql", "api"):
-                threads = min(THREADS, clients)
-                leg = self.api_leg(name, spec, clients, DURATION, threads=threads) if side == "api" else \
-                    self.sql_leg(name, spec, clients, DURATION, threads=threads)
-                log(f"  {name} c={clients} {side}: {leg['rps']:.0f}/s p50 {leg['p50_ms']:.1f} ms "
-                    f"p99 {leg['p99_ms']:.1f} ms errors {leg['errors']}")
-                legs.append(leg)
-            api = [x for x in legs if x["side"] == "api"]
-            sql = [x for x in legs if x["side"] == "sql"]
-            mean = lambda xs, k: statistics.fmean(x[k] for x in xs)  # noqa: E731
-            row = {
-                "scenario": name, "concurrency": clients,
-                "api_rps": mean(api, "rps"), "baseline_tps": mean(sql, "rps"),
-                "api_p50_ms": mean(api, "p50_ms"), "api_p99_ms": mean(api, "p99_ms"),
-                "baseline_p50_ms": mean(sql, "p50_ms"), "baseline_p99_ms": mean(sql, "p99_ms"),
-                "api_errors": sum(x["errors"] for x in api), "baseline_errors": sum(x["errors"] for x in sql),
-                "rss_peak_mib": max(x["rss_peak_mib"] for x in api), "legs": legs,
-            }
+            threads = min(THREADS, clients)
+            legs = abba(f"{name} c={clients}", lambda: self.api_leg(name, spec, clients, DURATION, threads=threads),
+                        lambda: self.sql_leg(name, spec, clients, DURATION, threads=threads), 1)
+            row = {"scenario": name, "concurrency": clients, **summary(legs)}
             row["ratio"] = row["api_rps"] / row["baseline_tps"] if row["baseline_tps"] else 0.0
             self.results.append(row)
             if PACED and clients == PACED_CLIENTS:
