@@ -83,7 +83,8 @@ fn main() -> io::Result<()> {
         .collect();
     let mut total = Tally::default();
     for worker in workers {
-        let tally = worker.join().unwrap_or_default();
+        // A connection thread that died is counted, not silently dropped.
+        let tally = worker.join().unwrap_or_else(|_| Tally { io_errors: 1, ..Tally::default() });
         total.latencies_us.extend(tally.latencies_us);
         total.non_2xx += tally.non_2xx;
         total.io_errors += tally.io_errors;
