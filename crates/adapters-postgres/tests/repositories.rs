@@ -209,6 +209,25 @@ struct PreparedStatement {
     runs: i64,
 }
 
+/// The statements prepared on the store's one connection.
+async fn prepared_statements(store: PgStore) -> Vec<PreparedStatement> {
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.connection().unwrap();
+        diesel::sql_query(
+            "SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements ORDER BY statement",
+        )
+        .load(&mut conn)
+        .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// How often each prepared statement whose SQL starts with `start` ran.
+fn runs_of(prepared: &[PreparedStatement], start: &str) -> Vec<i64> {
+    prepared.iter().filter(|p| p.statement.starts_with(start)).map(|p| p.runs).collect()
+}
+
 /// The payment paths' writes are prepared once per connection and then
 /// reused, not parsed and planned again on every call (see `prepared.rs`).
 #[tokio::test]
@@ -224,21 +243,7 @@ async fn the_writes_of_a_purchase_and_its_completion_are_prepared_once_per_conne
         assert_eq!(completed.status, PaymentStatus::Completed);
     }
 
-    let prepared: Vec<PreparedStatement> = tokio::task::spawn_blocking(move || {
-        let mut conn = store.connection().unwrap();
-        diesel::sql_query(
-            "SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements
-             WHERE statement LIKE 'INSERT%' OR statement LIKE 'UPDATE%'
-             ORDER BY statement",
-        )
-        .load(&mut conn)
-        .unwrap()
-    })
-    .await
-    .unwrap();
-    let runs_of = |start: &str| -> Vec<i64> {
-        prepared.iter().filter(|p| p.statement.starts_with(start)).map(|p| p.runs).collect()
-    };
+    let prepared = prepared_statements(store).await;
     // Each write of a purchase and of its completion: prepared once on the
     // connection and run for every purchase, never sent for parsing again.
     for write in [
@@ -249,11 +254,11 @@ async fn the_writes_of_a_purchase_and_its_completion_are_prepared_once_per_conne
         "INSERT INTO \"ledger_entries\"",
         "INSERT INTO \"outbox_events\"",
     ] {
-        assert_eq!(runs_of(write), vec![purchases], "{write}: {prepared:#?}");
+        assert_eq!(runs_of(&prepared, write), vec![purchases], "{write}: {prepared:#?}");
     }
     // One upsert per account the sale journal moves (buyer, platform fee,
     // instructor), all of one SQL text.
-    assert_eq!(runs_of("INSERT INTO \"ledger_balances\""), vec![purchases * 3], "{prepared:#?}");
+    assert_eq!(runs_of(&prepared, "INSERT INTO \"ledger_balances\""), vec![purchases * 3], "{prepared:#?}");
 }
 
 /// The statistics' reads (hand-written SQL, which diesel never prepares by
@@ -273,18 +278,8 @@ async fn the_statistics_reads_are_prepared_once_per_connection() {
         store.instructor_months(created.instructor_id, from, to).await.unwrap();
     }
 
-    let prepared: Vec<PreparedStatement> = tokio::task::spawn_blocking(move || {
-        let mut conn = store.connection().unwrap();
-        diesel::sql_query(
-            "SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements ORDER BY statement",
-        )
-        .load(&mut conn)
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    let prepared = prepared_statements(store).await;
     for read in ["SELECT day, status", "SELECT currency, status = 'lost'", "SELECT month, item_kind"] {
-        let runs: Vec<i64> = prepared.iter().filter(|p| p.statement.starts_with(read)).map(|p| p.runs).collect();
-        assert_eq!(runs, vec![2], "{read}: {prepared:#?}");
+        assert_eq!(runs_of(&prepared, read), vec![2], "{read}: {prepared:#?}");
     }
 }
