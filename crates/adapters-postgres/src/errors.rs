@@ -13,6 +13,9 @@ pub(crate) fn store_error(error: DieselError) -> StoreError {
             | DatabaseErrorKind::UniqueViolation,
             info,
         ) => StoreError::Corrupt(info.message().to_owned()),
+        // A stored value that does not decode (see `text_columns.rs`) will
+        // not decode on a retry either.
+        DieselError::DeserializationError(cause) => StoreError::Corrupt(cause.to_string()),
         _ => StoreError::Unavailable(error.to_string()),
     }
 }

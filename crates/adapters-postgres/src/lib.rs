@@ -33,6 +33,7 @@ mod schema;
 mod stats;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod text_columns;
 mod webhooks;
 
 pub use crypto::{CryptoError, Keyring};

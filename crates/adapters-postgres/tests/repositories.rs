@@ -273,7 +273,7 @@ async fn the_statistics_reads_are_prepared_once_per_connection() {
     payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap();
     let (from, to) = (created.created_at.date_naive() - chrono::Days::new(31), created.created_at.date_naive());
     for _ in 0..2 {
-        store.daily(from, to).await.unwrap();
+        store.created(from, to).await.unwrap();
         store.disputes(from, to).await.unwrap();
         store.instructor_months(created.instructor_id, from, to).await.unwrap();
     }
@@ -282,4 +282,79 @@ async fn the_statistics_reads_are_prepared_once_per_connection() {
     for read in ["SELECT day, status", "SELECT currency, status = 'lost'", "SELECT month, item_kind"] {
         assert_eq!(runs_of(&prepared, read), vec![2], "{read}: {prepared:#?}");
     }
+}
+
+/// The kept daily aggregates of a range come back summed over their shards
+/// two ways: per status and method, and per day and status; days outside
+/// the range and keys whose payments net to zero are left out.
+#[tokio::test]
+async fn the_created_aggregates_are_summed_per_status_and_per_day() {
+    use domain::ports::StatsQueries;
+    use domain::stats::{DayAggregate, StatusAggregate};
+    let f = fixture().await;
+    let store = f.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.connection().unwrap();
+        // (day, status, method, currency, shard, payments, amount, refunded)
+        diesel::sql_query(
+            "INSERT INTO payment_stats_daily (day, status, payment_method, currency, shard, payments, \
+                 amount_minor, discount_minor, platform_fee_minor, earnings_minor, refunded_minor) \
+             SELECT day::date, status, method, currency, shard, payments, amount, amount / 10, amount / 5, \
+                 amount - amount / 5, refunded \
+             FROM (VALUES ('2026-03-01', 'completed', 'stripe', 'USD', 0, 2, 2000, 0), \
+                          ('2026-03-01', 'completed', 'stripe', 'USD', 3, 1, 1000, 500), \
+                          ('2026-03-01', 'completed', 'paypal', 'USD', 1, 1, 1500, 0), \
+                          ('2026-03-01', 'failed', 'stripe', 'USD', 0, 1, 900, 0), \
+                          ('2026-03-02', 'completed', 'stripe', 'USD', 0, 4, 4000, 0), \
+                          ('2026-03-02', 'completed', 'stripe', 'EUR', 0, 1, 700, 0), \
+                          ('2026-03-02', 'expired', 'paypal', 'USD', 0, 1, 100, 0), \
+                          ('2026-03-02', 'expired', 'paypal', 'USD', 2, -1, -100, 0), \
+                          ('2026-04-01', 'completed', 'stripe', 'USD', 0, 9, 9000, 0)) \
+                 AS r(day, status, method, currency, shard, payments, amount, refunded)",
+        )
+        .execute(&mut conn)
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    let mut created = f.store.created(day(1), day(31)).await.unwrap();
+    created.by_status.sort_by_key(|s| (s.amount.currency().code().to_owned(), s.status.as_str(), s.method.as_str()));
+    created.by_day.sort_by_key(|d| (d.day, d.amount.currency().code().to_owned(), d.status.as_str()));
+    let (usd, eur) = (|m| Money::from_minor(m, Currency::USD), |m| Money::from_minor(m, Currency::EUR));
+    let by_status = |status, method, currency: fn(i64) -> Money, payments, amount: i64, refunded| StatusAggregate {
+        status,
+        method,
+        payments,
+        amount: currency(amount),
+        discount: currency(amount / 10),
+        platform_fee: currency(amount / 5),
+        refunded: currency(refunded),
+    };
+    assert_eq!(
+        created.by_status,
+        vec![
+            by_status(PaymentStatus::Completed, PaymentMethod::Stripe, eur, 1, 700, 0),
+            by_status(PaymentStatus::Completed, PaymentMethod::Paypal, usd, 1, 1500, 0),
+            by_status(PaymentStatus::Completed, PaymentMethod::Stripe, usd, 7, 7000, 500),
+            by_status(PaymentStatus::Failed, PaymentMethod::Stripe, usd, 1, 900, 0),
+        ]
+    );
+    let by_day = |d, status, currency: fn(i64) -> Money, payments, amount, refunded| DayAggregate {
+        day: day(d),
+        status,
+        payments,
+        amount: currency(amount),
+        refunded: currency(refunded),
+    };
+    assert_eq!(
+        created.by_day,
+        vec![
+            by_day(1, PaymentStatus::Completed, usd, 4, 4500, 500),
+            by_day(1, PaymentStatus::Failed, usd, 1, 900, 0),
+            by_day(2, PaymentStatus::Completed, eur, 1, 700, 0),
+            by_day(2, PaymentStatus::Completed, usd, 4, 4000, 0),
+        ]
+    );
 }

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 /// amount far inside `i64` minor units for every supported exponent.
 const MAX_INTEGER_DIGITS: usize = 12;
 
-/// The currencies Skillpay accepts, with their ISO-4217 minor-unit exponent.
+/// The currencies Skillpay accepts, with their ISO-4217 minor-unit exponent,
+/// in code order (looked up by binary search: every stored row decodes one).
 const CURRENCIES: &[(&str, u8)] = &[
     ("AUD", 2),
     ("BHD", 3),
@@ -80,11 +81,12 @@ impl Currency {
     /// Looks up an upper-case ISO-4217 code such as `"USD"`.
     pub fn from_code(code: &str) -> Result<Currency, MoneyError> {
         CURRENCIES
-            .iter()
-            .find(|(known, _)| *known == code)
-            .and_then(|(known, exponent)| {
+            .binary_search_by(|(known, _)| (*known).cmp(code))
+            .ok()
+            .and_then(|at| {
+                let (known, exponent) = CURRENCIES[at];
                 let bytes: [u8; 3] = known.as_bytes().try_into().ok()?;
-                Some(Currency { code: bytes, exponent: *exponent })
+                Some(Currency { code: bytes, exponent })
             })
             .ok_or(MoneyError::UnknownCurrency)
     }
@@ -488,6 +490,15 @@ mod tests {
         assert_eq!(Currency::from_code("usd"), Err(MoneyError::UnknownCurrency));
         assert_eq!(Currency::from_code("XYZ"), Err(MoneyError::UnknownCurrency));
         assert!(Currency::all().count() > 30);
+    }
+
+    #[test]
+    fn the_currency_table_is_in_code_order_so_every_code_is_found() {
+        assert!(CURRENCIES.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(Currency::all().count(), CURRENCIES.len());
+        for (code, exponent) in CURRENCIES {
+            assert_eq!(Currency::from_code(code).unwrap().exponent(), *exponent);
+        }
     }
 
     #[test]

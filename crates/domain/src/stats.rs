@@ -22,11 +22,9 @@ pub fn is_settled(status: PaymentStatus) -> bool {
     )
 }
 
-/// Payments created on one day with one status, method and currency.
+/// Payments created in the range with one status, method and currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DailyAggregate {
-    /// Day of creation (UTC).
-    pub day: NaiveDate,
+pub struct StatusAggregate {
     /// Their status now.
     pub status: PaymentStatus,
     /// Their method.
@@ -39,10 +37,36 @@ pub struct DailyAggregate {
     pub discount: Money,
     /// Sum of platform fees.
     pub platform_fee: Money,
-    /// Sum of instructor earnings.
-    pub earnings: Money,
     /// Sum of refunded amounts.
     pub refunded: Money,
+}
+
+/// Payments created on one day with one status and currency (all methods).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayAggregate {
+    /// Day of creation (UTC).
+    pub day: NaiveDate,
+    /// Their status now.
+    pub status: PaymentStatus,
+    /// How many.
+    pub payments: i64,
+    /// Sum of amounts paid (after discounts).
+    pub amount: Money,
+    /// Sum of refunded amounts.
+    pub refunded: Money,
+}
+
+/// The payments created in a date range, summed two ways: per status and
+/// method over the whole range (the groups and totals), and per day and
+/// status (the daily series). Storage sums both in one pass over its kept
+/// aggregates, so what crosses the port is a few rows per day, not one per
+/// day, status and method.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreatedAggregates {
+    /// Per status, method and currency.
+    pub by_status: Vec<StatusAggregate>,
+    /// Per day, status and currency.
+    pub by_day: Vec<DayAggregate>,
 }
 
 /// Disputes opened in the range, per currency and outcome.
@@ -145,24 +169,36 @@ fn count_rate(part: i64, whole: i64) -> Decimal {
     (Decimal::from(part) / Decimal::from(whole)).round_dp(4)
 }
 
-/// Folds the day aggregates and dispute aggregates into statistics.
-pub fn platform_stats(days: &[DailyAggregate], disputes: &[DisputeAggregate]) -> Result<PlatformStats, MoneyError> {
+/// Folds the aggregates of the payments created in a range and of the
+/// disputes opened in it into statistics.
+pub fn platform_stats(created: &CreatedAggregates, disputes: &[DisputeAggregate]) -> Result<PlatformStats, MoneyError> {
     let mut currencies: BTreeMap<Currency, CurrencyStats> = BTreeMap::new();
     let mut groups: BTreeMap<(Currency, &str, &str), StatusGroup> = BTreeMap::new();
     let mut series: BTreeMap<(Currency, NaiveDate), DailyPoint> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, CurrencyTotals> = BTreeMap::new();
-    for d in days {
+    for s in &created.by_status {
+        let currency = s.amount.currency();
+        let group = groups.entry((currency, s.status.as_str(), s.method.as_str())).or_insert(StatusGroup {
+            status: s.status,
+            method: s.method,
+            payments: 0,
+            amount: Money::zero(currency),
+        });
+        group.payments += s.payments;
+        group.amount = group.amount.checked_add(s.amount)?;
+        let total = totals.entry(currency).or_insert_with(|| empty_totals(currency));
+        total.payments += s.payments;
+        if is_settled(s.status) {
+            total.settled += s.payments;
+            total.gross = total.gross.checked_add(s.amount)?;
+            total.discounts = total.discounts.checked_add(s.discount)?;
+            total.platform_fees = total.platform_fees.checked_add(s.platform_fee)?;
+            total.refunds = total.refunds.checked_add(s.refunded)?;
+        }
+    }
+    for d in &created.by_day {
         let currency = d.amount.currency();
         let zero = Money::zero(currency);
-        let group = groups.entry((currency, d.status.as_str(), d.method.as_str())).or_insert(StatusGroup {
-            status: d.status,
-            method: d.method,
-            payments: 0,
-            amount: zero,
-        });
-        group.payments += d.payments;
-        group.amount = group.amount.checked_add(d.amount)?;
-        let total = totals.entry(currency).or_insert_with(|| empty_totals(currency));
         let point = series.entry((currency, d.day)).or_insert(DailyPoint {
             day: d.day,
             payments: 0,
@@ -170,14 +206,8 @@ pub fn platform_stats(days: &[DailyAggregate], disputes: &[DisputeAggregate]) ->
             gross: zero,
             refunds: zero,
         });
-        total.payments += d.payments;
         point.payments += d.payments;
         if is_settled(d.status) {
-            total.settled += d.payments;
-            total.gross = total.gross.checked_add(d.amount)?;
-            total.discounts = total.discounts.checked_add(d.discount)?;
-            total.platform_fees = total.platform_fees.checked_add(d.platform_fee)?;
-            total.refunds = total.refunds.checked_add(d.refunded)?;
             point.settled += d.payments;
             point.gross = point.gross.checked_add(d.amount)?;
             point.refunds = point.refunds.checked_add(d.refunded)?;
@@ -334,43 +364,90 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
     }
 
-    fn agg(d: u32, status: PaymentStatus, payments: i64, amount: i64, refunded: i64) -> DailyAggregate {
-        DailyAggregate {
-            day: day(d),
-            status,
-            method: PaymentMethod::Stripe,
-            payments,
-            amount: usd(amount),
-            discount: usd(0),
-            platform_fee: usd(amount / 5),
-            earnings: usd(amount - amount / 5),
-            refunded: usd(refunded),
+    /// What storage answers for `rows` of (day, status, payments, amount,
+    /// refunded), all Stripe: summed per status and per day and status.
+    fn created(rows: &[(u32, PaymentStatus, i64, i64, i64)]) -> CreatedAggregates {
+        let mut by_status: Vec<StatusAggregate> = Vec::new();
+        let mut by_day: Vec<DayAggregate> = Vec::new();
+        for &(d, status, payments, amount, refunded) in rows {
+            match by_status.iter_mut().find(|s| s.status == status) {
+                Some(s) => {
+                    s.payments += payments;
+                    s.amount = s.amount.checked_add(usd(amount)).unwrap();
+                    s.platform_fee = s.platform_fee.checked_add(usd(amount / 5)).unwrap();
+                    s.refunded = s.refunded.checked_add(usd(refunded)).unwrap();
+                }
+                None => by_status.push(StatusAggregate {
+                    status,
+                    method: PaymentMethod::Stripe,
+                    payments,
+                    amount: usd(amount),
+                    discount: usd(0),
+                    platform_fee: usd(amount / 5),
+                    refunded: usd(refunded),
+                }),
+            }
+            by_day.push(DayAggregate { day: day(d), status, payments, amount: usd(amount), refunded: usd(refunded) });
         }
+        CreatedAggregates { by_status, by_day }
     }
 
     #[test]
     fn only_paid_payments_count_towards_gross_and_rates_are_exact_decimals() {
-        let days = [
-            agg(1, PaymentStatus::Completed, 3, 30_000, 0),
-            agg(1, PaymentStatus::Failed, 2, 20_000, 0),
-            agg(2, PaymentStatus::PartiallyRefunded, 1, 10_000, 2_500),
-            agg(2, PaymentStatus::Disputed(SettledStatus::Completed), 1, 10_000, 0),
-        ];
+        let created = created(&[
+            (1, PaymentStatus::Completed, 3, 30_000, 0),
+            (1, PaymentStatus::Failed, 2, 20_000, 0),
+            (2, PaymentStatus::PartiallyRefunded, 1, 10_000, 2_500),
+            (2, PaymentStatus::Disputed(SettledStatus::Completed), 1, 10_000, 0),
+            (3, PaymentStatus::Completed, 1, 5_000, 0),
+        ]);
         let disputes = [DisputeAggregate { disputes: 1, amount: usd(10_000), lost: true }];
-        let stats = platform_stats(&days, &disputes).unwrap();
+        let stats = platform_stats(&created, &disputes).unwrap();
         let usd_stats = &stats.currencies[&Currency::USD];
         let totals = usd_stats.totals.clone().unwrap();
-        assert_eq!((totals.payments, totals.settled), (7, 5));
-        assert_eq!(totals.gross, usd(50_000));
-        assert_eq!(totals.platform_fees, usd(10_000));
+        assert_eq!((totals.payments, totals.settled), (8, 6));
+        assert_eq!(totals.gross, usd(55_000));
+        assert_eq!(totals.platform_fees, usd(11_000));
         assert_eq!(totals.refunds, usd(2_500));
-        assert_eq!(totals.net, usd(37_500));
-        assert_eq!(totals.refund_rate, Decimal::new(5, 2));
-        assert_eq!(totals.dispute_rate, Decimal::new(2, 1));
+        assert_eq!(totals.net, usd(42_500));
+        assert_eq!(totals.refund_rate, Decimal::new(455, 4));
+        assert_eq!(totals.dispute_rate, Decimal::new(1667, 4));
         assert_eq!(usd_stats.groups.len(), 4);
-        assert_eq!(usd_stats.daily.len(), 2);
+        let completed = usd_stats.groups.iter().find(|g| g.status == PaymentStatus::Completed).unwrap();
+        assert_eq!((completed.payments, completed.amount), (4, usd(35_000)));
+        assert_eq!(usd_stats.daily.len(), 3);
         assert_eq!((usd_stats.daily[0].payments, usd_stats.daily[0].settled), (5, 3));
+        assert_eq!(usd_stats.daily[0].gross, usd(30_000));
         assert_eq!(usd_stats.daily[1].refunds, usd(2_500));
+        assert_eq!(usd_stats.daily[2].day, day(3));
+    }
+
+    #[test]
+    fn currencies_are_kept_apart() {
+        let eur = |minor| Money::from_minor(minor, Currency::EUR);
+        let mut created = created(&[(1, PaymentStatus::Completed, 2, 20_000, 0)]);
+        created.by_status.push(StatusAggregate {
+            status: PaymentStatus::Completed,
+            method: PaymentMethod::Paypal,
+            payments: 1,
+            amount: eur(7_000),
+            discount: eur(0),
+            platform_fee: eur(1_400),
+            refunded: eur(0),
+        });
+        created.by_day.push(DayAggregate {
+            day: day(1),
+            status: PaymentStatus::Completed,
+            payments: 1,
+            amount: eur(7_000),
+            refunded: eur(0),
+        });
+        let stats = platform_stats(&created, &[]).unwrap();
+        assert_eq!(stats.currencies.len(), 2);
+        let eur_stats = &stats.currencies[&Currency::EUR];
+        assert_eq!(eur_stats.totals.clone().unwrap().gross, eur(7_000));
+        assert_eq!(eur_stats.daily[0].gross, eur(7_000));
+        assert_eq!(stats.currencies[&Currency::USD].daily[0].gross, usd(20_000));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use super::StoreError;
 use crate::ids::UserId;
-use crate::stats::{DailyAggregate, DisputeAggregate, MonthlyEarnings};
+use crate::stats::{CreatedAggregates, DisputeAggregate, MonthlyEarnings};
 
 /// Reads kept aggregates; each answer's cost depends on the date range, not
 /// on the number of payments.
@@ -13,8 +13,8 @@ use crate::stats::{DailyAggregate, DisputeAggregate, MonthlyEarnings};
 #[async_trait]
 pub trait StatsQueries: Send + Sync {
     /// Payments created from `from` to `to` (inclusive, UTC days), summed
-    /// per day, status, method and currency.
-    async fn daily(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DailyAggregate>, StoreError>;
+    /// per status, method and currency and per day, status and currency.
+    async fn created(&self, from: NaiveDate, to: NaiveDate) -> Result<CreatedAggregates, StoreError>;
     /// Disputes opened from `from` to `to`, per currency and outcome.
     async fn disputes(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DisputeAggregate>, StoreError>;
     /// The instructor's settled sales completed in the months from `from`

@@ -67,9 +67,9 @@ impl StatsService {
     pub async fn platform(&self, actor: Actor, from: NaiveDate, to: NaiveDate) -> Result<PlatformStats, StatsError> {
         actor.require_admin()?;
         check_range(from, to)?;
-        let days = self.stats.daily(from, to).await?;
+        let created = self.stats.created(from, to).await?;
         let disputes = self.stats.disputes(from, to).await?;
-        Ok(platform_stats(&days, &disputes)?)
+        Ok(platform_stats(&created, &disputes)?)
     }
 
     /// Background upkeep: folds the write shards of days before yesterday
