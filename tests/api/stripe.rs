@@ -91,7 +91,16 @@ async fn a_browser_confirmation_completes_the_payment_through_the_signed_webhook
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(status, "completed");
-    let processed = app.store.scalar("SELECT count(*) AS n FROM payment_webhook_logs WHERE processed").unwrap();
+    // The event's log row is marked processed in its own commit, just
+    // after the one that completed the payment.
+    let mut processed = 0;
+    for _ in 0..100 {
+        processed = app.store.scalar("SELECT count(*) AS n FROM payment_webhook_logs WHERE processed").unwrap();
+        if processed >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(processed >= 1);
     assert_eq!(app.count("ledger_journals").await, 1);
 }

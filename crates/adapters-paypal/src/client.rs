@@ -10,6 +10,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use thread_local::ThreadLocal;
 use tokio::sync::Mutex;
 
 use crate::config::PaypalConfig;
@@ -33,14 +34,19 @@ const MULTIPART_BOUNDARY: &str = "skillpay-part-boundary-5b1c0e";
 const MULTIPART: &str = "multipart/form-data; boundary=skillpay-part-boundary-5b1c0e";
 
 /// A client for PayPal's REST API; cheap to clone (clones share the
-/// connection pool and the token cache).
+/// connection pools and the token cache).
 #[derive(Clone)]
 pub struct PaypalClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// One HTTP client, and so one connection pool, per thread: hyper
+    /// drives a pooled connection on the runtime of the thread that opened
+    /// it, and the server's HTTP workers are single-threaded runtimes that
+    /// wait on short database calls in place, so a shared connection would
+    /// make a call wait for whichever worker opened it.
+    http: ThreadLocal<reqwest::Client>,
     config: PaypalConfig,
     /// `api_base` without a trailing slash.
     base: String,
@@ -202,13 +208,19 @@ impl PaypalClient {
         // build); an error only means another part of the process installed
         // one first, which serves as well.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        let timeout = Duration::from_millis(config.timeout_ms);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|_| SetupError::Http)?;
-        Ok(Self { inner: Arc::new(Inner { http, config, base, token: Mutex::new(None) }) })
+        let client =
+            Self { inner: Arc::new(Inner { http: ThreadLocal::new(), config, base, token: Mutex::new(None) }) };
+        // This thread's client now: a setting reqwest refuses fails here.
+        client.http()?;
+        Ok(client)
+    }
+
+    /// This thread's HTTP client.
+    fn http(&self) -> Result<&reqwest::Client, SetupError> {
+        self.inner.http.get_or_try(|| {
+            let timeout = Duration::from_millis(self.inner.config.timeout_ms);
+            reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build().map_err(|_| SetupError::Http)
+        })
     }
 
     /// The configuration it was built with.
@@ -306,7 +318,8 @@ impl PaypalClient {
     async fn send_once(&self, call: &Call, auth: &Auth<'_>) -> Result<Reply, Transport> {
         let config = &self.inner.config;
         let url = format!("{}{}", self.inner.base, call.path);
-        let mut request = self.inner.http.request(call.method.clone(), url).header(ACCEPT, JSON);
+        let http = self.http().map_err(|_| Transport { what: "no HTTP client", retryable: false })?;
+        let mut request = http.request(call.method.clone(), url).header(ACCEPT, JSON);
         request = match auth {
             Auth::Client => request.basic_auth(&config.client_id, Some(config.client_secret.expose())),
             Auth::Bearer(token) => request.bearer_auth(token.expose()),

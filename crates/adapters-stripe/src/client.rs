@@ -3,12 +3,14 @@
 //! and 5xx, always with the same `Idempotency-Key` so a retried create can
 //! never make a second PaymentIntent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::ports::GatewayError;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use thread_local::ThreadLocal;
 
 use crate::config::StripeConfig;
 use crate::wire::ErrorEnvelope;
@@ -49,7 +51,14 @@ impl CallError {
 /// A Stripe API client.
 #[derive(Clone)]
 pub(crate) struct StripeClient {
-    http: reqwest::Client,
+    /// One HTTP client, and so one connection pool, per thread. hyper
+    /// drives a pooled connection on the runtime of the thread that opened
+    /// it, and the server's HTTP workers are single-threaded runtimes that
+    /// wait on short database calls in place: a connection shared between
+    /// workers would make a call from one worker wait until the worker that
+    /// opened the connection is free to write the request and read the
+    /// answer.
+    http: Arc<ThreadLocal<reqwest::Client>>,
     config: StripeConfig,
 }
 
@@ -68,12 +77,22 @@ impl StripeClient {
         // reqwest is built without a default TLS provider: install ring's
         // (an error only means one is installed already).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .connect_timeout(Duration::from_millis(config.timeout_ms))
-            .build()
-            .map_err(|e| GatewayError::Unavailable(format!("HTTP client: {e}")))?;
-        Ok(Self { http, config })
+        let client = Self { http: Arc::new(ThreadLocal::new()), config };
+        // This thread's client now: a setting reqwest refuses fails here,
+        // at start-up, rather than at the first call.
+        client.http()?;
+        Ok(client)
+    }
+
+    /// This thread's HTTP client.
+    fn http(&self) -> Result<&reqwest::Client, GatewayError> {
+        self.http.get_or_try(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_millis(self.config.timeout_ms))
+                .connect_timeout(Duration::from_millis(self.config.timeout_ms))
+                .build()
+                .map_err(|e| GatewayError::Unavailable(format!("HTTP client: {e}")))
+        })
     }
 
     /// Calls `method path` with a form body, retrying what may be retried.
@@ -88,7 +107,10 @@ impl StripeClient {
         let body = serde_urlencoded::to_string(form).map_err(|e| CallError::Unavailable(e.to_string()))?;
         let mut attempt = 0;
         loop {
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(&self.config.secret_key);
+            // Asked on every attempt: after an await the task may run on
+            // another thread (outside the HTTP workers).
+            let http = self.http().map_err(|e| CallError::Unavailable(e.to_string()))?;
+            let mut request = http.request(method.clone(), &url).bearer_auth(&self.config.secret_key);
             if method != Method::GET {
                 request = request.header("content-type", "application/x-www-form-urlencoded").body(body.clone());
             }
@@ -125,6 +147,70 @@ impl StripeClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A keep-alive HTTP/1.1 stand-in on loopback answering every request
+    /// `{}`; its base URL.
+    fn answer_everything() -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                std::thread::spawn(move || {
+                    let mut request = Vec::new();
+                    let mut buf = [0_u8; 1024];
+                    while let Ok(n @ 1..) = stream.read(&mut buf) {
+                        request.extend_from_slice(&buf[..n]);
+                        if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                            request.clear();
+                            let answer =
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                            stream.write_all(answer.as_bytes()).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        base
+    }
+
+    fn one_thread_runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    /// The server's HTTP workers are single-threaded runtimes that wait on
+    /// short database calls in place. A call from one must not need another
+    /// to be free, as it would if they shared a pooled connection (hyper
+    /// drives each on the runtime that opened it).
+    #[test]
+    fn a_call_does_not_wait_for_the_thread_that_opened_an_earlier_connection() {
+        let config = StripeConfig {
+            api_base: answer_everything(),
+            timeout_ms: 2_000,
+            max_retries: 0,
+            ..StripeConfig::new("sk_test_threads".to_owned())
+        };
+        let client = StripeClient::new(config).unwrap();
+        let (opened, connection_idle) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let other = client.clone();
+        let worker = std::thread::spawn(move || {
+            one_thread_runtime().block_on(async {
+                let first = other.call::<serde_json::Value>(Method::GET, "/v1/payment_intents/pi_1", &[], None);
+                first.await.unwrap();
+                opened.send(()).unwrap();
+                // Blocks the runtime's only thread, as a database call does.
+                released.recv().unwrap();
+            });
+        });
+        connection_idle.recv().unwrap();
+        let second = client.call::<serde_json::Value>(Method::GET, "/v1/payment_intents/pi_2", &[], None);
+        let answered = one_thread_runtime().block_on(second);
+        release.send(()).unwrap();
+        worker.join().unwrap();
+        assert!(answered.is_ok(), "the second call waited for the blocked thread: {:?}", answered.err());
+    }
 
     #[test]
     fn backoff_stays_within_its_cap() {
