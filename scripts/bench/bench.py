@@ -196,10 +196,12 @@ def tokens_in(path):
         return [line.split()[1] for line in f if line.strip()]
 
 
-def abba(label, api_leg, sql_leg, digits):
-    """Runs the API (A) and the SQL (B) as A-B-B-A, logging each run."""
+def abba(label, api_leg, sql_leg, digits, before_leg):
+    """Runs the API (A) and the SQL (B) as A-B-B-A, logging each run.
+    `before_leg` runs before each (a checkpoint: see `Bench.checkpoint`)."""
     legs = []
     for side in ("api", "sql", "sql", "api"):
+        before_leg()
         leg = api_leg() if side == "api" else sql_leg()
         log(f"  {label} {side}: {leg['rps']:.0f}/s p50 {leg['p50_ms']:.{digits}f} ms "
             f"p99 {leg['p99_ms']:.{digits}f} ms errors {leg['errors']}")
@@ -681,7 +683,8 @@ class Bench:
         at 8 clients), A-B-B-A: the latency each adds at equal load."""
         rate = max(1, round(api_rps * PACED / 100))
         legs = abba(f"{name} at {rate}/s", lambda: self.paced_api_leg(name, spec, rate, DURATION),
-                    lambda: self.sql_leg(name, spec, PACED_CLIENTS, DURATION, threads=1, rate=rate), 2)
+                    lambda: self.sql_leg(name, spec, PACED_CLIENTS, DURATION, threads=1, rate=rate), 2,
+                    self.checkpoint)
         row = {"scenario": name, "concurrency": PACED_CLIENTS, "rate": rate, **summary(legs)}
         row["added_p50_ms"] = row["api_p50_ms"] - row["baseline_p50_ms"]
         row["added_p99_ms"] = row["api_p99_ms"] - row["baseline_p99_ms"]
@@ -708,7 +711,8 @@ class Bench:
         for clients in CONCURRENCY:
             threads = min(THREADS, clients)
             legs = abba(f"{name} c={clients}", lambda: self.api_leg(name, spec, clients, DURATION, threads=threads),
-                        lambda: self.sql_leg(name, spec, clients, DURATION, threads=threads), 1)
+                        lambda: self.sql_leg(name, spec, clients, DURATION, threads=threads), 1,
+                        self.checkpoint)
             row = {"scenario": name, "concurrency": clients, **summary(legs)}
             row["ratio"] = row["api_rps"] / row["baseline_tps"] if row["baseline_tps"] else 0.0
             self.results.append(row)
@@ -724,6 +728,13 @@ class Bench:
                               "baseline_p99_ms": sql["p99_ms"], "api_errors": api["errors"],
                               "baseline_errors": sql["errors"], "legs": [api, sql]})
         self.check(name)
+
+    def checkpoint(self):
+        """A checkpoint before each run, so that every run starts from the
+        same state: no checkpoint of PostgreSQL's own timing (every 5 minutes,
+        its writes spread over minutes) falls into one run and not another,
+        and every run pays the same full-page writes after it."""
+        self.db("CHECKPOINT")
 
     def check(self, name):
         """After every scenario: no duplicate payment, no second sale journal,

@@ -19,6 +19,7 @@ use crate::errors::{TxError, corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
+use crate::prepared::PreparedExt;
 use crate::rows::{CouponRow, currency, limit};
 use crate::schema::{coupon_redemptions, coupons};
 
@@ -47,7 +48,9 @@ impl CouponRepository for PgStore {
             coupons::table
                 .find(id.uuid())
                 .select(CouponRow::as_select())
-                .first(conn)
+                .limit(1)
+                .prepared()
+                .get_result(conn)
                 .optional()
                 .map_err(store_error)?
                 .map(CouponRow::into_domain)
@@ -61,7 +64,9 @@ impl CouponRepository for PgStore {
             coupons::table
                 .filter(coupons::code.eq(code.as_str()))
                 .select(CouponRow::as_select())
-                .first(conn)
+                .limit(1)
+                .prepared()
+                .get_result(conn)
                 .optional()
                 .map_err(store_error)?
                 .map(CouponRow::into_domain)
@@ -185,6 +190,7 @@ pub(crate) fn live_uses(conn: &mut PgConnection, id: CouponId, user: UserId) -> 
         .filter(coupon_redemptions::user_id.eq(user.get()))
         .filter(coupon_redemptions::status.eq_any(LIVE_REDEMPTION))
         .count()
+        .prepared()
         .get_result(conn)
         .map_err(store_error)?;
     u32::try_from(count).map_err(|_| corrupt("redemption count"))
@@ -199,6 +205,7 @@ pub(crate) fn announce_if_exhausted(conn: &mut PgConnection, coupon_id: Uuid, at
         .filter(coupons::max_uses.is_not_null())
         .set(coupons::updated_at.eq(at))
         .returning((coupons::code, coupons::max_uses))
+        .prepared()
         .get_result(conn)
         .optional()?;
     let Some((code, Some(max_uses))) = limited else {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use diesel::dsl::sum;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
+use diesel::sql_types::{Array, BigInt, Nullable, SmallInt, Text, Timestamptz};
 use domain::ledger::Journal;
 use domain::ports::StoreError;
 
@@ -31,65 +31,61 @@ fn shard_of(journal: &Journal) -> i16 {
     i16::try_from(spread % u16::try_from(BALANCE_SHARDS).unwrap_or(1)).unwrap_or(0)
 }
 
+/// A journal, its entries and its kept balances in one statement (one
+/// round trip, whatever the number of entries). Entries go in the
+/// journal's order; each account's net change is added to the journal's
+/// shard row, accounts in sorted order, so two journals never lock shared
+/// balance rows in opposite orders. The journal must balance by commit
+/// (a deferred constraint trigger on the entries checks it).
+const WRITE_JOURNAL: &str = "\
+WITH journal AS (
+    INSERT INTO ledger_journals (id, kind, payment_id, payout_id, currency, posted_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    RETURNING id
+), entries AS (
+    INSERT INTO ledger_entries (journal_id, account, currency, amount_minor)
+    SELECT journal.id, e.account, $5, e.amount_minor
+      FROM journal, unnest($7::text[], $8::bigint[]) WITH ORDINALITY AS e (account, amount_minor, n)
+     ORDER BY e.n
+)
+INSERT INTO ledger_balances AS b (account, currency, shard, balance_minor, updated_at)
+SELECT t.account, $5, $9, t.delta, $6
+  FROM unnest($10::text[], $11::bigint[]) WITH ORDINALITY AS t (account, delta, n)
+ ORDER BY t.n
+ON CONFLICT (account, currency, shard) DO UPDATE
+   SET balance_minor = b.balance_minor + EXCLUDED.balance_minor, updated_at = EXCLUDED.updated_at
+RETURNING b.balance_minor";
+
 pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> QueryResult<()> {
-    let journal_currency = journal.currency();
-    let currency = journal_currency.code();
-    diesel::insert_into(ledger_journals::table)
-        .values((
-            ledger_journals::id.eq(journal.id().uuid()),
-            ledger_journals::kind.eq(journal.kind().as_str()),
-            ledger_journals::payment_id.eq(journal.payment_id().map(|id| id.uuid())),
-            ledger_journals::payout_id.eq(journal.payout_id().map(|id| id.uuid())),
-            ledger_journals::currency.eq(currency),
-            ledger_journals::posted_at.eq(journal.posted_at()),
-        ))
-        .returning(ledger_journals::id)
-        .prepared()
-        .get_result::<uuid::Uuid>(conn)?;
-    let entries: Vec<_> = journal
-        .entries()
-        .iter()
-        .map(|e| {
-            (
-                ledger_entries::journal_id.eq(journal.id().uuid()),
-                ledger_entries::account.eq(e.account.code()),
-                ledger_entries::currency.eq(currency),
-                ledger_entries::amount_minor.eq(e.amount_minor),
-            )
-        })
-        .collect();
-    diesel::insert_into(ledger_entries::table)
-        .values(entries)
-        .returning(ledger_entries::id)
-        .prepared()
-        .get_results::<i64>(conn)?;
+    let (accounts, amounts): (Vec<String>, Vec<i64>) =
+        journal.entries().iter().map(|e| (e.account.code(), e.amount_minor)).unzip();
     let mut per_account: BTreeMap<String, i64> = BTreeMap::new();
-    for entry in journal.entries() {
-        let total = per_account.entry(entry.account.code()).or_insert(0);
-        *total = total.saturating_add(entry.amount_minor);
+    for (account, amount) in accounts.iter().zip(&amounts) {
+        let total = per_account.entry(account.clone()).or_insert(0);
+        *total = total.saturating_add(*amount);
     }
-    let shard = shard_of(journal);
-    for (account, delta) in per_account {
-        diesel::insert_into(ledger_balances::table)
-            .values((
-                ledger_balances::account.eq(&account),
-                ledger_balances::currency.eq(currency),
-                ledger_balances::shard.eq(shard),
-                ledger_balances::balance_minor.eq(delta),
-                ledger_balances::updated_at.eq(journal.posted_at()),
-            ))
-            .on_conflict((ledger_balances::account, ledger_balances::currency, ledger_balances::shard))
-            .do_update()
-            .set((
-                ledger_balances::balance_minor
-                    .eq(ledger_balances::balance_minor + excluded(ledger_balances::balance_minor)),
-                ledger_balances::updated_at.eq(excluded(ledger_balances::updated_at)),
-            ))
-            .returning(ledger_balances::balance_minor)
-            .prepared()
-            .get_result::<i64>(conn)?;
+    let (balance_accounts, deltas): (Vec<String>, Vec<i64>) = per_account.into_iter().unzip();
+    #[derive(QueryableByName)]
+    struct KeptBalance {
+        #[diesel(sql_type = BigInt)]
+        #[allow(dead_code, reason = "loaded only to run the statement prepared (see crate::prepared)")]
+        balance_minor: i64,
     }
-    Ok(())
+    diesel::sql_query(WRITE_JOURNAL)
+        .bind::<diesel::sql_types::Uuid, _>(journal.id().uuid())
+        .bind::<Text, _>(journal.kind().as_str())
+        .bind::<Nullable<diesel::sql_types::Uuid>, _>(journal.payment_id().map(|id| id.uuid()))
+        .bind::<Nullable<diesel::sql_types::Uuid>, _>(journal.payout_id().map(|id| id.uuid()))
+        .bind::<Text, _>(journal.currency().code())
+        .bind::<Timestamptz, _>(journal.posted_at())
+        .bind::<Array<Text>, _>(&accounts)
+        .bind::<Array<BigInt>, _>(&amounts)
+        .bind::<SmallInt, _>(shard_of(journal))
+        .bind::<Array<Text>, _>(&balance_accounts)
+        .bind::<Array<BigInt>, _>(&deltas)
+        .prepared()
+        .load::<KeptBalance>(conn)
+        .map(|_| ())
 }
 
 /// The first instructor and currency whose kept amount paid out differs

@@ -148,36 +148,52 @@ fn count_use(conn: &mut PgConnection, coupon: Uuid, shard: i16, delta: i32) -> Q
         .map(|rows| rows.len())
 }
 
+/// A redemption and, for a use counted on a count row, that row's count, in
+/// one statement. The payment (and, through its triggers, its statistics
+/// rows) was written by an earlier statement of the transaction, so count
+/// rows are still locked after statistics rows, as by every payment change.
+const INSERT_REDEMPTION: &str = "\
+WITH redemption AS (
+    INSERT INTO coupon_redemptions (id, coupon_id, user_id, payment_id, discount_amount_minor, currency, status,
+                                    redeemed_at, updated_at, use_shard)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
+    RETURNING coupon_id, use_shard
+)
+INSERT INTO coupon_use_counts AS c (coupon_id, shard, uses)
+SELECT coupon_id, use_shard, 1 FROM redemption WHERE use_shard IS NOT NULL
+ON CONFLICT (coupon_id, shard) DO UPDATE SET uses = c.uses + EXCLUDED.uses
+RETURNING c.uses";
+
 fn insert_redemption(
     conn: &mut PgConnection,
     r: &NewRedemption,
     counter: UseCounter,
     at: DateTime<Utc>,
-) -> QueryResult<usize> {
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Integer, Nullable, SmallInt, Text, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Uses {
+        #[diesel(sql_type = Integer)]
+        #[allow(dead_code, reason = "loaded only to run the statement prepared (see crate::prepared)")]
+        uses: i32,
+    }
     let use_shard = match counter {
         UseCounter::Coupon => None,
         UseCounter::Shard(shard) => Some(shard),
     };
-    diesel::insert_into(coupon_redemptions::table)
-        .values((
-            coupon_redemptions::id.eq(r.id.uuid()),
-            coupon_redemptions::coupon_id.eq(r.coupon_id.uuid()),
-            coupon_redemptions::user_id.eq(r.user_id.get()),
-            coupon_redemptions::payment_id.eq(r.payment_id.uuid()),
-            coupon_redemptions::discount_amount_minor.eq(r.discount_amount.minor()),
-            coupon_redemptions::currency.eq(r.discount_amount.currency().code()),
-            coupon_redemptions::status.eq(r.status.as_str()),
-            coupon_redemptions::redeemed_at.eq(at),
-            coupon_redemptions::updated_at.eq(at),
-            coupon_redemptions::use_shard.eq(use_shard),
-        ))
-        .returning(coupon_redemptions::id)
+    diesel::sql_query(INSERT_REDEMPTION)
+        .bind::<diesel::sql_types::Uuid, _>(r.id.uuid())
+        .bind::<diesel::sql_types::Uuid, _>(r.coupon_id.uuid())
+        .bind::<BigInt, _>(r.user_id.get())
+        .bind::<diesel::sql_types::Uuid, _>(r.payment_id.uuid())
+        .bind::<BigInt, _>(r.discount_amount.minor())
+        .bind::<Text, _>(r.discount_amount.currency().code())
+        .bind::<Text, _>(r.status.as_str())
+        .bind::<Timestamptz, _>(at)
+        .bind::<Nullable<SmallInt>, _>(use_shard)
         .prepared()
-        .get_result::<Uuid>(conn)?;
-    match use_shard {
-        Some(shard) => count_use(conn, r.coupon_id.uuid(), shard, 1),
-        None => Ok(1),
-    }
+        .load::<Uses>(conn)
+        .map(|_| ())
 }
 
 /// Locks the coupon a payment change will touch before the payment row.
@@ -234,6 +250,7 @@ fn change_redemption(
             let released: Option<(Uuid, Option<i16>)> = diesel::update(target)
                 .set((coupon_redemptions::status.eq("released"), coupon_redemptions::updated_at.eq(at)))
                 .returning((coupon_redemptions::coupon_id, coupon_redemptions::use_shard))
+                .prepared()
                 .get_result(conn)
                 .optional()?;
             match released {
@@ -243,7 +260,9 @@ fn change_redemption(
                 Some((coupon_id, None)) => {
                     diesel::update(coupons::table.find(coupon_id))
                         .set((coupons::times_used.eq(coupons::times_used - 1), coupons::updated_at.eq(at)))
-                        .execute(conn)?;
+                        .returning(coupons::id)
+                        .prepared()
+                        .get_result::<Uuid>(conn)?;
                 }
                 None => {}
             }

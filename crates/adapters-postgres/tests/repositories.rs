@@ -228,37 +228,62 @@ fn runs_of(prepared: &[PreparedStatement], start: &str) -> Vec<i64> {
     prepared.iter().filter(|p| p.statement.starts_with(start)).map(|p| p.runs).collect()
 }
 
-/// The payment paths' writes are prepared once per connection and then
+/// The payment paths' statements are prepared once per connection and then
 /// reused, not parsed and planned again on every call (see `prepared.rs`).
 #[tokio::test]
-async fn the_writes_of_a_purchase_and_its_completion_are_prepared_once_per_connection() {
+async fn the_statements_of_a_purchase_and_its_completion_are_prepared_once_per_connection() {
     // One connection, so every statement below runs in the session inspected.
     let f = fixture_with_connections(1).await;
     let (payments, store) = (f.payments, f.store.clone());
+    let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
+    // Unlimited, so its uses are counted on its count rows.
+    let definition = NewCoupon {
+        id: CouponId::from_uuid(uuid::Uuid::nil()),
+        code: CouponCode::parse("OPEN").unwrap(),
+        discount: Discount::Fixed { amount: Money::from_minor(100, Currency::USD) },
+        currency: Some(Currency::USD),
+        min_order_amount: None,
+        max_uses: None,
+        max_uses_per_user: None,
+        valid_from: None,
+        expires_at: None,
+        targeting: Targeting::default(),
+        is_active: true,
+        created_at: chrono::Utc::now(),
+    };
+    f.coupons.create(admin, definition).await.unwrap();
     let purchases = 3;
     for user in 1..=purchases {
         let actor = student(user);
-        let created = payments.create(actor, buy(None)).await.unwrap().payment;
+        let created = payments.create(actor, buy(Some("OPEN"))).await.unwrap().payment;
         let completed = payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap().payment;
         assert_eq!(completed.status, PaymentStatus::Completed);
     }
 
     let prepared = prepared_statements(store).await;
-    // Each write of a purchase and of its completion: prepared once on the
-    // connection and run for every purchase, never sent for parsing again.
-    for write in [
+    // Each statement of a purchase with a coupon and of its completion:
+    // prepared once on the connection and run for every purchase, never
+    // sent for parsing again.
+    for statement in [
+        "SELECT \"coupons\".\"id\", \"coupons\".\"code\"",
         "INSERT INTO \"payments\"",
+        "WITH redemption AS",
         "UPDATE \"payments\" SET \"provider_payment_id\"",
         "UPDATE \"payments\" SET \"status\"",
-        "INSERT INTO \"ledger_journals\"",
-        "INSERT INTO \"ledger_entries\"",
+        "UPDATE \"coupon_redemptions\" SET \"status\"",
+        "UPDATE \"coupons\" SET \"updated_at\"",
         "INSERT INTO \"outbox_events\"",
     ] {
-        assert_eq!(runs_of(&prepared, write), vec![purchases], "{write}: {prepared:#?}");
+        assert_eq!(runs_of(&prepared, statement), vec![purchases], "{statement}: {prepared:#?}");
     }
-    // One upsert per account the sale journal moves (buyer, platform fee,
-    // instructor), all of one SQL text.
-    assert_eq!(runs_of(&prepared, "INSERT INTO \"ledger_balances\""), vec![purchases * 3], "{prepared:#?}");
+    // A journal, its three entries and the three kept balances it moves
+    // (buyer, platform fee, instructor) are one statement.
+    assert_eq!(runs_of(&prepared, "WITH journal AS"), vec![purchases], "{prepared:#?}");
+    for separate in
+        ["INSERT INTO \"ledger_journals\"", "INSERT INTO \"ledger_entries\"", "INSERT INTO \"ledger_balances\""]
+    {
+        assert!(runs_of(&prepared, separate).is_empty(), "{separate}: {prepared:#?}");
+    }
 }
 
 /// The statistics' reads (hand-written SQL, which diesel never prepares by

@@ -20,7 +20,8 @@ FROM "payments" WHERE (("payments"."payment_method" = 'stripe') AND ("payments".
 SELECT "payments"."id", "payments"."user_id", "payments"."course_id", "payments"."event_id", "payments"."instructor_id", "payments"."status", "payments"."status_before_dispute", "payments"."payment_method", "payments"."provider_payment_id", "payments"."currency", "payments"."original_amount_minor", "payments"."discount_amount_minor", "payments"."amount_minor", "payments"."platform_fee_minor", "payments"."instructor_earnings_minor", "payments"."refunded_amount_minor", "payments"."coupon_id", "payments"."coupon_code", "payments"."billing", "payments"."ip_address", "payments"."user_agent", "payments"."failure_reason", "payments"."created_at", "payments"."updated_at", "payments"."completed_at"
 FROM "payments" WHERE ("payments"."id" = :p_id) LIMIT 1;
 -- 3. completion: guarded status change, coupon use confirmed, sale journal
--- with three entries and kept balances, outbox event (one transaction)
+-- with its three entries and kept balances in one statement, outbox event
+-- (one transaction)
 \set shard :n % 16
 BEGIN;
 SELECT "coupon_redemptions"."coupon_id", "coupon_redemptions"."use_shard" FROM "coupon_redemptions" WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) LIMIT 1;
@@ -34,17 +35,27 @@ RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "paymen
 UPDATE "coupon_redemptions" SET "status" = 'confirmed', "updated_at" = now() WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) RETURNING "coupon_redemptions"."coupon_id";
 UPDATE "coupons" SET "updated_at" = now() WHERE (("coupons"."id" = :coupon_id) AND ("coupons"."max_uses" IS NOT NULL)) RETURNING "coupons"."code", "coupons"."max_uses";
 \endif
-INSERT INTO "ledger_journals" ("id", "kind", "payment_id", "payout_id", "currency", "posted_at") VALUES (md5('journal-' || :p_id::text)::uuid, 'sale', :p_id, NULL, 'USD', now()) RETURNING "ledger_journals"."id";
-INSERT INTO "ledger_entries" ("journal_id", "account", "currency", "amount_minor")
-VALUES (md5('journal-' || :p_id::text)::uuid, concat_ws(':', 'gateway_clearing', 'stripe'), 'USD', :p_amount_minor),
-       (md5('journal-' || :p_id::text)::uuid, concat_ws(':', 'instructor_pending', :p_instructor_id::bigint), 'USD', -(:p_instructor_earnings_minor::bigint)),
-       (md5('journal-' || :p_id::text)::uuid, 'platform_revenue', 'USD', -(:p_platform_fee_minor::bigint)) RETURNING "ledger_entries"."id";
-INSERT INTO "ledger_balances" ("account", "currency", "shard", "balance_minor", "updated_at") VALUES (concat_ws(':', 'gateway_clearing', 'stripe'), 'USD', :shard, :p_amount_minor, now())
-ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at" RETURNING "ledger_balances"."balance_minor";
-INSERT INTO "ledger_balances" ("account", "currency", "shard", "balance_minor", "updated_at") VALUES (concat_ws(':', 'instructor_pending', :p_instructor_id::bigint), 'USD', :shard, -(:p_instructor_earnings_minor::bigint), now())
-ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at" RETURNING "ledger_balances"."balance_minor";
-INSERT INTO "ledger_balances" ("account", "currency", "shard", "balance_minor", "updated_at") VALUES ('platform_revenue', 'USD', :shard, -(:p_platform_fee_minor::bigint), now())
-ON CONFLICT ("account", "currency", "shard") DO UPDATE SET "balance_minor" = ("ledger_balances"."balance_minor" + excluded."balance_minor"), "updated_at" = excluded."updated_at" RETURNING "ledger_balances"."balance_minor";
+WITH journal AS (
+    INSERT INTO ledger_journals (id, kind, payment_id, payout_id, currency, posted_at)
+    VALUES (md5('journal-' || :p_id::text)::uuid, 'sale', :p_id, NULL, 'USD', now())
+    RETURNING id
+), entries AS (
+    INSERT INTO ledger_entries (journal_id, account, currency, amount_minor)
+    SELECT journal.id, e.account, 'USD', e.amount_minor
+      FROM journal, unnest(ARRAY[concat_ws(':', 'gateway_clearing', 'stripe'), concat_ws(':', 'instructor_pending', :p_instructor_id::bigint), 'platform_revenue'],
+                           ARRAY[:p_amount_minor::bigint, -(:p_instructor_earnings_minor::bigint), -(:p_platform_fee_minor::bigint)])
+           WITH ORDINALITY AS e (account, amount_minor, n)
+     ORDER BY e.n
+)
+INSERT INTO ledger_balances AS b (account, currency, shard, balance_minor, updated_at)
+SELECT t.account, 'USD', :shard, t.delta, now()
+  FROM unnest(ARRAY[concat_ws(':', 'gateway_clearing', 'stripe'), concat_ws(':', 'instructor_pending', :p_instructor_id::bigint), 'platform_revenue'],
+              ARRAY[:p_amount_minor::bigint, -(:p_instructor_earnings_minor::bigint), -(:p_platform_fee_minor::bigint)])
+       WITH ORDINALITY AS t (account, delta, n)
+ ORDER BY t.n
+ON CONFLICT (account, currency, shard) DO UPDATE
+   SET balance_minor = b.balance_minor + EXCLUDED.balance_minor, updated_at = EXCLUDED.updated_at
+RETURNING b.balance_minor;
 INSERT INTO "outbox_events" ("id", "event_type", "aggregate_id", "payload", "created_at")
 VALUES (gen_random_uuid(), 'payment.completed', 'pay_' || replace(:p_id::text, '-', ''),
         jsonb_build_object('id', 'pay_' || replace(:p_id::text, '-', ''), 'amount', '26.10', 'status', 'completed', 'user_id', :p_user_id::bigint,

@@ -38,10 +38,17 @@ INSERT INTO "payments" ("id", "user_id", "course_id", "event_id", "instructor_id
 VALUES (gen_random_uuid(), :uid, :course, DEFAULT, :c_instructor_id, 'pending', DEFAULT, 'sandbox', DEFAULT, 'USD', :c_price_minor, :discount, :amount, :fee, :earnings, 0, :coupon_id, 'BENCH10',
         '{"city": null, "name": null, "email": null, "address": null, "country": null, "postal_code": null}', '127.0.0.1', 'wrk/4.1.0', DEFAULT, now(), now(), DEFAULT)
 RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "payments"."event_id", "payments"."instructor_id", "payments"."status", "payments"."status_before_dispute", "payments"."payment_method", "payments"."provider_payment_id", "payments"."currency", "payments"."original_amount_minor", "payments"."discount_amount_minor", "payments"."amount_minor", "payments"."platform_fee_minor", "payments"."instructor_earnings_minor", "payments"."refunded_amount_minor", "payments"."coupon_id", "payments"."coupon_code", "payments"."billing", "payments"."ip_address", "payments"."user_agent", "payments"."failure_reason", "payments"."created_at", "payments"."updated_at", "payments"."completed_at" \gset p_
-INSERT INTO "coupon_redemptions" ("id", "coupon_id", "user_id", "payment_id", "discount_amount_minor", "currency", "status", "redeemed_at", "updated_at", "use_shard")
-VALUES (gen_random_uuid(), :coupon_id, :uid, :p_id, :discount, 'USD', 'reserved', now(), now(), ('x' || right(:p_id::text, 2))::bit(8)::int % 16) RETURNING "coupon_redemptions"."id";
-INSERT INTO "coupon_use_counts" ("coupon_id", "shard", "uses") VALUES (:coupon_id, ('x' || right(:p_id::text, 2))::bit(8)::int % 16, 1)
-ON CONFLICT ("coupon_id", "shard") DO UPDATE SET "uses" = ("coupon_use_counts"."uses" + excluded."uses") RETURNING "coupon_use_counts"."uses";
+WITH redemption AS (
+    INSERT INTO coupon_redemptions (id, coupon_id, user_id, payment_id, discount_amount_minor, currency, status,
+                                    redeemed_at, updated_at, use_shard)
+    VALUES (gen_random_uuid(), :coupon_id, :uid, :p_id, :discount, 'USD', 'reserved', now(), now(),
+            ('x' || right(:p_id::text, 2))::bit(8)::int % 16)
+    RETURNING coupon_id, use_shard
+)
+INSERT INTO coupon_use_counts AS c (coupon_id, shard, uses)
+SELECT coupon_id, use_shard, 1 FROM redemption WHERE use_shard IS NOT NULL
+ON CONFLICT (coupon_id, shard) DO UPDATE SET uses = c.uses + EXCLUDED.uses
+RETURNING c.uses;
 COMMIT;
 -- 6. the gateway's id (sandbox: made locally), own commit
 UPDATE "payments" SET "provider_payment_id" = 'sbx_' || replace(:p_id::text, '-', ''), "updated_at" = now() WHERE ("payments"."id" = :p_id) RETURNING "payments"."id";

@@ -67,8 +67,10 @@ impl StatsService {
     pub async fn platform(&self, actor: Actor, from: NaiveDate, to: NaiveDate) -> Result<PlatformStats, StatsError> {
         actor.require_admin()?;
         check_range(from, to)?;
-        let created = self.stats.created(from, to).await?;
-        let disputes = self.stats.disputes(from, to).await?;
+        // Two independent reads: asked together, the answer waits for the
+        // longer of them, not for both one after the other.
+        let (created, disputes) =
+            futures::future::try_join(self.stats.created(from, to), self.stats.disputes(from, to)).await?;
         Ok(platform_stats(&created, &disputes)?)
     }
 
@@ -99,5 +101,81 @@ impl StatsService {
             currencies: instructor_earnings(&rows)?,
             balances: self.payouts.balances(whose).await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::ports::MockPayoutRepository;
+    use crate::stats::{CreatedAggregates, DisputeAggregate, MonthlyEarnings};
+    use crate::usecases::Role;
+
+    /// Answers the created aggregates only once the disputes were asked for
+    /// too: one read after the other never finishes.
+    #[derive(Default)]
+    struct AnswersWhenBothAsked {
+        disputes_asked: AtomicBool,
+        created_waiting: Mutex<Option<Waker>>,
+    }
+
+    #[async_trait]
+    impl StatsQueries for AnswersWhenBothAsked {
+        async fn created(&self, _: NaiveDate, _: NaiveDate) -> Result<CreatedAggregates, StoreError> {
+            std::future::poll_fn(|cx| {
+                if self.disputes_asked.load(Ordering::SeqCst) {
+                    return Poll::Ready(());
+                }
+                *self.created_waiting.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+            Ok(CreatedAggregates::default())
+        }
+
+        async fn disputes(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<DisputeAggregate>, StoreError> {
+            self.disputes_asked.store(true, Ordering::SeqCst);
+            if let Some(waker) = self.created_waiting.lock().unwrap().take() {
+                waker.wake();
+            }
+            Ok(Vec::new())
+        }
+
+        async fn instructor_months(
+            &self,
+            _: UserId,
+            _: NaiveDate,
+            _: NaiveDate,
+        ) -> Result<Vec<MonthlyEarnings>, StoreError> {
+            Ok(Vec::new())
+        }
+
+        async fn fold_shards(&self, _: NaiveDate, _: NaiveDate) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn the_platform_statistics_ask_for_their_two_reads_together() {
+        let service =
+            StatsService::new(Arc::new(AnswersWhenBothAsked::default()), Arc::new(MockPayoutRepository::new()));
+        let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let mut answer = pin!(service.platform(admin, day, day));
+        let mut cx = Context::from_waker(Waker::noop());
+        let polled = (0..3).find_map(|_| match answer.as_mut().poll(&mut cx) {
+            Poll::Ready(stats) => Some(stats),
+            Poll::Pending => None,
+        });
+        let stats = polled.expect("the created aggregates were asked for alone, before the disputes");
+        assert!(stats.unwrap().currencies.is_empty());
     }
 }
