@@ -208,24 +208,41 @@ pub(crate) fn announce_if_exhausted(conn: &mut PgConnection, coupon_id: Uuid, at
         .prepared()
         .get_result(conn)
         .optional()?;
-    let Some((code, Some(max_uses))) = limited else {
-        return Ok(());
-    };
+    match limited {
+        Some((code, Some(max_uses))) => announce_if_last_use(conn, LimitedCoupon { id: coupon_id, code, max_uses }, at),
+        _ => Ok(()),
+    }
+}
+
+/// A limited coupon whose row this transaction has locked.
+pub(crate) struct LimitedCoupon {
+    pub id: Uuid,
+    pub code: String,
+    pub max_uses: i32,
+}
+
+/// The second half of [`announce_if_exhausted`], for a caller that has
+/// locked the coupon's row itself (and read its code and limit).
+pub(crate) fn announce_if_last_use(
+    conn: &mut PgConnection,
+    coupon: LimitedCoupon,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
     let confirmed: i64 = coupon_redemptions::table
-        .filter(coupon_redemptions::coupon_id.eq(coupon_id))
+        .filter(coupon_redemptions::coupon_id.eq(coupon.id))
         .filter(coupon_redemptions::status.eq("confirmed"))
         .count()
         .get_result(conn)?;
-    if confirmed != i64::from(max_uses) {
+    if confirmed != i64::from(coupon.max_uses) {
         return Ok(());
     }
-    let id = CouponId::from_uuid(coupon_id);
-    let max_uses = u32::try_from(max_uses).unwrap_or(0);
+    let id = CouponId::from_uuid(coupon.id);
+    let max_uses = u32::try_from(coupon.max_uses).unwrap_or(0);
     let event = OutboxEvent {
         id: EventId::from_uuid(Uuid::now_v7()),
         event_type: EventType::CouponExhausted,
         aggregate_id: id.to_string(),
-        payload: coupon_exhausted_payload(id, &code, max_uses),
+        payload: coupon_exhausted_payload(id, &coupon.code, max_uses),
         created_at: at,
     };
     insert_events(conn, &[event]).map(|_| ())

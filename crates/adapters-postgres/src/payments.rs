@@ -15,7 +15,7 @@ use domain::ports::{
 };
 use uuid::Uuid;
 
-use crate::coupons::{announce_if_exhausted, live_uses};
+use crate::coupons::{LimitedCoupon, announce_if_exhausted, announce_if_last_use, live_uses};
 use crate::errors::{TxError, store_error};
 use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
@@ -202,26 +202,40 @@ fn insert_redemption(
 /// (by updating the payment) before the coupon could deadlock with it.
 /// Confirming a use of an unlimited coupon touches the coupon not at all,
 /// and neither does releasing a use counted on a count row: those take no
-/// lock.
+/// lock. One statement finds the reserved redemption and locks its coupon.
+const LOCK_COUPON_FIRST: &str = "\
+SELECT c.id FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id
+ WHERE r.payment_id = $1 AND r.status = 'reserved'
+   AND (c.max_uses IS NOT NULL OR ($2 AND r.use_shard IS NULL))
+   FOR UPDATE OF c";
+
 fn lock_coupon_first(conn: &mut PgConnection, payment: PaymentId, change: RedemptionChange) -> QueryResult<()> {
-    let coupon: Option<(Uuid, Option<i16>)> = coupon_redemptions::table
-        .filter(coupon_redemptions::payment_id.eq(payment.uuid()))
-        .filter(coupon_redemptions::status.eq("reserved"))
-        .select((coupon_redemptions::coupon_id, coupon_redemptions::use_shard))
-        .first(conn)
-        .optional()?;
-    let Some((coupon, use_shard)) = coupon else {
-        return Ok(());
-    };
-    let only_limited = change == RedemptionChange::Confirm || use_shard.is_some();
-    coupons::table
-        .find(coupon)
-        .filter(coupons::max_uses.is_not_null().or((!only_limited).into_sql::<diesel::sql_types::Bool>()))
-        .select(coupons::id)
-        .for_update()
-        .load::<Uuid>(conn)
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        #[allow(dead_code, reason = "loaded only to run the statement prepared (see crate::prepared)")]
+        id: Uuid,
+    }
+    diesel::sql_query(LOCK_COUPON_FIRST)
+        .bind::<diesel::sql_types::Uuid, _>(payment.uuid())
+        .bind::<diesel::sql_types::Bool, _>(change == RedemptionChange::Release)
+        .prepared()
+        .load::<Locked>(conn)
         .map(|_| ())
 }
+
+/// Confirms a payment's reserved redemption and, in the same statement,
+/// touches its coupon's row when the coupon is limited (the lock under
+/// which [`announce_if_last_use`] counts the confirmed uses).
+const CONFIRM_REDEMPTION: &str = "\
+WITH confirmed AS (
+    UPDATE coupon_redemptions SET status = 'confirmed', updated_at = $2
+     WHERE payment_id = $1 AND status = 'reserved'
+    RETURNING coupon_id
+)
+UPDATE coupons SET updated_at = $2 FROM confirmed
+ WHERE coupons.id = confirmed.coupon_id AND coupons.max_uses IS NOT NULL
+RETURNING coupons.id, coupons.code, coupons.max_uses";
 
 /// Moves a payment's reserved redemption on; a release also gives the use
 /// back to the coupon's counter.
@@ -231,28 +245,37 @@ fn change_redemption(
     change: RedemptionChange,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let target = coupon_redemptions::table
-        .filter(coupon_redemptions::payment_id.eq(payment.uuid()))
-        .filter(coupon_redemptions::status.eq("reserved"));
     match change {
         RedemptionChange::Confirm => {
-            let confirmed: Option<Uuid> = diesel::update(target)
-                .set((coupon_redemptions::status.eq("confirmed"), coupon_redemptions::updated_at.eq(at)))
-                .returning(coupon_redemptions::coupon_id)
+            #[derive(QueryableByName)]
+            struct Limited {
+                #[diesel(sql_type = diesel::sql_types::Uuid)]
+                id: Uuid,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                code: String,
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                max_uses: i32,
+            }
+            let limited: Vec<Limited> = diesel::sql_query(CONFIRM_REDEMPTION)
+                .bind::<diesel::sql_types::Uuid, _>(payment.uuid())
+                .bind::<diesel::sql_types::Timestamptz, _>(at)
                 .prepared()
-                .get_result(conn)
-                .optional()?;
-            if let Some(coupon_id) = confirmed {
-                announce_if_exhausted(conn, coupon_id, at)?;
+                .load(conn)?;
+            if let Some(Limited { id, code, max_uses }) = limited.into_iter().next() {
+                announce_if_last_use(conn, LimitedCoupon { id, code, max_uses }, at)?;
             }
         }
         RedemptionChange::Release => {
-            let released: Option<(Uuid, Option<i16>)> = diesel::update(target)
-                .set((coupon_redemptions::status.eq("released"), coupon_redemptions::updated_at.eq(at)))
-                .returning((coupon_redemptions::coupon_id, coupon_redemptions::use_shard))
-                .prepared()
-                .get_result(conn)
-                .optional()?;
+            let released: Option<(Uuid, Option<i16>)> = diesel::update(
+                coupon_redemptions::table
+                    .filter(coupon_redemptions::payment_id.eq(payment.uuid()))
+                    .filter(coupon_redemptions::status.eq("reserved")),
+            )
+            .set((coupon_redemptions::status.eq("released"), coupon_redemptions::updated_at.eq(at)))
+            .returning((coupon_redemptions::coupon_id, coupon_redemptions::use_shard))
+            .prepared()
+            .get_result(conn)
+            .optional()?;
             match released {
                 Some((coupon_id, Some(shard))) => {
                     count_use(conn, coupon_id, shard, -1)?;

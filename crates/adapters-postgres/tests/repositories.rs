@@ -269,9 +269,9 @@ async fn the_statements_of_a_purchase_and_its_completion_are_prepared_once_per_c
         "INSERT INTO \"payments\"",
         "WITH redemption AS",
         "UPDATE \"payments\" SET \"provider_payment_id\"",
+        "SELECT c.id FROM coupon_redemptions r JOIN coupons c",
         "UPDATE \"payments\" SET \"status\"",
-        "UPDATE \"coupon_redemptions\" SET \"status\"",
-        "UPDATE \"coupons\" SET \"updated_at\"",
+        "WITH confirmed AS",
         "INSERT INTO \"outbox_events\"",
     ] {
         assert_eq!(runs_of(&prepared, statement), vec![purchases], "{statement}: {prepared:#?}");

@@ -24,16 +24,24 @@ FROM "payments" WHERE ("payments"."id" = :p_id) LIMIT 1;
 -- (one transaction)
 \set shard :n % 16
 BEGIN;
-SELECT "coupon_redemptions"."coupon_id", "coupon_redemptions"."use_shard" FROM "coupon_redemptions" WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) LIMIT 1;
 \if :n % 2 = 0
-SELECT "coupons"."id" FROM "coupons" WHERE (("coupons"."id" = :coupon_id) AND (("coupons"."max_uses" IS NOT NULL) OR false)) FOR UPDATE;
+SELECT c.id FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id
+ WHERE r.payment_id = :p_id AND r.status = 'reserved'
+   AND (c.max_uses IS NOT NULL OR (false AND r.use_shard IS NULL))
+   FOR UPDATE OF c;
 \endif
 UPDATE "payments" SET "status" = 'completed', "status_before_dispute" = NULL, "updated_at" = now(), "completed_at" = now(), "failure_reason" = NULL
 WHERE (("payments"."id" = :p_id) AND ("payments"."status" = 'pending'))
 RETURNING "payments"."id", "payments"."user_id", "payments"."course_id", "payments"."event_id", "payments"."instructor_id", "payments"."status", "payments"."status_before_dispute", "payments"."payment_method", "payments"."provider_payment_id", "payments"."currency", "payments"."original_amount_minor", "payments"."discount_amount_minor", "payments"."amount_minor", "payments"."platform_fee_minor", "payments"."instructor_earnings_minor", "payments"."refunded_amount_minor", "payments"."coupon_id", "payments"."coupon_code", "payments"."billing", "payments"."ip_address", "payments"."user_agent", "payments"."failure_reason", "payments"."created_at", "payments"."updated_at", "payments"."completed_at";
 \if :n % 2 = 0
-UPDATE "coupon_redemptions" SET "status" = 'confirmed', "updated_at" = now() WHERE (("coupon_redemptions"."payment_id" = :p_id) AND ("coupon_redemptions"."status" = 'reserved')) RETURNING "coupon_redemptions"."coupon_id";
-UPDATE "coupons" SET "updated_at" = now() WHERE (("coupons"."id" = :coupon_id) AND ("coupons"."max_uses" IS NOT NULL)) RETURNING "coupons"."code", "coupons"."max_uses";
+WITH confirmed AS (
+    UPDATE coupon_redemptions SET status = 'confirmed', updated_at = now()
+     WHERE payment_id = :p_id AND status = 'reserved'
+    RETURNING coupon_id
+)
+UPDATE coupons SET updated_at = now() FROM confirmed
+ WHERE coupons.id = confirmed.coupon_id AND coupons.max_uses IS NOT NULL
+RETURNING coupons.id, coupons.code, coupons.max_uses;
 \endif
 WITH journal AS (
     INSERT INTO ledger_journals (id, kind, payment_id, payout_id, currency, posted_at)
