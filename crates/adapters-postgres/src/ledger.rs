@@ -18,7 +18,7 @@ use domain::ports::StoreError;
 
 use crate::errors::store_error;
 use crate::pool::PgStore;
-use crate::prepared::PreparedExt;
+use crate::prepared::{PreparedExt, Unread};
 use crate::schema::{ledger_balances, ledger_entries, ledger_journals};
 
 /// Rows each account's balance is spread over.
@@ -65,12 +65,6 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
         *total = total.saturating_add(*amount);
     }
     let (balance_accounts, deltas): (Vec<String>, Vec<i64>) = per_account.into_iter().unzip();
-    #[derive(QueryableByName)]
-    struct KeptBalance {
-        #[diesel(sql_type = BigInt)]
-        #[allow(dead_code, reason = "loaded only to run the statement prepared (see crate::prepared)")]
-        balance_minor: i64,
-    }
     diesel::sql_query(WRITE_JOURNAL)
         .bind::<diesel::sql_types::Uuid, _>(journal.id().uuid())
         .bind::<Text, _>(journal.kind().as_str())
@@ -84,7 +78,7 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
         .bind::<Array<Text>, _>(&balance_accounts)
         .bind::<Array<BigInt>, _>(&deltas)
         .prepared()
-        .load::<KeptBalance>(conn)
+        .load::<Unread>(conn)
         .map(|_| ())
 }
 

@@ -21,7 +21,7 @@ use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
-use crate::prepared::PreparedExt;
+use crate::prepared::{PreparedExt, Unread};
 use crate::rows::{PaymentRow, settled_name};
 use crate::schema::{coupon_redemptions, coupon_use_counts, coupons, payments};
 
@@ -170,13 +170,7 @@ fn insert_redemption(
     counter: UseCounter,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Integer, Nullable, SmallInt, Text, Timestamptz};
-    #[derive(QueryableByName)]
-    struct Uses {
-        #[diesel(sql_type = Integer)]
-        #[allow(dead_code, reason = "loaded only to run the statement prepared (see crate::prepared)")]
-        uses: i32,
-    }
+    use diesel::sql_types::{BigInt, Nullable, SmallInt, Text, Timestamptz};
     let use_shard = match counter {
         UseCounter::Coupon => None,
         UseCounter::Shard(shard) => Some(shard),
@@ -192,7 +186,7 @@ fn insert_redemption(
         .bind::<Timestamptz, _>(at)
         .bind::<Nullable<SmallInt>, _>(use_shard)
         .prepared()
-        .load::<Uses>(conn)
+        .load::<Unread>(conn)
         .map(|_| ())
 }
 
@@ -210,17 +204,11 @@ SELECT c.id FROM coupon_redemptions r JOIN coupons c ON c.id = r.coupon_id
    FOR UPDATE OF c";
 
 fn lock_coupon_first(conn: &mut PgConnection, payment: PaymentId, change: RedemptionChange) -> QueryResult<()> {
-    #[derive(QueryableByName)]
-    struct Locked {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        #[allow(dead_code, reason = "loaded only to run the statement prepared (see crate::prepared)")]
-        id: Uuid,
-    }
     diesel::sql_query(LOCK_COUPON_FIRST)
         .bind::<diesel::sql_types::Uuid, _>(payment.uuid())
         .bind::<diesel::sql_types::Bool, _>(change == RedemptionChange::Release)
         .prepared()
-        .load::<Locked>(conn)
+        .load::<Unread>(conn)
         .map(|_| ())
 }
 

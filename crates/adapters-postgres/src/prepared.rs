@@ -59,3 +59,9 @@ pub(crate) trait PreparedExt: Sized {
 }
 
 impl<Q: QueryFragment<Pg>> PreparedExt for Q {}
+
+/// A row loaded without reading any of its columns: for a hand-written
+/// write run on the loading path only to stay prepared, whose `RETURNING`
+/// answers nothing the caller needs.
+#[derive(diesel::QueryableByName)]
+pub(crate) struct Unread {}

@@ -69,6 +69,29 @@ fn student(id: i64) -> Actor {
     Actor { user_id: UserId::new(id), role: Role::Student }
 }
 
+fn admin() -> Actor {
+    Actor { user_id: UserId::new(1), role: Role::Admin }
+}
+
+/// An active coupon `code` taking 1.00 USD off everything, with at most
+/// `max_uses` uses in all (`None`: no limit, its uses counted on count rows).
+fn one_dollar_off(code: &str, max_uses: Option<u32>) -> NewCoupon {
+    NewCoupon {
+        id: CouponId::from_uuid(uuid::Uuid::nil()),
+        code: CouponCode::parse(code).unwrap(),
+        discount: Discount::Fixed { amount: Money::from_minor(100, Currency::USD) },
+        currency: Some(Currency::USD),
+        min_order_amount: None,
+        max_uses,
+        max_uses_per_user: None,
+        valid_from: None,
+        expires_at: None,
+        targeting: Targeting::default(),
+        is_active: true,
+        created_at: chrono::Utc::now(),
+    }
+}
+
 fn buy(coupon: Option<&str>) -> CreatePayment {
     CreatePayment {
         item: ItemRef::course(1),
@@ -128,22 +151,8 @@ async fn concurrent_sales_spread_over_balance_shards_and_still_add_up() {
 #[tokio::test]
 async fn coupon_limits_hold_when_reservations_race_in_the_adapter() {
     let f = fixture().await;
-    let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
-    let definition = NewCoupon {
-        id: CouponId::from_uuid(uuid::Uuid::nil()),
-        code: CouponCode::parse("TEN").unwrap(),
-        discount: Discount::Fixed { amount: Money::from_minor(100, Currency::USD) },
-        currency: Some(Currency::USD),
-        min_order_amount: None,
-        max_uses: Some(10),
-        max_uses_per_user: None,
-        valid_from: None,
-        expires_at: None,
-        targeting: Targeting::default(),
-        is_active: true,
-        created_at: chrono::Utc::now(),
-    };
-    let coupon = f.coupons.create(admin, definition).await.unwrap();
+    let admin = admin();
+    let coupon = f.coupons.create(admin, one_dollar_off("TEN", Some(10))).await.unwrap();
     let attempts = (0..30).map(|i| {
         let payments = f.payments.clone();
         async move { payments.create(student(5_000 + i), buy(Some("TEN"))).await }
@@ -235,23 +244,8 @@ async fn the_statements_of_a_purchase_and_its_completion_are_prepared_once_per_c
     // One connection, so every statement below runs in the session inspected.
     let f = fixture_with_connections(1).await;
     let (payments, store) = (f.payments, f.store.clone());
-    let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
     // Unlimited, so its uses are counted on its count rows.
-    let definition = NewCoupon {
-        id: CouponId::from_uuid(uuid::Uuid::nil()),
-        code: CouponCode::parse("OPEN").unwrap(),
-        discount: Discount::Fixed { amount: Money::from_minor(100, Currency::USD) },
-        currency: Some(Currency::USD),
-        min_order_amount: None,
-        max_uses: None,
-        max_uses_per_user: None,
-        valid_from: None,
-        expires_at: None,
-        targeting: Targeting::default(),
-        is_active: true,
-        created_at: chrono::Utc::now(),
-    };
-    f.coupons.create(admin, definition).await.unwrap();
+    f.coupons.create(admin(), one_dollar_off("OPEN", None)).await.unwrap();
     let purchases = 3;
     for user in 1..=purchases {
         let actor = student(user);
