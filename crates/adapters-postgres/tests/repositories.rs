@@ -304,8 +304,8 @@ async fn the_statistics_reads_are_prepared_once_per_connection() {
 }
 
 /// The kept daily aggregates of a range come back summed over their shards
-/// two ways: per status and method, and per day and status; days outside
-/// the range and keys whose payments net to zero are left out.
+/// two ways: per status and method, and per day, settled or not; days
+/// outside the range and keys whose payments net to zero are left out.
 #[tokio::test]
 async fn the_created_aggregates_are_summed_per_status_and_per_day() {
     use domain::ports::StatsQueries;
@@ -340,7 +340,7 @@ async fn the_created_aggregates_are_summed_per_status_and_per_day() {
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
     let mut created = f.store.created(day(1), day(31)).await.unwrap();
     created.by_status.sort_by_key(|s| (s.amount.currency().code().to_owned(), s.status.as_str(), s.method.as_str()));
-    created.by_day.sort_by_key(|d| (d.day, d.amount.currency().code().to_owned(), d.status.as_str()));
+    created.by_day.sort_by_key(|d| (d.day, d.amount.currency().code().to_owned(), d.settled));
     let (usd, eur) = (|m| Money::from_minor(m, Currency::USD), |m| Money::from_minor(m, Currency::EUR));
     let by_status = |status, method, currency: fn(i64) -> Money, payments, amount: i64, refunded| StatusAggregate {
         status,
@@ -360,20 +360,22 @@ async fn the_created_aggregates_are_summed_per_status_and_per_day() {
             by_status(PaymentStatus::Failed, PaymentMethod::Stripe, usd, 1, 900, 0),
         ]
     );
-    let by_day = |d, status, currency: fn(i64) -> Money, payments, amount, refunded| DayAggregate {
+    let by_day = |d, currency: fn(i64) -> Money, settled, payments, amount, refunded| DayAggregate {
         day: day(d),
-        status,
+        settled,
         payments,
         amount: currency(amount),
         refunded: currency(refunded),
     };
+    // The failed payment of the 1st is apart from the settled ones; the
+    // expired one of the 2nd nets to zero over its shards.
     assert_eq!(
         created.by_day,
         vec![
-            by_day(1, PaymentStatus::Completed, usd, 4, 4500, 500),
-            by_day(1, PaymentStatus::Failed, usd, 1, 900, 0),
-            by_day(2, PaymentStatus::Completed, eur, 1, 700, 0),
-            by_day(2, PaymentStatus::Completed, usd, 4, 4000, 0),
+            by_day(1, usd, false, 1, 900, 0),
+            by_day(1, usd, true, 4, 4500, 500),
+            by_day(2, eur, true, 1, 700, 0),
+            by_day(2, usd, true, 4, 4000, 0),
         ]
     );
 }

@@ -11,6 +11,10 @@ use crate::catalog::ItemRef;
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{PaymentMethod, PaymentStatus};
 
+/// The stored names of the statuses [`is_settled`] accepts: storage that
+/// sums the settled payments of each day where the data is filters on them.
+pub const SETTLED_STATUS_NAMES: [&str; 4] = ["completed", "partially_refunded", "refunded", "disputed"];
+
 /// Statuses of a payment that was paid (whatever happened since).
 pub fn is_settled(status: PaymentStatus) -> bool {
     matches!(
@@ -41,13 +45,14 @@ pub struct StatusAggregate {
     pub refunded: Money,
 }
 
-/// Payments created on one day with one status and currency (all methods).
+/// Payments created on one day in one currency (all methods) that are
+/// settled, or that are not ([`SETTLED_STATUS_NAMES`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayAggregate {
     /// Day of creation (UTC).
     pub day: NaiveDate,
-    /// Their status now.
-    pub status: PaymentStatus,
+    /// Whether these are the settled ones.
+    pub settled: bool,
     /// How many.
     pub payments: i64,
     /// Sum of amounts paid (after discounts).
@@ -57,15 +62,15 @@ pub struct DayAggregate {
 }
 
 /// The payments created in a date range, summed two ways: per status and
-/// method over the whole range (the groups and totals), and per day and
-/// status (the daily series). Storage sums both in one pass over its kept
-/// aggregates, so what crosses the port is a few rows per day, not one per
-/// day, status and method.
+/// method over the whole range (the groups and totals), and per day,
+/// settled or not (the daily series). Storage sums both in one pass over
+/// its kept aggregates, so what crosses the port is at most two rows per
+/// day and currency, not one per day, status and method.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreatedAggregates {
     /// Per status, method and currency.
     pub by_status: Vec<StatusAggregate>,
-    /// Per day, status and currency.
+    /// Per day, currency and whether settled.
     pub by_day: Vec<DayAggregate>,
 }
 
@@ -207,7 +212,7 @@ pub fn platform_stats(created: &CreatedAggregates, disputes: &[DisputeAggregate]
             refunds: zero,
         });
         point.payments += d.payments;
-        if is_settled(d.status) {
+        if d.settled {
             point.settled += d.payments;
             point.gross = point.gross.checked_add(d.amount)?;
             point.refunds = point.refunds.checked_add(d.refunded)?;
@@ -365,7 +370,7 @@ mod tests {
     }
 
     /// What storage answers for `rows` of (day, status, payments, amount,
-    /// refunded), all Stripe: summed per status and per day and status.
+    /// refunded), all Stripe: summed per status and per day, settled or not.
     fn created(rows: &[(u32, PaymentStatus, i64, i64, i64)]) -> CreatedAggregates {
         let mut by_status: Vec<StatusAggregate> = Vec::new();
         let mut by_day: Vec<DayAggregate> = Vec::new();
@@ -387,7 +392,21 @@ mod tests {
                     refunded: usd(refunded),
                 }),
             }
-            by_day.push(DayAggregate { day: day(d), status, payments, amount: usd(amount), refunded: usd(refunded) });
+            let settled = is_settled(status);
+            match by_day.iter_mut().find(|a| a.day == day(d) && a.settled == settled) {
+                Some(a) => {
+                    a.payments += payments;
+                    a.amount = a.amount.checked_add(usd(amount)).unwrap();
+                    a.refunded = a.refunded.checked_add(usd(refunded)).unwrap();
+                }
+                None => by_day.push(DayAggregate {
+                    day: day(d),
+                    settled,
+                    payments,
+                    amount: usd(amount),
+                    refunded: usd(refunded),
+                }),
+            }
         }
         CreatedAggregates { by_status, by_day }
     }
@@ -423,6 +442,14 @@ mod tests {
     }
 
     #[test]
+    fn the_settled_names_are_those_of_the_settled_statuses() {
+        for name in PaymentStatus::NAMES {
+            let status = PaymentStatus::from_parts(name, Some("refunded")).unwrap();
+            assert_eq!(SETTLED_STATUS_NAMES.contains(&name), is_settled(status), "{name}");
+        }
+    }
+
+    #[test]
     fn currencies_are_kept_apart() {
         let eur = |minor| Money::from_minor(minor, Currency::EUR);
         let mut created = created(&[(1, PaymentStatus::Completed, 2, 20_000, 0)]);
@@ -437,7 +464,7 @@ mod tests {
         });
         created.by_day.push(DayAggregate {
             day: day(1),
-            status: PaymentStatus::Completed,
+            settled: true,
             payments: 1,
             amount: eur(7_000),
             refunded: eur(0),
