@@ -7,8 +7,8 @@ Starts PostgreSQL, the Stripe stand-in and BIN_A as `bench.py` does, seeds
 `--payments` statistics payments (200,000), starts BIN_B on the same
 database, then sends one request at a time, alternating A and B (A first
 in even pairs, B first in odd ones), to `--path` (the statistics of the
-seeded year) as an admin. It prints each side's median and the median of
-the pairs' differences (B − A).
+seeded year) as an admin. It prints whether both answer the same bytes,
+each side's median and the median of the pairs' differences (B − A).
 
 On a shared machine the same binary's median moves by a millisecond from
 one run to the next; a pair's two requests are a few milliseconds apart,
@@ -52,13 +52,18 @@ def start_second(b, binary):
     return port
 
 
-def timed_get(conn, path, headers):
-    started = time.perf_counter()
+def get(conn, path, headers):
     conn.request("GET", path, headers=headers)
     answer = conn.getresponse()
     body = answer.read()
     if answer.status != 200:
         raise SystemExit(f"pair: {answer.status} from {path}: {body[:200]!r}")
+    return body
+
+
+def timed_get(conn, path, headers):
+    started = time.perf_counter()
+    get(conn, path, headers)
     return (time.perf_counter() - started) * 1000
 
 
@@ -76,6 +81,8 @@ def main():
         headers = {"Authorization": "Bearer " + b.admin}
         conns = {"A": http.client.HTTPConnection("127.0.0.1", port_a),
                  "B": http.client.HTTPConnection("127.0.0.1", port_b)}
+        same = get(conns["A"], path, headers) == get(conns["B"], path, headers)
+        print(f"the two answers are {'byte for byte the same' if same else 'different'}")
         for conn in conns.values():
             for _ in range(WARM_UP):
                 timed_get(conn, path, headers)

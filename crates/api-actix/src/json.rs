@@ -45,3 +45,62 @@ fn strip_position(message: &str) -> String {
         None => message.to_owned(),
     }
 }
+
+/// Writes an amount as its major-unit string (`"12.34"`) straight from the
+/// stack: for answers with hundreds of amounts (the statistics' daily
+/// series), no `String` per amount. Use with `#[serde(serialize_with)]`
+/// and `#[schema(value_type = String)]`.
+pub fn major_units<S: serde::Serializer>(amount: &domain::money::Money, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(amount.major_text().as_str())
+}
+
+/// Writes a date as `YYYY-MM-DD`, as chrono would, without the formatting
+/// machinery (years outside 0 to 9999 go through chrono).
+pub fn iso_date<S: serde::Serializer>(date: &chrono::NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    use chrono::Datelike;
+    let Ok(year @ 0..=9999) = u32::try_from(date.year()) else {
+        return serializer.collect_str(date);
+    };
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let (month, day) = (date.month(), date.day());
+    let text = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use domain::money::{Currency, Money};
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    struct Written {
+        #[serde(serialize_with = "super::iso_date")]
+        date: NaiveDate,
+        #[serde(serialize_with = "super::major_units")]
+        amount: Money,
+    }
+
+    #[test]
+    fn dates_and_amounts_are_written_as_chrono_and_money_write_them() {
+        let dates = [(2026, 1, 1), (2026, 12, 31), (999, 3, 9), (0, 1, 1), (10_000, 1, 1), (-1, 6, 15)];
+        for (y, m, d) in dates {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let amount = Money::from_minor(-1234, Currency::USD);
+            let written = serde_json::to_value(Written { date, amount }).unwrap();
+            assert_eq!(written["date"], serde_json::to_value(date).unwrap(), "{date}");
+            assert_eq!(written["amount"], "-12.34");
+        }
+    }
+}

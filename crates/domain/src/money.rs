@@ -173,6 +173,27 @@ pub enum MoneyError {
     },
 }
 
+/// Room for the longest amount: the 19 digits of an `i64` (or the
+/// exponent's digits and one whole digit, the exponent being at most 3), a
+/// point and a sign.
+const MAJOR_TEXT_CAPACITY: usize = 21;
+
+/// An amount written in major units, held on the stack
+/// ([`Money::major_text`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MajorText {
+    bytes: [u8; MAJOR_TEXT_CAPACITY],
+    start: usize,
+}
+
+impl MajorText {
+    /// The text, e.g. `-12.34`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits, a point and a sign are ever written.
+        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or_default()
+    }
+}
+
 /// An exact amount of money: signed integer minor units plus currency.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -250,29 +271,40 @@ impl Money {
     }
 
     /// The amount as a major-unit string with exactly the currency's digits.
+    pub fn to_major_string(&self) -> String {
+        self.major_text().as_str().to_owned()
+    }
+
+    /// The amount in major units with exactly the currency's digits,
+    /// written on the stack.
     ///
     /// Every amount of every answer goes through here (six per payment in
-    /// a list), so it is one allocation and no formatting machinery: the
-    /// digits are written last first, with the point after `exponent` of
-    /// them and at least one whole digit, then reversed.
-    pub fn to_major_string(&self) -> String {
+    /// a list, two per day of the statistics), so there is no formatting
+    /// machinery and no allocation: the digits are written last first from
+    /// the end of a buffer, with the point after `exponent` of them and at
+    /// least one whole digit.
+    pub fn major_text(&self) -> MajorText {
         let exponent = usize::from(self.currency.exponent);
-        let mut text: Vec<u8> = Vec::with_capacity(24 + exponent);
+        let mut bytes = [0_u8; MAJOR_TEXT_CAPACITY];
+        let mut start = bytes.len();
+        let mut push = |byte: u8| {
+            start -= 1;
+            bytes[start] = byte;
+        };
         let mut rest = self.minor.unsigned_abs();
         let mut written = 0;
         while rest > 0 || written <= exponent {
             if exponent > 0 && written == exponent {
-                text.push(b'.');
+                push(b'.');
             }
-            text.push(b'0' + (rest % 10) as u8);
+            push(b'0' + (rest % 10) as u8);
             rest /= 10;
             written += 1;
         }
         if self.minor < 0 {
-            text.push(b'-');
+            push(b'-');
         }
-        text.reverse();
-        String::from_utf8(text).unwrap_or_default()
+        MajorText { bytes, start }
     }
 
     /// The amount as an exact decimal in major units.
@@ -452,6 +484,20 @@ mod tests {
         assert_eq!(Money::from_minor(-1234, Currency::USD).to_major_string(), "-12.34");
         assert_eq!(Money::from_minor(500, Currency::JPY).to_major_string(), "500");
         assert_eq!(Money::from_minor(7, Currency::KWD).to_major_string(), "0.007");
+        assert_eq!(Money::from_minor(0, Currency::KWD).major_text().as_str(), "0.000");
+    }
+
+    #[test]
+    fn the_longest_amounts_of_every_currency_fit_the_text() {
+        for (code, exponent) in CURRENCIES {
+            assert!(*exponent <= 3, "{code}: MAJOR_TEXT_CAPACITY counts on exponents of at most 3");
+            let currency = Currency::from_code(code).unwrap();
+            for minor in [i64::MIN, i64::MAX, -1, 0] {
+                let text = Money::from_minor(minor, currency).major_text();
+                let expected = Decimal::new(minor, u32::from(*exponent)).to_string();
+                assert_eq!(text.as_str(), expected, "{code} {minor}");
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Duration, NaiveDate, Utc};
 use domain::catalog::ItemKind;
 use domain::ids::UserId;
+use domain::money::Money;
 use domain::stats::{CurrencyTotals, DailyPoint, EarningsFigures, StatusGroup};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, Problem};
-use crate::json::parse_query;
+use crate::json::{iso_date, major_units, parse_query};
 use crate::routes::payouts::BalanceView;
 
 /// Days covered when no range is given.
@@ -116,30 +117,30 @@ impl From<&StatusGroup> for GroupView {
     }
 }
 
-/// One day.
+/// One day. A year's series is hundreds of them: the date and amounts are
+/// written straight into the answer, with no `String` each.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DayView {
     /// The day (UTC).
+    #[serde(serialize_with = "iso_date")]
     pub date: NaiveDate,
     /// Payments created.
     pub payments: i64,
     /// Of which paid.
     pub settled: i64,
     /// Gross of the paid ones.
-    pub gross: String,
+    #[serde(serialize_with = "major_units")]
+    #[schema(value_type = String)]
+    pub gross: Money,
     /// Refunded of them.
-    pub refunds: String,
+    #[serde(serialize_with = "major_units")]
+    #[schema(value_type = String)]
+    pub refunds: Money,
 }
 
 impl From<&DailyPoint> for DayView {
     fn from(d: &DailyPoint) -> Self {
-        DayView {
-            date: d.day,
-            payments: d.payments,
-            settled: d.settled,
-            gross: d.gross.to_major_string(),
-            refunds: d.refunds.to_major_string(),
-        }
+        DayView { date: d.day, payments: d.payments, settled: d.settled, gross: d.gross, refunds: d.refunds }
     }
 }
 
