@@ -214,10 +214,15 @@ pub(crate) fn announce_if_exhausted(conn: &mut PgConnection, coupon_id: Uuid, at
     }
 }
 
-/// A limited coupon whose row this transaction has locked.
+/// A limited coupon whose row this transaction has locked (also read as a
+/// row of a hand-written statement that locks it).
+#[derive(QueryableByName)]
 pub(crate) struct LimitedCoupon {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
     pub code: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
     pub max_uses: i32,
 }
 

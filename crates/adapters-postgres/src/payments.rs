@@ -235,22 +235,13 @@ fn change_redemption(
 ) -> QueryResult<()> {
     match change {
         RedemptionChange::Confirm => {
-            #[derive(QueryableByName)]
-            struct Limited {
-                #[diesel(sql_type = diesel::sql_types::Uuid)]
-                id: Uuid,
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                code: String,
-                #[diesel(sql_type = diesel::sql_types::Integer)]
-                max_uses: i32,
-            }
-            let limited: Vec<Limited> = diesel::sql_query(CONFIRM_REDEMPTION)
+            let limited: Vec<LimitedCoupon> = diesel::sql_query(CONFIRM_REDEMPTION)
                 .bind::<diesel::sql_types::Uuid, _>(payment.uuid())
                 .bind::<diesel::sql_types::Timestamptz, _>(at)
                 .prepared()
                 .load(conn)?;
-            if let Some(Limited { id, code, max_uses }) = limited.into_iter().next() {
-                announce_if_last_use(conn, LimitedCoupon { id, code, max_uses }, at)?;
+            if let Some(coupon) = limited.into_iter().next() {
+                announce_if_last_use(conn, coupon, at)?;
             }
         }
         RedemptionChange::Release => {
