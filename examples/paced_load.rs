@@ -16,7 +16,8 @@
 //!   connection is next, and not reused (the run stops early if they run
 //!   out, and says so in `exhausted`).
 //! - `OUT`: a JSON summary: requests, non-2xx answers, I/O errors,
-//!   p50/p99/max latency in microseconds.
+//!   p50/p99/max latency in microseconds, and every request's latency
+//!   (`latencies_us`, sorted), so that runs can be pooled.
 
 // Arrival times are drawn from an exponential distribution; no money here.
 #![allow(clippy::float_arithmetic)]
@@ -92,9 +93,10 @@ fn main() -> io::Result<()> {
     let elapsed = started.elapsed();
     total.latencies_us.sort_unstable();
     let exhausted = schedule.lock().map(|s| s.next_request >= requests.len()).unwrap_or(true);
+    let latencies: Vec<String> = total.latencies_us.iter().map(u64::to_string).collect();
     let summary = format!(
         "{{\"requests\":{},\"duration_us\":{},\"rate\":{},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\
-         \"non_2xx\":{},\"io_errors\":{},\"exhausted\":{}}}\n",
+         \"non_2xx\":{},\"io_errors\":{},\"exhausted\":{},\"latencies_us\":[{}]}}\n",
         total.latencies_us.len(),
         elapsed.as_micros(),
         settings.rate,
@@ -104,6 +106,7 @@ fn main() -> io::Result<()> {
         total.non_2xx,
         total.io_errors,
         exhausted,
+        latencies.join(","),
     );
     std::fs::write(out, summary)
 }

@@ -30,6 +30,8 @@ Settings (environment):
   BENCH_PG_FAST      1: fsync off (measures CPU, not commits)
   BENCH_PACED        percent of the API's rate at 8 clients offered to both
                      sides in the equal-load legs (50; 0 skips them)
+  BENCH_PACED_ROUNDS A-B-B-A rounds of the equal-load legs (3), each leg half
+                     of BENCH_DURATION; each side's latencies are pooled
   BENCH_OUT_DIR      where results go (bench-results)
 """
 import csv
@@ -63,6 +65,11 @@ SOLO = int(os.environ.get("BENCH_SOLO", "5"))
 PG_FAST = os.environ.get("BENCH_PG_FAST", "0") == "1"
 PACED = int(os.environ.get("BENCH_PACED", "50"))
 PACED_CLIENTS = 8
+# Equal load is where sub-millisecond gaps are read, so it alternates more
+# often, in shorter runs: drift of the shared machine then falls on both
+# sides alike, and one run's hiccup is a small part of its side's pool.
+PACED_ROUNDS = int(os.environ.get("BENCH_PACED_ROUNDS", "3"))
+PACED_SECONDS = max(2, DURATION // 2)
 OUT_DIR = os.path.join(ROOT, os.environ.get("BENCH_OUT_DIR", "bench-results"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.environ.get("BENCH_BIN", os.path.join(TARGET, "release", "skillpay"))
@@ -207,6 +214,17 @@ def abba(label, api_leg, sql_leg, digits, before_leg):
             f"p99 {leg['p99_ms']:.{digits}f} ms errors {leg['errors']}")
         legs.append(leg)
     return legs
+
+
+def pooled(legs):
+    """Each side's p50 and p99 over the latencies of all its runs, which
+    leave the legs (kept with their own p50 and p99) once pooled."""
+    pool = {"api": [], "sql": []}
+    for leg in legs:
+        pool[leg["side"]] += leg.pop("latencies_us")
+    return {"api_p50_ms": percentile(pool["api"], 50) / 1000, "api_p99_ms": percentile(pool["api"], 99) / 1000,
+            "baseline_p50_ms": percentile(pool["sql"], 50) / 1000,
+            "baseline_p99_ms": percentile(pool["sql"], 99) / 1000}
 
 
 def summary(legs):
@@ -585,6 +603,9 @@ class Bench:
         return path
 
     def sql_leg(self, name, spec, clients, duration, threads=THREADS, rate=None):
+        """pgbench replaying the scenario's SQL; paced at `rate` a second
+        (an equal-load run, whose latencies are kept for pooling) or as fast
+        as its clients go."""
         scripts = spec["sql"]
         args = []
         for i, script in enumerate(scripts):
@@ -615,7 +636,7 @@ class Bench:
         if p.returncode != 0 and not lat:
             raise SystemExit(f"bench: pgbench failed:\n{out}")
         return {"side": "sql", "rps": tps, "p50_ms": percentile(lat, 50) / 1000, "p99_ms": percentile(lat, 99) / 1000,
-                "errors": failed + aborted, "requests": len(lat)}
+                "errors": failed + aborted, "requests": len(lat), **({"latencies_us": lat} if rate else {})}
 
     def paced_requests(self, name, spec, count, duration):
         """`count` raw HTTP requests for an equal-load leg, made as the
@@ -674,18 +695,22 @@ class Bench:
         if r["exhausted"]:
             raise SystemExit(f"bench: paced_load ran out of requests in {name}")
         self.rss_peak_kib = max(self.rss_peak_kib, peak)
+        latencies = r.pop("latencies_us")
         return {"side": "api", "rps": r["requests"] / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1000,
                 "p99_ms": r["p99_us"] / 1000, "errors": r["non_2xx"] + r["io_errors"], "requests": r["requests"],
-                "rss_peak_mib": peak / 1024, "detail": r}
+                "rss_peak_mib": peak / 1024, "detail": r, "latencies_us": latencies}
 
     def equal_load(self, name, spec, api_rps):
         """Both sides offered the same rate (PACED % of the API's throughput
-        at 8 clients), A-B-B-A: the latency each adds at equal load."""
+        at 8 clients), PACED_ROUNDS rounds of A-B-B-A: the latency each adds
+        at equal load, from each side's latencies pooled over its runs."""
         rate = max(1, round(api_rps * PACED / 100))
-        legs = abba(f"{name} at {rate}/s", lambda: self.paced_api_leg(name, spec, rate, DURATION),
-                    lambda: self.sql_leg(name, spec, PACED_CLIENTS, DURATION, threads=1, rate=rate), 2,
-                    self.checkpoint)
-        row = {"scenario": name, "concurrency": PACED_CLIENTS, "rate": rate, **summary(legs)}
+        legs = []
+        for _ in range(PACED_ROUNDS):
+            legs += abba(f"{name} at {rate}/s", lambda: self.paced_api_leg(name, spec, rate, PACED_SECONDS),
+                         lambda: self.sql_leg(name, spec, PACED_CLIENTS, PACED_SECONDS, threads=1, rate=rate), 2,
+                         self.checkpoint)
+        row = {"scenario": name, "concurrency": PACED_CLIENTS, "rate": rate, **summary(legs), **pooled(legs)}
         row["added_p50_ms"] = row["api_p50_ms"] - row["baseline_p50_ms"]
         row["added_p99_ms"] = row["api_p99_ms"] - row["baseline_p99_ms"]
         self.paced.append(row)
@@ -696,8 +721,12 @@ class Bench:
         spec = SCENARIOS[name]
         log(f"scenario {name}: {spec['what']}")
         if name == "webhook":
-            legs = 2 * len(CONCURRENCY) + (2 if PACED and PACED_CLIENTS in CONCURRENCY else 0)
-            self.webhook_pool = WEBHOOK_RATE * (DURATION * legs + 2)
+            # Seconds of API runs: two at each concurrency, the warm-up, and
+            # the equal-load ones.
+            seconds = 2 * DURATION * len(CONCURRENCY) + 2
+            if PACED and PACED_CLIENTS in CONCURRENCY:
+                seconds += 2 * PACED_ROUNDS * PACED_SECONDS
+            self.webhook_pool = WEBHOOK_RATE * seconds
             self.webhook_cursor = 0
             log(f"seeding {self.webhook_pool} pending Stripe payments for each side")
             self.seed_pending_stripe("pi_api_", self.webhook_pool, (API_USERS.start, API_USERS.stop))
@@ -827,7 +856,8 @@ class Bench:
         print()
         if self.paced:
             print(f"equal load: both sides offered {PACED} % of the API's rate at {PACED_CLIENTS} clients, "
-                  "latency from each request's scheduled start, p50 / p99")
+                  f"{PACED_ROUNDS} rounds of A-B-B-A runs of {PACED_SECONDS} s, latency from each request's "
+                  "scheduled start, p50 / p99 of each side's runs pooled")
             for r in self.paced:
                 print(f"  {r['scenario']} at {r['rate']}/s: API {r['api_p50_ms']:.2f} / {r['api_p99_ms']:.2f} ms, "
                       f"SQL {r['baseline_p50_ms']:.2f} / {r['baseline_p99_ms']:.2f} ms, added "
@@ -850,7 +880,7 @@ class Bench:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         meta = {"duration_s": DURATION, "concurrency": CONCURRENCY, "replay_percent": REPLAY, "pg_fast": PG_FAST,
                 "stats_payments": STATS_PAYMENTS, "stats_seed": self.stats_seed_s, "one_client_s": SOLO,
-                "equal_load_percent": PACED,
+                "equal_load_percent": PACED, "equal_load_rounds": PACED_ROUNDS, "equal_load_seconds": PACED_SECONDS,
                 "cpus": os.cpu_count(), "idle_rss_mib": self.idle_rss_kib / 1024,
                 "peak_rss_mib": self.rss_peak_kib / 1024}
         base = os.path.join(OUT_DIR, f"bench-{stamp}")
