@@ -101,3 +101,28 @@ async fn a_store_on_an_unreachable_database_reports_unavailable_quickly() {
     assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// The statistics triggers decide with `payment_is_settled` (migration
+/// `000008_stats`, its own copy of the list) which payments count as sales;
+/// the statistics' statement sums the days with the domain's
+/// `SETTLED_STATUS_NAMES`. Both must name the same statuses.
+#[test]
+fn the_triggers_and_the_statistics_call_the_same_statuses_settled() {
+    #[derive(diesel::QueryableByName)]
+    struct Settled {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        settled: bool,
+    }
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    for name in domain::payment::PaymentStatus::NAMES {
+        let row: Settled = sql_query(
+            "SELECT payment_is_settled(jsonb_populate_record(NULL::payments, \
+                 jsonb_build_object('status', $1::text, 'completed_at', now()))) AS settled",
+        )
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(row.settled, domain::stats::SETTLED_STATUS_NAMES.contains(&name), "{name}");
+    }
+}
