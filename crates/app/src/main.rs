@@ -98,14 +98,23 @@ fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> 
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// A store on `DATABASE_URL` alone, with the two connections a maintenance
+/// command needs at most.
+fn database_only() -> anyhow::Result<adapters_postgres::PgStore> {
+    let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()).context("DATABASE_URL is not set")?;
+    let settings = adapters_postgres::PoolSettings { max_connections: 2, ..adapters_postgres::PoolSettings::default() };
+    adapters_postgres::PgStore::connect(&url, &settings).context("creating the database pool")
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     init_logging();
     let cli = Cli::parse();
-    let config = Config::from_env()?;
+    // Read per command: `migrate` and `ledger verify` need the database
+    // only, and run without the serving settings (a JWT secret above all).
     match cli.command {
         Command::Serve { no_migrate } => {
-            let mut config = config;
+            let mut config = Config::from_env()?;
             let store = connect(&config)?;
             if !no_migrate {
                 let applied = migrate(&store)?;
@@ -145,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
             serving.await.context("joining the server")?.context("serving")?;
         }
         Command::Migrate { revert_all } => {
-            let store = connect(&config)?;
+            let store = database_only()?;
             if revert_all {
                 let mut conn = store.connection().context("connecting")?;
                 let reverted = adapters_postgres::revert_all_migrations(&mut conn)?;
@@ -155,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Token { user_id, role, ttl_secs } => {
+            let config = Config::from_env()?;
             let role = match role {
                 RoleArg::Student => Role::Student,
                 RoleArg::Instructor => Role::Instructor,
@@ -164,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
         }
         Command::AdminLink { user_id, role, base_url } => {
+            let config = Config::from_env()?;
             let role = match role {
                 RoleArg::Student => anyhow::bail!("the console is for admins and instructors"),
                 RoleArg::Instructor => Role::Instructor,
@@ -186,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}/admin/link/{secret}", base.trim_end_matches('/'));
         }
         Command::Ledger { command: LedgerCommand::Verify } => {
-            let store = connect(&config)?;
+            let store = database_only()?;
             let verification = store.verify_ledger().await.context("verifying the ledger")?;
             match verification.first_discrepancy {
                 None => println!("ledger ok: {} journals, every balance matches its entries", verification.journals),
@@ -197,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Reconcile => {
+            let config = Config::from_env()?;
             let state = app_state(&config, connect(&config)?)?;
             let report = state.payments.sweep_open_payments(app::sweep_policy(&config)).await?;
             println!(
@@ -223,6 +235,7 @@ async fn main() -> anyhow::Result<()> {
             println!("earnings released from hold: {released} sales");
         }
         Command::DemoData => {
+            let config = Config::from_env()?;
             let store = connect(&config)?;
             migrate(&store)?;
             demo::load(&app_state(&config, store)?).await?;
