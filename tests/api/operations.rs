@@ -112,25 +112,27 @@ struct Outage {
     port: u16,
     target: String,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The forwarded connections, shut down (and waited for) by a cut.
+    connections: std::sync::Arc<tokio::sync::Mutex<tokio::task::JoinSet<()>>>,
 }
 
 impl Outage {
     async fn start(target: String) -> Outage {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut outage = Outage { port, target, task: None };
+        let mut outage = Outage { port, target, task: None, connections: Default::default() };
         outage.serve(listener);
         outage
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let target = self.target.clone();
+        let connections = self.connections.clone();
         self.task = Some(tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
             loop {
                 let Ok((mut client, _)) = listener.accept().await else { break };
                 let target = target.clone();
-                connections.spawn(async move {
+                connections.lock().await.spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                     }
@@ -140,10 +142,14 @@ impl Outage {
     }
 
     /// The database is gone: open connections are cut, new ones refused.
-    fn cut(&mut self) {
+    /// Returns once every forwarded connection is closed: an abort only
+    /// asks, and a request sent meanwhile could still get through.
+    async fn cut(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
+            let _ = task.await;
         }
+        self.connections.lock().await.shutdown().await;
     }
 
     /// The database is back on the same address.
@@ -166,7 +172,7 @@ async fn after_a_database_outage_service_resumes_within_seconds_and_nothing_is_a
     let student = app.token(1000, Role::Student);
     assert_eq!(app.get("/api/payments/", &student).await.status(), 200);
 
-    outage.cut();
+    outage.cut().await;
     let started = std::time::Instant::now();
     let res = app.get("/api/payments/", &student).await;
     assert_eq!(res.status(), 503);
