@@ -68,7 +68,7 @@ PACED_CLIENTS = 8
 # Equal load is where sub-millisecond gaps are read, so it alternates more
 # often, in shorter runs: drift of the shared machine then falls on both
 # sides alike, and one run's hiccup is a small part of its side's pool.
-PACED_ROUNDS = int(os.environ.get("BENCH_PACED_ROUNDS", "3"))
+PACED_ROUNDS = max(1, int(os.environ.get("BENCH_PACED_ROUNDS", "3")))
 PACED_SECONDS = max(2, DURATION // 2)
 OUT_DIR = os.path.join(ROOT, os.environ.get("BENCH_OUT_DIR", "bench-results"))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
