@@ -387,8 +387,13 @@ impl Config {
 
     /// Reads the process environment.
     pub fn from_env() -> anyhow::Result<Config> {
-        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        Self::from_vars(env_var)
     }
+}
+
+/// A setting from the process environment; set but empty counts as unset.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

@@ -40,13 +40,18 @@ use domain::usecases::refunds::{RefundPorts, RefundService};
 use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
 
-pub use crate::config::Config;
+pub use crate::config::{Config, env_var};
+
+/// A pool of `max_connections` on `url` (`DATABASE_URL`), with no keyring.
+pub fn pool_at(url: Option<&str>, max_connections: u32) -> anyhow::Result<PgStore> {
+    let url = url.context("DATABASE_URL is not set")?;
+    let settings = PoolSettings { max_connections, ..PoolSettings::default() };
+    PgStore::connect(url, &settings).context("creating the database pool")
+}
 
 /// Connects the pool described by `config`.
 pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
-    let settings = PoolSettings { max_connections: config.db_pool_size, ..PoolSettings::default() };
-    let url = config.database_url.as_deref().context("DATABASE_URL is not set")?;
-    let store = PgStore::connect(url, &settings).context("creating the database pool")?;
+    let store = pool_at(config.database_url.as_deref(), config.db_pool_size)?;
     Ok(match config.encryption_key {
         Some(key) => store.with_keyring(
             Keyring::new(key, &config.previous_encryption_keys)

@@ -101,9 +101,7 @@ fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> 
 /// A store on `DATABASE_URL` alone, with the two connections a maintenance
 /// command needs at most.
 fn database_only() -> anyhow::Result<adapters_postgres::PgStore> {
-    let url = std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()).context("DATABASE_URL is not set")?;
-    let settings = adapters_postgres::PoolSettings { max_connections: 2, ..adapters_postgres::PoolSettings::default() };
-    adapters_postgres::PgStore::connect(&url, &settings).context("creating the database pool")
+    app::pool_at(app::env_var("DATABASE_URL").as_deref(), 2)
 }
 
 #[actix_web::main]
