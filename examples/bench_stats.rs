@@ -14,28 +14,47 @@ use skillpay_e2e::spawn_app;
 
 const ROUNDS: usize = 15;
 
-fn seed_sql(payments: i64) -> String {
-    // A year of sales of 5,000 courses by 1,000 instructors: one in ten
-    // failed, one in twenty partly refunded (with its processed refund).
+/// Payments per transaction of the seed. A live service commits each
+/// payment on its own, and PostgreSQL prunes an aggregate row's old
+/// versions once no transaction can see them; one transaction of the whole
+/// million kept every version of every aggregate row, and the statistics
+/// read a table a hundred times its size (docs/performance.md).
+const CHUNK: i64 = 1_000;
+
+/// Payments `first..=last` of a year of sales of 5,000 courses by 1,000
+/// instructors: one in ten failed, one in twenty partly refunded.
+fn payments_sql(first: i64, last: i64) -> String {
     format!(
         "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
              original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, \
              instructor_earnings_minor, refunded_amount_minor, created_at, updated_at, completed_at, \
              earnings_released_at) \
-         SELECT gen_random_uuid(), 1000 + g % 50000, 1 + g % 5000, 100 + g % 1000, \
+         SELECT md5('stats-' || g)::uuid, 1000 + g % 50000, 1 + g % 5000, 100 + g % 1000, \
              CASE WHEN g % 10 = 0 THEN 'failed' WHEN g % 20 = 1 THEN 'partially_refunded' ELSE 'completed' END, \
              (ARRAY['stripe', 'paypal', 'sandbox'])[1 + g % 3], 'USD', 5000, 0, 5000, 1000, 4000, \
              CASE WHEN g % 20 = 1 THEN 1000 ELSE 0 END, t, t, CASE WHEN g % 10 = 0 THEN NULL ELSE t END, \
              CASE WHEN g % 10 = 0 THEN NULL ELSE t END \
-         FROM generate_series(1, {payments}) g, \
+         FROM generate_series({first}, {last}) g, \
               LATERAL (SELECT timestamptz '2026-01-01' + (g % 365) * interval '1 day' + (g % 86400) * interval '1 second' AS t) s"
     )
 }
 
-const REFUNDS_SQL: &str = "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, \
-         status, reason, requested_by, created_at, updated_at, processed_at) \
-     SELECT gen_random_uuid(), id, 1000, 'USD', 200, 'processed', 'bench', 1, created_at, created_at, created_at \
-     FROM payments WHERE status = 'partially_refunded'";
+/// The processed refunds of the partly refunded payments `first..=last`.
+fn refunds_sql(first: i64, last: i64) -> String {
+    format!(
+        "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, \
+             status, reason, requested_by, created_at, updated_at, processed_at) \
+         SELECT md5('stats-refund-' || g)::uuid, p.id, 1000, 'USD', 200, 'processed', 'bench', 1, \
+             p.created_at, p.created_at, p.created_at \
+         FROM generate_series({first}, {last}) g JOIN payments p ON p.id = md5('stats-' || g)::uuid \
+         WHERE g % 20 = 1"
+    )
+}
+
+/// What the server's sweeper does on its next tick: the shards of days
+/// before yesterday and of months before this one folded into one row.
+const FOLD_SQL: &str = "SELECT fold_stats_shards((now() AT TIME ZONE 'UTC')::date - 1, \
+     date_trunc('month', now() AT TIME ZONE 'UTC')::date)";
 
 /// The platform question answered by scanning payments.
 const SCAN_STATS_SQL: &str = "SELECT status, payment_method, currency, (created_at AT TIME ZONE 'UTC')::date AS day, \
@@ -62,13 +81,21 @@ async fn main() {
     tokio::task::spawn_blocking(move || {
         let mut conn = store.connection().unwrap();
         diesel::sql_query("SET statement_timeout = 0").execute(&mut conn).unwrap();
-        diesel::sql_query(seed_sql(payments)).execute(&mut conn).unwrap();
-        diesel::sql_query(REFUNDS_SQL).execute(&mut conn).unwrap();
+        // Each statement commits on its own.
+        for first in (1..=payments).step_by(CHUNK as usize) {
+            let last = (first + CHUNK - 1).min(payments);
+            diesel::sql_query(payments_sql(first, last)).execute(&mut conn).unwrap();
+            diesel::sql_query(refunds_sql(first, last)).execute(&mut conn).unwrap();
+        }
+        diesel::sql_query(FOLD_SQL).execute(&mut conn).unwrap();
         diesel::sql_query("VACUUM ANALYZE").execute(&mut conn).unwrap();
     })
     .await
     .unwrap();
-    println!("seeded {payments} payments (aggregates kept by triggers) in {:.1?}", started.elapsed());
+    println!(
+        "seeded {payments} payments (aggregates kept by triggers, past shards folded) in {:.1?}",
+        started.elapsed()
+    );
 
     let admin = app.admin();
     let instructor = app.token(100, Role::Instructor);
