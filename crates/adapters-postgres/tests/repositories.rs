@@ -292,25 +292,27 @@ async fn the_statistics_reads_are_prepared_once_per_connection() {
     payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap();
     let (from, to) = (created.created_at.date_naive() - chrono::Days::new(31), created.created_at.date_naive());
     for _ in 0..2 {
-        store.created(from, to).await.unwrap();
-        store.disputes(from, to).await.unwrap();
+        store.range(from, to).await.unwrap();
         store.instructor_months(created.instructor_id, from, to).await.unwrap();
     }
 
     let prepared = prepared_statements(store).await;
-    for read in ["SELECT day, status", "SELECT currency, status = 'lost'", "SELECT month, item_kind"] {
+    for read in ["SELECT day, status", "SELECT month, item_kind"] {
         assert_eq!(runs_of(&prepared, read), vec![2], "{read}: {prepared:#?}");
     }
 }
 
 /// The kept daily aggregates of a range come back summed over their shards
 /// two ways: per status and method, and per day, settled or not; days
-/// outside the range and keys whose payments net to zero are left out.
+/// outside the range and keys whose payments net to zero are left out. The
+/// disputes opened in the range come with them, per currency and whether
+/// lost.
 #[tokio::test]
-async fn the_created_aggregates_are_summed_per_status_and_per_day() {
+async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_disputes_of_the_range() {
     use domain::ports::StatsQueries;
-    use domain::stats::{DayAggregate, StatusAggregate};
+    use domain::stats::{DayAggregate, DisputeAggregate, StatusAggregate};
     let f = fixture().await;
+    let disputed = f.payments.create(student(1), buy(None)).await.unwrap().payment.id;
     let store = f.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = store.connection().unwrap();
@@ -333,12 +335,30 @@ async fn the_created_aggregates_are_summed_per_status_and_per_day() {
         )
         .execute(&mut conn)
         .unwrap();
+        // (opened, currency, amount, status): the first and last instants
+        // of March count, the instants either side of it do not.
+        diesel::sql_query(
+            "INSERT INTO payment_disputes (id, payment_id, amount_minor, currency, reason, status, created_at, \
+                 updated_at) \
+             SELECT gen_random_uuid(), $1, amount, currency, 'fraudulent', status, opened::timestamptz, \
+                 opened::timestamptz \
+             FROM (VALUES ('2026-03-01 00:00:00+00', 'USD', 1000, 'lost'), \
+                          ('2026-03-15 12:00:00+00', 'USD', 500, 'won'), \
+                          ('2026-03-31 23:59:59+00', 'USD', 2000, 'needs_response'), \
+                          ('2026-03-20 08:00:00+00', 'EUR', 700, 'lost'), \
+                          ('2026-02-28 23:59:59+00', 'USD', 9000, 'lost'), \
+                          ('2026-04-01 00:00:00+00', 'USD', 9000, 'needs_response')) \
+                 AS d(opened, currency, amount, status)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(disputed.uuid())
+        .execute(&mut conn)
+        .unwrap();
     })
     .await
     .unwrap();
 
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-    let mut created = f.store.created(day(1), day(31)).await.unwrap();
+    let mut created = f.store.range(day(1), day(31)).await.unwrap();
     created.by_status.sort_by_key(|s| (s.amount.currency().code().to_owned(), s.status.as_str(), s.method.as_str()));
     created.by_day.sort_by_key(|d| (d.day, d.amount.currency().code().to_owned(), d.settled));
     let (usd, eur) = (|m| Money::from_minor(m, Currency::USD), |m| Money::from_minor(m, Currency::EUR));
@@ -377,5 +397,11 @@ async fn the_created_aggregates_are_summed_per_status_and_per_day() {
             by_day(2, eur, true, 1, 700, 0),
             by_day(2, usd, true, 4, 4000, 0),
         ]
+    );
+    created.disputes.sort_by_key(|d| (d.amount.currency().code().to_owned(), d.lost));
+    let dispute = |disputes, amount, lost| DisputeAggregate { disputes, amount, lost };
+    assert_eq!(
+        created.disputes,
+        vec![dispute(1, eur(700), true), dispute(2, usd(2500), false), dispute(1, usd(1000), true)]
     );
 }

@@ -61,17 +61,20 @@ pub struct DayAggregate {
     pub refunded: Money,
 }
 
-/// The payments created in a date range, summed two ways: per status and
-/// method over the whole range (the groups and totals), and per day,
-/// settled or not (the daily series). Storage sums both in one pass over
+/// What the statistics of a date range are made of: the payments created
+/// in it, summed two ways (per status and method over the whole range, for
+/// the groups and totals; per day, settled or not, for the daily series),
+/// and the disputes opened in it. Storage answers all of it in one read of
 /// its kept aggregates, so what crosses the port is at most two rows per
 /// day and currency, not one per day, status and method.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CreatedAggregates {
+pub struct RangeAggregates {
     /// Per status, method and currency.
     pub by_status: Vec<StatusAggregate>,
     /// Per day, currency and whether settled.
     pub by_day: Vec<DayAggregate>,
+    /// Disputes opened in the range, per currency and outcome.
+    pub disputes: Vec<DisputeAggregate>,
 }
 
 /// Disputes opened in the range, per currency and outcome.
@@ -176,12 +179,12 @@ fn count_rate(part: i64, whole: i64) -> Decimal {
 
 /// Folds the aggregates of the payments created in a range and of the
 /// disputes opened in it into statistics.
-pub fn platform_stats(created: &CreatedAggregates, disputes: &[DisputeAggregate]) -> Result<PlatformStats, MoneyError> {
+pub fn platform_stats(range: &RangeAggregates) -> Result<PlatformStats, MoneyError> {
     let mut currencies: BTreeMap<Currency, CurrencyStats> = BTreeMap::new();
     let mut groups: BTreeMap<(Currency, &str, &str), StatusGroup> = BTreeMap::new();
     let mut series: BTreeMap<(Currency, NaiveDate), DailyPoint> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, CurrencyTotals> = BTreeMap::new();
-    for s in &created.by_status {
+    for s in &range.by_status {
         let currency = s.amount.currency();
         let group = groups.entry((currency, s.status.as_str(), s.method.as_str())).or_insert(StatusGroup {
             status: s.status,
@@ -201,7 +204,7 @@ pub fn platform_stats(created: &CreatedAggregates, disputes: &[DisputeAggregate]
             total.refunds = total.refunds.checked_add(s.refunded)?;
         }
     }
-    for d in &created.by_day {
+    for d in &range.by_day {
         let currency = d.amount.currency();
         let zero = Money::zero(currency);
         let point = series.entry((currency, d.day)).or_insert(DailyPoint {
@@ -218,7 +221,7 @@ pub fn platform_stats(created: &CreatedAggregates, disputes: &[DisputeAggregate]
             point.refunds = point.refunds.checked_add(d.refunded)?;
         }
     }
-    for d in disputes {
+    for d in &range.disputes {
         let currency = d.amount.currency();
         let total = totals.entry(currency).or_insert_with(|| empty_totals(currency));
         total.disputes += d.disputes;
@@ -370,8 +373,9 @@ mod tests {
     }
 
     /// What storage answers for `rows` of (day, status, payments, amount,
-    /// refunded), all Stripe: summed per status and per day, settled or not.
-    fn created(rows: &[(u32, PaymentStatus, i64, i64, i64)]) -> CreatedAggregates {
+    /// refunded), all Stripe: summed per status and per day, settled or not;
+    /// no disputes.
+    fn created(rows: &[(u32, PaymentStatus, i64, i64, i64)]) -> RangeAggregates {
         let mut by_status: Vec<StatusAggregate> = Vec::new();
         let mut by_day: Vec<DayAggregate> = Vec::new();
         for &(d, status, payments, amount, refunded) in rows {
@@ -408,20 +412,20 @@ mod tests {
                 }),
             }
         }
-        CreatedAggregates { by_status, by_day }
+        RangeAggregates { by_status, by_day, disputes: Vec::new() }
     }
 
     #[test]
     fn only_paid_payments_count_towards_gross_and_rates_are_exact_decimals() {
-        let created = created(&[
+        let mut created = created(&[
             (1, PaymentStatus::Completed, 3, 30_000, 0),
             (1, PaymentStatus::Failed, 2, 20_000, 0),
             (2, PaymentStatus::PartiallyRefunded, 1, 10_000, 2_500),
             (2, PaymentStatus::Disputed(SettledStatus::Completed), 1, 10_000, 0),
             (3, PaymentStatus::Completed, 1, 5_000, 0),
         ]);
-        let disputes = [DisputeAggregate { disputes: 1, amount: usd(10_000), lost: true }];
-        let stats = platform_stats(&created, &disputes).unwrap();
+        created.disputes = vec![DisputeAggregate { disputes: 1, amount: usd(10_000), lost: true }];
+        let stats = platform_stats(&created).unwrap();
         let usd_stats = &stats.currencies[&Currency::USD];
         let totals = usd_stats.totals.clone().unwrap();
         assert_eq!((totals.payments, totals.settled), (8, 6));
@@ -469,7 +473,7 @@ mod tests {
             amount: eur(7_000),
             refunded: eur(0),
         });
-        let stats = platform_stats(&created, &[]).unwrap();
+        let stats = platform_stats(&created).unwrap();
         assert_eq!(stats.currencies.len(), 2);
         let eur_stats = &stats.currencies[&Currency::EUR];
         assert_eq!(eur_stats.totals.clone().unwrap().gross, eur(7_000));

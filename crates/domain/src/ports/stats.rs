@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use super::StoreError;
 use crate::ids::UserId;
-use crate::stats::{CreatedAggregates, DisputeAggregate, MonthlyEarnings};
+use crate::stats::{MonthlyEarnings, RangeAggregates};
 
 /// Reads kept aggregates; each answer's cost depends on the date range, not
 /// on the number of payments.
@@ -13,10 +13,10 @@ use crate::stats::{CreatedAggregates, DisputeAggregate, MonthlyEarnings};
 #[async_trait]
 pub trait StatsQueries: Send + Sync {
     /// Payments created from `from` to `to` (inclusive, UTC days), summed
-    /// per status, method and currency and per day, status and currency.
-    async fn created(&self, from: NaiveDate, to: NaiveDate) -> Result<CreatedAggregates, StoreError>;
-    /// Disputes opened from `from` to `to`, per currency and outcome.
-    async fn disputes(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<DisputeAggregate>, StoreError>;
+    /// per status, method and currency and per day, currency and whether
+    /// settled; and the disputes opened in those days, per currency and
+    /// outcome. One read: one connection, one round trip.
+    async fn range(&self, from: NaiveDate, to: NaiveDate) -> Result<RangeAggregates, StoreError>;
     /// The instructor's settled sales completed in the months from `from`
     /// to `to`, per month, item and currency, with their refunds.
     async fn instructor_months(

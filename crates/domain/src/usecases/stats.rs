@@ -67,11 +67,7 @@ impl StatsService {
     pub async fn platform(&self, actor: Actor, from: NaiveDate, to: NaiveDate) -> Result<PlatformStats, StatsError> {
         actor.require_admin()?;
         check_range(from, to)?;
-        // Two independent reads: asked together, the answer waits for the
-        // longer of them, not for both one after the other.
-        let (created, disputes) =
-            futures::future::try_join(self.stats.created(from, to), self.stats.disputes(from, to)).await?;
-        Ok(platform_stats(&created, &disputes)?)
+        Ok(platform_stats(&self.stats.range(from, to).await?)?)
     }
 
     /// Background upkeep: folds the write shards of days before yesterday
@@ -106,76 +102,51 @@ impl StatsService {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::task::{Context, Poll, Waker};
-
-    use async_trait::async_trait;
+    use futures::executor::block_on;
 
     use super::*;
-    use crate::ports::MockPayoutRepository;
-    use crate::stats::{CreatedAggregates, DisputeAggregate, MonthlyEarnings};
+    use crate::money::Money;
+    use crate::ports::{MockPayoutRepository, MockStatsQueries};
+    use crate::stats::{DisputeAggregate, RangeAggregates};
     use crate::usecases::Role;
 
-    /// Answers the created aggregates only once the disputes were asked for
-    /// too: one read after the other never finishes.
-    #[derive(Default)]
-    struct AnswersWhenBothAsked {
-        disputes_asked: AtomicBool,
-        created_waiting: Mutex<Option<Waker>>,
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, d).unwrap()
     }
 
-    #[async_trait]
-    impl StatsQueries for AnswersWhenBothAsked {
-        async fn created(&self, _: NaiveDate, _: NaiveDate) -> Result<CreatedAggregates, StoreError> {
-            std::future::poll_fn(|cx| {
-                if self.disputes_asked.load(Ordering::SeqCst) {
-                    return Poll::Ready(());
-                }
-                *self.created_waiting.lock().unwrap() = Some(cx.waker().clone());
-                Poll::Pending
-            })
-            .await;
-            Ok(CreatedAggregates::default())
-        }
+    fn service(stats: MockStatsQueries) -> StatsService {
+        StatsService::new(Arc::new(stats), Arc::new(MockPayoutRepository::new()))
+    }
 
-        async fn disputes(&self, _: NaiveDate, _: NaiveDate) -> Result<Vec<DisputeAggregate>, StoreError> {
-            self.disputes_asked.store(true, Ordering::SeqCst);
-            if let Some(waker) = self.created_waiting.lock().unwrap().take() {
-                waker.wake();
-            }
-            Ok(Vec::new())
-        }
-
-        async fn instructor_months(
-            &self,
-            _: UserId,
-            _: NaiveDate,
-            _: NaiveDate,
-        ) -> Result<Vec<MonthlyEarnings>, StoreError> {
-            Ok(Vec::new())
-        }
-
-        async fn fold_shards(&self, _: NaiveDate, _: NaiveDate) -> Result<u64, StoreError> {
-            Ok(0)
-        }
+    fn actor(role: Role) -> Actor {
+        Actor { user_id: UserId::new(1), role }
     }
 
     #[test]
-    fn the_platform_statistics_ask_for_their_two_reads_together() {
-        let service =
-            StatsService::new(Arc::new(AnswersWhenBothAsked::default()), Arc::new(MockPayoutRepository::new()));
-        let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
-        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        let mut answer = pin!(service.platform(admin, day, day));
-        let mut cx = Context::from_waker(Waker::noop());
-        let polled = (0..3).find_map(|_| match answer.as_mut().poll(&mut cx) {
-            Poll::Ready(stats) => Some(stats),
-            Poll::Pending => None,
+    fn the_platform_statistics_are_one_read_of_the_range() {
+        let mut stats = MockStatsQueries::new();
+        stats.expect_range().withf(|from, to| (*from, *to) == (day(1), day(31))).times(1).returning(|_, _| {
+            Ok(RangeAggregates {
+                disputes: vec![DisputeAggregate {
+                    disputes: 2,
+                    amount: Money::from_minor(5_000, Currency::USD),
+                    lost: false,
+                }],
+                ..RangeAggregates::default()
+            })
         });
-        let stats = polled.expect("the created aggregates were asked for alone, before the disputes");
-        assert!(stats.unwrap().currencies.is_empty());
+        let platform = block_on(service(stats).platform(actor(Role::Admin), day(1), day(31))).unwrap();
+        let totals = platform.currencies[&Currency::USD].totals.clone().unwrap();
+        assert_eq!((totals.disputes, totals.disputed), (2, Money::from_minor(5_000, Currency::USD)));
+    }
+
+    #[test]
+    fn no_read_for_a_non_admin_or_a_range_that_runs_backwards() {
+        // The mock expects no call: any read would panic.
+        let stats = service(MockStatsQueries::new());
+        let student = block_on(stats.platform(actor(Role::Student), day(1), day(2)));
+        assert!(matches!(student, Err(StatsError::Forbidden(_))), "{student:?}");
+        let backwards = block_on(stats.platform(actor(Role::Admin), day(2), day(1)));
+        assert!(matches!(backwards, Err(StatsError::InvalidRange)), "{backwards:?}");
     }
 }
