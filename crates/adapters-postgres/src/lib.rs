@@ -40,5 +40,5 @@ pub use crypto::{CryptoError, Keyring};
 pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification};
 pub use migrations::{revert_all_migrations, run_migrations};
 pub use outbox::StoredOutboxEvent;
-pub use pool::{PgStore, PoolSettings, short_storage_calls_wait_here};
+pub use pool::{DEFAULT_STATS_READS, PgStore, PoolSettings, short_storage_calls_wait_here};
 pub use webhooks::WEBHOOK_CLAIM_SECS;

@@ -146,7 +146,7 @@ fn into_range(rows: Vec<RangeRow>) -> Result<RangeAggregates, StoreError> {
 #[async_trait]
 impl StatsQueries for PgStore {
     async fn range(&self, from: NaiveDate, to: NaiveDate) -> Result<RangeAggregates, StoreError> {
-        self.run(move |conn| {
+        self.run_stats_read(move |conn| {
             let [select, and, disputes, disputes_and, end] = &*RANGE_SQL;
             let rows: Vec<RangeRow> = sql::<RangeColumns>(select)
                 .bind::<Date, _>(from)
@@ -171,7 +171,7 @@ impl StatsQueries for PgStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<MonthlyEarnings>, StoreError> {
-        self.run(move |conn| {
+        self.run_stats_read(move |conn| {
             let rows: Vec<MonthRow> = diesel::sql_query(
                 "SELECT month, item_kind, item_id, currency, sum(sales)::bigint AS sales, \
                         sum(gross_minor)::bigint AS gross, sum(platform_fee_minor)::bigint AS fee, \

@@ -76,6 +76,8 @@ pub struct Config {
     pub max_amount_major: i64,
     /// Database pool size.
     pub db_pool_size: u32,
+    /// Most statistics reads running at once.
+    pub db_stats_reads: u32,
     /// HTTP worker threads (each runs its requests' short storage calls).
     pub http_workers: u32,
     /// Whether the sandbox gateway is enabled.
@@ -155,6 +157,7 @@ impl std::fmt::Debug for Config {
             .field("platform_fee_rate", &self.platform_fee_rate)
             .field("max_amount_major", &self.max_amount_major)
             .field("db_pool_size", &self.db_pool_size)
+            .field("db_stats_reads", &self.db_stats_reads)
             .field("http_workers", &self.http_workers)
             .field("sandbox_enabled", &self.sandbox_enabled)
             .field("stripe", &self.stripe_secret_key.is_some())
@@ -217,6 +220,12 @@ impl Config {
             None => DEFAULT_DB_POOL_SIZE,
             Some(text) => {
                 text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_DB_POOL_SIZE must be a positive integer")?
+            }
+        };
+        let db_stats_reads = match var("SKILLPAY_DB_STATS_READS") {
+            None => adapters_postgres::DEFAULT_STATS_READS,
+            Some(text) => {
+                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_DB_STATS_READS must be a positive integer")?
             }
         };
         let http_workers = match var("SKILLPAY_HTTP_WORKERS") {
@@ -380,6 +389,7 @@ impl Config {
             instructor_fee_rates,
             max_amount_major,
             db_pool_size,
+            db_stats_reads,
             http_workers,
             sandbox_enabled,
         })
@@ -415,6 +425,7 @@ mod tests {
         assert_eq!(config.platform_fee_rate, Rate::from_str("0.20").unwrap());
         assert_eq!(config.max_amount_major, DEFAULT_MAX_AMOUNT_MAJOR);
         assert_eq!((config.db_pool_size, config.http_workers), (DEFAULT_DB_POOL_SIZE, DEFAULT_HTTP_WORKERS));
+        assert_eq!(config.db_stats_reads, adapters_postgres::DEFAULT_STATS_READS);
         assert!(config.sandbox_enabled);
     }
 
@@ -428,6 +439,7 @@ mod tests {
             ("SKILLPAY_MAX_AMOUNT", "-1"),
             ("SKILLPAY_SANDBOX", "maybe"),
             ("SKILLPAY_HTTP_WORKERS", "0"),
+            ("SKILLPAY_DB_STATS_READS", "0"),
         ] {
             let mut pairs = base.to_vec();
             pairs.push((name, value));

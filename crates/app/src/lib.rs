@@ -42,16 +42,20 @@ use domain::usecases::webhooks::WebhookService;
 
 pub use crate::config::{Config, env_var};
 
-/// A pool of `max_connections` on `url` (`DATABASE_URL`), with no keyring.
-pub fn pool_at(url: Option<&str>, max_connections: u32) -> anyhow::Result<PgStore> {
+/// A pool on `url` (`DATABASE_URL`) with `settings`, with no keyring.
+pub fn pool_at(url: Option<&str>, settings: &PoolSettings) -> anyhow::Result<PgStore> {
     let url = url.context("DATABASE_URL is not set")?;
-    let settings = PoolSettings { max_connections, ..PoolSettings::default() };
-    PgStore::connect(url, &settings).context("creating the database pool")
+    PgStore::connect(url, settings).context("creating the database pool")
 }
 
 /// Connects the pool described by `config`.
 pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
-    let store = pool_at(config.database_url.as_deref(), config.db_pool_size)?;
+    let settings = PoolSettings {
+        max_connections: config.db_pool_size,
+        stats_reads: config.db_stats_reads,
+        ..PoolSettings::default()
+    };
+    let store = pool_at(config.database_url.as_deref(), &settings)?;
     Ok(match config.encryption_key {
         Some(key) => store.with_keyring(
             Keyring::new(key, &config.previous_encryption_keys)

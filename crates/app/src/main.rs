@@ -101,7 +101,8 @@ fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> 
 /// A store on `DATABASE_URL` alone, with the two connections a maintenance
 /// command needs at most.
 fn database_only() -> anyhow::Result<adapters_postgres::PgStore> {
-    app::pool_at(app::env_var("DATABASE_URL").as_deref(), 2)
+    let settings = adapters_postgres::PoolSettings { max_connections: 2, ..Default::default() };
+    app::pool_at(app::env_var("DATABASE_URL").as_deref(), &settings)
 }
 
 #[actix_web::main]
