@@ -210,30 +210,10 @@ impl Config {
                 .map_err(|_| anyhow!("SKILLPAY_PLATFORM_FEE_RATE must be a decimal from 0 to 1"))?;
         let instructor_fee_rates = parse_fee_overrides(var("SKILLPAY_INSTRUCTOR_FEE_RATES").as_deref().unwrap_or(""))
             .context("SKILLPAY_INSTRUCTOR_FEE_RATES")?;
-        let max_amount_major = match var("SKILLPAY_MAX_AMOUNT") {
-            None => DEFAULT_MAX_AMOUNT_MAJOR,
-            Some(text) => {
-                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_MAX_AMOUNT must be a positive integer")?
-            }
-        };
-        let db_pool_size = match var("SKILLPAY_DB_POOL_SIZE") {
-            None => DEFAULT_DB_POOL_SIZE,
-            Some(text) => {
-                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_DB_POOL_SIZE must be a positive integer")?
-            }
-        };
-        let db_stats_reads = match var("SKILLPAY_DB_STATS_READS") {
-            None => adapters_postgres::DEFAULT_STATS_READS,
-            Some(text) => {
-                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_DB_STATS_READS must be a positive integer")?
-            }
-        };
-        let http_workers = match var("SKILLPAY_HTTP_WORKERS") {
-            None => DEFAULT_HTTP_WORKERS,
-            Some(text) => {
-                text.parse().ok().filter(|v| *v > 0).context("SKILLPAY_HTTP_WORKERS must be a positive integer")?
-            }
-        };
+        let max_amount_major = positive(&var, "SKILLPAY_MAX_AMOUNT", DEFAULT_MAX_AMOUNT_MAJOR)?;
+        let db_pool_size = positive(&var, "SKILLPAY_DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE)?;
+        let db_stats_reads = positive(&var, "SKILLPAY_DB_STATS_READS", adapters_postgres::DEFAULT_STATS_READS)?;
+        let http_workers = positive(&var, "SKILLPAY_HTTP_WORKERS", DEFAULT_HTTP_WORKERS)?;
         let sandbox_enabled = match var("SKILLPAY_SANDBOX").as_deref() {
             None | Some("on") | Some("true") | Some("1") => true,
             Some("off") | Some("false") | Some("0") => false,
@@ -254,20 +234,10 @@ impl Config {
             (None, None) => None,
             _ => bail!("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET go together"),
         };
-        let positive = |name: &str, default: i64| -> anyhow::Result<i64> {
-            match var(name) {
-                None => Ok(default),
-                Some(text) => text
-                    .parse()
-                    .ok()
-                    .filter(|v: &i64| *v > 0)
-                    .with_context(|| format!("{name} must be a positive integer")),
-            }
-        };
-        let reconcile_interval_secs =
-            u64::try_from(positive("SKILLPAY_RECONCILE_INTERVAL_SECS", 60)?).unwrap_or(DEFAULT_RECONCILE_INTERVAL_SECS);
-        let reconcile_after_secs = positive("SKILLPAY_RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?;
-        let payment_expiry_minutes = positive("SKILLPAY_PAYMENT_EXPIRY_MINUTES", DEFAULT_PAYMENT_EXPIRY_MINUTES)?;
+        let reconcile_interval_secs = u64::try_from(positive(&var, "SKILLPAY_RECONCILE_INTERVAL_SECS", 60_i64)?)
+            .unwrap_or(DEFAULT_RECONCILE_INTERVAL_SECS);
+        let reconcile_after_secs = positive(&var, "SKILLPAY_RECONCILE_AFTER_SECS", DEFAULT_RECONCILE_AFTER_SECS)?;
+        let payment_expiry_minutes = positive(&var, "SKILLPAY_PAYMENT_EXPIRY_MINUTES", DEFAULT_PAYMENT_EXPIRY_MINUTES)?;
         let dispute_fees = var("SKILLPAY_DISPUTE_FEE")
             .map(|list| {
                 list.split(',')
@@ -291,8 +261,8 @@ impl Config {
             Some("instructor") => domain::dispute::DisputeFeeBearer::Instructor,
             Some(_) => bail!("SKILLPAY_DISPUTE_FEE_BEARER must be platform or instructor"),
         };
-        let refund_window_days = positive("SKILLPAY_REFUND_WINDOW_DAYS", DEFAULT_REFUND_WINDOW_DAYS)?;
-        let idempotency_ttl_hours = positive("SKILLPAY_IDEMPOTENCY_TTL_HOURS", MIN_IDEMPOTENCY_TTL_HOURS)?;
+        let refund_window_days = positive(&var, "SKILLPAY_REFUND_WINDOW_DAYS", DEFAULT_REFUND_WINDOW_DAYS)?;
+        let idempotency_ttl_hours = positive(&var, "SKILLPAY_IDEMPOTENCY_TTL_HOURS", MIN_IDEMPOTENCY_TTL_HOURS)?;
         if idempotency_ttl_hours < MIN_IDEMPOTENCY_TTL_HOURS {
             bail!("SKILLPAY_IDEMPOTENCY_TTL_HOURS must be at least {MIN_IDEMPOTENCY_TTL_HOURS}");
         }
@@ -321,8 +291,9 @@ impl Config {
                 .filter(|v: &i64| (0..=365).contains(v))
                 .context("SKILLPAY_PAYOUT_HOLD_DAYS must be a whole number of days from 0 to 365")?,
         };
-        let event_poll_ms = u64::try_from(positive("SKILLPAY_EVENT_POLL_MS", 1_000)?).unwrap_or(DEFAULT_EVENT_POLL_MS);
-        let event_timeout_secs = u64::try_from(positive("SKILLPAY_EVENT_TIMEOUT_SECS", 10)?)
+        let event_poll_ms =
+            u64::try_from(positive(&var, "SKILLPAY_EVENT_POLL_MS", 1_000_i64)?).unwrap_or(DEFAULT_EVENT_POLL_MS);
+        let event_timeout_secs = u64::try_from(positive(&var, "SKILLPAY_EVENT_TIMEOUT_SECS", 10_i64)?)
             .ok()
             .filter(|secs| *secs <= 30)
             .context("SKILLPAY_EVENT_TIMEOUT_SECS must be 1 to 30")?;
@@ -398,6 +369,22 @@ impl Config {
     /// Reads the process environment.
     pub fn from_env() -> anyhow::Result<Config> {
         Self::from_vars(env_var)
+    }
+}
+
+/// The integer setting `name`, `default` when unset; anything but a
+/// positive integer is refused, naming the setting.
+fn positive<T>(var: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T>
+where
+    T: FromStr + PartialOrd + Default,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|v| *v > T::default())
+            .with_context(|| format!("{name} must be a positive integer")),
     }
 }
 
