@@ -490,11 +490,10 @@ class Bench:
                              + (g % 86400) * interval '1 second' AS t) s;
                 INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status,
                     reason, requested_by, created_at, updated_at, processed_at)
-                SELECT md5('stats-refund-' || g)::uuid, md5('stats-' || g)::uuid, 1000, 'USD', 200, 'processed',
-                    'bench', 1, t, t, t
-                FROM generate_series(a, least(a + {STATS_CHUNK - 1}, {count})) g,
-                    LATERAL (SELECT timestamptz '2026-01-01 00:00+00' + (g % 365) * interval '1 day'
-                             + (g % 86400) * interval '1 second' AS t) s
+                SELECT md5('stats-refund-' || g)::uuid, p.id, 1000, 'USD', 200, 'processed', 'bench', 1,
+                    p.created_at, p.created_at, p.created_at
+                FROM generate_series(a, least(a + {STATS_CHUNK - 1}, {count})) g
+                JOIN payments p ON p.id = md5('stats-' || g)::uuid
                 WHERE g % 20 = 1;
                 COMMIT;
               END LOOP;
