@@ -8,8 +8,9 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::{RunQueryDsl, sql_query};
 use domain::ports::StoreError;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::async_reads::AsyncReads;
 use crate::errors::store_error;
 
 /// Pool sizing and timeouts.
@@ -78,6 +79,9 @@ pub struct PgStore {
     keyring: Option<std::sync::Arc<crate::crypto::Keyring>>,
     stats_reads: std::sync::Arc<Semaphore>,
     acquire_timeout: Duration,
+    /// Where statistics reads run without a thread hand-off, when the
+    /// database can be reached without TLS (`async_reads.rs`).
+    async_reads: Option<AsyncReads>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -99,12 +103,27 @@ impl PgStore {
             .test_on_check_out(false)
             .connection_customizer(Box::new(SessionSettings { statement_timeout_ms: settings.statement_timeout_ms }))
             .build_unchecked(manager);
+        let acquire_timeout = Duration::from_millis(settings.acquire_timeout_ms);
+        let turns = settings.stats_reads.max(1) as usize;
         Ok(PgStore {
             pool,
             keyring: None,
-            stats_reads: std::sync::Arc::new(Semaphore::new(settings.stats_reads.max(1) as usize)),
-            acquire_timeout: Duration::from_millis(settings.acquire_timeout_ms),
+            stats_reads: std::sync::Arc::new(Semaphore::new(turns)),
+            acquire_timeout,
+            async_reads: AsyncReads::for_url(database_url, settings.statement_timeout_ms, acquire_timeout, turns),
         })
+    }
+
+    /// The same store, with its statistics reads on diesel's blocking path
+    /// whatever the URL: one database client for everything.
+    pub fn with_blocking_stats_reads(self) -> PgStore {
+        PgStore { async_reads: None, ..self }
+    }
+
+    /// Whether statistics reads run on the calling thread's asynchronous
+    /// connections (see [`PgStore::with_blocking_stats_reads`]).
+    pub fn stats_reads_are_async(&self) -> bool {
+        self.async_reads.is_some()
     }
 
     /// The same store, sealing secrets at rest with `keyring`.
@@ -164,15 +183,26 @@ impl PgStore {
         T: Send + 'static,
         F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
     {
-        let turn = tokio::time::timeout(self.acquire_timeout, self.stats_reads.clone().acquire_owned())
-            .await
-            .map_err(|_| StoreError::Unavailable("every statistics read turn stayed busy".into()))?
-            .map_err(|_| StoreError::Unavailable("statistics reads are closed".into()))?;
+        let turn = self.stats_turn().await?;
         self.run(move |conn| {
             let _turn = turn;
             work(conn)
         })
         .await
+    }
+
+    /// One of the [`PoolSettings::stats_reads`] turns, once free; waits as
+    /// long as for a connection, then answers unavailable.
+    pub(crate) async fn stats_turn(&self) -> Result<OwnedSemaphorePermit, StoreError> {
+        tokio::time::timeout(self.acquire_timeout, self.stats_reads.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("every statistics read turn stayed busy".into()))?
+            .map_err(|_| StoreError::Unavailable("statistics reads are closed".into()))
+    }
+
+    /// The asynchronous connections of statistics reads, when in use.
+    pub(crate) fn async_reads(&self) -> Option<&AsyncReads> {
+        self.async_reads.as_ref()
     }
 
     /// Runs `work` with a pooled connection on a blocking thread.

@@ -1,37 +1,65 @@
 //! Text columns decoded straight from the row into domain values, with no
 //! owned `String` per row: for reads that return thousands of rows, where
 //! an allocation and a by-name column lookup per field were most of the
-//! server's work.
+//! server's work. Each decodes from diesel's rows and from the statistics
+//! reads' `tokio-postgres` rows (`async_reads.rs`) alike.
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
 use diesel::sql_types::Text;
 use domain::money::Currency;
 use domain::payment::{PaymentMethod, PaymentStatus, SettledStatus};
+use tokio_postgres::types::{FromSql as AsyncFromSql, Type};
 
-fn text<'a>(value: &'a PgValue<'_>) -> deserialize::Result<&'a str> {
-    Ok(std::str::from_utf8(value.as_bytes())?)
+/// A column whose text names a domain value.
+trait TextColumn: Sized {
+    fn parse(text: &str) -> Result<Self, &'static str>;
+}
+
+/// Decodes a [`TextColumn`] from both clients' rows.
+macro_rules! text_column {
+    ($column:ty) => {
+        impl FromSql<Text, Pg> for $column {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                Ok(<$column>::parse(std::str::from_utf8(value.as_bytes())?)?)
+            }
+        }
+
+        impl<'a> AsyncFromSql<'a> for $column {
+            fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                Ok(<$column>::parse(<&str as AsyncFromSql>::from_sql(ty, raw)?)?)
+            }
+
+            fn accepts(ty: &Type) -> bool {
+                <&str as AsyncFromSql>::accepts(ty)
+            }
+        }
+    };
 }
 
 /// A `currency` column.
 #[derive(FromSqlRow)]
 pub(crate) struct CurrencyColumn(pub Currency);
 
-impl FromSql<Text, Pg> for CurrencyColumn {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        Ok(CurrencyColumn(Currency::from_code(text(&value)?).map_err(|_| "unreadable currency")?))
+impl TextColumn for CurrencyColumn {
+    fn parse(text: &str) -> Result<Self, &'static str> {
+        Currency::from_code(text).map(CurrencyColumn).map_err(|_| "unreadable currency")
     }
 }
+
+text_column!(CurrencyColumn);
 
 /// A `payment_method` column.
 #[derive(FromSqlRow)]
 pub(crate) struct MethodColumn(pub PaymentMethod);
 
-impl FromSql<Text, Pg> for MethodColumn {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        Ok(MethodColumn(text(&value)?.parse().map_err(|_| "unreadable payment method")?))
+impl TextColumn for MethodColumn {
+    fn parse(text: &str) -> Result<Self, &'static str> {
+        text.parse().map(MethodColumn).map_err(|_| "unreadable payment method")
     }
 }
+
+text_column!(MethodColumn);
 
 /// A `status` column of the statistics aggregates, which keep `disputed`
 /// without the status to return to: any settled one stands for it (its
@@ -39,12 +67,14 @@ impl FromSql<Text, Pg> for MethodColumn {
 #[derive(FromSqlRow)]
 pub(crate) struct AggregateStatusColumn(pub PaymentStatus);
 
-impl FromSql<Text, Pg> for AggregateStatusColumn {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        let status = match text(&value)? {
+impl TextColumn for AggregateStatusColumn {
+    fn parse(text: &str) -> Result<Self, &'static str> {
+        let status = match text {
             "disputed" => PaymentStatus::Disputed(SettledStatus::Completed),
             name => PaymentStatus::from_parts(name, None).map_err(|_| "unreadable payment status")?,
         };
         Ok(AggregateStatusColumn(status))
     }
 }
+
+text_column!(AggregateStatusColumn);

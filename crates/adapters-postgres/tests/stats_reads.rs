@@ -39,3 +39,154 @@ async fn a_statistics_read_beyond_the_turns_waits_then_answers_unavailable_and_t
     assert_eq!(first.await.unwrap().unwrap(), Default::default());
     assert_eq!(store.range(day, day).await.unwrap(), Default::default());
 }
+
+/// A read whose caller stops waiting keeps its turn until its statement
+/// has ended: the turn limits the statements PostgreSQL runs, not the
+/// requests still listening.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_statistics_read_keeps_its_turn_until_its_statement_ends() {
+    let db = TestDb::new();
+    let settings = PoolSettings { stats_reads: 1, acquire_timeout_ms: 300, ..PoolSettings::default() };
+    let store = PgStore::connect(db.url(), &settings).unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+
+    let mut locker = store.connection().unwrap();
+    diesel::sql_query("BEGIN").execute(&mut locker).unwrap();
+    diesel::sql_query("LOCK TABLE payment_stats_daily IN ACCESS EXCLUSIVE MODE").execute(&mut locker).unwrap();
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.range(day, day).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+
+    // Its statement still waits on the lock, holding the only turn.
+    match store.range(day, day).await {
+        Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statistics read turn"), "{reason}"),
+        other => panic!("expected the dropped read to keep its turn, got {other:?}"),
+    }
+    diesel::sql_query("COMMIT").execute(&mut locker).unwrap();
+    assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+}
+
+/// Aggregates of two days in two currencies, and a lost dispute.
+fn seed_aggregates(store: &PgStore) {
+    let mut conn = store.connection().unwrap();
+    diesel::sql_query(
+        "INSERT INTO payment_stats_daily (day, status, payment_method, currency, shard, payments, amount_minor, \
+             discount_minor, platform_fee_minor, earnings_minor, refunded_minor) \
+         VALUES ('2026-03-01', 'completed', 'stripe', 'USD', 0, 2, 2000, 100, 400, 1600, 500), \
+                ('2026-03-01', 'failed', 'paypal', 'USD', 1, 1, 900, 0, 0, 0, 0), \
+                ('2026-03-02', 'disputed', 'sandbox', 'JPY', 0, 1, 7000, 0, 1400, 5600, 0)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
+             original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, \
+             instructor_earnings_minor, created_at, updated_at) \
+         VALUES ('00000000-0000-0000-0000-000000000001', 1, 1, 2, 'completed', 'stripe', 'USD', 1000, 0, 1000, \
+             200, 800, '2026-03-01', '2026-03-01')",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO payment_disputes (id, payment_id, amount_minor, currency, reason, status, created_at, \
+             updated_at) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', 1000, 'USD', 'fraudulent', 'lost', \
+             '2026-03-02 23:59:59+00', '2026-03-02 23:59:59+00')",
+    )
+    .execute(&mut conn)
+    .unwrap();
+}
+
+/// On a database on this machine, the statistics are read on the calling
+/// thread's own connection, and answer exactly what diesel's read does.
+#[tokio::test]
+async fn the_asynchronous_read_answers_as_the_blocking_one() {
+    let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
+    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
+    assert!(store.stats_reads_are_async(), "a loopback database is read without a hand-off");
+    let blocking = store.clone().with_blocking_stats_reads();
+    assert!(!blocking.stats_reads_are_async());
+    tokio::task::spawn_blocking({
+        let store = store.clone();
+        move || seed_aggregates(&store)
+    })
+    .await
+    .unwrap();
+
+    let (from, to) = (NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+    let read = store.range(from, to).await.unwrap();
+    assert_eq!((read.by_status.len(), read.by_day.len(), read.disputes.len()), (3, 3, 1), "{read:#?}");
+    assert_eq!(read, blocking.range(from, to).await.unwrap());
+}
+
+/// The server's statistics connections, as PostgreSQL lists them.
+fn statistics_connections(store: &PgStore) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = store.connection().unwrap();
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'skillpay-stats' \
+                          AND datname = current_database()",
+    )
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n
+}
+
+/// Reads one after another on one thread share one connection; when the
+/// runtime that drove it ends (as a test's does), the next read on the
+/// thread opens another instead of failing on the closed one.
+#[test]
+fn reads_on_one_thread_share_a_connection_and_a_closed_one_is_replaced() {
+    let db = TestDb::new();
+    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+
+    let first = runtime();
+    first.block_on(async {
+        for _ in 0..3 {
+            assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+        }
+    });
+    assert_eq!(statistics_connections(&store), 1);
+
+    // That runtime gone, its connection is closed with it.
+    drop(first);
+    let second = runtime();
+    second.block_on(async {
+        assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+    });
+    // The old one's backend exits as the new one serves.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while statistics_connections(&store) != 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(statistics_connections(&store), 1);
+    drop(second);
+}
+
+/// The service's statement limit holds on these connections too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statement_limit_holds_on_the_statistics_connections() {
+    let db = TestDb::new();
+    let settings = PoolSettings { statement_timeout_ms: 200, ..PoolSettings::default() };
+    let store = PgStore::connect(db.url(), &settings).unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut locker = store.connection().unwrap();
+    diesel::sql_query("SET statement_timeout = 0").execute(&mut locker).unwrap();
+    diesel::sql_query("BEGIN").execute(&mut locker).unwrap();
+    diesel::sql_query("LOCK TABLE payment_stats_daily IN ACCESS EXCLUSIVE MODE").execute(&mut locker).unwrap();
+    match store.range(day, day).await {
+        Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statement timeout"), "{reason}"),
+        other => panic!("expected the statement limit, got {other:?}"),
+    }
+    diesel::sql_query("COMMIT").execute(&mut locker).unwrap();
+}
