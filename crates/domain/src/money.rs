@@ -80,15 +80,14 @@ impl Currency {
 
     /// Looks up an upper-case ISO-4217 code such as `"USD"`.
     pub fn from_code(code: &str) -> Result<Currency, MoneyError> {
+        // Compared as three bytes, not as strings: storage decodes a
+        // currency per row, and the string comparison's `memcmp` calls were
+        // 4 % of the server's time on a year's statistics.
+        let bytes: [u8; 3] = code.as_bytes().try_into().map_err(|_| MoneyError::UnknownCurrency)?;
         CURRENCIES
-            .binary_search_by(|(known, _)| (*known).cmp(code))
-            .ok()
-            .and_then(|at| {
-                let (known, exponent) = CURRENCIES[at];
-                let bytes: [u8; 3] = known.as_bytes().try_into().ok()?;
-                Some(Currency { code: bytes, exponent })
-            })
-            .ok_or(MoneyError::UnknownCurrency)
+            .binary_search_by(|(known, _)| known.as_bytes().iter().cmp(bytes.iter()))
+            .map(|at| Currency { code: bytes, exponent: CURRENCIES[at].1 })
+            .map_err(|_| MoneyError::UnknownCurrency)
     }
 
     /// The three-letter code.
