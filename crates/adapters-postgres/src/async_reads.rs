@@ -82,8 +82,13 @@ impl AsyncReads {
             return None;
         }
         // As diesel's connections: times in UTC (a date compared with a
-        // `timestamptz` is midnight UTC), the service's statement limit.
-        let options = format!("-c TimeZone=UTC -c statement_timeout={statement_timeout_ms}");
+        // `timestamptz` is midnight UTC), the service's statement limit;
+        // after the URL's own options, which they override.
+        let ours = format!("-c TimeZone=UTC -c statement_timeout={statement_timeout_ms}");
+        let options = match config.get_options() {
+            Some(theirs) if !theirs.trim().is_empty() => format!("{theirs} {ours}"),
+            _ => ours,
+        };
         config.options(options.as_str()).application_name(APPLICATION_NAME).connect_timeout(connect_timeout);
         Some(AsyncReads {
             store: NEXT_STORE.fetch_add(1, Ordering::Relaxed),
@@ -206,5 +211,18 @@ mod tests {
         assert!(!reads("postgres://skillpay@127.0.0.1,db.internal/skillpay"));
         // What this client cannot read is left to libpq.
         assert!(!reads("not a url"));
+    }
+
+    #[test]
+    fn the_urls_own_options_are_kept_before_the_services() {
+        let options = |url: &str| {
+            let reads = AsyncReads::for_url(url, 1000, Duration::from_secs(1), 3).unwrap();
+            reads.config.get_options().unwrap_or_default().to_owned()
+        };
+        assert_eq!(options("postgres://u@127.0.0.1/db"), "-c TimeZone=UTC -c statement_timeout=1000");
+        assert_eq!(
+            options("postgres://u@127.0.0.1/db?options=-c%20work_mem%3D8MB"),
+            "-c work_mem=8MB -c TimeZone=UTC -c statement_timeout=1000"
+        );
     }
 }
