@@ -8,36 +8,67 @@ use adapters_postgres::testing::TestDb;
 use adapters_postgres::{PgStore, PoolSettings};
 use chrono::NaiveDate;
 use diesel::RunQueryDsl;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, PooledConnection};
 use domain::ports::{StatsQueries, StoreError};
+use domain::stats::RangeAggregates;
+use tokio::task::JoinHandle;
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+}
+
+/// A store with one statistics read turn, given up on after 300 ms.
+fn one_turn_store(db: &TestDb) -> PgStore {
+    let settings = PoolSettings { stats_reads: 1, acquire_timeout_ms: 300, ..PoolSettings::default() };
+    PgStore::connect(db.url(), &settings).unwrap()
+}
+
+/// Another session locks the aggregates until `COMMIT` on the connection
+/// it answers: a read that starts meanwhile waits on the lock.
+fn lock_the_aggregates(store: &PgStore) -> PooledConnection<ConnectionManager<PgConnection>> {
+    let mut locker = store.connection().unwrap();
+    // The lock outlasts any statement limit the store's sessions have.
+    diesel::sql_query("SET statement_timeout = 0").execute(&mut locker).unwrap();
+    diesel::sql_query("BEGIN").execute(&mut locker).unwrap();
+    diesel::sql_query("LOCK TABLE payment_stats_daily IN ACCESS EXCLUSIVE MODE").execute(&mut locker).unwrap();
+    locker
+}
+
+/// A read started in the background, and waiting on the lock by the time
+/// this answers.
+async fn a_read_waiting_on_the_lock(store: &PgStore) -> JoinHandle<Result<RangeAggregates, StoreError>> {
+    let read = tokio::spawn({
+        let store = store.clone();
+        async move { store.range(day(), day()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!read.is_finished(), "the read should be waiting on the lock");
+    read
+}
+
+/// A read's answer when every turn is taken.
+fn assert_no_turn(answer: Result<RangeAggregates, StoreError>) {
+    match answer {
+        Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statistics read turn"), "{reason}"),
+        other => panic!("expected no turn for a second read, got {other:?}"),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statistics_read_beyond_the_turns_waits_then_answers_unavailable_and_the_turn_comes_back() {
     let db = TestDb::new();
-    let settings = PoolSettings { stats_reads: 1, acquire_timeout_ms: 300, ..PoolSettings::default() };
-    let store = PgStore::connect(db.url(), &settings).unwrap();
-    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-
-    // Another session locks the aggregates: a read that starts waits on it.
-    let mut locker = store.connection().unwrap();
-    diesel::sql_query("BEGIN").execute(&mut locker).unwrap();
-    diesel::sql_query("LOCK TABLE payment_stats_daily IN ACCESS EXCLUSIVE MODE").execute(&mut locker).unwrap();
-    let first = tokio::spawn({
-        let store = store.clone();
-        async move { store.range(day, day).await }
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!first.is_finished(), "the first read should be waiting on the lock");
+    let store = one_turn_store(&db);
+    let mut locker = lock_the_aggregates(&store);
+    let first = a_read_waiting_on_the_lock(&store).await;
 
     // The only turn is the first read's: the second waits for it, then gives up.
-    match store.range(day, day).await {
-        Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statistics read turn"), "{reason}"),
-        other => panic!("expected no turn for a second read, got {other:?}"),
-    }
+    assert_no_turn(store.range(day(), day()).await);
 
     // The lock released, the first read answers and its turn is free again.
     diesel::sql_query("COMMIT").execute(&mut locker).unwrap();
     assert_eq!(first.await.unwrap().unwrap(), Default::default());
-    assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+    assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
 }
 
 /// A read whose caller stops waiting keeps its turn until its statement
@@ -46,28 +77,16 @@ async fn a_statistics_read_beyond_the_turns_waits_then_answers_unavailable_and_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_statistics_read_keeps_its_turn_until_its_statement_ends() {
     let db = TestDb::new();
-    let settings = PoolSettings { stats_reads: 1, acquire_timeout_ms: 300, ..PoolSettings::default() };
-    let store = PgStore::connect(db.url(), &settings).unwrap();
-    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-
-    let mut locker = store.connection().unwrap();
-    diesel::sql_query("BEGIN").execute(&mut locker).unwrap();
-    diesel::sql_query("LOCK TABLE payment_stats_daily IN ACCESS EXCLUSIVE MODE").execute(&mut locker).unwrap();
-    let first = tokio::spawn({
-        let store = store.clone();
-        async move { store.range(day, day).await }
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let store = one_turn_store(&db);
+    let mut locker = lock_the_aggregates(&store);
+    let first = a_read_waiting_on_the_lock(&store).await;
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
 
     // Its statement still waits on the lock, holding the only turn.
-    match store.range(day, day).await {
-        Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statistics read turn"), "{reason}"),
-        other => panic!("expected the dropped read to keep its turn, got {other:?}"),
-    }
+    assert_no_turn(store.range(day(), day()).await);
     diesel::sql_query("COMMIT").execute(&mut locker).unwrap();
-    assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+    assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
 }
 
 /// Aggregates of two days in two currencies, and a lost dispute.
@@ -147,13 +166,12 @@ fn statistics_connections(store: &PgStore) -> i64 {
 fn reads_on_one_thread_share_a_connection_and_a_closed_one_is_replaced() {
     let db = TestDb::new();
     let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
-    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 
     let first = runtime();
     first.block_on(async {
         for _ in 0..3 {
-            assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+            assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
         }
     });
     assert_eq!(statistics_connections(&store), 1);
@@ -162,7 +180,7 @@ fn reads_on_one_thread_share_a_connection_and_a_closed_one_is_replaced() {
     drop(first);
     let second = runtime();
     second.block_on(async {
-        assert_eq!(store.range(day, day).await.unwrap(), Default::default());
+        assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
     });
     // The old one's backend exits as the new one serves.
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -179,12 +197,8 @@ async fn the_statement_limit_holds_on_the_statistics_connections() {
     let db = TestDb::new();
     let settings = PoolSettings { statement_timeout_ms: 200, ..PoolSettings::default() };
     let store = PgStore::connect(db.url(), &settings).unwrap();
-    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-    let mut locker = store.connection().unwrap();
-    diesel::sql_query("SET statement_timeout = 0").execute(&mut locker).unwrap();
-    diesel::sql_query("BEGIN").execute(&mut locker).unwrap();
-    diesel::sql_query("LOCK TABLE payment_stats_daily IN ACCESS EXCLUSIVE MODE").execute(&mut locker).unwrap();
-    match store.range(day, day).await {
+    let mut locker = lock_the_aggregates(&store);
+    match store.range(day(), day()).await {
         Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statement timeout"), "{reason}"),
         other => panic!("expected the statement limit, got {other:?}"),
     }
