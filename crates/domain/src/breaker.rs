@@ -75,14 +75,32 @@ impl CircuitBreaker {
 
     /// Whether a call may go out now.
     pub fn allow(&self) -> bool {
+        self.permit().is_some()
+    }
+
+    /// Lets a call out if the circuit allows one: any call while closed,
+    /// the one trial once the cooldown is over.
+    fn permit(&self) -> Option<Permit> {
         let mut state = self.lock();
         match *state {
-            State::Closed { .. } => true,
+            State::Closed { .. } => Some(Permit::Closed),
             State::Open { until } if self.clock.now() >= until => {
                 *state = State::Trial;
-                true
+                Some(Permit::Trial)
             }
-            State::Open { .. } | State::Trial => false,
+            State::Open { .. } | State::Trial => None,
+        }
+    }
+
+    /// A trial call that ended without an answer (its future was dropped,
+    /// e.g. the client went away) tells nothing about the gateway: the
+    /// circuit goes back to open with its cooldown over, so the next call
+    /// is the new trial. Without this the circuit would stay in `Trial`,
+    /// failing every call, until the process restarts.
+    fn abandon_trial(&self) {
+        let mut state = self.lock();
+        if *state == State::Trial {
+            *state = State::Open { until: self.clock.now() };
         }
     }
 
@@ -110,16 +128,41 @@ impl CircuitBreaker {
     where
         F: std::future::Future<Output = Result<T, GatewayError>>,
     {
-        if !self.allow() {
+        let Some(permit) = self.permit() else {
             return Err(GatewayError::Unavailable(format!(
                 "{} failed repeatedly; calls are paused for up to {} s",
                 self.name,
                 self.policy.cooldown.num_seconds()
             )));
-        }
+        };
+        let mut outstanding = Outstanding { breaker: self, permit, answered: false };
         let result = call.await;
+        outstanding.answered = true;
         self.record(!matches!(result, Err(GatewayError::Unavailable(_))));
         result
+    }
+}
+
+/// What [`CircuitBreaker::permit`] let out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Permit {
+    Closed,
+    Trial,
+}
+
+/// A call in flight; if it is dropped unanswered while it is the trial,
+/// the trial is given back ([`CircuitBreaker::abandon_trial`]).
+struct Outstanding<'a> {
+    breaker: &'a CircuitBreaker,
+    permit: Permit,
+    answered: bool,
+}
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        if !self.answered && self.permit == Permit::Trial {
+            self.breaker.abandon_trial();
+        }
     }
 }
 
@@ -211,6 +254,7 @@ impl<G: PayoutGateway> PayoutGateway for BreakingPayoutGateway<G> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
     use super::*;
@@ -284,5 +328,44 @@ mod tests {
         assert!(!breaker.allow(), "a second caller waits for the trial's answer");
         breaker.record(true);
         assert!(breaker.allow());
+    }
+    #[test]
+    fn a_trial_dropped_before_its_answer_lets_the_next_call_be_the_trial() {
+        let clock = Arc::new(Manual(AtomicI64::new(0)));
+        let breaker =
+            CircuitBreaker::new("stripe", BreakerPolicy { failures: 1, cooldown: Duration::seconds(5) }, clock.clone());
+        breaker.record(false);
+        clock.0.fetch_add(5, Ordering::SeqCst);
+
+        // The trial starts, then its caller goes away (the future is
+        // dropped while the gateway has not answered).
+        let mut trial = Box::pin(breaker.call(futures::future::pending::<Result<(), GatewayError>>()));
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(trial.as_mut().poll(&mut cx).is_pending(), "the trial is out");
+        assert!(!breaker.allow(), "while it is out, others fail fast");
+        drop(trial);
+
+        let answered = futures::executor::block_on(breaker.call(async { Ok::<_, GatewayError>(()) }));
+        assert!(answered.is_ok(), "the next call is let out as the new trial");
+        assert!(!breaker.is_open(), "and its good answer closes the circuit");
+    }
+
+    #[test]
+    fn a_dropped_call_of_a_closed_circuit_does_not_touch_another_callers_trial() {
+        let clock = Arc::new(Manual(AtomicI64::new(0)));
+        let breaker =
+            CircuitBreaker::new("paypal", BreakerPolicy { failures: 1, cooldown: Duration::seconds(5) }, clock.clone());
+        let waker = futures::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        // A call goes out while the circuit is closed ...
+        let mut early = Box::pin(breaker.call(futures::future::pending::<Result<(), GatewayError>>()));
+        assert!(early.as_mut().poll(&mut cx).is_pending());
+        // ... meanwhile the circuit opens and, after the cooldown, a trial goes out.
+        breaker.record(false);
+        clock.0.fetch_add(5, Ordering::SeqCst);
+        assert!(breaker.allow(), "the trial");
+        drop(early);
+        assert!(!breaker.allow(), "the early call's end leaves the trial alone");
     }
 }
