@@ -13,6 +13,7 @@ mod event_order;
 mod events;
 mod fuzz_bodies;
 mod gateway_configs;
+mod hot_row;
 mod idempotency;
 mod list_order;
 mod operations;

@@ -13,7 +13,7 @@ use crate::schema::catalog_items::dsl;
 #[async_trait]
 impl Catalog for PgStore {
     async fn find(&self, item: ItemRef) -> Result<Option<CatalogItem>, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             dsl::catalog_items
                 .find((kind_name(item.kind), item.id))
                 .select(CatalogRow::as_select())

@@ -44,7 +44,7 @@ impl CouponRepository for PgStore {
     }
 
     async fn find(&self, id: CouponId) -> Result<Option<Coupon>, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             coupons::table
                 .find(id.uuid())
                 .select(CouponRow::as_select())
@@ -60,7 +60,7 @@ impl CouponRepository for PgStore {
     }
 
     async fn find_by_code(&self, code: CouponCode) -> Result<Option<Coupon>, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             coupons::table
                 .filter(coupons::code.eq(code.as_str()))
                 .select(CouponRow::as_select())
@@ -147,7 +147,7 @@ impl CouponRepository for PgStore {
     }
 
     async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError> {
-        self.run_short(move |conn| live_uses(conn, id, user)).await
+        self.run(move |conn| live_uses(conn, id, user)).await
     }
 
     async fn usage(&self, id: CouponId) -> Result<CouponUsage, StoreError> {

@@ -150,7 +150,7 @@ impl GatewayConfigRepository for PgStore {
 
     async fn active(&self, provider: PaymentMethod) -> Result<Option<GatewayConfig>, StoreError> {
         let keyring = self.keyring();
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             let row: Option<Row> = configs::table
                 .filter(configs::provider.eq(provider.as_str()))
                 .filter(configs::is_active.eq(true))

@@ -24,7 +24,7 @@ impl IdempotencyStore for PgStore {
         key: IdempotencyKey,
         fingerprint: String,
     ) -> Result<IdempotencyBegin, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             let claimed = diesel::insert_into(idempotency_keys::table)
                 .values((
                     idempotency_keys::owner_id.eq(owner.get()),
@@ -82,7 +82,7 @@ impl IdempotencyStore for PgStore {
     }
 
     async fn complete(&self, owner: UserId, key: IdempotencyKey, response: StoredResponse) -> Result<(), StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             let status = i16::try_from(response.status).map_err(|_| corrupt("response status"))?;
             diesel::update(idempotency_keys::table.find((owner.get(), key.as_str())))
                 .set((
@@ -111,7 +111,7 @@ impl IdempotencyStore for PgStore {
     }
 
     async fn abandon(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             diesel::delete(
                 idempotency_keys::table
                     .find((owner.get(), key.as_str()))

@@ -8,7 +8,6 @@
 //! business refusals (a coupon exhausted under lock) are typed outcomes.
 #![forbid(unsafe_code)]
 
-mod async_reads;
 mod catalog;
 mod console;
 mod coupons;
@@ -35,11 +34,12 @@ mod stats;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod text_columns;
+mod turns;
 mod webhooks;
 
 pub use crypto::{CryptoError, Keyring};
 pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification};
 pub use migrations::{revert_all_migrations, run_migrations};
 pub use outbox::StoredOutboxEvent;
-pub use pool::{DEFAULT_STATS_READS, PgStore, PoolSettings, short_storage_calls_wait_here};
+pub use pool::{DEFAULT_STATS_READS, PgStore, PoolSettings};
 pub use webhooks::WEBHOOK_CLAIM_SECS;

@@ -285,8 +285,13 @@ fn insert_payment(conn: &mut PgConnection, payment: &Payment) -> Result<PaymentR
 #[async_trait]
 impl PaymentRepository for PgStore {
     async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
+        let coupon_turn = match &new.redemption {
+            Some(redemption) => Some(self.coupon_turn(redemption.coupon_id.uuid()).await?),
+            None => None,
+        };
         let outcome = self
-            .run_short(move |conn| {
+            .run(move |conn| {
+                let _coupon_turn = coupon_turn;
                 // A payment with nothing beside it (no coupon use, journal or
                 // event: an unpaid purchase without a coupon) is one
                 // statement, atomic by itself, without BEGIN and COMMIT.
@@ -324,7 +329,7 @@ impl PaymentRepository for PgStore {
     }
 
     async fn find(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             payments::table
                 .find(id.uuid())
                 .select(PaymentRow::as_select())
@@ -342,7 +347,7 @@ impl PaymentRepository for PgStore {
         method: PaymentMethod,
         provider_payment_id: String,
     ) -> Result<Option<Payment>, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             payments::table
                 .filter(payments::payment_method.eq(method.as_str()))
                 .filter(payments::provider_payment_id.eq(provider_payment_id))
@@ -357,8 +362,6 @@ impl PaymentRepository for PgStore {
     }
 
     async fn list(&self, query: PaymentQuery) -> Result<Page<Payment>, StoreError> {
-        // One payer's page walks the (user_id, created_at) index: short.
-        let short = query.user_id.is_some();
         let work = move |conn: &mut PgConnection| {
             let mut q = payments::table.select(PaymentRow::as_select()).into_boxed();
             if let Some(user) = query.user_id {
@@ -393,11 +396,11 @@ impl PaymentRepository for PgStore {
             let items = rows.into_iter().map(PaymentRow::into_domain).collect::<Result<Vec<_>, _>>()?;
             Ok(paginate(items, query.page.limit, |p| (p.created_at, p.id.uuid())))
         };
-        if short { self.run_short(work).await } else { self.run(work).await }
+        self.run(work).await
     }
 
     async fn attach_provider_id(&self, id: PaymentId, provider_payment_id: String) -> Result<(), StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             diesel::update(payments::table.find(id.uuid()))
                 .set((payments::provider_payment_id.eq(provider_payment_id), payments::updated_at.eq(Utc::now())))
                 .returning(payments::id)
@@ -443,7 +446,7 @@ impl PaymentRepository for PgStore {
     }
 
     async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             let result = conn.transaction::<ChangeOutcome, TxError<()>, _>(|conn| {
                 if let Some(redemption) = change.redemption {
                     lock_coupon_first(conn, change.payment_id, redemption)?;

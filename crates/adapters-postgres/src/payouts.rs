@@ -330,11 +330,11 @@ impl PayoutRepository for PgStore {
     }
 
     async fn balances(&self, instructor: UserId) -> Result<Vec<InstructorBalance>, StoreError> {
-        self.run_short(move |conn| balances_of(conn, instructor, None)).await
+        self.run(move |conn| balances_of(conn, instructor, None)).await
     }
 
     async fn balance(&self, instructor: UserId, currency: Currency) -> Result<InstructorBalance, StoreError> {
-        self.run_short(move |conn| balance_in(conn, instructor, currency)).await
+        self.run(move |conn| balance_in(conn, instructor, currency)).await
     }
 }
 

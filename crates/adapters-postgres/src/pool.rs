@@ -1,7 +1,5 @@
 //! The connection pool and the bridge from async ports to blocking diesel.
 
-use std::cell::Cell;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
@@ -10,8 +8,8 @@ use diesel::{RunQueryDsl, sql_query};
 use domain::ports::StoreError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::async_reads::AsyncReads;
 use crate::errors::store_error;
+use crate::turns::KeyedTurns;
 
 /// Pool sizing and timeouts.
 #[derive(Debug, Clone)]
@@ -57,21 +55,6 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings 
 
 type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-thread_local! {
-    static SHORT_CALLS_WAIT_HERE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Lets this thread wait for PostgreSQL itself in short storage calls
-/// (`PgStore::run_short`) instead of handing them to a blocking thread.
-///
-/// For the worker threads of an HTTP server: while a worker waits, the
-/// requests of the other client connections it serves wait too, so it is
-/// for threads that do nothing long. Calls that may be long (statistics,
-/// scans, sweeps, ledger checks) always go to a blocking thread.
-pub fn short_storage_calls_wait_here() {
-    SHORT_CALLS_WAIT_HERE.with(|flag| flag.set(true));
-}
-
 /// Skillpay's PostgreSQL store: implements every storage port.
 #[derive(Clone)]
 pub struct PgStore {
@@ -79,9 +62,8 @@ pub struct PgStore {
     keyring: Option<std::sync::Arc<crate::crypto::Keyring>>,
     stats_reads: std::sync::Arc<Semaphore>,
     acquire_timeout: Duration,
-    /// Where statistics reads run without a thread hand-off, when the
-    /// database can be reached without TLS (`async_reads.rs`).
-    async_reads: Option<AsyncReads>,
+    /// Turns of the purchases of one coupon (`turns.rs`).
+    coupon_turns: std::sync::Arc<KeyedTurns>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -110,20 +92,8 @@ impl PgStore {
             keyring: None,
             stats_reads: std::sync::Arc::new(Semaphore::new(turns)),
             acquire_timeout,
-            async_reads: AsyncReads::for_url(database_url, settings.statement_timeout_ms, acquire_timeout, turns),
+            coupon_turns: std::sync::Arc::new(KeyedTurns::new(settings.max_connections as usize / 2, acquire_timeout)),
         })
-    }
-
-    /// The same store, with its statistics reads on diesel's blocking path
-    /// whatever the URL: one database client for everything.
-    pub fn with_blocking_stats_reads(self) -> PgStore {
-        PgStore { async_reads: None, ..self }
-    }
-
-    /// Whether statistics reads run on the calling thread's asynchronous
-    /// connections (see [`PgStore::with_blocking_stats_reads`]).
-    pub fn stats_reads_are_async(&self) -> bool {
-        self.async_reads.is_some()
     }
 
     /// The same store, sealing secrets at rest with `keyring`.
@@ -138,33 +108,6 @@ impl PgStore {
     /// A connection for blocking work outside the ports (migrations, tools).
     pub fn connection(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
         self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
-    }
-
-    /// Runs `work`, a statement or two known to be short (keyed by an
-    /// index, a bounded number of rows), with a pooled connection: on this
-    /// thread when it is one that [`short_storage_calls_wait_here`] was
-    /// called on and a connection is free, on a blocking thread otherwise.
-    ///
-    /// A trip to a blocking thread and back costs two thread wake-ups. On
-    /// the bench's machine that was about 0.2 ms per call with one client,
-    /// more than PostgreSQL takes for most of these statements, and a
-    /// payment's creation makes five such calls (docs/performance.md).
-    pub(crate) async fn run_short<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
-    {
-        // Only with a connection free at once: waiting for one (or for a
-        // new one to be opened) happens on a blocking thread.
-        if SHORT_CALLS_WAIT_HERE.with(Cell::get)
-            && let Some(mut conn) = self.pool.try_get()
-        {
-            // A panic is an error of this call, as on a blocking thread,
-            // not the end of the worker and of every request it serves.
-            return std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn)))
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("storage task failed: it panicked".into())));
-        }
-        self.run(work).await
     }
 
     /// Runs `work`, a statistics read, on a blocking thread once one of the
@@ -193,19 +136,26 @@ impl PgStore {
 
     /// One of the [`PoolSettings::stats_reads`] turns, once free; waits as
     /// long as for a connection, then answers unavailable.
-    pub(crate) async fn stats_turn(&self) -> Result<OwnedSemaphorePermit, StoreError> {
+    async fn stats_turn(&self) -> Result<OwnedSemaphorePermit, StoreError> {
         tokio::time::timeout(self.acquire_timeout, self.stats_reads.clone().acquire_owned())
             .await
             .map_err(|_| StoreError::Unavailable("every statistics read turn stayed busy".into()))?
             .map_err(|_| StoreError::Unavailable("statistics reads are closed".into()))
     }
 
-    /// The asynchronous connections of statistics reads, when in use.
-    pub(crate) fn async_reads(&self) -> Option<&AsyncReads> {
-        self.async_reads.as_ref()
+    /// A turn of the purchases with `coupon`: at most half the pool's
+    /// connections serve purchases of one coupon at once, so a coupon row
+    /// locked elsewhere cannot take the whole pool (`turns.rs`).
+    pub(crate) async fn coupon_turn(&self, coupon: uuid::Uuid) -> Result<OwnedSemaphorePermit, StoreError> {
+        self.coupon_turns.take(coupon, "the coupon").await
     }
 
     /// Runs `work` with a pooled connection on a blocking thread.
+    ///
+    /// Every storage call goes through here: diesel's connections block,
+    /// and a thread blocked on PostgreSQL (a slow statement, a row locked
+    /// by another session) must never be one of the HTTP server's workers,
+    /// each of which serves many clients' requests at once.
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -224,6 +174,6 @@ impl PgStore {
 #[async_trait::async_trait]
 impl domain::ports::HealthCheck for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.run_short(|conn| sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(store_error)).await
+        self.run(|conn| sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(store_error)).await
     }
 }

@@ -18,7 +18,7 @@ impl RateLimitStore for PgStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             // One statement: one round trip and one commit for every key.
             // PostgreSQL takes the rows' locks in the order of the values,
             // which is the order of `keys`.

@@ -18,9 +18,6 @@ use domain::stats::{
     DayAggregate, DisputeAggregate, MonthlyEarnings, RangeAggregates, SETTLED_STATUS_NAMES, StatusAggregate,
 };
 
-use tokio_postgres::Row;
-
-use crate::async_reads::Params;
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
 use crate::prepared::PreparedExt;
@@ -117,31 +114,6 @@ static RANGE_SQL: LazyLock<[String; 5]> = LazyLock::new(|| {
     ]
 });
 
-/// [`RANGE_SQL`] as one text, its binds numbered as diesel numbers them.
-static RANGE_TEXT: LazyLock<String> = LazyLock::new(|| {
-    let [select, and, disputes, disputes_and, end] = &*RANGE_SQL;
-    format!("{select}$1{and}$2{disputes}$3{disputes_and}$4{end}")
-});
-
-/// One row of [`RANGE_TEXT`] read by `tokio-postgres` (`async_reads.rs`).
-fn range_row(row: &Row) -> Result<RangeRow, StoreError> {
-    let decoded = || -> Result<RangeRow, tokio_postgres::Error> {
-        Ok((
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-            row.try_get(4)?,
-            row.try_get(5)?,
-            row.try_get(6)?,
-            row.try_get(7)?,
-            row.try_get(8)?,
-            row.try_get(9)?,
-        ))
-    };
-    decoded().map_err(|e| StoreError::Corrupt(format!("unreadable statistics row: {e}")))
-}
-
 fn into_range(rows: Vec<RangeRow>) -> Result<RangeAggregates, StoreError> {
     let mut range = RangeAggregates::default();
     for (day, status, method, flag, currency, count, amount, discount, fee, refunded) in rows {
@@ -175,15 +147,6 @@ fn into_range(rows: Vec<RangeRow>) -> Result<RangeAggregates, StoreError> {
 #[async_trait]
 impl StatsQueries for PgStore {
     async fn range(&self, from: NaiveDate, to: NaiveDate) -> Result<RangeAggregates, StoreError> {
-        if let Some(reads) = self.async_reads() {
-            let turn = self.stats_turn().await?;
-            let params: Params = vec![Box::new(from), Box::new(to), Box::new(from), Box::new(to)];
-            return reads
-                .read(turn, &RANGE_TEXT, params, |rows| {
-                    into_range(rows.iter().map(range_row).collect::<Result<_, _>>()?)
-                })
-                .await;
-        }
         self.run_stats_read(move |conn| {
             let [select, and, disputes, disputes_and, end] = &*RANGE_SQL;
             let rows: Vec<RangeRow> = sql::<RangeColumns>(select)

@@ -1,37 +1,25 @@
 //! Text columns decoded straight from the row into domain values, with no
 //! owned `String` per row: for reads that return thousands of rows, where
 //! an allocation and a by-name column lookup per field were most of the
-//! server's work. Each decodes from diesel's rows and from the statistics
-//! reads' `tokio-postgres` rows (`async_reads.rs`) alike.
+//! server's work.
 
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
 use diesel::sql_types::Text;
 use domain::money::Currency;
 use domain::payment::{PaymentMethod, PaymentStatus, SettledStatus};
-use tokio_postgres::types::{FromSql as AsyncFromSql, Type};
 
 /// A column whose text names a domain value.
 trait TextColumn: Sized {
     fn parse(text: &str) -> Result<Self, &'static str>;
 }
 
-/// Decodes a [`TextColumn`] from both clients' rows.
+/// Decodes a [`TextColumn`] from diesel's rows.
 macro_rules! text_column {
     ($column:ty) => {
         impl FromSql<Text, Pg> for $column {
             fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
                 Ok(<$column>::parse(std::str::from_utf8(value.as_bytes())?)?)
-            }
-        }
-
-        impl<'a> AsyncFromSql<'a> for $column {
-            fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-                Ok(<$column>::parse(<&str as AsyncFromSql>::from_sql(ty, raw)?)?)
-            }
-
-            fn accepts(ty: &Type) -> bool {
-                <&str as AsyncFromSql>::accepts(ty)
             }
         }
     };

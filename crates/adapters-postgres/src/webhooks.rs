@@ -44,7 +44,7 @@ impl WebhookLog for PgStore {
             payload: payload_without_nul(&event.payload),
             ..event
         };
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             let now = Utc::now();
             let claim_until = now + Duration::seconds(WEBHOOK_CLAIM_SECS);
             let gateway = event.provider.as_str();
@@ -96,7 +96,7 @@ impl WebhookLog for PgStore {
     }
 
     async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             diesel::update(logs::table.find(id))
                 .set((
                     logs::processed.eq(true),
@@ -114,7 +114,7 @@ impl WebhookLog for PgStore {
     }
 
     async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError> {
-        self.run_short(move |conn| {
+        self.run(move |conn| {
             diesel::update(logs::table.find(id))
                 .set((logs::processing_error.eq(error), logs::claimed_until.eq(None::<chrono::DateTime<Utc>>)))
                 .execute(conn)

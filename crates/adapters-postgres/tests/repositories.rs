@@ -282,13 +282,11 @@ async fn the_statements_of_a_purchase_and_its_completion_are_prepared_once_per_c
 
 /// The statistics' reads (hand-written SQL, which diesel never prepares by
 /// itself) are prepared once per connection too, as their baseline is.
-/// (On their own asynchronous connections, they are prepared once by
-/// construction; see `async_reads.rs`.)
 #[tokio::test]
 async fn the_statistics_reads_are_prepared_once_per_connection() {
     use domain::ports::StatsQueries;
     let f = fixture_with_connections(1).await;
-    let (payments, store) = (f.payments, f.store.clone().with_blocking_stats_reads());
+    let (payments, store) = (f.payments, f.store.clone());
     let actor = student(1);
     let created = payments.create(actor, buy(None)).await.unwrap().payment;
     payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap();

@@ -120,15 +120,12 @@ fn seed_aggregates(store: &PgStore) {
     .unwrap();
 }
 
-/// On a database on this machine, the statistics are read on the calling
-/// thread's own connection, and answer exactly what diesel's read does.
+/// A range's read groups the aggregates by status and method and by day,
+/// and counts the disputes opened in its days, lost apart.
 #[tokio::test]
-async fn the_asynchronous_read_answers_as_the_blocking_one() {
+async fn a_range_read_answers_its_days_aggregates_and_disputes() {
     let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
     let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
-    assert!(store.stats_reads_are_async(), "a loopback database is read without a hand-off");
-    let blocking = store.clone().with_blocking_stats_reads();
-    assert!(!blocking.stats_reads_are_async());
     tokio::task::spawn_blocking({
         let store = store.clone();
         move || seed_aggregates(&store)
@@ -139,61 +136,16 @@ async fn the_asynchronous_read_answers_as_the_blocking_one() {
     let (from, to) = (NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
     let read = store.range(from, to).await.unwrap();
     assert_eq!((read.by_status.len(), read.by_day.len(), read.disputes.len()), (3, 3, 1), "{read:#?}");
-    assert_eq!(read, blocking.range(from, to).await.unwrap());
+    let dispute = &read.disputes[0];
+    assert_eq!((dispute.disputes, dispute.amount.minor(), dispute.lost), (1, 1000, true));
+    let first_day = store.range(from, from).await.unwrap();
+    assert!(first_day.disputes.is_empty(), "the dispute was opened on the second day: {first_day:#?}");
+    assert_eq!(first_day.by_status.len(), 2);
 }
 
-/// The server's statistics connections, as PostgreSQL lists them.
-fn statistics_connections(store: &PgStore) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = store.connection().unwrap();
-    diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'skillpay-stats' \
-                          AND datname = current_database()",
-    )
-    .get_result::<Count>(&mut conn)
-    .unwrap()
-    .n
-}
-
-/// Reads one after another on one thread share one connection; when the
-/// runtime that drove it ends (as a test's does), the next read on the
-/// thread opens another instead of failing on the closed one.
-#[test]
-fn reads_on_one_thread_share_a_connection_and_a_closed_one_is_replaced() {
-    let db = TestDb::new();
-    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
-    let runtime = || tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-
-    let first = runtime();
-    first.block_on(async {
-        for _ in 0..3 {
-            assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
-        }
-    });
-    assert_eq!(statistics_connections(&store), 1);
-
-    // That runtime gone, its connection is closed with it.
-    drop(first);
-    let second = runtime();
-    second.block_on(async {
-        assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
-    });
-    // The old one's backend exits as the new one serves.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while statistics_connections(&store) != 1 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(statistics_connections(&store), 1);
-    drop(second);
-}
-
-/// The service's statement limit holds on these connections too.
+/// The service's statement limit holds on statistics reads too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_statement_limit_holds_on_the_statistics_connections() {
+async fn the_statement_limit_holds_on_statistics_reads() {
     let db = TestDb::new();
     let settings = PoolSettings { statement_timeout_ms: 200, ..PoolSettings::default() };
     let store = PgStore::connect(db.url(), &settings).unwrap();

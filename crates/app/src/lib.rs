@@ -419,11 +419,9 @@ pub fn start_server(
 /// [`start_server`], serving HTTPS with `tls` when given (and sending HSTS),
 /// on `workers` worker threads.
 ///
-/// Each worker runs the short storage calls of its requests itself while
-/// a connection is free (`adapters_postgres::short_storage_calls_wait_here`):
-/// no trip to a blocking thread and back for each of them. A worker waiting
-/// on PostgreSQL holds up only the connections it serves; `workers` bounds
-/// those statements in flight, the pool all of them.
+/// The workers never wait on PostgreSQL themselves: every storage call
+/// runs on tokio's blocking threads (`adapters_postgres::PgStore`), so a
+/// slow statement or a locked row holds up only the requests that need it.
 pub fn start_server_with_tls(
     state: AppState,
     listener: TcpListener,
@@ -433,8 +431,6 @@ pub fn start_server_with_tls(
 ) -> anyhow::Result<actix_web::dev::Server> {
     let https = tls.is_some();
     let server = HttpServer::new(move || {
-        // Runs once on each worker thread, as it starts.
-        adapters_postgres::short_storage_calls_wait_here();
         let hsts = middleware::DefaultHeaders::new().add(("Strict-Transport-Security", tls::HSTS));
         App::new()
             .wrap(middleware::Condition::new(https, hsts))
