@@ -22,6 +22,7 @@ use domain::ports::{
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::audit::decided_by;
 use crate::errors::{TxError, corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
@@ -51,6 +52,9 @@ struct PayoutRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     paid_at: Option<DateTime<Utc>>,
+    approved_by: Option<i64>,
+    approved_at: Option<DateTime<Utc>>,
+    admin_note: Option<String>,
 }
 
 impl PayoutRow {
@@ -68,6 +72,9 @@ impl PayoutRow {
             created_at: p.created_at,
             updated_at: p.updated_at,
             paid_at: p.paid_at,
+            approved_by: p.approved_by.map(|by| by.get()),
+            approved_at: p.approved_at,
+            admin_note: p.admin_note.clone(),
         }
     }
 
@@ -84,6 +91,9 @@ impl PayoutRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             paid_at: self.paid_at,
+            approved_by: self.approved_by.map(UserId::new),
+            approved_at: self.approved_at,
+            admin_note: self.admin_note,
         })
     }
 }
@@ -96,6 +106,9 @@ struct PayoutUpdate<'a> {
     transaction_id: Option<&'a str>,
     failure_reason: Option<&'a str>,
     paid_at: Option<DateTime<Utc>>,
+    approved_by: Option<i64>,
+    approved_at: Option<DateTime<Utc>>,
+    admin_note: Option<&'a str>,
 }
 
 fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
@@ -179,6 +192,7 @@ impl PayoutRepository for PgStore {
         self.run(move |conn| {
             let result = conn.transaction::<Payout, TxError<RequestPayoutStoreError>, _>(|conn| {
                 let payout = &new.payout;
+                decided_by(conn, Some(new.requested_by))?;
                 let lock_key = format!("payout:{}:{}", payout.instructor_id, payout.amount.currency().code());
                 diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                     .bind::<Text, _>(&lock_key)
@@ -303,6 +317,8 @@ impl PayoutRepository for PgStore {
             let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
                 let target =
                     payouts::table.find(change.payout_id.uuid()).filter(payouts::status.eq(change.from.as_str()));
+                decided_by(conn, change.by)?;
+                let approver = change.by.filter(|_| change.to == PayoutStatus::Approved);
                 // One statement: `None` fields are left as they are.
                 let update = PayoutUpdate {
                     status: change.to.as_str(),
@@ -311,6 +327,9 @@ impl PayoutRepository for PgStore {
                     failure_reason: change.failure_reason.as_deref(),
                     paid_at: (change.to == PayoutStatus::Paid && change.from != PayoutStatus::Paid)
                         .then_some(change.at),
+                    approved_by: approver.map(|by| by.user_id.get()),
+                    approved_at: approver.map(|_| change.at),
+                    admin_note: change.admin_note.as_deref(),
                 };
                 if diesel::update(target).set(&update).execute(conn)? == 0 {
                     return Ok(false);

@@ -15,6 +15,7 @@ use domain::refund::{LiveRefunds, Refund, RefundStatus, plan_refund};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::audit::decided_by;
 use crate::errors::{TxError, corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
@@ -40,6 +41,9 @@ struct RefundRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     processed_at: Option<DateTime<Utc>>,
+    approved_by: Option<i64>,
+    approved_at: Option<DateTime<Utc>>,
+    admin_note: Option<String>,
 }
 
 impl RefundRow {
@@ -58,8 +62,24 @@ impl RefundRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             processed_at: self.processed_at,
+            approved_by: self.approved_by.map(UserId::new),
+            approved_at: self.approved_at,
+            admin_note: self.admin_note,
         })
     }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = refunds)]
+struct RefundUpdate<'a> {
+    status: &'a str,
+    updated_at: DateTime<Utc>,
+    rejection_reason: Option<&'a str>,
+    processed_at: Option<DateTime<Utc>>,
+    provider_refund_id: Option<&'a str>,
+    approved_by: Option<i64>,
+    approved_at: Option<DateTime<Utc>>,
+    admin_note: Option<&'a str>,
 }
 
 fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
@@ -101,11 +121,15 @@ impl RefundRepository for PgStore {
                     reason: request.reason.clone(),
                     rejection_reason: None,
                     provider_refund_id: None,
-                    requested_by: request.requested_by.get(),
+                    requested_by: request.requested_by.user_id.get(),
                     created_at: request.at,
                     updated_at: request.at,
                     processed_at: None,
+                    approved_by: None,
+                    approved_at: None,
+                    admin_note: None,
                 };
+                decided_by(conn, Some(request.requested_by))?;
                 let stored: RefundRow = diesel::insert_into(refunds::table)
                     .values(&row)
                     .returning(RefundRow::as_returning())
@@ -193,23 +217,27 @@ impl RefundRepository for PgStore {
         self.run(move |conn| {
             let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
                 let processed_at = (change.to == RefundStatus::Processed).then_some(change.at);
+                decided_by(conn, change.by)?;
+                let approver = change.by.filter(|_| change.to == RefundStatus::Approved);
+                // One statement, so the audit log has one entry per change:
+                // `None` fields are left as they are.
+                let update = RefundUpdate {
+                    status: change.to.as_str(),
+                    updated_at: change.at,
+                    rejection_reason: change.rejection_reason.as_deref(),
+                    processed_at,
+                    provider_refund_id: change.provider_refund_id.as_deref(),
+                    approved_by: approver.map(|by| by.user_id.get()),
+                    approved_at: approver.map(|_| change.at),
+                    admin_note: approver.and(change.admin_note.as_deref()),
+                };
                 let moved = diesel::update(
                     refunds::table.find(change.refund_id.uuid()).filter(refunds::status.eq(change.from.as_str())),
                 )
-                .set((
-                    refunds::status.eq(change.to.as_str()),
-                    refunds::updated_at.eq(change.at),
-                    refunds::rejection_reason.eq(&change.rejection_reason),
-                    refunds::processed_at.eq(processed_at),
-                ))
+                .set(&update)
                 .execute(conn)?;
                 if moved == 0 {
                     return Ok(false);
-                }
-                if let Some(provider_id) = &change.provider_refund_id {
-                    diesel::update(refunds::table.find(change.refund_id.uuid()))
-                        .set(refunds::provider_refund_id.eq(provider_id))
-                        .execute(conn)?;
                 }
                 if let Some(update) = &change.payment {
                     let payment_id: Uuid =

@@ -1,6 +1,20 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    audit_log (id) {
+        id -> Int8,
+        object_kind -> Text,
+        object_id -> Text,
+        operation -> Text,
+        actor_id -> Nullable<Int8>,
+        actor_role -> Nullable<Text>,
+        before -> Nullable<Jsonb>,
+        after -> Nullable<Jsonb>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     catalog_items (kind, item_id) {
         kind -> Text,
         item_id -> Int8,
@@ -331,6 +345,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         paid_at -> Nullable<Timestamptz>,
         destination_key_id -> Text,
+        approved_by -> Nullable<Int8>,
+        approved_at -> Nullable<Timestamptz>,
+        admin_note -> Nullable<Text>,
     }
 }
 
@@ -357,6 +374,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         processed_at -> Nullable<Timestamptz>,
+        approved_by -> Nullable<Int8>,
+        approved_at -> Nullable<Timestamptz>,
+        admin_note -> Nullable<Text>,
     }
 }
 
@@ -382,6 +402,7 @@ diesel::joinable!(payments -> coupons (coupon_id));
 diesel::joinable!(refunds -> payments (payment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     catalog_items,
     console_audit_log,
     console_sessions,

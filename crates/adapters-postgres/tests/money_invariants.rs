@@ -305,7 +305,7 @@ async fn apply(world: &mut World, step: &Step) {
         }
         Step::Approve { refund } => {
             if let Some(id) = pick(&world.made_refunds, *refund) {
-                let _ = world.refunds.approve(ADMIN, *id).await;
+                let _ = world.refunds.approve(ADMIN, *id, None).await;
             }
         }
         Step::Reject { refund } => {
@@ -370,7 +370,7 @@ async fn apply(world: &mut World, step: &Step) {
         }
         Step::ApprovePayout { payout } => {
             if let Some(id) = pick(&world.made_payouts, *payout) {
-                let _ = world.payouts.approve(ADMIN, *id).await;
+                let _ = world.payouts.approve(ADMIN, *id, None).await;
             }
         }
         Step::RejectPayout { payout } => {

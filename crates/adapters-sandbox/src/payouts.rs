@@ -98,6 +98,9 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             paid_at: None,
+            approved_by: None,
+            approved_at: None,
+            admin_note: None,
         }
     }
 

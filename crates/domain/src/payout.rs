@@ -342,6 +342,13 @@ pub struct Payout {
     pub updated_at: DateTime<Utc>,
     /// When it was paid.
     pub paid_at: Option<DateTime<Utc>>,
+    /// The admin whose approval sent it (with two-admin approval, the
+    /// second).
+    pub approved_by: Option<UserId>,
+    /// When it was approved.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The deciding admin's note.
+    pub admin_note: Option<String>,
 }
 
 /// An instructor's balance in one currency. `available` and

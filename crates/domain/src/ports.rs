@@ -756,8 +756,8 @@ pub struct NewRefund {
     pub amount: Option<Money>,
     /// Why.
     pub reason: String,
-    /// Who asks.
-    pub requested_by: UserId,
+    /// Who asks (recorded with the request, and in the audit log).
+    pub requested_by: crate::usecases::Actor,
     /// When.
     pub at: DateTime<Utc>,
 }
@@ -805,6 +805,12 @@ pub struct RefundChange {
     pub provider_refund_id: Option<String>,
     /// Why an admin rejected it.
     pub rejection_reason: Option<String>,
+    /// Who decided the change (`None`: the service itself, on a gateway's
+    /// answer or a sweep); recorded in the audit log with it, and as the
+    /// approver when it approves.
+    pub by: Option<crate::usecases::Actor>,
+    /// The deciding admin's note, if given.
+    pub admin_note: Option<String>,
     /// The payment's change (when processed).
     pub payment: Option<PaymentRefundUpdate>,
     /// The ledger journal (when processed).

@@ -145,6 +145,13 @@ pub struct Refund {
     pub updated_at: DateTime<Utc>,
     /// Money went back at.
     pub processed_at: Option<DateTime<Utc>>,
+    /// The admin whose approval sent it to the gateway (with two-admin
+    /// approval, the second).
+    pub approved_by: Option<UserId>,
+    /// When it was approved.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The deciding admin's note (approval or rejection).
+    pub admin_note: Option<String>,
 }
 
 impl Refund {

@@ -286,6 +286,9 @@ pub fn payout(amount: Money) -> Payout {
         created_at: now,
         updated_at: now,
         paid_at: None,
+        approved_by: None,
+        approved_at: None,
+        admin_note: None,
     }
 }
 

@@ -182,7 +182,7 @@ pub async fn approve(
     user.require_admin()?;
     let id: PayoutId = path_id(&path)?;
     let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
-    match state.payouts.approve(user.actor, id).await {
+    match state.payouts.approve(user.actor, id, None).await {
         Ok(after) => {
             record(&state, &user, "payout.approve", id.to_string(), payout_payload(&before), payout_payload(&after))
                 .await?;

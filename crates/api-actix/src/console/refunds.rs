@@ -154,7 +154,7 @@ pub async fn approve(
     user.require_admin()?;
     let id: RefundId = path_id(&path)?;
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
-    match state.refunds.approve(user.actor, id).await {
+    match state.refunds.approve(user.actor, id, None).await {
         Ok(after) => {
             record(
                 &state,

@@ -17,6 +17,7 @@ use crate::dto::{PageView, parse_amount, parse_currency};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
+use crate::routes::refunds::ApproveBody;
 use crate::routes::{fail_on, page_request, path_id};
 
 /// Destination details; which fields are needed depends on the method.
@@ -111,6 +112,12 @@ pub struct PayoutView {
     pub created_at: DateTime<Utc>,
     /// Paid at.
     pub paid_at: Option<DateTime<Utc>>,
+    /// The admin whose approval sent it (with two-admin approval, the second).
+    pub approved_by: Option<i64>,
+    /// Approved at.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The approving admin's note (shown to the instructor too).
+    pub admin_note: Option<String>,
 }
 
 impl From<&Payout> for PayoutView {
@@ -127,6 +134,9 @@ impl From<&Payout> for PayoutView {
             failure_reason: p.failure_reason.clone(),
             created_at: p.created_at,
             paid_at: p.paid_at,
+            approved_by: p.approved_by.map(|by| by.get()),
+            approved_at: p.approved_at,
+            admin_note: p.admin_note.clone(),
         }
     }
 }
@@ -323,6 +333,7 @@ pub async fn cancel_payout(
 /// Approves a payout and sends it (admin). Approving one still
 /// `processing` asks its gateway again, safely.
 #[utoipa::path(post, path = "/api/payments/payouts/{id}/approve/", tag = "payouts", params(("id" = String, Path)),
+    request_body = Option<ApproveBody>,
     responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 502, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -336,7 +347,8 @@ pub async fn approve_payout(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<PayoutId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
-        let payout = state.payouts.approve(actor, id).await?;
+        let note = ApproveBody::read(&req, &body)?.note;
+        let payout = state.payouts.approve(actor, id, note).await?;
         JsonReply::new(StatusCode::OK, &PayoutView::from(&payout))
     })
     .await

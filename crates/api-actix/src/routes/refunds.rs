@@ -60,6 +60,27 @@ pub struct RefundView {
     pub created_at: DateTime<Utc>,
     /// Money went back at.
     pub processed_at: Option<DateTime<Utc>>,
+    /// The admin whose approval sent it (with two-admin approval, the second).
+    pub approved_by: Option<i64>,
+    /// Approved at.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The approving admin's note (shown to whoever may see the refund).
+    pub admin_note: Option<String>,
+}
+
+/// Optional body of the approve operations of refunds and payouts.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// A note kept with the approval (1 to 1000 characters), shown on the object.
+    pub note: Option<String>,
+}
+
+impl ApproveBody {
+    /// The body of `req`, which may be empty (no note).
+    pub fn read(req: &HttpRequest, body: &[u8]) -> Result<ApproveBody, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) { Ok(ApproveBody::default()) } else { parse_body(req, body) }
+    }
 }
 
 impl From<&Refund> for RefundView {
@@ -75,6 +96,9 @@ impl From<&Refund> for RefundView {
             provider_refund_id: r.provider_refund_id.clone(),
             created_at: r.created_at,
             processed_at: r.processed_at,
+            approved_by: r.approved_by.map(|by| by.get()),
+            approved_at: r.approved_at,
+            admin_note: r.admin_note.clone(),
         }
     }
 }
@@ -163,6 +187,7 @@ pub async fn get_refund(
 /// Approves a refund and sends it to the gateway (admin). Approving a
 /// refund still `processing` asks the gateway again, safely.
 #[utoipa::path(post, path = "/api/payments/refunds/{id}/approve/", tag = "refunds", params(("id" = String, Path)),
+    request_body = Option<ApproveBody>,
     responses((status = 200, body = RefundView), (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 502, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -176,7 +201,8 @@ pub async fn approve_refund(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<RefundId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
-        let refund = state.refunds.approve(actor, id).await?;
+        let note = ApproveBody::read(&req, &body)?.note;
+        let refund = state.refunds.approve(actor, id, note).await?;
         JsonReply::new(StatusCode::OK, &RefundView::from(&refund))
     })
     .await

@@ -24,6 +24,8 @@ pub struct NewPayout {
     pub payout: Payout,
     /// Where it goes (the adapter seals it).
     pub destination: PayoutDestination,
+    /// Who asks (recorded in the audit log).
+    pub requested_by: crate::usecases::Actor,
     /// Moves its amount from available to in transit.
     pub journal: Journal,
     /// Events to announce.
@@ -63,6 +65,11 @@ pub struct PayoutChange {
     pub transaction_id: Option<String>,
     /// Why it failed or was rejected.
     pub failure_reason: Option<String>,
+    /// Who decided the change (`None`: the service itself); recorded in
+    /// the audit log with it, and as the approver when it approves.
+    pub by: Option<crate::usecases::Actor>,
+    /// The deciding admin's note, if given.
+    pub admin_note: Option<String>,
     /// The ledger journal (paid, or money given back).
     pub journal: Option<Journal>,
     /// Events to announce.

@@ -84,6 +84,29 @@ impl Actor {
     }
 }
 
+/// Who decided a change of a money object, and their note: stored with
+/// the change and in the audit log. The default is the service itself (a
+/// gateway's answer, a sweep).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// Who decided; `None` for the service itself.
+    pub by: Option<Actor>,
+    /// The deciding admin's note.
+    pub note: Option<String>,
+}
+
+impl Decision {
+    /// A decision of `actor`'s, with no note.
+    pub fn by(actor: Actor) -> Decision {
+        Decision { by: Some(actor), note: None }
+    }
+
+    /// The same decision, with `note`.
+    pub fn noted(self, note: Option<String>) -> Decision {
+        Decision { note, ..self }
+    }
+}
+
 /// The actor's role does not allow this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("your role does not allow this")]

@@ -29,7 +29,7 @@ use crate::ports::{
     Clock, EarningsRepository, GatewayError, GatewayPayoutState, IdGenerator, NewPayout, PayoutChange, PayoutGateways,
     PayoutQuery, PayoutRepository, RequestPayoutStoreError, StoreError,
 };
-use crate::usecases::{Actor, Forbidden, Role};
+use crate::usecases::{Actor, Decision, Forbidden, Role};
 
 /// Attempts of a guarded payout change before giving up.
 const CHANGE_ATTEMPTS: usize = 3;
@@ -204,16 +204,23 @@ impl PayoutService {
             created_at: at,
             updated_at: at,
             paid_at: None,
+            approved_by: None,
+            approved_at: None,
+            admin_note: None,
         };
         let journal = payout_reserve_journal(self.journal_id(), &payout, at)?;
         let outbox = vec![self.event(EventType::PayoutRequested, &payout, at)];
-        self.ports.payouts.request(NewPayout { payout, destination, journal, outbox }).await.map_err(|e| match e {
-            RequestPayoutStoreError::InsufficientBalance { available } => {
-                PayoutError::InsufficientBalance { available }
-            }
-            RequestPayoutStoreError::NoEncryptionKey => PayoutError::NoEncryptionKey,
-            RequestPayoutStoreError::Store(e) => PayoutError::Store(e),
-        })
+        self.ports
+            .payouts
+            .request(NewPayout { payout, destination, requested_by: actor, journal, outbox })
+            .await
+            .map_err(|e| match e {
+                RequestPayoutStoreError::InsufficientBalance { available } => {
+                    PayoutError::InsufficientBalance { available }
+                }
+                RequestPayoutStoreError::NoEncryptionKey => PayoutError::NoEncryptionKey,
+                RequestPayoutStoreError::Store(e) => PayoutError::Store(e),
+            })
     }
 
     /// The instructor withdraws a payout not yet approved.
@@ -222,22 +229,24 @@ impl PayoutService {
         if payout.instructor_id != actor.user_id {
             return Err(Forbidden.into());
         }
-        self.change(id, PayoutEvent::Cancel, None, None).await
+        self.change(id, PayoutEvent::Cancel, None, None, Decision::by(actor)).await
     }
 
     /// An admin refuses a requested payout; its money is available again.
     pub async fn reject(&self, actor: Actor, id: PayoutId, reason: String) -> Result<Payout, PayoutError> {
         actor.require_admin()?;
         let reason = note(reason)?;
-        self.change(id, PayoutEvent::Reject, None, Some(reason)).await
+        self.change(id, PayoutEvent::Reject, None, Some(reason), Decision::by(actor)).await
     }
 
     /// An admin approves a payout and it is sent: through its gateway, or
     /// for a bank transfer left `processing` until the admin marks it.
     /// Approving one left in `processing` asks the gateway again (same
-    /// idempotency key), which can never pay twice.
-    pub async fn approve(&self, actor: Actor, id: PayoutId) -> Result<Payout, PayoutError> {
+    /// idempotency key), which can never pay twice. `note`, if any, is
+    /// kept with the approval.
+    pub async fn approve(&self, actor: Actor, id: PayoutId, note: Option<String>) -> Result<Payout, PayoutError> {
         actor.require_admin()?;
+        let note = note.map(self::note).transpose()?;
         let current = self.find(id).await?;
         if current.status == PayoutStatus::Requested {
             let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
@@ -249,8 +258,8 @@ impl PayoutService {
             PayoutMethod::BankTransfer => None,
             method => Some(self.ports.gateways.for_method(method).ok_or(PayoutError::MethodUnavailable(method))?),
         };
-        self.change(id, PayoutEvent::Approve, None, None).await?;
-        let payout = self.change(id, PayoutEvent::StartProcessing, None, None).await?;
+        self.change(id, PayoutEvent::Approve, None, None, Decision::by(actor).noted(note)).await?;
+        let payout = self.change(id, PayoutEvent::StartProcessing, None, None, Decision::by(actor)).await?;
         let Some(gateway) = gateway else {
             return Ok(payout);
         };
@@ -285,7 +294,7 @@ impl PayoutService {
         if holder.is_some_and(|other| other.id != id) {
             return Err(PayoutError::ReferenceInUse);
         }
-        self.pay(id, Some(reference)).await
+        self.change(id, PayoutEvent::Pay, Some(reference), None, Decision::by(actor)).await
     }
 
     /// An admin records that a bank transfer failed or bounced.
@@ -295,7 +304,7 @@ impl PayoutService {
         if self.find(id).await?.method != PayoutMethod::BankTransfer {
             return Err(PayoutError::NotManual);
         }
-        self.fail(id, reason, None).await
+        self.change(id, PayoutEvent::Fail, None, Some(reason), Decision::by(actor)).await
     }
 
     /// Asks the gateway where a sent payout stands and applies it (payout
@@ -404,11 +413,11 @@ impl PayoutService {
     }
 
     async fn pay(&self, id: PayoutId, transaction_id: Option<String>) -> Result<Payout, PayoutError> {
-        self.change(id, PayoutEvent::Pay, transaction_id, None).await
+        self.change(id, PayoutEvent::Pay, transaction_id, None, Decision::default()).await
     }
 
     async fn fail(&self, id: PayoutId, reason: String, transaction_id: Option<String>) -> Result<Payout, PayoutError> {
-        self.change(id, PayoutEvent::Fail, transaction_id, Some(reason)).await
+        self.change(id, PayoutEvent::Fail, transaction_id, Some(reason), Decision::default()).await
     }
 
     async fn record_transaction_id(&self, id: PayoutId, transaction_id: String) -> Result<Payout, PayoutError> {
@@ -420,6 +429,8 @@ impl PayoutService {
             at: self.ports.clock.now(),
             transaction_id: Some(transaction_id),
             failure_reason: None,
+            by: None,
+            admin_note: None,
             journal: None,
             outbox: Vec::new(),
         };
@@ -434,6 +445,7 @@ impl PayoutService {
         event: PayoutEvent,
         transaction_id: Option<String>,
         reason: Option<String>,
+        decision: Decision,
     ) -> Result<Payout, PayoutError> {
         for _ in 0..CHANGE_ATTEMPTS {
             let payout = self.find(id).await?;
@@ -468,6 +480,8 @@ impl PayoutService {
                 at,
                 transaction_id: transaction_id.clone(),
                 failure_reason: reason.clone(),
+                by: decision.by,
+                admin_note: decision.note.clone(),
                 journal,
                 outbox,
             };

@@ -22,7 +22,7 @@ use crate::ports::{
     PaymentRefundUpdate, PaymentRepository, RefundChange, RefundQuery, RefundRepository, StoreError,
 };
 use crate::refund::{Refund, RefundEvent, RefundPlanError, RefundStatus, RefundTransitionError};
-use crate::usecases::{Actor, Forbidden};
+use crate::usecases::{Actor, Decision, Forbidden};
 
 /// Longest accepted reason text.
 pub const MAX_REASON_CHARS: usize = 1_000;
@@ -89,6 +89,15 @@ pub enum RefundError {
     Store(#[from] StoreError),
 }
 
+/// An admin's note, trimmed: at most [`MAX_REASON_CHARS`] characters.
+fn admin_note(text: String) -> Result<String, RefundError> {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > MAX_REASON_CHARS || text.chars().any(char::is_control) {
+        return Err(RefundError::InvalidReason);
+    }
+    Ok(text)
+}
+
 /// Refund use cases.
 #[derive(Clone)]
 pub struct RefundService {
@@ -129,7 +138,7 @@ impl RefundService {
             payment_id,
             amount,
             reason,
-            requested_by: actor.user_id,
+            requested_by: actor,
             at: self.ports.clock.now(),
         };
         self.ports.refunds.create(request).await.map_err(|e| match e {
@@ -146,14 +155,20 @@ impl RefundService {
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
             return Err(RefundError::InvalidReason);
         }
-        self.change(id, RefundEvent::Reject, |change| change.rejection_reason = Some(reason.clone())).await
+        self.change(id, RefundEvent::Reject, |change| {
+            change.rejection_reason = Some(reason.clone());
+            change.by = Some(actor);
+        })
+        .await
     }
 
     /// Approves a refund and sends it to the gateway (admin). Approving one
     /// left in `processing` asks the gateway again (same idempotency key):
-    /// a gateway that already made it answers the same refund.
-    pub async fn approve(&self, actor: Actor, id: RefundId) -> Result<Refund, RefundError> {
+    /// a gateway that already made it answers the same refund. `note`, if
+    /// any, is kept with the approval.
+    pub async fn approve(&self, actor: Actor, id: RefundId, note: Option<String>) -> Result<Refund, RefundError> {
         actor.require_admin()?;
+        let decision = Decision::by(actor).noted(note.map(admin_note).transpose()?);
         let current = self.ports.refunds.find(id).await?.ok_or(RefundError::NotFound)?;
         if current.status == RefundStatus::Requested {
             let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
@@ -161,8 +176,12 @@ impl RefundService {
                 return Err(RefundError::SecondApprovalRequired { first });
             }
         }
-        self.change(id, RefundEvent::Approve, |_| {}).await?;
-        let refund = self.change(id, RefundEvent::StartProcessing, |_| {}).await?;
+        self.change(id, RefundEvent::Approve, |change| {
+            change.by = decision.by;
+            change.admin_note = decision.note.clone();
+        })
+        .await?;
+        let refund = self.change(id, RefundEvent::StartProcessing, |change| change.by = Some(actor)).await?;
         if refund.status != RefundStatus::Processing {
             return Ok(refund);
         }
@@ -303,6 +322,8 @@ impl RefundService {
                 at,
                 provider_refund_id: settled.provider_refund_id.clone(),
                 rejection_reason: None,
+                by: None,
+                admin_note: None,
                 payment: Some(PaymentRefundUpdate {
                     from: payment.status,
                     refunded_before: payment.refunded_amount,
@@ -333,6 +354,8 @@ impl RefundService {
             at: self.ports.clock.now(),
             provider_refund_id,
             rejection_reason: None,
+            by: None,
+            admin_note: None,
             payment: None,
             journal: None,
             outbox: Vec::new(),
@@ -360,6 +383,8 @@ impl RefundService {
                 at: self.ports.clock.now(),
                 provider_refund_id: None,
                 rejection_reason: None,
+                by: None,
+                admin_note: None,
                 payment: None,
                 journal: None,
                 outbox: Vec::new(),

@@ -1,0 +1,11 @@
+DROP TRIGGER event_endpoints_audited ON event_endpoints;
+DROP TRIGGER gateway_configs_audited ON payment_gateway_configs;
+DROP TRIGGER coupons_audited ON coupons;
+DROP TRIGGER disputes_audited ON payment_disputes;
+DROP TRIGGER payouts_audited ON payouts;
+DROP TRIGGER refunds_audited ON refunds;
+DROP FUNCTION audit_money_change();
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_is_append_only();
+ALTER TABLE payouts DROP COLUMN admin_note, DROP COLUMN approved_at, DROP COLUMN approved_by;
+ALTER TABLE refunds DROP COLUMN admin_note, DROP COLUMN approved_at, DROP COLUMN approved_by;
