@@ -1,7 +1,11 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs.
 
+pub mod problems;
+
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use self::problems::CommonProblems;
 
 use crate::routes::{
     catalog, coupons, disputes, events, gateway_configs, health, ledger, payments, payouts, refunds, stats, webhooks,
@@ -17,57 +21,6 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
-    }
-}
-
-/// Documents the answers every operation can give besides its own: 401 and
-/// 403 on secured operations, 400 for unreadable requests, 404 where the
-/// path names an object, 413/415/422 where there is a body, 503 when the
-/// database is unreachable, 500 for bugs; all problem+json. Added once here
-/// rather than repeated on every handler.
-struct CommonProblems;
-
-impl Modify for CommonProblems {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
-        let problem = |description: &str| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        crate::error::PROBLEM_JSON,
-                        ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem"))).build(),
-                    )
-                    .build(),
-            )
-        };
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let names_an_object = path.contains('{');
-            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
-            for operation in operations.into_iter().flatten() {
-                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                let takes_body = operation.request_body.is_some();
-                let responses = &mut operation.responses.responses;
-                let mut add = |code: &str, description: &str| {
-                    responses.entry(code.to_owned()).or_insert_with(|| problem(description));
-                };
-                if secured {
-                    add("401", "missing, malformed, expired or wrongly signed bearer token");
-                    add("403", "the role does not allow this");
-                }
-                add("400", "malformed request (JSON syntax, query parameters, Idempotency-Key)");
-                if names_an_object {
-                    add("404", "no such object, or not one this caller may see");
-                }
-                if takes_body {
-                    add("413", "the body is larger than the limit");
-                    add("415", "the body is not application/json");
-                    add("422", "the body is well-formed JSON but its fields are invalid");
-                }
-                add("503", "the database is unreachable; retry later");
-                add("500", "a bug; the cause is logged, not sent");
-            }
-        }
     }
 }
 
@@ -128,6 +81,9 @@ impl Modify for CommonProblems {
         events::get_delivery,
         events::replay_delivery,
     ),
+    // Named here: the sets name it only through their variants, which
+    // utoipa does not collect.
+    components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth, &CommonProblems),
     tags(
         (name = "payments", description = "Buying courses and event tickets"),

@@ -15,9 +15,10 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::dto::{ConfirmPaymentBody, CreatePaymentBody, NextActionView, PageView, PaymentView, check_text};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
+use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, PurchaseProblems};
 use crate::routes::{fail_on, item_ref, page_request, path_id};
 use domain::usecases::rate_limits::LimitedAction;
 
@@ -95,15 +96,8 @@ fn parse_create(body: CreatePaymentBody) -> Result<CreatePayment, ApiError> {
 #[utoipa::path(post, path = "/api/payments/", tag = "payments",
     request_body = CreatePaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    responses(
-        (status = 201, body = PaymentView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, description = "The new payment; `next_action` says what the client does next to pay.",
+        body = PaymentView), PurchaseProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/")]
 pub async fn create_payment(
@@ -154,7 +148,7 @@ pub struct PaymentListParams {
 /// Lists payments, newest first: students see their own, instructors their
 /// own purchases or (with `instructor_id` = themself) their sales, admins all.
 #[utoipa::path(get, path = "/api/payments/", tag = "payments", params(PaymentListParams),
-    responses((status = 200, body = PageView<PaymentView>), (status = 400, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "A page of payments, newest first.", body = PageView<PaymentView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/")]
 pub async fn list_payments(
@@ -196,7 +190,7 @@ pub async fn list_payments(
 
 /// One payment (its payer, its instructor, or an admin).
 #[utoipa::path(get, path = "/api/payments/{id}/", tag = "payments", params(("id" = String, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The payment.", body = PaymentView)),
     security(("bearer" = [])))]
 #[get("/api/payments/{id}/")]
 pub async fn get_payment(
@@ -210,8 +204,7 @@ pub async fn get_payment(
 
 /// Cancels an unpaid payment and gives its coupon use back.
 #[utoipa::path(post, path = "/api/payments/{id}/cancel/", tag = "payments", params(("id" = String, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The cancelled payment.", body = PaymentView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/cancel/")]
 pub async fn cancel_payment(
@@ -235,9 +228,8 @@ pub async fn cancel_payment(
 /// the approved order.
 #[utoipa::path(post, path = "/api/payments/{id}/confirm/", tag = "payments", params(("id" = String, Path)),
     request_body = ConfirmPaymentBody,
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 402, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The payment after the gateway's verdict.",
+        body = PaymentView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/confirm/")]
 pub async fn confirm_payment(
