@@ -1,15 +1,18 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs.
+//!
+//! Its operations are those of the routes the router registers (the
+//! `api_routes!` list in [`crate::routes`]); what is not an operation
+//! (title, tags, security scheme, the answers every operation can give)
+//! is added here.
 
 pub mod problems;
+
+use std::sync::LazyLock;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use self::problems::CommonProblems;
-
-use crate::routes::{
-    catalog, coupons, disputes, events, gateway_configs, health, ledger, payments, payouts, refunds, stats, webhooks,
-};
 
 /// Adds the bearer-token security scheme.
 struct BearerAuth;
@@ -24,7 +27,24 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Skillpay's API description.
+/// The document, built once for the process: the description below with
+/// the operations of every route the router registers.
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+    let mut document = ApiDoc::openapi();
+    let (paths, schemas) = crate::routes::operations();
+    document.paths.merge(paths);
+    document.components.get_or_insert_with(Default::default).schemas.extend(schemas);
+    // After the operations are in: it adds answers to each of them.
+    CommonProblems.modify(&mut document);
+    document
+});
+
+/// The OpenAPI document served at `/api/openapi.json`.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    &DOCUMENT
+}
+
+/// Skillpay's API description, without its operations (see [`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -32,59 +52,10 @@ impl Modify for BearerAuth {
         description = "Payments for an online-learning marketplace. Amounts are strings with exactly the \
                        currency's minor digits; errors are application/problem+json with a stable `code`."
     ),
-    paths(
-        health::healthz,
-        health::readyz,
-        payments::create_payment,
-        payments::list_payments,
-        payments::get_payment,
-        payments::cancel_payment,
-        payments::confirm_payment,
-        coupons::create_coupon,
-        coupons::list_coupons,
-        coupons::get_coupon,
-        coupons::deactivate_coupon,
-        coupons::edit_coupon,
-        coupons::validate_coupon,
-        catalog::put_item,
-        webhooks::stripe,
-        webhooks::paypal,
-        gateway_configs::put_config,
-        gateway_configs::list_configs,
-        refunds::request_refund,
-        refunds::list_refunds,
-        refunds::get_refund,
-        refunds::approve_refund,
-        refunds::reject_refund,
-        ledger::account,
-        disputes::list_disputes,
-        disputes::get_dispute,
-        disputes::submit_evidence,
-        disputes::accept_dispute,
-        disputes::open_dispute,
-        disputes::resolve_dispute,
-        payouts::request_payout,
-        payouts::balance,
-        payouts::list_payouts,
-        payouts::get_payout,
-        payouts::cancel_payout,
-        payouts::approve_payout,
-        payouts::reject_payout,
-        payouts::mark_paid,
-        payouts::mark_failed,
-        stats::stats,
-        stats::earnings,
-        events::create_endpoint,
-        events::list_endpoints,
-        events::remove_endpoint,
-        events::list_deliveries,
-        events::get_delivery,
-        events::replay_delivery,
-    ),
     // Named here: the sets name it only through their variants, which
     // utoipa does not collect.
     components(schemas(crate::error::Problem)),
-    modifiers(&BearerAuth, &CommonProblems),
+    modifiers(&BearerAuth),
     tags(
         (name = "payments", description = "Buying courses and event tickets"),
         (name = "coupons", description = "Discount codes"),
@@ -98,4 +69,4 @@ impl Modify for BearerAuth {
         (name = "admin", description = "Operating the service"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;

@@ -5,12 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
-use utoipa::OpenApi;
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 fn document() -> Value {
-    serde_json::to_value(api_actix::openapi::ApiDoc::openapi()).unwrap()
+    serde_json::to_value(api_actix::openapi::document()).unwrap()
 }
 
 /// Every response object of `doc` (operations' responses and reusable

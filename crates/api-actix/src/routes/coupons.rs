@@ -98,7 +98,7 @@ pub(crate) fn parse_coupon(body: CreateCouponBody) -> Result<NewCoupon, ApiError
 }
 
 /// Creates a coupon (admin).
-#[utoipa::path(post, path = "/api/payments/coupons/", tag = "coupons", request_body = CreateCouponBody,
+#[utoipa::path(tag = "coupons", request_body = CreateCouponBody,
     responses((status = 201, description = "The new coupon.", body = CouponView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/coupons/")]
@@ -131,7 +131,7 @@ pub struct CouponListParams {
 }
 
 /// Lists coupons, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/coupons/", tag = "coupons", params(CouponListParams),
+#[utoipa::path(tag = "coupons", params(CouponListParams),
     responses((status = 200, description = "A page of coupons, newest first.", body = PageView<CouponView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/coupons/")]
@@ -152,7 +152,7 @@ pub async fn list_coupons(
 }
 
 /// A coupon with its usage figures (admin).
-#[utoipa::path(get, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
+#[utoipa::path(tag = "coupons", params(("id" = String, Path)),
     responses((status = 200, description = "The coupon with its usage figures.", body = CouponUsageView)),
     security(("bearer" = [])))]
 #[get("/api/payments/coupons/{id}/")]
@@ -191,7 +191,7 @@ impl From<EditCouponBody> for CouponEdit {
 /// Changes a coupon's limits, validity or switch (admin). Fields left out
 /// stay; `null` removes a limit. `max_uses` below the uses already taken is
 /// refused with 409 `coupon_limit_below_uses`.
-#[utoipa::path(patch, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
+#[utoipa::path(tag = "coupons", params(("id" = String, Path)),
     request_body = EditCouponBody,
     responses((status = 200, description = "The coupon as edited.", body = CouponView), ConflictProblems),
     security(("bearer" = [])))]
@@ -210,7 +210,7 @@ pub async fn edit_coupon(
 }
 
 /// Deactivates a coupon (admin); payments in flight keep their discount.
-#[utoipa::path(delete, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
+#[utoipa::path(tag = "coupons", params(("id" = String, Path)),
     responses((status = 200, description = "The deactivated coupon.", body = CouponView)),
     security(("bearer" = [])))]
 #[delete("/api/payments/coupons/{id}/")]
@@ -225,7 +225,7 @@ pub async fn deactivate_coupon(
 
 /// Tells whether a coupon applies to a course or event, and the price after
 /// it. Reserves nothing.
-#[utoipa::path(post, path = "/api/payments/coupons/validate/", tag = "coupons", request_body = ValidateCouponBody,
+#[utoipa::path(tag = "coupons", request_body = ValidateCouponBody,
     responses((status = 200,
         description = "Whether the coupon applies: the discount and final price, or the reason it does not.",
         body = CouponValidationView), CouponCheckProblems),

@@ -70,7 +70,7 @@ pub struct DisputeListParams {
 }
 
 /// Lists disputes, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/disputes/", tag = "disputes", params(DisputeListParams),
+#[utoipa::path(tag = "disputes", params(DisputeListParams),
     responses((status = 200, description = "A page of disputes, newest first.", body = PageView<DisputeView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/disputes/")]
@@ -85,7 +85,7 @@ pub async fn list_disputes(
 }
 
 /// One dispute (admin).
-#[utoipa::path(get, path = "/api/payments/disputes/{id}/", tag = "disputes", params(("id" = String, Path)),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
     responses((status = 200, description = "The dispute.", body = DisputeView)),
     security(("bearer" = [])))]
 #[get("/api/payments/disputes/{id}/")]
@@ -112,7 +112,7 @@ pub struct EvidenceBody {
 
 /// Submits evidence contesting a dispute to its gateway (admin); answers
 /// the dispute as the gateway then reports it (usually `under_review`).
-#[utoipa::path(post, path = "/api/payments/disputes/{id}/evidence/", tag = "disputes", params(("id" = String, Path)),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
     request_body = EvidenceBody,
     responses((status = 200, description = "The dispute as the gateway reports it after the evidence.",
         body = DisputeView), GatewayCallProblems),
@@ -138,7 +138,7 @@ pub async fn submit_evidence(
 
 /// Accepts a dispute at its gateway without contesting it (admin): it is
 /// lost, and the held money goes to the cardholder.
-#[utoipa::path(post, path = "/api/payments/disputes/{id}/accept/", tag = "disputes", params(("id" = String, Path)),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
     responses((status = 200, description = "The dispute, lost.", body = DisputeView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/disputes/{id}/accept/")]
@@ -167,7 +167,7 @@ pub struct OpenDisputeBody {
 
 /// Opens a dispute learnt of outside the gateways (admin): the disputed
 /// amount is held at once; an admin resolves it.
-#[utoipa::path(post, path = "/api/payments/disputes/", tag = "disputes", request_body = OpenDisputeBody,
+#[utoipa::path(tag = "disputes", request_body = OpenDisputeBody,
     responses((status = 201, description = "The new dispute; its amount is held.",
         body = DisputeView), ReferenceProblems),
     security(("bearer" = [])))]
@@ -207,7 +207,7 @@ pub struct ResolveDisputeBody {
 
 /// Decides a dispute an admin opened (admin). Gateway disputes are decided
 /// by their gateway: 409.
-#[utoipa::path(post, path = "/api/payments/disputes/{id}/resolve/", tag = "disputes", params(("id" = String, Path)),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
     request_body = ResolveDisputeBody,
     responses((status = 200, description = "The decided dispute.", body = DisputeView), ConflictProblems),
     security(("bearer" = [])))]

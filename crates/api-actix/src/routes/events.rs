@@ -138,7 +138,7 @@ pub struct DeliveryDetailView {
 
 /// Registers an endpoint (admin); the answer carries its signing secret,
 /// shown this once.
-#[utoipa::path(post, path = "/api/payments/admin/event-endpoints/", tag = "admin", request_body = CreateEndpointBody,
+#[utoipa::path(tag = "admin", request_body = CreateEndpointBody,
     responses((status = 201, description = "The new endpoint, with its signing secret (shown this once).",
         body = EndpointView), SecretProblems),
     security(("bearer" = [])))]
@@ -155,7 +155,7 @@ pub async fn create_endpoint(
 }
 
 /// Lists endpoints, newest first (admin; no secrets).
-#[utoipa::path(get, path = "/api/payments/admin/event-endpoints/", tag = "admin",
+#[utoipa::path(tag = "admin",
     responses((status = 200, description = "Every endpoint, newest first, without secrets.",
         body = Vec<EndpointView>)), security(("bearer" = [])))]
 #[get("/api/payments/admin/event-endpoints/")]
@@ -165,7 +165,7 @@ pub async fn list_endpoints(state: web::Data<AppState>, Admin(actor): Admin) -> 
 }
 
 /// Stops deliveries to an endpoint (admin).
-#[utoipa::path(delete, path = "/api/payments/admin/event-endpoints/{id}/", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, description = "The endpoint, no longer delivered to.", body = EndpointView)),
     security(("bearer" = [])))]
 #[delete("/api/payments/admin/event-endpoints/{id}/")]
@@ -197,7 +197,7 @@ pub struct DeliveryListParams {
 }
 
 /// Lists deliveries, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/admin/event-deliveries/", tag = "admin", params(DeliveryListParams),
+#[utoipa::path(tag = "admin", params(DeliveryListParams),
     responses((status = 200, description = "A page of deliveries, newest first.",
         body = PageView<DeliveryView>)), security(("bearer" = [])))]
 #[get("/api/payments/admin/event-deliveries/")]
@@ -227,7 +227,7 @@ pub async fn list_deliveries(
 }
 
 /// One delivery with every attempt (admin).
-#[utoipa::path(get, path = "/api/payments/admin/event-deliveries/{id}/", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, description = "The delivery with every attempt.", body = DeliveryDetailView)),
     security(("bearer" = [])))]
 #[get("/api/payments/admin/event-deliveries/{id}/")]
@@ -244,7 +244,7 @@ pub async fn get_delivery(
 }
 
 /// Sends a delivered or dead event again now (admin).
-#[utoipa::path(post, path = "/api/payments/admin/event-deliveries/{id}/replay/", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
     responses((status = 200, description = "The delivery, sent again.", body = DeliveryView)),
     security(("bearer" = [])))]
 #[post("/api/payments/admin/event-deliveries/{id}/replay/")]

@@ -87,7 +87,7 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
 
 /// Creates or replaces the configuration of a gateway in one mode (admin).
 /// Takes effect at the next start of the service.
-#[utoipa::path(put, path = "/api/payments/admin/gateway-configs/{provider}/{mode}/", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("provider" = String, Path, description = "`stripe` or `paypal`"), ("mode" = String, Path, description = "`test` or `live`")),
     request_body = PutGatewayConfigBody,
     responses((status = 200, description = "The stored configuration, without credential values.",
@@ -126,7 +126,7 @@ pub async fn put_config(
 }
 
 /// Lists the stored gateway configurations, without credential values (admin).
-#[utoipa::path(get, path = "/api/payments/admin/gateway-configs/", tag = "admin",
+#[utoipa::path(tag = "admin",
     responses((status = 200, description = "Every stored configuration, without credential values.",
         body = Vec<GatewayConfigView>)),
     security(("bearer" = [])))]

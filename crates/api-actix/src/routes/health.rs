@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::openapi::problems::ReadinessProblems;
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "health",
+#[utoipa::path(tag = "health",
     responses((status = 200, description = "The process is up.", body = HealthView)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// The service can serve: the database answers and it is not shutting down.
-#[utoipa::path(get, path = "/readyz", tag = "health",
+#[utoipa::path(tag = "health",
     responses((status = 200, description = "The service can serve.", body = HealthView), ReadinessProblems))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

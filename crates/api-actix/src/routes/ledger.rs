@@ -60,7 +60,7 @@ pub struct LedgerAccountView {
 }
 
 /// An account's kept balance and its entries, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/admin/ledger/{account}/", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("account" = String, Path, description = "e.g. `platform_revenue`, `instructor_payable:42`, `gateway_clearing:stripe`"), LedgerParams),
     responses((status = 200, description = "The account's balance and a page of its entries, newest first.",
         body = LedgerAccountView)),

@@ -19,7 +19,7 @@ use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
 use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, PurchaseProblems};
-use crate::routes::{fail_on, item_ref, page_request, path_id};
+use crate::routes::{IdempotencyBody, fail_on, item_ref, page_request, path_id};
 use domain::usecases::rate_limits::LimitedAction;
 
 /// Longest accepted user agent; longer ones are cut.
@@ -93,7 +93,7 @@ fn parse_create(body: CreatePaymentBody) -> Result<CreatePayment, ApiError> {
 ///
 /// A coupon that makes it free completes it at once. Send an
 /// `Idempotency-Key` header to make retries safe.
-#[utoipa::path(post, path = "/api/payments/", tag = "payments",
+#[utoipa::path(tag = "payments",
     request_body = CreatePaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, description = "The new payment; `next_action` says what the client does next to pay.",
@@ -147,7 +147,7 @@ pub struct PaymentListParams {
 
 /// Lists payments, newest first: students see their own, instructors their
 /// own purchases or (with `instructor_id` = themself) their sales, admins all.
-#[utoipa::path(get, path = "/api/payments/", tag = "payments", params(PaymentListParams),
+#[utoipa::path(tag = "payments", params(PaymentListParams),
     responses((status = 200, description = "A page of payments, newest first.", body = PageView<PaymentView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/")]
@@ -189,7 +189,7 @@ pub async fn list_payments(
 }
 
 /// One payment (its payer, its instructor, or an admin).
-#[utoipa::path(get, path = "/api/payments/{id}/", tag = "payments", params(("id" = String, Path)),
+#[utoipa::path(tag = "payments", params(("id" = String, Path)),
     responses((status = 200, description = "The payment.", body = PaymentView)),
     security(("bearer" = [])))]
 #[get("/api/payments/{id}/")]
@@ -203,7 +203,7 @@ pub async fn get_payment(
 }
 
 /// Cancels an unpaid payment and gives its coupon use back.
-#[utoipa::path(post, path = "/api/payments/{id}/cancel/", tag = "payments", params(("id" = String, Path)),
+#[utoipa::path(tag = "payments", params(("id" = String, Path)),
     responses((status = 200, description = "The cancelled payment.", body = PaymentView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/cancel/")]
@@ -212,7 +212,7 @@ pub async fn cancel_payment(
     Authenticated(actor): Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: IdempotencyBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<PaymentId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
@@ -226,7 +226,7 @@ pub async fn cancel_payment(
 /// the gateway's verdict: sandbox test tokens decide it; Stripe confirms a
 /// `pm_...` token server-side or re-reads the PaymentIntent; PayPal captures
 /// the approved order.
-#[utoipa::path(post, path = "/api/payments/{id}/confirm/", tag = "payments", params(("id" = String, Path)),
+#[utoipa::path(tag = "payments", params(("id" = String, Path)),
     request_body = ConfirmPaymentBody,
     responses((status = 200, description = "The payment after the gateway's verdict.",
         body = PaymentView), GatewayCallProblems),

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
 use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, ReferenceProblems};
-use crate::routes::{fail_on, page_request, path_id};
+use crate::routes::{IdempotencyBody, fail_on, page_request, path_id};
 
 /// Body of `POST /api/payments/refunds/`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,7 +81,7 @@ impl From<&Refund> for RefundView {
 }
 
 /// Asks for a refund (the payer within the refund window, or an admin).
-#[utoipa::path(post, path = "/api/payments/refunds/", tag = "refunds", request_body = RequestRefundBody,
+#[utoipa::path(tag = "refunds", request_body = RequestRefundBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, description = "The requested refund.", body = RefundView), ReferenceProblems),
     security(("bearer" = [])))]
@@ -123,7 +123,7 @@ pub struct RefundListParams {
 }
 
 /// Lists refunds, newest first: payers their own, admins all.
-#[utoipa::path(get, path = "/api/payments/refunds/", tag = "refunds", params(RefundListParams),
+#[utoipa::path(tag = "refunds", params(RefundListParams),
     responses((status = 200, description = "A page of refunds, newest first.", body = PageView<RefundView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/refunds/")]
@@ -145,7 +145,7 @@ pub async fn list_refunds(
 }
 
 /// One refund (its payer or an admin).
-#[utoipa::path(get, path = "/api/payments/refunds/{id}/", tag = "refunds", params(("id" = String, Path)),
+#[utoipa::path(tag = "refunds", params(("id" = String, Path)),
     responses((status = 200, description = "The refund.", body = RefundView)),
     security(("bearer" = [])))]
 #[get("/api/payments/refunds/{id}/")]
@@ -160,7 +160,7 @@ pub async fn get_refund(
 
 /// Approves a refund and sends it to the gateway (admin). Approving a
 /// refund still `processing` asks the gateway again, safely.
-#[utoipa::path(post, path = "/api/payments/refunds/{id}/approve/", tag = "refunds", params(("id" = String, Path)),
+#[utoipa::path(tag = "refunds", params(("id" = String, Path)),
     responses((status = 200, description = "The refund as approved and sent to the gateway.",
         body = RefundView), GatewayCallProblems),
     security(("bearer" = [])))]
@@ -170,7 +170,7 @@ pub async fn approve_refund(
     Admin(actor): Admin,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: IdempotencyBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<RefundId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
@@ -181,7 +181,7 @@ pub async fn approve_refund(
 }
 
 /// Rejects a requested refund with a reason (admin).
-#[utoipa::path(post, path = "/api/payments/refunds/{id}/reject/", tag = "refunds", params(("id" = String, Path)),
+#[utoipa::path(tag = "refunds", params(("id" = String, Path)),
     request_body = RejectRefundBody,
     responses((status = 200, description = "The rejected refund.", body = RefundView), ConflictProblems),
     security(("bearer" = [])))]

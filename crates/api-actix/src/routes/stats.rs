@@ -171,7 +171,7 @@ pub struct StatsView {
 /// Payment statistics over a date range (admin): counts and sums by status,
 /// method and currency, totals, rates and a daily series. Read from
 /// aggregates kept as payments change.
-#[utoipa::path(get, path = "/api/payments/stats/", tag = "stats", params(RangeParams),
+#[utoipa::path(tag = "stats", params(RangeParams),
     responses((status = 200, description = "The statistics of the range.", body = StatsView)),
     security(("bearer" = [])))]
 #[get("/api/payments/stats/")]
@@ -279,7 +279,7 @@ pub struct EarningsView {
 /// An instructor's earnings (instructors their own; admins anyone's with
 /// `instructor_id`): gross, fees, refunds and net, by course or event and by
 /// month of the sale, and the balance pending vs available now.
-#[utoipa::path(get, path = "/api/payments/instructor/earnings/", tag = "stats", params(RangeParams),
+#[utoipa::path(tag = "stats", params(RangeParams),
     responses((status = 200, description = "The instructor's earnings.", body = EarningsView)),
     security(("bearer" = [])))]
 #[get("/api/payments/instructor/earnings/")]

@@ -56,7 +56,7 @@ async fn receive(
 }
 
 /// Stripe events, signed with `Stripe-Signature`.
-#[utoipa::path(post, path = "/api/payments/webhooks/stripe/", tag = "webhooks",
+#[utoipa::path(tag = "webhooks",
     request_body(content = String, description = "A Stripe event, exactly as Stripe sent it", content_type = "application/json"),
     responses((status = 200, description = RECEIVED, body = WebhookAck), WebhookProblems))]
 #[post("/api/payments/webhooks/stripe/")]
@@ -65,7 +65,7 @@ pub async fn stripe(state: web::Data<AppState>, req: HttpRequest, body: web::Byt
 }
 
 /// PayPal events, verified with PayPal's verify-webhook-signature call.
-#[utoipa::path(post, path = "/api/payments/webhooks/paypal/", tag = "webhooks",
+#[utoipa::path(tag = "webhooks",
     request_body(content = String, description = "A PayPal event, exactly as PayPal sent it", content_type = "application/json"),
     responses((status = 200, description = RECEIVED, body = WebhookAck), RemotelyVerifiedWebhookProblems))]
 #[post("/api/payments/webhooks/paypal/")]
