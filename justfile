@@ -13,7 +13,7 @@ dev_pg_port := env("SKILLPAY_DEV_PG_PORT", "54329")
 default:
     @{{ just_executable() }} --justfile {{ justfile() }} --list
 
-# Install what is missing (PostgreSQL server, libpq-dev; localstripe and schemathesis in .venv); idempotent.
+# Install what is missing (PostgreSQL server, libpq-dev; the Python test tools in .venv); idempotent.
 setup:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -40,14 +40,17 @@ setup:
         [ -x /usr/bin/chromium ] || missing+=(chromium)
         command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
     fi
-    # Test tools from PyPI live in .venv: localstripe (the Stripe stand-in)
-    # and schemathesis (fuzzes the API from its OpenAPI document).
+    # Test tools from PyPI live in .venv: localstripe (the Stripe stand-in),
+    # schemathesis (fuzzes the API from its OpenAPI document),
+    # openapi-spec-validator and openapi-python-client (check that document
+    # as strict tools and client generators read it).
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
     install_python_tools() {
         [ -x .venv/bin/python ] || python3 -m venv .venv
-        .venv/bin/python -c 'import localstripe, schemathesis' 2>/dev/null && return 0
-        echo "setup: installing localstripe and schemathesis into .venv (pip)" >&2
-        .venv/bin/pip install --quiet --disable-pip-version-check localstripe 'schemathesis>=4.32,<5'
+        .venv/bin/python -c 'import localstripe, schemathesis, openapi_spec_validator, openapi_python_client' 2>/dev/null && return 0
+        echo "setup: installing localstripe, schemathesis, openapi-spec-validator and openapi-python-client into .venv (pip)" >&2
+        .venv/bin/pip install --quiet --disable-pip-version-check localstripe 'schemathesis>=4.32,<5' \
+            'openapi-spec-validator>=0.9,<0.10' 'openapi-python-client>=0.29,<0.30'
     }
     install_system_packages() {
         command -v apt-get >/dev/null 2>&1 || {
@@ -78,9 +81,9 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-features --all-targets -- -D warnings
 
-# Lint, then run all tests (unit, integration, e2e, doc, schemathesis, console in Chromium) against a throwaway PostgreSQL.
+# Lint, then run all tests (unit, integration, e2e, doc, OpenAPI document check, schemathesis, console in Chromium) against a throwaway PostgreSQL.
 test: setup-browser lint
-    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-features --all-targets && cargo test --workspace --all-features --doc && bash scripts/schemathesis.sh && bash scripts/console-test.sh'
+    bash scripts/with-test-db.sh bash -c 'cargo test --workspace --all-features --all-targets && cargo test --workspace --all-features --doc && bash scripts/openapi-check.sh && bash scripts/schemathesis.sh && bash scripts/console-test.sh'
 
 # Drive the admin console in headless Chromium (also part of `just test`); screenshots in tests/console/screenshots/.
 test-console: setup-browser

@@ -7,14 +7,12 @@ use std::sync::LazyLock;
 use actix_web::dev::ResourceDef;
 use actix_web::http::header::ALLOW;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use utoipa::OpenApi;
 
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 
 /// Every documented path with the methods it serves.
 static ROUTES: LazyLock<Vec<(ResourceDef, Vec<String>)>> = LazyLock::new(|| {
-    ApiDoc::openapi()
+    crate::openapi::document()
         .paths
         .paths
         .iter()

@@ -41,7 +41,6 @@ use domain::usecases::rate_limits::RateLimits;
 use domain::usecases::refunds::RefundService;
 use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::AuthConfig;
@@ -115,7 +114,7 @@ pub struct AppState {
 /// actix worker runs [`configure`], and a document per worker would be
 /// kept (and built) once per worker.
 static OPENAPI_JSON: LazyLock<web::Bytes> =
-    LazyLock::new(|| serde_json::to_vec(&openapi::ApiDoc::openapi()).unwrap_or_default().into());
+    LazyLock::new(|| serde_json::to_vec(openapi::document()).unwrap_or_default().into());
 
 async fn openapi_json() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().content_type("application/json").body(OPENAPI_JSON.clone())
@@ -127,57 +126,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state.metrics.clone()))
             .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            // The busiest fixed paths first: actix tries routes in order, and
-            // each `{id}` route passed on the way costs a regex match.
-            .service(routes::payments::create_payment)
-            .service(routes::payments::list_payments)
-            .service(routes::webhooks::stripe)
-            .service(routes::webhooks::paypal)
-            .service(routes::payouts::balance)
-            .service(routes::stats::stats)
-            .service(routes::health::healthz)
-            .service(routes::health::readyz)
-            .service(routes::metrics::metrics)
-            // Fixed paths before `{id}` paths so `coupons` is never an id.
-            .service(routes::coupons::validate_coupon)
-            .service(routes::coupons::create_coupon)
-            .service(routes::coupons::list_coupons)
-            .service(routes::coupons::get_coupon)
-            .service(routes::coupons::deactivate_coupon)
-            .service(routes::coupons::edit_coupon)
-            .service(routes::disputes::list_disputes)
-            .service(routes::disputes::open_dispute)
-            .service(routes::disputes::get_dispute)
-            .service(routes::disputes::submit_evidence)
-            .service(routes::disputes::accept_dispute)
-            .service(routes::disputes::resolve_dispute)
-            .service(routes::refunds::request_refund)
-            .service(routes::refunds::list_refunds)
-            .service(routes::refunds::get_refund)
-            .service(routes::refunds::approve_refund)
-            .service(routes::refunds::reject_refund)
-            .service(routes::stats::earnings)
-            .service(routes::payouts::request_payout)
-            .service(routes::payouts::list_payouts)
-            .service(routes::payouts::get_payout)
-            .service(routes::payouts::cancel_payout)
-            .service(routes::payouts::approve_payout)
-            .service(routes::payouts::reject_payout)
-            .service(routes::payouts::mark_paid)
-            .service(routes::payouts::mark_failed)
-            .service(routes::catalog::put_item)
-            .service(routes::ledger::account)
-            .service(routes::events::create_endpoint)
-            .service(routes::events::list_endpoints)
-            .service(routes::events::remove_endpoint)
-            .service(routes::events::list_deliveries)
-            .service(routes::events::get_delivery)
-            .service(routes::events::replay_delivery)
-            .service(routes::gateway_configs::list_configs)
-            .service(routes::gateway_configs::put_config)
-            .service(routes::payments::get_payment)
-            .service(routes::payments::cancel_payment)
-            .service(routes::payments::confirm_payment)
+            .configure(routes::register)
             .configure(console::configure)
             .route("/api/openapi.json", web::get().to(openapi_json))
             .service(SwaggerUi::new("/api/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")))

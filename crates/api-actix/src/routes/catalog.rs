@@ -13,12 +13,10 @@ use crate::json::parse_body;
 use crate::routes::fail_on;
 
 /// Creates or replaces a course or event (admin).
-#[utoipa::path(put, path = "/api/payments/catalog/{kind}/{id}/", tag = "catalog",
+#[utoipa::path(tag = "catalog",
     params(("kind" = String, Path, description = "`courses` or `events`"), ("id" = i64, Path)),
     request_body = PutCatalogItemBody,
-    responses((status = 200, body = CatalogItemView),
-        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The course or event as stored.", body = CatalogItemView)),
     security(("bearer" = [])))]
 #[put("/api/payments/catalog/{kind}/{id}/")]
 pub async fn put_item(

@@ -19,9 +19,10 @@ use crate::dto::{
     AmountView, CouponUsageView, CouponValidationView, CouponView, CreateCouponBody, EditCouponBody, PageView,
     ValidateCouponBody, parse_amount, parse_currency,
 };
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
+use crate::openapi::problems::{ConflictProblems, CouponCheckProblems};
 use crate::routes::{fail_on, item_ref, page_request, path_id};
 use domain::usecases::rate_limits::LimitedAction;
 
@@ -97,10 +98,8 @@ pub(crate) fn parse_coupon(body: CreateCouponBody) -> Result<NewCoupon, ApiError
 }
 
 /// Creates a coupon (admin).
-#[utoipa::path(post, path = "/api/payments/coupons/", tag = "coupons", request_body = CreateCouponBody,
-    responses((status = 201, body = CouponView), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "coupons", request_body = CreateCouponBody,
+    responses((status = 201, description = "The new coupon.", body = CouponView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/coupons/")]
 pub async fn create_coupon(
@@ -132,8 +131,8 @@ pub struct CouponListParams {
 }
 
 /// Lists coupons, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/coupons/", tag = "coupons", params(CouponListParams),
-    responses((status = 200, body = PageView<CouponView>), (status = 403, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "coupons", params(CouponListParams),
+    responses((status = 200, description = "A page of coupons, newest first.", body = PageView<CouponView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/coupons/")]
 pub async fn list_coupons(
@@ -153,8 +152,8 @@ pub async fn list_coupons(
 }
 
 /// A coupon with its usage figures (admin).
-#[utoipa::path(get, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
-    responses((status = 200, body = CouponUsageView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "coupons", params(("id" = String, Path)),
+    responses((status = 200, description = "The coupon with its usage figures.", body = CouponUsageView)),
     security(("bearer" = [])))]
 #[get("/api/payments/coupons/{id}/")]
 pub async fn get_coupon(
@@ -192,11 +191,9 @@ impl From<EditCouponBody> for CouponEdit {
 /// Changes a coupon's limits, validity or switch (admin). Fields left out
 /// stay; `null` removes a limit. `max_uses` below the uses already taken is
 /// refused with 409 `coupon_limit_below_uses`.
-#[utoipa::path(patch, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
+#[utoipa::path(tag = "coupons", params(("id" = String, Path)),
     request_body = EditCouponBody,
-    responses((status = 200, body = CouponView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The coupon as edited.", body = CouponView), ConflictProblems),
     security(("bearer" = [])))]
 #[patch("/api/payments/coupons/{id}/")]
 pub async fn edit_coupon(
@@ -213,8 +210,8 @@ pub async fn edit_coupon(
 }
 
 /// Deactivates a coupon (admin); payments in flight keep their discount.
-#[utoipa::path(delete, path = "/api/payments/coupons/{id}/", tag = "coupons", params(("id" = String, Path)),
-    responses((status = 200, body = CouponView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "coupons", params(("id" = String, Path)),
+    responses((status = 200, description = "The deactivated coupon.", body = CouponView)),
     security(("bearer" = [])))]
 #[delete("/api/payments/coupons/{id}/")]
 pub async fn deactivate_coupon(
@@ -228,8 +225,10 @@ pub async fn deactivate_coupon(
 
 /// Tells whether a coupon applies to a course or event, and the price after
 /// it. Reserves nothing.
-#[utoipa::path(post, path = "/api/payments/coupons/validate/", tag = "coupons", request_body = ValidateCouponBody,
-    responses((status = 200, body = CouponValidationView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "coupons", request_body = ValidateCouponBody,
+    responses((status = 200,
+        description = "Whether the coupon applies: the discount and final price, or the reason it does not.",
+        body = CouponValidationView), CouponCheckProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/coupons/validate/")]
 pub async fn validate_coupon(

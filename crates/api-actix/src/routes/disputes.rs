@@ -12,8 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::dto::PageView;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::{parse_body, parse_query};
+use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, ReferenceProblems};
 use crate::routes::{page_request, path_id};
 
 /// A dispute.
@@ -69,8 +70,8 @@ pub struct DisputeListParams {
 }
 
 /// Lists disputes, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/disputes/", tag = "disputes", params(DisputeListParams),
-    responses((status = 200, body = PageView<DisputeView>), (status = 403, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "disputes", params(DisputeListParams),
+    responses((status = 200, description = "A page of disputes, newest first.", body = PageView<DisputeView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/disputes/")]
 pub async fn list_disputes(
@@ -84,8 +85,8 @@ pub async fn list_disputes(
 }
 
 /// One dispute (admin).
-#[utoipa::path(get, path = "/api/payments/disputes/{id}/", tag = "disputes", params(("id" = String, Path)),
-    responses((status = 200, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
+    responses((status = 200, description = "The dispute.", body = DisputeView)),
     security(("bearer" = [])))]
 #[get("/api/payments/disputes/{id}/")]
 pub async fn get_dispute(
@@ -111,12 +112,10 @@ pub struct EvidenceBody {
 
 /// Submits evidence contesting a dispute to its gateway (admin); answers
 /// the dispute as the gateway then reports it (usually `under_review`).
-#[utoipa::path(post, path = "/api/payments/disputes/{id}/evidence/", tag = "disputes", params(("id" = String, Path)),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
     request_body = EvidenceBody,
-    responses((status = 200, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The dispute as the gateway reports it after the evidence.",
+        body = DisputeView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/disputes/{id}/evidence/")]
 pub async fn submit_evidence(
@@ -139,10 +138,8 @@ pub async fn submit_evidence(
 
 /// Accepts a dispute at its gateway without contesting it (admin): it is
 /// lost, and the held money goes to the cardholder.
-#[utoipa::path(post, path = "/api/payments/disputes/{id}/accept/", tag = "disputes", params(("id" = String, Path)),
-    responses((status = 200, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
+    responses((status = 200, description = "The dispute, lost.", body = DisputeView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/disputes/{id}/accept/")]
 pub async fn accept_dispute(
@@ -170,10 +167,9 @@ pub struct OpenDisputeBody {
 
 /// Opens a dispute learnt of outside the gateways (admin): the disputed
 /// amount is held at once; an admin resolves it.
-#[utoipa::path(post, path = "/api/payments/disputes/", tag = "disputes", request_body = OpenDisputeBody,
-    responses((status = 201, body = DisputeView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "disputes", request_body = OpenDisputeBody,
+    responses((status = 201, description = "The new dispute; its amount is held.",
+        body = DisputeView), ReferenceProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/disputes/")]
 pub async fn open_dispute(
@@ -211,10 +207,9 @@ pub struct ResolveDisputeBody {
 
 /// Decides a dispute an admin opened (admin). Gateway disputes are decided
 /// by their gateway: 409.
-#[utoipa::path(post, path = "/api/payments/disputes/{id}/resolve/", tag = "disputes", params(("id" = String, Path)),
+#[utoipa::path(tag = "disputes", params(("id" = String, Path)),
     request_body = ResolveDisputeBody,
-    responses((status = 200, body = DisputeView), (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The decided dispute.", body = DisputeView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/disputes/{id}/resolve/")]
 pub async fn resolve_dispute(

@@ -12,8 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Admin;
 use crate::dto::PageView;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::{parse_body, parse_query};
+use crate::openapi::problems::SecretProblems;
 use crate::routes::{page_request, path_id};
 
 /// Body of `POST /api/payments/admin/event-endpoints/`.
@@ -137,8 +138,9 @@ pub struct DeliveryDetailView {
 
 /// Registers an endpoint (admin); the answer carries its signing secret,
 /// shown this once.
-#[utoipa::path(post, path = "/api/payments/admin/event-endpoints/", tag = "admin", request_body = CreateEndpointBody,
-    responses((status = 201, body = EndpointView), (status = 422, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "admin", request_body = CreateEndpointBody,
+    responses((status = 201, description = "The new endpoint, with its signing secret (shown this once).",
+        body = EndpointView), SecretProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/admin/event-endpoints/")]
 pub async fn create_endpoint(
@@ -153,8 +155,9 @@ pub async fn create_endpoint(
 }
 
 /// Lists endpoints, newest first (admin; no secrets).
-#[utoipa::path(get, path = "/api/payments/admin/event-endpoints/", tag = "admin",
-    responses((status = 200, body = Vec<EndpointView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "admin",
+    responses((status = 200, description = "Every endpoint, newest first, without secrets.",
+        body = Vec<EndpointView>)), security(("bearer" = [])))]
 #[get("/api/payments/admin/event-endpoints/")]
 pub async fn list_endpoints(state: web::Data<AppState>, Admin(actor): Admin) -> Result<HttpResponse, ApiError> {
     let endpoints = state.events.endpoints(actor).await?;
@@ -162,8 +165,8 @@ pub async fn list_endpoints(state: web::Data<AppState>, Admin(actor): Admin) -> 
 }
 
 /// Stops deliveries to an endpoint (admin).
-#[utoipa::path(delete, path = "/api/payments/admin/event-endpoints/{id}/", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = EndpointView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The endpoint, no longer delivered to.", body = EndpointView)),
     security(("bearer" = [])))]
 #[delete("/api/payments/admin/event-endpoints/{id}/")]
 pub async fn remove_endpoint(
@@ -194,8 +197,9 @@ pub struct DeliveryListParams {
 }
 
 /// Lists deliveries, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/admin/event-deliveries/", tag = "admin", params(DeliveryListParams),
-    responses((status = 200, body = PageView<DeliveryView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "admin", params(DeliveryListParams),
+    responses((status = 200, description = "A page of deliveries, newest first.",
+        body = PageView<DeliveryView>)), security(("bearer" = [])))]
 #[get("/api/payments/admin/event-deliveries/")]
 pub async fn list_deliveries(
     state: web::Data<AppState>,
@@ -223,8 +227,8 @@ pub async fn list_deliveries(
 }
 
 /// One delivery with every attempt (admin).
-#[utoipa::path(get, path = "/api/payments/admin/event-deliveries/{id}/", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = DeliveryDetailView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The delivery with every attempt.", body = DeliveryDetailView)),
     security(("bearer" = [])))]
 #[get("/api/payments/admin/event-deliveries/{id}/")]
 pub async fn get_delivery(
@@ -240,8 +244,8 @@ pub async fn get_delivery(
 }
 
 /// Sends a delivered or dead event again now (admin).
-#[utoipa::path(post, path = "/api/payments/admin/event-deliveries/{id}/replay/", tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, body = DeliveryView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The delivery, sent again.", body = DeliveryView)),
     security(("bearer" = [])))]
 #[post("/api/payments/admin/event-deliveries/{id}/replay/")]
 pub async fn replay_delivery(

@@ -14,8 +14,9 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Admin;
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::json::parse_body;
+use crate::openapi::problems::SecretProblems;
 
 /// Body of `PUT /api/payments/admin/gateway-configs/{provider}/{mode}/`.
 #[derive(Deserialize, ToSchema)]
@@ -86,13 +87,11 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
 
 /// Creates or replaces the configuration of a gateway in one mode (admin).
 /// Takes effect at the next start of the service.
-#[utoipa::path(put, path = "/api/payments/admin/gateway-configs/{provider}/{mode}/", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("provider" = String, Path, description = "`stripe` or `paypal`"), ("mode" = String, Path, description = "`test` or `live`")),
     request_body = PutGatewayConfigBody,
-    responses((status = 200, body = GatewayConfigView),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The stored configuration, without credential values.",
+        body = GatewayConfigView), SecretProblems),
     security(("bearer" = [])))]
 #[put("/api/payments/admin/gateway-configs/{provider}/{mode}/")]
 pub async fn put_config(
@@ -127,8 +126,9 @@ pub async fn put_config(
 }
 
 /// Lists the stored gateway configurations, without credential values (admin).
-#[utoipa::path(get, path = "/api/payments/admin/gateway-configs/", tag = "admin",
-    responses((status = 200, body = Vec<GatewayConfigView>), (status = 403, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "admin",
+    responses((status = 200, description = "Every stored configuration, without credential values.",
+        body = Vec<GatewayConfigView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/admin/gateway-configs/")]
 pub async fn list_configs(state: web::Data<AppState>, Admin(actor): Admin) -> Result<HttpResponse, ApiError> {

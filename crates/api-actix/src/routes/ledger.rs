@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Admin;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::parse_query;
 use crate::routes::checked_limit;
 
@@ -60,9 +60,10 @@ pub struct LedgerAccountView {
 }
 
 /// An account's kept balance and its entries, newest first (admin).
-#[utoipa::path(get, path = "/api/payments/admin/ledger/{account}/", tag = "admin",
+#[utoipa::path(tag = "admin",
     params(("account" = String, Path, description = "e.g. `platform_revenue`, `instructor_payable:42`, `gateway_clearing:stripe`"), LedgerParams),
-    responses((status = 200, body = LedgerAccountView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The account's balance and a page of its entries, newest first.",
+        body = LedgerAccountView)),
     security(("bearer" = [])))]
 #[get("/api/payments/admin/ledger/{account}/")]
 pub async fn account(

@@ -15,8 +15,96 @@ pub mod stats;
 pub mod webhooks;
 
 use domain::catalog::ItemRef;
+use utoipa::openapi::path::Paths;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa_actix_web::OpenApiFactory;
 
 use crate::error::{ApiError, FieldError};
+
+/// The raw body of an operation that documents none, read only to match
+/// `Idempotency-Key` replays. Named apart because utoipa documents every
+/// `Bytes` argument of a handler as a request body.
+pub type IdempotencyBody = actix_web::web::Bytes;
+
+/// Declares the API's routes once, for both the router ([`register`]) and
+/// the document ([`operations`]), in the order actix tries them.
+macro_rules! api_routes {
+    ($($handler:path),* $(,)?) => {
+        /// Registers every API route, and the metrics endpoint, which is not
+        /// part of the API document.
+        pub fn register(cfg: &mut actix_web::web::ServiceConfig) {
+            $(cfg.service($handler);)*
+            // After the API: a scrape is rare, an API request is not.
+            cfg.service(metrics::metrics);
+        }
+
+        /// The OpenAPI operations of every API route, and the schemas they
+        /// name. Built apart from [`register`] so that a worker's router
+        /// does not build (and keep the memory of) a document.
+        pub fn operations() -> (Paths, Vec<(String, RefOr<Schema>)>) {
+            let mut paths = Paths::new();
+            let mut schemas = Vec::new();
+            $(
+                paths.merge(OpenApiFactory::paths(&$handler));
+                OpenApiFactory::schemas(&$handler, &mut schemas);
+            )*
+            (paths, schemas)
+        }
+    };
+}
+
+api_routes![
+    // The busiest fixed paths first: actix tries routes in order, and
+    // each `{id}` route passed on the way costs a regex match.
+    payments::create_payment,
+    payments::list_payments,
+    webhooks::stripe,
+    webhooks::paypal,
+    payouts::balance,
+    stats::stats,
+    health::healthz,
+    health::readyz,
+    // Fixed paths before `{id}` paths so `coupons` is never an id.
+    coupons::validate_coupon,
+    coupons::create_coupon,
+    coupons::list_coupons,
+    coupons::get_coupon,
+    coupons::deactivate_coupon,
+    coupons::edit_coupon,
+    disputes::list_disputes,
+    disputes::open_dispute,
+    disputes::get_dispute,
+    disputes::submit_evidence,
+    disputes::accept_dispute,
+    disputes::resolve_dispute,
+    refunds::request_refund,
+    refunds::list_refunds,
+    refunds::get_refund,
+    refunds::approve_refund,
+    refunds::reject_refund,
+    stats::earnings,
+    payouts::request_payout,
+    payouts::list_payouts,
+    payouts::get_payout,
+    payouts::cancel_payout,
+    payouts::approve_payout,
+    payouts::reject_payout,
+    payouts::mark_paid,
+    payouts::mark_failed,
+    catalog::put_item,
+    ledger::account,
+    events::create_endpoint,
+    events::list_endpoints,
+    events::remove_endpoint,
+    events::list_deliveries,
+    events::get_delivery,
+    events::replay_delivery,
+    gateway_configs::list_configs,
+    gateway_configs::put_config,
+    payments::get_payment,
+    payments::cancel_payment,
+    payments::confirm_payment,
+];
 
 /// Exactly one of `course_id` and `event_id`, as an item reference.
 pub fn item_ref(course_id: Option<i64>, event_id: Option<i64>, errors: &mut Vec<FieldError>) -> Option<ItemRef> {

@@ -15,10 +15,11 @@ use utoipa::IntoParams;
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::dto::{ConfirmPaymentBody, CreatePaymentBody, NextActionView, PageView, PaymentView, check_text};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
-use crate::routes::{fail_on, item_ref, page_request, path_id};
+use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, PurchaseProblems};
+use crate::routes::{IdempotencyBody, fail_on, item_ref, page_request, path_id};
 use domain::usecases::rate_limits::LimitedAction;
 
 /// Longest accepted user agent; longer ones are cut.
@@ -92,18 +93,11 @@ fn parse_create(body: CreatePaymentBody) -> Result<CreatePayment, ApiError> {
 ///
 /// A coupon that makes it free completes it at once. Send an
 /// `Idempotency-Key` header to make retries safe.
-#[utoipa::path(post, path = "/api/payments/", tag = "payments",
+#[utoipa::path(tag = "payments",
     request_body = CreatePaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    responses(
-        (status = 201, body = PaymentView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json"),
-    ),
+    responses((status = 201, description = "The new payment; `next_action` says what the client does next to pay.",
+        body = PaymentView), PurchaseProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/")]
 pub async fn create_payment(
@@ -153,8 +147,8 @@ pub struct PaymentListParams {
 
 /// Lists payments, newest first: students see their own, instructors their
 /// own purchases or (with `instructor_id` = themself) their sales, admins all.
-#[utoipa::path(get, path = "/api/payments/", tag = "payments", params(PaymentListParams),
-    responses((status = 200, body = PageView<PaymentView>), (status = 400, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "payments", params(PaymentListParams),
+    responses((status = 200, description = "A page of payments, newest first.", body = PageView<PaymentView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/")]
 pub async fn list_payments(
@@ -195,8 +189,8 @@ pub async fn list_payments(
 }
 
 /// One payment (its payer, its instructor, or an admin).
-#[utoipa::path(get, path = "/api/payments/{id}/", tag = "payments", params(("id" = String, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "payments", params(("id" = String, Path)),
+    responses((status = 200, description = "The payment.", body = PaymentView)),
     security(("bearer" = [])))]
 #[get("/api/payments/{id}/")]
 pub async fn get_payment(
@@ -209,9 +203,8 @@ pub async fn get_payment(
 }
 
 /// Cancels an unpaid payment and gives its coupon use back.
-#[utoipa::path(post, path = "/api/payments/{id}/cancel/", tag = "payments", params(("id" = String, Path)),
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "payments", params(("id" = String, Path)),
+    responses((status = 200, description = "The cancelled payment.", body = PaymentView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/cancel/")]
 pub async fn cancel_payment(
@@ -219,7 +212,7 @@ pub async fn cancel_payment(
     Authenticated(actor): Authenticated,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: IdempotencyBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<PaymentId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
@@ -233,11 +226,10 @@ pub async fn cancel_payment(
 /// the gateway's verdict: sandbox test tokens decide it; Stripe confirms a
 /// `pm_...` token server-side or re-reads the PaymentIntent; PayPal captures
 /// the approved order.
-#[utoipa::path(post, path = "/api/payments/{id}/confirm/", tag = "payments", params(("id" = String, Path)),
+#[utoipa::path(tag = "payments", params(("id" = String, Path)),
     request_body = ConfirmPaymentBody,
-    responses((status = 200, body = PaymentView), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 402, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The payment after the gateway's verdict.",
+        body = PaymentView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/confirm/")]
 pub async fn confirm_payment(

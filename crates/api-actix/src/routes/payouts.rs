@@ -14,11 +14,12 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::{Admin, Authenticated};
 use crate::dto::{PageView, parse_amount, parse_currency};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
+use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, SecretProblems};
 use crate::routes::refunds::ApproveBody;
-use crate::routes::{fail_on, page_request, path_id};
+use crate::routes::{IdempotencyBody, fail_on, page_request, path_id};
 
 /// Destination details; which fields are needed depends on the method.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -207,10 +208,9 @@ fn destination(method: PayoutMethod, body: DestinationBody, errors: &mut Vec<Fie
 }
 
 /// Asks for a payout of (part of) the available balance (instructor).
-#[utoipa::path(post, path = "/api/payments/payouts/", tag = "payouts", request_body = RequestPayoutBody,
+#[utoipa::path(tag = "payouts", request_body = RequestPayoutBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    responses((status = 201, body = PayoutView),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, description = "The requested payout.", body = PayoutView), SecretProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/payouts/")]
 pub async fn request_payout(
@@ -239,8 +239,8 @@ pub struct BalanceParams {
 /// The balance per currency: pending, available, in transit, paid out
 /// (instructors their own; admins anyone's). Constant cost whatever the
 /// history: it reads kept balances.
-#[utoipa::path(get, path = "/api/payments/payouts/balance/", tag = "payouts", params(BalanceParams),
-    responses((status = 200, body = BalancesView)),
+#[utoipa::path(tag = "payouts", params(BalanceParams),
+    responses((status = 200, description = "The balances, one per currency.", body = BalancesView)),
     security(("bearer" = [])))]
 #[get("/api/payments/payouts/balance/")]
 pub async fn balance(
@@ -281,8 +281,8 @@ pub struct PayoutListParams {
 }
 
 /// Lists payouts, newest first: instructors their own, admins all.
-#[utoipa::path(get, path = "/api/payments/payouts/", tag = "payouts", params(PayoutListParams),
-    responses((status = 200, body = PageView<PayoutView>)),
+#[utoipa::path(tag = "payouts", params(PayoutListParams),
+    responses((status = 200, description = "A page of payouts, newest first.", body = PageView<PayoutView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/payouts/")]
 pub async fn list_payouts(
@@ -303,8 +303,8 @@ pub async fn list_payouts(
 }
 
 /// One payout (its instructor or an admin).
-#[utoipa::path(get, path = "/api/payments/payouts/{id}/", tag = "payouts", params(("id" = String, Path)),
-    responses((status = 200, body = PayoutView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "payouts", params(("id" = String, Path)),
+    responses((status = 200, description = "The payout.", body = PayoutView)),
     security(("bearer" = [])))]
 #[get("/api/payments/payouts/{id}/")]
 pub async fn get_payout(
@@ -317,8 +317,8 @@ pub async fn get_payout(
 }
 
 /// Withdraws a payout not yet approved (its instructor).
-#[utoipa::path(post, path = "/api/payments/payouts/{id}/cancel/", tag = "payouts", params(("id" = String, Path)),
-    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "payouts", params(("id" = String, Path)),
+    responses((status = 200, description = "The cancelled payout.", body = PayoutView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/payouts/{id}/cancel/")]
 pub async fn cancel_payout(
@@ -332,10 +332,10 @@ pub async fn cancel_payout(
 
 /// Approves a payout and sends it (admin). Approving one still
 /// `processing` asks its gateway again, safely.
-#[utoipa::path(post, path = "/api/payments/payouts/{id}/approve/", tag = "payouts", params(("id" = String, Path)),
+#[utoipa::path(tag = "payouts", params(("id" = String, Path)),
     request_body = Option<ApproveBody>,
-    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The payout as approved and sent to its gateway.",
+        body = PayoutView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/payouts/{id}/approve/")]
 pub async fn approve_payout(
@@ -343,7 +343,7 @@ pub async fn approve_payout(
     Admin(actor): Admin,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: IdempotencyBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<PayoutId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
@@ -356,9 +356,9 @@ pub async fn approve_payout(
 
 /// Rejects a requested payout with a reason (admin); its money is
 /// available again.
-#[utoipa::path(post, path = "/api/payments/payouts/{id}/reject/", tag = "payouts", params(("id" = String, Path)),
+#[utoipa::path(tag = "payouts", params(("id" = String, Path)),
     request_body = PayoutReasonBody,
-    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The rejected payout.", body = PayoutView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/payouts/{id}/reject/")]
 pub async fn reject_payout(
@@ -375,9 +375,9 @@ pub async fn reject_payout(
 }
 
 /// Records that a bank transfer was sent, with the bank's reference (admin).
-#[utoipa::path(post, path = "/api/payments/payouts/{id}/mark-paid/", tag = "payouts", params(("id" = String, Path)),
+#[utoipa::path(tag = "payouts", params(("id" = String, Path)),
     request_body = MarkPaidBody,
-    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The paid payout.", body = PayoutView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/payouts/{id}/mark-paid/")]
 pub async fn mark_paid(
@@ -395,9 +395,9 @@ pub async fn mark_paid(
 
 /// Records that a bank transfer failed or bounced (admin); its money is
 /// available again.
-#[utoipa::path(post, path = "/api/payments/payouts/{id}/mark-failed/", tag = "payouts", params(("id" = String, Path)),
+#[utoipa::path(tag = "payouts", params(("id" = String, Path)),
     request_body = PayoutReasonBody,
-    responses((status = 200, body = PayoutView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The failed payout.", body = PayoutView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/payouts/{id}/mark-failed/")]
 pub async fn mark_failed(

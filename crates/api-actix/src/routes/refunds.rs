@@ -12,10 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::{Admin, Authenticated};
 use crate::dto::{PageView, parse_amount};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
-use crate::routes::{fail_on, page_request, path_id};
+use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, ReferenceProblems};
+use crate::routes::{IdempotencyBody, fail_on, page_request, path_id};
 
 /// Body of `POST /api/payments/refunds/`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -104,12 +105,9 @@ impl From<&Refund> for RefundView {
 }
 
 /// Asks for a refund (the payer within the refund window, or an admin).
-#[utoipa::path(post, path = "/api/payments/refunds/", tag = "refunds", request_body = RequestRefundBody,
+#[utoipa::path(tag = "refunds", request_body = RequestRefundBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    responses((status = 201, body = RefundView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, description = "The requested refund.", body = RefundView), ReferenceProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/refunds/")]
 pub async fn request_refund(
@@ -149,8 +147,8 @@ pub struct RefundListParams {
 }
 
 /// Lists refunds, newest first: payers their own, admins all.
-#[utoipa::path(get, path = "/api/payments/refunds/", tag = "refunds", params(RefundListParams),
-    responses((status = 200, body = PageView<RefundView>), (status = 400, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "refunds", params(RefundListParams),
+    responses((status = 200, description = "A page of refunds, newest first.", body = PageView<RefundView>)),
     security(("bearer" = [])))]
 #[get("/api/payments/refunds/")]
 pub async fn list_refunds(
@@ -171,8 +169,8 @@ pub async fn list_refunds(
 }
 
 /// One refund (its payer or an admin).
-#[utoipa::path(get, path = "/api/payments/refunds/{id}/", tag = "refunds", params(("id" = String, Path)),
-    responses((status = 200, body = RefundView), (status = 404, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "refunds", params(("id" = String, Path)),
+    responses((status = 200, description = "The refund.", body = RefundView)),
     security(("bearer" = [])))]
 #[get("/api/payments/refunds/{id}/")]
 pub async fn get_refund(
@@ -186,10 +184,10 @@ pub async fn get_refund(
 
 /// Approves a refund and sends it to the gateway (admin). Approving a
 /// refund still `processing` asks the gateway again, safely.
-#[utoipa::path(post, path = "/api/payments/refunds/{id}/approve/", tag = "refunds", params(("id" = String, Path)),
+#[utoipa::path(tag = "refunds", params(("id" = String, Path)),
     request_body = Option<ApproveBody>,
-    responses((status = 200, body = RefundView), (status = 409, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The refund as approved and sent to the gateway.",
+        body = RefundView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/refunds/{id}/approve/")]
 pub async fn approve_refund(
@@ -197,7 +195,7 @@ pub async fn approve_refund(
     Admin(actor): Admin,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    body: IdempotencyBody,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id::<RefundId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
@@ -209,9 +207,9 @@ pub async fn approve_refund(
 }
 
 /// Rejects a requested refund with a reason (admin).
-#[utoipa::path(post, path = "/api/payments/refunds/{id}/reject/", tag = "refunds", params(("id" = String, Path)),
+#[utoipa::path(tag = "refunds", params(("id" = String, Path)),
     request_body = RejectRefundBody,
-    responses((status = 200, body = RefundView), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The rejected refund.", body = RefundView), ConflictProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/refunds/{id}/reject/")]
 pub async fn reject_refund(

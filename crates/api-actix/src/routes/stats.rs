@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Authenticated;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::json::{iso_date, major_units, parse_query};
 use crate::routes::payouts::BalanceView;
 
@@ -171,8 +171,8 @@ pub struct StatsView {
 /// Payment statistics over a date range (admin): counts and sums by status,
 /// method and currency, totals, rates and a daily series. Read from
 /// aggregates kept as payments change.
-#[utoipa::path(get, path = "/api/payments/stats/", tag = "stats", params(RangeParams),
-    responses((status = 200, body = StatsView), (status = 400, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "stats", params(RangeParams),
+    responses((status = 200, description = "The statistics of the range.", body = StatsView)),
     security(("bearer" = [])))]
 #[get("/api/payments/stats/")]
 pub async fn stats(
@@ -279,8 +279,8 @@ pub struct EarningsView {
 /// An instructor's earnings (instructors their own; admins anyone's with
 /// `instructor_id`): gross, fees, refunds and net, by course or event and by
 /// month of the sale, and the balance pending vs available now.
-#[utoipa::path(get, path = "/api/payments/instructor/earnings/", tag = "stats", params(RangeParams),
-    responses((status = 200, body = EarningsView), (status = 400, body = Problem, content_type = "application/problem+json")),
+#[utoipa::path(tag = "stats", params(RangeParams),
+    responses((status = 200, description = "The instructor's earnings.", body = EarningsView)),
     security(("bearer" = [])))]
 #[get("/api/payments/instructor/earnings/")]
 pub async fn earnings(

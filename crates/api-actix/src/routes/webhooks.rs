@@ -9,7 +9,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
+use crate::openapi::problems::{RemotelyVerifiedWebhookProblems, WebhookProblems};
+
+/// What the acknowledgement of a webhook means, for the document.
+const RECEIVED: &str = "Received (`status`): processed now, seen before, or being processed by another delivery.";
 
 /// The acknowledgement of a webhook.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,24 +56,18 @@ async fn receive(
 }
 
 /// Stripe events, signed with `Stripe-Signature`.
-#[utoipa::path(post, path = "/api/payments/webhooks/stripe/", tag = "webhooks",
+#[utoipa::path(tag = "webhooks",
     request_body(content = String, description = "A Stripe event, exactly as Stripe sent it", content_type = "application/json"),
-    responses((status = 200, body = WebhookAck),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 500, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = RECEIVED, body = WebhookAck), WebhookProblems))]
 #[post("/api/payments/webhooks/stripe/")]
 pub async fn stripe(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     receive(&state, PaymentMethod::Stripe, &req, body).await
 }
 
 /// PayPal events, verified with PayPal's verify-webhook-signature call.
-#[utoipa::path(post, path = "/api/payments/webhooks/paypal/", tag = "webhooks",
+#[utoipa::path(tag = "webhooks",
     request_body(content = String, description = "A PayPal event, exactly as PayPal sent it", content_type = "application/json"),
-    responses((status = 200, body = WebhookAck),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 500, body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = RECEIVED, body = WebhookAck), RemotelyVerifiedWebhookProblems))]
 #[post("/api/payments/webhooks/paypal/")]
 pub async fn paypal(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     receive(&state, PaymentMethod::Paypal, &req, body).await

@@ -1,0 +1,200 @@
+//! The problem+json answers of the document, each described once.
+//!
+//! Answers that (nearly) every operation can give are added to every
+//! operation by [`CommonProblems`]. Answers that only some operations give
+//! come in named sets: a handler lists its own success answers and names at
+//! most one set, e.g.
+//!
+//! ```text
+//! responses((status = 200, description = "The payment.", body = PaymentView), GatewayCallProblems)
+//! ```
+//!
+//! An answer of a set replaces the common answer with the same status, so a
+//! set may describe a status more precisely for its operations.
+
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoResponses, Modify};
+
+use crate::error::{PROBLEM_JSON, Problem};
+
+// The common answers.
+const MALFORMED: &str = "Malformed request: JSON syntax, query parameters or Idempotency-Key \
+                         (`malformed_json`, `invalid_query`, `idempotency_key_invalid`).";
+const UNAUTHENTICATED: &str =
+    "Missing, malformed, expired or wrongly signed bearer token (`authentication_required`, `invalid_token`).";
+const FORBIDDEN: &str = "The role does not allow this (`forbidden`).";
+const NOT_FOUND: &str = "No such object, or not one this caller may see (`not_found`).";
+const TOO_LARGE: &str = "The body is larger than the limit (`payload_too_large`).";
+const NOT_JSON: &str = "The body is not application/json (`unsupported_media_type`).";
+const REFUSED: &str = "The body is well-formed JSON but refused: invalid fields (`validation_failed`, listed in \
+                       `errors`), an Idempotency-Key used before with another body (`idempotency_key_reused`), \
+                       or a rule of the operation; `code` says which.";
+const INTERNAL: &str = "A bug; the cause is logged, not sent (`internal_error`).";
+const DATABASE_DOWN: &str = "The database is unreachable; retry later (`service_unavailable`).";
+
+// The answers of the sets.
+const CONFLICT: &str = "The object's current state does not allow this: its status (`invalid_transition`), a \
+                        concurrent change (`conflict`), a request with the same Idempotency-Key still running \
+                        (`idempotency_request_in_progress`), or a rule such as a unique coupon code; `code` says \
+                        which.";
+const GATEWAY_REFUSED: &str = "The payment gateway refused the request (`gateway_rejected`), e.g. a declined card.";
+const GATEWAY_DOWN: &str = "The payment gateway did not answer or failed (`gateway_unavailable`); retry later.";
+const NAMED_NOT_FOUND: &str = "An object the body names (course, event or payment) does not exist, or is not one \
+                               this caller may see (`item_not_found`, `not_found`).";
+const RATE_LIMITED: &str = "Too many requests from this user or address (`rate_limited`); retry after the \
+                            Retry-After header's seconds.";
+const NO_ENCRYPTION_KEY: &str = "Secrets cannot be stored because no encryption key is configured \
+                                 (`encryption_not_configured`), or the database is unreachable \
+                                 (`service_unavailable`).";
+const WEBHOOK_REFUSED: &str = "The signature or the body was refused (`webhook_rejected`); nothing was written.";
+const WEBHOOK_FAILED: &str = "The verified event could not be processed (`webhook_processing_failed`); it was \
+                              logged and the gateway should deliver it again.";
+const WEBHOOK_VERIFIER_DOWN: &str =
+    "The call that verifies the signature at the gateway failed (`gateway_unavailable`); retry later.";
+const WEBHOOK_CLOSED: &str = "Webhooks from this gateway are not configured, so none is accepted \
+                              (`webhook_not_configured`), or the database is unreachable (`service_unavailable`).";
+const NOT_READY: &str = "Not ready: the database is unreachable (`service_unavailable`) or this instance is \
+                         shutting down (`shutting_down`).";
+
+/// A state change of a named object, or a creation that a unique value
+/// or a concurrent request can refuse.
+#[derive(IntoResponses)]
+pub enum ConflictProblems {
+    #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
+    Conflict(Problem),
+}
+
+/// A state change that calls a payment gateway.
+#[derive(IntoResponses)]
+pub enum GatewayCallProblems {
+    #[response(status = 402, description = GATEWAY_REFUSED, content_type = PROBLEM_JSON)]
+    Refused(Problem),
+    #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
+    Conflict(Problem),
+    #[response(status = 502, description = GATEWAY_DOWN, content_type = PROBLEM_JSON)]
+    GatewayDown(Problem),
+}
+
+/// A purchase: a catalog item named in the body, a rate limit and a
+/// gateway call.
+#[derive(IntoResponses)]
+pub enum PurchaseProblems {
+    #[response(status = 402, description = GATEWAY_REFUSED, content_type = PROBLEM_JSON)]
+    Refused(Problem),
+    #[response(status = 404, description = NAMED_NOT_FOUND, content_type = PROBLEM_JSON)]
+    NamedNotFound(Problem),
+    #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
+    Conflict(Problem),
+    #[response(status = 429, description = RATE_LIMITED, content_type = PROBLEM_JSON)]
+    RateLimited(Problem),
+    #[response(status = 502, description = GATEWAY_DOWN, content_type = PROBLEM_JSON)]
+    GatewayDown(Problem),
+}
+
+/// A coupon check: a catalog item named in the body and a rate limit.
+#[derive(IntoResponses)]
+pub enum CouponCheckProblems {
+    #[response(status = 404, description = NAMED_NOT_FOUND, content_type = PROBLEM_JSON)]
+    NamedNotFound(Problem),
+    #[response(status = 429, description = RATE_LIMITED, content_type = PROBLEM_JSON)]
+    RateLimited(Problem),
+}
+
+/// A record about another object that the body names (a refund or a
+/// dispute of a payment).
+#[derive(IntoResponses)]
+pub enum ReferenceProblems {
+    #[response(status = 404, description = NAMED_NOT_FOUND, content_type = PROBLEM_JSON)]
+    NamedNotFound(Problem),
+    #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
+    Conflict(Problem),
+}
+
+/// An operation that stores a secret, encrypted (gateway credentials,
+/// event endpoint signing secrets, payout destinations).
+#[derive(IntoResponses)]
+pub enum SecretProblems {
+    #[response(status = 503, description = NO_ENCRYPTION_KEY, content_type = PROBLEM_JSON)]
+    NoEncryptionKey(Problem),
+}
+
+/// An incoming gateway webhook verified locally (Stripe): signed, not
+/// authenticated by a token.
+#[derive(IntoResponses)]
+pub enum WebhookProblems {
+    #[response(status = 400, description = WEBHOOK_REFUSED, content_type = PROBLEM_JSON)]
+    Refused(Problem),
+    #[response(status = 500, description = WEBHOOK_FAILED, content_type = PROBLEM_JSON)]
+    Failed(Problem),
+    #[response(status = 503, description = WEBHOOK_CLOSED, content_type = PROBLEM_JSON)]
+    Closed(Problem),
+}
+
+/// An incoming gateway webhook whose signature the gateway verifies on a
+/// call (PayPal).
+#[derive(IntoResponses)]
+pub enum RemotelyVerifiedWebhookProblems {
+    #[response(status = 400, description = WEBHOOK_REFUSED, content_type = PROBLEM_JSON)]
+    Refused(Problem),
+    #[response(status = 500, description = WEBHOOK_FAILED, content_type = PROBLEM_JSON)]
+    Failed(Problem),
+    #[response(status = 502, description = WEBHOOK_VERIFIER_DOWN, content_type = PROBLEM_JSON)]
+    VerifierDown(Problem),
+    #[response(status = 503, description = WEBHOOK_CLOSED, content_type = PROBLEM_JSON)]
+    Closed(Problem),
+}
+
+/// The readiness probe.
+#[derive(IntoResponses)]
+pub enum ReadinessProblems {
+    #[response(status = 503, description = NOT_READY, content_type = PROBLEM_JSON)]
+    NotReady(Problem),
+}
+
+/// Documents the answers every operation can give besides its own: 401 and
+/// 403 on secured operations, 400 for unreadable requests, 404 where the
+/// path names an object, 413/415/422 where there is a body, 503 when the
+/// database is unreachable, 500 for bugs; all problem+json. Added once here
+/// rather than repeated on every handler; a status the handler already
+/// documents (through its set) is left as it is.
+pub struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names_an_object = path.contains('{');
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let takes_body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                let mut add = |code: &str, description: &str| {
+                    responses.entry(code.to_owned()).or_insert_with(|| problem(description));
+                };
+                if secured {
+                    add("401", UNAUTHENTICATED);
+                    add("403", FORBIDDEN);
+                }
+                add("400", MALFORMED);
+                if names_an_object {
+                    add("404", NOT_FOUND);
+                }
+                if takes_body {
+                    add("413", TOO_LARGE);
+                    add("415", NOT_JSON);
+                    add("422", REFUSED);
+                }
+                add("503", DATABASE_DOWN);
+                add("500", INTERNAL);
+            }
+        }
+    }
+}
