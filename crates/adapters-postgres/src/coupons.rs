@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use domain::coupon::{Coupon, CouponCode, CouponEdit, CouponEditError, CouponUsage, NewCoupon};
+use domain::coupon::{Coupon, CouponCode, CouponEdit, CouponEditError, CouponUsage, NewCoupon, RedemptionStatus};
 use domain::ids::{CouponId, EventId, UserId};
 use domain::money::Money;
 use domain::outbox::{EventType, OutboxEvent, coupon_exhausted_payload};
@@ -167,15 +167,14 @@ impl CouponRepository for PgStore {
                 CouponUsage { coupon_id: id, reserved: 0, confirmed: 0, released: 0, confirmed_discount: Vec::new() };
             for (status, code, count, sum) in rows {
                 let count = u32::try_from(count).map_err(|_| corrupt("redemption count"))?;
-                match status.as_str() {
-                    "reserved" => usage.reserved += count,
-                    "confirmed" => {
+                match status.parse().map_err(|_| corrupt("redemption status"))? {
+                    RedemptionStatus::Reserved => usage.reserved += count,
+                    RedemptionStatus::Confirmed => {
                         usage.confirmed += count;
                         let total = i64::try_from(sum.unwrap_or_default()).map_err(|_| corrupt("discount total"))?;
                         usage.confirmed_discount.push(Money::from_minor(total, currency(&code)?));
                     }
-                    "released" => usage.released += count,
-                    _ => return Err(corrupt("redemption status")),
+                    RedemptionStatus::Released => usage.released += count,
                 }
             }
             Ok(usage)

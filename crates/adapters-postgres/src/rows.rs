@@ -56,11 +56,7 @@ impl CatalogRow {
     }
 
     pub fn into_domain(self) -> Result<CatalogItem, StoreError> {
-        let kind = match self.kind.as_str() {
-            "course" => ItemKind::Course,
-            "event" => ItemKind::Event,
-            _ => return Err(corrupt("catalog kind")),
-        };
+        let kind: ItemKind = self.kind.parse().map_err(|_| corrupt("catalog kind"))?;
         Ok(CatalogItem {
             item: ItemRef { kind, id: self.item_id },
             title: self.title,
@@ -284,9 +280,5 @@ impl PaymentRow {
 }
 
 pub(crate) fn settled_name(status: domain::payment::SettledStatus) -> &'static str {
-    match status {
-        domain::payment::SettledStatus::Completed => "completed",
-        domain::payment::SettledStatus::PartiallyRefunded => "partially_refunded",
-        domain::payment::SettledStatus::Refunded => "refunded",
-    }
+    status.as_str()
 }

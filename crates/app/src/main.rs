@@ -4,8 +4,9 @@
 use std::net::TcpListener;
 
 use anyhow::Context;
+use app::config::{DatabaseSetting, LogSettings, Settings};
 use app::{Config, app_state, connect, demo, migrate};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use domain::ids::UserId;
 use domain::usecases::{Actor, Role};
 
@@ -17,6 +18,8 @@ const DEFAULT_TOKEN_TTL_SECS: u64 = 86_400;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: LogSettings,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -33,12 +36,16 @@ enum Command {
         /// Do not apply pending migrations at start.
         #[arg(long)]
         no_migrate: bool,
+        #[command(flatten)]
+        settings: Box<Settings>,
     },
     /// Apply pending database migrations.
     Migrate {
         /// Revert every migration instead (destroys all data).
         #[arg(long)]
         revert_all: bool,
+        #[command(flatten)]
+        database: DatabaseSetting,
     },
     /// Print a signed development token for a user.
     Token {
@@ -51,6 +58,8 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS)]
         ttl_secs: u64,
+        #[command(flatten)]
+        settings: Box<Settings>,
     },
     /// Print a one-time link that signs an admin or instructor in to the
     /// console at /admin/ (usable once, for 15 minutes).
@@ -64,14 +73,22 @@ enum Command {
         /// The server's address as a browser reaches it (default: the bind address).
         #[arg(long)]
         base_url: Option<String>,
+        #[command(flatten)]
+        settings: Box<Settings>,
     },
     /// Load demo courses, an event and coupons, and print demo tokens.
-    DemoData,
+    DemoData {
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
     /// Run the background sweep once: re-check open payments with their
     /// gateways (expiring the ones unpaid past the expiry time), refunds and
     /// payouts not yet settled, and release earnings past their hold period
     /// (the server does this every minute).
-    Reconcile,
+    Reconcile {
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
     /// Ledger tools.
     Ledger {
         #[command(subcommand)]
@@ -84,12 +101,16 @@ enum LedgerCommand {
     /// Recompute every balance from the entries, check every journal
     /// balances, each currency sums to zero and each kept amount paid out
     /// equals the paid payouts; exit 1 on the first discrepancy.
-    Verify,
+    Verify {
+        #[command(flatten)]
+        database: DatabaseSetting,
+    },
 }
 
-fn init_logging() {
-    let format = std::env::var("SKILLPAY_LOG_FORMAT").unwrap_or_else(|_| "json".to_owned());
-    app::logging::init(&format, std::io::stdout);
+/// The command line, with its settings from flags or the environment.
+fn command_line() -> Cli {
+    let matches = app::config::empty_variables_unset(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
 fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> {
@@ -100,20 +121,21 @@ fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> 
 
 /// A store on `DATABASE_URL` alone, with the two connections a maintenance
 /// command needs at most.
-fn database_only() -> anyhow::Result<adapters_postgres::PgStore> {
+fn database_only(database: DatabaseSetting) -> anyhow::Result<adapters_postgres::PgStore> {
     let settings = adapters_postgres::PoolSettings { max_connections: 2, ..Default::default() };
-    app::pool_at(app::env_var("DATABASE_URL").as_deref(), &settings)
+    app::pool_at(database.database_url.as_ref().map(|url| url.0.as_str()), &settings)
 }
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    init_logging();
-    let cli = Cli::parse();
+    let cli = command_line();
+    let filter = tracing_subscriber::EnvFilter::new(&cli.log.log_filter);
+    app::logging::init_with(&cli.log.log_format, filter, std::io::stdout);
     // Read per command: `migrate` and `ledger verify` need the database
     // only, and run without the serving settings (a JWT secret above all).
     match cli.command {
-        Command::Serve { no_migrate } => {
-            let mut config = Config::from_env()?;
+        Command::Serve { no_migrate, settings } => {
+            let mut config = Config::try_from(*settings)?;
             let store = connect(&config)?;
             if !no_migrate {
                 let applied = migrate(&store)?;
@@ -152,8 +174,8 @@ async fn main() -> anyhow::Result<()> {
             .await;
             serving.await.context("joining the server")?.context("serving")?;
         }
-        Command::Migrate { revert_all } => {
-            let store = database_only()?;
+        Command::Migrate { revert_all, database } => {
+            let store = database_only(database)?;
             if revert_all {
                 let mut conn = store.connection().context("connecting")?;
                 let reverted = adapters_postgres::revert_all_migrations(&mut conn)?;
@@ -162,8 +184,8 @@ async fn main() -> anyhow::Result<()> {
                 println!("applied {} migrations", migrate(&store)?);
             }
         }
-        Command::Token { user_id, role, ttl_secs } => {
-            let config = Config::from_env()?;
+        Command::Token { user_id, role, ttl_secs, settings } => {
+            let config = Config::try_from(*settings)?;
             let role = match role {
                 RoleArg::Student => Role::Student,
                 RoleArg::Instructor => Role::Instructor,
@@ -172,8 +194,8 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(user_id > 0, "user ids are positive");
             println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
         }
-        Command::AdminLink { user_id, role, base_url } => {
-            let config = Config::from_env()?;
+        Command::AdminLink { user_id, role, base_url, settings } => {
+            let config = Config::try_from(*settings)?;
             let role = match role {
                 RoleArg::Student => anyhow::bail!("the console is for admins and instructors"),
                 RoleArg::Instructor => Role::Instructor,
@@ -195,8 +217,8 @@ async fn main() -> anyhow::Result<()> {
             let base = base_url.unwrap_or_else(|| format!("http://{}", config.bind));
             println!("{}/admin/link/{secret}", base.trim_end_matches('/'));
         }
-        Command::Ledger { command: LedgerCommand::Verify } => {
-            let store = database_only()?;
+        Command::Ledger { command: LedgerCommand::Verify { database } } => {
+            let store = database_only(database)?;
             let verification = store.verify_ledger().await.context("verifying the ledger")?;
             match verification.first_discrepancy {
                 None => println!("ledger ok: {} journals, every balance matches its entries", verification.journals),
@@ -206,8 +228,8 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Reconcile => {
-            let config = Config::from_env()?;
+        Command::Reconcile { settings } => {
+            let config = Config::try_from(*settings)?;
             let state = app_state(&config, connect(&config)?)?;
             let report = state.payments.sweep_open_payments(app::sweep_policy(&config)).await?;
             println!(
@@ -233,8 +255,8 @@ async fn main() -> anyhow::Result<()> {
             let released = state.payouts.release_due_earnings(10_000).await?;
             println!("earnings released from hold: {released} sales");
         }
-        Command::DemoData => {
-            let config = Config::from_env()?;
+        Command::DemoData { settings } => {
+            let config = Config::try_from(*settings)?;
             let store = connect(&config)?;
             migrate(&store)?;
             demo::load(&app_state(&config, store)?).await?;

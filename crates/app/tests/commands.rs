@@ -42,3 +42,23 @@ fn the_commands_that_serve_or_sign_still_ask_for_the_jwt_secret() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("SKILLPAY_JWT_SECRET is not set"), "{refused:?}");
 }
+
+#[test]
+fn serve_help_lists_every_setting_with_its_variable_and_never_a_secret() {
+    let jwt_secret = "help-must-not-show-this-jwt-secret-value";
+    let output = Command::new(env!("CARGO_BIN_EXE_skillpay"))
+        .args(["serve", "--help"])
+        .env("SKILLPAY_JWT_SECRET", jwt_secret)
+        .env("DATABASE_URL", "postgres://user:help-db-password@host/db")
+        .env("SKILLPAY_HTTP_WORKERS", "3")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let help = stdout(&output);
+    for line in ["--bind <BIND>", "[env: SKILLPAY_BIND=]", "[default: 127.0.0.1:8080]", "[env: SKILLPAY_JWT_SECRET]"] {
+        assert!(help.contains(line), "{line} missing from:\n{help}");
+    }
+    // Ordinary values are shown as set; secrets are not.
+    assert!(help.contains("[env: SKILLPAY_HTTP_WORKERS=3]"), "{help}");
+    assert!(!help.contains(jwt_secret) && !help.contains("help-db-password"), "{help}");
+}

@@ -8,8 +8,22 @@ use crate::ids::UserId;
 use crate::money::Money;
 
 /// Which kind of thing is sold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ItemKind {
     /// A course.
     Course,
@@ -20,10 +34,7 @@ pub enum ItemKind {
 impl ItemKind {
     /// Stable lower-case name (`course`, `event`).
     pub fn as_str(&self) -> &'static str {
-        match self {
-            ItemKind::Course => "course",
-            ItemKind::Event => "event",
-        }
+        self.into()
     }
 }
 

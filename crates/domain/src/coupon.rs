@@ -481,8 +481,9 @@ impl Coupon {
 }
 
 /// Where a redemption is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RedemptionStatus {
     /// Held for a payment in flight; counts against the limits.
     Reserved,
@@ -495,11 +496,7 @@ pub enum RedemptionStatus {
 impl RedemptionStatus {
     /// Stable snake_case name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Reserved => "reserved",
-            Self::Confirmed => "confirmed",
-            Self::Released => "released",
-        }
+        self.into()
     }
 }
 

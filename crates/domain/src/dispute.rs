@@ -14,7 +14,8 @@ use crate::money::{Money, MoneyError};
 use crate::payment::Payment;
 
 /// Where a dispute stands, as the gateway reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum DisputeStatus {
     /// Evidence is wanted by `evidence_due_by`.
     NeedsResponse,
@@ -46,20 +47,12 @@ impl DisputeStatus {
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::NeedsResponse => "needs_response",
-            Self::UnderReview => "under_review",
-            Self::WarningNeedsResponse => "warning_needs_response",
-            Self::WarningUnderReview => "warning_under_review",
-            Self::WarningClosed => "warning_closed",
-            Self::Won => "won",
-            Self::Lost => "lost",
-        }
+        self.into()
     }
 
     /// Parses a stable name.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 
     /// True once decided; a decided dispute never changes again.

@@ -84,7 +84,8 @@ pub fn parse_event_types(names: &[String]) -> Result<Vec<EventType>, EndpointErr
 }
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its next attempt.
     Pending,
@@ -100,16 +101,12 @@ impl DeliveryStatus {
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Dead => "dead",
-        }
+        self.into()
     }
 
     /// Parses a stable name.
     pub fn parse(name: &str) -> Option<DeliveryStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 }
 

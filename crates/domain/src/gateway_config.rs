@@ -13,7 +13,8 @@ use uuid::Uuid;
 use crate::payment::PaymentMethod;
 
 /// Test or live credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum GatewayMode {
     /// The gateway's test mode (Stripe test keys, PayPal sandbox).
     Test,
@@ -24,19 +25,12 @@ pub enum GatewayMode {
 impl GatewayMode {
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            GatewayMode::Test => "test",
-            GatewayMode::Live => "live",
-        }
+        self.into()
     }
 
     /// Parses `test` or `live`.
     pub fn parse(text: &str) -> Option<GatewayMode> {
-        match text {
-            "test" => Some(GatewayMode::Test),
-            "live" => Some(GatewayMode::Live),
-            _ => None,
-        }
+        text.parse().ok()
     }
 }
 

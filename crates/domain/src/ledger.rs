@@ -92,7 +92,8 @@ impl FromStr for Account {
 }
 
 /// Why a journal is a sale, a refund, ...
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum JournalKind {
     /// A completed payment.
     Sale,
@@ -118,17 +119,7 @@ pub enum JournalKind {
 impl JournalKind {
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            JournalKind::Sale => "sale",
-            JournalKind::Refund => "refund",
-            JournalKind::DisputeHold => "dispute_hold",
-            JournalKind::DisputeRelease => "dispute_release",
-            JournalKind::DisputeLoss => "dispute_loss",
-            JournalKind::EarningsRelease => "earnings_release",
-            JournalKind::PayoutReserve => "payout_reserve",
-            JournalKind::PayoutPaid => "payout_paid",
-            JournalKind::PayoutReturn => "payout_return",
-        }
+        self.into()
     }
 }
 

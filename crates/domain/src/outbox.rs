@@ -8,32 +8,44 @@ use crate::ids::EventId;
 use crate::payment::Payment;
 
 /// The kinds of event Skillpay announces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
 pub enum EventType {
     /// A payment was paid; the platform enrolls the student.
+    #[strum(serialize = "payment.completed")]
     PaymentCompleted,
     /// A payment failed at the gateway.
+    #[strum(serialize = "payment.failed")]
     PaymentFailed,
     /// A payment was cancelled before it was paid.
+    #[strum(serialize = "payment.cancelled")]
     PaymentCancelled,
     /// A payment expired unpaid.
+    #[strum(serialize = "payment.expired")]
     PaymentExpired,
     /// A refund was processed (money went back).
+    #[strum(serialize = "refund.processed")]
     RefundProcessed,
     /// A payment is now fully refunded: the platform revokes the enrollment.
+    #[strum(serialize = "payment.refunded")]
     PaymentRefunded,
     /// A dispute (chargeback) was opened; its amount is held.
+    #[strum(serialize = "dispute.opened")]
     DisputeOpened,
     /// A dispute was decided (won or lost).
+    #[strum(serialize = "dispute.closed")]
     DisputeClosed,
     /// An instructor asked for a payout.
+    #[strum(serialize = "payout.requested")]
     PayoutRequested,
     /// A payout reached the instructor.
+    #[strum(serialize = "payout.paid")]
     PayoutPaid,
     /// A payout failed or came back; its money is available again.
+    #[strum(serialize = "payout.failed")]
     PayoutFailed,
     /// Every use of a limited coupon is confirmed by a completed payment:
     /// it can never be redeemed again.
+    #[strum(serialize = "coupon.exhausted")]
     CouponExhausted,
 }
 
@@ -56,25 +68,12 @@ impl EventType {
 
     /// Parses a wire name.
     pub fn parse(name: &str) -> Option<EventType> {
-        Self::ALL.into_iter().find(|t| t.as_str() == name)
+        name.parse().ok()
     }
 
     /// The event's wire name, e.g. `payment.completed`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            EventType::PaymentCompleted => "payment.completed",
-            EventType::PaymentFailed => "payment.failed",
-            EventType::PaymentCancelled => "payment.cancelled",
-            EventType::PaymentExpired => "payment.expired",
-            EventType::RefundProcessed => "refund.processed",
-            EventType::PaymentRefunded => "payment.refunded",
-            EventType::DisputeOpened => "dispute.opened",
-            EventType::DisputeClosed => "dispute.closed",
-            EventType::PayoutRequested => "payout.requested",
-            EventType::PayoutPaid => "payout.paid",
-            EventType::PayoutFailed => "payout.failed",
-            EventType::CouponExhausted => "coupon.exhausted",
-        }
+        self.into()
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,8 +15,23 @@ use crate::ids::{CouponId, PaymentId, UserId};
 use crate::money::Money;
 
 /// How the student pays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[strum(parse_err_ty = UnknownName, parse_err_fn = UnknownName::from_name)]
 pub enum PaymentMethod {
     /// Stripe (cards and wallets through Stripe).
     Stripe,
@@ -37,20 +51,7 @@ impl PaymentMethod {
 
     /// Stable snake_case name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Stripe => "stripe",
-            Self::Paypal => "paypal",
-            Self::Sandbox => "sandbox",
-            Self::BankTransfer => "bank_transfer",
-            Self::Wallet => "wallet",
-        }
-    }
-}
-
-impl FromStr for PaymentMethod {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or(UnknownName)
+        self.into()
     }
 }
 
@@ -59,9 +60,17 @@ impl FromStr for PaymentMethod {
 #[error("unknown name")]
 pub struct UnknownName;
 
+impl UnknownName {
+    /// The error for any unknown `name` (it is not kept).
+    fn from_name(_name: &str) -> Self {
+        UnknownName
+    }
+}
+
 /// A status a payment can return to when a dispute on it is won.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SettledStatus {
     /// Paid in full, nothing refunded.
     Completed,
@@ -72,6 +81,11 @@ pub enum SettledStatus {
 }
 
 impl SettledStatus {
+    /// Stable snake_case name, as stored beside a disputed payment.
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+
     fn status(self) -> PaymentStatus {
         match self {
             Self::Completed => PaymentStatus::Completed,
@@ -82,7 +96,13 @@ impl SettledStatus {
 }
 
 /// Where a payment is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(PaymentStatusName),
+    doc = "A payment status's stored name, without what a disputed payment remembers.",
+    derive(strum::IntoStaticStr, strum::EnumString, strum::VariantNames, strum::EnumCount),
+    strum(serialize_all = "snake_case")
+)]
 pub enum PaymentStatus {
     /// Created; waiting for the student to pay.
     Pending,
@@ -106,52 +126,32 @@ pub enum PaymentStatus {
 
 impl PaymentStatus {
     /// Every status name as stored and shown.
-    pub const NAMES: [&'static str; 9] = [
-        "pending",
-        "processing",
-        "completed",
-        "failed",
-        "cancelled",
-        "expired",
-        "partially_refunded",
-        "refunded",
-        "disputed",
-    ];
+    pub const NAMES: [&'static str; <PaymentStatusName as strum::EnumCount>::COUNT] =
+        match <PaymentStatusName as strum::VariantNames>::VARIANTS.first_chunk() {
+            Some(names) => *names,
+            // The derive lists one name per variant, COUNT of them.
+            None => panic!("a payment status without a name"),
+        };
 
     /// Stable snake_case name (`disputed` for every disputed variant).
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processing => "processing",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Expired => "expired",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Refunded => "refunded",
-            Self::Disputed(_) => "disputed",
-        }
+        PaymentStatusName::from(self).into()
     }
 
     /// Rebuilds a status from its stored name and, for `disputed`, the
     /// stored status before the dispute.
     pub fn from_parts(name: &str, before_dispute: Option<&str>) -> Result<Self, UnknownName> {
-        Ok(match name {
-            "pending" => Self::Pending,
-            "processing" => Self::Processing,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "cancelled" => Self::Cancelled,
-            "expired" => Self::Expired,
-            "partially_refunded" => Self::PartiallyRefunded,
-            "refunded" => Self::Refunded,
-            "disputed" => Self::Disputed(match before_dispute {
-                Some("completed") => SettledStatus::Completed,
-                Some("partially_refunded") => SettledStatus::PartiallyRefunded,
-                Some("refunded") => SettledStatus::Refunded,
-                _ => return Err(UnknownName),
-            }),
-            _ => return Err(UnknownName),
+        use PaymentStatusName as N;
+        Ok(match name.parse().map_err(|_| UnknownName)? {
+            N::Pending => Self::Pending,
+            N::Processing => Self::Processing,
+            N::Completed => Self::Completed,
+            N::Failed => Self::Failed,
+            N::Cancelled => Self::Cancelled,
+            N::Expired => Self::Expired,
+            N::PartiallyRefunded => Self::PartiallyRefunded,
+            N::Refunded => Self::Refunded,
+            N::Disputed => Self::Disputed(before_dispute.and_then(|name| name.parse().ok()).ok_or(UnknownName)?),
         })
     }
 
@@ -571,5 +571,111 @@ mod tests {
         for method in PaymentMethod::ALL {
             assert_eq!(method.as_str().parse(), Ok(method));
         }
+    }
+
+    /// The names are stored in the database and shown in the API and in
+    /// events: a derive that changed one would break both.
+    #[test]
+    fn every_enum_keeps_its_stored_name_and_parses_it_back() {
+        use crate::dispute::DisputeStatus;
+        use crate::events::DeliveryStatus;
+        use crate::gateway_config::GatewayMode;
+        use crate::outbox::EventType;
+        use crate::payout::{PayoutMethod, PayoutStatus, UnknownPayoutMethod};
+        use crate::ports::WebhookLogStatus;
+        use crate::refund::RefundStatus;
+        use crate::usecases::Role;
+
+        let names = |names: Vec<&str>| names.join(" ");
+        assert_eq!(
+            names(PaymentMethod::ALL.iter().map(PaymentMethod::as_str).collect()),
+            "stripe paypal sandbox bank_transfer wallet"
+        );
+        assert_eq!("cash".parse::<PaymentMethod>(), Err(UnknownName));
+        assert_eq!(
+            PaymentStatus::NAMES.join(" "),
+            "pending processing completed failed cancelled expired partially_refunded refunded disputed"
+        );
+        let disputed = PaymentStatus::Disputed(SettledStatus::PartiallyRefunded);
+        assert_eq!((disputed.as_str(), SettledStatus::PartiallyRefunded.as_str()), ("disputed", "partially_refunded"));
+        assert_eq!(PaymentStatus::from_parts("disputed", Some("partially_refunded")), Ok(disputed));
+        assert_eq!(PaymentStatus::from_parts("disputed", None), Err(UnknownName));
+        assert_eq!(PaymentStatus::from_parts("Pending", None), Err(UnknownName));
+        for name in PaymentStatus::NAMES.iter().filter(|name| **name != "disputed") {
+            assert_eq!(PaymentStatus::from_parts(name, None).map(|s| s.as_str()), Ok(*name));
+        }
+        assert_eq!(
+            names(PayoutMethod::ALL.iter().map(PayoutMethod::as_str).collect()),
+            "stripe_connect paypal bank_transfer"
+        );
+        assert_eq!("wire".parse::<PayoutMethod>(), Err(UnknownPayoutMethod));
+        assert_eq!(
+            names(PayoutStatus::ALL.iter().map(PayoutStatus::as_str).collect()),
+            "requested approved processing paid failed rejected cancelled"
+        );
+        assert_eq!(
+            names(RefundStatus::ALL.iter().map(RefundStatus::as_str).collect()),
+            "requested approved processing processed rejected failed"
+        );
+        assert_eq!(
+            names(DisputeStatus::ALL.iter().map(DisputeStatus::as_str).collect()),
+            "needs_response under_review warning_needs_response warning_under_review warning_closed won lost"
+        );
+        assert_eq!(names(DeliveryStatus::ALL.iter().map(DeliveryStatus::as_str).collect()), "pending delivered dead");
+        assert_eq!(
+            names(WebhookLogStatus::ALL.iter().map(WebhookLogStatus::as_str).collect()),
+            "processed failed pending"
+        );
+        assert_eq!(
+            names(EventType::ALL.iter().map(EventType::as_str).collect()),
+            "payment.completed payment.failed payment.cancelled payment.expired refund.processed payment.refunded \
+             dispute.opened dispute.closed payout.requested payout.paid payout.failed coupon.exhausted"
+        );
+        assert_eq!((GatewayMode::Test.as_str(), GatewayMode::parse("live")), ("test", Some(GatewayMode::Live)));
+        assert_eq!(
+            (Role::Instructor.as_str(), Role::parse("admin"), Role::parse("Admin")),
+            ("instructor", Some(Role::Admin), None)
+        );
+        for status in PayoutStatus::ALL {
+            assert_eq!(PayoutStatus::parse(status.as_str()), Some(status));
+        }
+        for status in RefundStatus::ALL {
+            assert_eq!(RefundStatus::parse(status.as_str()), Some(status));
+        }
+        for status in DisputeStatus::ALL {
+            assert_eq!(DisputeStatus::parse(status.as_str()), Some(status));
+        }
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+        }
+        for status in WebhookLogStatus::ALL {
+            assert_eq!(WebhookLogStatus::parse(status.as_str()), Some(status));
+        }
+        for kind in EventType::ALL {
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventType::parse("payment_completed"), None);
+        use crate::catalog::ItemKind;
+        use crate::coupon::RedemptionStatus;
+        use crate::ledger::JournalKind;
+        assert_eq!((ItemKind::Course.as_str(), "event".parse()), ("course", Ok(ItemKind::Event)));
+        let redemptions = [RedemptionStatus::Reserved, RedemptionStatus::Confirmed, RedemptionStatus::Released];
+        assert_eq!(names(redemptions.iter().map(RedemptionStatus::as_str).collect()), "reserved confirmed released");
+        let journals = [
+            JournalKind::Sale,
+            JournalKind::Refund,
+            JournalKind::DisputeHold,
+            JournalKind::DisputeRelease,
+            JournalKind::DisputeLoss,
+            JournalKind::EarningsRelease,
+            JournalKind::PayoutReserve,
+            JournalKind::PayoutPaid,
+            JournalKind::PayoutReturn,
+        ];
+        assert_eq!(
+            names(journals.iter().map(JournalKind::as_str).collect()),
+            "sale refund dispute_hold dispute_release dispute_loss earnings_release payout_reserve payout_paid \
+             payout_return"
+        );
     }
 }

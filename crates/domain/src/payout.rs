@@ -7,7 +7,6 @@
 //! sends it out of the platform. See `ledger::payout_*_journal`.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,9 @@ use crate::ids::{PayoutId, UserId};
 use crate::money::{Currency, Money};
 
 /// How an instructor is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
+#[strum(parse_err_ty = UnknownPayoutMethod, parse_err_fn = UnknownPayoutMethod::from_name)]
 pub enum PayoutMethod {
     /// A transfer to the instructor's Stripe connected account.
     StripeConnect,
@@ -32,11 +33,7 @@ impl PayoutMethod {
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::StripeConnect => "stripe_connect",
-            Self::Paypal => "paypal",
-            Self::BankTransfer => "bank_transfer",
-        }
+        self.into()
     }
 }
 
@@ -45,10 +42,10 @@ impl PayoutMethod {
 #[error("unknown payout method")]
 pub struct UnknownPayoutMethod;
 
-impl FromStr for PayoutMethod {
-    type Err = UnknownPayoutMethod;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or(UnknownPayoutMethod)
+impl UnknownPayoutMethod {
+    /// The error for any unknown `name` (it is not kept).
+    fn from_name(_name: &str) -> Self {
+        UnknownPayoutMethod
     }
 }
 
@@ -193,7 +190,8 @@ impl fmt::Debug for PayoutDestination {
 }
 
 /// Where a payout is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum PayoutStatus {
     /// Asked for; its amount is reserved (in transit).
     Requested,
@@ -218,20 +216,12 @@ impl PayoutStatus {
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::Approved => "approved",
-            Self::Processing => "processing",
-            Self::Paid => "paid",
-            Self::Failed => "failed",
-            Self::Rejected => "rejected",
-            Self::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     /// Parses a stable name.
     pub fn parse(name: &str) -> Option<PayoutStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 
     /// True while the payout's money is in transit.

@@ -13,7 +13,8 @@ use crate::money::{Money, MoneyError};
 use crate::payment::{Payment, PaymentStatus};
 
 /// Where a refund is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum RefundStatus {
     /// Asked for; waits for an admin.
     Requested,
@@ -36,19 +37,12 @@ impl RefundStatus {
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::Approved => "approved",
-            Self::Processing => "processing",
-            Self::Processed => "processed",
-            Self::Rejected => "rejected",
-            Self::Failed => "failed",
-        }
+        self.into()
     }
 
     /// Parses a stable name.
     pub fn parse(name: &str) -> Option<RefundStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 
     /// True while the refund counts against the refundable amount.

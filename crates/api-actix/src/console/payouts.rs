@@ -76,17 +76,17 @@ pub async fn list(
         // Destinations only masked, as on the page.
         return csv::export("payouts", COLUMNS, first, read, |p: &Payout| {
             vec![
-                p.id.to_string(),
-                p.created_at.to_rfc3339(),
-                p.status.as_str().to_owned(),
-                p.instructor_id.get().to_string(),
-                p.amount.currency().code().to_owned(),
-                p.amount.to_major_string(),
-                p.method.as_str().to_owned(),
-                p.destination_masked.clone(),
-                p.transaction_id.clone().unwrap_or_default(),
-                p.paid_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                p.failure_reason.clone().unwrap_or_default(),
+                p.id.to_string().into(),
+                p.created_at.to_rfc3339().into(),
+                p.status.as_str().into(),
+                p.instructor_id.get().to_string().into(),
+                p.amount.currency().code().into(),
+                p.amount.into(),
+                p.method.as_str().into(),
+                p.destination_masked.clone().into(),
+                p.transaction_id.clone().unwrap_or_default().into(),
+                p.paid_at.map(|t| t.to_rfc3339()).unwrap_or_default().into(),
+                p.failure_reason.clone().unwrap_or_default().into(),
             ]
         })
         .await;

@@ -71,18 +71,18 @@ pub async fn list(
         };
         return csv::export("refunds", COLUMNS, first, read, |r: &Refund| {
             vec![
-                r.id.to_string(),
-                r.created_at.to_rfc3339(),
-                r.status.as_str().to_owned(),
-                r.payment_id.to_string(),
-                r.amount.currency().code().to_owned(),
-                r.amount.to_major_string(),
-                r.platform_fee_reversed.to_major_string(),
-                r.reason.clone(),
-                r.rejection_reason.clone().unwrap_or_default(),
-                r.requested_by.get().to_string(),
-                r.processed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                r.provider_refund_id.clone().unwrap_or_default(),
+                r.id.to_string().into(),
+                r.created_at.to_rfc3339().into(),
+                r.status.as_str().into(),
+                r.payment_id.to_string().into(),
+                r.amount.currency().code().into(),
+                r.amount.into(),
+                r.platform_fee_reversed.into(),
+                r.reason.clone().into(),
+                r.rejection_reason.clone().unwrap_or_default().into(),
+                r.requested_by.get().to_string().into(),
+                r.processed_at.map(|t| t.to_rfc3339()).unwrap_or_default().into(),
+                r.provider_refund_id.clone().unwrap_or_default().into(),
             ]
         })
         .await;

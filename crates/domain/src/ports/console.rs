@@ -64,7 +64,8 @@ pub struct TimelineEntry {
 }
 
 /// Where an incoming webhook stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum WebhookLogStatus {
     /// Acted on.
     Processed,
@@ -80,16 +81,12 @@ impl WebhookLogStatus {
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Processed => "processed",
-            Self::Failed => "failed",
-            Self::Pending => "pending",
-        }
+        self.into()
     }
 
     /// The status named `text`.
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
+        text.parse().ok()
     }
 }
 

@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::ids::UserId;
 
 /// A user's role on the platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// Buys courses and tickets.
     Student,
@@ -38,16 +39,12 @@ pub enum Role {
 impl Role {
     /// The role's name: `student`, `instructor` or `admin`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Student => "student",
-            Role::Instructor => "instructor",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     /// Parses a role's name.
     pub fn parse(name: &str) -> Option<Role> {
-        [Role::Student, Role::Instructor, Role::Admin].into_iter().find(|r| r.as_str() == name)
+        name.parse().ok()
     }
 }
 

@@ -11,7 +11,8 @@ use crate::ids::UserId;
 use crate::ports::{Clock, RateLimitStore, StoreError};
 
 /// What is limited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum LimitedAction {
     /// `POST /api/payments/`.
     CreatePayment,
@@ -21,10 +22,7 @@ pub enum LimitedAction {
 
 impl LimitedAction {
     fn as_str(&self) -> &'static str {
-        match self {
-            Self::CreatePayment => "create_payment",
-            Self::ValidateCoupon => "validate_coupon",
-        }
+        self.into()
     }
 }
 
