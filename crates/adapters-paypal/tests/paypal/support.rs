@@ -1,6 +1,6 @@
 //! A stand-in PayPal on 127.0.0.1 (wiremock) and builders for the bodies it
 //! answers, shaped like the examples and schemas of the official specs in
-//! `shared/specs/paypal/` and PayPal's published examples.
+//! `tests/fixtures/` and PayPal's published examples.
 
 use std::time::Duration;
 
