@@ -542,6 +542,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::builders::CouponBuilder;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
@@ -552,21 +553,12 @@ mod tests {
     }
 
     fn percent(p: i64) -> Coupon {
-        Coupon {
-            id: CouponId::from_uuid(uuid::Uuid::nil()),
-            code: CouponCode::parse("save").unwrap(),
-            discount: Discount::Percentage { rate: Rate::from_percent(Decimal::from(p)).unwrap(), max_discount: None },
-            currency: None,
-            min_order_amount: None,
-            max_uses: None,
-            max_uses_per_user: None,
-            valid_from: None,
-            expires_at: None,
-            targeting: Targeting::default(),
-            is_active: true,
-            times_used: 0,
-            created_at: now(),
-        }
+        CouponBuilder::new()
+            .id(CouponId::from_uuid(uuid::Uuid::nil()))
+            .code("save")
+            .discount(Discount::Percentage { rate: Rate::from_percent(Decimal::from(p)).unwrap(), max_discount: None })
+            .created_at(now())
+            .build()
     }
 
     fn context(price: Money) -> CouponContext {
