@@ -631,20 +631,13 @@ mod tests {
 
     #[test]
     fn inconsistent_definitions_are_refused() {
-        let base = NewCoupon {
-            id: CouponId::from_uuid(uuid::Uuid::nil()),
-            code: CouponCode::parse("NEW").unwrap(),
-            discount: Discount::Fixed { amount: usd(100) },
-            currency: None,
-            min_order_amount: None,
-            max_uses: None,
-            max_uses_per_user: None,
-            valid_from: None,
-            expires_at: None,
-            targeting: Targeting::default(),
-            is_active: true,
-            created_at: now(),
-        };
+        let base = CouponBuilder::new()
+            .id(CouponId::from_uuid(uuid::Uuid::nil()))
+            .code("NEW")
+            .discount(Discount::Fixed { amount: usd(100) })
+            .currency(None)
+            .created_at(now())
+            .build_new();
         assert_eq!(base.check(), Err(CouponDefinitionError::CurrencyRequired));
         let ok = NewCoupon { currency: Some(Currency::USD), ..base.clone() };
         assert_eq!(ok.check(), Ok(()));
