@@ -34,18 +34,41 @@ pub struct TestApp {
     server: actix_web::dev::ServerHandle,
 }
 
-/// Starts the app on a free port over a fresh database.
+/// HTTP workers of a test app unless it asks for more: many test servers
+/// run at once on a few cores, and each worker is a thread with its own
+/// copy of the app.
+pub const TEST_HTTP_WORKERS: &str = "2";
+/// Database connections of a test app unless it asks for more: enough for
+/// the two workers and a background job, few enough that hundreds of test
+/// servers fit into one PostgreSQL's connection limit.
+pub const TEST_DB_POOL_SIZE: &str = "4";
+
+/// Settings for tests of races (limits, idempotency, duplicates): as many
+/// workers and connections as a production server, so that racing
+/// requests really run side by side in PostgreSQL.
+pub const RACE_SETTINGS: [(&str, &str); 2] = [("SKILLPAY_HTTP_WORKERS", "8"), ("SKILLPAY_DB_POOL_SIZE", "20")];
+
+/// Starts the app on a free port over a fresh database, with
+/// [`TEST_HTTP_WORKERS`] workers and [`TEST_DB_POOL_SIZE`] connections.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
-/// Like [`spawn_app`], with extra settings.
+/// Like [`spawn_app`], with [`RACE_SETTINGS`].
+pub async fn spawn_app_for_races() -> TestApp {
+    spawn_app_with(&RACE_SETTINGS).await
+}
+
+/// Like [`spawn_app`], with extra settings (`SKILLPAY_HTTP_WORKERS` and
+/// `SKILLPAY_DB_POOL_SIZE` among them for a test that needs more
+/// concurrency).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
     let mut vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url().to_owned()),
         ("SKILLPAY_JWT_SECRET".into(), TEST_JWT_SECRET.into()),
-        ("SKILLPAY_DB_POOL_SIZE".into(), "20".into()),
+        ("SKILLPAY_HTTP_WORKERS".into(), TEST_HTTP_WORKERS.into()),
+        ("SKILLPAY_DB_POOL_SIZE".into(), TEST_DB_POOL_SIZE.into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     // Extra settings win over the defaults above.
@@ -54,7 +77,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let state = app::app_state(&config, store.clone()).unwrap();
-    let server = app::start_server(state.clone(), listener, config.shutdown_timeout_secs).unwrap();
+    let server =
+        app::start_server_with_tls(state.clone(), listener, config.shutdown_timeout_secs, None, config.http_workers)
+            .unwrap();
     let handle = server.handle();
     tokio::spawn(server);
     TestApp {

@@ -5,7 +5,7 @@ use domain::usecases::Role;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
 
 async fn patch(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
     let res = app
@@ -91,7 +91,7 @@ async fn an_edit_refuses_a_limit_below_the_uses_taken_and_fixed_or_inconsistent_
 
 #[tokio::test]
 async fn lowering_the_limit_while_purchases_race_never_leaves_more_uses_than_the_limit() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "40.00", "USD").await;
     let coupon = app
         .create_coupon(json!({"code": "RACE", "discount_type": "percentage", "discount_value": "10", "max_uses": 40}))
@@ -146,7 +146,7 @@ async fn lowering_the_limit_to_the_confirmed_uses_announces_the_coupon_exhausted
 
 #[tokio::test]
 async fn a_limit_added_to_an_unlimited_coupon_while_purchases_race_is_never_exceeded() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "40.00", "USD").await;
     let coupon =
         app.create_coupon(json!({"code": "OPEN", "discount_type": "percentage", "discount_value": "10"})).await;

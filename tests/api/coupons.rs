@@ -1,11 +1,11 @@
 use domain::usecases::Role;
 use futures::future::join_all;
 use serde_json::{Value, json};
-use skillpay_e2e::spawn_app;
+use skillpay_e2e::{spawn_app, spawn_app_for_races};
 
 #[tokio::test]
 async fn two_hundred_concurrent_purchases_take_exactly_the_fifty_uses_of_a_coupon() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "100.00", "USD").await;
     let coupon = app
         .create_coupon(json!({"code": "FIFTY", "discount_type": "percentage", "discount_value": "10", "max_uses": 50}))
@@ -47,7 +47,7 @@ async fn two_hundred_concurrent_purchases_take_exactly_the_fifty_uses_of_a_coupo
 
 #[tokio::test]
 async fn one_user_racing_twenty_purchases_against_a_per_user_limit_of_one_gets_exactly_one() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "100.00", "USD").await;
     app.create_coupon(json!({"code": "ONEEACH", "discount_type": "fixed", "discount_value": "10.00", "currency": "USD", "max_uses_per_user": 1}))
         .await;
@@ -147,7 +147,7 @@ async fn buy_and_confirm(app: &skillpay_e2e::TestApp, user: i64, code: &str) -> 
 
 #[tokio::test]
 async fn the_last_uses_of_a_coupon_confirmed_at_once_announce_it_exhausted_exactly_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "50.00", "USD").await;
     let coupon = app
         .create_coupon(json!({"code": "LAST8", "discount_type": "percentage", "discount_value": "10", "max_uses": 8}))
@@ -179,7 +179,7 @@ async fn the_last_uses_of_a_coupon_confirmed_at_once_announce_it_exhausted_exact
 
 #[tokio::test]
 async fn concurrent_confirmations_of_every_use_announce_the_coupon_exhausted_exactly_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "50.00", "USD").await;
     let coupon = app
         .create_coupon(json!({"code": "RUSH", "discount_type": "fixed", "discount_value": "5.00", "currency": "USD", "max_uses": 12}))
@@ -209,7 +209,7 @@ async fn a_free_purchase_taking_the_last_use_announces_the_coupon_exhausted() {
 
 #[tokio::test]
 async fn cancellations_giving_uses_back_race_new_purchases_of_the_coupon_without_errors() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "30.00", "USD").await;
     app.create_coupon(json!({"code": "SWAP", "discount_type": "percentage", "discount_value": "20", "max_uses": 40}))
         .await;
@@ -240,7 +240,7 @@ async fn cancellations_giving_uses_back_race_new_purchases_of_the_coupon_without
 
 #[tokio::test]
 async fn uses_of_an_unlimited_coupon_are_counted_exactly_while_purchases_and_cancellations_race() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "30.00", "USD").await;
     let coupon =
         app.create_coupon(json!({"code": "OPEN", "discount_type": "percentage", "discount_value": "20"})).await;

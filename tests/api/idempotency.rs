@@ -2,7 +2,7 @@ use domain::usecases::Role;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
 
 async fn create(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, String) {
     let res = app
@@ -50,7 +50,7 @@ async fn the_same_key_with_a_different_body_is_refused() {
 
 #[tokio::test]
 async fn fifty_concurrent_requests_with_one_key_make_one_payment() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     app.put_course(1, "19.99", "USD").await;
     let token = app.token(42, Role::Student);
     let body = json!({"course_id": 1, "payment_method": "sandbox"});

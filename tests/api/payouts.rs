@@ -1,7 +1,7 @@
 use domain::usecases::Role;
 use futures::future::join_all;
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app_with};
+use skillpay_e2e::{RACE_SETTINGS, TestApp, spawn_app_with};
 
 /// base64 of 32 bytes: seals payout destinations in these tests.
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -10,6 +10,12 @@ const INSTRUCTOR: i64 = 100;
 /// An app whose sale earnings are released by the next sweep.
 async fn app() -> TestApp {
     spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY), ("SKILLPAY_PAYOUT_HOLD_DAYS", "0")]).await
+}
+
+/// [`app`] with as many workers and connections as production, for races.
+async fn racing_app() -> TestApp {
+    let [workers, pool] = RACE_SETTINGS;
+    spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY), ("SKILLPAY_PAYOUT_HOLD_DAYS", "0"), workers, pool]).await
 }
 
 async fn sale(app: &TestApp, course: i64, price: &str) -> String {
@@ -104,7 +110,7 @@ async fn earnings_wait_out_the_hold_then_are_paid_out_through_stripe_connect() {
 
 #[tokio::test]
 async fn twenty_racing_requests_for_the_whole_balance_accept_exactly_one() {
-    let app = app().await;
+    let app = racing_app().await;
     sale(&app, 1, "100.00").await;
     app.state.payouts.release_due_earnings(100).await.unwrap();
     let answers = join_all((0..20).map(|_| ask(&app, "80.00", "stripe_connect", stripe_account()))).await;
@@ -305,7 +311,7 @@ async fn a_payout_above_the_configured_threshold_needs_a_second_admin() {
 
 #[tokio::test]
 async fn the_kept_amount_paid_out_stays_the_sum_of_paid_payouts_while_payouts_are_paid_and_fail_concurrently() {
-    let app = app().await;
+    let app = racing_app().await;
     sale(&app, 1, "500.00").await;
     app.state.payouts.release_due_earnings(100).await.unwrap();
     let bank = json!({"account_holder": "Ada Lovelace", "account_number": "DE89 3704 0044 0532 0130 00"});

@@ -1,7 +1,7 @@
 use domain::usecases::Role;
 use futures::future::join_all;
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
 
 /// A completed sandbox purchase of course 1 by user 1000; its id.
 async fn paid(app: &TestApp, price: &str) -> String {
@@ -90,7 +90,7 @@ async fn a_payment_refunded_in_three_parts_reverses_exactly_its_fee_and_earnings
 
 #[tokio::test]
 async fn twenty_racing_requests_for_60_of_100_accept_exactly_one() {
-    let app = spawn_app().await;
+    let app = spawn_app_for_races().await;
     let payment = paid(&app, "100.00").await;
     let student = app.token(1000, Role::Student);
     let body = json!({"payment_id": payment, "amount": "60.00", "reason": "race"});

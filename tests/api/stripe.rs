@@ -6,17 +6,24 @@ use std::time::Duration;
 use adapters_stripe::sign;
 use domain::usecases::Role;
 use serde_json::{Value, json};
-use skillpay_e2e::{LocalStripe, TestApp, spawn_app_with};
+use skillpay_e2e::{LocalStripe, RACE_SETTINGS, TestApp, spawn_app_with};
 
 const WEBHOOK_SECRET: &str = "whsec_e2e_secret";
 
 async fn app_on(stripe: &LocalStripe) -> TestApp {
-    let app = spawn_app_with(&[
+    app_on_with(stripe, &[]).await
+}
+
+/// [`app_on`] with `extra` settings.
+async fn app_on_with(stripe: &LocalStripe, extra: &[(&str, &str)]) -> TestApp {
+    let secrets = format!("whsec_old,{WEBHOOK_SECRET}");
+    let mut settings = vec![
         ("STRIPE_SECRET_KEY", "sk_test_local"),
         ("STRIPE_API_BASE", &stripe.base),
-        ("STRIPE_WEBHOOK_SECRET", &format!("whsec_old,{WEBHOOK_SECRET}")),
-    ])
-    .await;
+        ("STRIPE_WEBHOOK_SECRET", &secrets),
+    ];
+    settings.extend_from_slice(extra);
+    let app = spawn_app_with(&settings).await;
     app.put_course(1, "49.99", "USD").await;
     app
 }
@@ -178,7 +185,7 @@ async fn without_a_webhook_secret_stripe_webhooks_fail_closed() {
 #[tokio::test]
 async fn a_thousand_concurrent_copies_of_one_event_are_logged_once_and_processed_once() {
     let stripe = LocalStripe::start().await;
-    let app = app_on(&stripe).await;
+    let app = app_on_with(&stripe, &RACE_SETTINGS).await;
     let student = app.token(1000, Role::Student);
     let created = create(&app, &student).await;
     let intent = created["provider_payment_id"].as_str().unwrap().to_owned();

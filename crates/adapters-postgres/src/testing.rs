@@ -4,18 +4,55 @@
 //! The server comes from `SKILLPAY_TEST_DATABASE_URL` (set by
 //! `scripts/with-test-db.sh`, which `just test` uses to start a throwaway
 //! cluster). The template is built once per server under an advisory lock,
-//! so concurrent test binaries do not race to build it.
+//! so concurrent test binaries do not race to build it. Its name carries a
+//! hash of the migrations, so a changed or added migration gets a template
+//! of its own on a long-lived server; templates of other migration sets are
+//! left alone (a test binary built from them may still be cloning them).
+
+use std::path::Path;
+use std::sync::LazyLock;
 
 use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl, sql_query};
+use ring::digest::{Context, SHA256};
 use uuid::Uuid;
 
 use crate::migrations::run_migrations;
 
-/// Name of the migrated template database.
-const TEMPLATE_DB: &str = "skillpay_test_template";
 /// Advisory lock key serialising template creation.
 const TEMPLATE_LOCK_KEY: i64 = 7_315_001;
+/// The migrations embedded into this build (the same folder `embed_migrations!` reads).
+const MIGRATIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations");
+
+/// Name of the migrated template database for this build's migrations.
+static TEMPLATE_DB: LazyLock<String> =
+    LazyLock::new(|| format!("skillpay_test_template_{}", migrations_hash(Path::new(MIGRATIONS_DIR))));
+
+/// The first 16 hex digits of a SHA-256 over every migration's folder name
+/// and SQL files, in name order: any edit, addition, removal or rename
+/// changes it.
+pub fn migrations_hash(dir: &Path) -> String {
+    let read_dir = |dir: &Path| -> Vec<std::path::PathBuf> {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("migrations at {}: {e}", dir.display()));
+        let mut paths: Vec<_> =
+            entries.map(|entry| entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path()).collect();
+        paths.sort();
+        paths
+    };
+    let mut hash = Context::new(&SHA256);
+    for migration in read_dir(dir).into_iter().filter(|path| path.is_dir()) {
+        for file in read_dir(&migration) {
+            let relative = file.strip_prefix(dir).unwrap_or(&file);
+            let contents = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            // Lengths first, so that moving bytes between name and contents changes the hash.
+            for part in [relative.to_string_lossy().as_bytes(), &contents] {
+                hash.update(&(part.len() as u64).to_be_bytes());
+                hash.update(part);
+            }
+        }
+    }
+    hex::encode(&hash.finish().as_ref()[..8])
+}
 
 /// A database that exists for the life of the value, then is dropped.
 #[derive(Debug)]
@@ -52,25 +89,29 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 fn ensure_template(admin: &mut PgConnection, admin_url: &str) {
+    let template = TEMPLATE_DB.as_str();
     sql_query(format!("SELECT pg_advisory_lock({TEMPLATE_LOCK_KEY})")).execute(admin).unwrap_or_else(|e| panic!("{e}"));
     #[derive(diesel::QueryableByName)]
     struct Exists {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let exists =
-        sql_query(format!("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE_DB}') AS exists"))
-            .get_result::<Exists>(admin)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .exists;
+    let exists = sql_query(format!("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{template}') AS exists"))
+        .get_result::<Exists>(admin)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .exists;
     if !exists {
-        sql_query(format!("CREATE DATABASE {TEMPLATE_DB}_building")).execute(admin).unwrap_or_else(|e| panic!("{e}"));
+        // A run that died while building left this behind; the lock says no one is building now.
+        sql_query(format!("DROP DATABASE IF EXISTS {template}_building WITH (FORCE)"))
+            .execute(admin)
+            .unwrap_or_else(|e| panic!("{e}"));
+        sql_query(format!("CREATE DATABASE {template}_building")).execute(admin).unwrap_or_else(|e| panic!("{e}"));
         {
-            let mut conn = PgConnection::establish(&with_database(admin_url, &format!("{TEMPLATE_DB}_building")))
+            let mut conn = PgConnection::establish(&with_database(admin_url, &format!("{template}_building")))
                 .unwrap_or_else(|e| panic!("{e}"));
             run_migrations(&mut conn).unwrap_or_else(|e| panic!("{e}"));
         }
-        sql_query(format!("ALTER DATABASE {TEMPLATE_DB}_building RENAME TO {TEMPLATE_DB}"))
+        sql_query(format!("ALTER DATABASE {template}_building RENAME TO {template}"))
             .execute(admin)
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -87,7 +128,7 @@ impl TestDb {
         let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| panic!("test PostgreSQL: {e}"));
         ensure_template(&mut admin, &admin_url);
         let name = format!("skillpay_test_{}", Uuid::new_v4().simple());
-        sql_query(format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}"))
+        sql_query(format!("CREATE DATABASE {name} TEMPLATE {}", *TEMPLATE_DB))
             .execute(&mut admin)
             .unwrap_or_else(|e| panic!("{e}"));
         let url = with_database(&admin_url, &name);
@@ -174,5 +215,56 @@ impl crate::PgStore {
         }
         let mut conn = self.connection()?;
         sql_query(sql).get_result::<Scalar>(&mut conn).map(|c| c.n).map_err(crate::errors::store_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::migrations_hash;
+
+    /// A scratch migrations folder with one migration.
+    fn scratch() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("skillpay-migrations-{}", uuid::Uuid::new_v4().simple()));
+        write(&dir, "2026-01-01-000001_core/up.sql", "CREATE TABLE a (id int);");
+        write(&dir, "2026-01-01-000001_core/down.sql", "DROP TABLE a;");
+        dir
+    }
+
+    fn write(dir: &Path, file: &str, sql: &str) {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, sql).unwrap();
+    }
+
+    #[test]
+    fn the_template_key_follows_every_change_to_the_migrations() {
+        let dir = scratch();
+        let first = migrations_hash(&dir);
+        assert_eq!(migrations_hash(&dir), first, "the same migrations give the same key");
+        assert_eq!(first.len(), 16);
+
+        write(&dir, "2026-01-01-000001_core/up.sql", "CREATE TABLE a (id bigint);");
+        let edited = migrations_hash(&dir);
+        write(&dir, "2026-01-01-000002_more/up.sql", "ALTER TABLE a ADD b int;");
+        let added = migrations_hash(&dir);
+        std::fs::rename(dir.join("2026-01-01-000002_more"), dir.join("2026-01-01-000003_more")).unwrap();
+        let renamed = migrations_hash(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let keys = [first, edited, added, renamed];
+        for (i, key) in keys.iter().enumerate() {
+            assert!(!keys[..i].contains(key), "key {i} repeats an earlier one: {keys:?}");
+        }
+    }
+
+    #[test]
+    fn the_project_s_migrations_have_a_key() {
+        let key = migrations_hash(Path::new(super::MIGRATIONS_DIR));
+        assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+        assert!(super::TEMPLATE_DB.ends_with(&key));
     }
 }

@@ -23,12 +23,13 @@ use adapters_postgres::testing::TestDb;
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
 use adapters_sandbox::{SandboxGateway, SandboxPayouts};
 use async_trait::async_trait;
+use domain::builders::{CouponBuilder, CreatePaymentBuilder};
 use domain::catalog::{Availability, CatalogItem, ItemRef};
-use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
+use domain::coupon::Discount;
 use domain::dispute::{DisputeFeeBearer, DisputeStatus};
 use domain::ids::{CouponId, PaymentId, PayoutId, RefundId, UserId};
 use domain::money::{Currency, Money, Rate};
-use domain::payment::{BillingInfo, ClientInfo, Payment, PaymentMethod};
+use domain::payment::{Payment, PaymentMethod};
 use domain::payout::{PayoutDestination, PayoutMethod};
 use domain::ports::{
     Catalog, DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState,
@@ -36,7 +37,7 @@ use domain::ports::{
 };
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
-use domain::usecases::payments::{CreatePayment, PaymentPolicy, PaymentPorts, PaymentService};
+use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::payouts::{PayoutPolicy, PayoutPorts, PayoutService};
 use domain::usecases::refunds::{RefundPorts, RefundService};
 use domain::usecases::{Actor, Role};
@@ -245,20 +246,14 @@ async fn seed(world: &World) {
         Arc::new(SystemClock),
         Arc::new(TimeOrderedIds),
     );
-    let definition = NewCoupon {
-        id: CouponId::from_uuid(uuid::Uuid::nil()),
-        code: CouponCode::parse("THIRD").unwrap(),
-        discount: Discount::Percentage { rate: Rate::from_str("0.3333").unwrap(), max_discount: None },
-        currency: None,
-        min_order_amount: None,
-        max_uses: Some(4),
-        max_uses_per_user: Some(2),
-        valid_from: None,
-        expires_at: None,
-        targeting: Targeting::default(),
-        is_active: true,
-        created_at: chrono::Utc::now(),
-    };
+    let definition = CouponBuilder::new()
+        .id(CouponId::from_uuid(uuid::Uuid::nil()))
+        .code("THIRD")
+        .discount(Discount::Percentage { rate: Rate::from_str("0.3333").unwrap(), max_discount: None })
+        .max_uses(Some(4))
+        .max_uses_per_user(Some(2))
+        .created_at(chrono::Utc::now())
+        .build_new();
     coupons.create(ADMIN, definition).await.unwrap();
 }
 
@@ -271,13 +266,8 @@ fn pick<T>(items: &[T], index: usize) -> Option<&T> {
 async fn apply(world: &mut World, step: &Step) {
     match step {
         Step::Buy { user, course, coupon } => {
-            let command = CreatePayment {
-                item: ItemRef::course(*course),
-                coupon_code: coupon.then(|| CouponCode::parse("THIRD").unwrap()),
-                method: PaymentMethod::Sandbox,
-                billing: BillingInfo::default(),
-                client: ClientInfo::default(),
-            };
+            let command = CreatePaymentBuilder::new().item(ItemRef::course(*course)).method(PaymentMethod::Sandbox);
+            let command = if *coupon { command.coupon_code("THIRD").build() } else { command.build() };
             if let Ok(created) = world.payments.create(student(*user), command).await {
                 world.made_payments.push(created.payment.id);
             }

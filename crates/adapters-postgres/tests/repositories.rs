@@ -11,11 +11,12 @@ use adapters_postgres::{BALANCE_SHARDS, PgStore, PoolSettings};
 use adapters_sandbox::{SandboxGateway, TOKEN_SUCCESS};
 use diesel::RunQueryDsl;
 use diesel::sql_types::{BigInt, Text};
+use domain::builders::{CouponBuilder, CreatePaymentBuilder};
 use domain::catalog::{Availability, CatalogItem, ItemRef};
-use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
+use domain::coupon::{Discount, NewCoupon};
 use domain::ids::{CouponId, UserId};
 use domain::money::{Currency, Money, Rate};
-use domain::payment::{BillingInfo, ClientInfo, PaymentMethod, PaymentStatus};
+use domain::payment::{ClientInfo, PaymentMethod, PaymentStatus};
 use domain::ports::{Catalog, ChangeOutcome, Gateways, PaymentChange, PaymentRepository, SystemClock, TimeOrderedIds};
 use domain::usecases::coupons::CouponService;
 use domain::usecases::payments::{CreatePayment, CreatePaymentError, PaymentPolicy, PaymentPorts, PaymentService};
@@ -76,29 +77,21 @@ fn admin() -> Actor {
 /// An active coupon `code` taking 1.00 USD off everything, with at most
 /// `max_uses` uses in all (`None`: no limit, its uses counted on count rows).
 fn one_dollar_off(code: &str, max_uses: Option<u32>) -> NewCoupon {
-    NewCoupon {
-        id: CouponId::from_uuid(uuid::Uuid::nil()),
-        code: CouponCode::parse(code).unwrap(),
-        discount: Discount::Fixed { amount: Money::from_minor(100, Currency::USD) },
-        currency: Some(Currency::USD),
-        min_order_amount: None,
-        max_uses,
-        max_uses_per_user: None,
-        valid_from: None,
-        expires_at: None,
-        targeting: Targeting::default(),
-        is_active: true,
-        created_at: chrono::Utc::now(),
-    }
+    CouponBuilder::new()
+        .id(CouponId::from_uuid(uuid::Uuid::nil()))
+        .code(code)
+        .discount(Discount::Fixed { amount: Money::from_minor(100, Currency::USD) })
+        .max_uses(max_uses)
+        .created_at(chrono::Utc::now())
+        .build_new()
 }
 
 fn buy(coupon: Option<&str>) -> CreatePayment {
-    CreatePayment {
-        item: ItemRef::course(1),
-        coupon_code: coupon.map(|c| CouponCode::parse(c).unwrap()),
-        method: PaymentMethod::Sandbox,
-        billing: BillingInfo::default(),
-        client: ClientInfo { ip_address: Some("203.0.113.7".parse().unwrap()), user_agent: Some("test".into()) },
+    let client = ClientInfo { ip_address: Some("203.0.113.7".parse().unwrap()), user_agent: Some("test".into()) };
+    let command = CreatePaymentBuilder::new().item(ItemRef::course(1)).method(PaymentMethod::Sandbox).client(client);
+    match coupon {
+        Some(code) => command.coupon_code(code).build(),
+        None => command.build(),
     }
 }
 

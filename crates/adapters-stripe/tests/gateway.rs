@@ -5,10 +5,10 @@
 
 use adapters_stripe::{StripeConfig, StripeGateway};
 use chrono::Utc;
-use domain::catalog::ItemRef;
+use domain::builders::PaymentBuilder;
 use domain::ids::{PaymentId, UserId};
 use domain::money::{Currency, Money};
-use domain::payment::{BillingInfo, ClientInfo, Payment, PaymentMethod, PaymentStatus};
+use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{GatewayError, GatewayOutcome, NextAction, PaymentGateway};
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path};
@@ -23,29 +23,15 @@ fn gateway(server: &MockServer, timeout_ms: u64) -> StripeGateway {
 }
 
 fn payment(amount: Money) -> Payment {
-    let now = Utc::now();
-    Payment {
-        id: PaymentId::from_uuid(uuid::Uuid::now_v7()),
-        user_id: UserId::new(1),
-        item: ItemRef::course(1),
-        instructor_id: UserId::new(2),
-        status: PaymentStatus::Pending,
-        method: PaymentMethod::Stripe,
-        provider_payment_id: None,
-        original_amount: amount,
-        discount_amount: Money::zero(amount.currency()),
-        amount,
-        platform_fee: Money::zero(amount.currency()),
-        instructor_earnings: amount,
-        refunded_amount: Money::zero(amount.currency()),
-        coupon: None,
-        billing: BillingInfo::default(),
-        client: ClientInfo::default(),
-        failure_reason: None,
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-    }
+    PaymentBuilder::new()
+        .id(PaymentId::from_uuid(uuid::Uuid::now_v7()))
+        .user(UserId::new(1))
+        .instructor(UserId::new(2))
+        .method(PaymentMethod::Stripe)
+        .price(amount)
+        .platform_fee(Money::zero(amount.currency()))
+        .created_at(Utc::now())
+        .build()
 }
 
 fn intent(status: &str) -> serde_json::Value {

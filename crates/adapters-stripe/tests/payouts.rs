@@ -5,6 +5,7 @@
 
 use adapters_stripe::{StripeConfig, StripeConnectPayouts};
 use chrono::Utc;
+use domain::builders::PayoutBuilder;
 use domain::ids::{PayoutId, UserId};
 use domain::money::{Currency, Money};
 use domain::payout::{Payout, PayoutDestination, PayoutMethod, PayoutStatus};
@@ -25,23 +26,14 @@ fn payouts(server: &MockServer) -> StripeConnectPayouts {
 }
 
 fn payout(amount: Money) -> Payout {
-    let now = Utc::now();
-    Payout {
-        id: PayoutId::from_uuid(uuid::Uuid::now_v7()),
-        instructor_id: UserId::new(2),
-        amount,
-        method: PayoutMethod::StripeConnect,
-        status: PayoutStatus::Approved,
-        destination_masked: "acct_****zgkW".into(),
-        transaction_id: None,
-        failure_reason: None,
-        created_at: now,
-        updated_at: now,
-        paid_at: None,
-        approved_by: None,
-        approved_at: None,
-        admin_note: None,
-    }
+    PayoutBuilder::new()
+        .id(PayoutId::from_uuid(uuid::Uuid::now_v7()))
+        .instructor(UserId::new(2))
+        .amount(amount)
+        .method(PayoutMethod::StripeConnect, "acct_****zgkW")
+        .status(PayoutStatus::Approved)
+        .created_at(Utc::now())
+        .build()
 }
 
 fn connected() -> PayoutDestination {

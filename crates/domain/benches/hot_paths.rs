@@ -9,8 +9,9 @@ use std::str::FromStr;
 
 use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use domain::builders::CouponBuilder;
 use domain::catalog::ItemRef;
-use domain::coupon::{Coupon, CouponCode, CouponContext, Discount, Targeting};
+use domain::coupon::{Coupon, CouponContext, Discount, Targeting};
 use domain::ids::CouponId;
 use domain::money::{Currency, FeeSplit, Money, Rate};
 use domain::payment::{PaymentEvent, PaymentStatus};
@@ -36,21 +37,21 @@ fn money(c: &mut Criterion) {
 
 /// A coupon as a sale would have it: 25 % off, capped, limits set.
 fn sale_coupon(discount: Discount) -> Coupon {
-    Coupon {
-        id: CouponId::from_uuid(uuid::Uuid::nil()),
-        code: CouponCode::parse("SPRING25").unwrap(),
-        discount,
-        currency: Some(Currency::USD),
-        min_order_amount: Some(Money::parse_major("10.00", Currency::USD).unwrap()),
-        max_uses: Some(1_000_000),
-        max_uses_per_user: Some(3),
-        valid_from: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
-        expires_at: Some(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()),
-        targeting: Targeting { course_ids: (1..=50).collect(), event_ids: Vec::new() },
-        is_active: true,
-        times_used: 12_345,
-        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-    }
+    let new_year = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    CouponBuilder::new()
+        .id(CouponId::from_uuid(uuid::Uuid::nil()))
+        .code("SPRING25")
+        .discount(discount)
+        .currency(Some(Currency::USD))
+        .min_order_amount(Money::parse_major("10.00", Currency::USD).unwrap())
+        .max_uses(Some(1_000_000))
+        .max_uses_per_user(Some(3))
+        .valid_from(new_year)
+        .expires_at(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap())
+        .targeting(Targeting { course_ids: (1..=50).collect(), event_ids: Vec::new() })
+        .times_used(12_345)
+        .created_at(new_year)
+        .build()
 }
 
 fn discounts_and_fees(c: &mut Criterion) {

@@ -539,6 +539,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::builders::CouponBuilder;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap()
@@ -549,21 +550,12 @@ mod tests {
     }
 
     fn percent(p: i64) -> Coupon {
-        Coupon {
-            id: CouponId::from_uuid(uuid::Uuid::nil()),
-            code: CouponCode::parse("save").unwrap(),
-            discount: Discount::Percentage { rate: Rate::from_percent(Decimal::from(p)).unwrap(), max_discount: None },
-            currency: None,
-            min_order_amount: None,
-            max_uses: None,
-            max_uses_per_user: None,
-            valid_from: None,
-            expires_at: None,
-            targeting: Targeting::default(),
-            is_active: true,
-            times_used: 0,
-            created_at: now(),
-        }
+        CouponBuilder::new()
+            .id(CouponId::from_uuid(uuid::Uuid::nil()))
+            .code("save")
+            .discount(Discount::Percentage { rate: Rate::from_percent(Decimal::from(p)).unwrap(), max_discount: None })
+            .created_at(now())
+            .build()
     }
 
     fn context(price: Money) -> CouponContext {
@@ -636,20 +628,13 @@ mod tests {
 
     #[test]
     fn inconsistent_definitions_are_refused() {
-        let base = NewCoupon {
-            id: CouponId::from_uuid(uuid::Uuid::nil()),
-            code: CouponCode::parse("NEW").unwrap(),
-            discount: Discount::Fixed { amount: usd(100) },
-            currency: None,
-            min_order_amount: None,
-            max_uses: None,
-            max_uses_per_user: None,
-            valid_from: None,
-            expires_at: None,
-            targeting: Targeting::default(),
-            is_active: true,
-            created_at: now(),
-        };
+        let base = CouponBuilder::new()
+            .id(CouponId::from_uuid(uuid::Uuid::nil()))
+            .code("NEW")
+            .discount(Discount::Fixed { amount: usd(100) })
+            .currency(None)
+            .created_at(now())
+            .build_new();
         assert_eq!(base.check(), Err(CouponDefinitionError::CurrencyRequired));
         let ok = NewCoupon { currency: Some(Currency::USD), ..base.clone() };
         assert_eq!(ok.check(), Ok(()));

@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 pub mod breaker;
+#[cfg(any(test, feature = "mocks"))]
+pub mod builders;
 pub mod catalog;
 pub mod coupon;
 pub mod dispute;

@@ -277,38 +277,21 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::catalog::ItemRef;
+    use crate::builders::PaymentBuilder;
     use crate::ids::PaymentId;
-    use crate::money::{Currency, FeeSplit, Rate};
-    use crate::payment::{BillingInfo, ClientInfo};
+    use crate::money::{Currency, Rate};
 
     fn paid(amount: i64, fee_basis_points: i64) -> Payment {
-        let money = Money::from_minor(amount, Currency::USD);
         let rate = Rate::from_str(&format!("0.{fee_basis_points:04}")).unwrap();
-        let split = FeeSplit::of(money, rate).unwrap();
-        let now = chrono::Utc::now();
-        Payment {
-            id: PaymentId::from_uuid(uuid::Uuid::nil()),
-            user_id: UserId::new(1),
-            item: ItemRef::course(1),
-            instructor_id: UserId::new(2),
-            status: PaymentStatus::Completed,
-            method: crate::payment::PaymentMethod::Sandbox,
-            provider_payment_id: None,
-            original_amount: money,
-            discount_amount: Money::zero(Currency::USD),
-            amount: money,
-            platform_fee: split.platform_fee,
-            instructor_earnings: split.instructor_earnings,
-            refunded_amount: Money::zero(Currency::USD),
-            coupon: None,
-            billing: BillingInfo::default(),
-            client: ClientInfo::default(),
-            failure_reason: None,
-            created_at: now,
-            updated_at: now,
-            completed_at: Some(now),
-        }
+        PaymentBuilder::new()
+            .id(PaymentId::from_uuid(uuid::Uuid::nil()))
+            .user(UserId::new(1))
+            .instructor(UserId::new(2))
+            .price(Money::from_minor(amount, Currency::USD))
+            .fee_rate(rate)
+            .created_at(chrono::Utc::now())
+            .completed()
+            .build()
     }
 
     proptest! {

@@ -9,10 +9,10 @@ mod support;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use domain::builders::CouponBuilder;
 use domain::catalog::{Availability, CatalogItem};
 use domain::coupon::{
-    Coupon, CouponCode, CouponDefinitionError, CouponEdit, CouponEditError, CouponRejection, CouponUsage, Discount,
-    NewCoupon,
+    Coupon, CouponDefinitionError, CouponEdit, CouponEditError, CouponRejection, CouponUsage, Discount, NewCoupon,
 };
 use domain::ids::CouponId;
 use domain::money::Currency;
@@ -41,39 +41,19 @@ fn catalog_with(item: Option<CatalogItem>) -> MockCatalog {
 
 /// A sound definition whose id and creation time the service must replace.
 fn definition() -> NewCoupon {
-    NewCoupon {
-        id: CouponId::from_uuid(Uuid::nil()),
-        code: CouponCode::parse("SPRING25").unwrap(),
-        discount: Discount::Percentage { rate: percent(25), max_discount: None },
-        currency: None,
-        min_order_amount: None,
-        max_uses: Some(100),
-        max_uses_per_user: Some(1),
-        valid_from: None,
-        expires_at: None,
-        targeting: Default::default(),
-        is_active: true,
-        created_at: DateTime::<Utc>::UNIX_EPOCH,
-    }
+    CouponBuilder::new()
+        .id(CouponId::from_uuid(Uuid::nil()))
+        .code("SPRING25")
+        .discount(Discount::Percentage { rate: percent(25), max_discount: None })
+        .max_uses(Some(100))
+        .max_uses_per_user(Some(1))
+        .created_at(DateTime::<Utc>::UNIX_EPOCH)
+        .build_new()
 }
 
 /// What a store returns for a new coupon.
 fn stored(new: NewCoupon) -> Coupon {
-    Coupon {
-        id: new.id,
-        code: new.code,
-        discount: new.discount,
-        currency: new.currency,
-        min_order_amount: new.min_order_amount,
-        max_uses: new.max_uses,
-        max_uses_per_user: new.max_uses_per_user,
-        valid_from: new.valid_from,
-        expires_at: new.expires_at,
-        targeting: new.targeting,
-        is_active: new.is_active,
-        times_used: 0,
-        created_at: new.created_at,
-    }
+    CouponBuilder::from_definition(new).build()
 }
 
 /// A repository that knows `coupon` by its code, with `uses` live uses by

@@ -8,12 +8,12 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use domain::catalog::ItemRef;
+use domain::builders::PaymentBuilder;
 use domain::coupon::Discount;
 use domain::ids::{JournalId, PaymentId, UserId};
 use domain::ledger::{Account, sale_journal};
 use domain::money::{Currency, FeeSplit, Money, MoneyError, Rate};
-use domain::payment::{Payment, PaymentMethod, PaymentStatus};
+use domain::payment::{Payment, PaymentMethod};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -57,28 +57,16 @@ fn discount_in(currency: Currency) -> impl Strategy<Value = Discount> {
 /// A completed payment of `amount` minor units with `fee` of them to the platform.
 fn completed_payment(currency: Currency, amount: i64, fee: i64, method: PaymentMethod, instructor: i64) -> Payment {
     let money = |minor| Money::from_minor(minor, currency);
-    Payment {
-        id: PaymentId::from_uuid(Uuid::from_u128(1)),
-        user_id: UserId::new(1),
-        item: ItemRef::course(1),
-        instructor_id: UserId::new(instructor),
-        status: PaymentStatus::Completed,
-        method,
-        provider_payment_id: None,
-        original_amount: money(amount),
-        discount_amount: money(0),
-        amount: money(amount),
-        platform_fee: money(fee),
-        instructor_earnings: money(amount - fee),
-        refunded_amount: money(0),
-        coupon: None,
-        billing: Default::default(),
-        client: Default::default(),
-        failure_reason: None,
-        created_at: DateTime::<Utc>::UNIX_EPOCH,
-        updated_at: DateTime::<Utc>::UNIX_EPOCH,
-        completed_at: Some(DateTime::<Utc>::UNIX_EPOCH),
-    }
+    PaymentBuilder::new()
+        .id(PaymentId::from_uuid(Uuid::from_u128(1)))
+        .user(UserId::new(1))
+        .instructor(UserId::new(instructor))
+        .method(method)
+        .price(money(amount))
+        .platform_fee(money(fee))
+        .created_at(DateTime::<Utc>::UNIX_EPOCH)
+        .completed()
+        .build()
 }
 
 /// What `parse_major` promises to accept: digits, optionally a point and 1

@@ -12,14 +12,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
+use domain::builders::{CreatePaymentBuilder, PaymentBuilder};
 use domain::catalog::{Availability, CatalogItem};
-use domain::coupon::{Coupon, CouponCode, CouponRejection, RedemptionStatus, Targeting};
+use domain::coupon::{Coupon, CouponRejection, RedemptionStatus, Targeting};
 use domain::ids::{CouponId, PaymentId};
 use domain::ledger::Account;
-use domain::money::{Currency, FeeSplit, Money};
+use domain::money::{Currency, Money};
 use domain::outbox::EventType;
 use domain::paging::Page;
-use domain::payment::{AppliedCoupon, Payment, PaymentEvent, PaymentMethod, PaymentStatus, TransitionError};
+use domain::payment::{Payment, PaymentEvent, PaymentMethod, PaymentStatus, TransitionError};
 use domain::ports::{
     ChangeOutcome, CreatePaymentStoreError, GatewayError, GatewayOutcome, GatewaySession, Gateways, MockCatalog,
     MockCouponRepository, MockPaymentGateway, MockPaymentRepository, NewPayment, NextAction, PaymentChange,
@@ -174,45 +175,28 @@ fn committed(before: &Payment, change: &PaymentChange) -> Payment {
 
 /// The student buys [`COURSE`] with the sandbox, with an optional coupon.
 fn buy(coupon: Option<&str>) -> CreatePayment {
-    CreatePayment {
-        item: COURSE,
-        coupon_code: coupon.map(|c| CouponCode::parse(c).unwrap()),
-        method: PaymentMethod::Sandbox,
-        billing: Default::default(),
-        client: Default::default(),
+    let command = CreatePaymentBuilder::new().item(COURSE).method(PaymentMethod::Sandbox);
+    match coupon {
+        Some(code) => command.coupon_code(code).build(),
+        None => command.build(),
     }
 }
 
 /// A pending 50.00 payment with a 10.00 coupon discount and an open session.
 fn pending() -> Payment {
-    let (original, discount) = (usd(5000), usd(1000));
-    let amount = original.checked_sub(discount).unwrap();
-    let split = FeeSplit::of(amount, percent(20)).unwrap();
-    Payment {
-        id: PAYMENT,
-        user_id: STUDENT,
-        item: COURSE,
-        instructor_id: INSTRUCTOR,
-        status: PaymentStatus::Pending,
-        method: PaymentMethod::Sandbox,
-        provider_payment_id: Some(SESSION.to_owned()),
-        original_amount: original,
-        discount_amount: discount,
-        amount,
-        platform_fee: split.platform_fee,
-        instructor_earnings: split.instructor_earnings,
-        refunded_amount: usd(0),
-        coupon: Some(AppliedCoupon {
-            coupon_id: CouponId::from_uuid(Uuid::from_u128(0xC0)),
-            code: CouponCode::parse("TENOFF").unwrap(),
-        }),
-        billing: Default::default(),
-        client: Default::default(),
-        failure_reason: None,
-        created_at: now() - Duration::minutes(5),
-        updated_at: now() - Duration::minutes(5),
-        completed_at: None,
-    }
+    PaymentBuilder::new()
+        .id(PAYMENT)
+        .user(STUDENT)
+        .item(COURSE)
+        .instructor(INSTRUCTOR)
+        .method(PaymentMethod::Sandbox)
+        .provider_payment_id(SESSION)
+        .price(usd(5000))
+        .discount(usd(1000))
+        .fee_rate(percent(20))
+        .coupon(CouponId::from_uuid(Uuid::from_u128(0xC0)), "TENOFF")
+        .created_at(now() - Duration::minutes(5))
+        .build()
 }
 
 fn in_status(status: PaymentStatus) -> Payment {

@@ -1,5 +1,5 @@
 //! The order and the payout batch we send, checked against PayPal's own
-//! OpenAPI specs (`shared/specs/paypal/checkout_orders_v2.json`,
+//! OpenAPI specs (`tests/fixtures/checkout_orders_v2.json`,
 //! `payments_payouts_batch_v1.json`): every property we send
 //! must be declared (and not deprecated) in the schema at that place, every
 //! required property must be present, strings must fit their enums and
@@ -24,17 +24,13 @@ const SCHEMA_PREFIX: &str = "#/components/schemas/";
 const ORDERS_SPEC: &str = "checkout_orders_v2.json";
 const PAYOUTS_SPEC: &str = "payments_payouts_batch_v1.json";
 
-/// The spec `name`, or `None` (with a note) where `shared/` is not beside
-/// the repo.
-fn load_spec(name: &str) -> Option<Value> {
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs/paypal").join(name);
-    match std::fs::read_to_string(&file) {
-        Ok(text) => Some(serde_json::from_str(&text).unwrap()),
-        Err(error) => {
-            eprintln!("SKIPPED: PayPal spec not found at {} ({error}); request body not checked", file.display());
-            None
-        }
-    }
+/// The spec `name` from the crate's test fixtures; a missing or unreadable
+/// file fails the test rather than leaving the body unchecked.
+fn load_spec(name: &str) -> Value {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|error| panic!("PayPal spec {} cannot be read: {error}", file.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("PayPal spec {} is not JSON: {error}", file.display()))
 }
 
 /// A walk over one spec, remembering which named schemas it used.
@@ -163,7 +159,7 @@ fn order_request() -> Value {
 
 #[tokio::test]
 async fn the_order_we_send_is_an_order_request_by_paypal_s_spec() {
-    let Some(spec) = load_spec(ORDERS_SPEC) else { return };
+    let spec = load_spec(ORDERS_SPEC);
     for amount in [Money::from_minor(4999, Currency::USD), Money::from_minor(500, Currency::JPY)] {
         let body = sent_order_body(amount).await;
         let mut walk = Walk::new(&spec);
@@ -179,7 +175,7 @@ async fn the_order_we_send_is_an_order_request_by_paypal_s_spec() {
 
 #[tokio::test]
 async fn the_spec_walk_catches_undeclared_missing_and_deprecated_properties() {
-    let Some(spec) = load_spec(ORDERS_SPEC) else { return };
+    let spec = load_spec(ORDERS_SPEC);
     let body = json!({
         "intent": "CAPTURE",
         "purchase_units": [{"amount": {"currency_code": "USD", "amount_cents": 4999}}],
@@ -214,7 +210,7 @@ async fn sent_payout_body(amount: Money) -> Value {
 
 #[tokio::test]
 async fn the_payout_we_send_is_a_create_payout_request_by_paypal_s_spec() {
-    let Some(spec) = load_spec(PAYOUTS_SPEC) else { return };
+    let spec = load_spec(PAYOUTS_SPEC);
     for amount in [Money::from_minor(987, Currency::USD), Money::from_minor(500, Currency::JPY)] {
         let body = sent_payout_body(amount).await;
         let mut walk = Walk::new(&spec);
@@ -230,7 +226,7 @@ async fn the_payout_we_send_is_a_create_payout_request_by_paypal_s_spec() {
 
 #[tokio::test]
 async fn the_spec_walk_catches_a_payout_amount_in_orders_shape() {
-    let Some(spec) = load_spec(PAYOUTS_SPEC) else { return };
+    let spec = load_spec(PAYOUTS_SPEC);
     let body = json!({
         "sender_batch_header": {"sender_batch_id": "po_1"},
         "items": [{"recipient_type": "EMAIL", "amount": {"currency_code": "USD", "value": "9.87"}, "receiver": "a@b.c"}]

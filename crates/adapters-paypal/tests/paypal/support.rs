@@ -1,15 +1,16 @@
 //! A stand-in PayPal on 127.0.0.1 (wiremock) and builders for the bodies it
 //! answers, shaped like the examples and schemas of the official specs in
-//! `shared/specs/paypal/` and PayPal's published examples.
+//! `tests/fixtures/` and PayPal's published examples.
 
 use std::time::Duration;
 
 use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, PaypalPayouts, PaypalWebhookVerifier, Secret};
 use chrono::Utc;
+use domain::builders::{PaymentBuilder, PayoutBuilder};
 use domain::catalog::ItemRef;
 use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
-use domain::payment::{BillingInfo, ClientInfo, Payment, PaymentMethod, PaymentStatus};
+use domain::payment::{Payment, PaymentMethod};
 use domain::payout::{Payout, PayoutMethod, PayoutStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -237,30 +238,16 @@ pub fn unauthorized() -> ResponseTemplate {
 
 /// A pending payment of `amount` paid with PayPal.
 pub fn payment(amount: Money) -> Payment {
-    let zero = Money::from_minor(0, amount.currency());
-    let now = Utc::now();
-    Payment {
-        id: PaymentId::from_uuid(Uuid::now_v7()),
-        user_id: UserId::new(7),
-        item: ItemRef::course(42),
-        instructor_id: UserId::new(3),
-        status: PaymentStatus::Pending,
-        method: PaymentMethod::Paypal,
-        provider_payment_id: None,
-        original_amount: amount,
-        discount_amount: zero,
-        amount,
-        platform_fee: zero,
-        instructor_earnings: amount,
-        refunded_amount: zero,
-        coupon: None,
-        billing: BillingInfo::default(),
-        client: ClientInfo::default(),
-        failure_reason: None,
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-    }
+    PaymentBuilder::new()
+        .id(PaymentId::from_uuid(Uuid::now_v7()))
+        .user(UserId::new(7))
+        .item(ItemRef::course(42))
+        .instructor(UserId::new(3))
+        .method(PaymentMethod::Paypal)
+        .price(amount)
+        .platform_fee(Money::zero(amount.currency()))
+        .created_at(Utc::now())
+        .build()
 }
 
 /// A header's value in a received request.
@@ -273,23 +260,14 @@ pub const SLOW: Duration = Duration::from_millis(1_500);
 
 /// An approved payout of `amount` to PayPal.
 pub fn payout(amount: Money) -> Payout {
-    let now = Utc::now();
-    Payout {
-        id: PayoutId::from_uuid(Uuid::now_v7()),
-        instructor_id: UserId::new(3),
-        amount,
-        method: PayoutMethod::Paypal,
-        status: PayoutStatus::Approved,
-        destination_masked: "t***@example.com".into(),
-        transaction_id: None,
-        failure_reason: None,
-        created_at: now,
-        updated_at: now,
-        paid_at: None,
-        approved_by: None,
-        approved_at: None,
-        admin_note: None,
-    }
+    PayoutBuilder::new()
+        .id(PayoutId::from_uuid(Uuid::now_v7()))
+        .instructor(UserId::new(3))
+        .amount(amount)
+        .method(PayoutMethod::Paypal, "t***@example.com")
+        .status(PayoutStatus::Approved)
+        .created_at(Utc::now())
+        .build()
 }
 
 /// The answer of `POST /v1/payments/payouts` (`payout` in the Payouts spec).

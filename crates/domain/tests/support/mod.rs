@@ -6,8 +6,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use domain::builders::CouponBuilder;
 use domain::catalog::{Availability, CatalogItem, ItemRef};
-use domain::coupon::{Coupon, CouponCode, Discount, Targeting};
+use domain::coupon::{Coupon, Discount};
 use domain::ids::{CouponId, UserId};
 use domain::money::{Currency, Money, Rate};
 use domain::ports::{Clock, IdGenerator, MockClock, MockIdGenerator};
@@ -85,25 +86,12 @@ pub fn course_at(price: Money) -> CatalogItem {
 
 /// An active, unlimited coupon giving `discount` on everything.
 pub fn coupon(code: &str, discount: Discount) -> Coupon {
-    let currency = match &discount {
-        Discount::Fixed { amount } => Some(amount.currency()),
-        Discount::Percentage { max_discount, .. } => max_discount.map(|m| m.currency()),
-    };
-    Coupon {
-        id: CouponId::from_uuid(Uuid::from_u128(0xC0)),
-        code: CouponCode::parse(code).unwrap(),
-        discount,
-        currency,
-        min_order_amount: None,
-        max_uses: None,
-        max_uses_per_user: None,
-        valid_from: None,
-        expires_at: None,
-        targeting: Targeting::default(),
-        is_active: true,
-        times_used: 0,
-        created_at: now(),
-    }
+    CouponBuilder::new()
+        .id(CouponId::from_uuid(Uuid::from_u128(0xC0)))
+        .code(code)
+        .discount(discount)
+        .created_at(now())
+        .build()
 }
 
 /// An uncapped percentage coupon.
