@@ -116,11 +116,9 @@ impl PgStore {
     ///
     /// Statistics reads are the longest statements of the service, and an
     /// admin's dashboard can ask for several at once. Unlimited, they take
-    /// every core of the database from payments; and when they did so with
-    /// 8 clients on 2 cores, their answers' p99 was 42 ms against 26 ms
-    /// with three at a time, waiting in turn (docs/performance.md). The
-    /// turn is held until the statement ends, even if the request is
-    /// dropped.
+    /// every core of the database from payments, and their answers come
+    /// slower than in turn (docs/performance.md). The turn is held until
+    /// the statement ends, even if the request is dropped.
     pub(crate) async fn run_stats_read<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

@@ -72,9 +72,7 @@ type RangeRow = (
 
 /// Everything the statistics of a range need, in one statement: one
 /// connection, one trip to a blocking thread and one round trip per
-/// request, where two reads asked at once took two of each (at 8 clients,
-/// p99 35 against 54 ms, old and new binaries side by side;
-/// docs/performance.md).
+/// request (docs/performance.md says what this serves).
 ///
 /// The first part is one pass over the kept daily aggregates of the range,
 /// summed two ways: rows of the first grouping set have no day and no

@@ -88,7 +88,7 @@ pub async fn observe(
         let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         // Written once the answer is on its way: this worker runs the task
         // right after it has sent the response, so formatting and scrubbing
-        // the line (about 0.1 ms for a large answer) is no part of the
+        // the line is no part of the
         // client's wait.
         actix_web::rt::spawn(async move { span.in_scope(|| tracing::info!(status, duration_ms, "request finished")) });
     }
