@@ -196,10 +196,12 @@ pub async fn reject(
     user.require_admin()?;
     let id: RefundId = path_id(&path)?;
     let reason = form.reason.trim();
-    if reason.is_empty() || reason.chars().count() > crate::dto::MAX_TEXT_CHARS {
+    // The same limit as the API's: the domain's.
+    let most = domain::usecases::refunds::MAX_REASON_CHARS;
+    if reason.is_empty() || reason.chars().count() > most {
         return Err(ConsoleError::Api(ApiError::Validation(vec![crate::error::FieldError::new(
             "reason",
-            "a reason of 1 to 500 characters is required",
+            format!("a reason of 1 to {most} characters is required"),
         )])));
     }
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
