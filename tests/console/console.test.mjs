@@ -230,11 +230,14 @@ test("a coupon is edited on its own page, checked as the API checks it, and audi
 
 test("refunds, payouts and disputes open on detail pages with their timeline and ledger", async () => {
   const { refund } = await paymentWithRequestedRefund(82, "30.00");
-  await api("POST", `/api/payments/refunds/${refund.id}/approve/`, adminToken);
+  await api("POST", `/api/payments/refunds/${refund.id}/approve/`, adminToken, { note: "<b>within policy</b>" });
   const page = await signedInPage(adminToken);
   await page.goto(`${base}/admin/refunds?payment=${refund.payment_id}`);
   await Promise.all([page.waitForURL(`${base}/admin/refunds/${refund.id}`), page.click(`tr[data-refund="${refund.id}"] a[href="/admin/refunds/${refund.id}"]`)]);
   assert.equal((await page.textContent("#refund-status")).trim(), "processed");
+  const approved = await page.textContent("#refund-approved");
+  assert.ok(approved.includes("by admin 1") && approved.includes("<b>within policy</b>"), approved);
+  assert.equal(await page.locator("#refund-approved b").count(), 0, "the note is shown as text, never as markup");
   assert.ok((await page.locator("#timeline").textContent()).includes("refund.processed"));
   const refundLedger = await page.locator("#ledger tbody").textContent();
   assert.ok(refundLedger.includes("refund") && refundLedger.includes("30.00 USD"), refundLedger);

@@ -44,6 +44,7 @@ pub async fn refund(
             dt { "Reason" } dd { (r.reason) }
             @if let Some(why) = &r.rejection_reason { dt { "Rejected because" } dd { (why) } }
             dt { "Requested by" } dd { (r.requested_by.get()) " at " (time(r.created_at)) }
+            dt { "Approved" } dd #refund-approved { (approval(r.approved_by, r.approved_at, r.admin_note.as_deref())) }
             dt { "Processed" } dd { (r.processed_at.map_or("—".to_owned(), time)) }
             dt { "Gateway id" } dd { (r.provider_refund_id.as_deref().unwrap_or("—")) }
         }
@@ -55,6 +56,23 @@ pub async fn refund(
         (ledger_table(&of_kinds(journals, &[JournalKind::Refund])))
     };
     Ok(html_page(page(&user, Section::Refunds, &format!("Refund {}", r.id), body)))
+}
+
+/// Who approved, when, and their note; a dash before approval.
+fn approval(
+    by: Option<domain::ids::UserId>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    note: Option<&str>,
+) -> maud::Markup {
+    html! {
+        @match (by, at) {
+            (Some(by), Some(at)) => {
+                "by admin " (by.get()) " at " (time(at))
+                @if let Some(note) = note { " · " span.note { (note) } }
+            }
+            _ => "—",
+        }
+    }
 }
 
 /// One payout (admins).
@@ -78,6 +96,7 @@ pub async fn payout(
             dt { "Instructor" } dd { a href={ "/admin/payouts?instructor=" (p.instructor_id.get()) } { (p.instructor_id.get()) } }
             dt { "Method" } dd { (p.method.as_str()) " · " (p.destination_masked) }
             dt { "Requested" } dd { (time(p.created_at)) }
+            dt { "Approved" } dd #payout-approved { (approval(p.approved_by, p.approved_at, p.admin_note.as_deref())) }
             dt { "Paid" } dd { (p.paid_at.map_or("—".to_owned(), time)) }
             dt { "Gateway id" } dd { (p.transaction_id.as_deref().unwrap_or("—")) }
             @if let Some(why) = &p.failure_reason { dt { "Failure" } dd { (why) } }
