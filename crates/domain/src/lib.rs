@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod actor;
 pub mod breaker;
 #[cfg(any(test, feature = "mocks"))]
 pub mod builders;

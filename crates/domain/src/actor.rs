@@ -1,0 +1,92 @@
+//! Who is asking, in which role, and who decided a change: the parties of
+//! every use case's authorization rules and of the audit trail.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::UserId;
+
+/// A user's role on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Role {
+    /// Buys courses and tickets.
+    Student,
+    /// Sells them and is paid out.
+    Instructor,
+    /// Runs the platform.
+    Admin,
+}
+
+impl Role {
+    /// The role's name: `student`, `instructor` or `admin`.
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a role's name.
+    pub fn parse(name: &str) -> Option<Role> {
+        name.parse().ok()
+    }
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// Their user id.
+    pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
+}
+
+impl Actor {
+    /// True for admins.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Errors unless the actor is an admin.
+    pub fn require_admin(&self) -> Result<(), Forbidden> {
+        if self.is_admin() { Ok(()) } else { Err(Forbidden) }
+    }
+
+    /// Whose instructor figures (balances, earnings) the actor may read:
+    /// an instructor their own, an admin anyone's (their own when no one is
+    /// named); students none.
+    pub fn instructor_scope(&self, requested: Option<UserId>) -> Result<UserId, Forbidden> {
+        match (self.role, requested) {
+            (Role::Admin, Some(user)) => Ok(user),
+            (Role::Admin | Role::Instructor, None) => Ok(self.user_id),
+            (Role::Instructor, Some(user)) if user == self.user_id => Ok(user),
+            _ => Err(Forbidden),
+        }
+    }
+}
+
+/// Who decided a change of a money object, and their note: stored with
+/// the change and in the audit log. The default is the service itself (a
+/// gateway's answer, a sweep).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// Who decided; `None` for the service itself.
+    pub by: Option<Actor>,
+    /// The deciding admin's note.
+    pub note: Option<String>,
+}
+
+impl Decision {
+    /// A decision of `actor`'s, with no note.
+    pub fn by(actor: Actor) -> Decision {
+        Decision { by: Some(actor), note: None }
+    }
+
+    /// The same decision, with `note`.
+    pub fn noted(self, note: Option<String>) -> Decision {
+        Decision { note, ..self }
+    }
+}
+
+/// The actor's role does not allow this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("your role does not allow this")]
+pub struct Forbidden;
