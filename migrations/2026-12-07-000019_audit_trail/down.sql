@@ -6,6 +6,5 @@ DROP TRIGGER payouts_audited ON payouts;
 DROP TRIGGER refunds_audited ON refunds;
 DROP FUNCTION audit_money_change();
 DROP TABLE audit_log;
-DROP FUNCTION audit_log_is_append_only();
 ALTER TABLE payouts DROP COLUMN admin_note, DROP COLUMN approved_at, DROP COLUMN approved_by;
 ALTER TABLE refunds DROP COLUMN admin_note, DROP COLUMN approved_at, DROP COLUMN approved_by;

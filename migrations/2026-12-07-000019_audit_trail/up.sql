@@ -29,14 +29,10 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_object_idx ON audit_log (object_id, id);
 CREATE INDEX audit_log_actor_idx ON audit_log (actor_id, id) WHERE actor_id IS NOT NULL;
 
-CREATE FUNCTION audit_log_is_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'insufficient_privilege';
-END $$ LANGUAGE plpgsql;
-
+-- The console's log refuses changes with the same function.
 CREATE TRIGGER audit_log_no_update_or_delete
     BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_is_append_only();
+    FOR EACH ROW EXECUTE FUNCTION console_audit_log_is_append_only();
 
 -- Arguments: the object kind, then the columns never copied into the log
 -- (sealed secrets and destinations).
