@@ -200,3 +200,22 @@ async fn a_page_size_outside_one_to_a_hundred_is_refused_not_clamped() {
         assert_eq!(app.get(&format!("{path}{sep}limit=100"), &admin).await.status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_webhook_for_no_gateway_is_not_found_and_an_unconfigured_gateway_fails_closed() {
+    let app = spawn_app().await;
+    let post = |gateway: &'static str| {
+        app.request(Method::POST, &format!("/api/payments/webhooks/{gateway}/"), None)
+            .header("content-type", "application/json")
+            .body(r#"{"id":"evt_1"}"#)
+            .send()
+    };
+    let unknown = post("adyen").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["code"], "not_found");
+    // The test server runs the sandbox only: PayPal is a gateway, not configured.
+    let closed = post("paypal").await.unwrap();
+    assert_eq!(closed.status(), 503);
+    assert_eq!(closed.json::<Value>().await.unwrap()["code"], "webhook_not_configured");
+    nothing_written(&app).await;
+}

@@ -32,8 +32,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Public),
     ("GET", "/readyz", Public),
     ("GET", "/metrics", Public),
-    ("POST", "/api/payments/webhooks/stripe/", Webhook),
-    ("POST", "/api/payments/webhooks/paypal/", Webhook),
+    ("POST", "/api/payments/webhooks/{gateway}/", Webhook),
     ("GET", "/api/payments/", AnyUser),
     ("POST", "/api/payments/", AnyUser),
     ("GET", "/api/payments/{id}/", AnyUser),
@@ -94,6 +93,7 @@ fn concrete(template: &str) -> String {
     template
         .replace("{kind}/{id}", "courses/1")
         .replace("{provider}/{mode}", "stripe/test")
+        .replace("{gateway}", "stripe")
         .replace("{account}", "platform_revenue")
         .replace("{id}", &format!("{prefix}_{id}"))
 }

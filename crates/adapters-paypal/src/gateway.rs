@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession,
-    NextAction, PaymentGateway,
+    DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState,
+    GatewaySession, NextAction, PaymentGateway, RefundGateway,
 };
 
 use crate::client::{Call, PaypalClient};
@@ -119,13 +119,20 @@ impl PaymentGateway for PaypalGateway {
         let url = order.approval_url().ok_or(CallError::Unreadable("order without approval link"))?;
         Ok(GatewaySession {
             provider_payment_id: order.id.clone(),
-            next_action: NextAction::RedirectToUrl { url: url.to_owned() },
+            next_action: NextAction::Redirect { url: url.to_owned() },
         })
     }
 
     /// Captures the approved order. The token is unused: PayPal's return
     /// URL carries the order id itself, which is `provider_payment_id`.
     async fn confirm(&self, provider_payment_id: &str, _token: &str) -> Result<GatewayOutcome, GatewayError> {
+        self.capture(provider_payment_id).await
+    }
+
+    /// `POST /v2/checkout/orders/{id}/capture` with `PayPal-Request-Id`
+    /// `capture-{order id}`, so concurrent or repeated captures take the
+    /// money once.
+    async fn capture(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         let path = format!("{}/capture", order_path(provider_payment_id)?);
         // The spec's `order_capture_request` body is optional, but PayPal
         // wants valid JSON with the JSON content type: an empty object.
@@ -137,7 +144,7 @@ impl PaymentGateway for PaypalGateway {
             // Captured but the answer shows no capture yet: in progress,
             // not "approved" (asking to capture again would not help).
             return match outcome::of_order(&reply.json("order")?)? {
-                GatewayOutcome::Approved => Ok(GatewayOutcome::Processing),
+                GatewayOutcome::AwaitingCapture => Ok(GatewayOutcome::Processing),
                 other => Ok(other),
             };
         }
@@ -161,6 +168,16 @@ impl PaymentGateway for PaypalGateway {
         order_path(provider_payment_id).map(|_| ())
     }
 
+    /// Reads the order and maps its state (and its capture's, if any).
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        let call = Call::get(order_path(provider_payment_id)?);
+        let order: Order = self.client.send(&call).await?.success()?.json("order")?;
+        outcome::of_order(&order)
+    }
+}
+
+#[async_trait]
+impl RefundGateway for PaypalGateway {
     /// Refunds against the order's capture: `POST
     /// /v2/payments/captures/{id}/refund` with the major-unit amount and
     /// `PayPal-Request-Id` `refund-{key}`.
@@ -186,6 +203,19 @@ impl PaymentGateway for PaypalGateway {
         Ok(GatewayRefund { provider_refund_id, state: refund_state(refund) })
     }
 
+    /// Reads a refund: `GET /v2/payments/refunds/{id}`.
+    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
+        if provider_refund_id.is_empty() || !provider_refund_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(GatewayError::UnknownPayment);
+        }
+        let call = Call::get(format!("/v2/payments/refunds/{provider_refund_id}"));
+        let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
+        Ok(refund_state(refund))
+    }
+}
+
+#[async_trait]
+impl DisputeGateway for PaypalGateway {
     /// Reads the dispute and resolves the disputed capture to its order
     /// (see `dispute.rs`).
     async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
@@ -204,23 +234,6 @@ impl PaymentGateway for PaypalGateway {
     /// Accepts the claim (the buyer is refunded), then reads the dispute.
     async fn accept_dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
         dispute::accept_claim(&self.client, provider_dispute_id).await
-    }
-
-    /// Reads a refund: `GET /v2/payments/refunds/{id}`.
-    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
-        if provider_refund_id.is_empty() || !provider_refund_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(GatewayError::UnknownPayment);
-        }
-        let call = Call::get(format!("/v2/payments/refunds/{provider_refund_id}"));
-        let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
-        Ok(refund_state(refund))
-    }
-
-    /// Reads the order and maps its state (and its capture's, if any).
-    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
-        let call = Call::get(order_path(provider_payment_id)?);
-        let order: Order = self.client.send(&call).await?.success()?.json("order")?;
-        outcome::of_order(&order)
     }
 }
 

@@ -38,6 +38,7 @@
 
 mod client;
 mod config;
+mod descriptor;
 mod dispute;
 mod error;
 mod gateway;
@@ -53,6 +54,7 @@ pub use config::{
     DEFAULT_BACKOFF_BASE_MS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, LIVE_API_BASE, MAX_BACKOFF_MS, PaypalConfig,
     SANDBOX_API_BASE, Secret,
 };
+pub use descriptor::{descriptor, mode_of};
 pub use error::SetupError;
 pub use gateway::PaypalGateway;
 pub use payouts::{EMAIL_SUBJECT, PaypalPayouts};

@@ -23,7 +23,7 @@ pub(crate) fn of_order(order: &Order) -> Result<GatewayOutcome, GatewayError> {
         OrderStatus::Created | OrderStatus::Saved | OrderStatus::PayerActionRequired => GatewayOutcome::AwaitingBuyer,
         // The buyer approved; the money moves only when we capture, which
         // the approval webhook, the buyer's return or reconciliation does.
-        OrderStatus::Approved => GatewayOutcome::Approved,
+        OrderStatus::Approved => GatewayOutcome::AwaitingCapture,
         // Completed without a capture in the answer (a minimal
         // representation): not enough to call it paid, so look again later.
         OrderStatus::Completed => GatewayOutcome::Processing,
@@ -150,7 +150,7 @@ mod tests {
             ("CREATED", GatewayOutcome::AwaitingBuyer),
             ("SAVED", GatewayOutcome::AwaitingBuyer),
             ("PAYER_ACTION_REQUIRED", GatewayOutcome::AwaitingBuyer),
-            ("APPROVED", GatewayOutcome::Approved),
+            ("APPROVED", GatewayOutcome::AwaitingCapture),
             ("COMPLETED", GatewayOutcome::Processing),
             ("VOIDED", GatewayOutcome::Canceled),
         ];

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use adapters_postgres::testing::TestDb;
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
-use adapters_sandbox::{SandboxGateway, SandboxPayouts};
+use adapters_sandbox::SandboxPayouts;
 use async_trait::async_trait;
 use domain::builders::{CouponBuilder, CreatePaymentBuilder};
 use domain::catalog::{Availability, CatalogItem, ItemRef};
@@ -29,11 +29,11 @@ use domain::coupon::Discount;
 use domain::dispute::{DisputeFeeBearer, DisputeStatus};
 use domain::ids::{CouponId, PaymentId, PayoutId, RefundId, UserId};
 use domain::money::{Currency, Money, Rate};
-use domain::payment::{Payment, PaymentMethod};
+use domain::payment::PaymentMethod;
 use domain::payout::{PayoutDestination, PayoutMethod};
 use domain::ports::{
-    Catalog, DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState,
-    GatewaySession, Gateways, PaymentGateway, PayoutGateways, PayoutRepository, SystemClock, TimeOrderedIds,
+    Catalog, DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, Gateways, PayoutGateways, PayoutRepository,
+    SystemClock, TimeOrderedIds,
 };
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
@@ -43,7 +43,7 @@ use domain::usecases::refunds::{RefundPorts, RefundService};
 use domain::usecases::{Actor, Role};
 use proptest::prelude::*;
 
-/// The sandbox, plus disputes the test scripts: `dispute()` answers what
+/// Disputes the test scripts, added to the sandbox: `dispute()` answers what
 /// the "bank" last decided for that id (the gateway's side of a dispute).
 #[derive(Default)]
 struct SandboxWithDisputes {
@@ -57,28 +57,7 @@ impl SandboxWithDisputes {
 }
 
 #[async_trait]
-impl PaymentGateway for SandboxWithDisputes {
-    fn method(&self) -> PaymentMethod {
-        PaymentMethod::Sandbox
-    }
-    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
-        SandboxGateway.create_session(payment).await
-    }
-    async fn confirm(&self, id: &str, token: &str) -> Result<GatewayOutcome, GatewayError> {
-        SandboxGateway.confirm(id, token).await
-    }
-    async fn cancel(&self, id: &str) -> Result<(), GatewayError> {
-        SandboxGateway.cancel(id).await
-    }
-    async fn status(&self, id: &str) -> Result<GatewayOutcome, GatewayError> {
-        SandboxGateway.status(id).await
-    }
-    async fn refund(&self, id: &str, amount: Money, key: &str) -> Result<GatewayRefund, GatewayError> {
-        SandboxGateway.refund(id, amount, key).await
-    }
-    async fn refund_status(&self, id: &str) -> Result<GatewayRefundState, GatewayError> {
-        SandboxGateway.refund_status(id).await
-    }
+impl DisputeGateway for SandboxWithDisputes {
     async fn dispute(&self, id: &str) -> Result<GatewayDispute, GatewayError> {
         self.disputes.lock().unwrap().get(id).cloned().ok_or(GatewayError::UnknownPayment)
     }
@@ -151,7 +130,7 @@ async fn world(db: &TestDb) -> World {
         PgStore::connect(db.url(), &PoolSettings::default()).unwrap().with_keyring(Keyring::new([7; 32], &[]).unwrap());
     let shared = Arc::new(store.clone());
     let bank = Arc::new(SandboxWithDisputes::default());
-    let gateways = Gateways::new().with(bank.clone());
+    let gateways = Gateways::new().register(adapters_sandbox::descriptor().disputes(bank.clone()));
     let ports = PaymentPorts {
         payments: shared.clone(),
         coupons: shared.clone(),

@@ -16,12 +16,16 @@ mod payouts;
 
 pub use payouts::{DECLINED_ACCOUNT, DECLINED_EMAIL_PREFIX, SandboxPayouts};
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use domain::gateway_config::GatewayMode;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
+use domain::payout::PayoutMethod;
 use domain::ports::{
-    GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
-    PaymentGateway,
+    GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
+    PaymentGateway, RefundGateway,
 };
 
 /// Token that makes a payment succeed.
@@ -33,9 +37,30 @@ pub const TOKEN_REQUIRES_ACTION: &str = "sandbox_requires_action";
 /// Prefix of sandbox session ids.
 pub const SESSION_PREFIX: &str = "sbx_";
 
+/// Every token the sandbox accepts.
+const TOKENS: [&str; 3] = [TOKEN_SUCCESS, TOKEN_DECLINE, TOKEN_REQUIRES_ACTION];
+
 /// The sandbox gateway.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SandboxGateway;
+
+/// The sandbox as the application registers it: test mode, payments and
+/// refunds, and stand-in payout rails for Stripe Connect and PayPal that
+/// serve only while no real rail is registered. It has no disputes and no
+/// webhooks.
+pub fn descriptor() -> GatewayDescriptor {
+    GatewayDescriptor::new(GatewayMode::Test, Arc::new(SandboxGateway))
+        .refunds(Arc::new(SandboxGateway))
+        .stand_in_payouts(Arc::new(SandboxPayouts::new(PayoutMethod::StripeConnect)))
+        .stand_in_payouts(Arc::new(SandboxPayouts::new(PayoutMethod::Paypal)))
+}
+
+/// Asks for one of the tokens; `authenticate` after `sandbox_requires_action`
+/// (then only success or decline are left to choose).
+fn confirm_with_token(authenticate: bool) -> NextAction {
+    let tokens = if authenticate { vec![TOKEN_SUCCESS, TOKEN_DECLINE] } else { TOKENS.to_vec() };
+    NextAction::ConfirmWithToken { provider: PaymentMethod::Sandbox, tokens, authenticate }
+}
 
 #[async_trait]
 impl PaymentGateway for SandboxGateway {
@@ -46,9 +71,7 @@ impl PaymentGateway for SandboxGateway {
     async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
         Ok(GatewaySession {
             provider_payment_id: format!("{SESSION_PREFIX}{}", payment.id.uuid().simple()),
-            next_action: NextAction::SandboxConfirm {
-                tokens: vec![TOKEN_SUCCESS, TOKEN_DECLINE, TOKEN_REQUIRES_ACTION],
-            },
+            next_action: confirm_with_token(false),
         })
     }
 
@@ -59,7 +82,7 @@ impl PaymentGateway for SandboxGateway {
         match token {
             TOKEN_SUCCESS => Ok(GatewayOutcome::Succeeded),
             TOKEN_DECLINE => Ok(GatewayOutcome::Declined { reason: "card_declined (sandbox)".to_owned() }),
-            TOKEN_REQUIRES_ACTION => Ok(GatewayOutcome::RequiresAction(NextAction::SandboxAuthenticate)),
+            TOKEN_REQUIRES_ACTION => Ok(GatewayOutcome::RequiresAction(confirm_with_token(true))),
             _ => Err(GatewayError::InvalidRequest(format!(
                 "unknown sandbox token; use {TOKEN_SUCCESS}, {TOKEN_DECLINE} or {TOKEN_REQUIRES_ACTION}"
             ))),
@@ -70,6 +93,18 @@ impl PaymentGateway for SandboxGateway {
         if provider_payment_id.starts_with(SESSION_PREFIX) { Ok(()) } else { Err(GatewayError::UnknownPayment) }
     }
 
+    /// The sandbox keeps no state: a session is always waiting for the
+    /// client's confirmation until it is confirmed.
+    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        if !provider_payment_id.starts_with(SESSION_PREFIX) {
+            return Err(GatewayError::UnknownPayment);
+        }
+        Ok(GatewayOutcome::AwaitingBuyer)
+    }
+}
+
+#[async_trait]
+impl RefundGateway for SandboxGateway {
     /// Sandbox refunds always succeed at once.
     async fn refund(
         &self,
@@ -91,32 +126,6 @@ impl PaymentGateway for SandboxGateway {
             Err(GatewayError::UnknownPayment)
         }
     }
-
-    /// The sandbox has no disputes.
-    async fn dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
-        Err(GatewayError::UnknownPayment)
-    }
-
-    async fn submit_dispute_evidence(
-        &self,
-        _provider_dispute_id: &str,
-        _evidence: &domain::ports::DisputeEvidence,
-    ) -> Result<GatewayDispute, GatewayError> {
-        Err(GatewayError::UnknownPayment)
-    }
-
-    async fn accept_dispute(&self, _provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
-        Err(GatewayError::UnknownPayment)
-    }
-
-    /// The sandbox keeps no state: a session is always waiting for the
-    /// client's confirmation until it is confirmed.
-    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
-        if !provider_payment_id.starts_with(SESSION_PREFIX) {
-            return Err(GatewayError::UnknownPayment);
-        }
-        Ok(GatewayOutcome::AwaitingBuyer)
-    }
 }
 
 #[cfg(test)]
@@ -132,7 +141,7 @@ mod tests {
         assert!(matches!(block_on(gateway.confirm("sbx_1", TOKEN_DECLINE)), Ok(GatewayOutcome::Declined { .. })));
         assert_eq!(
             block_on(gateway.confirm("sbx_1", TOKEN_REQUIRES_ACTION)),
-            Ok(GatewayOutcome::RequiresAction(NextAction::SandboxAuthenticate))
+            Ok(GatewayOutcome::RequiresAction(confirm_with_token(true)))
         );
         assert!(matches!(block_on(gateway.confirm("sbx_1", "4242424242424242")), Err(GatewayError::InvalidRequest(_))));
     }

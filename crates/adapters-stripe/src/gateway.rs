@@ -1,4 +1,4 @@
-//! The payment gateway port over Stripe PaymentIntents.
+//! Payments over Stripe PaymentIntents, and their refunds.
 //!
 //! The buyer confirms a PaymentIntent with Stripe.js using its client
 //! secret; Skillpay then re-reads the PaymentIntent (confirm endpoint,
@@ -6,12 +6,11 @@
 //! payment method token given to confirm is confirmed server-side.
 
 use async_trait::async_trait;
-use domain::dispute::DisputeStatus;
-use domain::money::{Currency, Money};
+use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    ClientSecret, DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState,
-    GatewaySession, NextAction, PaymentGateway,
+    ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
+    PaymentGateway, RefundGateway,
 };
 use reqwest::Method;
 
@@ -38,6 +37,10 @@ impl StripeGateway {
     /// A gateway with these settings.
     pub fn new(config: StripeConfig) -> Result<Self, GatewayError> {
         Ok(Self { client: StripeClient::new(config)? })
+    }
+
+    pub(crate) fn client(&self) -> &StripeClient {
+        &self.client
     }
 
     async fn retrieve(&self, id: &str) -> Result<PaymentIntent, GatewayError> {
@@ -75,7 +78,8 @@ pub(crate) fn outcome_of(intent: &PaymentIntent) -> GatewayOutcome {
         "processing" | "requires_capture" => GatewayOutcome::Processing,
         "canceled" => GatewayOutcome::Canceled,
         "requires_action" => match &intent.client_secret {
-            Some(secret) => GatewayOutcome::RequiresAction(NextAction::StripeConfirm {
+            Some(secret) => GatewayOutcome::RequiresAction(NextAction::ClientConfirm {
+                provider: PaymentMethod::Stripe,
                 client_secret: ClientSecret::new(secret.clone()),
             }),
             None => GatewayOutcome::Processing,
@@ -89,58 +93,6 @@ pub(crate) fn outcome_of(intent: &PaymentIntent) -> GatewayOutcome {
         _ => GatewayOutcome::AwaitingBuyer,
     }
 }
-
-/// A Dispute as the domain sees it; the one mapping every dispute call uses.
-fn dispute_of(dispute: wire::Dispute) -> Result<GatewayDispute, GatewayError> {
-    let currency = Currency::from_code(&dispute.currency.to_ascii_uppercase())
-        .map_err(|_| GatewayError::InvalidRequest("dispute in an unsupported currency".to_owned()))?;
-    // `warning_closed` is Stripe's own; `charge_refunded` means the
-    // charge was refunded while inquired: the inquiry ends.
-    let status = match dispute.status.as_str() {
-        "charge_refunded" => DisputeStatus::WarningClosed,
-        other => DisputeStatus::parse(other)
-            .ok_or_else(|| GatewayError::Unavailable(format!("unknown dispute status {other}")))?,
-    };
-    Ok(GatewayDispute {
-        provider_payment_id: dispute.payment_intent.ok_or(GatewayError::UnknownPayment)?,
-        amount: Money::from_minor(dispute.amount, currency),
-        reason: dispute.reason.unwrap_or_else(|| "general".to_owned()),
-        status,
-        evidence_due_by: dispute
-            .evidence_details
-            .and_then(|e| e.due_by)
-            .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
-    })
-}
-
-/// The form fields of a dispute update carrying `evidence`, submitted.
-fn evidence_form(evidence: &DisputeEvidence) -> Vec<(String, String)> {
-    let mut form = vec![("evidence[uncategorized_text]".to_owned(), evidence.explanation.clone())];
-    if let Some(product) = &evidence.product_description {
-        form.push(("evidence[product_description]".to_owned(), product.clone()));
-    }
-    if let Some(email) = &evidence.customer_email {
-        form.push(("evidence[customer_email_address]".to_owned(), email.clone()));
-    }
-    form.push(("submit".to_owned(), "true".to_owned()));
-    form
-}
-
-/// A short hex digest of a form: idempotency keys must not carry the
-/// evidence itself (it can hold the buyer's email), only tell it apart.
-fn form_digest(form: &[(String, String)]) -> String {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    for (name, value) in form {
-        for part in [name, value] {
-            context.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
-            context.update(part.as_bytes());
-        }
-    }
-    hex::encode(&context.finish().as_ref()[..EVIDENCE_DIGEST_BYTES])
-}
-
-/// Bytes of the evidence digest kept in an idempotency key (128 bits).
-const EVIDENCE_DIGEST_BYTES: usize = 16;
 
 #[async_trait]
 impl PaymentGateway for StripeGateway {
@@ -167,7 +119,10 @@ impl PaymentGateway for StripeGateway {
             .ok_or_else(|| GatewayError::Unavailable("PaymentIntent without client secret".to_owned()))?;
         Ok(GatewaySession {
             provider_payment_id: intent.id,
-            next_action: NextAction::StripeConfirm { client_secret: ClientSecret::new(client_secret) },
+            next_action: NextAction::ClientConfirm {
+                provider: PaymentMethod::Stripe,
+                client_secret: ClientSecret::new(client_secret),
+            },
         })
     }
 
@@ -218,7 +173,10 @@ impl PaymentGateway for StripeGateway {
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         Ok(outcome_of(&self.retrieve(provider_payment_id).await?))
     }
+}
 
+#[async_trait]
+impl RefundGateway for StripeGateway {
     async fn refund(
         &self,
         provider_payment_id: &str,
@@ -237,41 +195,6 @@ impl PaymentGateway for StripeGateway {
             .map_err(CallError::into_gateway_error)?;
         let state = refund_state(&refund);
         Ok(GatewayRefund { provider_refund_id: refund.id, state })
-    }
-
-    /// `POST /v1/disputes/{id}` with the evidence and `submit=true`: Stripe
-    /// sends it to the bank at once (no draft is left to finish). The key
-    /// names the dispute and a digest of the evidence, so a retried call
-    /// submits once while different evidence later is a new request.
-    async fn submit_dispute_evidence(
-        &self,
-        provider_dispute_id: &str,
-        evidence: &DisputeEvidence,
-    ) -> Result<GatewayDispute, GatewayError> {
-        let path = format!("/v1/disputes/{}", path_segment(provider_dispute_id)?);
-        let form = evidence_form(evidence);
-        let key = format!("dispute-evidence-{provider_dispute_id}-{}", form_digest(&form));
-        let dispute: wire::Dispute =
-            self.client.call(Method::POST, &path, &form, Some(&key)).await.map_err(CallError::into_gateway_error)?;
-        dispute_of(dispute)
-    }
-
-    /// `POST /v1/disputes/{id}/close`: Stripe records the dispute as lost.
-    async fn accept_dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
-        let path = format!("/v1/disputes/{}/close", path_segment(provider_dispute_id)?);
-        let key = format!("dispute-close-{provider_dispute_id}");
-        let dispute: wire::Dispute =
-            self.client.call(Method::POST, &path, &[], Some(&key)).await.map_err(CallError::into_gateway_error)?;
-        dispute_of(dispute)
-    }
-
-    async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
-        let dispute: wire::Dispute = self
-            .client
-            .call(Method::GET, &format!("/v1/disputes/{}", path_segment(provider_dispute_id)?), &[], None)
-            .await
-            .map_err(CallError::into_gateway_error)?;
-        dispute_of(dispute)
     }
 
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {

@@ -13,6 +13,8 @@
 
 mod client;
 mod config;
+mod descriptor;
+mod dispute;
 mod gateway;
 mod payouts;
 mod signature;
@@ -20,6 +22,7 @@ mod webhook;
 pub mod wire;
 
 pub use config::{DEFAULT_API_BASE, StripeConfig};
+pub use descriptor::{descriptor, mode_of_key};
 pub use gateway::StripeGateway;
 pub use payouts::{PAYOUT_ID_METADATA_KEY, REVERSED_REASON, StripeConnectPayouts};
 pub use signature::{SIGNATURE_TOLERANCE_SECS, SignatureError, sign, verify_signature};

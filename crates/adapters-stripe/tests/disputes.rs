@@ -6,7 +6,7 @@
 use adapters_stripe::{StripeConfig, StripeGateway};
 use domain::dispute::DisputeStatus;
 use domain::money::{Currency, Money};
-use domain::ports::{DisputeEvidence, GatewayError, PaymentGateway};
+use domain::ports::{DisputeEvidence, DisputeGateway, GatewayError};
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

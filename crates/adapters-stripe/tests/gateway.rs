@@ -9,7 +9,7 @@ use domain::builders::PaymentBuilder;
 use domain::ids::{PaymentId, UserId};
 use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{GatewayError, GatewayOutcome, NextAction, PaymentGateway};
+use domain::ports::{GatewayError, GatewayOutcome, NextAction, PaymentGateway, RefundGateway};
 use serde_json::json;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -57,7 +57,9 @@ async fn creating_a_session_sends_minor_units_our_id_and_an_idempotency_key() {
     let session = gateway(&server, 2_000).create_session(&p).await.unwrap();
     assert_eq!(session.provider_payment_id, "pi_123");
     match session.next_action {
-        NextAction::StripeConfirm { client_secret } => assert_eq!(client_secret.expose(), "pi_123_secret_abc"),
+        NextAction::ClientConfirm { provider: PaymentMethod::Stripe, client_secret } => {
+            assert_eq!(client_secret.expose(), "pi_123_secret_abc")
+        }
         other => panic!("unexpected next action {other:?}"),
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::catalog::{Availability, CatalogItem, ItemKind};
 use domain::coupon::{Coupon, Discount};
 use domain::money::{Currency, Money};
-use domain::payment::Payment;
+use domain::payment::{Payment, PaymentMethod};
 use domain::ports::NextAction;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,47 +82,57 @@ pub struct ConfirmPaymentBody {
     pub payment_token: String,
 }
 
-/// What the client must do next to pay.
+/// What the client must do next to pay. The type names the gateway that
+/// asks, so a client can tell a new gateway's steps apart without a new
+/// kind of answer.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum NextActionView {
-    /// Confirm with a sandbox test token at `POST /api/payments/{id}/confirm/`.
-    SandboxConfirm {
-        /// Accepted tokens.
-        payment_tokens: Vec<String>,
-    },
-    /// The sandbox bank wants authentication: confirm again.
-    SandboxAuthenticate {
-        /// Accepted tokens.
-        payment_tokens: Vec<String>,
-    },
-    /// Confirm the PaymentIntent with Stripe.js.
-    StripeConfirm {
-        /// The PaymentIntent's client secret.
-        client_secret: String,
-    },
-    /// Send the buyer to this URL to approve.
-    Redirect {
-        /// Where to send the buyer.
-        url: String,
-    },
+pub struct NextActionView {
+    /// `{gateway}_confirm`: confirm, either with one of `payment_tokens` at
+    /// `POST /api/payments/{id}/confirm/` or in the browser with the
+    /// gateway's own library holding `client_secret` (e.g.
+    /// `sandbox_confirm`, `stripe_confirm`); `{gateway}_authenticate`: the
+    /// buyer must authenticate, then confirm again with a token;
+    /// `redirect`: send the buyer to `url`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The gateway asking (absent for `redirect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Tokens the confirm endpoint accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_tokens: Option<Vec<String>>,
+    /// The secret the gateway's browser library confirms with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Where to send the buyer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl NextActionView {
     /// The view of a domain next action (`None` for no action).
     pub fn from_domain(action: &NextAction) -> Option<Self> {
+        let blank = |kind: String, provider: Option<&PaymentMethod>| Self {
+            kind,
+            provider: provider.map(|p| p.as_str().to_owned()),
+            payment_tokens: None,
+            client_secret: None,
+            url: None,
+        };
         match action {
             NextAction::None => None,
-            NextAction::SandboxConfirm { tokens } => {
-                Some(Self::SandboxConfirm { payment_tokens: tokens.iter().map(|t| (*t).to_owned()).collect() })
+            NextAction::ConfirmWithToken { provider, tokens, authenticate } => {
+                let step = if *authenticate { "authenticate" } else { "confirm" };
+                Some(Self {
+                    payment_tokens: Some(tokens.iter().map(|t| (*t).to_owned()).collect()),
+                    ..blank(format!("{}_{step}", provider.as_str()), Some(provider))
+                })
             }
-            NextAction::SandboxAuthenticate => Some(Self::SandboxAuthenticate {
-                payment_tokens: vec!["sandbox_success".to_owned(), "sandbox_decline".to_owned()],
+            NextAction::ClientConfirm { provider, client_secret } => Some(Self {
+                client_secret: Some(client_secret.expose().to_owned()),
+                ..blank(format!("{}_confirm", provider.as_str()), Some(provider))
             }),
-            NextAction::StripeConfirm { client_secret } => {
-                Some(Self::StripeConfirm { client_secret: client_secret.expose().to_owned() })
-            }
-            NextAction::RedirectToUrl { url } => Some(Self::Redirect { url: url.clone() }),
+            NextAction::Redirect { url } => Some(Self { url: Some(url.clone()), ..blank("redirect".to_owned(), None) }),
         }
     }
 }

@@ -14,20 +14,16 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware};
-use adapters_paypal::{
-    PaypalClient, PaypalConfig, PaypalGateway, PaypalPayouts, PaypalWebhookVerifier, Secret as PaypalSecret,
-};
+use adapters_paypal::{PaypalClient, PaypalConfig, Secret as PaypalSecret};
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
-use adapters_sandbox::{SandboxGateway, SandboxPayouts};
-use adapters_stripe::{StripeConfig, StripeConnectPayouts, StripeGateway, StripeWebhookVerifier};
+use adapters_stripe::StripeConfig;
 use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
-use domain::breaker::{BreakerPolicy, BreakingPaymentGateway, BreakingPayoutGateway};
+use domain::breaker::BreakerPolicy;
 use domain::gateway_config::GatewayMode;
 use domain::payment::PaymentMethod;
-use domain::payout::PayoutMethod;
-use domain::ports::{GatewayConfigRepository, Gateways, PayoutGateways, SystemClock, TimeOrderedIds, WebhookVerifier};
+use domain::ports::{GatewayConfigRepository, Gateways, SystemClock, TimeOrderedIds};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
@@ -123,52 +119,39 @@ pub fn breaker_policy(config: &Config) -> BreakerPolicy {
     }
 }
 
-/// The gateways `config` enables (`paypal`: the shared PayPal client), the
-/// real ones each behind its own circuit breaker.
+/// The gateways `config` enables (`paypal`: the shared PayPal client),
+/// each declared by its adapter crate: the sandbox when it is on, Stripe
+/// with a secret key, PayPal with a client. Real gateways sit behind
+/// circuit breakers.
 pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Result<Gateways> {
     let mut gateways = Gateways::new();
     let (policy, clock) = (breaker_policy(config), Arc::new(SystemClock));
     if config.sandbox_enabled {
-        gateways = gateways.with(Arc::new(SandboxGateway));
+        gateways = gateways.register(adapters_sandbox::descriptor());
     }
     if let Some(key) = &config.stripe_secret_key {
         let mut stripe = StripeConfig::new(key.clone());
         stripe.api_base = config.stripe_api_base.clone();
         stripe.webhook_secrets = config.stripe_webhook_secrets.clone();
-        let stripe = StripeGateway::new(stripe).context("setting up Stripe")?;
-        gateways = gateways.with(Arc::new(BreakingPaymentGateway::new(stripe, policy, clock.clone())));
+        gateways =
+            gateways.register(adapters_stripe::descriptor(stripe, policy, clock.clone()).context("setting up Stripe")?);
     }
     if let Some(client) = paypal {
-        let paypal = PaypalGateway::new(client.clone());
-        gateways = gateways.with(Arc::new(BreakingPaymentGateway::new(paypal, policy, clock)));
+        gateways = gateways.register(adapters_paypal::descriptor(client, policy, clock));
     }
     Ok(gateways)
 }
 
-/// The payout gateways `config` enables: Stripe Connect transfers with the
-/// Stripe key, PayPal Payouts with the PayPal client. Without real keys the
-/// sandbox stands in for either when the sandbox is on; bank transfers need
-/// no gateway.
-pub fn payout_gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Result<PayoutGateways> {
-    let mut gateways = PayoutGateways::new();
-    let (policy, clock) = (breaker_policy(config), Arc::new(SystemClock));
-    if config.sandbox_enabled {
-        for method in [PayoutMethod::StripeConnect, PayoutMethod::Paypal] {
-            gateways = gateways.with(Arc::new(SandboxPayouts::new(method)));
-        }
-    }
-    if let Some(key) = &config.stripe_secret_key {
-        let mut stripe = StripeConfig::new(key.clone());
-        stripe.api_base = config.stripe_api_base.clone();
-        let payouts =
-            StripeConnectPayouts::new(stripe).map_err(|e| anyhow::anyhow!("setting up Stripe payouts: {e}"))?;
-        gateways = gateways.with(Arc::new(BreakingPayoutGateway::new(payouts, policy, clock.clone())));
-    }
-    if let Some(client) = paypal {
-        let payouts = PaypalPayouts::new(client.clone());
-        gateways = gateways.with(Arc::new(BreakingPayoutGateway::new(payouts, policy, clock)));
-    }
-    Ok(gateways)
+/// One line per gateway served, for the start-up log: method, mode and
+/// capabilities.
+pub fn describe_gateways(gateways: &Gateways) -> Vec<String> {
+    gateways
+        .descriptors()
+        .map(|g| {
+            let capabilities: Vec<&str> = g.capabilities().into_iter().map(<&str>::from).collect();
+            format!("{} ({}): {}", g.method().as_str(), g.mode().as_str(), capabilities.join(", "))
+        })
+        .collect()
 }
 
 /// The PayPal client the gateway and the webhook verifier share (one
@@ -189,28 +172,21 @@ pub fn paypal_client(config: &Config) -> anyhow::Result<Option<PaypalClient>> {
     Ok(Some(client))
 }
 
-/// The webhook verifiers: every gateway gets one, so a gateway without
-/// secrets answers 503 (fail closed) rather than 404.
-pub fn webhook_verifiers(config: &Config, paypal: Option<&PaypalClient>) -> Vec<Arc<dyn WebhookVerifier>> {
-    let mut verifiers: Vec<Arc<dyn WebhookVerifier>> =
-        vec![Arc::new(StripeWebhookVerifier::new(config.stripe_webhook_secrets.clone()))];
-    if let Some(client) = paypal {
-        verifiers.push(Arc::new(PaypalWebhookVerifier::new(client.clone())));
-    }
-    verifiers
-}
-
 /// Wires the adapters into the use cases.
 pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
     let paypal = paypal_client(config)?;
     let store = Arc::new(store);
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(TimeOrderedIds);
+    let gateways = gateways(config, paypal.as_ref())?;
+    for gateway in describe_gateways(&gateways) {
+        tracing::info!(%gateway, "gateway served");
+    }
     let ports = PaymentPorts {
         payments: store.clone(),
         coupons: store.clone(),
         catalog: store.clone(),
-        gateways: gateways(config, paypal.as_ref())?,
+        gateways,
         clock: clock.clone(),
         ids: ids.clone(),
     };
@@ -252,7 +228,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         PayoutPorts {
             payouts: store.clone(),
             earnings: store.clone(),
-            gateways: payout_gateways(config, paypal.as_ref())?,
+            gateways: ports.gateways.payout_gateways(),
             clock: clock.clone(),
             ids: ids.clone(),
             dual_control,
@@ -268,6 +244,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),
     );
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
+    let webhook_verifiers = ports.gateways.webhook_verifiers();
     let payments = PaymentService::new(ports, policy);
     Ok(AppState {
         rate_limits,
@@ -275,7 +252,7 @@ pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
         refunds: refunds.clone(),
         ledger: store.clone(),
         webhooks: WebhookService::new(
-            webhook_verifiers(config, paypal.as_ref()),
+            webhook_verifiers,
             store.clone(),
             payments.clone(),
             refunds,

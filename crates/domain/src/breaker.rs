@@ -16,8 +16,9 @@ use crate::money::Money;
 use crate::payment::{Payment, PaymentMethod};
 use crate::payout::{Payout, PayoutDestination, PayoutMethod};
 use crate::ports::{
-    Clock, DisputeEvidence, GatewayDispute, GatewayError, GatewayOutcome, GatewayPayout, GatewayPayoutState,
-    GatewayRefund, GatewayRefundState, GatewaySession, PaymentGateway, PayoutGateway,
+    Clock, DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayPayout,
+    GatewayPayoutState, GatewayRefund, GatewayRefundState, GatewaySession, PaymentGateway, PayoutGateway,
+    RefundGateway,
 };
 
 /// When a circuit opens and for how long.
@@ -166,23 +167,24 @@ impl Drop for Outstanding<'_> {
     }
 }
 
-/// A payment gateway behind a circuit breaker.
+/// A gateway behind one circuit breaker shared by all its capabilities:
+/// `Breaking<G>` takes payments, refunds, answers disputes or sends
+/// payouts when `G` does, each call through the same circuit.
 #[derive(Debug)]
-pub struct BreakingPaymentGateway<G> {
+pub struct Breaking<G> {
     inner: G,
     breaker: CircuitBreaker,
 }
 
-impl<G: PaymentGateway> BreakingPaymentGateway<G> {
-    /// Wraps `inner`.
-    pub fn new(inner: G, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> Self {
-        let name = format!("the {} gateway", inner.method().as_str());
-        Self { inner, breaker: CircuitBreaker::new(name, policy, clock) }
+impl<G> Breaking<G> {
+    /// Wraps `inner`, the gateway called `name` in messages.
+    pub fn new(name: &str, inner: G, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> Self {
+        Self { inner, breaker: CircuitBreaker::new(format!("the {name} gateway"), policy, clock) }
     }
 }
 
 #[async_trait]
-impl<G: PaymentGateway> PaymentGateway for BreakingPaymentGateway<G> {
+impl<G: PaymentGateway> PaymentGateway for Breaking<G> {
     fn method(&self) -> PaymentMethod {
         self.inner.method()
     }
@@ -192,12 +194,19 @@ impl<G: PaymentGateway> PaymentGateway for BreakingPaymentGateway<G> {
     async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError> {
         self.breaker.call(self.inner.confirm(provider_payment_id, token)).await
     }
+    async fn capture(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
+        self.breaker.call(self.inner.capture(provider_payment_id)).await
+    }
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
         self.breaker.call(self.inner.cancel(provider_payment_id)).await
     }
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         self.breaker.call(self.inner.status(provider_payment_id)).await
     }
+}
+
+#[async_trait]
+impl<G: RefundGateway> RefundGateway for Breaking<G> {
     async fn refund(
         &self,
         provider_payment_id: &str,
@@ -209,6 +218,10 @@ impl<G: PaymentGateway> PaymentGateway for BreakingPaymentGateway<G> {
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
         self.breaker.call(self.inner.refund_status(provider_refund_id)).await
     }
+}
+
+#[async_trait]
+impl<G: DisputeGateway> DisputeGateway for Breaking<G> {
     async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError> {
         self.breaker.call(self.inner.dispute(provider_dispute_id)).await
     }
@@ -224,23 +237,8 @@ impl<G: PaymentGateway> PaymentGateway for BreakingPaymentGateway<G> {
     }
 }
 
-/// A payout gateway behind a circuit breaker.
-#[derive(Debug)]
-pub struct BreakingPayoutGateway<G> {
-    inner: G,
-    breaker: CircuitBreaker,
-}
-
-impl<G: PayoutGateway> BreakingPayoutGateway<G> {
-    /// Wraps `inner`.
-    pub fn new(inner: G, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> Self {
-        let name = format!("the {} payout gateway", inner.method().as_str());
-        Self { inner, breaker: CircuitBreaker::new(name, policy, clock) }
-    }
-}
-
 #[async_trait]
-impl<G: PayoutGateway> PayoutGateway for BreakingPayoutGateway<G> {
+impl<G: PayoutGateway> PayoutGateway for Breaking<G> {
     fn method(&self) -> PayoutMethod {
         self.inner.method()
     }

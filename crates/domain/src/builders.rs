@@ -777,6 +777,15 @@ impl CouponBuilder {
     }
 }
 
+/// A test-mode gateway for `method` whose payment side only answers its
+/// method: add the mocked capability the test is about, e.g.
+/// `Gateways::new().register(gateway(PaymentMethod::Stripe).refunds(Arc::new(refunds)))`.
+pub fn gateway(method: PaymentMethod) -> crate::ports::GatewayDescriptor {
+    let mut payments = crate::ports::MockPaymentGateway::new();
+    payments.expect_method().return_const(method);
+    crate::ports::GatewayDescriptor::new(crate::gateway_config::GatewayMode::Test, std::sync::Arc::new(payments))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -6,10 +6,6 @@
 //! the state change together with its ledger journal, coupon redemption
 //! change and outbox rows, or nothing at all.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -27,12 +23,16 @@ use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
 mod console;
 mod events;
+mod gateway;
+mod gateway_registry;
 mod ops;
 mod payouts;
 mod rate_limits;
 mod stats;
 pub use console::*;
 pub use events::*;
+pub use gateway::*;
+pub use gateway_registry::*;
 pub use ops::*;
 pub use payouts::*;
 pub use rate_limits::*;
@@ -243,219 +243,6 @@ pub trait CouponRepository: Send + Sync {
     async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError>;
     /// Usage figures.
     async fn usage(&self, id: CouponId) -> Result<CouponUsage, StoreError>;
-}
-
-/// A secret the client needs (a Stripe client secret): never logged.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientSecret(String);
-
-impl ClientSecret {
-    /// Wraps a secret.
-    pub fn new(secret: String) -> Self {
-        Self(secret)
-    }
-    /// The secret, for the one response that hands it to the client.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientSecret(***)")
-    }
-}
-
-/// What the client must do next to pay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextAction {
-    /// Nothing: the payment needs no client step.
-    None,
-    /// Sandbox: confirm with one of the test tokens.
-    SandboxConfirm {
-        /// Tokens the sandbox accepts.
-        tokens: Vec<&'static str>,
-    },
-    /// Sandbox: the simulated bank wants authentication; confirm again.
-    SandboxAuthenticate,
-    /// Stripe: confirm the PaymentIntent with Stripe.js.
-    StripeConfirm {
-        /// The PaymentIntent's client secret.
-        client_secret: ClientSecret,
-    },
-    /// PayPal: send the buyer to approve the order.
-    RedirectToUrl {
-        /// Where to send the buyer.
-        url: String,
-    },
-}
-
-/// A payment session opened at a gateway.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewaySession {
-    /// The gateway's id for the payment.
-    pub provider_payment_id: String,
-    /// What the client must do next.
-    pub next_action: NextAction,
-}
-
-/// The gateway's verdict on a payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GatewayOutcome {
-    /// Paid.
-    Succeeded,
-    /// Declined; the reason is safe to show (no card data).
-    Declined {
-        /// Why.
-        reason: String,
-    },
-    /// More from the client is needed.
-    RequiresAction(NextAction),
-    /// The gateway is still working on it.
-    Processing,
-    /// Cancelled at the gateway (by us, the buyer or the gateway).
-    Canceled,
-    /// Still waiting for the buyer to pay: nothing changes.
-    AwaitingBuyer,
-    /// The buyer approved; the payment must be captured to be paid
-    /// (PayPal). Reconciliation captures it.
-    Approved,
-}
-
-/// A gateway call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GatewayError {
-    /// The gateway refused the request as invalid (our bug or bad token).
-    #[error("gateway refused the request: {0}")]
-    InvalidRequest(String),
-    /// The gateway does not know this payment.
-    #[error("gateway does not know this payment")]
-    UnknownPayment,
-    /// The gateway is down, timed out or answered 5xx; retrying may help.
-    #[error("gateway unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// A payment gateway (Stripe, PayPal, the sandbox).
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait PaymentGateway: Send + Sync {
-    /// The method this gateway serves.
-    fn method(&self) -> PaymentMethod;
-    /// Opens a payment session for `payment` (idempotent per payment id).
-    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError>;
-    /// Confirms the payment with a client token and answers the verdict.
-    async fn confirm(&self, provider_payment_id: &str, token: &str) -> Result<GatewayOutcome, GatewayError>;
-    /// Cancels an unpaid session.
-    async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError>;
-    /// Asks the gateway for the payment's true state (reconciliation, and
-    /// re-reading a webhook's object before acting on it).
-    async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError>;
-    /// Refunds `amount` of a paid payment. `idempotency_key` (the refund's
-    /// id) makes a repeated call refund once.
-    async fn refund(
-        &self,
-        provider_payment_id: &str,
-        amount: Money,
-        idempotency_key: &str,
-    ) -> Result<GatewayRefund, GatewayError>;
-    /// Where a refund made earlier stands now.
-    async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError>;
-    /// A dispute as the gateway reports it now. MUST answer
-    /// `UnknownPayment` for an id it does not know.
-    async fn dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError>;
-    /// Submits evidence contesting a dispute; answers the dispute after.
-    async fn submit_dispute_evidence(
-        &self,
-        provider_dispute_id: &str,
-        evidence: &DisputeEvidence,
-    ) -> Result<GatewayDispute, GatewayError>;
-    /// Accepts (closes) a dispute without contesting it: it is lost.
-    async fn accept_dispute(&self, provider_dispute_id: &str) -> Result<GatewayDispute, GatewayError>;
-}
-
-/// Evidence contesting a dispute, as an admin writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisputeEvidence {
-    /// Why the charge is valid (Stripe `uncategorized_text`, PayPal notes).
-    pub explanation: String,
-    /// What was sold (course or event, access given).
-    pub product_description: Option<String>,
-    /// The buyer's email, when known.
-    pub customer_email: Option<String>,
-}
-
-/// A dispute as a gateway reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayDispute {
-    /// The gateway's id of the disputed payment.
-    pub provider_payment_id: String,
-    /// The disputed amount.
-    pub amount: Money,
-    /// The gateway's reason code.
-    pub reason: String,
-    /// Where it stands.
-    pub status: crate::dispute::DisputeStatus,
-    /// When evidence is due.
-    pub evidence_due_by: Option<DateTime<Utc>>,
-}
-
-/// A refund as the gateway reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayRefund {
-    /// The gateway's id of the refund.
-    pub provider_refund_id: String,
-    /// Where it stands.
-    pub state: GatewayRefundState,
-}
-
-/// Where a refund stands at the gateway.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GatewayRefundState {
-    /// The money went back.
-    Succeeded,
-    /// Accepted, not final yet (a webhook or a later check settles it).
-    Pending,
-    /// Refused; the reason is safe to show.
-    Failed {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// The gateways configured, by method.
-#[derive(Clone, Default)]
-pub struct Gateways(HashMap<PaymentMethod, Arc<dyn PaymentGateway>>);
-
-impl Gateways {
-    /// No gateway.
-    pub fn new() -> Self {
-        Self(HashMap::new())
-    }
-
-    /// Adds a gateway for the method it serves.
-    pub fn with(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
-        self.0.insert(gateway.method(), gateway);
-        self
-    }
-
-    /// The gateway serving `method`, if configured.
-    pub fn for_method(&self, method: PaymentMethod) -> Option<Arc<dyn PaymentGateway>> {
-        self.0.get(&method).cloned()
-    }
-
-    /// Methods with a gateway.
-    pub fn methods(&self) -> Vec<PaymentMethod> {
-        let mut methods: Vec<_> = self.0.keys().copied().collect();
-        methods.sort_by_key(|m| m.as_str());
-        methods
-    }
-}
-
-impl fmt::Debug for Gateways {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.methods()).finish()
-    }
 }
 
 /// The current time.

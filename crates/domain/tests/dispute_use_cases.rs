@@ -10,13 +10,13 @@ mod support;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use domain::builders::{DisputeBuilder, PaymentBuilder};
+use domain::builders::{DisputeBuilder, PaymentBuilder, gateway};
 use domain::dispute::{Dispute, DisputeStatus};
 use domain::ids::{DisputeId, PaymentId};
 use domain::outbox::EventType;
 use domain::payment::{Payment, PaymentMethod, PaymentStatus};
 use domain::ports::{
-    DisputeChange, DisputeEvidence, GatewayDispute, Gateways, MockDisputeRepository, MockPaymentGateway,
+    DisputeChange, DisputeEvidence, GatewayDispute, Gateways, MockDisputeGateway, MockDisputeRepository,
     MockPaymentRepository,
 };
 use domain::usecases::Forbidden;
@@ -61,7 +61,7 @@ type Running = (DisputeService, Shared<Option<Dispute>>, Shared<Vec<DisputeChang
 
 /// The ports; the stores keep one payment and at most one dispute.
 struct World {
-    gateway: MockPaymentGateway,
+    gateway: MockDisputeGateway,
     payment: Shared<Payment>,
     dispute: Shared<Option<Dispute>>,
     steps: Shared<Vec<DisputeChange>>,
@@ -69,9 +69,12 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let mut gateway = MockPaymentGateway::new();
-        gateway.expect_method().return_const(PaymentMethod::Stripe);
-        World { gateway, payment: Arc::new(Mutex::new(paid())), dispute: Arc::default(), steps: Arc::default() }
+        World {
+            gateway: MockDisputeGateway::new(),
+            payment: Arc::new(Mutex::new(paid())),
+            dispute: Arc::default(),
+            steps: Arc::default(),
+        }
     }
 
     fn holding(self, dispute: Dispute) -> World {
@@ -113,7 +116,7 @@ impl World {
         let ports = DisputePorts {
             disputes: Arc::new(disputes),
             payments: Arc::new(payments),
-            gateways: Gateways::new().with(Arc::new(self.gateway)),
+            gateways: Gateways::new().register(gateway(PaymentMethod::Stripe).disputes(Arc::new(self.gateway))),
             clock: fixed_clock(),
             ids: sequential_ids(),
         };

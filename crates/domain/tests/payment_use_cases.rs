@@ -134,7 +134,11 @@ impl World {
         self.gateway().expect_create_session().times(1).returning(|_| {
             Ok(GatewaySession {
                 provider_payment_id: SESSION.to_owned(),
-                next_action: NextAction::SandboxConfirm { tokens: vec!["tok_success"] },
+                next_action: NextAction::ConfirmWithToken {
+                    provider: PaymentMethod::Sandbox,
+                    tokens: vec!["tok_success"],
+                    authenticate: false,
+                },
             })
         });
         self.payments
@@ -224,7 +228,14 @@ fn a_payment_is_priced_by_the_catalog_and_gets_the_gateway_session() {
     // Nothing is owed before the money arrives.
     assert!(new.journal.is_none() && new.outbox.is_empty() && new.redemption.is_none());
     assert_eq!(created.payment.provider_payment_id.as_deref(), Some(SESSION));
-    assert_eq!(created.next_action, NextAction::SandboxConfirm { tokens: vec!["tok_success"] });
+    assert_eq!(
+        created.next_action,
+        NextAction::ConfirmWithToken {
+            provider: PaymentMethod::Sandbox,
+            tokens: vec!["tok_success"],
+            authenticate: false
+        }
+    );
 }
 
 #[test]
@@ -451,10 +462,21 @@ fn a_declined_confirmation_fails_the_payment_with_the_reason_and_releases_the_co
 
 #[test]
 fn a_confirmation_that_requires_action_moves_to_processing_and_hands_back_the_action() {
-    let (world, changes) = confirming(GatewayOutcome::RequiresAction(NextAction::SandboxAuthenticate));
+    let (world, changes) = confirming(GatewayOutcome::RequiresAction(NextAction::ConfirmWithToken {
+        provider: PaymentMethod::Sandbox,
+        tokens: vec!["tok_success"],
+        authenticate: true,
+    }));
     let answered = block_on(world.service().confirm(student(), PAYMENT, "tok_success")).unwrap();
     assert_eq!(answered.payment.status, PaymentStatus::Processing);
-    assert_eq!(answered.next_action, NextAction::SandboxAuthenticate);
+    assert_eq!(
+        answered.next_action,
+        NextAction::ConfirmWithToken {
+            provider: PaymentMethod::Sandbox,
+            tokens: vec!["tok_success"],
+            authenticate: true
+        }
+    );
 
     let change = only(&changes);
     assert_eq!(change.to, PaymentStatus::Processing);
@@ -725,15 +747,16 @@ fn reconciling_a_payment_no_longer_open_does_not_ask_the_gateway() {
 }
 
 #[test]
-fn capturing_confirms_at_the_gateway_without_a_token_and_applies_the_result() {
+fn capturing_asks_the_gateway_to_capture_and_applies_the_result() {
     let mut world = World::new();
     world.holding(pending());
+    world.gateway().expect_confirm().never();
     world
         .gateway()
-        .expect_confirm()
-        .withf(|session, token| session == SESSION && token.is_empty())
+        .expect_capture()
+        .withf(|session| session == SESSION)
         .times(1)
-        .returning(|_, _| Ok(GatewayOutcome::Succeeded));
+        .returning(|_| Ok(GatewayOutcome::Succeeded));
     let changes = world.applying_changes_to(pending());
     assert_eq!(block_on(world.service().capture(PAYMENT)).unwrap().status, PaymentStatus::Completed);
     assert_eq!(only(&changes).to, PaymentStatus::Completed);

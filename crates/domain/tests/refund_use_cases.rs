@@ -9,13 +9,13 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
-use domain::builders::{PaymentBuilder, RefundBuilder};
+use domain::builders::{PaymentBuilder, RefundBuilder, gateway};
 use domain::ids::{PaymentId, RefundId};
 use domain::outbox::EventType;
 use domain::payment::{Payment, PaymentMethod, PaymentStatus};
 use domain::ports::{
     CreateRefundStoreError, GatewayError, GatewayRefund, GatewayRefundState, Gateways, MockApprovalStore,
-    MockPaymentGateway, MockPaymentRepository, MockRefundRepository, NewRefund, RefundChange,
+    MockPaymentRepository, MockRefundGateway, MockRefundRepository, NewRefund, RefundChange,
 };
 use domain::refund::{Refund, RefundPlanError, RefundStatus};
 use domain::usecases::Forbidden;
@@ -57,7 +57,7 @@ fn requested(amount: i64) -> Refund {
 struct World {
     refunds: MockRefundRepository,
     payments: MockPaymentRepository,
-    gateway: MockPaymentGateway,
+    gateway: MockRefundGateway,
     stored: Shared<Refund>,
     changes: Shared<Vec<RefundChange>>,
 }
@@ -69,8 +69,7 @@ impl World {
     fn new(payment: Payment) -> World {
         let mut payments = MockPaymentRepository::new();
         payments.expect_find().returning(move |_| Ok(Some(payment.clone())));
-        let mut gateway = MockPaymentGateway::new();
-        gateway.expect_method().return_const(PaymentMethod::Sandbox);
+        let gateway = MockRefundGateway::new();
         World {
             refunds: MockRefundRepository::new(),
             payments,
@@ -108,7 +107,7 @@ impl World {
         let ports = RefundPorts {
             refunds: Arc::new(self.refunds),
             payments: Arc::new(self.payments),
-            gateways: Gateways::new().with(Arc::new(self.gateway)),
+            gateways: Gateways::new().register(gateway(PaymentMethod::Sandbox).refunds(Arc::new(self.gateway))),
             clock: clock.clone(),
             ids: sequential_ids(),
             dual_control: DualControl::new(SecondApprovalPolicy::default(), Arc::new(MockApprovalStore::new()), clock),

@@ -28,7 +28,7 @@ async fn creating_an_order_sends_intent_capture_our_ids_and_the_amount_and_answe
     let session = paypal.gateway().create_session(&payment).await.unwrap();
 
     assert_eq!(session.provider_payment_id, ORDER_ID);
-    assert_eq!(session.next_action, NextAction::RedirectToUrl { url: approve_url(ORDER_ID) });
+    assert_eq!(session.next_action, NextAction::Redirect { url: approve_url(ORDER_ID) });
     let requests = paypal.requests_to(ORDERS_PATH).await;
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -79,7 +79,7 @@ async fn a_payer_action_link_is_where_the_buyer_goes_when_paypal_answers_one() {
 
     let session = paypal.gateway().create_session(&payment(Money::from_minor(4999, Currency::USD))).await.unwrap();
 
-    assert_eq!(session.next_action, NextAction::RedirectToUrl { url: approve_url(ORDER_ID) });
+    assert_eq!(session.next_action, NextAction::Redirect { url: approve_url(ORDER_ID) });
 }
 
 #[tokio::test]

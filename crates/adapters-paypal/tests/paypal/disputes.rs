@@ -4,7 +4,7 @@
 use chrono::{TimeZone, Utc};
 use domain::dispute::DisputeStatus;
 use domain::money::{Currency, Money};
-use domain::ports::{DisputeEvidence, GatewayError, PaymentGateway};
+use domain::ports::{DisputeEvidence, DisputeGateway, GatewayError};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

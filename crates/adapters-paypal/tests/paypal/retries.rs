@@ -78,7 +78,7 @@ async fn a_429_is_retried() {
         .mount(&paypal.server)
         .await;
 
-    assert_eq!(paypal.gateway().status(ORDER_ID).await, Ok(GatewayOutcome::Approved));
+    assert_eq!(paypal.gateway().status(ORDER_ID).await, Ok(GatewayOutcome::AwaitingCapture));
     assert_eq!(paypal.requests_to(&order_path).await.len(), 2);
 }
 

@@ -13,7 +13,7 @@ async fn each_order_status_reads_as_its_verdict() {
         ("CREATED", order_in("1CREATED", "CREATED"), GatewayOutcome::AwaitingBuyer),
         ("SAVED", order_in("2SAVED", "SAVED"), GatewayOutcome::AwaitingBuyer),
         ("PAYER_ACTION_REQUIRED", order_in("3PAYERACTION", "PAYER_ACTION_REQUIRED"), GatewayOutcome::AwaitingBuyer),
-        ("APPROVED", order_in("4APPROVED", "APPROVED"), GatewayOutcome::Approved),
+        ("APPROVED", order_in("4APPROVED", "APPROVED"), GatewayOutcome::AwaitingCapture),
         ("VOIDED", order_in("5VOIDED", "VOIDED"), GatewayOutcome::Canceled),
         ("COMPLETED", captured_order("6COMPLETED", "COMPLETED"), GatewayOutcome::Succeeded),
         ("COMPLETED", captured_order("7REFUNDED", "REFUNDED"), GatewayOutcome::Succeeded),

@@ -3,6 +3,7 @@
 //! case, audited).
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::payment::PaymentMethod;
 use domain::ports::{WebhookLogQuery, WebhookLogStatus};
 use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
 use maud::html;
@@ -17,7 +18,11 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::path_id;
 
-const GATEWAYS: [&str; 2] = ["stripe", "paypal"];
+/// The gateways the filter offers: every method's name (a gateway's
+/// webhooks are logged under it).
+fn gateway_names() -> impl Iterator<Item = &'static str> {
+    PaymentMethod::ALL.into_iter().map(|m| m.as_str())
+}
 
 /// Filters of the webhooks list.
 #[derive(Debug, Default, Deserialize)]
@@ -41,7 +46,7 @@ pub async fn list(
     user.require_admin()?;
     let gateway = match filters.gateway.as_str() {
         "" => None,
-        g if GATEWAYS.contains(&g) => Some(g.to_owned()),
+        g if gateway_names().any(|name| name == g) => Some(g.to_owned()),
         _ => return Err(unknown("gateway")),
     };
     let wanted = match filters.status.as_str() {
@@ -56,7 +61,7 @@ pub async fn list(
             label { "Gateway"
                 select name="gateway" {
                     option value="" { "any" }
-                    @for g in GATEWAYS { option value=(g) selected[g == filters.gateway] { (g) } }
+                    @for g in gateway_names() { option value=(g) selected[g == filters.gateway] { (g) } }
                 }
             }
             label { "Status"

@@ -118,22 +118,13 @@ pub enum SecretProblems {
     NoEncryptionKey(Problem),
 }
 
-/// An incoming gateway webhook verified locally (Stripe): signed, not
-/// authenticated by a token.
+/// An incoming gateway webhook: signed, not authenticated by a token. A
+/// gateway that verifies signatures on a call of its own (PayPal) may also
+/// be unreachable (502).
 #[derive(IntoResponses)]
 pub enum WebhookProblems {
-    #[response(status = 400, description = WEBHOOK_REFUSED, content_type = PROBLEM_JSON)]
-    Refused(Problem),
-    #[response(status = 500, description = WEBHOOK_FAILED, content_type = PROBLEM_JSON)]
-    Failed(Problem),
-    #[response(status = 503, description = WEBHOOK_CLOSED, content_type = PROBLEM_JSON)]
-    Closed(Problem),
-}
-
-/// An incoming gateway webhook whose signature the gateway verifies on a
-/// call (PayPal).
-#[derive(IntoResponses)]
-pub enum RemotelyVerifiedWebhookProblems {
+    #[response(status = 404, description = "No gateway of this name (`not_found`).", content_type = PROBLEM_JSON)]
+    UnknownGateway(Problem),
     #[response(status = 400, description = WEBHOOK_REFUSED, content_type = PROBLEM_JSON)]
     Refused(Problem),
     #[response(status = 500, description = WEBHOOK_FAILED, content_type = PROBLEM_JSON)]

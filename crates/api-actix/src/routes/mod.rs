@@ -58,8 +58,7 @@ api_routes![
     // each `{id}` route passed on the way costs a regex match.
     payments::create_payment,
     payments::list_payments,
-    webhooks::stripe,
-    webhooks::paypal,
+    webhooks::receive_from,
     payouts::balance,
     stats::stats,
     health::healthz,

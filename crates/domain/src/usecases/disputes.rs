@@ -188,7 +188,7 @@ impl DisputeService {
     async fn open_at_gateway(
         &self,
         id: DisputeId,
-    ) -> Result<(Dispute, PaymentMethod, Arc<dyn crate::ports::PaymentGateway>), DisputeError> {
+    ) -> Result<(Dispute, PaymentMethod, Arc<dyn crate::ports::DisputeGateway>), DisputeError> {
         let dispute = self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)?;
         if dispute.provider_dispute_id.starts_with(MANUAL_PREFIX) {
             return Err(DisputeError::NotAtGateway);
@@ -197,11 +197,8 @@ impl DisputeService {
             return Err(DisputeError::Decided(dispute.status.as_str()));
         }
         let payment = self.ports.payments.find(dispute.payment_id).await?.ok_or(DisputeError::NotFound)?;
-        let gateway = self
-            .ports
-            .gateways
-            .for_method(payment.method)
-            .ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
+        let gateway =
+            self.ports.gateways.disputes(payment.method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
         Ok((dispute, payment.method, gateway))
     }
 
@@ -213,7 +210,7 @@ impl DisputeService {
         provider_dispute_id: &str,
     ) -> Result<Option<Dispute>, DisputeError> {
         let gateway =
-            self.ports.gateways.for_method(method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
+            self.ports.gateways.disputes(method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
         let seen = gateway.dispute(provider_dispute_id).await.map_err(DisputeError::Gateway)?;
         self.follow(PaymentLookup::ByProvider(method), provider_dispute_id, &seen).await
     }

@@ -323,7 +323,7 @@ impl PaymentService {
             GatewayOutcome::Declined { reason } => {
                 (self.change(id, PaymentEvent::Fail, Some(reason)).await?, NextAction::None)
             }
-            GatewayOutcome::Processing | GatewayOutcome::Approved => {
+            GatewayOutcome::Processing | GatewayOutcome::AwaitingCapture => {
                 (self.change(id, PaymentEvent::StartProcessing, None).await?, NextAction::None)
             }
             GatewayOutcome::Canceled => (self.change(id, PaymentEvent::Cancel, None).await?, NextAction::None),
@@ -362,16 +362,16 @@ impl PaymentService {
             .for_method(payment.method)
             .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
         let mut outcome = gateway.status(&provider_id).await.map_err(ChangePaymentError::Gateway)?;
-        if outcome == GatewayOutcome::Approved {
+        if outcome == GatewayOutcome::AwaitingCapture {
             // Approved but never captured (the approval webhook was lost, or
             // its processing died): capture it now.
-            outcome = gateway.confirm(&provider_id, "").await.map_err(ChangePaymentError::Gateway)?;
+            outcome = gateway.capture(&provider_id).await.map_err(ChangePaymentError::Gateway)?;
         }
         Ok(self.apply_outcome(id, outcome).await?.payment)
     }
 
     /// Captures an approved payment at its gateway and applies the result
-    /// (PayPal orders approved by the buyer).
+    /// (a buyer's approval the gateway takes the money of only when asked).
     pub async fn capture(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
         let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
         self.capture_read(payment).await
@@ -390,7 +390,7 @@ impl PaymentService {
             .gateways
             .for_method(payment.method)
             .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
-        let outcome = gateway.confirm(&provider_id, "").await.map_err(ChangePaymentError::Gateway)?;
+        let outcome = gateway.capture(&provider_id).await.map_err(ChangePaymentError::Gateway)?;
         Ok(self.apply_outcome(id, outcome).await?.payment)
     }
 

@@ -192,7 +192,7 @@ impl RefundService {
             return self.sync(id).await;
         }
         let payment = self.ports.payments.find(refund.payment_id).await?.ok_or(RefundError::NotFound)?;
-        let outcome = match (&payment.provider_payment_id, self.ports.gateways.for_method(payment.method)) {
+        let outcome = match (&payment.provider_payment_id, self.ports.gateways.refunds(payment.method)) {
             (Some(provider_id), Some(gateway)) => {
                 match gateway.refund(provider_id, refund.amount, &refund.id.to_string()).await {
                     Ok(outcome) => outcome,
@@ -232,7 +232,7 @@ impl RefundService {
         }
         let payment = self.ports.payments.find(refund.payment_id).await?.ok_or(RefundError::NotFound)?;
         let gateway =
-            self.ports.gateways.for_method(payment.method).ok_or(RefundError::Gateway(GatewayError::UnknownPayment))?;
+            self.ports.gateways.refunds(payment.method).ok_or(RefundError::Gateway(GatewayError::UnknownPayment))?;
         match gateway.refund_status(&provider_refund_id).await.map_err(RefundError::Gateway)? {
             GatewayRefundState::Succeeded => self.settle(id, None).await,
             GatewayRefundState::Failed { .. } => self.change(id, RefundEvent::Fail, |_| {}).await,

@@ -1,0 +1,85 @@
+//! The gateway registry: each capability is answered by the gateway that
+//! declared it, absent ones are absent, and a real payout rail wins over a
+//! stand-in whatever the order of registration.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use domain::builders::gateway;
+use domain::gateway_config::GatewayMode;
+use domain::payment::PaymentMethod;
+use domain::payout::PayoutMethod;
+use domain::ports::{
+    Capability, GatewayDescriptor, Gateways, MockDisputeGateway, MockPaymentGateway, MockPayoutGateway,
+    MockRefundGateway, MockWebhookVerifier,
+};
+
+fn rail(method: PayoutMethod, name: &'static str) -> Arc<MockPayoutGateway> {
+    let mut rail = MockPayoutGateway::new();
+    rail.expect_method().return_const(method);
+    rail.expect_payout_status().returning(move |_| Err(domain::ports::GatewayError::Unavailable(name.to_owned())));
+    Arc::new(rail)
+}
+
+/// Which rail `rails` answers for `method`: the name each mock carries.
+fn rail_name(gateways: &Gateways, method: PayoutMethod) -> String {
+    let rail = gateways.payout_gateways().for_method(method).expect("a rail");
+    match futures::executor::block_on(rail.payout_status("x")) {
+        Err(domain::ports::GatewayError::Unavailable(name)) => name,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn each_capability_comes_from_the_gateway_that_declared_it() {
+    let mut verifier = MockWebhookVerifier::new();
+    verifier.expect_provider().return_const(PaymentMethod::Stripe);
+    let gateways = Gateways::new()
+        .register(
+            gateway(PaymentMethod::Stripe)
+                .refunds(Arc::new(MockRefundGateway::new()))
+                .disputes(Arc::new(MockDisputeGateway::new()))
+                .webhooks(Arc::new(verifier)),
+        )
+        .register(gateway(PaymentMethod::Sandbox).refunds(Arc::new(MockRefundGateway::new())));
+
+    assert_eq!(gateways.methods(), [PaymentMethod::Stripe, PaymentMethod::Sandbox]);
+    assert!(gateways.for_method(PaymentMethod::Sandbox).is_some());
+    assert!(gateways.refunds(PaymentMethod::Sandbox).is_some());
+    assert!(gateways.disputes(PaymentMethod::Sandbox).is_none(), "the sandbox declared no disputes");
+    assert!(gateways.disputes(PaymentMethod::Stripe).is_some());
+    assert!(gateways.for_method(PaymentMethod::Paypal).is_none(), "not registered");
+    assert_eq!(gateways.webhook_verifiers().len(), 1);
+    let stripe = gateways.descriptors().find(|g| g.method() == PaymentMethod::Stripe).unwrap();
+    assert_eq!(
+        stripe.capabilities(),
+        [Capability::Payments, Capability::Refunds, Capability::Disputes, Capability::Webhooks]
+    );
+    assert_eq!(stripe.mode(), GatewayMode::Test);
+}
+
+#[test]
+fn a_real_payout_rail_wins_over_a_stand_in_in_either_order() {
+    let stand_in = || gateway(PaymentMethod::Sandbox).stand_in_payouts(rail(PayoutMethod::Paypal, "sandbox"));
+    let real = || gateway(PaymentMethod::Paypal).payouts(rail(PayoutMethod::Paypal, "paypal"));
+
+    let stand_in_first = Gateways::new().register(stand_in()).register(real());
+    assert_eq!(rail_name(&stand_in_first, PayoutMethod::Paypal), "paypal");
+    // Sandbox sorts after PayPal: the stand-in is met last and still loses.
+    let real_first = Gateways::new().register(real()).register(stand_in());
+    assert_eq!(rail_name(&real_first, PayoutMethod::Paypal), "paypal");
+
+    let alone = Gateways::new().register(stand_in());
+    assert_eq!(rail_name(&alone, PayoutMethod::Paypal), "sandbox", "with no real rail the stand-in serves");
+    assert!(alone.payout_gateways().for_method(PayoutMethod::StripeConnect).is_none());
+}
+
+#[test]
+#[should_panic(expected = "a webhook verifier registered under another gateway")]
+fn a_verifier_of_another_gateway_is_a_wiring_mistake() {
+    let mut payments = MockPaymentGateway::new();
+    payments.expect_method().return_const(PaymentMethod::Stripe);
+    let mut verifier = MockWebhookVerifier::new();
+    verifier.expect_provider().return_const(PaymentMethod::Paypal);
+    let _ = GatewayDescriptor::new(GatewayMode::Live, Arc::new(payments)).webhooks(Arc::new(verifier));
+}
