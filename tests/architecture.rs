@@ -1,13 +1,17 @@
-//! The dependency rule: `domain` stays pure and `api-actix` knows no
-//! adapter. The test suite fails when `domain` gains a normal (non-dev)
+//! The dependency rule: `domain` and `web-ports` stay pure, `domain` knows
+//! nothing of the web adapters, and `api-actix` knows no adapter. The test
+//! suite fails when `domain` or `web-ports` gains a normal (non-dev)
 //! dependency on a database, HTTP or async-runtime crate, directly or
-//! through another crate.
+//! through another crate, when `domain` reaches `web-ports`, or when the
+//! web adapters' types come back into `domain`'s source.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Crates that do I/O or own a runtime; `domain` must reach none of them.
+/// Crates that do I/O or own a runtime; neither `domain` nor `web-ports`
+/// may reach any of them.
 const FORBIDDEN: [&str; 12] = [
     "diesel",
     "pq-sys",
@@ -62,6 +66,62 @@ fn the_domain_crate_depends_on_no_io_or_runtime_crate() {
     assert!(reached.contains("rust_decimal"), "the walk found domain's own dependencies: {reached:?}");
     let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
     assert!(offending.is_empty(), "domain reaches I/O crates: {offending:?}");
+}
+
+#[test]
+fn the_web_ports_crate_depends_on_no_io_or_runtime_crate() {
+    let reached = normal_dependencies("web-ports", None);
+    assert!(reached.contains("domain"), "the walk found web-ports' own dependencies: {reached:?}");
+    let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
+    assert!(offending.is_empty(), "web-ports reaches I/O crates: {offending:?}");
+}
+
+#[test]
+fn the_domain_crate_does_not_reach_the_web_ports() {
+    let reached = normal_dependencies("domain", None);
+    assert!(reached.contains("rust_decimal"), "the walk found domain's own dependencies: {reached:?}");
+    assert!(!reached.contains("web-ports"), "domain reaches web-ports");
+}
+
+/// Names of the web adapters' own types and concepts (compared in lower
+/// case): the console's sessions and CSRF tokens, its audit entries, and
+/// HTTP answers kept for replay. They live in `web-ports`.
+const WEB_ONLY_WORDS: [&str; 8] = [
+    "storedresponse",
+    "idempotencystore",
+    "idempotencybegin",
+    "consolesession",
+    "consolestore",
+    "auditentry",
+    "csrf",
+    "webhooklogstatus",
+];
+
+/// Every `.rs` and `.toml` file under `dir`.
+fn source_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            source_files(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "rs" || ext == "toml") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_domain_source_names_no_web_adapter_type() {
+    let mut files = Vec::new();
+    source_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/domain"), &mut files);
+    assert!(files.iter().any(|file| file.ends_with("src/ports.rs")), "the walk found domain's source: {files:?}");
+    let offending: Vec<_> = files
+        .iter()
+        .flat_map(|file| {
+            let text = std::fs::read_to_string(file).unwrap().to_lowercase();
+            WEB_ONLY_WORDS.iter().filter(move |word| text.contains(**word)).map(move |word| (file.clone(), *word))
+        })
+        .collect();
+    assert!(offending.is_empty(), "domain names web adapter types (they belong in web-ports): {offending:?}");
 }
 
 #[test]

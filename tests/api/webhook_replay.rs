@@ -4,11 +4,11 @@
 
 use adapters_stripe::sign;
 use domain::ids::UserId;
-use domain::ports::{WebhookLogQuery, WebhookLogStatus};
 use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
 use domain::usecases::{Actor, Role};
 use serde_json::{Value, json};
 use skillpay_e2e::{LocalStripe, TestApp, spawn_app_with};
+use web_ports::console::{WebhookLogQuery, WebhookLogStatus};
 
 const WEBHOOK_SECRET: &str = "whsec_replay_secret";
 const ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };

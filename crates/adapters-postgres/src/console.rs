@@ -9,12 +9,13 @@ use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
 use domain::paging::Page;
-use domain::ports::{
-    ApprovalStore, AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, StoreError, TimelineEntry,
-    WebhookLogLine, WebhookLogQuery, WebhookLogStatus,
-};
+use domain::ports::{ApprovalStore, StoreError};
 use domain::usecases::{Actor, Role};
 use uuid::Uuid;
+use web_ports::console::{
+    AuditEntry, ConsoleSession, ConsoleStore, JournalLine, PendingWork, TimelineEntry, WebhookLogLine, WebhookLogQuery,
+    WebhookLogStatus,
+};
 
 use crate::errors::{corrupt, store_error};
 use crate::keyset::keyset_page;

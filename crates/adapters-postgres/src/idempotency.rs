@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use diesel::prelude::*;
 use domain::ids::UserId;
-use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoreError, StoredResponse};
+use domain::ports::StoreError;
+use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;

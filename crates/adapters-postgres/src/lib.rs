@@ -1,6 +1,6 @@
-//! PostgreSQL adapters for Skillpay's storage ports: diesel over an r2d2
-//! pool, each unit of work one database transaction run on a blocking
-//! thread.
+//! PostgreSQL adapters for Skillpay's storage ports (the domain's and the
+//! web adapters' shared ones in `web_ports`): diesel over an r2d2 pool,
+//! each unit of work one database transaction run on a blocking thread.
 //!
 //! Error policy: diesel and pool errors become [`domain::ports::StoreError`]
 //! (`Unavailable` for connection trouble and timeouts, `Corrupt` for

@@ -164,7 +164,7 @@ async fn coupon_limits_hold_when_reservations_race_in_the_adapter() {
 
 #[tokio::test]
 async fn an_idempotency_key_whose_request_died_can_be_taken_over_after_its_lease() {
-    use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
     let f = fixture().await;
     let owner = UserId::new(9);
     let key = IdempotencyKey::parse("died-mid-request").unwrap();
@@ -179,7 +179,7 @@ async fn an_idempotency_key_whose_request_died_can_be_taken_over_after_its_lease
 
 #[tokio::test]
 async fn idempotency_keys_older_than_their_time_are_reaped_and_fresh_ones_kept() {
-    use domain::ports::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
     let f = fixture().await;
     let owner = UserId::new(9);
     for key in ["old", "fresh"] {

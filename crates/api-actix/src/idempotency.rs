@@ -11,9 +11,9 @@ use std::future::Future;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use domain::ports::{IdempotencyBegin, IdempotencyKey, StoredResponse};
 use domain::usecases::Actor;
 use sha2::{Digest, Sha256};
+use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, StoredResponse};
 
 use crate::AppState;
 use crate::error::{ApiError, PROBLEM_JSON};

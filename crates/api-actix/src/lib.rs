@@ -3,7 +3,9 @@
 //!
 //! Handlers are thin: authenticate (an extractor), parse the body into
 //! domain types, call a use case, map the result. This crate depends on the
-//! domain only; storage and gateways arrive as trait objects in [`AppState`].
+//! domain and on the ports the web adapters share (`web_ports`: console
+//! records, idempotency keys) only; storage and gateways arrive as trait
+//! objects in [`AppState`].
 //!
 //! Error policy: every failure is an [`error::ApiError`] with a stable code;
 //! causes of 5xx answers are logged, never sent.
@@ -29,7 +31,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::web;
-use domain::ports::{ConsoleStore, HealthCheck, IdempotencyStore, LedgerQueries, OpsQueries};
+use domain::ports::{HealthCheck, LedgerQueries, OpsQueries};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::DisputeService;
@@ -42,6 +44,8 @@ use domain::usecases::refunds::RefundService;
 use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
 use utoipa_swagger_ui::SwaggerUi;
+use web_ports::console::ConsoleStore;
+use web_ports::idempotency::IdempotencyStore;
 
 use crate::auth::AuthConfig;
 use crate::error::{ApiError, PROBLEM_JSON};

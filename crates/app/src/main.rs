@@ -206,7 +206,7 @@ async fn main() -> anyhow::Result<()> {
             let secret = api_actix::console::new_secret();
             let expires_at = chrono::Utc::now() + chrono::Duration::minutes(api_actix::console::LINK_TTL_MINUTES);
             let actor = Actor { user_id: UserId::new(user_id), role };
-            domain::ports::ConsoleStore::create_link(
+            web_ports::console::ConsoleStore::create_link(
                 &store,
                 api_actix::console::secret_hash(&secret),
                 actor,

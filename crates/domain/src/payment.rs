@@ -582,7 +582,6 @@ mod tests {
         use crate::gateway_config::GatewayMode;
         use crate::outbox::EventType;
         use crate::payout::{PayoutMethod, PayoutStatus, UnknownPayoutMethod};
-        use crate::ports::WebhookLogStatus;
         use crate::refund::RefundStatus;
         use crate::usecases::Role;
 
@@ -623,10 +622,6 @@ mod tests {
         );
         assert_eq!(names(DeliveryStatus::ALL.iter().map(DeliveryStatus::as_str).collect()), "pending delivered dead");
         assert_eq!(
-            names(WebhookLogStatus::ALL.iter().map(WebhookLogStatus::as_str).collect()),
-            "processed failed pending"
-        );
-        assert_eq!(
             names(EventType::ALL.iter().map(EventType::as_str).collect()),
             "payment.completed payment.failed payment.cancelled payment.expired refund.processed payment.refunded \
              dispute.opened dispute.closed payout.requested payout.paid payout.failed coupon.exhausted"
@@ -647,9 +642,6 @@ mod tests {
         }
         for status in DeliveryStatus::ALL {
             assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
-        }
-        for status in WebhookLogStatus::ALL {
-            assert_eq!(WebhookLogStatus::parse(status.as_str()), Some(status));
         }
         for kind in EventType::ALL {
             assert_eq!(EventType::parse(kind.as_str()), Some(kind));

@@ -21,7 +21,7 @@ use crate::outbox::OutboxEvent;
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
-mod console;
+mod approvals;
 mod events;
 mod gateway;
 mod gateway_registry;
@@ -29,7 +29,7 @@ mod ops;
 mod payouts;
 mod rate_limits;
 mod stats;
-pub use console::*;
+pub use approvals::*;
 pub use events::*;
 pub use gateway::*;
 pub use gateway_registry::*;
@@ -280,72 +280,6 @@ impl IdGenerator for TimeOrderedIds {
     fn new_id(&self) -> Uuid {
         Uuid::now_v7()
     }
-}
-
-/// A client-chosen `Idempotency-Key`: 1 to 255 visible ASCII characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
-
-/// Why an idempotency key was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
-pub struct InvalidIdempotencyKey;
-
-/// Longest accepted idempotency key.
-pub const IDEMPOTENCY_KEY_MAX_CHARS: usize = 255;
-
-impl IdempotencyKey {
-    /// Checks a key.
-    pub fn parse(text: &str) -> Result<Self, InvalidIdempotencyKey> {
-        let ok =
-            !text.is_empty() && text.len() <= IDEMPOTENCY_KEY_MAX_CHARS && text.bytes().all(|b| b.is_ascii_graphic());
-        if ok { Ok(Self(text.to_owned())) } else { Err(InvalidIdempotencyKey) }
-    }
-    /// The key.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A response kept for replay.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Body bytes.
-    pub body: Vec<u8>,
-}
-
-/// The state of an idempotency key when a request arrives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyBegin {
-    /// First use: the caller proceeds and must `complete` or `abandon`.
-    Started,
-    /// Done before with the same request: replay this response.
-    Replay(StoredResponse),
-    /// The same key is being processed right now.
-    InProgress,
-    /// The key was used for a different request.
-    Mismatch,
-}
-
-/// Keeps idempotency keys per user (kept at least 24 hours).
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` for `owner`'s request with `fingerprint`, atomically.
-    async fn begin(
-        &self,
-        owner: UserId,
-        key: IdempotencyKey,
-        fingerprint: String,
-    ) -> Result<IdempotencyBegin, StoreError>;
-    /// Stores the response for replay.
-    async fn complete(&self, owner: UserId, key: IdempotencyKey, response: StoredResponse) -> Result<(), StoreError>;
-    /// Forgets the claim (the request failed in a way worth retrying).
-    async fn abandon(&self, owner: UserId, key: IdempotencyKey) -> Result<(), StoreError>;
-    /// Deletes keys claimed before `before`; answers how many.
-    async fn reap(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Checks that storage answers (for readiness).

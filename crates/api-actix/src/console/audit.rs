@@ -2,9 +2,9 @@
 
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
-use domain::ports::AuditEntry;
 use maud::html;
 use serde_json::Value;
+use web_ports::console::AuditEntry;
 
 use super::error::ConsoleError;
 use super::layout::{Section, html_page, page, time};

@@ -5,8 +5,8 @@
 use actix_web::{HttpResponse, get, web};
 use domain::ids::{DisputeId, PayoutId, RefundId};
 use domain::ledger::JournalKind;
-use domain::ports::JournalLine;
 use maud::html;
+use web_ports::console::JournalLine;
 
 use super::error::ConsoleError;
 use super::history::{ledger_table, timeline_table};

@@ -2,8 +2,8 @@
 //! its ledger lines.
 
 use domain::money::Money;
-use domain::ports::{JournalLine, TimelineEntry};
 use maud::{Markup, html};
+use web_ports::console::{JournalLine, TimelineEntry};
 
 use super::layout::{money, time};
 

@@ -4,7 +4,7 @@
 //! role checks are the API's. Reading works without JavaScript; the little
 //! there is (confirmations) is embedded like the stylesheet: no CDN.
 //!
-//! Sessions live in PostgreSQL ([`domain::ports::ConsoleStore`]); the
+//! Sessions live in PostgreSQL ([`web_ports::console::ConsoleStore`]); the
 //! cookie carries a random secret whose SHA-256 finds the session. Every
 //! form carries the session's CSRF token.
 //!

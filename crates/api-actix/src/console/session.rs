@@ -14,12 +14,12 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, get, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
-use domain::ports::ConsoleSession;
 use domain::usecases::{Actor, Role};
 use maud::html;
 use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use web_ports::console::ConsoleSession;
 
 use super::error::ConsoleError;
 use super::layout::bare_page;

@@ -4,11 +4,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::payment::PaymentMethod;
-use domain::ports::{WebhookLogQuery, WebhookLogStatus};
 use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
 use maud::html;
 use serde::Deserialize;
 use serde_json::json;
+use web_ports::console::{WebhookLogQuery, WebhookLogStatus};
 
 use super::audit::record;
 use super::error::ConsoleError;
