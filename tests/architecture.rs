@@ -1,7 +1,7 @@
-//! The dependency rule: `domain` stays pure and `api-actix` knows no
-//! adapter. The test suite fails when `domain` gains a normal (non-dev)
-//! dependency on a database, HTTP or async-runtime crate, directly or
-//! through another crate.
+//! The dependency rule: `domain` and `representations` (the objects' JSON
+//! forms) stay pure and `api-actix` knows no adapter. The test suite fails
+//! when either pure crate gains a normal (non-dev) dependency on a database,
+//! HTTP or async-runtime crate, directly or through another crate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
@@ -62,6 +62,17 @@ fn the_domain_crate_depends_on_no_io_or_runtime_crate() {
     assert!(reached.contains("rust_decimal"), "the walk found domain's own dependencies: {reached:?}");
     let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
     assert!(offending.is_empty(), "domain reaches I/O crates: {offending:?}");
+}
+
+#[test]
+fn the_representations_crate_depends_on_no_io_or_runtime_crate() {
+    let reached = normal_dependencies("representations", None);
+    assert!(
+        reached.contains("domain") && reached.contains("utoipa"),
+        "the walk found its own dependencies: {reached:?}"
+    );
+    let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
+    assert!(offending.is_empty(), "representations reaches I/O crates: {offending:?}");
 }
 
 #[test]
