@@ -1,9 +1,10 @@
-//! The dependency rule: `domain` and `web-ports` stay pure, `domain` knows
-//! nothing of the web adapters, and `api-actix` knows no adapter. The test
-//! suite fails when `domain` or `web-ports` gains a normal (non-dev)
-//! dependency on a database, HTTP or async-runtime crate, directly or
-//! through another crate, when `domain` reaches `web-ports`, or when the
-//! web adapters' types come back into `domain`'s source.
+//! The dependency rule: `domain`, `web-ports` and `representations` (the
+//! objects' JSON forms) stay pure, `domain` knows nothing of the web
+//! adapters, and `api-actix` knows no adapter. The test suite fails when a
+//! pure crate gains a normal (non-dev) dependency on a database, HTTP or
+//! async-runtime crate, directly or through another crate, when `domain`
+//! reaches `web-ports`, or when the web adapters' types come back into
+//! `domain`'s source.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
@@ -122,6 +123,17 @@ fn the_domain_source_names_no_web_adapter_type() {
         })
         .collect();
     assert!(offending.is_empty(), "domain names web adapter types (they belong in web-ports): {offending:?}");
+}
+
+#[test]
+fn the_representations_crate_depends_on_no_io_or_runtime_crate() {
+    let reached = normal_dependencies("representations", None);
+    assert!(
+        reached.contains("domain") && reached.contains("utoipa"),
+        "the walk found its own dependencies: {reached:?}"
+    );
+    let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
+    assert!(offending.is_empty(), "representations reaches I/O crates: {offending:?}");
 }
 
 #[test]

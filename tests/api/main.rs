@@ -10,6 +10,7 @@ mod bad_input;
 mod coupon_edits;
 mod coupons;
 mod disputes;
+mod event_objects;
 mod event_order;
 mod events;
 mod fuzz_bodies;

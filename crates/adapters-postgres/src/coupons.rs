@@ -8,7 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::coupon::{Coupon, CouponCode, CouponEdit, CouponEditError, CouponUsage, NewCoupon, RedemptionStatus};
 use domain::ids::{CouponId, EventId, UserId};
 use domain::money::Money;
-use domain::outbox::{EventType, OutboxEvent, coupon_exhausted_payload};
+use domain::outbox::{EventType, OutboxEvent};
 use domain::paging::Page;
 use domain::ports::{
     CouponEdited, CouponQuery, CouponRepository, CreateCouponStoreError, EditCouponStoreError, StoreError,
@@ -200,15 +200,15 @@ pub(crate) fn live_uses(conn: &mut PgConnection, id: CouponId, user: UserId) -> 
 /// concurrent last confirmations the second counts after the first commits
 /// and exactly one of them announces it. Unlimited coupons take no lock.
 pub(crate) fn announce_if_exhausted(conn: &mut PgConnection, coupon_id: Uuid, at: DateTime<Utc>) -> QueryResult<()> {
-    let limited: Option<(String, Option<i32>)> = diesel::update(coupons::table.find(coupon_id))
+    let limited: Option<Option<i32>> = diesel::update(coupons::table.find(coupon_id))
         .filter(coupons::max_uses.is_not_null())
         .set(coupons::updated_at.eq(at))
-        .returning((coupons::code, coupons::max_uses))
+        .returning(coupons::max_uses)
         .prepared()
         .get_result(conn)
         .optional()?;
     match limited {
-        Some((code, Some(max_uses))) => announce_if_last_use(conn, LimitedCoupon { id: coupon_id, code, max_uses }, at),
+        Some(Some(max_uses)) => announce_if_last_use(conn, LimitedCoupon { id: coupon_id, max_uses }, at),
         _ => Ok(()),
     }
 }
@@ -219,14 +219,12 @@ pub(crate) fn announce_if_exhausted(conn: &mut PgConnection, coupon_id: Uuid, at
 pub(crate) struct LimitedCoupon {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub code: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub max_uses: i32,
 }
 
 /// The second half of [`announce_if_exhausted`], for a caller that has
-/// locked the coupon's row itself (and read its code and limit).
+/// locked the coupon's row itself (and read its limit).
 pub(crate) fn announce_if_last_use(
     conn: &mut PgConnection,
     coupon: LimitedCoupon,
@@ -240,14 +238,13 @@ pub(crate) fn announce_if_last_use(
     if confirmed != i64::from(coupon.max_uses) {
         return Ok(());
     }
-    let id = CouponId::from_uuid(coupon.id);
-    let max_uses = u32::try_from(coupon.max_uses).unwrap_or(0);
-    let event = OutboxEvent {
-        id: EventId::from_uuid(Uuid::now_v7()),
-        event_type: EventType::CouponExhausted,
-        aggregate_id: id.to_string(),
-        payload: coupon_exhausted_payload(id, &coupon.code, max_uses),
-        created_at: at,
-    };
+    // The event carries the whole coupon as the API shows it.
+    let exhausted = coupons::table
+        .find(coupon.id)
+        .select(CouponRow::as_select())
+        .get_result(conn)?
+        .into_domain()
+        .map_err(|e| DieselError::DeserializationError(Box::new(e)))?;
+    let event = OutboxEvent::new(EventId::from_uuid(Uuid::now_v7()), EventType::CouponExhausted, exhausted, at);
     insert_events(conn, &[event]).map(|_| ())
 }

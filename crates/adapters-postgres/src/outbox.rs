@@ -11,22 +11,26 @@ use crate::pool::PgStore;
 use crate::prepared::PreparedExt;
 use crate::schema::outbox_events;
 
+/// Writes `events`, each with its object in the API's JSON form, so that a
+/// delivered event's `data.object` is what a read of the object answers.
 pub(crate) fn insert_events(conn: &mut PgConnection, events: &[OutboxEvent]) -> QueryResult<usize> {
     if events.is_empty() {
         return Ok(0);
     }
-    let rows: Vec<_> = events
+    let rows = events
         .iter()
         .map(|e| {
-            (
+            let payload = representations::event_object(&e.subject)
+                .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
+            Ok((
                 outbox_events::id.eq(e.id.uuid()),
                 outbox_events::event_type.eq(e.event_type.as_str()),
-                outbox_events::aggregate_id.eq(&e.aggregate_id),
-                outbox_events::payload.eq(&e.payload),
+                outbox_events::aggregate_id.eq(e.aggregate_id()),
+                outbox_events::payload.eq(payload),
                 outbox_events::created_at.eq(e.created_at),
-            )
+            ))
         })
-        .collect();
+        .collect::<QueryResult<Vec<_>>>()?;
     diesel::insert_into(outbox_events::table)
         .values(rows)
         .returning(outbox_events::id)

@@ -223,7 +223,7 @@ WITH confirmed AS (
 )
 UPDATE coupons SET updated_at = $2 FROM confirmed
  WHERE coupons.id = confirmed.coupon_id AND coupons.max_uses IS NOT NULL
-RETURNING coupons.id, coupons.code, coupons.max_uses";
+RETURNING coupons.id, coupons.max_uses";
 
 /// Moves a payment's reserved redemption on; a release also gives the use
 /// back to the coupon's counter.

@@ -2,11 +2,11 @@
 //! minor digits next to a `currency` code; ids carry their prefix.
 
 use chrono::{DateTime, Utc};
-use domain::catalog::{Availability, CatalogItem, ItemKind};
-use domain::coupon::{Coupon, Discount};
+use domain::catalog::{Availability, CatalogItem};
 use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::NextAction;
+pub use representations::{CouponView, PaymentView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -137,78 +137,22 @@ impl NextActionView {
     }
 }
 
-/// A payment.
+/// A payment with what the client must do next to pay it: the answer of
+/// creation and confirmation.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentView {
-    /// Id (`pay_…`).
-    pub id: String,
-    /// Payer.
-    pub user_id: i64,
-    /// Course bought, if a course.
-    pub course_id: Option<i64>,
-    /// Event bought, if an event.
-    pub event_id: Option<i64>,
-    /// Instructor earning from it.
-    pub instructor_id: i64,
-    /// `pending`, `processing`, `completed`, `failed`, `cancelled`, `expired`,
-    /// `partially_refunded`, `refunded` or `disputed`.
-    pub status: String,
-    /// Payment method.
-    pub payment_method: String,
-    /// The gateway's id.
-    pub provider_payment_id: Option<String>,
-    /// Catalog price.
-    pub original_amount: String,
-    /// Coupon discount.
-    pub discount_amount: String,
-    /// Amount paid.
-    pub amount: String,
-    /// ISO-4217 currency.
-    pub currency: String,
-    /// Platform fee.
-    pub platform_fee: String,
-    /// Instructor's share.
-    pub instructor_earnings: String,
-    /// Refunded so far.
-    pub refunded_amount: String,
-    /// Coupon used.
-    pub coupon_code: Option<String>,
-    /// Why it failed.
-    pub failure_reason: Option<String>,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-    /// Completed.
-    pub completed_at: Option<DateTime<Utc>>,
-    /// What the client must do next (only in create/confirm answers).
+pub struct PaymentActionView {
+    /// The payment, as every other answer shows it.
+    #[serde(flatten)]
+    pub payment: PaymentView,
+    /// What the client must do next; absent when nothing is left to do.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_action: Option<NextActionView>,
 }
 
-impl PaymentView {
-    /// The view of a payment, with an optional next action.
-    pub fn new(p: &Payment, next_action: Option<NextActionView>) -> Self {
-        PaymentView {
-            id: p.id.to_string(),
-            user_id: p.user_id.get(),
-            course_id: (p.item.kind == ItemKind::Course).then_some(p.item.id),
-            event_id: (p.item.kind == ItemKind::Event).then_some(p.item.id),
-            instructor_id: p.instructor_id.get(),
-            status: p.status.as_str().to_owned(),
-            payment_method: p.method.as_str().to_owned(),
-            provider_payment_id: p.provider_payment_id.clone(),
-            original_amount: p.original_amount.to_major_string(),
-            discount_amount: p.discount_amount.to_major_string(),
-            amount: p.amount.to_major_string(),
-            currency: p.amount.currency().code().to_owned(),
-            platform_fee: p.platform_fee.to_major_string(),
-            instructor_earnings: p.instructor_earnings.to_major_string(),
-            refunded_amount: p.refunded_amount.to_major_string(),
-            coupon_code: p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
-            failure_reason: p.failure_reason.clone(),
-            created_at: p.created_at,
-            completed_at: p.completed_at,
-            next_action,
-        }
+impl PaymentActionView {
+    /// The view of a payment with an optional next action.
+    pub fn new(payment: &Payment, next_action: Option<NextActionView>) -> Self {
+        PaymentActionView { payment: PaymentView::from(payment), next_action }
     }
 }
 
@@ -294,74 +238,6 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// A coupon.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CouponView {
-    /// Id (`cpn_…`).
-    pub id: String,
-    /// Code.
-    pub code: String,
-    /// `percentage` or `fixed`.
-    pub discount_type: String,
-    /// Percent off or amount off.
-    pub discount_value: String,
-    /// Currency of its amounts.
-    pub currency: Option<String>,
-    /// Cap of a percentage discount.
-    pub max_discount_amount: Option<String>,
-    /// Minimum order.
-    pub min_order_amount: Option<String>,
-    /// Total uses allowed.
-    pub max_uses: Option<u32>,
-    /// Uses per user allowed.
-    pub max_uses_per_user: Option<u32>,
-    /// Start of validity.
-    pub valid_from: Option<DateTime<Utc>>,
-    /// End of validity.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Courses it is limited to.
-    pub course_ids: Vec<i64>,
-    /// Events it is limited to.
-    pub event_ids: Vec<i64>,
-    /// Switched on.
-    pub is_active: bool,
-    /// Live uses (reserved + confirmed).
-    pub times_used: u32,
-    /// Created.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&Coupon> for CouponView {
-    fn from(c: &Coupon) -> Self {
-        let (discount_type, discount_value, max_discount_amount) = match &c.discount {
-            Discount::Percentage { rate, max_discount } => (
-                "percentage",
-                (rate.value() * rust_decimal::Decimal::ONE_HUNDRED).normalize().to_string(),
-                max_discount.map(|m| m.to_major_string()),
-            ),
-            Discount::Fixed { amount } => ("fixed", amount.to_major_string(), None),
-        };
-        CouponView {
-            id: c.id.to_string(),
-            code: c.code.as_str().to_owned(),
-            discount_type: discount_type.to_owned(),
-            discount_value,
-            currency: c.currency.map(|cur| cur.code().to_owned()),
-            max_discount_amount,
-            min_order_amount: c.min_order_amount.map(|m| m.to_major_string()),
-            max_uses: c.max_uses,
-            max_uses_per_user: c.max_uses_per_user,
-            valid_from: c.valid_from,
-            expires_at: c.expires_at,
-            course_ids: c.targeting.course_ids.clone(),
-            event_ids: c.targeting.event_ids.clone(),
-            is_active: c.is_active,
-            times_used: c.times_used,
-            created_at: c.created_at,
-        }
-    }
 }
 
 /// A coupon with usage figures.

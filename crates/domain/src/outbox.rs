@@ -2,10 +2,13 @@
 //! state change they announce, and delivered to the platform afterwards.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
 
+use crate::coupon::Coupon;
+use crate::dispute::Dispute;
 use crate::ids::EventId;
 use crate::payment::Payment;
+use crate::payout::Payout;
+use crate::refund::Refund;
 
 /// The kinds of event Skillpay announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
@@ -77,6 +80,67 @@ impl EventType {
     }
 }
 
+/// The object an event is about, as it stands once the change is made.
+/// Adapters turn it into the same JSON the API shows for that object, so
+/// that an event and a read of the object never disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventSubject {
+    /// A payment.
+    Payment(Box<Payment>),
+    /// A refund.
+    Refund(Box<Refund>),
+    /// A dispute.
+    Dispute(Box<Dispute>),
+    /// An instructor's payout.
+    Payout(Box<Payout>),
+    /// A coupon.
+    Coupon(Box<Coupon>),
+}
+
+impl EventSubject {
+    /// The prefixed id of the object (`pay_…`, `re_…`, ...); events about
+    /// one object are delivered in order.
+    pub fn object_id(&self) -> String {
+        match self {
+            EventSubject::Payment(p) => p.id.to_string(),
+            EventSubject::Refund(r) => r.id.to_string(),
+            EventSubject::Dispute(d) => d.id.to_string(),
+            EventSubject::Payout(p) => p.id.to_string(),
+            EventSubject::Coupon(c) => c.id.to_string(),
+        }
+    }
+}
+
+impl From<Payment> for EventSubject {
+    fn from(p: Payment) -> Self {
+        EventSubject::Payment(Box::new(p))
+    }
+}
+
+impl From<Refund> for EventSubject {
+    fn from(r: Refund) -> Self {
+        EventSubject::Refund(Box::new(r))
+    }
+}
+
+impl From<Dispute> for EventSubject {
+    fn from(d: Dispute) -> Self {
+        EventSubject::Dispute(Box::new(d))
+    }
+}
+
+impl From<Payout> for EventSubject {
+    fn from(p: Payout) -> Self {
+        EventSubject::Payout(Box::new(p))
+    }
+}
+
+impl From<Coupon> for EventSubject {
+    fn from(c: Coupon) -> Self {
+        EventSubject::Coupon(Box::new(c))
+    }
+}
+
 /// One outgoing event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEvent {
@@ -84,102 +148,20 @@ pub struct OutboxEvent {
     pub id: EventId,
     /// What happened.
     pub event_type: EventType,
-    /// The id of the object it is about (`pay_…`).
-    pub aggregate_id: String,
-    /// The object as the API shows it.
-    pub payload: Value,
+    /// The object it is about, after the change.
+    pub subject: EventSubject,
     /// When it happened.
     pub created_at: DateTime<Utc>,
 }
 
 impl OutboxEvent {
-    /// An event about a payment, carrying the payment's public fields.
-    pub fn about_payment(id: EventId, event_type: EventType, payment: &Payment, at: DateTime<Utc>) -> Self {
-        OutboxEvent {
-            id,
-            event_type,
-            aggregate_id: payment.id.to_string(),
-            payload: payment_payload(payment),
-            created_at: at,
-        }
+    /// An event about `subject`.
+    pub fn new(id: EventId, event_type: EventType, subject: impl Into<EventSubject>, at: DateTime<Utc>) -> Self {
+        OutboxEvent { id, event_type, subject: subject.into(), created_at: at }
     }
-}
 
-/// The fields `coupon.exhausted` carries: the coupon and how many uses it had.
-pub fn coupon_exhausted_payload(coupon_id: crate::ids::CouponId, code: &str, max_uses: u32) -> Value {
-    json!({
-        "id": coupon_id.to_string(),
-        "code": code,
-        "max_uses": max_uses,
-        "confirmed_uses": max_uses,
-    })
-}
-
-/// The refund fields an event carries.
-pub fn refund_payload(r: &crate::refund::Refund) -> Value {
-    json!({
-        "id": r.id.to_string(),
-        "payment_id": r.payment_id.to_string(),
-        "amount": r.amount.to_major_string(),
-        "currency": r.amount.currency().code(),
-        "status": r.status.as_str(),
-        "reason": r.reason,
-        "provider_refund_id": r.provider_refund_id,
-        "created_at": r.created_at,
-        "processed_at": r.processed_at,
-    })
-}
-
-/// The payout fields an event carries (the destination masked only).
-pub fn payout_payload(p: &crate::payout::Payout) -> Value {
-    json!({
-        "id": p.id.to_string(),
-        "instructor_id": p.instructor_id,
-        "amount": p.amount.to_major_string(),
-        "currency": p.amount.currency().code(),
-        "method": p.method.as_str(),
-        "status": p.status.as_str(),
-        "destination_masked": p.destination_masked,
-        "transaction_id": p.transaction_id,
-        "failure_reason": p.failure_reason,
-        "created_at": p.created_at,
-        "paid_at": p.paid_at,
-    })
-}
-
-/// The dispute fields an event carries.
-pub fn dispute_payload(d: &crate::dispute::Dispute) -> Value {
-    json!({
-        "id": d.id.to_string(),
-        "payment_id": d.payment_id.to_string(),
-        "amount": d.amount.to_major_string(),
-        "currency": d.amount.currency().code(),
-        "reason": d.reason,
-        "status": d.status.as_str(),
-        "evidence_due_by": d.evidence_due_by,
-        "created_at": d.created_at,
-        "resolved_at": d.resolved_at,
-    })
-}
-
-/// The payment fields an event carries (amounts as exact strings).
-pub fn payment_payload(p: &Payment) -> Value {
-    json!({
-        "id": p.id.to_string(),
-        "user_id": p.user_id,
-        "course_id": (p.item.kind == crate::catalog::ItemKind::Course).then_some(p.item.id),
-        "event_id": (p.item.kind == crate::catalog::ItemKind::Event).then_some(p.item.id),
-        "instructor_id": p.instructor_id,
-        "status": p.status.as_str(),
-        "payment_method": p.method.as_str(),
-        "original_amount": p.original_amount.to_major_string(),
-        "discount_amount": p.discount_amount.to_major_string(),
-        "amount": p.amount.to_major_string(),
-        "platform_fee": p.platform_fee.to_major_string(),
-        "instructor_earnings": p.instructor_earnings.to_major_string(),
-        "currency": p.amount.currency().code(),
-        "coupon_code": p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
-        "created_at": p.created_at,
-        "completed_at": p.completed_at,
-    })
+    /// The id of the object it is about (`pay_…`).
+    pub fn aggregate_id(&self) -> String {
+        self.subject.object_id()
+    }
 }

@@ -361,7 +361,7 @@ fn a_payment_discounted_to_zero_completes_without_calling_the_gateway() {
     assert!(new.journal.is_none());
     assert_eq!(new.outbox.len(), 1);
     assert_eq!(new.outbox[0].event_type, EventType::PaymentCompleted);
-    assert_eq!(new.outbox[0].aggregate_id, new.payment.id.to_string());
+    assert_eq!(new.outbox[0].aggregate_id(), new.payment.id.to_string());
     assert_eq!(created.next_action, NextAction::None);
 }
 

@@ -11,6 +11,7 @@ use domain::ports::PayoutQuery;
 use domain::stats::{CurrencyTotals, PlatformStats};
 use domain::usecases::Role;
 use maud::{Markup, html};
+use representations::Represented;
 use serde::Deserialize;
 
 use super::audit::record;
@@ -228,7 +229,7 @@ pub async fn request_payout(
     };
     let (amount, destination) = parse_payout_request(body)?;
     let payout = state.payouts.request(user.actor, amount, destination).await.map_err(ApiError::from)?;
-    let payload = domain::outbox::payout_payload(&payout);
+    let payload = payout.to_json()?;
     record(&state, &user, "payout.request", payout.id.to_string(), serde_json::Value::Null, payload).await?;
     Ok(see_other("/admin/"))
 }

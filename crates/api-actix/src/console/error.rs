@@ -36,6 +36,15 @@ impl From<domain::ports::StoreError> for ConsoleError {
     }
 }
 
+/// An object that could not be written as JSON for an audit entry; the
+/// views are plain data, so this is a bug.
+impl From<serde_json::Error> for ConsoleError {
+    fn from(e: serde_json::Error) -> Self {
+        tracing::error!(error = %e, "an object could not be written as JSON");
+        ConsoleError::Internal
+    }
+}
+
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {

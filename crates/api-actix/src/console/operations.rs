@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::events::{Delivery, DeliveryStatus};
 use domain::ids::{DeliveryId, DisputeId};
-use domain::outbox::dispute_payload;
 use domain::ports::{DeliveryQuery, DisputeEvidence};
 use maud::html;
+use representations::Represented;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -99,8 +99,7 @@ pub async fn submit_evidence(
         customer_email: (!email.is_empty()).then(|| email.to_owned()),
     };
     let after = state.disputes.submit_evidence(user.actor, id, evidence).await.map_err(ApiError::from)?;
-    record(&state, &user, "dispute.evidence", id.to_string(), dispute_payload(&before), dispute_payload(&after))
-        .await?;
+    record(&state, &user, "dispute.evidence", id.to_string(), before.to_json()?, after.to_json()?).await?;
     Ok(see_other("/admin/disputes"))
 }
 

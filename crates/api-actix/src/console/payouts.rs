@@ -4,11 +4,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PayoutId, UserId};
-use domain::outbox::payout_payload;
 use domain::payout::{Payout, PayoutMethod, PayoutStatus};
 use domain::ports::PayoutQuery;
 use domain::usecases::payouts::PayoutError;
 use maud::{Markup, html};
+use representations::Represented;
 use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
@@ -184,12 +184,11 @@ pub async fn approve(
     let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
     match state.payouts.approve(user.actor, id, None).await {
         Ok(after) => {
-            record(&state, &user, "payout.approve", id.to_string(), payout_payload(&before), payout_payload(&after))
-                .await?;
+            record(&state, &user, "payout.approve", id.to_string(), before.to_json()?, after.to_json()?).await?;
             Ok(see_other("/admin/payouts"))
         }
         Err(PayoutError::SecondApprovalRequired { .. }) => {
-            let payload = payout_payload(&before);
+            let payload = before.to_json()?;
             record(&state, &user, "payout.approve_first", id.to_string(), payload.clone(), payload).await?;
             Ok(awaiting_second_approval(&user, Section::Payouts, "/admin/payouts"))
         }
@@ -219,6 +218,6 @@ pub async fn act_with_note(
         _ => return Err(ConsoleError::Api(ApiError::RouteNotFound)),
     };
     let after = result.map_err(ApiError::from)?;
-    record(&state, &user, action, id.to_string(), payout_payload(&before), payout_payload(&after)).await?;
+    record(&state, &user, action, id.to_string(), before.to_json()?, after.to_json()?).await?;
     Ok(see_other("/admin/payouts"))
 }

@@ -3,11 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PaymentId, RefundId};
-use domain::outbox::refund_payload;
 use domain::ports::RefundQuery;
 use domain::refund::{Refund, RefundStatus};
 use domain::usecases::refunds::RefundError;
 use maud::{Markup, html};
+use representations::Represented;
 use serde::Deserialize;
 
 use super::audit::{awaiting_second_approval, record};
@@ -156,19 +156,11 @@ pub async fn approve(
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
     match state.refunds.approve(user.actor, id, None).await {
         Ok(after) => {
-            record(
-                &state,
-                &user,
-                "refund.approve",
-                after.id.to_string(),
-                refund_payload(&before),
-                refund_payload(&after),
-            )
-            .await?;
+            record(&state, &user, "refund.approve", after.id.to_string(), before.to_json()?, after.to_json()?).await?;
             Ok(see_other("/admin/refunds"))
         }
         Err(RefundError::SecondApprovalRequired { .. }) => {
-            let payload = refund_payload(&before);
+            let payload = before.to_json()?;
             record(&state, &user, "refund.approve_first", id.to_string(), payload.clone(), payload).await?;
             Ok(awaiting_second_approval(&user, Section::Refunds, "/admin/refunds"))
         }
@@ -206,7 +198,6 @@ pub async fn reject(
     }
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
     let after = state.refunds.reject(user.actor, id, reason.to_owned()).await.map_err(ApiError::from)?;
-    record(&state, &user, "refund.reject", after.id.to_string(), refund_payload(&before), refund_payload(&after))
-        .await?;
+    record(&state, &user, "refund.reject", after.id.to_string(), before.to_json()?, after.to_json()?).await?;
     Ok(see_other("/admin/refunds"))
 }

@@ -14,7 +14,9 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth::Authenticated;
-use crate::dto::{ConfirmPaymentBody, CreatePaymentBody, NextActionView, PageView, PaymentView, check_text};
+use crate::dto::{
+    ConfirmPaymentBody, CreatePaymentBody, NextActionView, PageView, PaymentActionView, PaymentView, check_text,
+};
 use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
@@ -97,7 +99,7 @@ fn parse_create(body: CreatePaymentBody) -> Result<CreatePayment, ApiError> {
     request_body = CreatePaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, description = "The new payment; `next_action` says what the client does next to pay.",
-        body = PaymentView), PurchaseProblems),
+        body = PaymentActionView), PurchaseProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/")]
 pub async fn create_payment(
@@ -116,7 +118,7 @@ pub async fn create_payment(
         command.client = client_info(&req);
         let created = state.payments.create(actor, command).await?;
         let action = NextActionView::from_domain(&created.next_action);
-        JsonReply::new(StatusCode::CREATED, &PaymentView::new(&created.payment, action))
+        JsonReply::new(StatusCode::CREATED, &PaymentActionView::new(&created.payment, action))
     })
     .await
 }
@@ -185,7 +187,7 @@ pub async fn list_payments(
         ),
     };
     let page = state.payments.list(actor, query).await?;
-    Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PaymentView::new(p, None))))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PaymentView::from(p))))
 }
 
 /// One payment (its payer, its instructor, or an admin).
@@ -199,7 +201,7 @@ pub async fn get_payment(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let payment = state.payments.get(actor, path_id::<PaymentId>(&path)?).await?;
-    Ok(HttpResponse::Ok().json(PaymentView::new(&payment, None)))
+    Ok(HttpResponse::Ok().json(PaymentView::from(&payment)))
 }
 
 /// Cancels an unpaid payment and gives its coupon use back.
@@ -217,7 +219,7 @@ pub async fn cancel_payment(
     let id = path_id::<PaymentId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
         let payment = state.payments.cancel(actor, id).await?;
-        JsonReply::new(StatusCode::OK, &PaymentView::new(&payment, None))
+        JsonReply::new(StatusCode::OK, &PaymentView::from(&payment))
     })
     .await
 }
@@ -229,7 +231,7 @@ pub async fn cancel_payment(
 #[utoipa::path(tag = "payments", params(("id" = String, Path)),
     request_body = ConfirmPaymentBody,
     responses((status = 200, description = "The payment after the gateway's verdict.",
-        body = PaymentView), GatewayCallProblems),
+        body = PaymentActionView), GatewayCallProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/confirm/")]
 pub async fn confirm_payment(
@@ -244,7 +246,7 @@ pub async fn confirm_payment(
         let input: ConfirmPaymentBody = parse_body(&req, &body)?;
         let confirmed = state.payments.confirm(actor, id, &input.payment_token).await?;
         let action = NextActionView::from_domain(&confirmed.next_action);
-        JsonReply::new(StatusCode::OK, &PaymentView::new(&confirmed.payment, action))
+        JsonReply::new(StatusCode::OK, &PaymentActionView::new(&confirmed.payment, action))
     })
     .await
 }

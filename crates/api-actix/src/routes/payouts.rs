@@ -3,11 +3,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
 use domain::ids::{PayoutId, UserId};
 use domain::money::Money;
-use domain::payout::{InstructorBalance, Payout, PayoutDestination, PayoutMethod, PayoutStatus};
+use domain::payout::{InstructorBalance, PayoutDestination, PayoutMethod, PayoutStatus};
 use domain::ports::PayoutQuery;
+use representations::PayoutView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -86,60 +86,6 @@ pub struct PayoutReasonBody {
 pub struct MarkPaidBody {
     /// The bank's reference of the transfer (1 to 500 characters).
     pub reference: String,
-}
-
-/// A payout.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutView {
-    /// Id (`po_…`).
-    pub id: String,
-    /// Who is paid.
-    pub instructor_id: i64,
-    /// Amount.
-    pub amount: String,
-    /// Currency.
-    pub currency: String,
-    /// `stripe_connect`, `paypal` or `bank_transfer`.
-    pub method: String,
-    /// `requested`, `approved`, `processing`, `paid`, `failed`, `rejected` or `cancelled`.
-    pub status: String,
-    /// The destination, masked (last four characters).
-    pub destination_masked: String,
-    /// The gateway's transfer/batch id or the bank reference.
-    pub transaction_id: Option<String>,
-    /// Why it failed or was rejected.
-    pub failure_reason: Option<String>,
-    /// Asked at.
-    pub created_at: DateTime<Utc>,
-    /// Paid at.
-    pub paid_at: Option<DateTime<Utc>>,
-    /// The admin whose approval sent it (with two-admin approval, the second).
-    pub approved_by: Option<i64>,
-    /// Approved at.
-    pub approved_at: Option<DateTime<Utc>>,
-    /// The approving admin's note (shown to the instructor too).
-    pub admin_note: Option<String>,
-}
-
-impl From<&Payout> for PayoutView {
-    fn from(p: &Payout) -> Self {
-        PayoutView {
-            id: p.id.to_string(),
-            instructor_id: p.instructor_id.get(),
-            amount: p.amount.to_major_string(),
-            currency: p.amount.currency().code().to_owned(),
-            method: p.method.as_str().to_owned(),
-            status: p.status.as_str().to_owned(),
-            destination_masked: p.destination_masked.clone(),
-            transaction_id: p.transaction_id.clone(),
-            failure_reason: p.failure_reason.clone(),
-            created_at: p.created_at,
-            paid_at: p.paid_at,
-            approved_by: p.approved_by.map(|by| by.get()),
-            approved_at: p.approved_at,
-            admin_note: p.admin_note.clone(),
-        }
-    }
 }
 
 /// An instructor's balance in one currency.

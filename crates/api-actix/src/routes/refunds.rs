@@ -2,11 +2,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
 use domain::ids::{PaymentId, RefundId};
 use domain::ports::RefundQuery;
-use domain::refund::{Refund, RefundStatus};
-use serde::{Deserialize, Serialize};
+use domain::refund::RefundStatus;
+use representations::RefundView;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -38,37 +38,6 @@ pub struct RejectRefundBody {
     pub reason: String,
 }
 
-/// A refund.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefundView {
-    /// Id (`re_…`).
-    pub id: String,
-    /// The payment refunded.
-    pub payment_id: String,
-    /// Amount going back.
-    pub amount: String,
-    /// Currency.
-    pub currency: String,
-    /// `requested`, `approved`, `processing`, `processed`, `rejected` or `failed`.
-    pub status: String,
-    /// Why it was asked for.
-    pub reason: String,
-    /// Why it was rejected.
-    pub rejection_reason: Option<String>,
-    /// The gateway's id.
-    pub provider_refund_id: Option<String>,
-    /// Asked at.
-    pub created_at: DateTime<Utc>,
-    /// Money went back at.
-    pub processed_at: Option<DateTime<Utc>>,
-    /// The admin whose approval sent it (with two-admin approval, the second).
-    pub approved_by: Option<i64>,
-    /// Approved at.
-    pub approved_at: Option<DateTime<Utc>>,
-    /// The approving admin's note (shown to whoever may see the refund).
-    pub admin_note: Option<String>,
-}
-
 /// Optional body of the approve operations of refunds and payouts.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,26 +50,6 @@ impl ApproveBody {
     /// The body of `req`, which may be empty (no note).
     pub fn read(req: &HttpRequest, body: &[u8]) -> Result<ApproveBody, ApiError> {
         if body.iter().all(u8::is_ascii_whitespace) { Ok(ApproveBody::default()) } else { parse_body(req, body) }
-    }
-}
-
-impl From<&Refund> for RefundView {
-    fn from(r: &Refund) -> Self {
-        RefundView {
-            id: r.id.to_string(),
-            payment_id: r.payment_id.to_string(),
-            amount: r.amount.to_major_string(),
-            currency: r.amount.currency().code().to_owned(),
-            status: r.status.as_str().to_owned(),
-            reason: r.reason.clone(),
-            rejection_reason: r.rejection_reason.clone(),
-            provider_refund_id: r.provider_refund_id.clone(),
-            created_at: r.created_at,
-            processed_at: r.processed_at,
-            approved_by: r.approved_by.map(|by| by.get()),
-            approved_at: r.approved_at,
-            admin_note: r.admin_note.clone(),
-        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::dispute::{
 use crate::ids::{DisputeId, EventId, JournalId};
 use crate::ledger::{Journal, LedgerError};
 use crate::money::{Currency, Money};
-use crate::outbox::{EventType, OutboxEvent, dispute_payload};
+use crate::outbox::{EventType, OutboxEvent};
 use crate::paging::{Page, PageRequest};
 use crate::payment::{Payment, PaymentEvent, PaymentMethod, Transition, TransitionError};
 use crate::ports::{
@@ -407,12 +407,6 @@ impl DisputeService {
     }
 
     fn event(&self, event_type: EventType, dispute: &Dispute) -> OutboxEvent {
-        OutboxEvent {
-            id: EventId::from_uuid(self.ports.ids.new_id()),
-            event_type,
-            aggregate_id: dispute.id.to_string(),
-            payload: dispute_payload(dispute),
-            created_at: dispute.updated_at,
-        }
+        OutboxEvent::new(EventId::from_uuid(self.ports.ids.new_id()), event_type, dispute.clone(), dispute.updated_at)
     }
 }

@@ -534,7 +534,7 @@ impl PaymentService {
     }
 
     fn event(&self, event_type: EventType, payment: &Payment, at: DateTime<Utc>) -> OutboxEvent {
-        OutboxEvent::about_payment(EventId::from_uuid(self.ports.ids.new_id()), event_type, payment, at)
+        OutboxEvent::new(EventId::from_uuid(self.ports.ids.new_id()), event_type, payment.clone(), at)
     }
 
     fn journal_id(&self) -> JournalId {

@@ -19,7 +19,7 @@ use crate::ledger::{
     LedgerError, earnings_release_journal, payout_paid_journal, payout_reserve_journal, payout_return_journal,
 };
 use crate::money::{Currency, Money};
-use crate::outbox::{EventType, OutboxEvent, payout_payload};
+use crate::outbox::{EventType, OutboxEvent};
 use crate::paging::Page;
 use crate::payout::{
     DestinationError, InstructorBalance, Payout, PayoutDestination, PayoutEvent, PayoutMethod, PayoutStatus,
@@ -497,12 +497,6 @@ impl PayoutService {
     }
 
     fn event(&self, event_type: EventType, payout: &Payout, at: DateTime<Utc>) -> OutboxEvent {
-        OutboxEvent {
-            id: EventId::from_uuid(self.ports.ids.new_id()),
-            event_type,
-            aggregate_id: payout.id.to_string(),
-            payload: payout_payload(payout),
-            created_at: at,
-        }
+        OutboxEvent::new(EventId::from_uuid(self.ports.ids.new_id()), event_type, payout.clone(), at)
     }
 }

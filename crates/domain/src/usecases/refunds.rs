@@ -14,7 +14,7 @@ use chrono::Duration;
 use crate::ids::{EventId, JournalId, PaymentId, RefundId};
 use crate::ledger::{LedgerError, refund_journal};
 use crate::money::Money;
-use crate::outbox::{EventType, OutboxEvent, payment_payload, refund_payload};
+use crate::outbox::{EventSubject, EventType, OutboxEvent};
 use crate::paging::Page;
 use crate::payment::{Payment, PaymentEvent, Transition};
 use crate::ports::{
@@ -305,15 +305,9 @@ impl RefundService {
             settled.provider_refund_id = provider_refund_id.clone().or(refund.provider_refund_id.clone());
             settled.processed_at = Some(at);
             let after = Payment { status: to_status, refunded_amount: refunded_after, ..payment.clone() };
-            let mut outbox =
-                vec![self.event(EventType::RefundProcessed, settled.id.to_string(), refund_payload(&settled), at)];
+            let mut outbox = vec![self.event(EventType::RefundProcessed, settled.clone().into(), at)];
             if full {
-                outbox.push(self.event(
-                    EventType::PaymentRefunded,
-                    payment.id.to_string(),
-                    payment_payload(&after),
-                    at,
-                ));
+                outbox.push(self.event(EventType::PaymentRefunded, after.clone().into(), at));
             }
             let change = RefundChange {
                 refund_id: id,
@@ -397,19 +391,7 @@ impl RefundService {
         Err(RefundError::Contended)
     }
 
-    fn event(
-        &self,
-        event_type: EventType,
-        aggregate_id: String,
-        payload: serde_json::Value,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> OutboxEvent {
-        OutboxEvent {
-            id: EventId::from_uuid(self.ports.ids.new_id()),
-            event_type,
-            aggregate_id,
-            payload,
-            created_at: at,
-        }
+    fn event(&self, event_type: EventType, subject: EventSubject, at: chrono::DateTime<chrono::Utc>) -> OutboxEvent {
+        OutboxEvent::new(EventId::from_uuid(self.ports.ids.new_id()), event_type, subject, at)
     }
 }

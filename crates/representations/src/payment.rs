@@ -1,0 +1,77 @@
+//! A payment.
+
+use chrono::{DateTime, Utc};
+use domain::catalog::ItemKind;
+use domain::payment::Payment;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Id (`pay_…`).
+    pub id: String,
+    /// Payer.
+    pub user_id: i64,
+    /// Course bought, if a course.
+    pub course_id: Option<i64>,
+    /// Event bought, if an event.
+    pub event_id: Option<i64>,
+    /// Instructor earning from it.
+    pub instructor_id: i64,
+    /// `pending`, `processing`, `completed`, `failed`, `cancelled`, `expired`,
+    /// `partially_refunded`, `refunded` or `disputed`.
+    pub status: String,
+    /// Payment method.
+    pub payment_method: String,
+    /// The gateway's id.
+    pub provider_payment_id: Option<String>,
+    /// Catalog price.
+    pub original_amount: String,
+    /// Coupon discount.
+    pub discount_amount: String,
+    /// Amount paid.
+    pub amount: String,
+    /// ISO-4217 currency.
+    pub currency: String,
+    /// Platform fee.
+    pub platform_fee: String,
+    /// Instructor's share.
+    pub instructor_earnings: String,
+    /// Refunded so far.
+    pub refunded_amount: String,
+    /// Coupon used.
+    pub coupon_code: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Completed.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Payment> for PaymentView {
+    fn from(p: &Payment) -> Self {
+        PaymentView {
+            id: p.id.to_string(),
+            user_id: p.user_id.get(),
+            course_id: (p.item.kind == ItemKind::Course).then_some(p.item.id),
+            event_id: (p.item.kind == ItemKind::Event).then_some(p.item.id),
+            instructor_id: p.instructor_id.get(),
+            status: p.status.as_str().to_owned(),
+            payment_method: p.method.as_str().to_owned(),
+            provider_payment_id: p.provider_payment_id.clone(),
+            original_amount: p.original_amount.to_major_string(),
+            discount_amount: p.discount_amount.to_major_string(),
+            amount: p.amount.to_major_string(),
+            currency: p.amount.currency().code().to_owned(),
+            platform_fee: p.platform_fee.to_major_string(),
+            instructor_earnings: p.instructor_earnings.to_major_string(),
+            refunded_amount: p.refunded_amount.to_major_string(),
+            coupon_code: p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
+            failure_reason: p.failure_reason.clone(),
+            created_at: p.created_at,
+            completed_at: p.completed_at,
+        }
+    }
+}
