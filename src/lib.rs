@@ -63,6 +63,15 @@ pub async fn spawn_app_for_races() -> TestApp {
 /// `SKILLPAY_DB_POOL_SIZE` among them for a test that needs more
 /// concurrency).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_gateways(extra, Vec::new()).await
+}
+
+/// Like [`spawn_app_with`], with `gateways` registered besides the
+/// configured ones.
+pub async fn spawn_app_with_gateways(
+    extra: &[(&str, &str)],
+    gateways: Vec<domain::ports::GatewayDescriptor>,
+) -> TestApp {
     let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
     let mut vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url().to_owned()),
@@ -76,7 +85,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let store = app::connect(&config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let state = app::app_state(&config, store.clone()).unwrap();
+    let state = app::app_state_with_gateways(&config, store.clone(), gateways).unwrap();
     let server =
         app::start_server_with_tls(state.clone(), listener, config.shutdown_timeout_secs, None, config.http_workers)
             .unwrap();

@@ -25,6 +25,7 @@ mod paypal;
 mod purchase;
 mod rate_limits;
 mod refunds;
+mod registered_gateway;
 mod route_matrix;
 mod shutdown;
 mod stats;

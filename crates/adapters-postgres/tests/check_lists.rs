@@ -65,3 +65,16 @@ fn every_check_list_names_exactly_the_domains_values() {
         assert_eq!(allowed(&store, table, column), domain, "{table}.{column} and the domain's names differ");
     }
 }
+
+/// A gateway whose credentials admins may store must be allowed as a
+/// stored configuration's provider.
+#[test]
+fn every_gateway_with_stored_credentials_is_an_allowed_provider() {
+    let db = TestDb::new();
+    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
+    let allowed = allowed(&store, "payment_gateway_configs", "provider");
+    let storable = PaymentMethod::ALL.into_iter().filter(|p| domain::gateway_config::credential_names(*p).is_some());
+    for provider in storable {
+        assert!(allowed.contains(provider.as_str()), "{provider:?} is not allowed in payment_gateway_configs");
+    }
+}

@@ -174,11 +174,22 @@ pub fn paypal_client(config: &Config) -> anyhow::Result<Option<PaypalClient>> {
 
 /// Wires the adapters into the use cases.
 pub fn app_state(config: &Config, store: PgStore) -> anyhow::Result<AppState> {
+    app_state_with_gateways(config, store, Vec::new())
+}
+
+/// [`app_state`] with `extra` gateways registered after the configured
+/// ones (a later one for the same method replaces it): how a gateway
+/// crate of the embedding service, or a test, plugs in.
+pub fn app_state_with_gateways(
+    config: &Config,
+    store: PgStore,
+    extra: Vec<domain::ports::GatewayDescriptor>,
+) -> anyhow::Result<AppState> {
     let paypal = paypal_client(config)?;
     let store = Arc::new(store);
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(TimeOrderedIds);
-    let gateways = gateways(config, paypal.as_ref())?;
+    let gateways = extra.into_iter().fold(gateways(config, paypal.as_ref())?, Gateways::register);
     for gateway in describe_gateways(&gateways) {
         tracing::info!(%gateway, "gateway served");
     }

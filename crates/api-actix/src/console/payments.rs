@@ -97,7 +97,7 @@ async fn search(state: &AppState, actor: Actor, q: &str) -> Result<Option<Paymen
     if let Ok(id) = q.parse::<PaymentId>() {
         return Ok(state.payments.get(actor, id).await.ok());
     }
-    for method in [PaymentMethod::Stripe, PaymentMethod::Paypal, PaymentMethod::Sandbox] {
+    for method in PaymentMethod::ALL {
         if let Some(found) = state.payments.find_by_provider_id(method, q).await? {
             return Ok(state.payments.get(actor, found.id).await.ok());
         }

@@ -18,7 +18,10 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::gateway_configs::to_api;
 
-const PROVIDERS: [PaymentMethod; 2] = [PaymentMethod::Stripe, PaymentMethod::Paypal];
+/// The gateways whose credentials can be stored.
+fn providers() -> impl Iterator<Item = PaymentMethod> {
+    PaymentMethod::ALL.into_iter().filter(|p| domain::gateway_config::credential_names(*p).is_some())
+}
 const MODES: [GatewayMode; 2] = [GatewayMode::Test, GatewayMode::Live];
 
 /// What the audit log keeps of a configuration: never a credential value.
@@ -37,7 +40,7 @@ pub async fn gateways(state: web::Data<AppState>, user: ConsoleUser) -> Result<H
     let find = |p: PaymentMethod, m: GatewayMode| stored.iter().find(|s| s.provider == p && s.mode == m);
     let body = html! {
         p.notice { "Credentials are write-only: they are stored sealed and never shown. Saving replaces them all, so enter every one again to change anything. A change takes effect at the next start." }
-        @for provider in PROVIDERS {
+        @for provider in providers() {
             @for mode in MODES {
                 @let current = find(provider, mode);
                 @let (names, required) = credential_names(provider).unwrap_or((&[], &[]));
@@ -78,8 +81,7 @@ pub async fn save_gateway(
     user.check_form(&req, &fields.remove("csrf").unwrap_or_default())?;
     user.require_admin()?;
     let (provider, mode) = path.into_inner();
-    let provider =
-        PROVIDERS.into_iter().find(|p| p.as_str() == provider).ok_or(ConsoleError::Api(ApiError::RouteNotFound))?;
+    let provider = providers().find(|p| p.as_str() == provider).ok_or(ConsoleError::Api(ApiError::RouteNotFound))?;
     let mode = GatewayMode::parse(&mode).ok_or(ConsoleError::Api(ApiError::RouteNotFound))?;
     let is_active = fields.remove("is_active").is_some();
     let api_base = fields.remove("api_base").map(|b| b.trim().to_owned()).filter(|b| !b.is_empty());

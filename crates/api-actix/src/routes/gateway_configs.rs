@@ -103,7 +103,7 @@ pub async fn put_config(
 ) -> Result<HttpResponse, ApiError> {
     let (provider, mode) = path.into_inner();
     let provider = match provider.parse::<PaymentMethod>() {
-        Ok(p @ (PaymentMethod::Stripe | PaymentMethod::Paypal)) => p,
+        Ok(p) if domain::gateway_config::credential_names(p).is_some() => p,
         _ => return Err(ApiError::RouteNotFound),
     };
     let mode = GatewayMode::parse(&mode).ok_or(ApiError::RouteNotFound)?;
