@@ -916,6 +916,9 @@ pub struct DisputeChange {
     pub journal: Option<Journal>,
     /// Events to announce.
     pub outbox: Vec<OutboxEvent>,
+    /// Who made the change, for the audit log; `None`: the service itself,
+    /// following the gateway.
+    pub by: Option<crate::usecases::Actor>,
 }
 
 /// Stores disputes.
