@@ -36,6 +36,14 @@ export CONSOLE_ADMIN_TOKEN CONSOLE_SECOND_ADMIN_TOKEN CONSOLE_STUDENT_TOKEN CONS
 mkdir -p tests/console/screenshots
 status=0
 (cd tests/console && node --test --test-concurrency=1 console.test.mjs) || status=1
+# The coupon the console created and deactivated is in the money audit log
+# (written by the database in each change's transaction) with its admin.
+trail="$(psql -tA "$DATABASE_URL" -c "SELECT string_agg(operation || ':' || coalesce(actor_id::text, '-') || ':' \
+  || coalesce(actor_role, '-'), ',' ORDER BY id) FROM audit_log WHERE object_kind = 'coupon' AND after->>'code' = 'CONSOLE15'")"
+if [ "$trail" != "insert:1:admin,update:1:admin" ]; then
+  echo "console-test: the console's coupon changes are not audited with their admin: '$trail'" >&2
+  status=1
+fi
 # The server's log of the whole run must hold no credential the tests typed
 # and no session token.
 if grep -qE "consolesecretvalue|$CONSOLE_ADMIN_TOKEN" "$server_log"; then

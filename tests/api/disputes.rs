@@ -15,7 +15,7 @@ fn intent(status: &str) -> Value {
     json!({"id": "pi_d1", "object": "payment_intent", "status": status, "client_secret": "pi_d1_secret_x"})
 }
 
-async fn stripe() -> MockServer {
+pub(crate) async fn stripe() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents"))
@@ -36,7 +36,7 @@ async fn stripe() -> MockServer {
 }
 
 /// Stripe's dispute object now says `status` (newest mount wins).
-async fn dispute_is(server: &MockServer, status: &str, priority: u8) {
+pub(crate) async fn dispute_is(server: &MockServer, status: &str, priority: u8) {
     Mock::given(method("GET"))
         .and(path("/v1/disputes/dp_1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -48,7 +48,7 @@ async fn dispute_is(server: &MockServer, status: &str, priority: u8) {
         .await;
 }
 
-async fn paid_app(server: &MockServer) -> (TestApp, String) {
+pub(crate) async fn paid_app(server: &MockServer) -> (TestApp, String) {
     let app = spawn_app_with(&[
         ("STRIPE_SECRET_KEY", "sk_test_d"),
         ("STRIPE_API_BASE", &server.uri()),
@@ -75,7 +75,7 @@ async fn paid_app(server: &MockServer) -> (TestApp, String) {
     (app, id)
 }
 
-async fn deliver(app: &TestApp, event_id: &str, kind: &str) -> u16 {
+pub(crate) async fn deliver(app: &TestApp, event_id: &str, kind: &str) -> u16 {
     let body = json!({"id": event_id, "object": "event", "type": kind, "data": {"object": {"id": "dp_1", "object": "dispute"}}})
         .to_string();
     let signature = sign(body.as_bytes(), SECRET, chrono::Utc::now().timestamp());
@@ -183,7 +183,7 @@ async fn a_hold_is_released_when_the_charge_is_refunded_and_unknown_disputes_are
 
 /// Stripe answers `POST /v1/disputes/dp_1{suffix}` with the dispute in
 /// `status`, and from then on reads it so.
-async fn stripe_moves_to(server: &MockServer, suffix: &str, status: &str, priority: u8) {
+pub(crate) async fn stripe_moves_to(server: &MockServer, suffix: &str, status: &str, priority: u8) {
     let body = json!({
         "id": "dp_1", "object": "dispute", "amount": 4999, "currency": "usd", "reason": "fraudulent",
         "status": status, "payment_intent": "pi_d1", "evidence_details": {"due_by": 1_900_000_000}

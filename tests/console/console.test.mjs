@@ -410,3 +410,31 @@ test("an instructor signs in once with a printed link and sees their earnings at
   const used = await Promise.all([again.waitForResponse((r) => r.request().method() === "POST"), again.click("button[type=submit]")]);
   assert.equal(used[0].status(), 410, "a link signs in once");
 });
+
+test("an approval made in the console keeps the admin's note and shows it", async () => {
+  const { refund } = await paymentWithRequestedRefund(84, "20.00");
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/refunds?status=requested`);
+  const row = page.locator(`tr[data-refund="${refund.id}"]`);
+  await row.locator("textarea[name=note]").fill("refunded as a goodwill gesture");
+  page.once("dialog", (dialog) => dialog.accept());
+  await Promise.all([page.waitForURL(`${base}/admin/refunds`), row.locator("button", { hasText: "Approve" }).click()]);
+  await page.goto(`${base}/admin/refunds/${refund.id}`);
+  const approved = await page.textContent("#refund-approved");
+  assert.ok(approved.includes("by admin 1") && approved.includes("refunded as a goodwill gesture"), approved);
+  const stored = await api("GET", `/api/payments/refunds/${refund.id}/`, adminToken);
+  assert.equal(stored.admin_note, "refunded as a goodwill gesture");
+
+  // A payout's approve form takes a note too, limited like the API's: the
+  // browser stops at the limit, and a crafted form over it is refused
+  // before anything moves. (The payout left requested by the detail-page test.)
+  await page.goto(`${base}/admin/payouts?status=requested`);
+  const payoutRow = page.locator("tr[data-payout]").filter({ has: page.locator("textarea[name=note]") }).first();
+  assert.equal(await payoutRow.locator("textarea[name=note]").getAttribute("maxlength"), "500");
+  const payoutId = await payoutRow.getAttribute("data-payout");
+  const csrf = await payoutRow.locator("input[name=csrf]").first().inputValue();
+  const refused = await page.request.post(`${base}/admin/payouts/${payoutId}/approve`, { form: { csrf, note: "n".repeat(501) } });
+  assert.equal(refused.status(), 422);
+  assert.equal((await api("GET", `/api/payments/payouts/${payoutId}/`, adminToken)).status, "requested");
+  await shot(page, "23-payouts-with-note-fields");
+});

@@ -13,8 +13,10 @@ use domain::paging::Page;
 use domain::ports::{
     CouponEdited, CouponQuery, CouponRepository, CreateCouponStoreError, EditCouponStoreError, StoreError,
 };
+use domain::usecases::Actor;
 use uuid::Uuid;
 
+use crate::audit::decided_by;
 use crate::errors::{TxError, corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::outbox::insert_events;
@@ -28,11 +30,14 @@ pub(crate) const LIVE_REDEMPTION: [&str; 2] = ["reserved", "confirmed"];
 
 #[async_trait]
 impl CouponRepository for PgStore {
-    async fn create(&self, coupon: NewCoupon) -> Result<Coupon, CreateCouponStoreError> {
+    async fn create(&self, coupon: NewCoupon, by: Actor) -> Result<Coupon, CreateCouponStoreError> {
         self.run(move |conn| {
             let row = CouponRow::from_new(&coupon)?;
-            match diesel::insert_into(coupons::table).values(&row).returning(CouponRow::as_returning()).get_result(conn)
-            {
+            let inserted = conn.transaction::<CouponRow, DieselError, _>(|conn| {
+                decided_by(conn, Some(by))?;
+                diesel::insert_into(coupons::table).values(&row).returning(CouponRow::as_returning()).get_result(conn)
+            });
+            match inserted {
                 Ok(row) => Ok(Ok(row.into_domain()?)),
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                     Ok(Err(CreateCouponStoreError::DuplicateCode))
@@ -90,24 +95,33 @@ impl CouponRepository for PgStore {
         .await
     }
 
-    async fn deactivate(&self, id: CouponId) -> Result<Option<Coupon>, StoreError> {
+    async fn deactivate(&self, id: CouponId, by: Actor) -> Result<Option<Coupon>, StoreError> {
         self.run(move |conn| {
-            diesel::update(coupons::table.find(id.uuid()))
-                .set((coupons::is_active.eq(false), coupons::updated_at.eq(chrono::Utc::now())))
-                .returning(CouponRow::as_returning())
-                .get_result(conn)
-                .optional()
-                .map_err(store_error)?
-                .map(CouponRow::into_domain)
-                .transpose()
+            conn.transaction::<_, DieselError, _>(|conn| {
+                decided_by(conn, Some(by))?;
+                diesel::update(coupons::table.find(id.uuid()))
+                    .set((coupons::is_active.eq(false), coupons::updated_at.eq(chrono::Utc::now())))
+                    .returning(CouponRow::as_returning())
+                    .get_result(conn)
+                    .optional()
+            })
+            .map_err(store_error)?
+            .map(CouponRow::into_domain)
+            .transpose()
         })
         .await
     }
 
-    async fn edit(&self, id: CouponId, edit: CouponEdit) -> Result<Option<CouponEdited>, EditCouponStoreError> {
+    async fn edit(
+        &self,
+        id: CouponId,
+        edit: CouponEdit,
+        by: Actor,
+    ) -> Result<Option<CouponEdited>, EditCouponStoreError> {
         let outcome = self
             .run(move |conn| {
                 conn.transaction::<_, TxError<CouponEditError>, _>(|conn| {
+                    decided_by(conn, Some(by))?;
                     // The row lock orders this edit with every reservation of
                     // the coupon: it waits for the purchases in flight (their
                     // key-share locks) and new ones wait for it. The coupon

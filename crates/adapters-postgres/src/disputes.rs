@@ -11,6 +11,7 @@ use domain::paging::{Page, PageRequest};
 use domain::ports::{DisputeChange, DisputeRepository, StoreError};
 use uuid::Uuid;
 
+use crate::audit::decided_by;
 use crate::errors::{TxError, corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::ledger::write_journal;
@@ -117,6 +118,7 @@ impl DisputeRepository for PgStore {
     async fn record(&self, change: DisputeChange) -> Result<bool, StoreError> {
         self.run(move |conn| {
             let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
+                decided_by(conn, change.by)?;
                 let row = DisputeRow::from_domain(&change.dispute);
                 let written = match change.previous {
                     // Another delivery may have created it first: then nothing

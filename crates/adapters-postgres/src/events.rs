@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use domain::events::{Delivery, DeliveryAttempt, DeliveryStatus, EventEndpoint, event_body};
 use domain::ids::{DeliveryId, EndpointId, EventId};
@@ -13,8 +14,10 @@ use domain::paging::Page;
 use domain::ports::{
     AttemptOutcome, ClaimedDelivery, CreateEndpointError, DeliveryQuery, EventDeliveryStore, StoreError,
 };
+use domain::usecases::Actor;
 use uuid::Uuid;
 
+use crate::audit::decided_by;
 use crate::errors::{corrupt, store_error};
 use crate::keyset::keyset_page;
 use crate::payments::paginate;
@@ -144,6 +147,7 @@ impl EventDeliveryStore for PgStore {
         &self,
         endpoint: EventEndpoint,
         secret: String,
+        by: Actor,
     ) -> Result<EventEndpoint, CreateEndpointError> {
         let keyring = self.keyring().ok_or(CreateEndpointError::NoEncryptionKey)?;
         let (key_id, sealed) = keyring
@@ -151,18 +155,21 @@ impl EventDeliveryStore for PgStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let types: Vec<String> = endpoint.event_types.iter().map(|t| t.as_str().to_owned()).collect();
         self.run(move |conn| {
-            diesel::insert_into(event_endpoints::table)
-                .values((
-                    event_endpoints::id.eq(endpoint.id.uuid()),
-                    event_endpoints::url.eq(&endpoint.url),
-                    event_endpoints::event_types.eq(types.iter().map(|t| Some(t.clone())).collect::<Vec<_>>()),
-                    event_endpoints::secret_sealed.eq(&sealed),
-                    event_endpoints::secret_key_id.eq(&key_id),
-                    event_endpoints::active.eq(true),
-                    event_endpoints::created_at.eq(endpoint.created_at),
-                ))
-                .execute(conn)
-                .map_err(store_error)?;
+            conn.transaction::<_, DieselError, _>(|conn| {
+                decided_by(conn, Some(by))?;
+                diesel::insert_into(event_endpoints::table)
+                    .values((
+                        event_endpoints::id.eq(endpoint.id.uuid()),
+                        event_endpoints::url.eq(&endpoint.url),
+                        event_endpoints::event_types.eq(types.iter().map(|t| Some(t.clone())).collect::<Vec<_>>()),
+                        event_endpoints::secret_sealed.eq(&sealed),
+                        event_endpoints::secret_key_id.eq(&key_id),
+                        event_endpoints::active.eq(true),
+                        event_endpoints::created_at.eq(endpoint.created_at),
+                    ))
+                    .execute(conn)
+            })
+            .map_err(store_error)?;
             Ok(endpoint)
         })
         .await
@@ -187,19 +194,23 @@ impl EventDeliveryStore for PgStore {
         .await
     }
 
-    async fn deactivate_endpoint(&self, id: EndpointId) -> Result<Option<EventEndpoint>, StoreError> {
+    async fn deactivate_endpoint(&self, id: EndpointId, by: Actor) -> Result<Option<EventEndpoint>, StoreError> {
         self.run(move |conn| {
-            let row: Option<EndpointRow> = diesel::update(event_endpoints::table.find(id.uuid()))
-                .set(event_endpoints::active.eq(false))
-                .returning((
-                    event_endpoints::id,
-                    event_endpoints::url,
-                    event_endpoints::event_types,
-                    event_endpoints::active,
-                    event_endpoints::created_at,
-                ))
-                .get_result(conn)
-                .optional()
+            let row: Option<EndpointRow> = conn
+                .transaction::<_, DieselError, _>(|conn| {
+                    decided_by(conn, Some(by))?;
+                    diesel::update(event_endpoints::table.find(id.uuid()))
+                        .set(event_endpoints::active.eq(false))
+                        .returning((
+                            event_endpoints::id,
+                            event_endpoints::url,
+                            event_endpoints::event_types,
+                            event_endpoints::active,
+                            event_endpoints::created_at,
+                        ))
+                        .get_result(conn)
+                        .optional()
+                })
                 .map_err(store_error)?;
             row.map(endpoint).transpose()
         })

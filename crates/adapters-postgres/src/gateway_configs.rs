@@ -9,8 +9,10 @@ use diesel::prelude::*;
 use domain::gateway_config::{GatewayConfig, GatewayConfigSummary, GatewayCredentials, GatewayMode};
 use domain::payment::PaymentMethod;
 use domain::ports::{GatewayConfigRepository, PutGatewayConfigError, StoreError};
+use domain::usecases::Actor;
 use uuid::Uuid;
 
+use crate::audit::decided_by;
 use crate::crypto::Keyring;
 use crate::errors::{TxError, corrupt, store_error};
 use crate::pool::PgStore;
@@ -70,13 +72,14 @@ fn columns() -> (
 
 #[async_trait]
 impl GatewayConfigRepository for PgStore {
-    async fn put(&self, config: GatewayConfig) -> Result<GatewayConfigSummary, PutGatewayConfigError> {
+    async fn put(&self, config: GatewayConfig, by: Actor) -> Result<GatewayConfigSummary, PutGatewayConfigError> {
         let keyring = self.keyring().ok_or(PutGatewayConfigError::NoEncryptionKey)?;
         // The names are those just written: no need to unseal them again.
         let names = config.credentials.names();
         let result = self
             .run(move |conn| {
                 conn.transaction::<Row, TxError<()>, _>(|conn| {
+                    decided_by(conn, Some(by))?;
                     let provider = config.provider.as_str();
                     let mode = config.mode.as_str();
                     let existing: Option<Uuid> = configs::table

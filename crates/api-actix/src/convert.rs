@@ -183,7 +183,7 @@ impl From<domain::usecases::disputes::DisputeError> for ApiError {
             E::InvalidEvidence { field } => {
                 ApiError::Validation(vec![crate::error::FieldError::new(field, error.to_string())])
             }
-            E::Decided(_) | E::DecidedByGateway | E::NotAtGateway => ApiError::InvalidTransition(error.to_string()),
+            E::Transition(_) | E::DecidedByGateway | E::NotAtGateway => ApiError::InvalidTransition(error.to_string()),
             E::InvalidAmount => ApiError::Validation(vec![crate::error::FieldError::new("amount", error.to_string())]),
             E::Ledger(e) => {
                 tracing::error!(error = %e, "ledger construction failed");

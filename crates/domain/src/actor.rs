@@ -90,3 +90,28 @@ impl Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("your role does not allow this")]
 pub struct Forbidden;
+
+/// An admin's free text (a note, a reason) made ready to keep: line breaks
+/// become `\n` (a browser's textarea sends `\r\n`) and the ends are
+/// trimmed. `None` when it is empty, longer than `max_chars`, or holds a
+/// control character other than a line break.
+pub fn admin_text(text: &str, max_chars: usize) -> Option<String> {
+    let text = text.replace("\r\n", "\n").trim().to_owned();
+    let fits = !text.is_empty() && text.chars().count() <= max_chars;
+    (fits && !text.chars().any(|c| c.is_control() && c != '\n')).then_some(text)
+}
+
+#[cfg(test)]
+mod admin_text_tests {
+    use super::admin_text;
+
+    #[test]
+    fn line_breaks_are_kept_other_control_characters_refused() {
+        assert_eq!(admin_text("  first line\r\nsecond ", 50), Some("first line\nsecond".to_owned()));
+        assert_eq!(admin_text("tab\there", 50), None);
+        assert_eq!(admin_text("bell\u{7}", 50), None);
+        assert_eq!(admin_text("   ", 50), None);
+        assert_eq!(admin_text("abcd", 3), None);
+        assert_eq!(admin_text("abc", 3), Some("abc".to_owned()));
+    }
+}

@@ -224,21 +224,27 @@ pub struct CouponQuery {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CouponRepository: Send + Sync {
-    /// Stores a new coupon.
-    async fn create(&self, coupon: NewCoupon) -> Result<Coupon, CreateCouponStoreError>;
+    /// Stores a new coupon; `by` (the admin deciding) is named in the audit
+    /// log, as with every change below, in the change's own transaction.
+    async fn create(&self, coupon: NewCoupon, by: crate::usecases::Actor) -> Result<Coupon, CreateCouponStoreError>;
     /// The coupon, or `None`.
     async fn find(&self, id: CouponId) -> Result<Option<Coupon>, StoreError>;
     /// The coupon with this code, or `None`.
     async fn find_by_code(&self, code: CouponCode) -> Result<Option<Coupon>, StoreError>;
     /// Coupons, newest first.
     async fn list(&self, query: CouponQuery) -> Result<Page<Coupon>, StoreError>;
-    /// Switches the coupon off; `None` if it does not exist.
-    async fn deactivate(&self, id: CouponId) -> Result<Option<Coupon>, StoreError>;
+    /// Switches the coupon off on `by`'s decision; `None` if it does not exist.
+    async fn deactivate(&self, id: CouponId, by: crate::usecases::Actor) -> Result<Option<Coupon>, StoreError>;
     /// Locks the coupon, applies [`Coupon::edited`] and stores the result
-    /// in one transaction; `None` if it does not exist. Lowering `max_uses`
-    /// to the confirmed uses announces `coupon.exhausted` in that
-    /// transaction.
-    async fn edit(&self, id: CouponId, edit: CouponEdit) -> Result<Option<CouponEdited>, EditCouponStoreError>;
+    /// in one transaction, on `by`'s decision; `None` if it does not exist.
+    /// Lowering `max_uses` to the confirmed uses announces `coupon.exhausted`
+    /// in that transaction.
+    async fn edit(
+        &self,
+        id: CouponId,
+        edit: CouponEdit,
+        by: crate::usecases::Actor,
+    ) -> Result<Option<CouponEdited>, EditCouponStoreError>;
     /// Live (reserved or confirmed) redemptions of the coupon by the user.
     async fn live_uses_by_user(&self, id: CouponId, user: UserId) -> Result<u32, StoreError>;
     /// Usage figures.
@@ -453,11 +459,13 @@ pub enum PutGatewayConfigError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait GatewayConfigRepository: Send + Sync {
-    /// Creates or replaces the configuration of (provider, mode); activating
-    /// it deactivates the provider's other mode in the same transaction.
+    /// Creates or replaces the configuration of (provider, mode) on `by`'s
+    /// decision (named in the audit log); activating it deactivates the
+    /// provider's other mode in the same transaction.
     async fn put(
         &self,
         config: crate::gateway_config::GatewayConfig,
+        by: crate::usecases::Actor,
     ) -> Result<crate::gateway_config::GatewayConfigSummary, PutGatewayConfigError>;
     /// Every configuration, without credential values.
     async fn list(&self) -> Result<Vec<crate::gateway_config::GatewayConfigSummary>, StoreError>;
@@ -637,6 +645,9 @@ pub struct DisputeChange {
     pub journal: Option<Journal>,
     /// Events to announce.
     pub outbox: Vec<OutboxEvent>,
+    /// Who made the change, for the audit log; `None`: the service itself,
+    /// following the gateway.
+    pub by: Option<crate::usecases::Actor>,
 }
 
 /// Stores disputes.

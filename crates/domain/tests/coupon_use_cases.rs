@@ -91,7 +91,7 @@ fn an_inconsistent_definition_is_refused_as_invalid_before_storage() {
 #[test]
 fn a_code_already_taken_is_refused_as_duplicate_code() {
     let mut coupons = MockCouponRepository::new();
-    coupons.expect_create().times(1).returning(|_| Err(CreateCouponStoreError::DuplicateCode));
+    coupons.expect_create().times(1).returning(|_, _| Err(CreateCouponStoreError::DuplicateCode));
     let result = block_on(service(coupons, MockCatalog::new()).create(admin(), definition()));
     assert_eq!(result, Err(CreateCouponError::DuplicateCode));
 }
@@ -101,7 +101,7 @@ fn a_storage_failure_while_creating_surfaces_as_a_store_error() {
     let down = StoreError::Unavailable("timeout".to_owned());
     let mut coupons = MockCouponRepository::new();
     let answer = down.clone();
-    coupons.expect_create().returning(move |_| Err(CreateCouponStoreError::Store(answer.clone())));
+    coupons.expect_create().returning(move |_, _| Err(CreateCouponStoreError::Store(answer.clone())));
     let result = block_on(service(coupons, MockCatalog::new()).create(admin(), definition()));
     assert_eq!(result, Err(CreateCouponError::Store(down)));
 }
@@ -113,9 +113,10 @@ fn a_created_coupon_gets_a_generated_id_and_the_clocks_time() {
     let expected_id = CouponId::from_uuid(Uuid::from_u128(1));
     coupons
         .expect_create()
-        .withf(move |new| new.id == expected_id && new.created_at == now())
+        // The admin deciding reaches the store, for the audit log.
+        .withf(move |new, by| new.id == expected_id && new.created_at == now() && *by == admin())
         .times(1)
-        .returning(|new| Ok(stored(new)));
+        .returning(|new, _| Ok(stored(new)));
     let created = block_on(service(coupons, MockCatalog::new()).create(admin(), definition())).unwrap();
     assert_eq!(created.id, expected_id);
     assert_eq!(created.created_at, now());
@@ -194,12 +195,15 @@ fn deactivating_answers_the_switched_off_coupon_or_not_found() {
     let off = Coupon { is_active: false, ..percent_off("SPRING25", 25) };
     let id = off.id;
     let mut coupons = MockCouponRepository::new();
-    coupons.expect_deactivate().withf(move |asked| *asked == id).returning(move |_| Ok(Some(off.clone())));
+    coupons
+        .expect_deactivate()
+        .withf(move |asked, by| *asked == id && *by == admin())
+        .returning(move |_, _| Ok(Some(off.clone())));
     let service = service(coupons, MockCatalog::new());
     assert!(!block_on(service.deactivate(admin(), id)).unwrap().is_active);
 
     let mut coupons = MockCouponRepository::new();
-    coupons.expect_deactivate().returning(|_| Ok(None));
+    coupons.expect_deactivate().returning(|_, _| Ok(None));
     let result = block_on(service_with(coupons).deactivate(admin(), id));
     assert_eq!(result, Err(CouponAdminError::NotFound));
 }
@@ -244,7 +248,7 @@ fn a_percentage_coupon_with_a_negative_cap_is_refused_as_invalid() {
         ..definition()
     };
     let mut coupons = MockCouponRepository::new();
-    coupons.expect_create().returning(|new| Ok(stored(new)));
+    coupons.expect_create().returning(|new, _| Ok(stored(new)));
     let result = block_on(service_with(coupons).create(admin(), negative_cap));
     assert!(matches!(result, Err(CreateCouponError::Invalid(_))), "{result:?}");
 }
@@ -316,7 +320,7 @@ fn only_admins_may_edit_and_an_unknown_coupon_is_not_found() {
         assert_eq!(result, Err(EditCouponError::Forbidden(Forbidden)));
     }
     let mut coupons = MockCouponRepository::new();
-    coupons.expect_edit().withf(move |asked, _| *asked == id).returning(|_, _| Ok(None));
+    coupons.expect_edit().withf(move |asked, _, by| *asked == id && *by == admin()).returning(|_, _, _| Ok(None));
     assert_eq!(
         block_on(service_with(coupons).edit(admin(), id, CouponEdit::default())),
         Err(EditCouponError::NotFound)
@@ -328,7 +332,7 @@ fn the_stores_refusal_under_the_lock_reaches_the_admin_as_is() {
     let id = CouponId::from_uuid(Uuid::from_u128(0xC1));
     let refusal = CouponEditError::LimitBelowUses { in_use: 3 };
     let mut coupons = MockCouponRepository::new();
-    coupons.expect_edit().returning(move |_, _| Err(EditCouponStoreError::Rejected(refusal.clone())));
+    coupons.expect_edit().returning(move |_, _, _| Err(EditCouponStoreError::Rejected(refusal.clone())));
     let edit = CouponEdit { max_uses: Some(Some(2)), ..Default::default() };
     assert_eq!(
         block_on(service_with(coupons).edit(admin(), id, edit)),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::builders::{DisputeBuilder, PaymentBuilder, gateway};
-use domain::dispute::{Dispute, DisputeStatus};
+use domain::dispute::{Dispute, DisputeEvent, DisputeStatus, DisputeTransitionError};
 use domain::ids::{DisputeId, PaymentId};
 use domain::outbox::EventType;
 use domain::payment::{Payment, PaymentMethod, PaymentStatus};
@@ -235,7 +235,14 @@ fn an_admin_opens_a_dispute_no_gateway_knows_and_decides_it() {
     let lost = block_on(service.resolve(admin(), opened.id, false)).unwrap();
     assert_eq!(lost.status, DisputeStatus::Lost);
     assert_eq!(steps.lock().unwrap().len(), 2);
-    assert_eq!(block_on(service.resolve(admin(), opened.id, true)), Err(DisputeError::Decided("lost")));
+    assert_eq!(
+        block_on(service.resolve(admin(), opened.id, true)),
+        Err(DisputeError::Transition(DisputeTransitionError { from: DisputeStatus::Lost, event: DisputeEvent::Win }))
+    );
+    assert_eq!(block_on(service.resolve(admin(), opened.id, false)), Ok(lost), "the same decision again is a no-op");
+    let steps = steps.lock().unwrap();
+    assert_eq!(steps.len(), 2, "a refused or repeated decision records nothing");
+    assert!(steps.iter().all(|s| s.by == Some(admin())), "each step is the admin's, for the audit log");
 }
 
 #[test]
@@ -305,13 +312,80 @@ fn evidence_and_acceptance_are_refused_for_decided_and_hand_made_disputes() {
     world.gateway.expect_accept_dispute().never();
     let (service, dispute, _, _) = world.service();
 
+    let refused = |event| Err(DisputeError::Transition(DisputeTransitionError { from: DisputeStatus::Won, event }));
     assert_eq!(
         block_on(service.submit_evidence(admin(), DISPUTE, evidence("late"))),
-        Err(DisputeError::Decided("won"))
+        refused(DisputeEvent::SubmitEvidence)
     );
-    assert_eq!(block_on(service.accept(admin(), DISPUTE)), Err(DisputeError::Decided("won")));
+    assert_eq!(block_on(service.accept(admin(), DISPUTE)), refused(DisputeEvent::Accept));
 
     *dispute.lock().unwrap() =
         Some(DisputeBuilder::new().id(DISPUTE).payment(PAYMENT).provider_dispute_id("manual_1").build());
     assert_eq!(block_on(service.accept(admin(), DISPUTE)), Err(DisputeError::NotAtGateway));
+}
+
+#[test]
+fn evidence_goes_once_then_the_bank_decides() {
+    let reviewed = DisputeBuilder::new().id(DISPUTE).payment(PAYMENT).status(DisputeStatus::UnderReview).build();
+    let mut world = World::new().holding(reviewed);
+    world.gateway.expect_submit_dispute_evidence().never();
+    let (service, _, steps, _) = world.service();
+
+    assert_eq!(
+        block_on(service.submit_evidence(admin(), DISPUTE, evidence("more"))),
+        Err(DisputeError::Transition(DisputeTransitionError {
+            from: DisputeStatus::UnderReview,
+            event: DisputeEvent::SubmitEvidence
+        }))
+    );
+    assert!(steps.lock().unwrap().is_empty());
+}
+
+#[test]
+fn accepting_a_lost_dispute_again_changes_nothing_and_asks_no_gateway() {
+    let lost =
+        DisputeBuilder::new().id(DISPUTE).payment(PAYMENT).status(DisputeStatus::Lost).resolved_at(now()).build();
+    let mut world = World::new().holding(lost.clone());
+    world.gateway.expect_accept_dispute().never();
+    world.gateway.expect_dispute().never();
+    let (service, _, steps, _) = world.service();
+
+    assert_eq!(block_on(service.accept(admin(), DISPUTE)), Ok(lost));
+    assert!(steps.lock().unwrap().is_empty());
+}
+
+#[test]
+fn an_accepted_dispute_is_lost_on_the_admin_s_behalf_and_a_webhook_s_steps_on_no_one_s() {
+    let open = DisputeBuilder::new().id(DISPUTE).payment(PAYMENT).amount(usd(4_999), usd(999)).build();
+    let mut world = World::new().holding(open);
+    world.gateway.expect_accept_dispute().with(eq("dp_1")).times(1).returning(|_| Ok(seen(DisputeStatus::Lost, 4_999)));
+    let (service, _, steps, _) = world.gateway_says(seen(DisputeStatus::Lost, 4_999)).service();
+
+    assert_eq!(block_on(service.accept(admin(), DISPUTE)).unwrap().status, DisputeStatus::Lost);
+    let by: Vec<_> = steps.lock().unwrap().iter().map(|s| (s.dispute.status, s.by)).collect();
+    assert_eq!(by, [(DisputeStatus::Lost, Some(admin()))]);
+
+    let (service, _, steps, _) = World::new().gateway_says(seen(DisputeStatus::NeedsResponse, 4_999)).service();
+    block_on(service.sync(PaymentMethod::Stripe, "dp_1")).unwrap();
+    assert_eq!(steps.lock().unwrap()[0].by, None, "a webhook's step is the service's own");
+}
+
+#[test]
+fn late_or_stale_reports_never_move_a_dispute_backwards() {
+    for (stored, late) in [
+        (DisputeStatus::Won, DisputeStatus::NeedsResponse),
+        (DisputeStatus::Lost, DisputeStatus::UnderReview),
+        (DisputeStatus::UnderReview, DisputeStatus::NeedsResponse),
+        (DisputeStatus::NeedsResponse, DisputeStatus::WarningNeedsResponse),
+    ] {
+        let dispute = DisputeBuilder::new().id(DISPUTE).payment(PAYMENT).status(stored).build();
+        let (service, kept, steps, payment) =
+            World::new().holding(dispute.clone()).gateway_says(seen(late, 4_999)).service();
+        let before = payment.lock().unwrap().status;
+
+        assert_eq!(block_on(service.sync(PaymentMethod::Stripe, "dp_1")), Ok(Some(dispute.clone())), "{stored:?}");
+        assert!(steps.lock().unwrap().is_empty(), "{stored:?} then {late:?} records nothing");
+        assert_eq!(kept.lock().unwrap().as_ref(), Some(&dispute));
+        assert_eq!(payment.lock().unwrap().status, before, "and moves no money");
+    }
 }

@@ -10,6 +10,7 @@
 //!
 //! [`Actor`]: domain::usecases::Actor
 
+mod approval;
 mod assets;
 mod audit;
 mod chart;

@@ -11,13 +11,14 @@ use maud::{Markup, html};
 use representations::Represented;
 use serde::Deserialize;
 
+use super::approval::{ApproveForm, note_field};
 use super::audit::{awaiting_second_approval, record};
 use super::csv;
 use super::error::ConsoleError;
 use super::layout::{
     ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time, unknown,
 };
-use super::session::{ConsoleUser, CsrfForm};
+use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::path_id;
@@ -125,13 +126,12 @@ pub async fn list(
     Ok(html_page(page(&user, Section::Payouts, "Payouts", body)))
 }
 
-fn action(user: &ConsoleUser, id: PayoutId, verb: &str, label: &str, field: Option<&str>) -> Markup {
+/// The form of an action that needs a note (`field` names it).
+fn action(user: &ConsoleUser, id: PayoutId, verb: &str, label: &str, field: &str) -> Markup {
     html! {
         form.inline method="post" action={ "/admin/payouts/" (id) "/" (verb) } {
             (csrf_field(user))
-            @if let Some(field) = field {
-                input name="note" required placeholder=(field) size="12" aria-label=(field);
-            }
+            input name="note" required placeholder=(field) size="12" aria-label=(field);
             button type="submit" class=[(verb == "reject" || verb == "mark-failed").then_some("danger")] { (label) }
         }
     }
@@ -150,12 +150,16 @@ fn row(user: &ConsoleUser, p: &Payout) -> Markup {
             td { (status(p.status.as_str())) @if let Some(reason) = &p.failure_reason { " " span.muted { (reason) } } }
             td {
                 @if p.status == PayoutStatus::Requested {
-                    (action(user, p.id, "approve", "Approve", None))
-                    (action(user, p.id, "reject", "Reject", Some("Reason")))
+                    form.inline method="post" action={ "/admin/payouts/" (p.id) "/approve" } {
+                        (csrf_field(user))
+                        (note_field(domain::usecases::payouts::MAX_NOTE_CHARS))
+                        button type="submit" { "Approve" }
+                    }
+                    (action(user, p.id, "reject", "Reject", "Reason"))
                 }
                 @if bank && p.status == PayoutStatus::Processing {
-                    (action(user, p.id, "mark-paid", "Mark paid", Some("Bank reference")))
-                    (action(user, p.id, "mark-failed", "Mark failed", Some("Reason")))
+                    (action(user, p.id, "mark-paid", "Mark paid", "Bank reference"))
+                    (action(user, p.id, "mark-failed", "Mark failed", "Reason"))
                 }
             }
         }
@@ -169,20 +173,21 @@ pub struct NoteForm {
     note: String,
 }
 
-/// Approves a requested payout: it is sent (bank transfers wait to be marked).
+/// Approves a requested payout, with the form's note if any: it is sent
+/// (bank transfers wait to be marked).
 #[post("/payouts/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     user: ConsoleUser,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ApproveForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
     let id: PayoutId = path_id(&path)?;
     let before = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
-    match state.payouts.approve(user.actor, id, None).await {
+    match state.payouts.approve(user.actor, id, form.note()).await {
         Ok(after) => {
             record(&state, &user, "payout.approve", id.to_string(), before.to_json()?, after.to_json()?).await?;
             Ok(see_other("/admin/payouts"))

@@ -10,13 +10,14 @@ use maud::{Markup, html};
 use representations::Represented;
 use serde::Deserialize;
 
+use super::approval::{ApproveForm, note_field};
 use super::audit::{awaiting_second_approval, record};
 use super::csv;
 use super::error::ConsoleError;
 use super::layout::{
     ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time, unknown,
 };
-use super::session::{ConsoleUser, CsrfForm};
+use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::path_id;
@@ -128,6 +129,7 @@ fn row(user: &ConsoleUser, r: &Refund) -> Markup {
                 @if r.status == RefundStatus::Requested {
                     form.inline method="post" action={ "/admin/refunds/" (r.id) "/approve" } data-confirm={ "Approve the refund of " (money(r.amount)) "?" } {
                         (csrf_field(user))
+                        (note_field(domain::usecases::refunds::MAX_REASON_CHARS))
                         button type="submit" { "Approve" }
                     }
                     form.inline method="post" action={ "/admin/refunds/" (r.id) "/reject" } {
@@ -141,20 +143,21 @@ fn row(user: &ConsoleUser, r: &Refund) -> Markup {
     }
 }
 
-/// Approves a requested refund: the money goes back through the gateway.
+/// Approves a requested refund, with the form's note if any: the money
+/// goes back through the gateway.
 #[post("/refunds/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     user: ConsoleUser,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ApproveForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
     let id: RefundId = path_id(&path)?;
     let before = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
-    match state.refunds.approve(user.actor, id, None).await {
+    match state.refunds.approve(user.actor, id, form.note()).await {
         Ok(after) => {
             record(&state, &user, "refund.approve", after.id.to_string(), before.to_json()?, after.to_json()?).await?;
             Ok(see_other("/admin/refunds"))

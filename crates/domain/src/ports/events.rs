@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
+use crate::actor::Actor;
 use crate::events::{Delivery, DeliveryAttempt, DeliveryStatus, EventEndpoint};
 use crate::ids::{DeliveryId, EndpointId, EventId};
 use crate::paging::{Page, PageRequest};
@@ -65,16 +66,19 @@ pub struct DeliveryQuery {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait EventDeliveryStore: Send + Sync {
-    /// Stores an endpoint with its secret sealed.
+    /// Stores an endpoint with its secret sealed; `by` (the admin deciding)
+    /// is named in the audit log, in the same transaction.
     async fn create_endpoint(
         &self,
         endpoint: EventEndpoint,
         secret: String,
+        by: Actor,
     ) -> Result<EventEndpoint, CreateEndpointError>;
     /// Every endpoint, newest first.
     async fn endpoints(&self) -> Result<Vec<EventEndpoint>, StoreError>;
-    /// Stops deliveries to an endpoint; `None` if unknown.
-    async fn deactivate_endpoint(&self, id: EndpointId) -> Result<Option<EventEndpoint>, StoreError>;
+    /// Stops deliveries to an endpoint on `by`'s decision (named in the
+    /// audit log); `None` if unknown.
+    async fn deactivate_endpoint(&self, id: EndpointId, by: Actor) -> Result<Option<EventEndpoint>, StoreError>;
     /// Routes up to `limit` outbox events not yet routed to the active
     /// endpoints subscribed to them (one delivery each); answers how many
     /// events it routed. Concurrent callers route disjoint events.

@@ -158,7 +158,7 @@ impl CouponService {
         let coupon =
             NewCoupon { id: CouponId::from_uuid(self.ids.new_id()), created_at: self.clock.now(), ..definition };
         coupon.check()?;
-        self.coupons.create(coupon).await.map_err(|e| match e {
+        self.coupons.create(coupon, actor).await.map_err(|e| match e {
             CreateCouponStoreError::DuplicateCode => CreateCouponError::DuplicateCode,
             CreateCouponStoreError::Store(e) => CreateCouponError::Store(e),
         })
@@ -189,7 +189,7 @@ impl CouponService {
     /// Switches a coupon off (admin only); redemptions in flight stay valid.
     pub async fn deactivate(&self, actor: Actor, id: CouponId) -> Result<Coupon, CouponAdminError> {
         actor.require_admin()?;
-        self.coupons.deactivate(id).await?.ok_or(CouponAdminError::NotFound)
+        self.coupons.deactivate(id, actor).await?.ok_or(CouponAdminError::NotFound)
     }
 
     /// Changes a coupon's limits, validity window or switch (admin only).
@@ -197,7 +197,7 @@ impl CouponService {
     /// a limit can never end below uses taken concurrently.
     pub async fn edit(&self, actor: Actor, id: CouponId, edit: CouponEdit) -> Result<CouponEdited, EditCouponError> {
         actor.require_admin()?;
-        match self.coupons.edit(id, edit).await {
+        match self.coupons.edit(id, edit, actor).await {
             Ok(Some(edited)) => Ok(edited),
             Ok(None) => Err(EditCouponError::NotFound),
             Err(EditCouponStoreError::Rejected(e)) => Err(EditCouponError::Rejected(e)),

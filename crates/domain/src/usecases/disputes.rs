@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::dispute::{
-    Dispute, DisputeFeeBearer, DisputeStatus, fee_share, hold_journal, loss_journal, release_journal,
+    Dispute, DisputeEvent, DisputeFeeBearer, DisputeStatus, DisputeTransitionError, fee_share, hold_journal,
+    loss_journal, release_journal,
 };
 use crate::ids::{DisputeId, EventId, JournalId};
 use crate::ledger::{Journal, LedgerError};
@@ -101,9 +102,10 @@ pub enum DisputeError {
         /// The field at fault.
         field: &'static str,
     },
-    /// The dispute is decided: nothing can be submitted any more.
-    #[error("the dispute is already {0}")]
-    Decided(&'static str),
+    /// The dispute's status does not allow this: evidence or a decision on
+    /// a decided dispute, evidence twice.
+    #[error(transparent)]
+    Transition(#[from] DisputeTransitionError),
     /// Not a positive amount within the payment, in its currency.
     #[error("the amount must be positive, in the payment's currency and at most its amount")]
     InvalidAmount,
@@ -167,39 +169,50 @@ impl DisputeService {
                 return Err(DisputeError::InvalidEvidence { field });
             }
         }
-        let (dispute, method, gateway) = self.open_at_gateway(id).await?;
+        let dispute = self.at_gateway(id).await?;
+        // Only asks whether evidence may go: the status stored next is the
+        // one the gateway answers.
+        dispute.status.apply(DisputeEvent::SubmitEvidence)?;
+        let (method, gateway) = self.gateway_of(&dispute).await?;
         gateway
             .submit_dispute_evidence(&dispute.provider_dispute_id, &evidence)
             .await
             .map_err(DisputeError::Gateway)?;
-        self.sync(method, &dispute.provider_dispute_id).await?.ok_or(DisputeError::NotFound)
+        self.sync_as(method, &dispute.provider_dispute_id, Some(actor)).await?.ok_or(DisputeError::NotFound)
     }
 
     /// Accepts a dispute at its gateway without contesting it (admin): it
     /// is lost, and the ledger follows.
     pub async fn accept(&self, actor: Actor, id: DisputeId) -> Result<Dispute, DisputeError> {
         actor.require_admin()?;
-        let (dispute, method, gateway) = self.open_at_gateway(id).await?;
+        let dispute = self.at_gateway(id).await?;
+        if dispute.status.apply(DisputeEvent::Accept)?.is_none() {
+            // Accepted (lost) already: a repeat asks the gateway nothing.
+            return Ok(dispute);
+        }
+        let (method, gateway) = self.gateway_of(&dispute).await?;
         gateway.accept_dispute(&dispute.provider_dispute_id).await.map_err(DisputeError::Gateway)?;
-        self.sync(method, &dispute.provider_dispute_id).await?.ok_or(DisputeError::NotFound)
+        self.sync_as(method, &dispute.provider_dispute_id, Some(actor)).await?.ok_or(DisputeError::NotFound)
     }
 
-    /// An undecided dispute with its payment's method and gateway.
-    async fn open_at_gateway(
-        &self,
-        id: DisputeId,
-    ) -> Result<(Dispute, PaymentMethod, Arc<dyn crate::ports::DisputeGateway>), DisputeError> {
+    /// A dispute some gateway knows (not one an admin opened).
+    async fn at_gateway(&self, id: DisputeId) -> Result<Dispute, DisputeError> {
         let dispute = self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)?;
         if dispute.provider_dispute_id.starts_with(MANUAL_PREFIX) {
             return Err(DisputeError::NotAtGateway);
         }
-        if matches!(dispute.status, DisputeStatus::Won | DisputeStatus::Lost | DisputeStatus::WarningClosed) {
-            return Err(DisputeError::Decided(dispute.status.as_str()));
-        }
+        Ok(dispute)
+    }
+
+    /// The method and gateway of a dispute's payment.
+    async fn gateway_of(
+        &self,
+        dispute: &Dispute,
+    ) -> Result<(PaymentMethod, Arc<dyn crate::ports::DisputeGateway>), DisputeError> {
         let payment = self.ports.payments.find(dispute.payment_id).await?.ok_or(DisputeError::NotFound)?;
         let gateway =
             self.ports.gateways.disputes(payment.method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
-        Ok((dispute, payment.method, gateway))
+        Ok((payment.method, gateway))
     }
 
     /// Re-reads a dispute at `method`'s gateway and brings Skillpay's copy
@@ -209,10 +222,21 @@ impl DisputeService {
         method: PaymentMethod,
         provider_dispute_id: &str,
     ) -> Result<Option<Dispute>, DisputeError> {
+        self.sync_as(method, provider_dispute_id, None).await
+    }
+
+    /// [`DisputeService::sync`], with the changes made on `by`'s behalf
+    /// (`None`: the service following a webhook).
+    async fn sync_as(
+        &self,
+        method: PaymentMethod,
+        provider_dispute_id: &str,
+        by: Option<Actor>,
+    ) -> Result<Option<Dispute>, DisputeError> {
         let gateway =
             self.ports.gateways.disputes(method).ok_or(DisputeError::Gateway(GatewayError::UnknownPayment))?;
         let seen = gateway.dispute(provider_dispute_id).await.map_err(DisputeError::Gateway)?;
-        self.follow(PaymentLookup::ByProvider(method), provider_dispute_id, &seen).await
+        self.follow(PaymentLookup::ByProvider(method), provider_dispute_id, &seen, by).await
     }
 
     /// Opens a dispute an admin learnt of outside the gateways (a bank
@@ -240,7 +264,9 @@ impl DisputeService {
             evidence_due_by: manual.evidence_due_by,
         };
         let provider_dispute_id = format!("{MANUAL_PREFIX}{}", self.ports.ids.new_id().simple());
-        self.follow(PaymentLookup::ById(payment.id), &provider_dispute_id, &seen).await?.ok_or(DisputeError::NotFound)
+        self.follow(PaymentLookup::ById(payment.id), &provider_dispute_id, &seen, Some(actor))
+            .await?
+            .ok_or(DisputeError::NotFound)
     }
 
     /// Decides a dispute an admin opened: won releases the hold, lost turns
@@ -251,28 +277,32 @@ impl DisputeService {
         if !dispute.provider_dispute_id.starts_with(MANUAL_PREFIX) {
             return Err(DisputeError::DecidedByGateway);
         }
-        if dispute.status.is_final() {
-            return Err(DisputeError::Decided(dispute.status.as_str()));
-        }
+        let event = if won { DisputeEvent::Win } else { DisputeEvent::Lose };
+        let Some(status) = dispute.status.apply(event)? else {
+            // Decided so already: a repeat changes nothing.
+            return Ok(dispute);
+        };
         let seen = GatewayDispute {
             provider_payment_id: String::new(),
             amount: dispute.amount,
             reason: dispute.reason.clone(),
-            status: if won { DisputeStatus::Won } else { DisputeStatus::Lost },
+            status,
             evidence_due_by: dispute.evidence_due_by,
         };
-        self.follow(PaymentLookup::ById(dispute.payment_id), &dispute.provider_dispute_id, &seen)
+        self.follow(PaymentLookup::ById(dispute.payment_id), &dispute.provider_dispute_id, &seen, Some(actor))
             .await?
             .ok_or(DisputeError::NotFound)
     }
 
     /// Steps Skillpay's copy of a dispute toward `seen`, one guarded change
-    /// at a time; `None` when the payment is not one of ours.
+    /// at a time, each made on `by`'s behalf; `None` when the payment is not
+    /// one of ours.
     async fn follow(
         &self,
         lookup: PaymentLookup,
         provider_dispute_id: &str,
         seen: &GatewayDispute,
+        by: Option<Actor>,
     ) -> Result<Option<Dispute>, DisputeError> {
         for _ in 0..SYNC_STEPS {
             let payment = match lookup {
@@ -283,9 +313,10 @@ impl DisputeService {
             };
             let Some(payment) = payment else { return Ok(None) };
             let current = self.ports.disputes.find_by_provider_id(provider_dispute_id.to_owned()).await?;
-            let Some(change) = self.next_step(&payment, current.as_ref(), seen, provider_dispute_id)? else {
+            let Some(mut change) = self.next_step(&payment, current.as_ref(), seen, provider_dispute_id)? else {
                 return Ok(current);
             };
+            change.by = by;
             // A guarded step that misses (someone moved first) is re-read.
             self.ports.disputes.record(change).await?;
         }
@@ -293,7 +324,8 @@ impl DisputeService {
     }
 
     /// The one guarded step from `current` toward what the gateway says,
-    /// or `None` when they match (or the dispute is already decided).
+    /// or `None` when there is none ([`DisputeStatus::apply`]: they match,
+    /// the report is stale, or the dispute is already decided).
     fn next_step(
         &self,
         payment: &Payment,
@@ -305,7 +337,7 @@ impl DisputeService {
         let target = seen.status;
         let Some(current) = current else {
             // New: hold first; a decision seen at once follows in a next step.
-            let status = if target.holds_money() && target.is_final() { DisputeStatus::NeedsResponse } else { target };
+            let status = DisputeStatus::opening(target);
             let dispute = Dispute {
                 id: DisputeId::from_uuid(self.ports.ids.new_id()),
                 payment_id: payment.id,
@@ -321,21 +353,15 @@ impl DisputeService {
             };
             return self.hold_if_needed(payment, dispute, None).map(Some);
         };
-        if current.status == target || current.status.is_final() {
+        let Some(status) = current.status.apply(DisputeEvent::Reported(target))? else {
             return Ok(None);
-        }
-        let mut next =
-            Dispute { status: target, evidence_due_by: seen.evidence_due_by, updated_at: now, ..current.clone() };
-        if !current.status.holds_money() && target.holds_money() {
+        };
+        let mut next = Dispute { status, evidence_due_by: seen.evidence_due_by, updated_at: now, ..current.clone() };
+        if !current.status.holds_money() && status.holds_money() {
             // An inquiry became a dispute: hold first, decide later.
-            next.status = if target.is_final() { DisputeStatus::NeedsResponse } else { target };
             return self.hold_if_needed(payment, next, Some(current.status)).map(Some);
         }
-        if current.status.holds_money() && !target.holds_money() && target != DisputeStatus::WarningClosed {
-            // A held dispute does not go back to being an inquiry; keep it.
-            return Ok(None);
-        }
-        let (journal, payment_event, event_type) = match target {
+        let (journal, payment_event, event_type) = match status {
             // Won, or closed as an inquiry after money was held (the charge
             // was refunded meanwhile): the hold is released.
             DisputeStatus::Won | DisputeStatus::WarningClosed if current.status.holds_money() => (
@@ -360,7 +386,7 @@ impl DisputeService {
             | DisputeStatus::Won
             | DisputeStatus::Lost => (None, None, None),
         };
-        if target.is_final() {
+        if status.is_final() {
             next.resolved_at = Some(now);
         }
         let payment_update = payment_event.map(|e| self.payment_update(payment, e)).transpose()?.flatten();
@@ -371,6 +397,7 @@ impl DisputeService {
             payment: payment_update,
             journal,
             outbox,
+            by: None,
         }))
     }
 
@@ -383,12 +410,12 @@ impl DisputeService {
         previous: Option<DisputeStatus>,
     ) -> Result<DisputeChange, DisputeError> {
         if !dispute.status.holds_money() {
-            return Ok(DisputeChange { dispute, previous, payment: None, journal: None, outbox: Vec::new() });
+            return Ok(DisputeChange { dispute, previous, payment: None, journal: None, outbox: Vec::new(), by: None });
         }
         let journal: Option<Journal> = Some(hold_journal(self.journal_id(), payment, &dispute, dispute.updated_at)?);
         let payment_update = self.payment_update(payment, PaymentEvent::OpenDispute)?;
         let outbox = vec![self.event(EventType::DisputeOpened, &dispute)];
-        Ok(DisputeChange { dispute, previous, payment: payment_update, journal, outbox })
+        Ok(DisputeChange { dispute, previous, payment: payment_update, journal, outbox, by: None })
     }
 
     fn payment_update(

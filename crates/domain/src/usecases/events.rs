@@ -99,7 +99,7 @@ impl EventService {
             created_at: self.ports.clock.now(),
         };
         let secret = self.secret();
-        let stored = self.ports.store.create_endpoint(endpoint, secret.clone()).await.map_err(|e| match e {
+        let stored = self.ports.store.create_endpoint(endpoint, secret.clone(), actor).await.map_err(|e| match e {
             CreateEndpointError::NoEncryptionKey => EventError::NoEncryptionKey,
             CreateEndpointError::Store(e) => EventError::Store(e),
         })?;
@@ -115,7 +115,7 @@ impl EventService {
     /// Stops deliveries to an endpoint (admin).
     pub async fn remove_endpoint(&self, actor: Actor, id: EndpointId) -> Result<EventEndpoint, EventError> {
         actor.require_admin()?;
-        self.ports.store.deactivate_endpoint(id).await?.ok_or(EventError::NotFound)
+        self.ports.store.deactivate_endpoint(id, actor).await?.ok_or(EventError::NotFound)
     }
 
     /// Deliveries (admin).

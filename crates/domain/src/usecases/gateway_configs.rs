@@ -84,7 +84,7 @@ impl GatewayConfigService {
             api_base: input.api_base,
             updated_at: self.clock.now(),
         };
-        self.repository.put(config).await.map_err(|e| match e {
+        self.repository.put(config, actor).await.map_err(|e| match e {
             PutGatewayConfigError::Store(e) => GatewayConfigError::Store(e),
             other => GatewayConfigError::NoEncryptionKey(other),
         })

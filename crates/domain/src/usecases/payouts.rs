@@ -142,12 +142,9 @@ pub enum PayoutError {
     Store(#[from] StoreError),
 }
 
+/// An admin's note or reference, trimmed: line breaks allowed.
 fn note(text: String) -> Result<String, PayoutError> {
-    let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS || text.chars().any(char::is_control) {
-        return Err(PayoutError::InvalidNote);
-    }
-    Ok(text)
+    crate::actor::admin_text(&text, MAX_NOTE_CHARS).ok_or(PayoutError::InvalidNote)
 }
 
 /// Payout use cases.

@@ -89,13 +89,10 @@ pub enum RefundError {
     Store(#[from] StoreError),
 }
 
-/// An admin's note, trimmed: at most [`MAX_REASON_CHARS`] characters.
+/// An admin's note, trimmed: at most [`MAX_REASON_CHARS`] characters, line
+/// breaks allowed.
 fn admin_note(text: String) -> Result<String, RefundError> {
-    let text = text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > MAX_REASON_CHARS || text.chars().any(char::is_control) {
-        return Err(RefundError::InvalidReason);
-    }
-    Ok(text)
+    crate::actor::admin_text(&text, MAX_REASON_CHARS).ok_or(RefundError::InvalidReason)
 }
 
 /// Refund use cases.

@@ -1,0 +1,130 @@
+//! Gateway configurations and event endpoints against mocked stores: only
+//! admins change them, and the admin deciding reaches the store, which
+//! names them in the audit log in the change's own transaction.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::Duration;
+use domain::events::{EventEndpoint, RetryPolicy};
+use domain::gateway_config::{GatewayConfigSummary, GatewayCredentials, GatewayMode};
+use domain::ids::EndpointId;
+use domain::payment::PaymentMethod;
+use domain::ports::{MockEventDeliveryStore, MockEventSender, MockGatewayConfigRepository};
+use domain::usecases::Forbidden;
+use domain::usecases::events::{EventError, EventPorts, EventService};
+use domain::usecases::gateway_configs::{GatewayConfigError, GatewayConfigService, PutGatewayConfig};
+use futures::executor::block_on;
+use support::*;
+use uuid::Uuid;
+
+fn stripe_test_keys() -> PutGatewayConfig {
+    let values = [("secret_key", "sk_test_1"), ("webhook_secret", "whsec_1")];
+    PutGatewayConfig {
+        provider: PaymentMethod::Stripe,
+        mode: GatewayMode::Test,
+        is_active: true,
+        credentials: GatewayCredentials::new(values.map(|(k, v)| (k.to_owned(), v.to_owned())).into_iter().collect()),
+        api_base: None,
+    }
+}
+
+fn configs(repository: MockGatewayConfigRepository) -> GatewayConfigService {
+    GatewayConfigService::new(Arc::new(repository), fixed_clock(), sequential_ids())
+}
+
+#[test]
+fn a_gateway_configuration_is_stored_on_the_admin_s_behalf() {
+    let mut repository = MockGatewayConfigRepository::new();
+    repository
+        .expect_put()
+        .withf(|config, by| config.provider == PaymentMethod::Stripe && *by == admin())
+        .times(1)
+        .returning(|config, _| {
+            Ok(GatewayConfigSummary {
+                id: config.id,
+                provider: config.provider,
+                mode: config.mode,
+                is_active: config.is_active,
+                credential_names: config.credentials.names(),
+                api_base: None,
+                updated_at: config.updated_at,
+            })
+        });
+
+    let stored = block_on(configs(repository).put(admin(), stripe_test_keys())).unwrap();
+
+    assert_eq!((stored.mode, stored.updated_at), (GatewayMode::Test, now()));
+}
+
+#[test]
+fn only_admins_configure_gateways_and_a_refusal_stores_nothing() {
+    for actor in [student(), instructor()] {
+        let mut repository = MockGatewayConfigRepository::new();
+        repository.expect_put().never();
+        assert_eq!(
+            block_on(configs(repository).put(actor, stripe_test_keys())),
+            Err(GatewayConfigError::Forbidden(Forbidden))
+        );
+    }
+    let mut repository = MockGatewayConfigRepository::new();
+    repository.expect_put().never();
+    let missing = PutGatewayConfig { credentials: GatewayCredentials::new(BTreeMap::new()), ..stripe_test_keys() };
+    assert!(matches!(
+        block_on(configs(repository).put(admin(), missing)),
+        Err(GatewayConfigError::MissingCredential(_))
+    ));
+}
+
+fn events(store: MockEventDeliveryStore) -> EventService {
+    let ports = EventPorts {
+        store: Arc::new(store),
+        sender: Arc::new(MockEventSender::new()),
+        clock: fixed_clock(),
+        ids: sequential_ids(),
+    };
+    EventService::new(ports, RetryPolicy::default(), Duration::minutes(5))
+}
+
+#[test]
+fn endpoints_are_added_and_removed_on_the_admin_s_behalf() {
+    let id = EndpointId::from_uuid(Uuid::from_u128(0xE1));
+    let mut store = MockEventDeliveryStore::new();
+    store.expect_create_endpoint().withf(|_, _, by| *by == admin()).times(1).returning(|endpoint, _, _| Ok(endpoint));
+    store.expect_deactivate_endpoint().withf(move |asked, by| *asked == id && *by == admin()).times(1).returning(
+        move |_, _| {
+            Ok(Some(EventEndpoint {
+                id,
+                url: "https://platform.example/hooks".into(),
+                event_types: Vec::new(),
+                active: false,
+                created_at: now(),
+            }))
+        },
+    );
+    let service = events(store);
+
+    let (created, secret) = block_on(service.create_endpoint(admin(), "https://platform.example/hooks", &[])).unwrap();
+    assert!(created.active && !secret.is_empty());
+    assert!(!block_on(service.remove_endpoint(admin(), id)).unwrap().active);
+}
+
+#[test]
+fn only_admins_add_or_remove_endpoints() {
+    let mut store = MockEventDeliveryStore::new();
+    store.expect_create_endpoint().never();
+    store.expect_deactivate_endpoint().never();
+    let service = events(store);
+    let id = EndpointId::from_uuid(Uuid::from_u128(0xE1));
+
+    for actor in [student(), instructor()] {
+        assert_eq!(
+            block_on(service.create_endpoint(actor, "https://platform.example/hooks", &[])).map(|_| ()),
+            Err(EventError::Forbidden(Forbidden))
+        );
+        assert_eq!(block_on(service.remove_endpoint(actor, id)).map(|_| ()), Err(EventError::Forbidden(Forbidden)));
+    }
+}
