@@ -19,8 +19,11 @@ fi
 # Earnings are available at once (the sweep below releases them), and a
 # refund above 1000.00 needs two admins.
 export SKILLPAY_PAYOUT_HOLD_DAYS=0 SKILLPAY_SECOND_APPROVAL_ABOVE=1000.00
-# Stripe webhooks are accepted (signed with this secret) so one can be replayed.
+# Stripe webhooks are accepted (signed with this secret) so one can be
+# replayed. They are served with Stripe, whose API nothing here calls: the
+# replayed event is one Skillpay only logs.
 export STRIPE_WEBHOOK_SECRET="whsec_console_$$" CONSOLE_STRIPE_WEBHOOK_SECRET="whsec_console_$$"
+export STRIPE_SECRET_KEY="sk_test_console" STRIPE_API_BASE="http://127.0.0.1:9"
 # shellcheck source=scripts/lib/scratch-server.sh
 source scripts/lib/scratch-server.sh
 start_scratch_server console
