@@ -1,12 +1,15 @@
 //! Sends outgoing events over HTTP: a JSON POST signed like Stripe's
 //! webhooks (`Skillpay-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
-//! "{t}.{body}">`), with a timeout on every call and no redirects followed
-//! (a redirect is an answer, not a delivery). Retries are the delivery
-//! worker's job (`domain::usecases::events`), not this sender's.
+//! "{t}.{body}">`), through the shared client of `adapters-http` with a
+//! timeout on every call, the event id in `Skillpay-Event-Id` and no
+//! redirects followed (a redirect is an answer, not a delivery). Retries are
+//! the delivery worker's job (`domain::usecases::events`, spread over
+//! minutes and hours), not this sender's: its client makes one attempt.
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
 
+use adapters_http::{HttpClient, HttpSettings, Method, Redirects};
 use async_trait::async_trait;
 use domain::ports::{EventSender, SendResult};
 use ring::hmac;
@@ -15,6 +18,8 @@ use ring::hmac;
 pub const SIGNATURE_HEADER: &str = "Skillpay-Signature";
 /// Name of the header carrying the event id (for deduplication).
 pub const EVENT_ID_HEADER: &str = "Skillpay-Event-Id";
+/// The `User-Agent` of every delivery.
+const USER_AGENT: &str = "Skillpay-Events/1";
 
 /// The signature header's value for `body` signed at `timestamp`.
 pub fn sign(body: &[u8], secret: &str, timestamp: i64) -> String {
@@ -63,22 +68,21 @@ impl std::error::Error for SetupError {}
 /// The HTTP event sender.
 #[derive(Debug, Clone)]
 pub struct HttpEventSender {
-    http: reqwest::Client,
+    http: HttpClient,
 }
 
 impl HttpEventSender {
     /// A sender whose every call gives up after `timeout`.
     pub fn new(timeout: Duration) -> Result<Self, SetupError> {
-        // Several crates may race to install the process-wide provider; any
-        // winner is ring, so the loser's error is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("Skillpay-Events/1")
-            .build()
-            .map_err(|e| SetupError(e.to_string()))?;
+        let settings = HttpSettings {
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            max_retries: 0,
+            redirects: Redirects::Refuse,
+            // The endpoint deduplicates on the event id, as a gateway does on
+            // an idempotency key.
+            ..HttpSettings::new(USER_AGENT, EVENT_ID_HEADER)
+        };
+        let http = HttpClient::new(&settings).map_err(|e| SetupError(e.to_string()))?;
         Ok(Self { http })
     }
 }
@@ -88,19 +92,16 @@ impl EventSender for HttpEventSender {
     async fn send(&self, url: &str, secret: &str, body: &[u8], event_id: &str, timestamp: i64) -> SendResult {
         let result = self
             .http
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header(SIGNATURE_HEADER, sign(body, secret, timestamp))
-            .header(EVENT_ID_HEADER, event_id)
-            .body(body.to_vec())
+            .request(Method::POST, url)
+            .header(SIGNATURE_HEADER, &sign(body, secret, timestamp))
+            .idempotency_key(event_id)
+            .body("application/json", body)
             .send()
             .await;
         match result {
             Ok(response) => SendResult::Answered(response.status().as_u16()),
-            // The error names the kind of failure, never the secret or body.
-            Err(error) if error.is_timeout() => SendResult::Failed("timed out".to_owned()),
-            Err(error) if error.is_connect() => SendResult::Failed("connection refused or unreachable".to_owned()),
-            Err(_) => SendResult::Failed("request failed".to_owned()),
+            // The failure names its kind only, never the URL, secret or body.
+            Err(failure) => SendResult::Failed(failure.to_string()),
         }
     }
 }

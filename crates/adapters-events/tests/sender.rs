@@ -19,7 +19,13 @@ async fn events_arrive_signed_and_answers_come_back_as_they_are() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/down")).respond_with(ResponseTemplate::new(503)).mount(&server).await;
+    // Sent once: retries are the delivery worker's, spread over time.
+    Mock::given(method("POST"))
+        .and(path("/down"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/slow"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))

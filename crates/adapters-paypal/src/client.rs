@@ -1,21 +1,19 @@
-//! The HTTP core shared by the gateway and the webhook verifier: one
-//! connection pool, one token cache, timeouts, retries and the one-time token
-//! refresh on a 401.
+//! The HTTP core shared by the gateway, payouts and the webhook verifier: one
+//! `adapters-http` client (one connection pool, timeouts, retries with full
+//! jitter, the `PayPal-Request-Id` header), one token cache, and the one-time
+//! token refresh on a 401.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
+use adapters_http::{HttpClient, HttpSettings, Method, StatusCode, read_body, transient};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use thread_local::ThreadLocal;
 use tokio::sync::Mutex;
 
-use crate::config::PaypalConfig;
+use crate::config::{MAX_BACKOFF_MS, PaypalConfig};
 use crate::error::{ApiError, CallError, SetupError};
-use crate::retry::{backoff, is_retryable};
 use crate::token::{AccessToken, CachedToken};
 use crate::wire::TokenResponse;
 
@@ -24,6 +22,8 @@ pub(crate) const REQUEST_ID_HEADER: &str = "PayPal-Request-Id";
 /// PayPal answers a JSON body of at most this size; anything larger is not
 /// an answer we expect and is refused rather than buffered.
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// The `User-Agent` of every call.
+const USER_AGENT: &str = "Skillpay-PayPal/1";
 /// `POST /v1/oauth2/token`.
 const TOKEN_PATH: &str = "/v1/oauth2/token";
 const JSON: &str = "application/json";
@@ -34,19 +34,14 @@ const MULTIPART_BOUNDARY: &str = "skillpay-part-boundary-5b1c0e";
 const MULTIPART: &str = "multipart/form-data; boundary=skillpay-part-boundary-5b1c0e";
 
 /// A client for PayPal's REST API; cheap to clone (clones share the
-/// connection pools and the token cache).
+/// connection pool and the token cache).
 #[derive(Clone)]
 pub struct PaypalClient {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    /// One HTTP client, and so one connection pool, per thread: hyper
-    /// drives a pooled connection on the runtime of the thread that opened
-    /// it, and the server's HTTP workers are single-threaded runtimes that
-    /// wait on short database calls in place, so a shared connection would
-    /// make a call wait for whichever worker opened it.
-    http: ThreadLocal<reqwest::Client>,
+    http: HttpClient,
     config: PaypalConfig,
     /// `api_base` without a trailing slash.
     base: String,
@@ -166,30 +161,6 @@ enum Auth<'a> {
     Bearer(&'a AccessToken),
 }
 
-/// A request that got no HTTP answer.
-struct Transport {
-    what: &'static str,
-    retryable: bool,
-}
-
-impl From<reqwest::Error> for Transport {
-    /// Only the kind of failure is kept: reqwest's text can name URLs and is
-    /// not ours to vouch for.
-    fn from(error: reqwest::Error) -> Self {
-        if error.is_timeout() {
-            Self { what: "timed out", retryable: true }
-        } else if error.is_connect() {
-            Self { what: "connection failed", retryable: true }
-        } else if error.is_builder() {
-            Self { what: "request could not be built", retryable: false }
-        } else {
-            // Reset mid-request and the like: the outcome is unknown, and a
-            // retry with the same PayPal-Request-Id is safe.
-            Self { what: "request failed", retryable: true }
-        }
-    }
-}
-
 impl PaypalClient {
     /// A client for `config`. Installs rustls's ring crypto provider for the
     /// process if none is installed yet.
@@ -204,23 +175,18 @@ impl PaypalClient {
         if config.timeout_ms == 0 {
             return Err(SetupError::InvalidConfig("timeout_ms must be positive"));
         }
-        // reqwest is built without a crypto provider (keeps aws-lc out of the
-        // build); an error only means another part of the process installed
-        // one first, which serves as well.
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        let client =
-            Self { inner: Arc::new(Inner { http: ThreadLocal::new(), config, base, token: Mutex::new(None) }) };
-        // This thread's client now: a setting reqwest refuses fails here.
-        client.http()?;
-        Ok(client)
-    }
-
-    /// This thread's HTTP client.
-    fn http(&self) -> Result<&reqwest::Client, SetupError> {
-        self.inner.http.get_or_try(|| {
-            let timeout = Duration::from_millis(self.inner.config.timeout_ms);
-            reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build().map_err(|_| SetupError::Http)
-        })
+        let settings = HttpSettings {
+            timeout_ms: config.timeout_ms,
+            max_retries: config.max_retries,
+            backoff_first_ms: config.backoff_base_ms,
+            backoff_cap_ms: MAX_BACKOFF_MS,
+            ..HttpSettings::new(USER_AGENT, REQUEST_ID_HEADER)
+        };
+        let http = HttpClient::new(&settings).map_err(|error| match error {
+            adapters_http::SetupError::InvalidSettings(what) => SetupError::InvalidConfig(what),
+            adapters_http::SetupError::Client => SetupError::Http,
+        })?;
+        Ok(Self { inner: Arc::new(Inner { http, config, base, token: Mutex::new(None) }) })
     }
 
     /// The configuration it was built with.
@@ -283,65 +249,34 @@ impl PaypalClient {
         }
     }
 
-    /// Sends `call` up to `max_retries + 1` times while the failure is worth
-    /// retrying, waiting with jittered exponential backoff in between.
+    /// Sends `call` once through the shared client, which retries
+    /// connection errors, timeouts, 429 and 5xx with the same bytes and
+    /// `PayPal-Request-Id`; a 429 or 5xx after the retries is
+    /// [`CallError::Server`]. The body is read in full, within
+    /// [`MAX_RESPONSE_BYTES`].
     async fn send_with_retries(&self, call: &Call, auth: Auth<'_>) -> Result<Reply, CallError> {
         let config = &self.inner.config;
-        let mut retry = 0;
-        loop {
-            let outcome = self.send_once(call, &auth).await;
-            let retryable = match &outcome {
-                Ok(reply) => is_retryable(reply.status),
-                Err(transport) => transport.retryable,
-            };
-            if !retryable {
-                return outcome.map_err(|transport| CallError::Transport(transport.what));
-            }
-            if retry >= config.max_retries {
-                return Err(match outcome {
-                    Ok(reply) => CallError::Server(reply.status.as_u16()),
-                    Err(transport) => CallError::Transport(transport.what),
-                });
-            }
-            let wait = backoff(config.backoff_base_ms, retry);
-            let failure = match &outcome {
-                Ok(reply) => reply.status.as_str().to_owned(),
-                Err(transport) => transport.what.to_owned(),
-            };
-            tracing::warn!(path = %call.path, %failure, retry = retry + 1, ?wait, "PayPal call failed; retrying");
-            tokio::time::sleep(wait).await;
-            retry += 1;
-        }
-    }
-
-    /// One HTTP exchange, body read in full.
-    async fn send_once(&self, call: &Call, auth: &Auth<'_>) -> Result<Reply, Transport> {
-        let config = &self.inner.config;
         let url = format!("{}{}", self.inner.base, call.path);
-        let http = self.http().map_err(|_| Transport { what: "no HTTP client", retryable: false })?;
-        let mut request = http.request(call.method.clone(), url).header(ACCEPT, JSON);
+        let mut request = self.inner.http.request(call.method.clone(), &url).header("accept", JSON);
         request = match auth {
-            Auth::Client => request.basic_auth(&config.client_id, Some(config.client_secret.expose())),
+            Auth::Client => request.basic_auth(&config.client_id, config.client_secret.expose()),
             Auth::Bearer(token) => request.bearer_auth(token.expose()),
         };
         if let Some(request_id) = &call.request_id {
-            request = request.header(REQUEST_ID_HEADER, request_id);
+            request = request.idempotency_key(request_id);
         }
         if call.representation {
             request = request.header("Prefer", "return=representation");
         }
         if let Some((content_type, body)) = &call.body {
-            request = request.header(CONTENT_TYPE, *content_type).body(body.clone());
+            request = request.body(content_type, body.clone());
         }
-        let mut response = request.send().await?;
+        let response = request.send().await.map_err(CallError::Transport)?;
         let status = response.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(Transport { what: "answer too large", retryable: false });
-            }
-            body.extend_from_slice(&chunk);
+        if transient(status) {
+            return Err(CallError::Server(status.as_u16()));
         }
+        let body = read_body(response, MAX_RESPONSE_BYTES).await.map_err(CallError::Transport)?;
         Ok(Reply { status, body })
     }
 }

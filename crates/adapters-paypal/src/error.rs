@@ -5,8 +5,8 @@
 //! upper-case codes), or a fixed description of a transport failure. Never a
 //! request or response body, a token, a secret or a reqwest error's text.
 
+use adapters_http::StatusCode;
 use domain::ports::{GatewayError, WebhookError};
-use reqwest::StatusCode;
 use serde::Deserialize;
 
 /// Longest PayPal error code we copy into a message.
@@ -106,9 +106,10 @@ pub(crate) enum CallError {
     /// PayPal answered 429 or 5xx on every attempt.
     #[error("PayPal answered HTTP {0} on every attempt")]
     Server(u16),
-    /// No answer: connection failure or timeout on every attempt.
+    /// No usable answer: connection failure or timeout on the last attempt,
+    /// or an answer too large to read.
     #[error("PayPal could not be reached: {0}")]
-    Transport(&'static str),
+    Transport(adapters_http::Failure),
     /// A success answer we cannot read.
     #[error("PayPal's answer could not be read: {0}")]
     Unreadable(&'static str),

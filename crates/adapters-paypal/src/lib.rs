@@ -3,11 +3,12 @@
 //! Payouts v1 ([`PaypalPayouts`]) and its `WebhookVerifier` over PayPal's
 //! signature verification API ([`PaypalWebhookVerifier`]).
 //!
-//! All share a [`PaypalClient`]: one connection pool, one OAuth2 token
-//! (client credentials, cached until a minute before it expires, refreshed
-//! once when PayPal answers 401), a time limit on every call, and bounded
-//! retries with jittered exponential backoff on connection errors,
-//! timeouts, 429 and 5xx, each retry reusing the same `PayPal-Request-Id`.
+//! All share a [`PaypalClient`]: one OAuth2 token (client credentials,
+//! cached until a minute before it expires, refreshed once when PayPal
+//! answers 401) and one `adapters-http` client: one connection pool, a time
+//! limit on every call, and bounded retries with full jitter on connection
+//! errors, timeouts, 429 and 5xx, each retry reusing the same
+//! `PayPal-Request-Id`.
 //!
 //! Wire amount format: a major-unit decimal string with the currency's
 //! minor digits, converted in one place (`wire::Amount::of`).
@@ -44,7 +45,6 @@ mod error;
 mod gateway;
 mod outcome;
 mod payouts;
-mod retry;
 mod token;
 mod webhook;
 mod wire;

@@ -1,10 +1,10 @@
 //! Disputes at Stripe: read, contest with evidence, or accept.
 
+use adapters_http::Method;
 use async_trait::async_trait;
 use domain::dispute::DisputeStatus;
 use domain::money::{Currency, Money};
 use domain::ports::{DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError};
-use reqwest::Method;
 
 use crate::client::CallError;
 use crate::gateway::{StripeGateway, path_segment};

@@ -5,6 +5,7 @@
 //! webhooks, reconciliation) and applies what Stripe says. A `pm_...`
 //! payment method token given to confirm is confirmed server-side.
 
+use adapters_http::Method;
 use async_trait::async_trait;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
@@ -12,7 +13,6 @@ use domain::ports::{
     ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
     PaymentGateway, RefundGateway,
 };
-use reqwest::Method;
 
 use crate::client::{CallError, StripeClient};
 use crate::config::StripeConfig;

@@ -7,10 +7,10 @@
 //! account's own payouts to its bank (`payout.*` events) are the
 //! instructor's business, not ours, and are not followed.
 
+use adapters_http::Method;
 use async_trait::async_trait;
 use domain::payout::{Payout, PayoutDestination, PayoutMethod};
 use domain::ports::{GatewayError, GatewayPayout, GatewayPayoutState, PayoutGateway};
-use reqwest::Method;
 
 use crate::client::{CallError, StripeClient};
 use crate::config::StripeConfig;
