@@ -126,6 +126,8 @@ run: setup
     dev_secret SKILLPAY_ENCRYPTION_KEY .data/dev-encryption-key
     # Logs for people at the terminal; JSON is the default elsewhere.
     export SKILLPAY_LOG_FORMAT="${SKILLPAY_LOG_FORMAT:-text}"
+    # A development server takes test payments through the sandbox.
+    export SKILLPAY_SANDBOX="${SKILLPAY_SANDBOX:-on}"
     bin="${CARGO_TARGET_DIR:-target}/debug/skillpay"
     "$bin" migrate
     "$bin" demo-data

@@ -78,6 +78,8 @@ pub async fn spawn_app_with_gateways(
         ("SKILLPAY_JWT_SECRET".into(), TEST_JWT_SECRET.into()),
         ("SKILLPAY_HTTP_WORKERS".into(), TEST_HTTP_WORKERS.into()),
         ("SKILLPAY_DB_POOL_SIZE".into(), TEST_DB_POOL_SIZE.into()),
+        // Tests pay through the sandbox; production leaves it off.
+        ("SKILLPAY_SANDBOX".into(), "on".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     // Extra settings win over the defaults above.

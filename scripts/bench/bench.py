@@ -277,6 +277,7 @@ class Bench:
             DATABASE_URL=self.url,
             SKILLPAY_BIND=f"127.0.0.1:{port}",
             SKILLPAY_JWT_SECRET=JWT_SECRET,
+            SKILLPAY_SANDBOX="on",
             STRIPE_SECRET_KEY="sk_test_bench",
             STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
             STRIPE_API_BASE=f"http://127.0.0.1:{self.stub_port}",

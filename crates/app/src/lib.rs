@@ -142,6 +142,12 @@ pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Resul
     Ok(gateways)
 }
 
+/// The modes the gateways serve, `live, test` style, or `none`.
+pub fn modes_served(gateways: &Gateways) -> String {
+    let modes: std::collections::BTreeSet<&str> = gateways.descriptors().map(|g| g.mode().as_str()).collect();
+    if modes.is_empty() { "none".to_owned() } else { modes.into_iter().collect::<Vec<_>>().join(", ") }
+}
+
 /// One line per gateway served, for the start-up log: method, mode and
 /// capabilities.
 pub fn describe_gateways(gateways: &Gateways) -> Vec<String> {
@@ -193,6 +199,7 @@ pub fn app_state_with_gateways(
     for gateway in describe_gateways(&gateways) {
         tracing::info!(%gateway, "gateway served");
     }
+    tracing::info!(modes = %modes_served(&gateways), "payment modes served");
     let ports = PaymentPorts {
         payments: store.clone(),
         coupons: store.clone(),

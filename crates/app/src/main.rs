@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
             let address = listener.local_addr().context("reading the bound address")?;
             if config.sandbox_enabled {
-                tracing::warn!("SANDBOX gateway enabled: test payments only, no real money moves");
+                tracing::warn!("SANDBOX gateway enabled (SKILLPAY_SANDBOX=on): test payments, no real money moves");
             }
             let tls = config.tls_files.as_ref().map(|(cert, key)| app::tls::server_config(cert, key)).transpose()?;
             let scheme = if tls.is_some() { "https" } else { "http" };

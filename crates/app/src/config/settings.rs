@@ -90,8 +90,8 @@ pub struct Settings {
     /// HTTP worker threads (keep it at most the pool size)
     #[arg(long, env = "SKILLPAY_HTTP_WORKERS", default_value_t = DEFAULT_HTTP_WORKERS, value_parser = Setting(parse::positive::<u32>))]
     pub http_workers: u32,
-    /// `off` disables the sandbox gateway
-    #[arg(long, env = "SKILLPAY_SANDBOX", default_value = "on", action = clap::ArgAction::Set, value_parser = Setting(parse::on_off))]
+    /// `on` serves the sandbox gateway (test mode: test tokens, no real money)
+    #[arg(long, env = "SKILLPAY_SANDBOX", default_value = "off", action = clap::ArgAction::Set, value_parser = Setting(parse::on_off))]
     pub sandbox: bool,
     /// Stripe secret key; turns Stripe payments on
     #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, value_parser = Setting(parse::secret))]

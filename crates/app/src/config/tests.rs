@@ -28,7 +28,7 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
     assert_eq!(config.max_amount_major, DEFAULT_MAX_AMOUNT_MAJOR);
     assert_eq!((config.db_pool_size, config.http_workers), (DEFAULT_DB_POOL_SIZE, DEFAULT_HTTP_WORKERS));
     assert_eq!(config.db_stats_reads, adapters_postgres::DEFAULT_STATS_READS);
-    assert!(config.sandbox_enabled);
+    assert!(!config.sandbox_enabled, "the sandbox is off unless asked for");
     assert_eq!(config.idempotency_ttl_hours, MIN_IDEMPOTENCY_TTL_HOURS);
     assert_eq!(config.min_payout_major, rust_decimal::Decimal::from_str(DEFAULT_MIN_PAYOUT).unwrap());
     assert_eq!(config.second_approval_above, Some(rust_decimal::Decimal::from_str("1000.00").unwrap()));
@@ -43,7 +43,7 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
 #[test]
 fn given_settings_are_taken_and_empty_ones_count_as_unset() {
     let config = with(&[
-        ("SKILLPAY_SANDBOX", "off"),
+        ("SKILLPAY_SANDBOX", "on"),
         ("SKILLPAY_BIND", ""),
         ("SKILLPAY_SECOND_APPROVAL_ABOVE", "off"),
         ("SKILLPAY_DISPUTE_FEE", "USD:15.00, JPY:1500"),
@@ -53,7 +53,7 @@ fn given_settings_are_taken_and_empty_ones_count_as_unset() {
         ("SKILLPAY_RATE_PAYMENTS_PER_IP", "7"),
     ])
     .unwrap();
-    assert!(!config.sandbox_enabled);
+    assert!(config.sandbox_enabled);
     assert_eq!(config.bind, DEFAULT_BIND);
     assert_eq!(config.second_approval_above, None);
     assert_eq!(config.dispute_fees.len(), 2);
