@@ -33,6 +33,7 @@ fn start(db: &TestDb) -> Server {
         .env("SKILLPAY_RATE_PAYMENTS_PER_USER", "100000")
         .env("SKILLPAY_RATE_PAYMENTS_PER_IP", "100000")
         .env("SKILLPAY_DB_POOL_SIZE", "20")
+        .env("SKILLPAY_SANDBOX", "on")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
