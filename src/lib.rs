@@ -234,6 +234,12 @@ impl LocalStripe {
         assert!(res.status().is_success(), "webhook registration: {}", res.status());
     }
 
+    /// A PaymentIntent as localstripe holds it.
+    pub async fn retrieve_intent(&self, intent_id: &str) -> Value {
+        let url = format!("{}/v1/payment_intents/{intent_id}", self.base);
+        http_client().get(url).bearer_auth("sk_test_local").send().await.unwrap().json().await.unwrap()
+    }
+
     /// Pays a PaymentIntent the way a browser with Stripe.js would:
     /// attach the payment method, then confirm.
     pub async fn confirm_as_browser(&self, intent_id: &str, payment_method: &str) -> reqwest::Response {

@@ -75,6 +75,11 @@ async fn a_declined_card_fails_the_payment() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "failed", "{body}");
     assert_eq!(app.count("ledger_journals").await, 0);
+    // The declined PaymentIntent was cancelled at Stripe: the buyer's
+    // checkout cannot pay it with another card and lose the money.
+    let intent = body["provider_payment_id"].as_str().unwrap();
+    let at_stripe: Value = stripe.retrieve_intent(intent).await;
+    assert_eq!(at_stripe["status"], "canceled", "{at_stripe}");
 }
 
 #[tokio::test]

@@ -448,7 +448,9 @@ fn a_successful_confirmation_completes_the_payment_with_a_balanced_sale_journal(
 
 #[test]
 fn a_declined_confirmation_fails_the_payment_with_the_reason_and_releases_the_coupon() {
-    let (world, changes) = confirming(GatewayOutcome::Declined { reason: "card_declined".to_owned() });
+    let (mut world, changes) = confirming(GatewayOutcome::Declined { reason: "card_declined".to_owned() });
+    // The declined session is ended at the gateway first, so it cannot be paid later.
+    world.gateway().expect_cancel().withf(|session| session == SESSION).times(1).returning(|_| Ok(()));
     let declined = block_on(world.service().confirm(student(), PAYMENT, "tok_success")).unwrap();
     assert_eq!(declined.payment.status, PaymentStatus::Failed);
     assert_eq!(declined.payment.failure_reason.as_deref(), Some("card_declined"));
@@ -458,6 +460,18 @@ fn a_declined_confirmation_fails_the_payment_with_the_reason_and_releases_the_co
     assert_eq!(change.failure_reason.as_deref(), Some("card_declined"));
     assert_eq!(change.redemption, Some(RedemptionChange::Release));
     assert!(change.journal.is_none());
+}
+
+#[test]
+fn a_decline_whose_session_cannot_be_cancelled_leaves_the_payment_open() {
+    let (mut world, changes) = confirming(GatewayOutcome::Declined { reason: "card_declined".to_owned() });
+    world.gateway().expect_cancel().times(1).returning(|_| Err(GatewayError::Unavailable("timed out".into())));
+    let result = block_on(world.service().confirm(student(), PAYMENT, "tok_success"));
+    assert_eq!(
+        result.map(|r| r.payment.status),
+        Err(ChangePaymentError::Gateway(GatewayError::Unavailable("timed out".into())))
+    );
+    assert!(changes.lock().unwrap().is_empty(), "not failed while the gateway may still take the money");
 }
 
 #[test]

@@ -320,9 +320,7 @@ impl PaymentService {
     ) -> Result<PaymentWithAction, ChangePaymentError> {
         let (payment, next_action) = match outcome {
             GatewayOutcome::Succeeded => (self.change(id, PaymentEvent::Complete, None).await?, NextAction::None),
-            GatewayOutcome::Declined { reason } => {
-                (self.change(id, PaymentEvent::Fail, Some(reason)).await?, NextAction::None)
-            }
+            GatewayOutcome::Declined { reason } => (self.fail_declined(id, reason).await?, NextAction::None),
             GatewayOutcome::Processing | GatewayOutcome::AwaitingCapture => {
                 (self.change(id, PaymentEvent::StartProcessing, None).await?, NextAction::None)
             }
@@ -470,6 +468,24 @@ impl PaymentService {
 
     /// Applies `event` with a guarded update, re-reading and re-deciding if
     /// another writer moved the payment first. Repeats are no-ops.
+    /// Fails a payment its gateway declined, after ending its session at
+    /// the gateway: a declined session left open can still be paid (the
+    /// buyer tries another card), and that money would reach no sale. If
+    /// the gateway cannot be told, the payment stays open for the sweep to
+    /// settle later, and the gateway's error is answered.
+    async fn fail_declined(&self, id: PaymentId, reason: String) -> Result<Payment, ChangePaymentError> {
+        let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+        if let Transition::Unchanged = payment.status.apply(PaymentEvent::Fail)? {
+            return Ok(payment);
+        }
+        if let (Some(provider_id), Some(gateway)) =
+            (&payment.provider_payment_id, self.ports.gateways.for_method(payment.method))
+        {
+            gateway.cancel(provider_id).await.map_err(ChangePaymentError::Gateway)?;
+        }
+        self.change(id, PaymentEvent::Fail, Some(reason)).await
+    }
+
     async fn change(
         &self,
         id: PaymentId,
