@@ -48,7 +48,9 @@ async fn stored_credentials_are_sealed_write_only_and_used_at_start_up() {
 async fn activating_the_live_configuration_deactivates_the_test_one() {
     let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
     put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/test/", &stripe_body(true)).await;
-    put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &stripe_body(true)).await;
+    let mut live = stripe_body(true);
+    live["credentials"]["secret_key"] = json!("sk_live_very_secret_4242");
+    put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await;
     let list: Value = app.get("/api/payments/admin/gateway-configs/", &app.admin()).await.json().await.unwrap();
     let active: Vec<_> =
         list.as_array().unwrap().iter().filter(|c| c["is_active"] == true).map(|c| c["mode"].clone()).collect();
@@ -94,4 +96,25 @@ async fn without_an_encryption_key_credentials_are_never_stored() {
     assert_eq!(status, 503);
     assert!(body.contains("encryption_not_configured"));
     assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payment_gateway_configs").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_stripe_key_is_stored_only_under_its_own_mode() {
+    let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
+    let mut live = stripe_body(true);
+    live["credentials"]["secret_key"] = json!("sk_live_very_secret_4242");
+    for (path, body) in [
+        ("/api/payments/admin/gateway-configs/stripe/live/", stripe_body(true)),
+        ("/api/payments/admin/gateway-configs/stripe/test/", live.clone()),
+    ] {
+        let res = app.request(Method::PUT, path, Some(&app.admin())).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 422, "{path}");
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "validation_failed");
+        assert!(!problem.to_string().contains("very_secret"), "the key never appears in the answer: {problem}");
+    }
+    let stored = || app.store.scalar("SELECT count(*) AS n FROM payment_gateway_configs").unwrap();
+    assert_eq!(stored(), 0, "nothing stored");
+    assert_eq!(put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await.0, 200);
+    assert_eq!(stored(), 1);
 }

@@ -76,9 +76,9 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
     match &error {
         GatewayConfigError::Forbidden(_) => ApiError::Forbidden,
         GatewayConfigError::UnsupportedProvider => ApiError::RouteNotFound,
-        GatewayConfigError::UnknownCredential(_) | GatewayConfigError::MissingCredential(_) => {
-            field("credentials", &error)
-        }
+        GatewayConfigError::UnknownCredential(_)
+        | GatewayConfigError::MissingCredential(_)
+        | GatewayConfigError::ModeMismatch(_) => field("credentials", &error),
         GatewayConfigError::InvalidApiBase => field("api_base", &error),
         GatewayConfigError::NoEncryptionKey(_) => ApiError::EncryptionNotConfigured,
         GatewayConfigError::Store(e) => crate::convert::store(e.clone()),

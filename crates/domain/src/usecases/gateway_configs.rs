@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::gateway_config::{GatewayConfig, GatewayConfigSummary, GatewayCredentials, GatewayMode, credential_names};
+use crate::gateway_config::{
+    GatewayConfig, GatewayConfigSummary, GatewayCredentials, GatewayMode, credential_names, credentials_mode,
+};
 use crate::payment::PaymentMethod;
 use crate::ports::{Clock, GatewayConfigRepository, IdGenerator, PutGatewayConfigError, StoreError};
 use crate::usecases::{Actor, Forbidden};
@@ -37,6 +39,10 @@ pub enum GatewayConfigError {
     /// A required credential is missing or empty.
     #[error("missing credential {0:?}")]
     MissingCredential(&'static str),
+    /// The credentials work in the other mode (a live key stored as test,
+    /// or a test key as live): test and live money never meet.
+    #[error("these credentials are for {0} mode, not the mode they are stored under")]
+    ModeMismatch(&'static str),
     /// The API base is not an http(s) URL.
     #[error("api_base must be an http(s) URL")]
     InvalidApiBase,
@@ -71,6 +77,11 @@ impl GatewayConfigService {
         }
         if let Some(missing) = required.iter().find(|n| input.credentials.get(n).is_none_or(str::is_empty)) {
             return Err(GatewayConfigError::MissingCredential(missing));
+        }
+        if let Some(mode) = credentials_mode(input.provider, &input.credentials)
+            && mode != input.mode
+        {
+            return Err(GatewayConfigError::ModeMismatch(mode.as_str()));
         }
         if input.api_base.as_deref().is_some_and(|b| !(b.starts_with("https://") || b.starts_with("http://"))) {
             return Err(GatewayConfigError::InvalidApiBase);
