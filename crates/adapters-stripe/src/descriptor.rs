@@ -31,9 +31,5 @@ pub fn descriptor(
 /// The mode a secret key works in: live keys (`sk_live_…`, restricted
 /// `rk_live_…`) move real money; every other key is treated as a test key.
 pub fn mode_of_key(secret_key: &str) -> GatewayMode {
-    if secret_key.starts_with("sk_live_") || secret_key.starts_with("rk_live_") {
-        GatewayMode::Live
-    } else {
-        GatewayMode::Test
-    }
+    domain::gateway_config::stripe_key_mode(secret_key).unwrap_or(GatewayMode::Test)
 }

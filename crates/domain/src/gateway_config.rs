@@ -75,21 +75,24 @@ pub fn credential_names(provider: PaymentMethod) -> Option<(&'static [&'static s
     }
 }
 
-/// The mode a provider's credentials say they work in, when they say it:
-/// Stripe's secret keys carry it in their prefix (`sk_live_`, `rk_live_`;
-/// `sk_test_`, `rk_test_`). `None` when the credentials do not tell.
+/// The mode a Stripe secret key works in, by its prefix (`sk_live_`,
+/// `rk_live_`; `sk_test_`, `rk_test_`); `None` for any other text.
+pub fn stripe_key_mode(key: &str) -> Option<GatewayMode> {
+    if key.starts_with("sk_live_") || key.starts_with("rk_live_") {
+        Some(GatewayMode::Live)
+    } else if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
+        Some(GatewayMode::Test)
+    } else {
+        None
+    }
+}
+
+/// The mode a provider's credentials say they work in, when they say it
+/// (Stripe's secret key does, by [`stripe_key_mode`]). `None` when the
+/// credentials do not tell.
 pub fn credentials_mode(provider: PaymentMethod, credentials: &GatewayCredentials) -> Option<GatewayMode> {
     match provider {
-        PaymentMethod::Stripe => {
-            let key = credentials.get("secret_key")?;
-            if key.starts_with("sk_live_") || key.starts_with("rk_live_") {
-                Some(GatewayMode::Live)
-            } else if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
-                Some(GatewayMode::Test)
-            } else {
-                None
-            }
-        }
+        PaymentMethod::Stripe => stripe_key_mode(credentials.get("secret_key")?),
         PaymentMethod::Paypal | PaymentMethod::Sandbox | PaymentMethod::BankTransfer | PaymentMethod::Wallet => None,
     }
 }
