@@ -240,6 +240,21 @@ impl LocalStripe {
         http_client().get(url).bearer_auth("sk_test_local").send().await.unwrap().json().await.unwrap()
     }
 
+    /// Refunds `amount_minor` of a PaymentIntent the way an operator does in
+    /// Stripe's dashboard (no Skillpay metadata); answers the Refund.
+    pub async fn refund_in_dashboard(&self, intent_id: &str, amount_minor: i64) -> Value {
+        let res = http_client()
+            .post(format!("{}/v1/refunds", self.base))
+            .bearer_auth("sk_test_local")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("payment_intent={intent_id}&amount={amount_minor}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "dashboard refund: {}", res.status());
+        res.json().await.unwrap()
+    }
+
     /// Pays a PaymentIntent the way a browser with Stripe.js would:
     /// attach the payment method, then confirm.
     pub async fn confirm_as_browser(&self, intent_id: &str, payment_method: &str) -> reqwest::Response {

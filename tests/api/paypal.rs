@@ -275,3 +275,100 @@ async fn a_pending_paypal_refund_is_settled_by_its_webhook() {
         (Some("partially_refunded"), Some("10.00"))
     );
 }
+
+/// An order captured as `3C679366HH908993F` and listing `refunds`.
+fn captured_order(refunds: Value) -> Value {
+    json!({
+        "id": ORDER, "status": "COMPLETED",
+        "purchase_units": [{"payments": {
+            "captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}],
+            "refunds": refunds
+        }}],
+        "links": []
+    })
+}
+
+fn paypal_refund(id: &str, value: &str) -> Value {
+    json!({"id": id, "status": "COMPLETED", "amount": {"currency_code": "USD", "value": value},
+           "links": [{"href": "https://api-m.sandbox.paypal.com/v2/payments/captures/3C679366HH908993F", "rel": "up", "method": "GET"}]})
+}
+
+#[tokio::test]
+async fn a_refund_in_paypals_dashboard_and_then_a_reversal_reach_the_ledger() {
+    let server = paypal().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/notifications/verify-webhook-signature"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(captured_order(json!([]))))
+        .mount(&server)
+        .await;
+    // PayPal's order lists the dashboard refund first, then the reversal
+    // of the rest too.
+    let dashboard = paypal_refund("7RD12345AB678901C", "15.00");
+    let reversal = paypal_refund("9RV12345AB678901C", "34.99");
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(captured_order(json!([dashboard.clone()]))))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(captured_order(json!([dashboard.clone(), reversal]))))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/payments/refunds/7RD12345AB678901C"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(dashboard))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/payments/captures/3C679366HH908993F"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "3C679366HH908993F", "status": "PARTIALLY_REFUNDED",
+            "supplementary_data": {"related_ids": {"order_id": ORDER}}
+        })))
+        .mount(&server)
+        .await;
+    let app = app_on(&server, Some("WH-ID-1")).await;
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "paypal"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    deliver(&app, &approved_event()).await;
+    let id = created["id"].as_str().unwrap();
+
+    // The refund webhook names only the refund: PayPal leads to the order.
+    let refunded = json!({
+        "id": "WH-DASHBOARD-1", "event_version": "1.0", "event_type": "PAYMENT.CAPTURE.REFUNDED",
+        "resource_type": "refund", "resource": {"id": "7RD12345AB678901C", "status": "COMPLETED"}
+    });
+    assert_eq!(deliver(&app, &refunded.to_string()).await.0, 200);
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!(payment["refunded_amount"], "15.00", "{payment}");
+
+    // The reversal names the capture and its order.
+    let reversed = json!({
+        "id": "WH-REVERSED-1", "event_version": "1.0", "event_type": "PAYMENT.CAPTURE.REVERSED",
+        "resource_type": "capture",
+        "resource": {"id": "3C679366HH908993F", "status": "REFUNDED", "supplementary_data": {"related_ids": {"order_id": ORDER}}}
+    });
+    assert_eq!(deliver(&app, &reversed.to_string()).await.0, 200);
+
+    let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    assert_eq!((payment["status"].as_str(), payment["refunded_amount"].as_str()), (Some("refunded"), Some("49.99")));
+    let refunds: Value =
+        app.get(&format!("/api/payments/refunds/?payment_id={id}"), &app.admin()).await.json().await.unwrap();
+    let origins: Vec<&str> =
+        refunds["data"].as_array().unwrap().iter().map(|r| r["origin"].as_str().unwrap()).collect();
+    assert_eq!(origins, vec!["gateway", "gateway"]);
+    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into()).await.unwrap(), 0);
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+}

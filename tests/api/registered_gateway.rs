@@ -12,8 +12,9 @@ use domain::gateway_config::GatewayMode;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
-    PaymentGateway, RefundGateway, VerifiedWebhook, WebhookAction, WebhookError, WebhookRequest, WebhookVerifier,
+    GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord, GatewayRefundState,
+    GatewaySession, NextAction, PaymentGateway, RefundGateway, VerifiedWebhook, WebhookAction, WebhookError,
+    WebhookRequest, WebhookVerifier,
 };
 use domain::usecases::Role;
 use reqwest::Method;
@@ -66,6 +67,12 @@ impl RefundGateway for TestGateway {
     }
     async fn refund_status(&self, _: &str) -> Result<GatewayRefundState, GatewayError> {
         Ok(GatewayRefundState::Succeeded)
+    }
+    async fn refunds_of(&self, _: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError> {
+        Ok(Vec::new())
+    }
+    async fn payment_of_refund(&self, _: &str) -> Result<String, GatewayError> {
+        Err(GatewayError::UnknownPayment)
     }
 }
 

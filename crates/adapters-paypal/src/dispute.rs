@@ -229,21 +229,30 @@ pub(crate) async fn read(client: &PaypalClient, dispute_id: &str) -> Result<Gate
     let status = status_of(&answer)?;
     let amount = amount_of(&answer)?;
     let capture_id = capture_id_of(&answer).ok_or(GatewayError::UnknownPayment)?;
-    let capture: CaptureAnswer =
-        client.send(&Call::get(format!("/v2/payments/captures/{capture_id}"))).await?.success()?.json("capture")?;
-    let order_id = capture
-        .supplementary_data
-        .and_then(|d| d.related_ids)
-        .and_then(|r| r.order_id)
-        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
-        // A capture without an order is not a checkout of ours.
-        .ok_or(GatewayError::UnknownPayment)?;
+    let order_id = order_of_capture(client, capture_id).await?;
     let evidence_due_by = answer
         .seller_response_due_date
         .as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc));
     Ok(GatewayDispute { provider_payment_id: order_id, amount, reason: reason_of(&answer), status, evidence_due_by })
+}
+
+/// The order a capture belongs to (`GET /v2/payments/captures/{id}`, its
+/// `supplementary_data.related_ids.order_id`). A capture without an order
+/// is not a checkout of ours: `UnknownPayment`.
+pub(crate) async fn order_of_capture(client: &PaypalClient, capture_id: &str) -> Result<String, GatewayError> {
+    if capture_id.is_empty() || !capture_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(GatewayError::UnknownPayment);
+    }
+    let capture: CaptureAnswer =
+        client.send(&Call::get(format!("/v2/payments/captures/{capture_id}"))).await?.success()?.json("capture")?;
+    capture
+        .supplementary_data
+        .and_then(|d| d.related_ids)
+        .and_then(|r| r.order_id)
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .ok_or(GatewayError::UnknownPayment)
 }
 
 /// `POST /{id}/provide-evidence` (multipart with the `input` JSON part),

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState,
-    GatewaySession, NextAction, PaymentGateway, RefundGateway,
+    DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord,
+    GatewayRefundState, GatewaySession, NextAction, PaymentGateway, RefundGateway,
 };
 
 use crate::client::{Call, PaypalClient};
@@ -20,34 +20,19 @@ use crate::config::PaypalConfig;
 use crate::dispute;
 use crate::error::{CallError, SetupError};
 use crate::outcome::{self, CaptureRefusal};
+use crate::refunds;
 use crate::wire::{
-    Amount, CaptureStatusDetails, ExperienceContext, INTENT_CAPTURE, Order, OrderRequest, PaymentSource, PaypalWallet,
-    PurchaseUnitRequest,
+    Amount, ExperienceContext, INTENT_CAPTURE, Order, OrderRequest, PaymentSource, PaypalWallet, PurchaseUnitRequest,
+    RefundRead,
 };
 
 /// `refund_request`: the part we send.
 #[derive(serde::Serialize)]
 struct RefundRequest {
     amount: Amount,
-}
-
-/// What a PayPal refund's status means.
-fn refund_state(refund: RefundAnswer) -> GatewayRefundState {
-    match refund.status.as_deref() {
-        Some("COMPLETED") => GatewayRefundState::Succeeded,
-        Some("FAILED") | Some("CANCELLED") => GatewayRefundState::Failed {
-            reason: refund.status_details.and_then(|d| d.reason).unwrap_or_else(|| "refund refused".to_owned()),
-        },
-        _ => GatewayRefundState::Pending,
-    }
-}
-
-/// `refund`: the part we read.
-#[derive(serde::Deserialize)]
-struct RefundAnswer {
-    id: String,
-    status: Option<String>,
-    status_details: Option<CaptureStatusDetails>,
+    /// Skillpay's refund id: a refund listed at PayPal tells whether
+    /// Skillpay made it.
+    custom_id: String,
 }
 
 /// `POST` creates, `GET /{id}` reads, `POST /{id}/capture` captures.
@@ -194,13 +179,13 @@ impl RefundGateway for PaypalGateway {
             .find_map(|c| c.id.clone())
             .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric()))
             .ok_or(GatewayError::UnknownPayment)?;
-        let body = RefundRequest { amount: Amount::of(amount) };
+        let body = RefundRequest { amount: Amount::of(amount), custom_id: idempotency_key.to_owned() };
         let call = Call::post_json(format!("/v2/payments/captures/{capture_id}/refund"), &body)?
             .request_id(format!("refund-{idempotency_key}"))
             .representation();
-        let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
+        let refund: RefundRead = self.client.send(&call).await?.success()?.json("refund")?;
         let provider_refund_id = refund.id.clone();
-        Ok(GatewayRefund { provider_refund_id, state: refund_state(refund) })
+        Ok(GatewayRefund { provider_refund_id, state: refunds::state_of(&refund) })
     }
 
     /// Reads a refund: `GET /v2/payments/refunds/{id}`.
@@ -208,9 +193,20 @@ impl RefundGateway for PaypalGateway {
         if provider_refund_id.is_empty() || !provider_refund_id.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(GatewayError::UnknownPayment);
         }
-        let call = Call::get(format!("/v2/payments/refunds/{provider_refund_id}"));
-        let refund: RefundAnswer = self.client.send(&call).await?.success()?.json("refund")?;
-        Ok(refund_state(refund))
+        let refund = refunds::read(&self.client, provider_refund_id).await?;
+        Ok(refunds::state_of(&refund))
+    }
+
+    /// The refunds listed in the order (`GET /v2/checkout/orders/{id}`).
+    async fn refunds_of(&self, provider_payment_id: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError> {
+        let order: Order =
+            self.client.send(&Call::get(order_path(provider_payment_id)?)).await?.success()?.json("order")?;
+        refunds::records_of(&order)
+    }
+
+    /// The refund's capture (its `up` link), then the capture's order.
+    async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError> {
+        refunds::order_of_refund(&self.client, provider_refund_id).await
     }
 }
 

@@ -45,6 +45,7 @@ mod error;
 mod gateway;
 mod outcome;
 mod payouts;
+mod refunds;
 mod token;
 mod webhook;
 mod wire;

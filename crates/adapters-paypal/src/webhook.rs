@@ -54,6 +54,9 @@ const CAPTURE_EVENTS: [&str; 5] = [
     "PAYMENT.CAPTURE.REVERSED",
 ];
 /// Dispute events: the dispute is re-read (with its order) from PayPal.
+/// Money going back from a capture: a refund (made here or in PayPal's
+/// dashboard) or a reversal.
+const REFUND_EVENTS: [&str; 2] = ["PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"];
 const DISPUTE_EVENTS: [&str; 3] = ["CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.UPDATED", "CUSTOMER.DISPUTE.RESOLVED"];
 /// Prefix of payout item events (`...SUCCEEDED`, `...FAILED`, `...RETURNED`,
 /// `...UNCLAIMED`, ...): the resource is the item, naming its batch.
@@ -127,8 +130,13 @@ fn action(event_type: &str, resource: &Value) -> Result<WebhookAction, WebhookEr
             .map(|id| WebhookAction::CapturePayment { provider_payment_id: id.to_owned() })
             .ok_or_else(|| WebhookError::Malformed("approved order without id".to_owned()));
     }
-    if event_type == "PAYMENT.CAPTURE.REFUNDED" {
-        // The resource is the refund itself.
+    if REFUND_EVENTS.contains(&event_type) {
+        // A resource naming its order (a capture) re-reads the order's
+        // refunds; one that does not (the refund itself) is followed to
+        // its order through PayPal.
+        if let Some(order_id) = resource.pointer(RELATED_ORDER_ID).and_then(Value::as_str).filter(|id| !id.is_empty()) {
+            return Ok(WebhookAction::SyncPaymentRefunds { provider_payment_id: order_id.to_owned() });
+        }
         if let Some(id) = resource.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) {
             return Ok(WebhookAction::SyncRefund { provider_refund_id: id.to_owned() });
         }
@@ -247,17 +255,27 @@ mod tests {
     }
 
     #[test]
-    fn a_refunded_capture_syncs_the_refund_it_carries() {
-        assert_eq!(
-            action("PAYMENT.CAPTURE.REFUNDED", &json!({"id": "1JU08902781691411", "status": "COMPLETED"})),
-            Ok(WebhookAction::SyncRefund { provider_refund_id: "1JU08902781691411".to_owned() })
-        );
+    fn refunds_and_reversals_sync_the_refund_or_the_orders_refunds() {
+        for event_type in REFUND_EVENTS {
+            assert_eq!(
+                action(event_type, &json!({"id": "1JU08902781691411", "status": "COMPLETED"})),
+                Ok(WebhookAction::SyncRefund { provider_refund_id: "1JU08902781691411".to_owned() }),
+                "{event_type}"
+            );
+            let capture =
+                json!({"id": "3C6", "status": "REFUNDED", "supplementary_data": {"related_ids": {"order_id": "5O1"}}});
+            assert_eq!(
+                action(event_type, &capture),
+                Ok(WebhookAction::SyncPaymentRefunds { provider_payment_id: "5O1".to_owned() }),
+                "{event_type}"
+            );
+        }
     }
 
     #[test]
     fn capture_events_sync_their_order() {
         let resource = json!({"id": "3C679366HH908993F", "supplementary_data": {"related_ids": {"order_id": "5O1"}}});
-        for event_type in CAPTURE_EVENTS.into_iter().filter(|e| *e != "PAYMENT.CAPTURE.REFUNDED") {
+        for event_type in CAPTURE_EVENTS.into_iter().filter(|e| !REFUND_EVENTS.contains(e)) {
             assert_eq!(
                 action(event_type, &resource),
                 Ok(WebhookAction::SyncPayment { provider_payment_id: "5O1".to_owned() }),

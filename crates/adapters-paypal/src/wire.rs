@@ -40,7 +40,7 @@ pub(crate) struct PurchaseUnitRequest {
 }
 
 /// `money` (the `amount_with_breakdown` we send has no breakdown).
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Amount {
     pub currency_code: String,
     pub value: String,
@@ -50,6 +50,13 @@ impl Amount {
     /// The only conversion of Skillpay money to PayPal's wire format.
     pub fn of(money: Money) -> Self {
         Self { currency_code: money.currency().code().to_owned(), value: money.to_major_string() }
+    }
+
+    /// The only conversion of a PayPal amount to Skillpay money; `None`
+    /// for a currency Skillpay does not take or a malformed value.
+    pub fn to_money(&self) -> Option<Money> {
+        let currency = domain::money::Currency::from_code(&self.currency_code).ok()?;
+        Money::parse_major(&self.value, currency).ok()
     }
 }
 
@@ -135,6 +142,21 @@ pub(crate) struct PurchaseUnit {
 pub(crate) struct PaymentCollection {
     #[serde(default)]
     pub captures: Vec<Capture>,
+    #[serde(default)]
+    pub refunds: Vec<RefundRead>,
+}
+
+/// `refund`, as far as we read it (in an order, or on its own).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RefundRead {
+    pub id: String,
+    pub status: Option<String>,
+    pub status_details: Option<CaptureStatusDetails>,
+    pub amount: Option<Amount>,
+    /// Skillpay's refund id on the refunds it makes.
+    pub custom_id: Option<String>,
+    #[serde(default)]
+    pub links: Vec<Link>,
 }
 
 /// `capture`, as far as we read it.

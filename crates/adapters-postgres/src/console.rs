@@ -293,14 +293,24 @@ impl ConsoleStore for PgStore {
                 .count()
                 .get_result(conn)
                 .map_err(store_error)?;
-            Ok(PendingWork { refunds: count(refunds)?, payouts: count(payouts)?, disputes: count(disputes)? })
+            let webhooks: i64 = webhook_logs::table
+                .filter(webhook_logs::needs_attention.is_not_null())
+                .count()
+                .get_result(conn)
+                .map_err(store_error)?;
+            Ok(PendingWork {
+                refunds: count(refunds)?,
+                payouts: count(payouts)?,
+                disputes: count(disputes)?,
+                webhooks: count(webhooks)?,
+            })
         })
         .await
     }
 
     async fn webhook_logs(&self, query: WebhookLogQuery) -> Result<Page<WebhookLogLine>, StoreError> {
         self.run(move |conn| {
-            type Row = (Uuid, String, String, String, bool, Option<String>, i32, DateTime<Utc>);
+            type Row = (Uuid, String, String, String, bool, Option<String>, Option<String>, i32, DateTime<Utc>);
             let mut q = webhook_logs::table.into_boxed();
             if let Some(gateway) = &query.gateway {
                 q = q.filter(webhook_logs::gateway.eq(gateway.clone()));
@@ -314,6 +324,7 @@ impl ConsoleStore for PgStore {
                 Some(WebhookLogStatus::Pending) => {
                     q.filter(webhook_logs::processed.eq(false)).filter(webhook_logs::processing_error.is_null())
                 }
+                Some(WebhookLogStatus::NeedsAttention) => q.filter(webhook_logs::needs_attention.is_not_null()),
             };
             let rows: Vec<Row> = keyset_page!(q, webhook_logs, query.page)
                 .limit(i64::from(query.page.limit) + 1)
@@ -324,6 +335,7 @@ impl ConsoleStore for PgStore {
                     webhook_logs::event_type,
                     webhook_logs::processed,
                     webhook_logs::processing_error,
+                    webhook_logs::needs_attention,
                     webhook_logs::attempts,
                     webhook_logs::created_at,
                 ))
@@ -331,7 +343,7 @@ impl ConsoleStore for PgStore {
                 .map_err(store_error)?;
             let lines = rows
                 .into_iter()
-                .map(|(id, gateway, event_id, event_type, processed, error, attempts, received_at)| {
+                .map(|(id, gateway, event_id, event_type, processed, error, needs_attention, attempts, received_at)| {
                     Ok(WebhookLogLine {
                         id,
                         gateway,
@@ -339,6 +351,7 @@ impl ConsoleStore for PgStore {
                         event_type,
                         processed,
                         error,
+                        needs_attention,
                         attempts: u32::try_from(attempts).map_err(|_| corrupt("webhook attempts"))?,
                         received_at,
                     })

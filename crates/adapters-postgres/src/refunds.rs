@@ -7,11 +7,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sum;
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 use domain::ids::{PaymentId, RefundId, UserId};
 use domain::money::Money;
 use domain::paging::Page;
-use domain::ports::{CreateRefundStoreError, NewRefund, RefundChange, RefundQuery, RefundRepository, StoreError};
-use domain::refund::{LiveRefunds, Refund, RefundStatus, plan_refund};
+use domain::ports::{
+    CreateRefundStoreError, NewRefund, PaymentRefundUpdate, ProcessedRefund, RecordRefundOutcome, RefundChange,
+    RefundQuery, RefundRepository, StoreError,
+};
+use domain::refund::{LiveRefunds, Refund, RefundOrigin, RefundStatus, plan_refund};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -37,13 +41,14 @@ struct RefundRow {
     reason: String,
     rejection_reason: Option<String>,
     provider_refund_id: Option<String>,
-    requested_by: i64,
+    requested_by: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     processed_at: Option<DateTime<Utc>>,
     approved_by: Option<i64>,
     approved_at: Option<DateTime<Utc>>,
     admin_note: Option<String>,
+    origin: String,
 }
 
 impl RefundRow {
@@ -58,7 +63,8 @@ impl RefundRow {
             reason: self.reason,
             rejection_reason: self.rejection_reason,
             provider_refund_id: self.provider_refund_id,
-            requested_by: UserId::new(self.requested_by),
+            origin: self.origin.parse().map_err(|_| corrupt("refund origin"))?,
+            requested_by: self.requested_by.map(UserId::new),
             created_at: self.created_at,
             updated_at: self.updated_at,
             processed_at: self.processed_at,
@@ -121,13 +127,14 @@ impl RefundRepository for PgStore {
                     reason: request.reason.clone(),
                     rejection_reason: None,
                     provider_refund_id: None,
-                    requested_by: request.requested_by.user_id.get(),
+                    requested_by: Some(request.requested_by.user_id.get()),
                     created_at: request.at,
                     updated_at: request.at,
                     processed_at: None,
                     approved_by: None,
                     approved_at: None,
                     admin_note: None,
+                    origin: RefundOrigin::Request.as_str().to_owned(),
                 };
                 decided_by(conn, Some(request.requested_by))?;
                 let stored: RefundRow = diesel::insert_into(refunds::table)
@@ -213,6 +220,64 @@ impl RefundRepository for PgStore {
         .await
     }
 
+    async fn record_processed(&self, change: ProcessedRefund) -> Result<RecordRefundOutcome, StoreError> {
+        self.run(move |conn| {
+            let result = conn.transaction::<RecordRefundOutcome, TxError<RecordRefundOutcome>, _>(|conn| {
+                let refund = &change.refund;
+                let known: i64 = refunds::table
+                    .filter(refunds::provider_refund_id.eq(refund.provider_refund_id.as_deref()))
+                    .count()
+                    .get_result(conn)?;
+                if known > 0 {
+                    return Err(TxError::Refused(RecordRefundOutcome::AlreadyRecorded));
+                }
+                // The payment first: its guarded update takes the row lock,
+                // so a concurrent delivery of the same refund waits here and
+                // then finds the payment moved.
+                if !update_payment(
+                    conn,
+                    refund.payment_id.uuid(),
+                    &change.payment,
+                    refund.processed_at.unwrap_or(refund.updated_at),
+                )? {
+                    return Err(TxError::Refused(RecordRefundOutcome::PaymentMoved));
+                }
+                let row = RefundRow {
+                    id: refund.id.uuid(),
+                    payment_id: refund.payment_id.uuid(),
+                    amount_minor: refund.amount.minor(),
+                    currency: refund.amount.currency().code().to_owned(),
+                    platform_fee_reversed_minor: refund.platform_fee_reversed.minor(),
+                    status: refund.status.as_str().to_owned(),
+                    reason: refund.reason.clone(),
+                    rejection_reason: None,
+                    provider_refund_id: refund.provider_refund_id.clone(),
+                    requested_by: refund.requested_by.map(|by| by.get()),
+                    created_at: refund.created_at,
+                    updated_at: refund.updated_at,
+                    processed_at: refund.processed_at,
+                    approved_by: None,
+                    approved_at: None,
+                    admin_note: None,
+                    origin: refund.origin.as_str().to_owned(),
+                };
+                let inserted = diesel::insert_into(refunds::table).values(&row).execute(conn);
+                if let Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) = inserted {
+                    return Err(TxError::Refused(RecordRefundOutcome::AlreadyRecorded));
+                }
+                inserted?;
+                write_journal(conn, &change.journal)?;
+                insert_events(conn, &change.outbox)?;
+                Ok(RecordRefundOutcome::Recorded)
+            });
+            match result {
+                Ok(outcome) => Ok(outcome),
+                Err(e) => e.into_result(),
+            }
+        })
+        .await
+    }
+
     async fn apply(&self, change: RefundChange) -> Result<bool, StoreError> {
         self.run(move |conn| {
             let result = conn.transaction::<bool, TxError<()>, _>(|conn| {
@@ -242,24 +307,7 @@ impl RefundRepository for PgStore {
                 if let Some(update) = &change.payment {
                     let payment_id: Uuid =
                         refunds::table.find(change.refund_id.uuid()).select(refunds::payment_id).first(conn)?;
-                    let moved = diesel::update(
-                        payments::table
-                            .find(payment_id)
-                            .filter(payments::status.eq(update.from.as_str()))
-                            .filter(
-                                payments::status_before_dispute
-                                    .is_not_distinct_from(update.from.before_dispute().map(settled_name)),
-                            )
-                            .filter(payments::refunded_amount_minor.eq(update.refunded_before.minor())),
-                    )
-                    .set((
-                        payments::status.eq(update.to.as_str()),
-                        payments::status_before_dispute.eq(update.to.before_dispute().map(settled_name)),
-                        payments::refunded_amount_minor.eq(update.refunded_after.minor()),
-                        payments::updated_at.eq(change.at),
-                    ))
-                    .execute(conn)?;
-                    if moved == 0 {
+                    if !update_payment(conn, payment_id, update, change.at)? {
                         // The payment moved under us: undo everything.
                         return Err(TxError::Refused(()));
                     }
@@ -277,4 +325,31 @@ impl RefundRepository for PgStore {
         })
         .await
     }
+}
+
+/// Moves a refunded payment as `update` says if it is still as `update`
+/// expects; false (nothing written) if it moved.
+fn update_payment(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+    update: &PaymentRefundUpdate,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let moved = diesel::update(
+        payments::table
+            .find(payment_id)
+            .filter(payments::status.eq(update.from.as_str()))
+            .filter(
+                payments::status_before_dispute.is_not_distinct_from(update.from.before_dispute().map(settled_name)),
+            )
+            .filter(payments::refunded_amount_minor.eq(update.refunded_before.minor())),
+    )
+    .set((
+        payments::status.eq(update.to.as_str()),
+        payments::status_before_dispute.eq(update.to.before_dispute().map(settled_name)),
+        payments::refunded_amount_minor.eq(update.refunded_after.minor()),
+        payments::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(moved > 0)
 }

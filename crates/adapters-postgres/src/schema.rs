@@ -294,6 +294,7 @@ diesel::table! {
         created_at -> Timestamptz,
         processed_at -> Nullable<Timestamptz>,
         claimed_until -> Nullable<Timestamptz>,
+        needs_attention -> Nullable<Text>,
     }
 }
 
@@ -370,13 +371,14 @@ diesel::table! {
         reason -> Text,
         rejection_reason -> Nullable<Text>,
         provider_refund_id -> Nullable<Text>,
-        requested_by -> Int8,
+        requested_by -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         processed_at -> Nullable<Timestamptz>,
         approved_by -> Nullable<Int8>,
         approved_at -> Nullable<Timestamptz>,
         admin_note -> Nullable<Text>,
+        origin -> Text,
     }
 }
 

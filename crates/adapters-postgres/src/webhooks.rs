@@ -102,6 +102,7 @@ impl WebhookLog for PgStore {
                     logs::processed.eq(true),
                     logs::processed_at.eq(Utc::now()),
                     logs::processing_error.eq(None::<String>),
+                    logs::needs_attention.eq(None::<String>),
                     logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
                 ))
                 .returning(logs::id)
@@ -117,6 +118,23 @@ impl WebhookLog for PgStore {
         self.run(move |conn| {
             diesel::update(logs::table.find(id))
                 .set((logs::processing_error.eq(error), logs::claimed_until.eq(None::<chrono::DateTime<Utc>>)))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn mark_needs_attention(&self, id: WebhookLogId, note: String) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(logs::table.find(id))
+                .set((
+                    logs::processed.eq(true),
+                    logs::processed_at.eq(Utc::now()),
+                    logs::processing_error.eq(None::<String>),
+                    logs::needs_attention.eq(note),
+                    logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
+                ))
                 .execute(conn)
                 .map(|_| ())
                 .map_err(store_error)

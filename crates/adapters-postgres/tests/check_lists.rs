@@ -14,7 +14,7 @@ use domain::dispute::DisputeStatus;
 use domain::events::DeliveryStatus;
 use domain::payment::{PaymentMethod, PaymentStatus};
 use domain::payout::{PayoutMethod, PayoutStatus};
-use domain::refund::RefundStatus;
+use domain::refund::{RefundOrigin, RefundStatus};
 use domain::usecases::Role;
 
 #[derive(diesel::QueryableByName)]
@@ -49,10 +49,11 @@ fn names<T>(all: impl IntoIterator<Item = T>, name: impl Fn(&T) -> &'static str)
 fn every_check_list_names_exactly_the_domains_values() {
     let db = TestDb::new();
     let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
-    let cases: [(&str, &str, BTreeSet<String>); 10] = [
+    let cases: [(&str, &str, BTreeSet<String>); 11] = [
         ("payments", "payment_method", names(PaymentMethod::ALL, PaymentMethod::as_str)),
         ("payments", "status", PaymentStatus::NAMES.iter().map(|n| (*n).to_owned()).collect()),
         ("refunds", "status", names(RefundStatus::ALL, RefundStatus::as_str)),
+        ("refunds", "origin", names(RefundOrigin::ALL, RefundOrigin::as_str)),
         ("payouts", "method", names(PayoutMethod::ALL, PayoutMethod::as_str)),
         ("payouts", "status", names(PayoutStatus::ALL, PayoutStatus::as_str)),
         ("payment_disputes", "status", names(DisputeStatus::ALL, DisputeStatus::as_str)),

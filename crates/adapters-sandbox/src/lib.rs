@@ -24,8 +24,8 @@ use domain::money::Money;
 use domain::payment::{Payment, PaymentMethod};
 use domain::payout::PayoutMethod;
 use domain::ports::{
-    GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
-    PaymentGateway, RefundGateway,
+    GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord, GatewayRefundState,
+    GatewaySession, NextAction, PaymentGateway, RefundGateway,
 };
 
 /// Token that makes a payment succeed.
@@ -125,6 +125,17 @@ impl RefundGateway for SandboxGateway {
         } else {
             Err(GatewayError::UnknownPayment)
         }
+    }
+
+    /// The sandbox keeps no record and has no dashboard: every refund of
+    /// a sandbox payment is one Skillpay made and already knows.
+    async fn refunds_of(&self, provider_payment_id: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError> {
+        if provider_payment_id.starts_with(SESSION_PREFIX) { Ok(Vec::new()) } else { Err(GatewayError::UnknownPayment) }
+    }
+
+    /// No refund is made at the sandbox outside Skillpay.
+    async fn payment_of_refund(&self, _provider_refund_id: &str) -> Result<String, GatewayError> {
+        Err(GatewayError::UnknownPayment)
     }
 }
 

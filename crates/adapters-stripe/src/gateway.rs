@@ -7,11 +7,11 @@
 
 use adapters_http::Method;
 use async_trait::async_trait;
-use domain::money::Money;
+use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundState, GatewaySession, NextAction,
-    PaymentGateway, RefundGateway,
+    ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession,
+    NextAction, PaymentGateway, RefundGateway,
 };
 
 use crate::client::{CallError, StripeClient};
@@ -20,6 +20,11 @@ use crate::wire::{self, PaymentIntent, Refund, amount};
 
 /// Metadata key carrying Skillpay's payment id on the PaymentIntent.
 pub const PAYMENT_ID_METADATA_KEY: &str = "skillpay_payment_id";
+/// Metadata key carrying Skillpay's refund id on the refunds it makes, so a
+/// refund listed at Stripe tells whether Skillpay made it.
+pub const REFUND_ID_METADATA_KEY: &str = "skillpay_refund_id";
+/// Refunds read per page of a payment's refund list (Stripe's maximum).
+const REFUND_PAGE: usize = 100;
 
 /// Stripe as a payment gateway.
 #[derive(Clone)]
@@ -187,6 +192,7 @@ impl RefundGateway for StripeGateway {
         let form = vec![
             ("payment_intent".to_owned(), path_segment(provider_payment_id)?.to_owned()),
             ("amount".to_owned(), minor.to_string()),
+            (format!("metadata[{REFUND_ID_METADATA_KEY}]"), idempotency_key.to_owned()),
         ];
         let refund: Refund = self
             .client
@@ -205,4 +211,58 @@ impl RefundGateway for StripeGateway {
             .map_err(CallError::into_gateway_error)?;
         Ok(refund_state(&refund))
     }
+
+    /// `GET /v1/refunds?payment_intent=…`, page after page.
+    async fn refunds_of(&self, provider_payment_id: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError> {
+        let intent = path_segment(provider_payment_id)?;
+        let mut records = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut path = format!("/v1/refunds?payment_intent={intent}&limit={REFUND_PAGE}");
+            if let Some(last) = &after {
+                path.push_str(&format!("&starting_after={}", path_segment(last)?));
+            }
+            let page: wire::List<Refund> =
+                self.client.call(Method::GET, &path, &[], None).await.map_err(CallError::into_gateway_error)?;
+            after = page.data.last().map(|r| r.id.clone());
+            for refund in page.data {
+                records.push(record_of(refund)?);
+            }
+            if !page.has_more || after.is_none() {
+                return Ok(records);
+            }
+        }
+    }
+
+    /// The refund's PaymentIntent, through its Charge when the refund was
+    /// made against the charge.
+    async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError> {
+        let refund: Refund = self
+            .client
+            .call(Method::GET, &format!("/v1/refunds/{}", path_segment(provider_refund_id)?), &[], None)
+            .await
+            .map_err(CallError::into_gateway_error)?;
+        if let Some(intent) = refund.payment_intent {
+            return Ok(intent);
+        }
+        let charge = refund.charge.ok_or(GatewayError::UnknownPayment)?;
+        let charge: wire::Charge = self
+            .client
+            .call(Method::GET, &format!("/v1/charges/{}", path_segment(&charge)?), &[], None)
+            .await
+            .map_err(CallError::into_gateway_error)?;
+        charge.payment_intent.ok_or(GatewayError::UnknownPayment)
+    }
+}
+
+/// A listed Refund as the domain sees it.
+fn record_of(refund: Refund) -> Result<GatewayRefundRecord, GatewayError> {
+    let currency = Currency::from_code(&refund.currency.to_ascii_uppercase())
+        .map_err(|_| GatewayError::InvalidRequest(format!("refund {} in an unsupported currency", refund.id)))?;
+    Ok(GatewayRefundRecord {
+        amount: Money::from_minor(refund.amount, currency),
+        state: refund_state(&refund),
+        made_for: refund.metadata.get(REFUND_ID_METADATA_KEY).cloned(),
+        provider_refund_id: refund.id,
+    })
 }

@@ -79,14 +79,26 @@ impl StripeWebhookVerifier {
 }
 
 /// What Skillpay does with each Stripe event type. Payment events re-read
-/// the PaymentIntent, refund events the Refund, dispute events the Dispute
+/// the PaymentIntent, refund events the Refund (and, for one Skillpay did
+/// not make, its PaymentIntent's refunds), `charge.refunded` every refund
+/// of the charge's PaymentIntent, dispute events the Dispute
 /// and transfer events the Transfer (our payouts). `payout.*` events are
 /// about a connected account paying itself out to its bank, not about our
 /// transfer: they are recorded and acknowledged.
 fn action_for(event_type: &str, object: &EventObject) -> WebhookAction {
+    if event_type == "charge.refunded" {
+        // The charge lists only some of its refunds: re-read them all.
+        if let Some(provider_payment_id) = object.payment_intent.clone() {
+            return WebhookAction::SyncPaymentRefunds { provider_payment_id };
+        }
+        if let Some(provider_refund_id) =
+            object.refunds.as_ref().and_then(|list| list.data.first()).map(|r| r.id.clone())
+        {
+            return WebhookAction::SyncRefund { provider_refund_id };
+        }
+    }
     let refund = match event_type {
         "refund.created" | "refund.updated" | "refund.failed" | "charge.refund.updated" => object.id.clone(),
-        "charge.refunded" => object.refunds.as_ref().and_then(|list| list.data.first()).map(|r| r.id.clone()),
         _ => None,
     };
     if let Some(provider_refund_id) = refund {
@@ -183,7 +195,12 @@ mod tests {
         }
         let charge = serde_json::json!({"id": "ch_1", "payment_intent": "pi_1", "refunds": {"data": [{"id": "re_2"}]}});
         assert_eq!(action_of(event("charge.succeeded", charge.clone())).await, sync_payment("pi_1"));
-        assert_eq!(action_of(event("charge.refunded", charge)).await, sync_refund("re_2"));
+        assert_eq!(
+            action_of(event("charge.refunded", charge)).await,
+            WebhookAction::SyncPaymentRefunds { provider_payment_id: "pi_1".to_owned() }
+        );
+        let charge_without_intent = serde_json::json!({"id": "ch_2", "refunds": {"data": [{"id": "re_2"}]}});
+        assert_eq!(action_of(event("charge.refunded", charge_without_intent)).await, sync_refund("re_2"));
         for kind in ["refund.created", "refund.updated", "refund.failed", "charge.refund.updated"] {
             assert_eq!(action_of(event(kind, serde_json::json!({"id": "re_3"}))).await, sync_refund("re_3"), "{kind}");
         }

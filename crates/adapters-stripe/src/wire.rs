@@ -35,6 +35,41 @@ pub struct Refund {
     /// Why it failed, when it did.
     #[serde(default)]
     pub failure_reason: Option<String>,
+    /// Amount in minor units.
+    #[serde(default)]
+    pub amount: i64,
+    /// Lower-case currency code.
+    #[serde(default)]
+    pub currency: String,
+    /// The PaymentIntent refunded, when Stripe names it.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    /// The Charge refunded.
+    #[serde(default)]
+    pub charge: Option<String>,
+    /// Our metadata: Skillpay's refund id on the refunds it makes.
+    #[serde(default)]
+    pub metadata: std::collections::HashMap<String, String>,
+}
+
+/// A page of a Stripe list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct List<T> {
+    /// The items.
+    pub data: Vec<T>,
+    /// Whether more follow the last one.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// A Charge, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Charge {
+    /// `ch_...`.
+    pub id: String,
+    /// Its PaymentIntent.
+    #[serde(default)]
+    pub payment_intent: Option<String>,
 }
 
 /// A Dispute, the fields Skillpay reads.

@@ -17,8 +17,8 @@ use crate::payment::{Payment, PaymentMethod};
 use crate::payout::{Payout, PayoutDestination, PayoutMethod};
 use crate::ports::{
     Clock, DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayPayout,
-    GatewayPayoutState, GatewayRefund, GatewayRefundState, GatewaySession, PaymentGateway, PayoutGateway,
-    RefundGateway,
+    GatewayPayoutState, GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession, PaymentGateway,
+    PayoutGateway, RefundGateway,
 };
 
 /// When a circuit opens and for how long.
@@ -217,6 +217,12 @@ impl<G: RefundGateway> RefundGateway for Breaking<G> {
     }
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError> {
         self.breaker.call(self.inner.refund_status(provider_refund_id)).await
+    }
+    async fn refunds_of(&self, provider_payment_id: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError> {
+        self.breaker.call(self.inner.refunds_of(provider_payment_id)).await
+    }
+    async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError> {
+        self.breaker.call(self.inner.payment_of_refund(provider_refund_id)).await
     }
 }
 

@@ -32,7 +32,7 @@ use crate::ids::{CouponId, DisputeId, PaymentId, PayoutId, RefundId, UserId};
 use crate::money::{Currency, FeeSplit, Money, Rate};
 use crate::payment::{AppliedCoupon, BillingInfo, ClientInfo, Payment, PaymentMethod, PaymentStatus};
 use crate::payout::{Payout, PayoutMethod, PayoutStatus};
-use crate::refund::{Refund, RefundStatus};
+use crate::refund::{Refund, RefundOrigin, RefundStatus};
 use crate::usecases::payments::CreatePayment;
 
 /// The creation time of every built value unless set: 2026-01-01 00:00 UTC.
@@ -340,7 +340,8 @@ impl RefundBuilder {
                 reason: "the course was not what I expected".to_owned(),
                 rejection_reason: None,
                 provider_refund_id: None,
-                requested_by: UserId::new(1000),
+                origin: RefundOrigin::Request,
+                requested_by: Some(UserId::new(1000)),
                 created_at: BUILT_AT,
                 updated_at: BUILT_AT,
                 processed_at: None,
@@ -396,7 +397,14 @@ impl RefundBuilder {
 
     /// Who asked.
     pub fn requested_by(mut self, user: UserId) -> Self {
-        self.refund.requested_by = user;
+        self.refund.requested_by = Some(user);
+        self
+    }
+
+    /// Made at the gateway: no requester.
+    pub fn from_gateway(mut self) -> Self {
+        self.refund.origin = RefundOrigin::Gateway;
+        self.refund.requested_by = None;
         self
     }
 

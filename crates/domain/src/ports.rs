@@ -322,6 +322,13 @@ pub enum WebhookAction {
         /// The gateway's id of the refund.
         provider_refund_id: String,
     },
+    /// Re-read every refund the gateway holds for this payment and record
+    /// those made outside Skillpay (a refund or reversal the gateway
+    /// reports by its payment).
+    SyncPaymentRefunds {
+        /// The gateway's id of the payment.
+        provider_payment_id: String,
+    },
     /// Re-read this payout's state from its gateway and apply it.
     SyncPayout {
         /// The payout method the gateway serves.
@@ -438,6 +445,9 @@ pub trait WebhookLog: Send + Sync {
     async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError>;
     /// Records why processing failed and releases the claim.
     async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError>;
+    /// Marks the event processed (the gateway must not deliver it again)
+    /// but needing a person: what could not be done, and why.
+    async fn mark_needs_attention(&self, id: WebhookLogId, note: String) -> Result<(), StoreError>;
     /// Claims a logged webhook (processed or not) for a replay, counting
     /// the attempt, unless a claim on it is live; `None` if no such row.
     async fn claim_for_replay(&self, id: WebhookLogId) -> Result<Option<ReplayClaim>, StoreError>;
@@ -583,6 +593,38 @@ pub trait RefundRepository: Send + Sync {
     /// Applies a status change if the refund (and the payment, when given)
     /// are still as expected; otherwise writes nothing.
     async fn apply(&self, change: RefundChange) -> Result<bool, StoreError>;
+    /// Stores a refund made at the gateway, already processed, with its
+    /// payment's guarded update, journal and events, in one transaction.
+    /// Writes nothing and answers `AlreadyRecorded` when a refund with the
+    /// same gateway id exists, `PaymentMoved` when the payment is no longer
+    /// as `change.payment` expects (re-read and re-decide).
+    async fn record_processed(&self, change: ProcessedRefund) -> Result<RecordRefundOutcome, StoreError>;
+}
+
+/// A refund that is processed the moment it is stored (made at the
+/// gateway), with everything that commits with it.
+#[derive(Debug, Clone)]
+pub struct ProcessedRefund {
+    /// The refund, status `processed`, with its gateway id.
+    pub refund: crate::refund::Refund,
+    /// The payment's guarded change.
+    pub payment: PaymentRefundUpdate,
+    /// The refund journal.
+    pub journal: Journal,
+    /// Events to announce.
+    pub outbox: Vec<OutboxEvent>,
+}
+
+/// What storing a [`ProcessedRefund`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordRefundOutcome {
+    /// Stored.
+    Recorded,
+    /// A refund with this gateway id was stored before (a replay, or
+    /// another delivery won): nothing written.
+    AlreadyRecorded,
+    /// The payment moved since it was read: nothing written.
+    PaymentMoved,
 }
 
 /// One ledger entry as read back.

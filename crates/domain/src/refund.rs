@@ -81,6 +81,30 @@ impl RefundStatus {
     }
 }
 
+/// Where a refund came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
+pub enum RefundOrigin {
+    /// Asked for through the API or the console, and approved there.
+    Request,
+    /// Made at the gateway (its dashboard, a reversal) and recorded from
+    /// the gateway's report, already processed.
+    Gateway,
+    /// Made by Skillpay itself: money arrived for a payment it could no
+    /// longer deliver against, so it went back in full.
+    Recovery,
+}
+
+impl RefundOrigin {
+    /// Every origin.
+    pub const ALL: [RefundOrigin; 3] = [Self::Request, Self::Gateway, Self::Recovery];
+
+    /// Stable name.
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Something that happens to a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefundEvent {
@@ -131,8 +155,10 @@ pub struct Refund {
     pub rejection_reason: Option<String>,
     /// The gateway's id for it.
     pub provider_refund_id: Option<String>,
-    /// Who asked.
-    pub requested_by: UserId,
+    /// Where it came from.
+    pub origin: RefundOrigin,
+    /// Who asked (only a [`RefundOrigin::Request`] has a requester).
+    pub requested_by: Option<UserId>,
     /// Asked at.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -194,6 +220,38 @@ pub fn plan_refund(
     if !matches!(payment.status, PaymentStatus::Completed | PaymentStatus::PartiallyRefunded) {
         return Err(RefundPlanError::NotRefundable(payment.status));
     }
+    split_refund(payment, live, amount)
+}
+
+/// The amount and fee part of a refund the gateway has already made of
+/// `payment`, given the processed refunds it already has. Unlike a
+/// request, a payment under dispute takes it too: the money has gone back
+/// whatever Skillpay thinks of it; only more than is left is refused.
+pub fn plan_gateway_refund(
+    payment: &Payment,
+    processed: LiveRefunds,
+    amount: Money,
+) -> Result<(Money, Money), RefundPlanError> {
+    use crate::payment::SettledStatus as P;
+    let refundable_status = matches!(
+        payment.status,
+        PaymentStatus::Completed
+            | PaymentStatus::PartiallyRefunded
+            | PaymentStatus::Disputed(P::Completed | P::PartiallyRefunded)
+    );
+    if !refundable_status {
+        return Err(RefundPlanError::NotRefundable(payment.status));
+    }
+    split_refund(payment, processed, Some(amount))
+}
+
+/// The fee part of a refund of `amount` (`None`: all that is left) of
+/// `payment` after `live`, checked against what is left.
+fn split_refund(
+    payment: &Payment,
+    live: LiveRefunds,
+    amount: Option<Money>,
+) -> Result<(Money, Money), RefundPlanError> {
     let refundable = payment.amount.checked_sub(live.amount)?;
     let amount = amount.unwrap_or(refundable);
     if amount.minor() <= 0 {

@@ -241,28 +241,38 @@ fn a_failure_while_acting_is_logged_on_the_event_and_reported_for_a_retry() {
 }
 
 #[test]
-fn a_refund_or_payout_made_outside_the_service_is_acknowledged_and_left_alone() {
-    let mut world = World::new();
-    let actions = [
-        WebhookAction::SyncRefund { provider_refund_id: "re_dashboard".into() },
-        WebhookAction::SyncPayout { method: PayoutMethod::StripeConnect, provider_payout_id: "tr_dashboard".into() },
-    ];
-    let mut queue = actions.to_vec();
-    world.verifier.expect_verify().times(2).returning(move |_| Ok(event(queue.remove(0))));
-    world.log.expect_record().times(2).returning(|_| Ok(WebhookClaim::Process(LOG_ID)));
-    world.refunds.expect_find_by_provider_id().with(eq("re_dashboard".to_owned())).times(1).returning(|_| Ok(None));
+fn a_payout_made_outside_the_service_is_acknowledged_and_left_alone() {
+    let mut world = World::new().verified(WebhookAction::SyncPayout {
+        method: PayoutMethod::StripeConnect,
+        provider_payout_id: "tr_dashboard".into(),
+    });
     world
         .payouts
         .expect_find_by_transaction_id()
         .with(eq(PayoutMethod::StripeConnect), eq("tr_dashboard".to_owned()))
         .times(1)
         .returning(|_, _| Ok(None));
-    world.log.expect_mark_processed().times(2).returning(|_| Ok(()));
+    world.log.expect_mark_processed().times(1).returning(|_| Ok(()));
     let service = world.service();
 
-    for _ in actions {
-        assert_eq!(block_on(service.handle(PaymentMethod::Stripe, request())), Ok(WebhookOutcome::Processed));
-    }
+    assert_eq!(block_on(service.handle(PaymentMethod::Stripe, request())), Ok(WebhookOutcome::Processed));
+}
+
+#[test]
+fn money_refunded_at_the_gateway_for_an_unknown_payment_is_acknowledged_as_needing_attention() {
+    let mut world =
+        World::new().verified(WebhookAction::SyncPaymentRefunds { provider_payment_id: "pi_elsewhere".into() });
+    world.payments.expect_find_by_provider_id().times(1).returning(|_, _| Ok(None));
+    world.log.expect_mark_processed().never();
+    world
+        .log
+        .expect_mark_needs_attention()
+        .withf(|id, note| *id == LOG_ID && note.contains("pi_elsewhere"))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = world.service();
+
+    assert_eq!(block_on(service.handle(PaymentMethod::Stripe, request())), Ok(WebhookOutcome::Processed));
 }
 
 #[test]

@@ -18,6 +18,11 @@ pub struct RefundView {
     pub currency: String,
     /// `requested`, `approved`, `processing`, `processed`, `rejected` or `failed`.
     pub status: String,
+    /// `request` (asked for through the API or the console), `gateway`
+    /// (made at the gateway, recorded from its report) or `recovery` (money
+    /// that arrived for a payment Skillpay could no longer deliver, sent
+    /// back in full).
+    pub origin: String,
     /// Why it was asked for.
     pub reason: String,
     /// Why it was rejected.
@@ -44,6 +49,7 @@ impl From<&Refund> for RefundView {
             amount: r.amount.to_major_string(),
             currency: r.amount.currency().code().to_owned(),
             status: r.status.as_str().to_owned(),
+            origin: r.origin.as_str().to_owned(),
             reason: r.reason.clone(),
             rejection_reason: r.rejection_reason.clone(),
             provider_refund_id: r.provider_refund_id.clone(),

@@ -78,11 +78,15 @@ pub enum WebhookLogStatus {
     Failed,
     /// Not processed yet and no failure recorded.
     Pending,
+    /// Acted on as far as it could be, and acknowledged, but a person must
+    /// look at it (a gateway refund above what is left, a payment Skillpay
+    /// does not know).
+    NeedsAttention,
 }
 
 impl WebhookLogStatus {
     /// Every status.
-    pub const ALL: [WebhookLogStatus; 3] = [Self::Processed, Self::Failed, Self::Pending];
+    pub const ALL: [WebhookLogStatus; 4] = [Self::Processed, Self::Failed, Self::Pending, Self::NeedsAttention];
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
@@ -121,6 +125,8 @@ pub struct WebhookLogLine {
     pub processed: bool,
     /// The last processing error, if any.
     pub error: Option<String>,
+    /// What a person must look at, if anything.
+    pub needs_attention: Option<String>,
     /// Deliveries of it so far.
     pub attempts: u32,
     /// When it first arrived.
@@ -136,6 +142,8 @@ pub struct PendingWork {
     pub payouts: u64,
     /// Disputes still open.
     pub disputes: u64,
+    /// Webhooks acknowledged but needing a person.
+    pub webhooks: u64,
 }
 
 /// The console's storage.

@@ -43,7 +43,8 @@ pub async fn refund(
             dt { "Payment" } dd { a href={ "/admin/payments/" (r.payment_id) } { (r.payment_id) } }
             dt { "Reason" } dd { (r.reason) }
             @if let Some(why) = &r.rejection_reason { dt { "Rejected because" } dd { (why) } }
-            dt { "Requested by" } dd { (r.requested_by.get()) " at " (time(r.created_at)) }
+            dt { "Origin" } dd #refund-origin { (origin(r.origin)) }
+            dt { "Requested" } dd { @if let Some(by) = r.requested_by { "by " (by.get()) " " } "at " (time(r.created_at)) }
             dt { "Approved" } dd #refund-approved { (approval(r.approved_by, r.approved_at, r.admin_note.as_deref())) }
             dt { "Processed" } dd { (r.processed_at.map_or("—".to_owned(), time)) }
             dt { "Gateway id" } dd { (r.provider_refund_id.as_deref().unwrap_or("—")) }
@@ -142,4 +143,13 @@ pub async fn dispute(
         (ledger_table(&of_kinds(journals, &[JournalKind::DisputeHold, JournalKind::DisputeRelease, JournalKind::DisputeLoss])))
     };
     Ok(html_page(page(&user, Section::Disputes, &format!("Dispute {}", d.id), body)))
+}
+
+/// How a refund's origin reads in the console.
+fn origin(origin: domain::refund::RefundOrigin) -> &'static str {
+    match origin {
+        domain::refund::RefundOrigin::Request => "asked for in Skillpay",
+        domain::refund::RefundOrigin::Gateway => "made at the gateway",
+        domain::refund::RefundOrigin::Recovery => "sent back by Skillpay: paid after it was given up, not deliverable",
+    }
 }

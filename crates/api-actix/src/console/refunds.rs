@@ -64,7 +64,7 @@ pub async fn list(
     };
     let kept = [("status", filters.status.as_str()), ("payment", filters.payment.as_str())];
     if filters.format == "csv" {
-        const COLUMNS: &str = "id,created_at,status,payment_id,currency,amount,platform_fee_reversed,reason,rejection_reason,requested_by,processed_at,provider_refund_id";
+        const COLUMNS: &str = "id,created_at,status,payment_id,currency,amount,platform_fee_reversed,reason,rejection_reason,origin,requested_by,processed_at,provider_refund_id";
         let (state, actor, first) = (&state, user.actor, query.page);
         let read = |page| {
             let query = RefundQuery { page, ..query.clone() };
@@ -81,7 +81,8 @@ pub async fn list(
                 r.platform_fee_reversed.into(),
                 r.reason.clone().into(),
                 r.rejection_reason.clone().unwrap_or_default().into(),
-                r.requested_by.get().to_string().into(),
+                r.origin.as_str().into(),
+                r.requested_by.map(|by| by.get().to_string()).unwrap_or_default().into(),
                 r.processed_at.map(|t| t.to_rfc3339()).unwrap_or_default().into(),
                 r.provider_refund_id.clone().unwrap_or_default().into(),
             ]
@@ -104,10 +105,10 @@ pub async fn list(
         }
         div.table-wrap {
             table #refunds {
-                thead { tr { th { "Requested" } th { "Refund" } th { "Payment" } th { "Amount" } th { "Status" } th { "Reason" } th { "Actions" } } }
+                thead { tr { th { "Requested" } th { "Refund" } th { "Payment" } th { "Amount" } th { "Status" } th { "Origin" } th { "Reason" } th { "Actions" } } }
                 tbody {
                     @for r in &refunds.items { (row(&user, r)) }
-                    @if refunds.items.is_empty() { tr { td colspan="7" .muted { "No refunds match." } } }
+                    @if refunds.items.is_empty() { tr { td colspan="8" .muted { "No refunds match." } } }
                 }
             }
         }
@@ -124,6 +125,7 @@ fn row(user: &ConsoleUser, r: &Refund) -> Markup {
             td { a href={ "/admin/payments/" (r.payment_id) } { (r.payment_id) } }
             td.num { (money(r.amount)) }
             td { (status(r.status.as_str())) }
+            td.origin { (r.origin.as_str()) }
             td { (r.reason) }
             td {
                 @if r.status == RefundStatus::Requested {

@@ -75,7 +75,7 @@ pub async fn list(
         }
         div.table-wrap {
             table #webhooks {
-                thead { tr { th { "Received" } th { "Gateway" } th { "Event" } th { "Type" } th { "Status" } th { "Attempts" } th { "Error" } th {} } }
+                thead { tr { th { "Received" } th { "Gateway" } th { "Event" } th { "Type" } th { "Status" } th { "Attempts" } th { "Error or attention" } th {} } }
                 tbody {
                     @for w in &logs.items {
                         tr data-webhook=(w.event_id) {
@@ -83,9 +83,9 @@ pub async fn list(
                             td { (w.gateway) }
                             td { code { (w.event_id) } }
                             td { (w.event_type) }
-                            td { (status(if w.processed { "processed" } else if w.error.is_some() { "failed" } else { "pending" })) }
+                            td { (status(webhook_status(w))) }
                             td.num { (w.attempts) }
-                            td { (w.error.as_deref().unwrap_or("")) }
+                            td { (w.error.as_deref().or(w.needs_attention.as_deref()).unwrap_or("")) }
                             td {
                                 form.inline method="post" action={ "/admin/webhooks/" (w.id) "/replay" } data-confirm={ "Act on " (w.event_type) " again?" } {
                                     (csrf_field(&user))
@@ -124,4 +124,14 @@ pub async fn replay(
     };
     record(&state, &user, "webhook.replay", id.to_string(), serde_json::Value::Null, result).await?;
     Ok(see_other("/admin/webhooks"))
+}
+
+/// The status a webhook's row shows.
+fn webhook_status(w: &web_ports::console::WebhookLogLine) -> &'static str {
+    match (w.processed, &w.error, &w.needs_attention) {
+        (true, _, Some(_)) => "needs_attention",
+        (true, _, None) => "processed",
+        (false, Some(_), _) => "failed",
+        (false, None, _) => "pending",
+    }
 }

@@ -151,6 +151,28 @@ pub trait RefundGateway: Send + Sync {
     ) -> Result<GatewayRefund, GatewayError>;
     /// Where a refund made earlier stands now.
     async fn refund_status(&self, provider_refund_id: &str) -> Result<GatewayRefundState, GatewayError>;
+    /// Every refund the gateway holds for a payment, whoever made it (its
+    /// dashboard, a reversal, Skillpay), as the gateway reports them now.
+    async fn refunds_of(&self, provider_payment_id: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError>;
+    /// The gateway's id of the payment a refund belongs to (a refund
+    /// webhook about a refund Skillpay never made names only the refund).
+    /// MUST answer `UnknownPayment` for a refund it does not know.
+    async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError>;
+}
+
+/// One refund of a payment, as its gateway lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefundRecord {
+    /// The gateway's id of the refund.
+    pub provider_refund_id: String,
+    /// How much went (or goes) back.
+    pub amount: Money,
+    /// Where it stands.
+    pub state: GatewayRefundState,
+    /// The Skillpay refund it was made for, when Skillpay made it (the
+    /// reference Skillpay attaches to every refund it sends: Stripe's
+    /// metadata, PayPal's `custom_id`). `None`: made outside Skillpay.
+    pub made_for: Option<String>,
 }
 
 /// Reports and answers disputes (chargebacks) of its payments.

@@ -11,6 +11,9 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+mod gateway;
+pub use gateway::{GATEWAY_REFUND_REASON, GatewayRefundSync};
+
 use crate::ids::{EventId, JournalId, PaymentId, RefundId};
 use crate::ledger::{LedgerError, refund_journal};
 use crate::money::Money;
@@ -291,6 +294,13 @@ impl RefundService {
             let payment = self.ports.payments.find(refund.payment_id).await?.ok_or(RefundError::NotFound)?;
             let at = self.ports.clock.now();
             let refunded_after = payment.refunded_amount.checked_add(refund.amount).map_err(LedgerError::from)?;
+            if refunded_after.compare(&payment.amount).map_err(LedgerError::from)? == std::cmp::Ordering::Greater {
+                // Refunds made at the gateway meanwhile took what this one
+                // was planned against; a gateway refuses a refund above the
+                // charge, so this one stays processing for a person to see.
+                let refundable = payment.amount.checked_sub(payment.refunded_amount).map_err(LedgerError::from)?;
+                return Err(RefundError::Refused(RefundPlanError::ExceedsRefundable { refundable }));
+            }
             let full = refunded_after == payment.amount;
             let event = if full { PaymentEvent::RefundFully } else { PaymentEvent::RefundPartially };
             let to_status = match payment.status.apply(event).map_err(|_| RefundError::Contended)? {

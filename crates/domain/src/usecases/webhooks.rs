@@ -24,7 +24,7 @@ use crate::ports::{
 use crate::usecases::disputes::{DisputeError, DisputeService};
 use crate::usecases::payments::PaymentService;
 use crate::usecases::payouts::PayoutService;
-use crate::usecases::refunds::RefundService;
+use crate::usecases::refunds::{GatewayRefundSync, RefundService};
 use crate::usecases::{Actor, Forbidden};
 
 /// What happened to a webhook.
@@ -123,8 +123,12 @@ impl WebhookService {
             WebhookClaim::Process(id) => id,
         };
         match self.act(provider, action).await {
-            Ok(()) => {
+            Ok(Acted::Done) => {
                 self.log.mark_processed(log_id).await?;
+                Ok(WebhookOutcome::Processed)
+            }
+            Ok(Acted::NeedsAttention(note)) => {
+                self.log.mark_needs_attention(log_id, note).await?;
                 Ok(WebhookOutcome::Processed)
             }
             Err(error) => {
@@ -153,8 +157,12 @@ impl WebhookService {
             },
         };
         match outcome {
-            Ok(()) => {
+            Ok(Acted::Done) => {
                 self.log.mark_processed(stored.id).await?;
+                Ok(WebhookOutcome::Processed)
+            }
+            Ok(Acted::NeedsAttention(note)) => {
+                self.log.mark_needs_attention(stored.id, note).await?;
                 Ok(WebhookOutcome::Processed)
             }
             Err(error) => {
@@ -164,25 +172,33 @@ impl WebhookService {
         }
     }
 
-    async fn act(&self, provider: PaymentMethod, action: WebhookAction) -> Result<(), String> {
+    async fn act(&self, provider: PaymentMethod, action: WebhookAction) -> Result<Acted, String> {
         let (provider_payment_id, capture) = match action {
-            WebhookAction::Ignore => return Ok(()),
+            WebhookAction::Ignore => return Ok(Acted::Done),
             WebhookAction::SyncDispute { provider_dispute_id } => {
                 // A dispute about a payment we did not make (or one the
                 // gateway does not show us) is acknowledged, not retried.
                 return match self.disputes.sync(provider, &provider_dispute_id).await {
-                    Ok(_) | Err(DisputeError::Gateway(GatewayError::UnknownPayment)) => Ok(()),
+                    Ok(_) | Err(DisputeError::Gateway(GatewayError::UnknownPayment)) => Ok(Acted::Done),
                     Err(e) => Err(e.to_string()),
                 };
             }
             WebhookAction::SyncRefund { provider_refund_id } => {
-                // A refund made outside Skillpay (in the gateway's dashboard)
-                // is acknowledged and left alone.
+                // A refund made outside Skillpay (in the gateway's
+                // dashboard) is recorded from the gateway's list.
                 return self
                     .refunds
-                    .sync_by_provider_id(&provider_refund_id)
+                    .sync_refund_event(provider, &provider_refund_id)
                     .await
-                    .map(|_| ())
+                    .map(Acted::from)
+                    .map_err(|e| e.to_string());
+            }
+            WebhookAction::SyncPaymentRefunds { provider_payment_id } => {
+                return self
+                    .refunds
+                    .sync_payment_refunds(provider, &provider_payment_id)
+                    .await
+                    .map(Acted::from)
                     .map_err(|e| e.to_string());
             }
             WebhookAction::SyncPayout { method, provider_payout_id } => {
@@ -191,7 +207,7 @@ impl WebhookService {
                     .payouts
                     .sync_by_transaction_id(method, &provider_payout_id)
                     .await
-                    .map(|_| ())
+                    .map(|_| Acted::Done)
                     .map_err(|e| e.to_string());
             }
             WebhookAction::SyncPayment { provider_payment_id } => (provider_payment_id, false),
@@ -202,13 +218,31 @@ impl WebhookService {
         // An event about a payment we did not create (another integration on
         // the same account) is acknowledged and left alone.
         let Some(payment) = payment else {
-            return Ok(());
+            return Ok(Acted::Done);
         };
         let result = if capture {
             self.payments.capture_read(payment).await
         } else {
             self.payments.reconcile_read(payment).await
         };
-        result.map(|_| ()).map_err(|e| e.to_string())
+        result.map(|_| Acted::Done).map_err(|e| e.to_string())
+    }
+}
+
+/// What acting on a webhook came to.
+enum Acted {
+    /// Done (or nothing to do).
+    Done,
+    /// Acknowledged, but a person must look at it.
+    NeedsAttention(String),
+}
+
+impl From<GatewayRefundSync> for Acted {
+    fn from(sync: GatewayRefundSync) -> Self {
+        if sync.needs_attention.is_empty() {
+            Acted::Done
+        } else {
+            Acted::NeedsAttention(sync.needs_attention.join("; "))
+        }
     }
 }
