@@ -69,6 +69,7 @@ fn a_refund_carries_its_approval_and_rejection_fields() {
         "amount",
         "currency",
         "status",
+        "origin",
         "reason",
         "rejection_reason",
         "provider_refund_id",
@@ -80,6 +81,9 @@ fn a_refund_carries_its_approval_and_rejection_fields() {
     ];
     assert_eq!(keys(&refund), sorted(expected));
     assert!(refund["id"].as_str().unwrap().starts_with("re_"), "{refund}");
+    assert_eq!(refund["origin"], "request");
+    let made_at_the_gateway = RefundBuilder::new().from_gateway().build().to_json().unwrap();
+    assert_eq!(made_at_the_gateway["origin"], "gateway");
 }
 
 #[test]
