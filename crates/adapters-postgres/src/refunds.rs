@@ -231,17 +231,6 @@ impl RefundRepository for PgStore {
                 if known > 0 {
                     return Err(TxError::Refused(RecordRefundOutcome::AlreadyRecorded));
                 }
-                // The payment first: its guarded update takes the row lock,
-                // so a concurrent delivery of the same refund waits here and
-                // then finds the payment moved.
-                if !update_payment(
-                    conn,
-                    refund.payment_id.uuid(),
-                    &change.payment,
-                    refund.processed_at.unwrap_or(refund.updated_at),
-                )? {
-                    return Err(TxError::Refused(RecordRefundOutcome::PaymentMoved));
-                }
                 let row = RefundRow {
                     id: refund.id.uuid(),
                     payment_id: refund.payment_id.uuid(),
@@ -261,11 +250,24 @@ impl RefundRepository for PgStore {
                     admin_note: None,
                     origin: refund.origin.as_str().to_owned(),
                 };
+                // A concurrent delivery of the same refund waits here on the
+                // unique gateway id, then finds it taken.
                 let inserted = diesel::insert_into(refunds::table).values(&row).execute(conn);
                 if let Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) = inserted {
                     return Err(TxError::Refused(RecordRefundOutcome::AlreadyRecorded));
                 }
                 inserted?;
+                // Then the payment, in the order a settling refund takes its
+                // locks (refund row and its statistics, then the payment):
+                // the other order deadlocks with it.
+                if !update_payment(
+                    conn,
+                    refund.payment_id.uuid(),
+                    &change.payment,
+                    refund.processed_at.unwrap_or(refund.updated_at),
+                )? {
+                    return Err(TxError::Refused(RecordRefundOutcome::PaymentMoved));
+                }
                 write_journal(conn, &change.journal)?;
                 insert_events(conn, &change.outbox)?;
                 Ok(RecordRefundOutcome::Recorded)

@@ -101,31 +101,42 @@ impl RefundService {
             self.ports.gateways.refunds(payment.method).ok_or(RefundError::Gateway(GatewayError::UnknownPayment))?;
         let records = gateway.refunds_of(provider_payment_id).await.map_err(RefundError::Gateway)?;
         for record in records {
-            if let Some(known) = self.ports.refunds.find_by_provider_id(record.provider_refund_id.clone()).await? {
-                self.sync(known.id).await?;
-                continue;
-            }
-            if let Some(ours) = self.made_by_us(payment.id, &record).await? {
-                self.catch_up(&ours, &record).await?;
-                continue;
-            }
-            // A refund the gateway still works on (or refused) moved no
-            // money yet: it is recorded when a later event reports it
-            // succeeded.
-            if record.state != GatewayRefundState::Succeeded {
-                continue;
-            }
-            match self.record_gateway_refund(payment.id, &record).await {
+            match self.bring_in_line(payment, &record).await {
                 Ok(Some(refund)) => sync.recorded.push(refund),
                 Ok(None) => {}
+                // More than is left: the refunds made at the gateway and
+                // Skillpay's own took it together. Nothing is written.
                 Err(RefundError::Refused(reason)) => sync.needs_attention.push(format!(
-                    "refund {} of {} made at the gateway for payment {} was not recorded: {reason}",
+                    "refund {} of {} at the gateway for payment {} was not recorded: {reason}",
                     record.provider_refund_id, record.amount, payment.id
                 )),
                 Err(error) => return Err(error),
             }
         }
         Ok(sync)
+    }
+
+    /// Applies one of the gateway's refunds; the refund recorded now, if
+    /// it was made outside Skillpay.
+    async fn bring_in_line(
+        &self,
+        payment: &Payment,
+        record: &GatewayRefundRecord,
+    ) -> Result<Option<Refund>, RefundError> {
+        if let Some(known) = self.ports.refunds.find_by_provider_id(record.provider_refund_id.clone()).await? {
+            self.sync(known.id).await?;
+            return Ok(None);
+        }
+        if let Some(ours) = self.made_by_us(payment.id, record).await? {
+            self.catch_up(&ours, record).await?;
+            return Ok(None);
+        }
+        // A refund the gateway still works on (or refused) moved no money
+        // yet: it is recorded when a later event reports it succeeded.
+        if record.state != GatewayRefundState::Succeeded {
+            return Ok(None);
+        }
+        self.record_gateway_refund(payment.id, record).await
     }
 
     /// The Skillpay refund of `payment` the gateway's record was made for,
