@@ -20,6 +20,7 @@ mod hot_row;
 mod idempotency;
 mod list_order;
 mod operations;
+mod paid_after_giving_up;
 mod payout_gateways;
 mod payouts;
 mod paypal;

@@ -26,8 +26,8 @@ const SECRET: &str = "test-gateway-secret";
 
 /// Sessions the buyer paid for outside Skillpay (its webhooks say so).
 #[derive(Default)]
-struct TestGateway {
-    paid_elsewhere: Mutex<HashSet<String>>,
+pub(crate) struct TestGateway {
+    pub(crate) paid_elsewhere: Mutex<HashSet<String>>,
 }
 
 #[async_trait]
@@ -109,7 +109,7 @@ impl WebhookVerifier for TestVerifier {
     }
 }
 
-async fn app_with_test_gateway() -> (TestApp, Arc<TestGateway>) {
+pub(crate) async fn app_with_test_gateway() -> (TestApp, Arc<TestGateway>) {
     let gateway = Arc::new(TestGateway::default());
     let descriptor = GatewayDescriptor::new(GatewayMode::Test, gateway.clone())
         .refunds(gateway.clone())
@@ -119,7 +119,18 @@ async fn app_with_test_gateway() -> (TestApp, Arc<TestGateway>) {
     (app, gateway)
 }
 
-async fn buy(app: &TestApp, student: &str) -> Value {
+/// Delivers the gateway's signed "session paid" webhook for `session`.
+pub(crate) async fn deliver_paid(app: &TestApp, event_id: &str, session: &str) -> reqwest::Response {
+    app.request(Method::POST, "/api/payments/webhooks/wallet/", None)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, SECRET)
+        .body(json!({"id": event_id, "session": session}).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+pub(crate) async fn buy(app: &TestApp, student: &str) -> Value {
     let res = app.post("/api/payments/", student, &json!({"course_id": 1, "payment_method": "wallet"})).await;
     assert_eq!(res.status(), 201);
     res.json().await.unwrap()

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use domain::attention::AttentionItem;
 use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
 use domain::paging::Page;
@@ -22,6 +23,7 @@ use crate::keyset::keyset_page;
 use crate::pool::PgStore;
 use crate::rows::currency;
 use crate::schema::{
+    attention_items,
     console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links, ledger_entries,
     ledger_journals, payment_disputes, payment_webhook_logs as webhook_logs, payouts, refunds, second_approvals,
 };
@@ -298,11 +300,17 @@ impl ConsoleStore for PgStore {
                 .count()
                 .get_result(conn)
                 .map_err(store_error)?;
+            let attention: i64 = attention_items::table
+                .filter(attention_items::resolved_at.is_null())
+                .count()
+                .get_result(conn)
+                .map_err(store_error)?;
             Ok(PendingWork {
                 refunds: count(refunds)?,
                 payouts: count(payouts)?,
                 disputes: count(disputes)?,
                 webhooks: count(webhooks)?,
+                attention: count(attention)?,
             })
         })
         .await
@@ -358,6 +366,51 @@ impl ConsoleStore for PgStore {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             Ok(crate::payments::paginate(lines, query.page.limit, |w| (w.received_at, w.id)))
+        })
+        .await
+    }
+
+    async fn attention_items(&self, limit: u32) -> Result<Vec<AttentionItem>, StoreError> {
+        self.run(move |conn| {
+            type Row = (Uuid, String, Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<i64>);
+            let rows: Vec<Row> = attention_items::table
+                .order((attention_items::resolved_at.is_not_null(), attention_items::created_at.desc()))
+                .limit(i64::from(limit))
+                .select((
+                    attention_items::id,
+                    attention_items::kind,
+                    attention_items::payment_id,
+                    attention_items::detail,
+                    attention_items::created_at,
+                    attention_items::resolved_at,
+                    attention_items::resolved_by,
+                ))
+                .load(conn)
+                .map_err(store_error)?;
+            rows.into_iter()
+                .map(|(id, kind, payment, detail, created_at, resolved_at, resolved_by)| {
+                    Ok(AttentionItem {
+                        id,
+                        kind: kind.parse().map_err(|_| corrupt("attention kind"))?,
+                        payment_id: PaymentId::from_uuid(payment),
+                        detail,
+                        created_at,
+                        resolved_at,
+                        resolved_by: resolved_by.map(UserId::new),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn resolve_attention(&self, id: Uuid, by: Actor, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            diesel::update(attention_items::table.find(id).filter(attention_items::resolved_at.is_null()))
+                .set((attention_items::resolved_at.eq(at), attention_items::resolved_by.eq(by.user_id.get())))
+                .execute(conn)
+                .map(|moved| moved > 0)
+                .map_err(store_error)
         })
         .await
     }

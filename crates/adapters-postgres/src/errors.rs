@@ -46,6 +46,15 @@ impl<E> From<StoreError> for TxError<E> {
 }
 
 impl<E> TxError<E> {
+    /// The same error with its refusal made another's.
+    pub(crate) fn map_refusal<F>(self, f: impl FnOnce(E) -> F) -> TxError<F> {
+        match self {
+            TxError::Refused(e) => TxError::Refused(f(e)),
+            TxError::Db(e) => TxError::Db(e),
+            TxError::Store(e) => TxError::Store(e),
+        }
+    }
+
     pub(crate) fn into_result(self) -> Result<E, StoreError> {
         match self {
             TxError::Refused(e) => Ok(e),

@@ -28,6 +28,7 @@ mod payouts;
 mod pool;
 mod prepared;
 mod rate_limits;
+mod recovery;
 mod refunds;
 mod rows;
 mod schema;

@@ -22,6 +22,7 @@ use crate::ledger::write_journal;
 use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::prepared::{PreparedExt, Unread};
+use crate::recovery;
 use crate::rows::{PaymentRow, settled_name};
 use crate::schema::{coupon_redemptions, coupon_use_counts, coupons, payments};
 
@@ -48,7 +49,7 @@ const USE_SHARDS: u8 = 16;
 /// coupon row (a coupon with a total limit) or on one of its
 /// `coupon_use_counts` rows (one without).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UseCounter {
+pub(crate) enum UseCounter {
     Coupon,
     Shard(i16),
 }
@@ -70,7 +71,7 @@ enum UseCounter {
 /// on one of its [`USE_SHARDS`] count rows by [`count_use`], after the
 /// payment (the order every payment change takes: statistics rows, then
 /// count rows). A refusal rolls the whole transaction back, count included.
-fn reserve_redemption(
+pub(crate) fn reserve_redemption(
     conn: &mut PgConnection,
     redemption: &NewRedemption,
     at: DateTime<Utc>,
@@ -132,7 +133,7 @@ fn reserve_redemption(
 }
 
 /// Counts a use of an unlimited coupon on its count row `shard`.
-fn count_use(conn: &mut PgConnection, coupon: Uuid, shard: i16, delta: i32) -> QueryResult<usize> {
+pub(crate) fn count_use(conn: &mut PgConnection, coupon: Uuid, shard: i16, delta: i32) -> QueryResult<usize> {
     diesel::insert_into(coupon_use_counts::table)
         .values((
             coupon_use_counts::coupon_id.eq(coupon),
@@ -269,6 +270,8 @@ fn change_redemption(
                 None => {}
             }
         }
+        // Taken again before the payment's change (`recovery`).
+        RedemptionChange::Reclaim => {}
     }
     Ok(())
 }
@@ -445,11 +448,41 @@ impl PaymentRepository for PgStore {
         .await
     }
 
+    async fn claim_given_up_payments(
+        &self,
+        given_up_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Claimed {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        self.run(move |conn| {
+            let claimed: Vec<Claimed> = diesel::sql_query(recovery::CLAIM_GIVEN_UP)
+                .bind::<diesel::sql_types::Timestamptz, _>(given_up_after)
+                .bind::<diesel::sql_types::Timestamptz, _>(now)
+                .bind::<diesel::sql_types::Double, _>(min_wait.as_seconds_f64())
+                .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+                .load(conn)
+                .map_err(store_error)?;
+            Ok(claimed.into_iter().map(|c| PaymentId::from_uuid(c.id)).collect())
+        })
+        .await
+    }
+
     async fn apply(&self, change: PaymentChange) -> Result<ChangeOutcome, StoreError> {
         self.run(move |conn| {
-            let result = conn.transaction::<ChangeOutcome, TxError<()>, _>(|conn| {
-                if let Some(redemption) = change.redemption {
-                    lock_coupon_first(conn, change.payment_id, redemption)?;
+            let result = conn.transaction::<ChangeOutcome, TxError<Refusal>, _>(|conn| {
+                match change.redemption {
+                    // Taken again before the payment row, in the order
+                    // every purchase locks a coupon and then its payment.
+                    Some(RedemptionChange::Reclaim) => recovery::reclaim_redemption(conn, change.payment_id, change.at)
+                        .map_err(|e| e.map_refusal(Refusal::Coupon))?,
+                    Some(redemption) => lock_coupon_first(conn, change.payment_id, redemption)?,
+                    None => {}
                 }
                 let updated: Option<PaymentRow> = diesel::update(
                     payments::table.find(change.payment_id.uuid()).filter(payments::status.eq(change.from.as_str())),
@@ -466,7 +499,8 @@ impl PaymentRepository for PgStore {
                 .get_result(conn)
                 .optional()?;
                 let Some(updated) = updated else {
-                    return Ok(ChangeOutcome::StatusMoved);
+                    // Undo a use taken again above.
+                    return Err(TxError::Refused(Refusal::StatusMoved));
                 };
                 if let Some(redemption) = change.redemption {
                     change_redemption(conn, change.payment_id, redemption, change.at)?;
@@ -475,13 +509,27 @@ impl PaymentRepository for PgStore {
                     write_journal(conn, journal)?;
                 }
                 insert_events(conn, &change.outbox)?;
+                if let Some(attention) = &change.attention {
+                    recovery::insert_attention(conn, attention)?;
+                }
                 Ok(ChangeOutcome::Applied(Box::new(updated.into_domain()?)))
             });
-            result.map_err(|e| match e.into_result() {
-                Ok(()) => StoreError::Corrupt("unexpected refusal".to_owned()),
-                Err(e) => e,
-            })
+            match result {
+                Ok(outcome) => Ok(outcome),
+                Err(e) => e.into_result().map(|refusal| match refusal {
+                    Refusal::StatusMoved => ChangeOutcome::StatusMoved,
+                    Refusal::Coupon(reason) => ChangeOutcome::CouponRefused(reason),
+                }),
+            }
         })
         .await
     }
+}
+
+/// Why a payment change wrote nothing.
+enum Refusal {
+    /// The payment was no longer in the expected status.
+    StatusMoved,
+    /// The coupon use could not be taken again.
+    Coupon(CouponRejection),
 }

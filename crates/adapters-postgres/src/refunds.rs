@@ -15,7 +15,7 @@ use domain::ports::{
     CreateRefundStoreError, NewRefund, PaymentRefundUpdate, ProcessedRefund, RecordRefundOutcome, RefundChange,
     RefundQuery, RefundRepository, StoreError,
 };
-use domain::refund::{LiveRefunds, Refund, RefundOrigin, RefundStatus, plan_refund};
+use domain::refund::{LiveRefunds, Refund, RefundStatus, plan_refund};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -127,16 +127,16 @@ impl RefundRepository for PgStore {
                     reason: request.reason.clone(),
                     rejection_reason: None,
                     provider_refund_id: None,
-                    requested_by: Some(request.requested_by.user_id.get()),
+                    requested_by: request.requested_by.map(|by| by.user_id.get()),
                     created_at: request.at,
                     updated_at: request.at,
                     processed_at: None,
                     approved_by: None,
                     approved_at: None,
                     admin_note: None,
-                    origin: RefundOrigin::Request.as_str().to_owned(),
+                    origin: request.origin.as_str().to_owned(),
                 };
-                decided_by(conn, Some(request.requested_by))?;
+                decided_by(conn, request.requested_by)?;
                 let stored: RefundRow = diesel::insert_into(refunds::table)
                     .values(&row)
                     .returning(RefundRow::as_returning())

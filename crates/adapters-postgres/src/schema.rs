@@ -1,6 +1,18 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    attention_items (id) {
+        id -> Uuid,
+        kind -> Text,
+        payment_id -> Uuid,
+        detail -> Text,
+        created_at -> Timestamptz,
+        resolved_at -> Nullable<Timestamptz>,
+        resolved_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Int8,
         object_kind -> Text,
@@ -390,6 +402,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(attention_items -> payments (payment_id));
 diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> payments (payment_id));
 diesel::joinable!(coupon_use_counts -> coupons (coupon_id));
@@ -404,6 +417,7 @@ diesel::joinable!(payments -> coupons (coupon_id));
 diesel::joinable!(refunds -> payments (payment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attention_items,
     audit_log,
     catalog_items,
     console_audit_log,

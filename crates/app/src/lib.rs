@@ -263,7 +263,7 @@ pub fn app_state_with_gateways(
     );
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
     let webhook_verifiers = ports.gateways.webhook_verifiers();
-    let payments = PaymentService::new(ports, policy);
+    let payments = PaymentService::new(ports, policy).with_recovery_refunds(refunds.clone());
     Ok(AppState {
         rate_limits,
         events,
@@ -323,10 +323,12 @@ pub async fn run_sweeper(
     let mut ticker = tokio::time::interval(std::time::Duration::from_secs(interval_secs));
     while lifecycle::next_tick(&mut ticker, &mut stopping).await {
         match state.payments.sweep_open_payments(policy).await {
-            Ok(report) if report.checked > 0 => tracing::info!(
+            Ok(report) if report.checked > 0 || report.recovered > 0 => tracing::info!(
                 checked = report.checked,
                 settled = report.settled,
                 expired = report.expired,
+                rechecked = report.rechecked,
+                recovered = report.recovered,
                 failed = report.failed.len(),
                 "swept open payments"
             ),

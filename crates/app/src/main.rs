@@ -233,10 +233,12 @@ async fn main() -> anyhow::Result<()> {
             let state = app_state(&config, connect(&config)?)?;
             let report = state.payments.sweep_open_payments(app::sweep_policy(&config)).await?;
             println!(
-                "checked {}, settled {}, expired {}, failed {}",
+                "checked {}, settled {}, expired {}, given up and re-checked {}, recovered {}, failed {}",
                 report.checked,
                 report.settled,
                 report.expired,
+                report.rechecked,
+                report.recovered,
                 report.failed.len()
             );
             for (id, error) in report.failed {

@@ -168,7 +168,9 @@ impl PaymentStatus {
         self.settled().is_some() || matches!(self, Self::Disputed(_))
     }
 
-    /// True for statuses a payment can never leave.
+    /// True for the statuses of a payment Skillpay gave up on (failed,
+    /// cancelled, expired): only a recovery ([`PaymentEvent::Recover`])
+    /// leaves them, when the gateway reports it paid after all.
     pub fn is_final(&self) -> bool {
         matches!(self, Self::Failed | Self::Cancelled | Self::Expired)
     }
@@ -215,9 +217,13 @@ impl PaymentStatus {
 
             (S::Pending | S::Processing, E::Complete) => to(S::Completed),
             (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Complete) => unchanged,
-            // Money arrived for a payment we had given up on: an operator must
-            // look at it (refund it), so this is not silently accepted.
+            // Money arrived for a payment we had given up on: only the
+            // recovery path ([`PaymentEvent::Recover`]) takes it, with its
+            // checks and its record, never an ordinary completion.
             (S::Failed | S::Cancelled | S::Expired, E::Complete) => illegal,
+
+            (S::Failed | S::Cancelled | S::Expired | S::Pending | S::Processing, E::Recover) => to(S::Completed),
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Recover) => unchanged,
 
             (S::Pending | S::Processing, E::Fail) => to(S::Failed),
             (
@@ -295,6 +301,10 @@ pub enum PaymentEvent {
     StartProcessing,
     /// The money was received.
     Complete,
+    /// The gateway reports money received for a payment Skillpay had given
+    /// up on (failed, cancelled, expired): the customer paid after all
+    /// (a race that cancelling at the gateway narrows but cannot close).
+    Recover,
     /// The gateway declined or errored.
     Fail,
     /// Cancelled by the student, an admin or the gateway.
@@ -319,6 +329,7 @@ impl PaymentEvent {
         match self {
             Self::StartProcessing => "processed",
             Self::Complete => "completed",
+            Self::Recover => "recovered",
             Self::Fail => "failed",
             Self::Cancel => "cancelled",
             Self::Expire => "expired",
@@ -331,9 +342,10 @@ impl PaymentEvent {
     }
 
     /// Every event, for table tests.
-    pub const ALL: [PaymentEvent; 10] = [
+    pub const ALL: [PaymentEvent; 11] = [
         Self::StartProcessing,
         Self::Complete,
+        Self::Recover,
         Self::Fail,
         Self::Cancel,
         Self::Expire,
@@ -486,6 +498,8 @@ mod tests {
             E::Complete if open => Ok(C(S::Completed)),
             E::Complete if paid => Ok(U),
             E::Complete => Err(()),
+            E::Recover if paid => Ok(U),
+            E::Recover => Ok(C(S::Completed)),
             E::Fail if open => Ok(C(S::Failed)),
             E::Fail => Ok(U),
             E::Cancel if open => Ok(C(S::Cancelled)),
@@ -533,7 +547,7 @@ mod tests {
                 pairs += 1;
             }
         }
-        assert_eq!(pairs, 110);
+        assert_eq!(pairs, 121);
     }
 
     #[test]
@@ -548,11 +562,12 @@ mod tests {
     }
 
     #[test]
-    fn final_statuses_never_change() {
+    fn a_given_up_payment_changes_only_by_recovery() {
         for status in ALL_STATUSES.into_iter().filter(PaymentStatus::is_final) {
-            for event in PaymentEvent::ALL {
+            for event in PaymentEvent::ALL.into_iter().filter(|e| *e != E::Recover) {
                 assert!(!matches!(status.apply(event), Ok(Transition::Changed(_))), "{status:?} + {event:?}");
             }
+            assert_eq!(status.apply(E::Recover), Ok(Transition::Changed(S::Completed)), "{status:?}");
         }
     }
 

@@ -92,6 +92,11 @@ pub enum RedemptionChange {
     Confirm,
     /// The payment failed, was cancelled or expired: the use is given back.
     Release,
+    /// A payment given up was paid after all: the use it gave back is
+    /// taken again and confirmed, if the coupon still allows it (active,
+    /// uses left, the payer's own limit); otherwise nothing is written and
+    /// the change answers [`ChangeOutcome::CouponRefused`].
+    Reclaim,
 }
 
 /// A status change of a payment with everything that commits with it.
@@ -115,6 +120,8 @@ pub struct PaymentChange {
     pub journal: Option<Journal>,
     /// Events to announce.
     pub outbox: Vec<OutboxEvent>,
+    /// A note for the "needs attention" list, written with the change.
+    pub attention: Option<crate::attention::NewAttention>,
 }
 
 /// The result of a guarded status change.
@@ -125,6 +132,9 @@ pub enum ChangeOutcome {
     /// The payment was no longer in `from` (someone else moved it first);
     /// nothing was written. Reload and decide again.
     StatusMoved,
+    /// A [`RedemptionChange::Reclaim`] found the coupon unable to take the
+    /// use again; nothing was written.
+    CouponRefused(crate::coupon::CouponRejection),
 }
 
 /// Which payments to list.
@@ -176,6 +186,19 @@ pub trait PaymentRepository: Send + Sync {
         created_before: DateTime<Utc>,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError>;
+    /// Claims up to `limit` gateway payments given up on (failed,
+    /// cancelled, expired) since `given_up_after` whose next re-check is
+    /// due at `now`, for the sweep to ask their gateway whether they were
+    /// paid after all. Each is held for as long as it has been given up
+    /// (at least `min_wait`), so the checks of one payment thin out: about
+    /// ten in a week. Concurrent callers never get the same payment.
+    async fn claim_given_up_payments(
+        &self,
+        given_up_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<PaymentId>, StoreError>;
 }
@@ -495,8 +518,11 @@ pub struct NewRefund {
     pub amount: Option<Money>,
     /// Why.
     pub reason: String,
-    /// Who asks (recorded with the request, and in the audit log).
-    pub requested_by: crate::usecases::Actor,
+    /// Where it comes from: a request, or Skillpay itself (`recovery`).
+    pub origin: crate::refund::RefundOrigin,
+    /// Who asks (recorded with the request, and in the audit log); `None`
+    /// for one Skillpay makes itself.
+    pub requested_by: Option<crate::usecases::Actor>,
     /// When.
     pub at: DateTime<Utc>,
 }

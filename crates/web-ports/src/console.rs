@@ -144,6 +144,9 @@ pub struct PendingWork {
     pub disputes: u64,
     /// Webhooks acknowledged but needing a person.
     pub webhooks: u64,
+    /// Open "needs attention" items (payments paid after they were given
+    /// up, and what was done).
+    pub attention: u64,
 }
 
 /// The console's storage.
@@ -198,6 +201,17 @@ pub trait ConsoleStore: Send + Sync {
     async fn pending_work(&self) -> Result<PendingWork, StoreError>;
     /// Incoming webhooks, newest first.
     async fn webhook_logs(&self, query: WebhookLogQuery) -> Result<Page<WebhookLogLine>, StoreError>;
+    /// The "needs attention" items, open ones first then the newest
+    /// resolved, at most `limit`.
+    async fn attention_items(&self, limit: u32) -> Result<Vec<domain::attention::AttentionItem>, StoreError>;
+    /// Marks an open item resolved by `by` (audited); false if there is no
+    /// such open item.
+    async fn resolve_attention(
+        &self,
+        id: uuid::Uuid,
+        by: Actor,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

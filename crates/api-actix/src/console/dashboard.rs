@@ -49,6 +49,7 @@ async fn admin_dashboard(state: &AppState, user: &ConsoleUser, today: NaiveDate)
             a.card href="/admin/refunds?status=requested" { div.label { "Refunds to approve" } div.value #pending-refunds { (pending.refunds) } }
             a.card href="/admin/payouts?status=requested" { div.label { "Payouts to act on" } div.value { (pending.payouts) } }
             a.card href="/admin/disputes" { div.label { "Open disputes" } div.value { (pending.disputes) } }
+            a.card href="/admin/attention" { div.label { "Needs attention" } div.value #attention-items { (pending.attention) } }
             a.card href="/admin/webhooks?status=needs_attention" { div.label { "Webhooks needing attention" } div.value #attention-webhooks { (pending.webhooks) } }
         }
         @if currencies.is_empty() {

@@ -52,6 +52,8 @@ pub enum Section {
     Gateways,
     /// The audit log.
     Audit,
+    /// What needs a person.
+    Attention,
 }
 
 /// A page of the signed-in console.
@@ -59,6 +61,7 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
     let entries: &[(Section, &str, &str)] = match user.actor.role {
         Role::Admin => &[
             (Section::Dashboard, "/admin/", "Dashboard"),
+            (Section::Attention, "/admin/attention", "Needs attention"),
             (Section::Payments, "/admin/payments", "Payments"),
             (Section::Refunds, "/admin/refunds", "Refunds"),
             (Section::Payouts, "/admin/payouts", "Payouts"),

@@ -12,6 +12,7 @@
 
 mod approval;
 mod assets;
+mod attention;
 mod audit;
 mod chart;
 mod coupon_detail;
@@ -92,6 +93,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(refunds::approve)
             .service(refunds::reject)
             .service(audit::audit_log)
+            .service(attention::list)
+            .service(attention::resolve)
             .default_service(web::to(error::not_found)),
     );
 }

@@ -28,6 +28,9 @@ use crate::ports::{
     IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange, StoreError,
 };
 use crate::usecases::Actor;
+use crate::usecases::refunds::RefundService;
+
+mod recovery;
 
 /// How often a status change is retried when another writer moved the
 /// payment first (each retry re-reads and re-decides).
@@ -165,12 +168,22 @@ pub enum ChangePaymentError {
 pub struct PaymentService {
     ports: PaymentPorts,
     policy: PaymentPolicy,
+    /// Refunds in full a payment paid after it was given up that cannot
+    /// be delivered (see `recovery`); without it such a payment is only
+    /// completed and listed as needing attention.
+    recovery_refunds: Option<RefundService>,
 }
 
 impl PaymentService {
     /// A service over the given ports and policy.
     pub fn new(ports: PaymentPorts, policy: PaymentPolicy) -> Self {
-        Self { ports, policy }
+        Self { ports, policy, recovery_refunds: None }
+    }
+
+    /// The same service, refunding undeliverable recovered payments
+    /// through `refunds`.
+    pub fn with_recovery_refunds(self, refunds: RefundService) -> Self {
+        Self { recovery_refunds: Some(refunds), ..self }
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -348,6 +361,10 @@ impl PaymentService {
     /// while the gateway was asked.
     pub async fn reconcile_read(&self, payment: Payment) -> Result<Payment, ChangePaymentError> {
         let id = payment.id;
+        if payment.status.is_final() {
+            // Given up on: paid after all? (`recovery`)
+            return self.recheck_given_up(payment).await;
+        }
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
             return Ok(payment);
         }
@@ -546,6 +563,7 @@ impl PaymentService {
             redemption: payment.coupon.as_ref().and(redemption),
             journal,
             outbox,
+            attention: None,
         })
     }
 

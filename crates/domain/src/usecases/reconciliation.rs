@@ -2,7 +2,9 @@
 //! gateway (a timed-out call's outcome is unknown until asked) and the answer
 //! applied through the same path as a webhook; one still unpaid after the
 //! expiry time is cancelled at its gateway and expired, giving its coupon
-//! use back.
+//! use back. It also re-checks gateway payments given up on (failed,
+//! cancelled, expired) within `recheck_window`: one its gateway reports
+//! paid after all is recovered (`payments::recovery`).
 
 use chrono::Duration;
 
@@ -22,6 +24,12 @@ pub struct SweepPolicy {
     pub lease: Duration,
     /// Payments per sweep.
     pub batch: u32,
+    /// How long after giving up on a payment the sweep still asks its
+    /// gateway whether it was paid after all.
+    pub recheck_window: Duration,
+    /// The shortest wait between two such checks of one payment (the wait
+    /// grows with the time since it was given up).
+    pub recheck_min_wait: Duration,
 }
 
 impl Default for SweepPolicy {
@@ -31,6 +39,8 @@ impl Default for SweepPolicy {
             expire_after: Duration::hours(1),
             lease: Duration::minutes(5),
             batch: 50,
+            recheck_window: Duration::days(7),
+            recheck_min_wait: Duration::minutes(10),
         }
     }
 }
@@ -44,6 +54,10 @@ pub struct SweepReport {
     pub settled: usize,
     /// Payments expired.
     pub expired: usize,
+    /// Given-up payments re-checked at their gateway.
+    pub rechecked: usize,
+    /// Of those, payments found paid after all and recovered.
+    pub recovered: usize,
     /// Payments whose check failed (they are tried again after the lease).
     pub failed: Vec<(PaymentId, String)>,
 }
@@ -62,6 +76,18 @@ impl PaymentService {
                 Ok(Settled::Moved) => report.settled += 1,
                 Ok(Settled::Expired) => report.expired += 1,
                 Ok(Settled::StillOpen) => {}
+                Err(error) => report.failed.push((id, error.to_string())),
+            }
+        }
+        let given_up = self
+            .payments()
+            .claim_given_up_payments(now - policy.recheck_window, now, policy.recheck_min_wait, policy.batch)
+            .await?;
+        report.rechecked = given_up.len();
+        for id in given_up {
+            match self.reconcile(id).await {
+                Ok(payment) if payment.status.is_paid() => report.recovered += 1,
+                Ok(_) => {}
                 Err(error) => report.failed.push((id, error.to_string())),
             }
         }

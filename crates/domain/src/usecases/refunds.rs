@@ -24,7 +24,7 @@ use crate::ports::{
     Clock, CreateRefundStoreError, GatewayError, GatewayRefundState, Gateways, IdGenerator, NewRefund,
     PaymentRefundUpdate, PaymentRepository, RefundChange, RefundQuery, RefundRepository, StoreError,
 };
-use crate::refund::{Refund, RefundEvent, RefundPlanError, RefundStatus, RefundTransitionError};
+use crate::refund::{Refund, RefundEvent, RefundOrigin, RefundPlanError, RefundStatus, RefundTransitionError};
 use crate::usecases::{Actor, Decision, Forbidden};
 
 /// Longest accepted reason text.
@@ -138,9 +138,33 @@ impl RefundService {
             payment_id,
             amount,
             reason,
-            requested_by: actor,
+            origin: RefundOrigin::Request,
+            requested_by: Some(actor),
             at: self.ports.clock.now(),
         };
+        self.store_request(request).await
+    }
+
+    /// Refunds in full, at once and without an admin's approval, a payment
+    /// paid after Skillpay gave up on it that cannot be delivered (origin
+    /// `recovery`; see `payments::recovery`). A gateway that does not take
+    /// it at once leaves it `processing`, as an approval would.
+    pub async fn refund_recovered(&self, payment_id: PaymentId, reason: String) -> Result<Refund, RefundError> {
+        let request = NewRefund {
+            id: RefundId::from_uuid(self.ports.ids.new_id()),
+            payment_id,
+            amount: None,
+            reason,
+            origin: RefundOrigin::Recovery,
+            requested_by: None,
+            at: self.ports.clock.now(),
+        };
+        let refund = self.store_request(request).await?;
+        self.change(refund.id, RefundEvent::Approve, |_| {}).await?;
+        self.send(refund.id, None).await
+    }
+
+    async fn store_request(&self, request: NewRefund) -> Result<Refund, RefundError> {
         self.ports.refunds.create(request).await.map_err(|e| match e {
             CreateRefundStoreError::PaymentNotFound => RefundError::NotFound,
             CreateRefundStoreError::Refused(reason) => RefundError::Refused(reason),
@@ -181,7 +205,14 @@ impl RefundService {
             change.admin_note = decision.note.clone();
         })
         .await?;
-        let refund = self.change(id, RefundEvent::StartProcessing, |change| change.by = Some(actor)).await?;
+        self.send(id, Some(actor)).await
+    }
+
+    /// Sends an approved refund to the gateway (`by`: the approving admin,
+    /// `None` for Skillpay itself), or asks the gateway where one already
+    /// sent stands.
+    async fn send(&self, id: RefundId, by: Option<Actor>) -> Result<Refund, RefundError> {
+        let refund = self.change(id, RefundEvent::StartProcessing, |change| change.by = by).await?;
         if refund.status != RefundStatus::Processing {
             return Ok(refund);
         }

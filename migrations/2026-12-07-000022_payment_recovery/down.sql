@@ -1,0 +1,2 @@
+DROP INDEX payments_given_up_idx;
+DROP TABLE attention_items;
