@@ -5,11 +5,13 @@
 //! the decline.
 
 use chrono::Duration as Span;
-use domain::usecases::Role;
+use domain::ids::UserId;
 use domain::usecases::reconciliation::SweepPolicy;
+use domain::usecases::{Actor, Role};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use skillpay_e2e::TestApp;
+use web_ports::console::ConsoleStore;
 
 use crate::registered_gateway::{TestGateway, app_with_test_gateway, deliver_paid};
 
@@ -61,7 +63,8 @@ async fn a_declined_payment_paid_after_all_is_completed_once_and_needs_attention
     paid_elsewhere(&gateway, &session);
 
     // The gateway's success event, delivered many times at once.
-    let deliveries = (0..8).map(|n| deliver_paid(&app, &format!("evt_{n}"), &session));
+    let event_ids: Vec<String> = (0..8).map(|n| format!("evt_{n}")).collect();
+    let deliveries = event_ids.iter().map(|event_id| deliver_paid(&app, event_id, &session));
     for res in join_all(deliveries).await {
         assert_eq!(res.status(), 200);
     }
@@ -73,6 +76,14 @@ async fn a_declined_payment_paid_after_all_is_completed_once_and_needs_attention
     assert_eq!(clearing(&app).await, 50_00);
     assert_eq!(attention(&app, "paid_after_giving_up"), 1);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+
+    // An admin marks it resolved, once.
+    let items = app.store.attention_items(10).await.unwrap();
+    assert_eq!(items[0].payment_id.to_string(), id);
+    let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
+    assert!(app.store.resolve_attention(items[0].id, admin, chrono::Utc::now()).await.unwrap());
+    assert!(!app.store.resolve_attention(items[0].id, admin, chrono::Utc::now()).await.unwrap());
+    assert_eq!(attention(&app, "paid_after_giving_up"), 0);
 }
 
 #[tokio::test]
@@ -97,7 +108,11 @@ async fn a_payment_whose_coupon_was_used_up_meanwhile_is_refunded_in_full() {
     assert_eq!(deliver_paid(&app, "evt_late", &session).await.status(), 200);
 
     let read = payment(&app, &id).await;
-    assert_eq!((read["status"].as_str(), read["refunded_amount"].as_str()), (Some("refunded"), Some("45.00")), "{read}");
+    assert_eq!(
+        (read["status"].as_str(), read["refunded_amount"].as_str()),
+        (Some("refunded"), Some("45.00")),
+        "{read}"
+    );
     let refunds: Value =
         app.get(&format!("/api/payments/refunds/?payment_id={id}"), &app.admin()).await.json().await.unwrap();
     let refund = &refunds["data"][0];
@@ -106,10 +121,7 @@ async fn a_payment_whose_coupon_was_used_up_meanwhile_is_refunded_in_full() {
     assert_eq!(events(&app, &id).await, ["payment.failed", "payment.refunded"]);
     assert_eq!(attention(&app, "paid_undeliverable_refunded"), 1);
     // The coupon's one use stays the other student's.
-    assert_eq!(
-        app.store.scalar("SELECT count(*) AS n FROM coupon_redemptions WHERE status = 'confirmed'").unwrap(),
-        1
-    );
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM coupon_redemptions WHERE status = 'confirmed'").unwrap(), 1);
     assert_eq!(clearing(&app).await, 45_00, "only the other student's payment is kept");
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }
@@ -122,14 +134,14 @@ async fn the_sweep_finds_a_payment_paid_after_it_was_given_up_without_any_webhoo
     let (still_declined, _) = declined(&app, &student, None).await;
     paid_elsewhere(&gateway, &session);
 
-    let policy = SweepPolicy { recheck_min_wait: Span::zero(), ..SweepPolicy::default() };
-    let report = app.state.payments.sweep_open_payments(policy).await.unwrap();
+    let report = app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
 
     assert_eq!((report.rechecked, report.recovered), (2, 1), "{report:?}");
     assert_eq!(payment(&app, &id).await["status"], "completed");
     assert_eq!(payment(&app, &still_declined).await["status"], "failed");
-    // Each is re-checked again only after waiting as long as it has been
-    // given up: an immediate second sweep asks no one.
+    // Each is re-checked again only after a wait (at least ten minutes,
+    // growing with the time since it was given up): a second sweep right
+    // away asks no one.
     let again = app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
     assert_eq!(again.rechecked, 0, "{again:?}");
 }

@@ -183,8 +183,13 @@ async fn an_approval_whose_webhook_was_lost_is_captured_by_the_sweep() {
         .json()
         .await
         .unwrap();
-    let policy =
-        SweepPolicy { check_after: Span::zero(), expire_after: Span::hours(1), lease: Span::zero(), batch: 10, ..SweepPolicy::default() };
+    let policy = SweepPolicy {
+        check_after: Span::zero(),
+        expire_after: Span::hours(1),
+        lease: Span::zero(),
+        batch: 10,
+        ..SweepPolicy::default()
+    };
     let report = app.state.payments.sweep_open_payments(policy).await.unwrap();
     assert_eq!((report.checked, report.settled), (1, 1), "{report:?}");
     let id = created["id"].as_str().unwrap();

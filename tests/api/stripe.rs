@@ -230,8 +230,13 @@ async fn the_sweep_settles_payments_whose_webhook_never_came_and_expires_abandon
     let intent = paid["provider_payment_id"].as_str().unwrap();
     assert!(stripe.confirm_as_browser(intent, "pm_card_visa").await.status().is_success());
 
-    let policy =
-        SweepPolicy { check_after: Span::zero(), expire_after: Span::hours(1), lease: Span::zero(), batch: 50, ..SweepPolicy::default() };
+    let policy = SweepPolicy {
+        check_after: Span::zero(),
+        expire_after: Span::hours(1),
+        lease: Span::zero(),
+        batch: 50,
+        ..SweepPolicy::default()
+    };
     let report = app.state.payments.sweep_open_payments(policy).await.unwrap();
     assert_eq!((report.checked, report.settled, report.expired), (3, 1, 0), "{report:?}");
     let status = |payment: &Value| {

@@ -335,7 +335,7 @@ test("lists come in pages of 100 with a next-page link", async () => {
 
 test("every admin list renders", async () => {
   const page = await signedInPage(adminToken);
-  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"], ["webhooks", "14-webhooks"]]) {
+  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"], ["webhooks", "14-webhooks"], ["attention", "14b-attention"]]) {
     const res = await page.goto(`${base}/admin/${path}`);
     assert.equal(res.status(), 200, path);
     assert.equal(await page.locator(`#${path}`).count(), 1, path);
@@ -361,7 +361,7 @@ test("every admin list renders", async () => {
 
 test("admin pages fit a phone's width: tables scroll inside their frame, not the page", async () => {
   const page = await signedInPage(adminToken, { width: 390, height: 844 });
-  for (const path of ["", "payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "webhooks", "gateways", "audit"]) {
+  for (const path of ["", "attention", "payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "webhooks", "gateways", "audit"]) {
     await page.goto(`${base}/admin/${path}`);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 391, `/admin/${path}: no sideways page scroll at 390 px (${width}px)`);

@@ -23,9 +23,9 @@ use crate::keyset::keyset_page;
 use crate::pool::PgStore;
 use crate::rows::currency;
 use crate::schema::{
-    attention_items,
-    console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links, ledger_entries,
-    ledger_journals, payment_disputes, payment_webhook_logs as webhook_logs, payouts, refunds, second_approvals,
+    attention_items, console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links,
+    ledger_entries, ledger_journals, payment_disputes, payment_webhook_logs as webhook_logs, payouts, refunds,
+    second_approvals,
 };
 
 fn actor(user_id: i64, role: &str) -> Result<Actor, StoreError> {

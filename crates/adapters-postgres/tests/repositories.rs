@@ -110,6 +110,7 @@ async fn a_guarded_change_from_a_stale_status_writes_nothing() {
         redemption: None,
         journal: None,
         outbox: Vec::new(),
+        attention: None,
     };
     assert_eq!(f.store.apply(stale).await.unwrap(), ChangeOutcome::StatusMoved);
     let reread = PaymentRepository::find(&f.store, created.id).await.unwrap().unwrap();

@@ -135,7 +135,7 @@ fn the_payer_asks_within_the_window_and_the_store_gets_the_request() {
     let request = asked.lock().unwrap().clone().unwrap();
     assert_eq!(request.id, RefundId::from_uuid(Uuid::from_u128(1)));
     assert_eq!((request.payment_id, request.amount), (PAYMENT, Some(usd(25_00))));
-    assert_eq!((request.reason.as_str(), request.requested_by, request.at), ("not for me", student(), now()));
+    assert_eq!((request.reason.as_str(), request.requested_by, request.at), ("not for me", Some(student()), now()));
 }
 
 #[test]

@@ -206,12 +206,7 @@ pub trait ConsoleStore: Send + Sync {
     async fn attention_items(&self, limit: u32) -> Result<Vec<domain::attention::AttentionItem>, StoreError>;
     /// Marks an open item resolved by `by` (audited); false if there is no
     /// such open item.
-    async fn resolve_attention(
-        &self,
-        id: uuid::Uuid,
-        by: Actor,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    async fn resolve_attention(&self, id: uuid::Uuid, by: Actor, at: DateTime<Utc>) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

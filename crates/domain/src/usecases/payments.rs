@@ -518,6 +518,10 @@ impl PaymentService {
             match self.ports.payments.apply(change).await? {
                 ChangeOutcome::Applied(updated) => return Ok(*updated),
                 ChangeOutcome::StatusMoved => continue,
+                // Only a recovery takes a coupon use again.
+                ChangeOutcome::CouponRefused(reason) => {
+                    return Err(StoreError::Corrupt(format!("a coupon refusal of an ordinary change: {reason}")).into());
+                }
             }
         }
         Err(ChangePaymentError::Contended)

@@ -38,7 +38,8 @@ impl PaymentService {
     /// if so, recovers it (see the module docs). Any other answer leaves it
     /// as it is: an approval not captured is not captured now.
     pub(crate) async fn recheck_given_up(&self, payment: Payment) -> Result<Payment, ChangePaymentError> {
-        let (Some(provider_id), Some(gateway)) = (&payment.provider_payment_id, self.gateway_for(payment.method)) else {
+        let (Some(provider_id), Some(gateway)) = (&payment.provider_payment_id, self.gateway_for(payment.method))
+        else {
             return Ok(payment);
         };
         match gateway.status(provider_id).await.map_err(ChangePaymentError::Gateway)? {
