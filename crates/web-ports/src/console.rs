@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn webhook_log_statuses_keep_their_names_and_parse_them_back() {
         let names: Vec<_> = WebhookLogStatus::ALL.iter().map(WebhookLogStatus::as_str).collect();
-        assert_eq!(names.join(" "), "processed failed pending");
+        assert_eq!(names.join(" "), "processed failed pending needs_attention");
         for status in WebhookLogStatus::ALL {
             assert_eq!(WebhookLogStatus::parse(status.as_str()), Some(status));
         }
