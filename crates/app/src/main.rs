@@ -8,7 +8,7 @@ use app::config::{DatabaseSetting, LogSettings, Settings};
 use app::{Config, app_state, connect, demo, migrate};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use domain::ids::UserId;
-use domain::usecases::{Actor, Role};
+use domain::usecases::{Actor, Role, TestMode};
 
 /// Default lifetime of a development token, in seconds (one day).
 const DEFAULT_TOKEN_TTL_SECS: u64 = 86_400;
@@ -58,6 +58,11 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS)]
         ttl_secs: u64,
+        /// Add the `test_mode` claim: the holder may pay with test-mode
+        /// gateways (the sandbox, Stripe test keys) while live ones are
+        /// served too. Admins may without it.
+        #[arg(long)]
+        test_mode: bool,
         #[command(flatten)]
         settings: Box<Settings>,
     },
@@ -184,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("applied {} migrations", migrate(&store)?);
             }
         }
-        Command::Token { user_id, role, ttl_secs, settings } => {
+        Command::Token { user_id, role, ttl_secs, test_mode, settings } => {
             let config = Config::try_from(*settings)?;
             let role = match role {
                 RoleArg::Student => Role::Student,
@@ -192,7 +197,8 @@ async fn main() -> anyhow::Result<()> {
                 RoleArg::Admin => Role::Admin,
             };
             anyhow::ensure!(user_id > 0, "user ids are positive");
-            println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
+            let test_mode = if test_mode { TestMode::Allowed } else { TestMode::NotAllowed };
+            println!("{}", mint(&config, Actor::new(UserId::new(user_id), role).with_test_mode(test_mode), ttl_secs)?);
         }
         Command::AdminLink { user_id, role, base_url, settings } => {
             let config = Config::try_from(*settings)?;
@@ -205,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
             let store = connect(&config)?;
             let secret = api_actix::console::new_secret();
             let expires_at = chrono::Utc::now() + chrono::Duration::minutes(api_actix::console::LINK_TTL_MINUTES);
-            let actor = Actor { user_id: UserId::new(user_id), role };
+            let actor = Actor::new(UserId::new(user_id), role);
             web_ports::console::ConsoleStore::create_link(
                 &store,
                 api_actix::console::secret_hash(&secret),

@@ -1,6 +1,7 @@
 //! The gateway registry: each capability is answered by the gateway that
-//! declared it, absent ones are absent, and a real payout rail wins over a
-//! stand-in whatever the order of registration.
+//! declared it, absent ones are absent, a real payout rail wins over a
+//! stand-in whatever the order of registration, and test-mode gateways next
+//! to live ones serve only those allowed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use domain::payment::PaymentMethod;
 use domain::payout::PayoutMethod;
 use domain::ports::{
     Capability, GatewayDescriptor, Gateways, MockDisputeGateway, MockPaymentGateway, MockPayoutGateway,
-    MockRefundGateway, MockWebhookVerifier,
+    MockRefundGateway, MockWebhookVerifier, TestModeNotAllowed,
 };
 
 fn rail(method: PayoutMethod, name: &'static str) -> Arc<MockPayoutGateway> {
@@ -82,4 +83,34 @@ fn a_verifier_of_another_gateway_is_a_wiring_mistake() {
     let mut verifier = MockWebhookVerifier::new();
     verifier.expect_provider().return_const(PaymentMethod::Paypal);
     let _ = GatewayDescriptor::new(GatewayMode::Live, Arc::new(payments)).webhooks(Arc::new(verifier));
+}
+
+fn live_stripe() -> GatewayDescriptor {
+    let mut payments = MockPaymentGateway::new();
+    payments.expect_method().return_const(PaymentMethod::Stripe);
+    GatewayDescriptor::new(GatewayMode::Live, Arc::new(payments))
+}
+
+#[test]
+fn next_to_a_live_gateway_a_test_mode_one_serves_only_callers_allowed_test_mode() {
+    use domain::usecases::{Actor, Role, TestMode};
+    let student = Actor::new(domain::ids::UserId::new(7), Role::Student);
+    let tester = student.with_test_mode(TestMode::Allowed);
+    let instructor = Actor::new(domain::ids::UserId::new(8), Role::Instructor);
+    let admin = Actor::new(domain::ids::UserId::new(1), Role::Admin);
+    let test_only = Gateways::new().register(gateway(PaymentMethod::Sandbox));
+    let mixed = Gateways::new().register(gateway(PaymentMethod::Sandbox)).register(live_stripe());
+    let refused = Err(TestModeNotAllowed(PaymentMethod::Sandbox));
+
+    let admitted =
+        |gateways: &Gateways, method, actor: Actor| gateways.for_payment_by(method, &actor).map(|g| g.is_some());
+    for actor in [student, tester, instructor, admin] {
+        assert_eq!(admitted(&test_only, PaymentMethod::Sandbox, actor), Ok(true), "only test mode served: {actor:?}");
+        assert_eq!(admitted(&mixed, PaymentMethod::Stripe, actor), Ok(true), "the live method: {actor:?}");
+        assert_eq!(admitted(&mixed, PaymentMethod::Paypal, actor), Ok(false), "not served: {actor:?}");
+    }
+    assert_eq!(admitted(&mixed, PaymentMethod::Sandbox, student), refused);
+    assert_eq!(admitted(&mixed, PaymentMethod::Sandbox, instructor), refused);
+    assert_eq!(admitted(&mixed, PaymentMethod::Sandbox, tester), Ok(true));
+    assert_eq!(admitted(&mixed, PaymentMethod::Sandbox, admin), Ok(true));
 }

@@ -2,13 +2,16 @@
 //! its mode, and what it can do (take payments, refund, answer disputes,
 //! send payouts, verify webhooks). [`Gateways`] holds the descriptors and
 //! answers each use case with the capability it needs; a gateway that
-//! lacks one is simply absent for it (no stub methods).
+//! lacks one is simply absent for it (no stub methods). It also holds the
+//! rule that keeps test money away from live buyers
+//! ([`Gateways::for_payment_by`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use super::{DisputeGateway, PaymentGateway, PayoutGateway, PayoutGateways, RefundGateway, WebhookVerifier};
+use crate::actor::Actor;
 use crate::gateway_config::GatewayMode;
 use crate::payment::PaymentMethod;
 use crate::payout::PayoutMethod;
@@ -136,6 +139,12 @@ impl fmt::Debug for GatewayDescriptor {
 #[derive(Clone, Default)]
 pub struct Gateways(BTreeMap<PaymentMethod, GatewayDescriptor>);
 
+/// A test-mode gateway was asked for, next to a live one, by a caller not
+/// allowed test mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is a test-mode method, and this caller may pay only with live gateways")]
+pub struct TestModeNotAllowed(pub PaymentMethod);
+
 impl Gateways {
     /// No gateway.
     pub fn new() -> Self {
@@ -157,6 +166,28 @@ impl Gateways {
     /// The gateway taking payments of `method`, if registered.
     pub fn for_method(&self, method: PaymentMethod) -> Option<Arc<dyn PaymentGateway>> {
         self.0.get(&method).map(|g| g.payments.clone())
+    }
+
+    /// The gateway that would take `actor`'s payment by `method` (`None`
+    /// when none is registered), under the rule that keeps test and live
+    /// money apart: while any live gateway is served, a test-mode gateway
+    /// takes payments only from callers who may use test mode (admins, and
+    /// tokens with the `test_mode` claim). When only test-mode gateways are
+    /// served (development, demos) no live money can be reached, and anyone
+    /// may use them.
+    pub fn for_payment_by(
+        &self,
+        method: PaymentMethod,
+        actor: &Actor,
+    ) -> Result<Option<Arc<dyn PaymentGateway>>, TestModeNotAllowed> {
+        let Some(gateway) = self.0.get(&method) else {
+            return Ok(None);
+        };
+        let serves_live = self.0.values().any(|g| g.mode == GatewayMode::Live);
+        if gateway.mode == GatewayMode::Test && serves_live && !actor.may_use_test_mode() {
+            return Err(TestModeNotAllowed(method));
+        }
+        Ok(Some(gateway.payments.clone()))
     }
 
     /// The refunds of `method`'s gateway, if it refunds.
