@@ -140,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
     // only, and run without the serving settings (a JWT secret above all).
     match cli.command {
         Command::Serve { no_migrate, settings } => {
-            let mut config = Config::try_from(*settings)?;
+            let config = Config::try_from(*settings)?;
             let store = connect(&config)?;
             if !no_migrate {
                 let applied = migrate(&store)?;
@@ -156,8 +156,10 @@ async fn main() -> anyhow::Result<()> {
             println!("Skillpay listening on {scheme}://{address}");
             println!("API docs:   {scheme}://{address}/api/docs/");
             println!("OpenAPI:    {scheme}://{address}/api/openapi.json");
-            app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
+            // Active stored gateway configurations take precedence over the
+            // environment's; one that cannot be served fails the start.
+            state.gateway_configs.refresh().await.context("serving the stored gateway configurations")?;
             let workers = app::lifecycle::Workers::start(&state, &config);
             let server = app::start_server_with_tls(
                 state.clone(),
