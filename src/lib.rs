@@ -9,7 +9,7 @@ use adapters_postgres::testing::TestDb;
 use api_actix::auth::AuthConfig;
 use app::Config;
 use domain::ids::UserId;
-use domain::usecases::{Actor, Role};
+use domain::usecases::{Actor, Role, TestMode};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
@@ -111,7 +111,14 @@ pub async fn spawn_app_with_gateways(
 impl TestApp {
     /// A valid token for a user.
     pub fn token(&self, user_id: i64, role: Role) -> String {
-        self.auth.mint(Actor { user_id: UserId::new(user_id), role }, 3_600).unwrap()
+        self.auth.mint(Actor::new(UserId::new(user_id), role), 3_600).unwrap()
+    }
+
+    /// A valid token for a user, with the `test_mode` claim: the holder may
+    /// pay with test-mode gateways while live ones are served.
+    pub fn test_mode_token(&self, user_id: i64, role: Role) -> String {
+        let actor = Actor::new(UserId::new(user_id), role).with_test_mode(TestMode::Allowed);
+        self.auth.mint(actor, 3_600).unwrap()
     }
 
     /// An admin token (user 1).

@@ -120,7 +120,7 @@ fn unsigned_token(claims: &Value) -> String {
 async fn missing_unsigned_expired_and_wrongly_signed_tokens_get_401() {
     let app = spawn_app().await;
     let far = chrono::Utc::now().timestamp() + 3_600;
-    let expired_claims = Claims { sub: "1".into(), role: Role::Admin, exp: 1_000_000_000, aud: None };
+    let expired_claims = Claims { sub: "1".into(), role: Role::Admin, exp: 1_000_000_000, aud: None, test_mode: false };
     let expired =
         encode(&Header::new(Algorithm::HS256), &expired_claims, &EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()))
             .unwrap();
@@ -131,7 +131,7 @@ async fn missing_unsigned_expired_and_wrongly_signed_tokens_get_401() {
     )
     .unwrap();
     let wrong_secret = AuthConfig::hs256(b"another-secret-another-secret-another", None)
-        .mint(Actor { user_id: UserId::new(1), role: Role::Admin }, 3_600)
+        .mint(Actor::new(UserId::new(1), Role::Admin), 3_600)
         .unwrap();
     let not_a_user = encode(
         &Header::new(Algorithm::HS256),
@@ -152,14 +152,13 @@ async fn missing_unsigned_expired_and_wrongly_signed_tokens_get_401() {
 #[tokio::test]
 async fn a_token_for_another_audience_is_refused_when_an_audience_is_configured() {
     let app = skillpay_e2e::spawn_app_with(&[("SKILLPAY_JWT_AUDIENCE", "skillpay")]).await;
-    let without = AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), None)
-        .mint(Actor { user_id: UserId::new(1), role: Role::Admin }, 600)
-        .unwrap();
+    let without =
+        AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), None).mint(Actor::new(UserId::new(1), Role::Admin), 600).unwrap();
     let other = AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), Some("elsewhere".into()))
-        .mint(Actor { user_id: UserId::new(1), role: Role::Admin }, 600)
+        .mint(Actor::new(UserId::new(1), Role::Admin), 600)
         .unwrap();
     let right = AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), Some("skillpay".into()))
-        .mint(Actor { user_id: UserId::new(1), role: Role::Admin }, 600)
+        .mint(Actor::new(UserId::new(1), Role::Admin), 600)
         .unwrap();
     assert_eq!(send(&app, Method::GET, "/api/payments/", Some(&without), &Value::Null).await.0, 401);
     assert_eq!(send(&app, Method::GET, "/api/payments/", Some(&other), &Value::Null).await.0, 401);

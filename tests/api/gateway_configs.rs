@@ -1,7 +1,15 @@
-use domain::usecases::Role;
+use std::collections::BTreeMap;
+
+use domain::gateway_config::{GatewayCredentials, GatewayMode};
+use domain::ids::UserId;
+use domain::payment::PaymentMethod;
+use domain::usecases::gateway_configs::PutGatewayConfig;
+use domain::usecases::{Actor, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 use skillpay_e2e::{TestApp, spawn_app, spawn_app_with};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// base64 of 32 bytes of 0x2a.
 const KEY: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
@@ -117,4 +125,103 @@ async fn a_stripe_key_is_stored_only_under_its_own_mode() {
     assert_eq!(stored(), 0, "nothing stored");
     assert_eq!(put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await.0, 200);
     assert_eq!(stored(), 1);
+}
+
+/// A Stripe stand-in that opens PaymentIntent `intent` for requests
+/// authorised by `key` only.
+async fn intents_for(stripe: &MockServer, key: &str, intent: &str) {
+    let body = json!({"id": intent, "object": "payment_intent", "status": "requires_payment_method",
+                      "amount": 4999, "currency": "usd", "client_secret": format!("{intent}_secret_x"),
+                      "last_payment_error": null});
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(header("authorization", format!("Bearer {key}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(1)
+        .mount(stripe)
+        .await;
+}
+
+async fn buy_with_stripe(app: &TestApp) -> (u16, Value) {
+    let student = app.token(1000, Role::Student);
+    let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// A Stripe event Skillpay logs and acknowledges without acting on it.
+async fn stripe_webhook(app: &TestApp, secret: &str) -> u16 {
+    let body = json!({"id": format!("evt_{secret}"), "object": "event", "type": "customer.created",
+                      "data": {"object": {"id": "cus_1", "object": "customer"}}})
+    .to_string();
+    let signature = adapters_stripe::sign(body.as_bytes(), secret, chrono::Utc::now().timestamp());
+    let res = app
+        .request(Method::POST, "/api/payments/webhooks/stripe/", None)
+        .header("Stripe-Signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_stored_stripe_configuration_is_served_from_the_next_request_without_a_restart() {
+    let stripe = MockServer::start().await;
+    intents_for(&stripe, "sk_test_stored_first", "pi_first").await;
+    intents_for(&stripe, "sk_test_stored_second", "pi_second").await;
+    // No Stripe in the environment.
+    let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
+    app.put_course(1, "49.99", "USD").await;
+    let (status, problem) = buy_with_stripe(&app).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("payment_method_unavailable")));
+    assert_eq!(stripe_webhook(&app, "whsec_stored").await, 503, "no Stripe, no Stripe webhooks");
+    let path = "/api/payments/admin/gateway-configs/stripe/test/";
+    let configuration = |key: &str, active: bool| {
+        json!({"is_active": active, "credentials": {"secret_key": key, "webhook_secret": "whsec_stored"},
+               "api_base": stripe.uri()})
+    };
+
+    assert_eq!(put(&app, &app.admin(), path, &configuration("sk_test_stored_first", true)).await.0, 200);
+    let (status, payment) = buy_with_stripe(&app).await;
+    assert_eq!((status, payment["provider_payment_id"].as_str()), (201, Some("pi_first")), "{payment}");
+    assert_eq!(stripe_webhook(&app, "whsec_stored").await, 200, "its webhook secret is served too");
+    assert_eq!(stripe_webhook(&app, "whsec_other").await, 400);
+
+    // A new key serves the next payment.
+    assert_eq!(put(&app, &app.admin(), path, &configuration("sk_test_stored_second", true)).await.0, 200);
+    let (status, payment) = buy_with_stripe(&app).await;
+    assert_eq!((status, payment["provider_payment_id"].as_str()), (201, Some("pi_second")), "{payment}");
+
+    // Deactivated: the environment's gateways again, which have no Stripe.
+    assert_eq!(put(&app, &app.admin(), path, &configuration("sk_test_stored_second", false)).await.0, 200);
+    let (status, problem) = buy_with_stripe(&app).await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("payment_method_unavailable")));
+    assert_eq!(stripe_webhook(&app, "whsec_stored").await, 503);
+}
+
+#[tokio::test]
+async fn another_instance_serves_a_stored_configuration_at_its_next_refresh() {
+    let stripe = MockServer::start().await;
+    intents_for(&stripe, "sk_test_from_elsewhere", "pi_elsewhere").await;
+    let app = spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY)]).await;
+    app.put_course(1, "49.99", "USD").await;
+    let configuration = PutGatewayConfig {
+        provider: PaymentMethod::Stripe,
+        mode: GatewayMode::Test,
+        is_active: true,
+        credentials: GatewayCredentials::new(BTreeMap::from([(
+            "secret_key".to_owned(),
+            "sk_test_from_elsewhere".to_owned(),
+        )])),
+        api_base: Some(stripe.uri()),
+    };
+    // Stored through a second instance on the same database.
+    let other = app::app_state(&app.config, app.store.clone()).unwrap();
+    other.gateway_configs.put(Actor::new(UserId::new(1), Role::Admin), configuration).await.unwrap();
+    assert_eq!(buy_with_stripe(&app).await.0, 422, "not seen here before the refresh");
+
+    app.state.gateway_configs.refresh().await.unwrap();
+
+    let (status, payment) = buy_with_stripe(&app).await;
+    assert_eq!((status, payment["provider_payment_id"].as_str()), (201, Some("pi_elsewhere")), "{payment}");
 }

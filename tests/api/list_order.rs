@@ -8,7 +8,7 @@ use domain::usecases::{Actor, Role};
 use serde_json::json;
 use skillpay_e2e::spawn_app;
 
-const ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };
+const ADMIN: Actor = Actor::new(UserId::new(1), Role::Admin);
 
 #[tokio::test]
 async fn lists_run_oldest_first_across_pages_and_keep_to_their_window() {

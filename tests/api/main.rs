@@ -32,4 +32,5 @@ mod route_matrix;
 mod shutdown;
 mod stats;
 mod stripe;
+mod test_mode;
 mod webhook_replay;

@@ -80,7 +80,7 @@ async fn a_declined_payment_paid_after_all_is_completed_once_and_needs_attention
     // An admin marks it resolved, once.
     let items = app.store.attention_items(10).await.unwrap();
     assert_eq!(items[0].payment_id.to_string(), id);
-    let admin = Actor { user_id: UserId::new(1), role: Role::Admin };
+    let admin = Actor::new(UserId::new(1), Role::Admin);
     assert!(app.store.resolve_attention(items[0].id, admin, chrono::Utc::now()).await.unwrap());
     assert!(!app.store.resolve_attention(items[0].id, admin, chrono::Utc::now()).await.unwrap());
     assert_eq!(attention(&app, "paid_after_giving_up"), 0);

@@ -11,7 +11,7 @@ use skillpay_e2e::{LocalStripe, TestApp, spawn_app_with};
 use web_ports::console::{WebhookLogQuery, WebhookLogStatus};
 
 const WEBHOOK_SECRET: &str = "whsec_replay_secret";
-const ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };
+const ADMIN: Actor = Actor::new(UserId::new(1), Role::Admin);
 
 /// The app on `stripe` (and a 49.99 course 1), with `extra` settings.
 async fn app_on(stripe: &LocalStripe, extra: &[(&str, &str)]) -> TestApp {
@@ -65,7 +65,7 @@ async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_
     assert!(stripe.confirm_as_browser(intent, "pm_card_visa").await.status().is_success());
     let logged = app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap();
     let log_id = logged.items[0].id;
-    let student_actor = Actor { user_id: UserId::new(1000), role: Role::Student };
+    let student_actor = Actor::new(UserId::new(1000), Role::Student);
     assert!(matches!(app.state.webhooks.replay(student_actor, log_id).await, Err(ReplayWebhookError::Forbidden(_))));
     assert_eq!(app.state.webhooks.replay(ADMIN, uuid::Uuid::nil()).await, Err(ReplayWebhookError::NotFound));
 

@@ -30,7 +30,7 @@ use crate::schema::{
 
 fn actor(user_id: i64, role: &str) -> Result<Actor, StoreError> {
     let role = Role::parse(role).ok_or_else(|| corrupt("console role"))?;
-    Ok(Actor { user_id: UserId::new(user_id), role })
+    Ok(Actor::new(UserId::new(user_id), role))
 }
 
 type AuditRow = (i64, i64, String, String, String, Option<serde_json::Value>, Option<serde_json::Value>, DateTime<Utc>);

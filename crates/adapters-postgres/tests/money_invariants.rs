@@ -119,10 +119,10 @@ struct World {
     made_payouts: Vec<PayoutId>,
 }
 
-const ADMIN: Actor = Actor { user_id: UserId::new(1), role: Role::Admin };
+const ADMIN: Actor = Actor::new(UserId::new(1), Role::Admin);
 
 fn student(user: i64) -> Actor {
-    Actor { user_id: UserId::new(100 + user), role: Role::Student }
+    Actor::new(UserId::new(100 + user), Role::Student)
 }
 
 async fn world(db: &TestDb) -> World {
@@ -316,7 +316,7 @@ async fn apply(world: &mut World, step: &Step) {
         Step::RequestPayout { instructor, share_percent, bank, declined } => {
             // Instructor 11 sells in USD, 12 mostly in JPY (see `seed`).
             let currency = if *instructor == 11 { Currency::USD } else { Currency::JPY };
-            let actor = Actor { user_id: UserId::new(*instructor), role: Role::Instructor };
+            let actor = Actor::new(UserId::new(*instructor), Role::Instructor);
             let before = PayoutRepository::balance(&world.store, actor.user_id, currency).await.unwrap();
             // Up to 110 % of what is available: some requests must be refused.
             let amount = Money::from_minor((before.available.minor() * share_percent / 100).max(1), currency);

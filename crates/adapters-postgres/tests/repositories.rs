@@ -67,11 +67,11 @@ async fn fixture_with_connections(max_connections: u32) -> Fixture {
 }
 
 fn student(id: i64) -> Actor {
-    Actor { user_id: UserId::new(id), role: Role::Student }
+    Actor::new(UserId::new(id), Role::Student)
 }
 
 fn admin() -> Actor {
-    Actor { user_id: UserId::new(1), role: Role::Admin }
+    Actor::new(UserId::new(1), Role::Admin)
 }
 
 /// An active coupon `code` taking 1.00 USD off everything, with at most

@@ -1,4 +1,6 @@
-//! Bearer-token authentication: HS256 JWTs with `sub`, `role`, `exp`.
+//! Bearer-token authentication: HS256 JWTs with `sub`, `role`, `exp`, and
+//! the optional `test_mode` (`true` lets a caller pay with test-mode
+//! gateways while live ones are served; absent means `false`).
 //!
 //! Only the configured algorithm is accepted (so `alg: none` and algorithm
 //! confusion fail), `exp` is required and checked, and `aud` when an audience
@@ -9,7 +11,7 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::ids::UserId;
-use domain::usecases::{Actor, Role};
+use domain::usecases::{Actor, Role, TestMode};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,14 @@ pub struct Claims {
     /// Audience, when the deployment uses one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub aud: Option<String>,
+    /// May pay with test-mode gateways while live ones are served (testers,
+    /// the platform's own checks); admins may without it.
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub test_mode: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// How tokens are checked (and, for development tools, minted).
@@ -75,7 +85,8 @@ impl AuthConfig {
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| ApiError::InvalidToken)?;
         let user_id: UserId = data.claims.sub.parse().map_err(|_| ApiError::InvalidToken)?;
-        Ok(Actor { user_id, role: data.claims.role })
+        let test_mode = if data.claims.test_mode { TestMode::Allowed } else { TestMode::NotAllowed };
+        Ok(Actor::new(user_id, data.claims.role).with_test_mode(test_mode))
     }
 
     /// A signed token for `actor` valid for `ttl_secs` (development tools
@@ -87,6 +98,7 @@ impl AuthConfig {
             role: actor.role,
             exp: now.saturating_add(ttl_secs),
             aud: self.audience.clone(),
+            test_mode: actor.test_mode == TestMode::Allowed,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| ApiError::Internal)
     }
@@ -128,5 +140,29 @@ impl FromRequest for Admin {
             authenticate(req)
                 .and_then(|actor| if actor.is_admin() { Ok(Admin(actor)) } else { Err(ApiError::Forbidden) }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+    #[test]
+    fn the_test_mode_claim_is_optional_and_carried_into_the_actor() {
+        let auth = AuthConfig::hs256(SECRET, None);
+        let student = Actor::new(UserId::new(7), Role::Student);
+        let plain = auth.mint(student, 60).unwrap();
+        let tester = auth.mint(student.with_test_mode(TestMode::Allowed), 60).unwrap();
+
+        assert_eq!(auth.verify(&plain).unwrap().test_mode, TestMode::NotAllowed);
+        assert_eq!(auth.verify(&tester).unwrap().test_mode, TestMode::Allowed);
+        // Tokens minted before the claim existed carry no such field.
+        let payload = plain.split('.').nth(1).unwrap();
+        let tester_payload = tester.split('.').nth(1).unwrap();
+        assert!(payload.len() < tester_payload.len(), "the claim is written only when true");
     }
 }

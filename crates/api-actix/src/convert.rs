@@ -52,6 +52,7 @@ impl From<CreatePaymentError> for ApiError {
             CreatePaymentError::AmountTooLarge => ApiError::AmountTooLarge,
             CreatePaymentError::Coupon(reason) => coupon(reason),
             CreatePaymentError::MethodUnavailable(_) => ApiError::PaymentMethodUnavailable,
+            CreatePaymentError::TestModeNotAllowed(_) => ApiError::TestModeNotAllowed,
             CreatePaymentError::Gateway(e) => gateway(e),
             CreatePaymentError::Money(e) => {
                 tracing::error!(error = %e, "amount arithmetic failed");

@@ -96,6 +96,10 @@ pub enum ApiError {
     /// The method has no configured gateway.
     #[error("this payment method is not available")]
     PaymentMethodUnavailable,
+    /// The method's gateway is in test mode, live gateways are served too,
+    /// and the caller's token does not allow test mode.
+    #[error("this payment method takes test payments only, which this token does not allow; pay with a live method")]
+    TestModeNotAllowed,
     /// The payment's status does not allow the action.
     #[error("{0}")]
     InvalidTransition(String),
@@ -158,7 +162,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 39] = [
+    pub const ALL_CODES: [&'static str; 40] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -179,6 +183,7 @@ impl ApiError {
         "coupon_not_applicable",
         "duplicate_coupon_code",
         "payment_method_unavailable",
+        "test_mode_not_allowed",
         "invalid_transition",
         "conflict",
         "gateway_rejected",
@@ -223,6 +228,7 @@ impl ApiError {
             Self::CouponRejected { .. } => "coupon_not_applicable",
             Self::DuplicateCouponCode => "duplicate_coupon_code",
             Self::PaymentMethodUnavailable => "payment_method_unavailable",
+            Self::TestModeNotAllowed => "test_mode_not_allowed",
             Self::InvalidTransition(_) => "invalid_transition",
             Self::Conflict => "conflict",
             Self::GatewayRejected(_) => "gateway_rejected",
@@ -263,6 +269,7 @@ impl ApiError {
             | Self::AmountTooLarge
             | Self::CouponRejected { .. }
             | Self::PaymentMethodUnavailable
+            | Self::TestModeNotAllowed
             | Self::RefundWindowClosed(_)
             | Self::RefundExceedsRefundable(_)
             | Self::PayoutBelowMinimum(_)
@@ -376,6 +383,7 @@ mod tests {
             ApiError::CouponRejected { reason: "expired", detail: String::new() },
             ApiError::DuplicateCouponCode,
             ApiError::PaymentMethodUnavailable,
+            ApiError::TestModeNotAllowed,
             ApiError::InvalidTransition(String::new()),
             ApiError::Conflict,
             ApiError::GatewayRejected(String::new()),

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod gateway_reload;
 pub mod lifecycle;
 pub mod logging;
 pub mod tls;
@@ -21,9 +22,7 @@ use anyhow::Context;
 use api_actix::AppState;
 use api_actix::auth::AuthConfig;
 use domain::breaker::BreakerPolicy;
-use domain::gateway_config::GatewayMode;
-use domain::payment::PaymentMethod;
-use domain::ports::{GatewayConfigRepository, Gateways, SystemClock, TimeOrderedIds};
+use domain::ports::{Gateways, SystemClock, TimeOrderedIds};
 use domain::usecases::catalog::CatalogService;
 use domain::usecases::coupons::CouponService;
 use domain::usecases::disputes::{DisputeFeePolicy, DisputePorts, DisputeService};
@@ -37,6 +36,7 @@ use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
 
 pub use crate::config::{Config, env_var};
+pub use crate::gateway_reload::{apply_stored_gateway_configs, run_gateway_refresh};
 
 /// A pool on `url` (`DATABASE_URL`) with `settings`, with no keyring.
 pub fn pool_at(url: Option<&str>, settings: &PoolSettings) -> anyhow::Result<PgStore> {
@@ -59,50 +59,6 @@ pub fn connect(config: &Config) -> anyhow::Result<PgStore> {
         ),
         None => store,
     })
-}
-
-/// Lets active gateway configurations stored by admins take precedence
-/// over the environment's (read once, at start-up).
-pub async fn apply_stored_gateway_configs(config: &mut Config, store: &PgStore) -> anyhow::Result<()> {
-    if let Some(stripe) = store.active(PaymentMethod::Stripe).await.context("reading the Stripe configuration")? {
-        config.stripe_secret_key = stripe.credentials.get("secret_key").map(str::to_owned);
-        // A stored configuration without webhook secrets keeps the
-        // environment's rather than turning webhooks off.
-        if let Some(list) = stripe.credentials.get("webhook_secret") {
-            config.stripe_webhook_secrets =
-                list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        }
-        if let Some(base) = stripe.api_base {
-            config.stripe_api_base = base;
-        }
-        tracing::info!(mode = stripe.mode.as_str(), "using the stored Stripe configuration");
-    }
-    if let Some(paypal) = store.active(PaymentMethod::Paypal).await.context("reading the PayPal configuration")? {
-        let defaults = config.paypal.clone();
-        let (Some(client_id), Some(client_secret)) =
-            (paypal.credentials.get("client_id"), paypal.credentials.get("client_secret"))
-        else {
-            anyhow::bail!("the stored PayPal configuration lacks client_id or client_secret");
-        };
-        let base = match paypal.mode {
-            GatewayMode::Test => adapters_paypal::SANDBOX_API_BASE,
-            GatewayMode::Live => adapters_paypal::LIVE_API_BASE,
-        };
-        config.paypal = Some(config::PaypalSettings {
-            client_id: client_id.to_owned(),
-            client_secret: client_secret.to_owned(),
-            webhook_id: paypal.credentials.get("webhook_id").map(str::to_owned),
-            api_base: paypal.api_base.unwrap_or_else(|| base.to_owned()),
-            return_url: defaults
-                .as_ref()
-                .map_or(config::DEFAULT_PAYPAL_RETURN_URL.to_owned(), |d| d.return_url.clone()),
-            cancel_url: defaults
-                .as_ref()
-                .map_or(config::DEFAULT_PAYPAL_CANCEL_URL.to_owned(), |d| d.cancel_url.clone()),
-        });
-        tracing::info!(mode = paypal.mode.as_str(), "using the stored PayPal configuration");
-    }
-    Ok(())
 }
 
 /// Applies pending migrations; returns how many ran.
@@ -144,7 +100,7 @@ pub fn gateways(config: &Config, paypal: Option<&PaypalClient>) -> anyhow::Resul
 
 /// The modes the gateways serve, `live, test` style, or `none`.
 pub fn modes_served(gateways: &Gateways) -> String {
-    let modes: std::collections::BTreeSet<&str> = gateways.descriptors().map(|g| g.mode().as_str()).collect();
+    let modes: std::collections::BTreeSet<&str> = gateways.descriptors().iter().map(|g| g.mode().as_str()).collect();
     if modes.is_empty() { "none".to_owned() } else { modes.into_iter().collect::<Vec<_>>().join(", ") }
 }
 
@@ -153,11 +109,22 @@ pub fn modes_served(gateways: &Gateways) -> String {
 pub fn describe_gateways(gateways: &Gateways) -> Vec<String> {
     gateways
         .descriptors()
+        .iter()
         .map(|g| {
             let capabilities: Vec<&str> = g.capabilities().into_iter().map(<&str>::from).collect();
             format!("{} ({}): {}", g.method().as_str(), g.mode().as_str(), capabilities.join(", "))
         })
         .collect()
+}
+
+/// Logs each gateway served (`gateway served`: method, mode,
+/// capabilities) and the modes in one line (`payment modes served`): at
+/// start-up and after every rebuild.
+pub fn log_gateways_served(gateways: &Gateways) {
+    for gateway in describe_gateways(gateways) {
+        tracing::info!(%gateway, "gateway served");
+    }
+    tracing::info!(modes = %modes_served(gateways), "payment modes served");
 }
 
 /// The PayPal client the gateway and the webhook verifier share (one
@@ -195,11 +162,12 @@ pub fn app_state_with_gateways(
     let store = Arc::new(store);
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(TimeOrderedIds);
-    let gateways = extra.into_iter().fold(gateways(config, paypal.as_ref())?, Gateways::register);
-    for gateway in describe_gateways(&gateways) {
-        tracing::info!(%gateway, "gateway served");
-    }
-    tracing::info!(modes = %modes_served(&gateways), "payment modes served");
+    let gateways = extra.iter().cloned().fold(gateways(config, paypal.as_ref())?, Gateways::register);
+    log_gateways_served(&gateways);
+    // Stored configurations are served by the reloader: at start-up
+    // (`skillpay serve`), after an admin stores one, and on its timer.
+    let reloader =
+        Arc::new(gateway_reload::StoredGatewayReloader::new(config.clone(), store.clone(), extra, gateways.clone()));
     let ports = PaymentPorts {
         payments: store.clone(),
         coupons: store.clone(),
@@ -262,7 +230,7 @@ pub fn app_state_with_gateways(
         chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),
     );
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
-    let webhook_verifiers = ports.gateways.webhook_verifiers();
+    let webhook_verifiers = ports.gateways.clone();
     let payments = PaymentService::new(ports, policy).with_recovery_refunds(refunds.clone());
     Ok(AppState {
         rate_limits,
@@ -283,7 +251,7 @@ pub fn app_state_with_gateways(
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
         catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount_major),
-        gateway_configs: GatewayConfigService::new(store.clone(), clock, ids),
+        gateway_configs: GatewayConfigService::new(store.clone(), reloader, clock, ids),
         idempotency: store.clone(),
         health: store.clone(),
         lifecycle: api_actix::Lifecycle::default(),

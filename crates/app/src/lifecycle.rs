@@ -22,11 +22,17 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts the sweeper and the event delivery worker.
+    /// Starts the sweeper, the event delivery worker and the refresh of
+    /// the stored gateway configurations.
     pub fn start(state: &AppState, config: &Config) -> Workers {
         let (stop, stopping) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(crate::run_event_delivery(state.events.clone(), config.event_poll_ms, stopping.clone())),
+            tokio::spawn(crate::run_gateway_refresh(
+                state.gateway_configs.clone(),
+                config.gateway_refresh_secs,
+                stopping.clone(),
+            )),
             tokio::spawn(crate::run_sweeper(
                 state.clone(),
                 crate::sweep_policy(config),

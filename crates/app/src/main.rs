@@ -8,7 +8,7 @@ use app::config::{DatabaseSetting, LogSettings, Settings};
 use app::{Config, app_state, connect, demo, migrate};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use domain::ids::UserId;
-use domain::usecases::{Actor, Role};
+use domain::usecases::{Actor, Role, TestMode};
 
 /// Default lifetime of a development token, in seconds (one day).
 const DEFAULT_TOKEN_TTL_SECS: u64 = 86_400;
@@ -58,6 +58,11 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = DEFAULT_TOKEN_TTL_SECS)]
         ttl_secs: u64,
+        /// Add the `test_mode` claim: the holder may pay with test-mode
+        /// gateways (the sandbox, Stripe test keys) while live ones are
+        /// served too. Admins may without it.
+        #[arg(long)]
+        test_mode: bool,
         #[command(flatten)]
         settings: Box<Settings>,
     },
@@ -135,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
     // only, and run without the serving settings (a JWT secret above all).
     match cli.command {
         Command::Serve { no_migrate, settings } => {
-            let mut config = Config::try_from(*settings)?;
+            let config = Config::try_from(*settings)?;
             let store = connect(&config)?;
             if !no_migrate {
                 let applied = migrate(&store)?;
@@ -151,8 +156,10 @@ async fn main() -> anyhow::Result<()> {
             println!("Skillpay listening on {scheme}://{address}");
             println!("API docs:   {scheme}://{address}/api/docs/");
             println!("OpenAPI:    {scheme}://{address}/api/openapi.json");
-            app::apply_stored_gateway_configs(&mut config, &store).await?;
             let state = app_state(&config, store)?;
+            // Active stored gateway configurations take precedence over the
+            // environment's; one that cannot be served fails the start.
+            state.gateway_configs.refresh().await.context("serving the stored gateway configurations")?;
             let workers = app::lifecycle::Workers::start(&state, &config);
             let server = app::start_server_with_tls(
                 state.clone(),
@@ -184,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("applied {} migrations", migrate(&store)?);
             }
         }
-        Command::Token { user_id, role, ttl_secs, settings } => {
+        Command::Token { user_id, role, ttl_secs, test_mode, settings } => {
             let config = Config::try_from(*settings)?;
             let role = match role {
                 RoleArg::Student => Role::Student,
@@ -192,7 +199,8 @@ async fn main() -> anyhow::Result<()> {
                 RoleArg::Admin => Role::Admin,
             };
             anyhow::ensure!(user_id > 0, "user ids are positive");
-            println!("{}", mint(&config, Actor { user_id: UserId::new(user_id), role }, ttl_secs)?);
+            let test_mode = if test_mode { TestMode::Allowed } else { TestMode::NotAllowed };
+            println!("{}", mint(&config, Actor::new(UserId::new(user_id), role).with_test_mode(test_mode), ttl_secs)?);
         }
         Command::AdminLink { user_id, role, base_url, settings } => {
             let config = Config::try_from(*settings)?;
@@ -205,7 +213,7 @@ async fn main() -> anyhow::Result<()> {
             let store = connect(&config)?;
             let secret = api_actix::console::new_secret();
             let expires_at = chrono::Utc::now() + chrono::Duration::minutes(api_actix::console::LINK_TTL_MINUTES);
-            let actor = Actor { user_id: UserId::new(user_id), role };
+            let actor = Actor::new(UserId::new(user_id), role);
             web_ports::console::ConsoleStore::create_link(
                 &store,
                 api_actix::console::secret_hash(&secret),

@@ -57,7 +57,7 @@ async fn wait_ready(client: &reqwest::Client, server: &Server) {
 
 fn token(user: i64, role: Role) -> String {
     let auth = api_actix::auth::AuthConfig::hs256(SECRET.as_bytes(), None);
-    auth.mint(Actor { user_id: domain::ids::UserId::new(user), role }, 3_600).unwrap()
+    auth.mint(Actor::new(domain::ids::UserId::new(user), role), 3_600).unwrap()
 }
 
 /// Every payment is completed with exactly one journal and one event, or

@@ -30,6 +30,18 @@ impl Role {
     }
 }
 
+/// Whether a caller may pay with a test-mode gateway while a live one is
+/// served: test money is kept for those who test, so that a buyer of the
+/// live platform never pays "with" the sandbox. Admins always may.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TestMode {
+    /// Only live gateways, when any is served (the default).
+    #[default]
+    NotAllowed,
+    /// Test-mode gateways too (the token's `test_mode` claim).
+    Allowed,
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
@@ -37,9 +49,27 @@ pub struct Actor {
     pub user_id: UserId,
     /// Their role.
     pub role: Role,
+    /// Whether they may use test-mode gateways next to live ones.
+    pub test_mode: TestMode,
 }
 
 impl Actor {
+    /// `user_id` in `role`, not allowed test mode.
+    pub const fn new(user_id: UserId, role: Role) -> Actor {
+        Actor { user_id, role, test_mode: TestMode::NotAllowed }
+    }
+
+    /// The same actor with `test_mode`.
+    pub const fn with_test_mode(self, test_mode: TestMode) -> Actor {
+        Actor { test_mode, ..self }
+    }
+
+    /// True when the actor may pay with a test-mode gateway while a live
+    /// one is served: admins, and callers allowed test mode.
+    pub fn may_use_test_mode(&self) -> bool {
+        self.is_admin() || self.test_mode == TestMode::Allowed
+    }
+
     /// True for admins.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin

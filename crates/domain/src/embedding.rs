@@ -24,7 +24,7 @@
 //!
 //! impl QuoteService {
 //!     async fn quote(&self, user: i64, course: i64, code: &str) -> String {
-//!         let actor = Actor { user_id: UserId::new(user), role: Role::Student };
+//!         let actor = Actor::new(UserId::new(user), Role::Student);
 //!         match self.coupons.validate(actor, code, ItemRef::course(course)).await {
 //!             Ok(CouponCheck::Valid { final_amount, .. }) => final_amount.to_string(),
 //!             Ok(CouponCheck::Invalid(reason)) => format!("refused: {}", reason.code()),

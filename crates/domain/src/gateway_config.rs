@@ -2,7 +2,7 @@
 //! credentials write-only (stored sealed, never shown back), one active
 //! configuration per provider. Environment variables remain the simplest
 //! way to configure a single deployment; an active stored configuration
-//! takes precedence over them at start-up.
+//! takes precedence over them, from the next request after it is stored.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,7 +106,7 @@ pub struct GatewayConfig {
     pub provider: PaymentMethod,
     /// Test or live.
     pub mode: GatewayMode,
-    /// Used at start-up when true.
+    /// Served when true.
     pub is_active: bool,
     /// Write-only secrets.
     pub credentials: GatewayCredentials,
@@ -125,7 +125,7 @@ pub struct GatewayConfigSummary {
     pub provider: PaymentMethod,
     /// Test or live.
     pub mode: GatewayMode,
-    /// Used at start-up when true.
+    /// Served when true.
     pub is_active: bool,
     /// Names of the credentials set.
     pub credential_names: Vec<String>,

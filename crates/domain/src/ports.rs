@@ -507,6 +507,24 @@ pub trait GatewayConfigRepository: Send + Sync {
     -> Result<Option<crate::gateway_config::GatewayConfig>, StoreError>;
 }
 
+/// Why the gateways could not be rebuilt from the stored configurations.
+/// The message names what failed, never a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the gateways could not be rebuilt: {0}")]
+pub struct GatewayReloadError(pub String);
+
+/// Serves the gateway configurations as stored now, without a restart: the
+/// application rebuilds its [`Gateways`] from its own settings and the
+/// active stored configurations, and replaces the set every use case sees.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait GatewayReloader: Send + Sync {
+    /// Rebuilds the served gateways if the stored configurations changed
+    /// since the last rebuild. When a gateway cannot be built the gateways
+    /// served MUST stay as they were, and the error is returned.
+    async fn reload(&self) -> Result<(), GatewayReloadError>;
+}
+
 /// A refund request, before the refundable amount is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefund {

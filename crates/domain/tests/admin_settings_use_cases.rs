@@ -1,6 +1,8 @@
 //! Gateway configurations and event endpoints against mocked stores: only
 //! admins change them, and the admin deciding reaches the store, which
-//! names them in the audit log in the change's own transaction.
+//! names them in the audit log in the change's own transaction. A stored
+//! gateway configuration is served at once (the reloader runs after the
+//! store).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -13,7 +15,9 @@ use domain::events::{EventEndpoint, RetryPolicy};
 use domain::gateway_config::{GatewayConfigSummary, GatewayCredentials, GatewayMode};
 use domain::ids::EndpointId;
 use domain::payment::PaymentMethod;
-use domain::ports::{MockEventDeliveryStore, MockEventSender, MockGatewayConfigRepository};
+use domain::ports::{
+    GatewayReloadError, MockEventDeliveryStore, MockEventSender, MockGatewayConfigRepository, MockGatewayReloader,
+};
 use domain::usecases::Forbidden;
 use domain::usecases::events::{EventError, EventPorts, EventService};
 use domain::usecases::gateway_configs::{GatewayConfigError, GatewayConfigService, PutGatewayConfig};
@@ -32,17 +36,23 @@ fn stripe_test_keys() -> PutGatewayConfig {
     }
 }
 
-fn configs(repository: MockGatewayConfigRepository) -> GatewayConfigService {
-    GatewayConfigService::new(Arc::new(repository), fixed_clock(), sequential_ids())
+fn configs(repository: MockGatewayConfigRepository, reloader: MockGatewayReloader) -> GatewayConfigService {
+    GatewayConfigService::new(Arc::new(repository), Arc::new(reloader), fixed_clock(), sequential_ids())
 }
 
-#[test]
-fn a_gateway_configuration_is_stored_on_the_admin_s_behalf() {
+fn reloads(times: usize) -> MockGatewayReloader {
+    let mut reloader = MockGatewayReloader::new();
+    reloader.expect_reload().times(times).returning(|| Ok(()));
+    reloader
+}
+
+fn storing(sequence: &mut mockall::Sequence) -> MockGatewayConfigRepository {
     let mut repository = MockGatewayConfigRepository::new();
     repository
         .expect_put()
         .withf(|config, by| config.provider == PaymentMethod::Stripe && *by == admin())
         .times(1)
+        .in_sequence(sequence)
         .returning(|config, _| {
             Ok(GatewayConfigSummary {
                 id: config.id,
@@ -54,10 +64,35 @@ fn a_gateway_configuration_is_stored_on_the_admin_s_behalf() {
                 updated_at: config.updated_at,
             })
         });
+    repository
+}
 
-    let stored = block_on(configs(repository).put(admin(), stripe_test_keys())).unwrap();
+#[test]
+fn a_gateway_configuration_is_stored_on_the_admin_s_behalf_then_served() {
+    let mut sequence = mockall::Sequence::new();
+    let repository = storing(&mut sequence);
+    let mut reloader = MockGatewayReloader::new();
+    reloader.expect_reload().times(1).in_sequence(&mut sequence).returning(|| Ok(()));
+
+    let stored = block_on(configs(repository, reloader).put(admin(), stripe_test_keys())).unwrap();
 
     assert_eq!((stored.mode, stored.updated_at), (GatewayMode::Test, now()));
+}
+
+#[test]
+fn a_configuration_whose_gateway_cannot_be_built_stays_stored() {
+    let mut sequence = mockall::Sequence::new();
+    let repository = storing(&mut sequence);
+    let mut reloader = MockGatewayReloader::new();
+    reloader
+        .expect_reload()
+        .times(1)
+        .in_sequence(&mut sequence)
+        .returning(|| Err(GatewayReloadError("setting up Stripe: connection failed".to_owned())));
+
+    let stored = block_on(configs(repository, reloader).put(admin(), stripe_test_keys()));
+
+    assert_eq!(stored.map(|s| s.is_active), Ok(true), "stored; the previous gateways are still served");
 }
 
 #[test]
@@ -66,7 +101,7 @@ fn only_admins_configure_gateways_and_a_refusal_stores_nothing() {
         let mut repository = MockGatewayConfigRepository::new();
         repository.expect_put().never();
         assert_eq!(
-            block_on(configs(repository).put(actor, stripe_test_keys())),
+            block_on(configs(repository, reloads(0)).put(actor, stripe_test_keys())),
             Err(GatewayConfigError::Forbidden(Forbidden))
         );
     }
@@ -74,7 +109,7 @@ fn only_admins_configure_gateways_and_a_refusal_stores_nothing() {
     repository.expect_put().never();
     let missing = PutGatewayConfig { credentials: GatewayCredentials::new(BTreeMap::new()), ..stripe_test_keys() };
     assert!(matches!(
-        block_on(configs(repository).put(admin(), missing)),
+        block_on(configs(repository, reloads(0)).put(admin(), missing)),
         Err(GatewayConfigError::MissingCredential(_))
     ));
 }

@@ -291,7 +291,7 @@ fn an_admin_rejects_with_a_reason_and_the_money_is_returned() {
 fn only_the_instructor_who_asked_cancels_and_not_once_it_is_sent() {
     let (service, stored, _) =
         World::new().holding(payout(PayoutMethod::BankTransfer, PayoutStatus::Requested)).service();
-    let other_instructor = domain::usecases::Actor { user_id: STRANGER, role: domain::usecases::Role::Instructor };
+    let other_instructor = domain::usecases::Actor::new(STRANGER, domain::usecases::Role::Instructor);
 
     assert_eq!(block_on(service.cancel(other_instructor, PAYOUT)), Err(PayoutError::NotFound));
     assert_eq!(block_on(service.cancel(instructor(), PAYOUT)).unwrap().status, PayoutStatus::Cancelled);

@@ -33,7 +33,7 @@ fn the_idempotency_store_mock_replays_what_it_is_told_for_the_owner_it_is_told()
 fn the_console_store_mock_finds_the_session_it_is_given() {
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
     let session = ConsoleSession {
-        actor: Actor { user_id: UserId::new(1), role: Role::Admin },
+        actor: Actor::new(UserId::new(1), Role::Admin),
         csrf_token: "csrf".to_owned(),
         expires_at: now + chrono::Duration::hours(8),
     };

@@ -39,7 +39,7 @@ pub async fn gateways(state: web::Data<AppState>, user: ConsoleUser) -> Result<H
     let stored = state.gateway_configs.list(user.actor).await.map_err(to_api)?;
     let find = |p: PaymentMethod, m: GatewayMode| stored.iter().find(|s| s.provider == p && s.mode == m);
     let body = html! {
-        p.notice { "Credentials are write-only: they are stored sealed and never shown. Saving replaces them all, so enter every one again to change anything. A change takes effect at the next start." }
+        p.notice { "Credentials are write-only: they are stored sealed and never shown. Saving replaces them all, so enter every one again to change anything. A change is served from the next request on (other instances within SKILLPAY_GATEWAY_REFRESH_SECS)." }
         @for provider in providers() {
             @for mode in MODES {
                 @let current = find(provider, mode);

@@ -38,6 +38,13 @@ const CONFLICT: &str = "The object's current state does not allow this: its stat
                         (`idempotency_request_in_progress`), or a rule such as a unique coupon code; `code` says \
                         which.";
 const GATEWAY_REFUSED: &str = "The payment gateway refused the request (`gateway_rejected`), e.g. a declined card.";
+const PURCHASE_REFUSED: &str = "The purchase is refused: invalid fields (`validation_failed`, listed in `errors`), \
+                                the item is not on sale (`item_inactive`) or priced above the maximum \
+                                (`amount_too_large`), the coupon does not apply (`coupon_not_applicable`, with its \
+                                reason), no gateway serves the method (`payment_method_unavailable`), the method \
+                                is a test-mode one next to live gateways and the token has no test_mode claim \
+                                (`test_mode_not_allowed`), or the Idempotency-Key was used with another body \
+                                (`idempotency_key_reused`). Nothing is written.";
 const GATEWAY_DOWN: &str = "The payment gateway did not answer or failed (`gateway_unavailable`); retry later.";
 const NAMED_NOT_FOUND: &str = "An object the body names (course, event or payment) does not exist, or is not one \
                                this caller may see (`item_not_found`, `not_found`).";
@@ -85,6 +92,8 @@ pub enum PurchaseProblems {
     NamedNotFound(Problem),
     #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
     Conflict(Problem),
+    #[response(status = 422, description = PURCHASE_REFUSED, content_type = PROBLEM_JSON)]
+    PurchaseRefused(Problem),
     #[response(status = 429, description = RATE_LIMITED, content_type = PROBLEM_JSON)]
     RateLimited(Problem),
     #[response(status = 502, description = GATEWAY_DOWN, content_type = PROBLEM_JSON)]

@@ -22,7 +22,8 @@ use crate::openapi::problems::SecretProblems;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutGatewayConfigBody {
-    /// Use this configuration at start-up (deactivates the other mode).
+    /// Serve this configuration (deactivates the other mode); `false` stops
+    /// serving it (the environment's settings apply again).
     pub is_active: bool,
     /// Stripe: `secret_key` (required), `webhook_secret` (comma-separated
     /// during rotation). PayPal: `client_id`, `client_secret` (required),
@@ -47,7 +48,7 @@ pub struct GatewayConfigView {
     pub provider: String,
     /// `test` or `live`.
     pub mode: String,
-    /// Used at start-up.
+    /// Served.
     pub is_active: bool,
     /// Names of the credentials set (never their values).
     pub credential_names: Vec<String>,
@@ -86,7 +87,8 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
 }
 
 /// Creates or replaces the configuration of a gateway in one mode (admin).
-/// Takes effect at the next start of the service.
+/// Served from the next request on, without a restart (by other instances
+/// within `SKILLPAY_GATEWAY_REFRESH_SECS`).
 #[utoipa::path(tag = "admin",
     params(("provider" = String, Path, description = "`stripe` or `paypal`"), ("mode" = String, Path, description = "`test` or `live`")),
     request_body = PutGatewayConfigBody,

@@ -33,6 +33,9 @@ pub const DEFAULT_PAYPAL_RETURN_URL: &str = "http://localhost:3000/checkout/payp
 pub const DEFAULT_PAYPAL_CANCEL_URL: &str = "http://localhost:3000/checkout/paypal/cancel";
 /// Default seconds between sweeps over open payments.
 pub const DEFAULT_RECONCILE_INTERVAL_SECS: u64 = 60;
+/// Default seconds between re-reads of the stored gateway configurations
+/// (another instance may have stored one).
+pub const DEFAULT_GATEWAY_REFRESH_SECS: u64 = 30;
 /// Default age (seconds) from which an open payment is re-checked.
 pub const DEFAULT_RECONCILE_AFTER_SECS: i64 = 300;
 /// Default minutes after which an unpaid payment expires.
@@ -102,6 +105,8 @@ pub struct Config {
     pub paypal: Option<PaypalSettings>,
     /// Seconds between sweeps over open payments.
     pub reconcile_interval_secs: u64,
+    /// Seconds between re-reads of the stored gateway configurations.
+    pub gateway_refresh_secs: u64,
     /// Open payments older than this are re-checked with their gateway.
     pub reconcile_after_secs: i64,
     /// Payments still unpaid this many minutes after creation expire.
@@ -220,6 +225,7 @@ impl TryFrom<Settings> for Config {
             stripe_api_base: settings.stripe_api_base,
             paypal,
             reconcile_interval_secs: settings.reconcile_interval_secs,
+            gateway_refresh_secs: settings.gateway_refresh_secs,
             reconcile_after_secs: settings.reconcile_after_secs,
             payment_expiry_minutes: settings.payment_expiry_minutes,
             refund_window_days: settings.refund_window_days,

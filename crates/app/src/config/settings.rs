@@ -14,11 +14,11 @@ use rust_decimal::Decimal;
 use super::parse::{self, FeeRates, Fees, Secret, Setting, Threshold};
 use super::{
     DEFAULT_BIND, DEFAULT_BREAKER_COOLDOWN_SECS, DEFAULT_BREAKER_FAILURES, DEFAULT_DB_POOL_SIZE, DEFAULT_EVENT_POLL_MS,
-    DEFAULT_EVENT_TIMEOUT_SECS, DEFAULT_HTTP_WORKERS, DEFAULT_MAX_AMOUNT_MAJOR, DEFAULT_MIN_PAYOUT,
-    DEFAULT_PAYMENT_EXPIRY_MINUTES, DEFAULT_PAYOUT_HOLD_DAYS, DEFAULT_PAYPAL_CANCEL_URL, DEFAULT_PAYPAL_RETURN_URL,
-    DEFAULT_PLATFORM_FEE_RATE, DEFAULT_RECONCILE_AFTER_SECS, DEFAULT_RECONCILE_INTERVAL_SECS,
-    DEFAULT_REFUND_WINDOW_DAYS, DEFAULT_SECOND_APPROVAL_ABOVE, DEFAULT_SHUTDOWN_DRAIN_SECS,
-    DEFAULT_SHUTDOWN_TIMEOUT_SECS, MIN_IDEMPOTENCY_TTL_HOURS,
+    DEFAULT_EVENT_TIMEOUT_SECS, DEFAULT_GATEWAY_REFRESH_SECS, DEFAULT_HTTP_WORKERS, DEFAULT_MAX_AMOUNT_MAJOR,
+    DEFAULT_MIN_PAYOUT, DEFAULT_PAYMENT_EXPIRY_MINUTES, DEFAULT_PAYOUT_HOLD_DAYS, DEFAULT_PAYPAL_CANCEL_URL,
+    DEFAULT_PAYPAL_RETURN_URL, DEFAULT_PLATFORM_FEE_RATE, DEFAULT_RECONCILE_AFTER_SECS,
+    DEFAULT_RECONCILE_INTERVAL_SECS, DEFAULT_REFUND_WINDOW_DAYS, DEFAULT_SECOND_APPROVAL_ABOVE,
+    DEFAULT_SHUTDOWN_DRAIN_SECS, DEFAULT_SHUTDOWN_TIMEOUT_SECS, MIN_IDEMPOTENCY_TTL_HOURS,
 };
 
 /// The database's address, all that `migrate` and `ledger verify` need.
@@ -128,6 +128,15 @@ pub struct Settings {
         value_parser = Setting(parse::positive::<u64>)
     )]
     pub reconcile_interval_secs: u64,
+    /// Seconds between re-reads of the stored gateway configurations, so a
+    /// configuration stored through another instance is served here too
+    #[arg(
+        long,
+        env = "SKILLPAY_GATEWAY_REFRESH_SECS",
+        default_value_t = DEFAULT_GATEWAY_REFRESH_SECS,
+        value_parser = Setting(parse::positive::<u64>)
+    )]
+    pub gateway_refresh_secs: u64,
     /// Open payments older than this are re-checked with their gateway
     #[arg(
         long,

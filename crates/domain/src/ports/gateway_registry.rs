@@ -3,12 +3,19 @@
 //! send payouts, verify webhooks). [`Gateways`] holds the descriptors and
 //! answers each use case with the capability it needs; a gateway that
 //! lacks one is simply absent for it (no stub methods).
+//!
+//! The gateways served can change while the service runs (an admin stores
+//! a gateway configuration): [`Gateways`] is a handle on the current set,
+//! shared by every use case, and [`Gateways::replace`] swaps the set for
+//! all of them at once. It also holds the rule that keeps test money away
+//! from live buyers ([`Gateways::for_payment_by`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use super::{DisputeGateway, PaymentGateway, PayoutGateway, PayoutGateways, RefundGateway, WebhookVerifier};
+use crate::actor::Actor;
 use crate::gateway_config::GatewayMode;
 use crate::payment::PaymentMethod;
 use crate::payout::PayoutMethod;
@@ -132,20 +139,62 @@ impl fmt::Debug for GatewayDescriptor {
     }
 }
 
-/// The gateways registered, by method.
+/// The gateways served at one moment, by method; never changed once
+/// shared (a change builds a new set).
 #[derive(Clone, Default)]
-pub struct Gateways(BTreeMap<PaymentMethod, GatewayDescriptor>);
+struct ServedSet(BTreeMap<PaymentMethod, GatewayDescriptor>);
+
+impl ServedSet {
+    fn serves_live(&self) -> bool {
+        self.0.values().any(|g| g.mode == GatewayMode::Live)
+    }
+}
+
+/// The gateways served, by method.
+///
+/// A cheap handle: clones share one current set, and [`Gateways::replace`]
+/// swaps it for every clone at once, so a new gateway configuration serves
+/// from the next lookup on without a restart. A lookup answers from the set
+/// current at that moment and hands out the gateway itself (an `Arc`), so a
+/// request in flight finishes on the gateway it started with.
+#[derive(Clone, Default)]
+pub struct Gateways(Arc<RwLock<Arc<ServedSet>>>);
+
+/// A test-mode gateway was asked for, next to a live one, by a caller not
+/// allowed test mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is a test-mode method, and this caller may pay only with live gateways")]
+pub struct TestModeNotAllowed(pub PaymentMethod);
 
 impl Gateways {
     /// No gateway.
     pub fn new() -> Self {
-        Self(BTreeMap::new())
+        Self::default()
+    }
+
+    /// The set served now. The lock is held only to clone an `Arc`, so
+    /// readers never wait on a gateway call; a poisoned lock still holds a
+    /// whole set (a writer only assigns one), so it is read anyway.
+    fn current(&self) -> Arc<ServedSet> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set(&self, set: Arc<ServedSet>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = set;
     }
 
     /// Registers a gateway; a later one for the same method replaces it.
-    pub fn register(mut self, gateway: GatewayDescriptor) -> Self {
-        self.0.insert(gateway.method, gateway);
+    pub fn register(self, gateway: GatewayDescriptor) -> Self {
+        let mut set = ServedSet::clone(&self.current());
+        set.0.insert(gateway.method, gateway);
+        self.set(Arc::new(set));
         self
+    }
+
+    /// Serves `with`'s gateways from now on, through this handle and every
+    /// clone of it; lookups already answered keep their gateway.
+    pub fn replace(&self, with: &Gateways) {
+        self.set(with.current());
     }
 
     /// Registers a gateway that only takes payments, as a test gateway
@@ -156,50 +205,135 @@ impl Gateways {
 
     /// The gateway taking payments of `method`, if registered.
     pub fn for_method(&self, method: PaymentMethod) -> Option<Arc<dyn PaymentGateway>> {
-        self.0.get(&method).map(|g| g.payments.clone())
+        self.current().0.get(&method).map(|g| g.payments.clone())
+    }
+
+    /// The gateway that would take `actor`'s payment by `method` (`None`
+    /// when none is registered), under the rule that keeps test and live
+    /// money apart: while any live gateway is served, a test-mode gateway
+    /// takes payments only from callers who may use test mode (admins, and
+    /// tokens with the `test_mode` claim). When only test-mode gateways are
+    /// served (development, demos) no live money can be reached, and anyone
+    /// may use them.
+    pub fn for_payment_by(
+        &self,
+        method: PaymentMethod,
+        actor: &Actor,
+    ) -> Result<Option<Arc<dyn PaymentGateway>>, TestModeNotAllowed> {
+        let set = self.current();
+        let Some(gateway) = set.0.get(&method) else {
+            return Ok(None);
+        };
+        if gateway.mode == GatewayMode::Test && set.serves_live() && !actor.may_use_test_mode() {
+            return Err(TestModeNotAllowed(method));
+        }
+        Ok(Some(gateway.payments.clone()))
     }
 
     /// The refunds of `method`'s gateway, if it refunds.
     pub fn refunds(&self, method: PaymentMethod) -> Option<Arc<dyn RefundGateway>> {
-        self.0.get(&method).and_then(|g| g.refunds.clone())
+        self.current().0.get(&method).and_then(|g| g.refunds.clone())
     }
 
     /// The disputes of `method`'s gateway, if it has any.
     pub fn disputes(&self, method: PaymentMethod) -> Option<Arc<dyn DisputeGateway>> {
-        self.0.get(&method).and_then(|g| g.disputes.clone())
+        self.current().0.get(&method).and_then(|g| g.disputes.clone())
+    }
+
+    /// The webhook verifier of `method`'s gateway, if it has webhooks.
+    pub fn webhook_verifier(&self, method: PaymentMethod) -> Option<Arc<dyn WebhookVerifier>> {
+        self.current().0.get(&method).and_then(|g| g.webhooks.clone())
     }
 
     /// The webhook verifiers, one per gateway that has webhooks.
     pub fn webhook_verifiers(&self) -> Vec<Arc<dyn WebhookVerifier>> {
-        self.0.values().filter_map(|g| g.webhooks.clone()).collect()
+        self.current().0.values().filter_map(|g| g.webhooks.clone()).collect()
     }
 
-    /// The payout rails, one per payout method: a real rail wins over a
-    /// stand-in for the same method.
+    /// The payout rails, following this registry (a replacement is seen
+    /// by the next lookup): one per payout method, a real rail winning over
+    /// a stand-in for the same method.
     pub fn payout_gateways(&self) -> PayoutGateways {
+        PayoutGateways::following(self.clone())
+    }
+
+    /// The payout rails served now, one per payout method: a real rail
+    /// wins over a stand-in for the same method.
+    pub(crate) fn payout_rails(&self) -> HashMap<PayoutMethod, Arc<dyn PayoutGateway>> {
+        let set = self.current();
         let mut chosen: BTreeMap<PayoutMethod, &PayoutRail> = BTreeMap::new();
-        for rail in self.0.values().flat_map(|g| &g.payouts) {
+        for rail in set.0.values().flat_map(|g| &g.payouts) {
             let method = rail.gateway.method();
             if chosen.get(&method).is_none_or(|held| held.stand_in && !rail.stand_in) {
                 chosen.insert(method, rail);
             }
         }
-        chosen.into_values().fold(PayoutGateways::new(), |rails, rail| rails.with(rail.gateway.clone()))
+        chosen.into_iter().map(|(method, rail)| (method, rail.gateway.clone())).collect()
     }
 
     /// Methods with a gateway, in a stable order.
     pub fn methods(&self) -> Vec<PaymentMethod> {
-        self.0.keys().copied().collect()
+        self.current().0.keys().copied().collect()
     }
 
-    /// The registered gateways.
-    pub fn descriptors(&self) -> impl Iterator<Item = &GatewayDescriptor> {
-        self.0.values()
+    /// The gateways served now, by method.
+    pub fn descriptors(&self) -> Vec<GatewayDescriptor> {
+        self.current().0.values().cloned().collect()
     }
 }
 
 impl fmt::Debug for Gateways {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.values()).finish()
+        f.debug_list().entries(self.current().0.values()).finish()
+    }
+}
+
+/// The webhook verifiers, by gateway: a fixed list, or those of a
+/// [`Gateways`] registry as it is at each lookup (so a verifier built from
+/// a new configuration, with its new secrets, serves the next webhook).
+#[derive(Clone)]
+pub struct WebhookVerifiers(VerifierSource);
+
+#[derive(Clone)]
+enum VerifierSource {
+    Fixed(HashMap<PaymentMethod, Arc<dyn WebhookVerifier>>),
+    Registry(Gateways),
+}
+
+impl WebhookVerifiers {
+    /// The verifier of `provider`'s webhooks, if it has one.
+    pub fn get(&self, provider: &PaymentMethod) -> Option<Arc<dyn WebhookVerifier>> {
+        match &self.0 {
+            VerifierSource::Fixed(verifiers) => verifiers.get(provider).cloned(),
+            VerifierSource::Registry(gateways) => gateways.webhook_verifier(*provider),
+        }
+    }
+}
+
+impl From<Vec<Arc<dyn WebhookVerifier>>> for WebhookVerifiers {
+    fn from(verifiers: Vec<Arc<dyn WebhookVerifier>>) -> Self {
+        Self(VerifierSource::Fixed(verifiers.into_iter().map(|v| (v.provider(), v)).collect()))
+    }
+}
+
+/// A list of one kind of verifier (a test's mock, say).
+impl<V: WebhookVerifier + 'static> From<Vec<Arc<V>>> for WebhookVerifiers {
+    fn from(verifiers: Vec<Arc<V>>) -> Self {
+        Self::from(verifiers.into_iter().map(|v| v as Arc<dyn WebhookVerifier>).collect::<Vec<_>>())
+    }
+}
+
+impl From<Gateways> for WebhookVerifiers {
+    fn from(gateways: Gateways) -> Self {
+        Self(VerifierSource::Registry(gateways))
+    }
+}
+
+impl fmt::Debug for WebhookVerifiers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            VerifierSource::Fixed(verifiers) => f.debug_list().entries(verifiers.keys()).finish(),
+            VerifierSource::Registry(gateways) => f.debug_tuple("Registry").field(&gateways.methods()).finish(),
+        }
     }
 }

@@ -175,30 +175,61 @@ pub trait PayoutGateway: Send + Sync {
     async fn payout_status(&self, provider_payout_id: &str) -> Result<GatewayPayoutState, GatewayError>;
 }
 
-/// The payout gateways configured, by method.
-#[derive(Clone, Default)]
-pub struct PayoutGateways(HashMap<PayoutMethod, Arc<dyn PayoutGateway>>);
+/// The payout gateways configured, by method: a fixed set, or the rails of
+/// a [`super::Gateways`] registry as it is at each lookup (so a rail built
+/// from a new gateway configuration serves the next payout).
+#[derive(Clone)]
+pub struct PayoutGateways(Rails);
+
+#[derive(Clone)]
+enum Rails {
+    Fixed(HashMap<PayoutMethod, Arc<dyn PayoutGateway>>),
+    Registry(super::Gateways),
+}
+
+impl Default for PayoutGateways {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl PayoutGateways {
     /// No gateway (bank transfers need none).
     pub fn new() -> Self {
-        Self(HashMap::new())
+        Self(Rails::Fixed(HashMap::new()))
     }
 
-    /// Adds a gateway for the method it serves.
-    pub fn with(mut self, gateway: Arc<dyn PayoutGateway>) -> Self {
-        self.0.insert(gateway.method(), gateway);
-        self
+    /// The rails of `gateways`, read at each lookup.
+    pub fn following(gateways: super::Gateways) -> Self {
+        Self(Rails::Registry(gateways))
+    }
+
+    /// Adds a gateway for the method it serves (to the rails served now,
+    /// when these follow a registry: the result no longer follows it).
+    pub fn with(self, gateway: Arc<dyn PayoutGateway>) -> Self {
+        let mut rails = self.rails();
+        rails.insert(gateway.method(), gateway);
+        Self(Rails::Fixed(rails))
+    }
+
+    fn rails(&self) -> HashMap<PayoutMethod, Arc<dyn PayoutGateway>> {
+        match &self.0 {
+            Rails::Fixed(rails) => rails.clone(),
+            Rails::Registry(gateways) => gateways.payout_rails(),
+        }
     }
 
     /// The gateway serving `method`, if configured.
     pub fn for_method(&self, method: PayoutMethod) -> Option<Arc<dyn PayoutGateway>> {
-        self.0.get(&method).cloned()
+        match &self.0 {
+            Rails::Fixed(rails) => rails.get(&method).cloned(),
+            Rails::Registry(gateways) => gateways.payout_rails().remove(&method),
+        }
     }
 
     /// Methods with a gateway.
     pub fn methods(&self) -> Vec<PayoutMethod> {
-        let mut methods: Vec<_> = self.0.keys().copied().collect();
+        let mut methods: Vec<_> = self.rails().into_keys().collect();
         methods.sort();
         methods
     }

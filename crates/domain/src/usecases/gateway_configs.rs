@@ -1,4 +1,6 @@
-//! Admin use cases over stored gateway configurations.
+//! Admin use cases over stored gateway configurations. A stored change is
+//! served from the next request on, without a restart: after it is stored
+//! the [`GatewayReloader`] rebuilds the gateways.
 
 use std::sync::Arc;
 
@@ -6,7 +8,9 @@ use crate::gateway_config::{
     GatewayConfig, GatewayConfigSummary, GatewayCredentials, GatewayMode, credential_names, credentials_mode,
 };
 use crate::payment::PaymentMethod;
-use crate::ports::{Clock, GatewayConfigRepository, IdGenerator, PutGatewayConfigError, StoreError};
+use crate::ports::{
+    Clock, GatewayConfigRepository, GatewayReloadError, GatewayReloader, IdGenerator, PutGatewayConfigError, StoreError,
+};
 use crate::usecases::{Actor, Forbidden};
 
 /// An admin's configuration of a gateway.
@@ -16,7 +20,7 @@ pub struct PutGatewayConfig {
     pub provider: PaymentMethod,
     /// Test or live.
     pub mode: GatewayMode,
-    /// Use it at start-up.
+    /// Serve it (and deactivate the provider's other mode).
     pub is_active: bool,
     /// The credentials (write-only).
     pub credentials: GatewayCredentials,
@@ -58,17 +62,25 @@ pub enum GatewayConfigError {
 #[derive(Clone)]
 pub struct GatewayConfigService {
     repository: Arc<dyn GatewayConfigRepository>,
+    reloader: Arc<dyn GatewayReloader>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
 }
 
 impl GatewayConfigService {
-    /// A service over the given ports.
-    pub fn new(repository: Arc<dyn GatewayConfigRepository>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>) -> Self {
-        Self { repository, clock, ids }
+    /// A service over the given ports; `reloader` serves what is stored.
+    pub fn new(
+        repository: Arc<dyn GatewayConfigRepository>,
+        reloader: Arc<dyn GatewayReloader>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
+        Self { repository, reloader, clock, ids }
     }
 
-    /// Creates or replaces the configuration of (provider, mode).
+    /// Creates or replaces the configuration of (provider, mode), and
+    /// serves it (or, deactivated, stops serving it) from the next request
+    /// on.
     pub async fn put(&self, actor: Actor, input: PutGatewayConfig) -> Result<GatewayConfigSummary, GatewayConfigError> {
         actor.require_admin()?;
         let (allowed, required) = credential_names(input.provider).ok_or(GatewayConfigError::UnsupportedProvider)?;
@@ -95,10 +107,21 @@ impl GatewayConfigService {
             api_base: input.api_base,
             updated_at: self.clock.now(),
         };
-        self.repository.put(config, actor).await.map_err(|e| match e {
+        let stored = self.repository.put(config, actor).await.map_err(|e| match e {
             PutGatewayConfigError::Store(e) => GatewayConfigError::Store(e),
             other => GatewayConfigError::NoEncryptionKey(other),
-        })
+        })?;
+        // The change is stored whatever happens next. A gateway that cannot
+        // be built leaves the previous ones serving (the reloader reports
+        // why), and the periodic refresh tries again.
+        let _kept_previous_gateways = self.reloader.reload().await;
+        Ok(stored)
+    }
+
+    /// Serves the stored configurations if they changed (another instance
+    /// stored one, or at start-up): the service's own periodic refresh.
+    pub async fn refresh(&self) -> Result<(), GatewayReloadError> {
+        self.reloader.reload().await
     }
 
     /// Every configuration, without credential values (admin only).

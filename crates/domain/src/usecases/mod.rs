@@ -19,4 +19,4 @@ pub mod refunds;
 pub mod stats;
 pub mod webhooks;
 
-pub use crate::actor::{Actor, Decision, Forbidden, Role};
+pub use crate::actor::{Actor, Decision, Forbidden, Role, TestMode};

@@ -26,6 +26,7 @@ use crate::payment::{
 use crate::ports::{
     Catalog, ChangeOutcome, Clock, CouponRepository, CreatePaymentStoreError, GatewayError, GatewayOutcome, Gateways,
     IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange, StoreError,
+    TestModeNotAllowed,
 };
 use crate::usecases::Actor;
 use crate::usecases::refunds::RefundService;
@@ -119,6 +120,10 @@ pub enum CreatePaymentError {
     /// No gateway is configured for the method.
     #[error("payment method {0:?} is not available")]
     MethodUnavailable(PaymentMethod),
+    /// The method's gateway is in test mode, a live one is served too, and
+    /// the actor may not use test mode: nothing was written.
+    #[error(transparent)]
+    TestModeNotAllowed(#[from] TestModeNotAllowed),
     /// The gateway failed; the payment was marked failed and its coupon use
     /// given back.
     #[error(transparent)]
@@ -206,7 +211,11 @@ impl PaymentService {
     /// Creates a payment for `actor` at the catalog price, less any coupon.
     ///
     /// A payment discounted to zero completes at once with no gateway call.
+    /// A test-mode method next to a live gateway is refused first, before
+    /// anything is read or written, unless the actor may use test mode.
     pub async fn create(&self, actor: Actor, command: CreatePayment) -> Result<PaymentWithAction, CreatePaymentError> {
+        // Looked up once: a gateway replaced meanwhile does not change this request.
+        let served = self.ports.gateways.for_payment_by(command.method, &actor)?;
         let now = self.ports.clock.now();
         let item = self.ports.catalog.find(command.item).await?.ok_or(CreatePaymentError::ItemNotFound)?;
         if item.availability != Availability::Active {
@@ -233,7 +242,7 @@ impl PaymentService {
         };
         let amount = item.price.checked_sub(discount)?;
         let free = amount.is_zero();
-        let gateway = match (free, self.ports.gateways.for_method(command.method)) {
+        let gateway = match (free, served) {
             (true, _) => None,
             (false, Some(gateway)) => Some(gateway),
             (false, None) => return Err(CreatePaymentError::MethodUnavailable(command.method)),

@@ -119,7 +119,7 @@ mod tests {
     }
 
     fn actor(role: Role) -> Actor {
-        Actor { user_id: UserId::new(1), role }
+        Actor::new(UserId::new(1), role)
     }
 
     #[test]

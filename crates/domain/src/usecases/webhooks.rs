@@ -12,14 +12,13 @@
 //! the process dies between them, the redelivered event changes nothing and
 //! is then marked.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::payment::PaymentMethod;
 use crate::ports::GatewayError;
 use crate::ports::{
     ReplayClaim, StoreError, WebhookAction, WebhookClaim, WebhookError, WebhookLog, WebhookLogId, WebhookRequest,
-    WebhookVerifier,
+    WebhookVerifiers,
 };
 use crate::usecases::disputes::{DisputeError, DisputeService};
 use crate::usecases::payments::PaymentService;
@@ -82,7 +81,7 @@ pub enum ReplayWebhookError {
 /// Webhook use cases.
 #[derive(Clone)]
 pub struct WebhookService {
-    verifiers: HashMap<PaymentMethod, Arc<dyn WebhookVerifier>>,
+    verifiers: WebhookVerifiers,
     log: Arc<dyn WebhookLog>,
     payments: PaymentService,
     refunds: RefundService,
@@ -91,16 +90,18 @@ pub struct WebhookService {
 }
 
 impl WebhookService {
-    /// A service for the given verifiers (one per gateway).
+    /// A service for the given verifiers (one per gateway): a list, or a
+    /// `Gateways` registry whose verifiers are looked up at each webhook,
+    /// so a replaced gateway's new secrets apply to the next one.
     pub fn new(
-        verifiers: Vec<Arc<dyn WebhookVerifier>>,
+        verifiers: impl Into<WebhookVerifiers>,
         log: Arc<dyn WebhookLog>,
         payments: PaymentService,
         refunds: RefundService,
         disputes: DisputeService,
         payouts: PayoutService,
     ) -> Self {
-        let verifiers = verifiers.into_iter().map(|v| (v.provider(), v)).collect();
+        let verifiers = verifiers.into();
         Self { verifiers, log, payments, refunds, disputes, payouts }
     }
 

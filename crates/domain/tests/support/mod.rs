@@ -26,19 +26,19 @@ pub const STRANGER: UserId = UserId::new(4);
 pub const COURSE: ItemRef = ItemRef::course(10);
 
 pub fn student() -> Actor {
-    Actor { user_id: STUDENT, role: Role::Student }
+    Actor::new(STUDENT, Role::Student)
 }
 
 pub fn instructor() -> Actor {
-    Actor { user_id: INSTRUCTOR, role: Role::Instructor }
+    Actor::new(INSTRUCTOR, Role::Instructor)
 }
 
 pub fn admin() -> Actor {
-    Actor { user_id: ADMIN, role: Role::Admin }
+    Actor::new(ADMIN, Role::Admin)
 }
 
 pub fn stranger() -> Actor {
-    Actor { user_id: STRANGER, role: Role::Student }
+    Actor::new(STRANGER, Role::Student)
 }
 
 pub fn now() -> DateTime<Utc> {
