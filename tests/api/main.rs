@@ -15,6 +15,7 @@ mod event_order;
 mod events;
 mod fuzz_bodies;
 mod gateway_configs;
+mod gateway_fees;
 mod gateway_refunds;
 mod hot_row;
 mod idempotency;

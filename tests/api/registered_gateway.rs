@@ -58,6 +58,10 @@ impl PaymentGateway for TestGateway {
         let paid = self.paid_elsewhere.lock().unwrap().contains(provider_payment_id);
         Ok(if paid { GatewayOutcome::Succeeded } else { GatewayOutcome::AwaitingBuyer })
     }
+    /// It keeps 3.5 % of every charge.
+    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+        Ok(Some(Money::from_minor(payment.amount.minor() * 35 / 1000, payment.amount.currency())))
+    }
 }
 
 #[async_trait]
@@ -110,11 +114,16 @@ impl WebhookVerifier for TestVerifier {
 }
 
 pub(crate) async fn app_with_test_gateway() -> (TestApp, Arc<TestGateway>) {
+    app_with_test_gateway_and(&[]).await
+}
+
+/// [`app_with_test_gateway`] with `settings`.
+pub(crate) async fn app_with_test_gateway_and(settings: &[(&str, &str)]) -> (TestApp, Arc<TestGateway>) {
     let gateway = Arc::new(TestGateway::default());
     let descriptor = GatewayDescriptor::new(GatewayMode::Test, gateway.clone())
         .refunds(gateway.clone())
         .webhooks(Arc::new(TestVerifier));
-    let app = spawn_app_with_gateways(&[], vec![descriptor]).await;
+    let app = spawn_app_with_gateways(settings, vec![descriptor]).await;
     app.put_course(1, "50.00", "USD").await;
     (app, gateway)
 }

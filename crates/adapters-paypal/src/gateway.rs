@@ -159,6 +159,21 @@ impl PaymentGateway for PaypalGateway {
         let order: Order = self.client.send(&call).await?.success()?.json("order")?;
         outcome::of_order(&order)
     }
+
+    /// The capture's `seller_receivable_breakdown.paypal_fee`, read from
+    /// the order; `None` until PayPal reports it. A capture without a fee
+    /// in its breakdown kept none.
+    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+        let id = payment.provider_payment_id.as_deref().ok_or(GatewayError::UnknownPayment)?;
+        let order: Order = self.client.send(&Call::get(order_path(id)?)).await?.success()?.json("order")?;
+        let Some(breakdown) = order.captures().find_map(|c| c.seller_receivable_breakdown.as_ref()) else {
+            return Ok(None);
+        };
+        match &breakdown.paypal_fee {
+            Some(fee) => fee.to_money().map(Some).ok_or(CallError::Unreadable("PayPal fee").into()),
+            None => Ok(Some(Money::zero(payment.amount.currency()))),
+        }
+    }
 }
 
 #[async_trait]

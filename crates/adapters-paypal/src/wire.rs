@@ -167,6 +167,16 @@ pub(crate) struct Capture {
     pub id: Option<String>,
     pub status: Option<CaptureStatus>,
     pub status_details: Option<CaptureStatusDetails>,
+    /// What PayPal kept and what the seller receives, once PayPal says.
+    #[serde(default)]
+    pub seller_receivable_breakdown: Option<SellerReceivableBreakdown>,
+}
+
+/// `seller_receivable_breakdown`, as far as we read it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SellerReceivableBreakdown {
+    /// PayPal's fee, in the capture's currency.
+    pub paypal_fee: Option<Amount>,
 }
 
 /// `capture_status.status`.

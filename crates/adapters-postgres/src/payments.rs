@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use domain::coupon::{CouponRejection, NewRedemption, RedemptionStatus};
 use domain::ids::PaymentId;
+use domain::ledger::Journal;
+use domain::money::Money;
 use domain::paging::{Cursor, Page};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
@@ -455,20 +457,45 @@ impl PaymentRepository for PgStore {
         min_wait: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<PaymentId>, StoreError> {
-        #[derive(QueryableByName)]
-        struct Claimed {
-            #[diesel(sql_type = diesel::sql_types::Uuid)]
-            id: Uuid,
-        }
+        self.claim_due(recovery::CLAIM_GIVEN_UP, given_up_after, now, min_wait, limit).await
+    }
+
+    async fn claim_unrecorded_fees(
+        &self,
+        completed_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        self.claim_due(recovery::CLAIM_UNRECORDED_FEES, completed_after, now, min_wait, limit).await
+    }
+
+    async fn record_gateway_fee(
+        &self,
+        id: PaymentId,
+        fee: Money,
+        journal: Option<Journal>,
+    ) -> Result<Option<Payment>, StoreError> {
         self.run(move |conn| {
-            let claimed: Vec<Claimed> = diesel::sql_query(recovery::CLAIM_GIVEN_UP)
-                .bind::<diesel::sql_types::Timestamptz, _>(given_up_after)
-                .bind::<diesel::sql_types::Timestamptz, _>(now)
-                .bind::<diesel::sql_types::Double, _>(min_wait.as_seconds_f64())
-                .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
-                .load(conn)
-                .map_err(store_error)?;
-            Ok(claimed.into_iter().map(|c| PaymentId::from_uuid(c.id)).collect())
+            conn.transaction::<Option<Payment>, TxError<()>, _>(|conn| {
+                let updated: Option<PaymentRow> =
+                    diesel::update(payments::table.find(id.uuid()).filter(payments::gateway_fee_minor.is_null()))
+                        .set(payments::gateway_fee_minor.eq(fee.minor()))
+                        .returning(PaymentRow::as_returning())
+                        .get_result(conn)
+                        .optional()?;
+                let Some(updated) = updated else {
+                    return Ok(None);
+                };
+                if let Some(journal) = &journal {
+                    write_journal(conn, journal)?;
+                }
+                Ok(Some(updated.into_domain()?))
+            })
+            .map_err(|e| match e.into_result() {
+                Ok(()) => StoreError::Corrupt("unexpected refusal".to_owned()),
+                Err(e) => e,
+            })
         })
         .await
     }
@@ -532,4 +559,33 @@ enum Refusal {
     StatusMoved,
     /// The coupon use could not be taken again.
     Coupon(CouponRejection),
+}
+
+impl PgStore {
+    /// Runs one of the sweep's claims of due payments (`recovery`).
+    async fn claim_due(
+        &self,
+        claim: &'static str,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Claimed {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: Uuid,
+        }
+        self.run(move |conn| {
+            let claimed: Vec<Claimed> = diesel::sql_query(claim)
+                .bind::<diesel::sql_types::Timestamptz, _>(since)
+                .bind::<diesel::sql_types::Timestamptz, _>(now)
+                .bind::<diesel::sql_types::Double, _>(min_wait.as_seconds_f64())
+                .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+                .load(conn)
+                .map_err(store_error)?;
+            Ok(claimed.into_iter().map(|c| PaymentId::from_uuid(c.id)).collect())
+        })
+        .await
+    }
 }

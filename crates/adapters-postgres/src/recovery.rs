@@ -79,6 +79,20 @@ pub(crate) fn insert_attention(conn: &mut PgConnection, item: &NewAttention) -> 
         .execute(conn)
 }
 
+/// Claims completed gateway payments whose fee is not recorded yet and
+/// whose next read is due, holding each as long as it has been completed
+/// (at least `$3` seconds).
+pub(crate) const CLAIM_UNRECORDED_FEES: &str = "\
+UPDATE payments p SET reconcile_after = $2 + GREATEST($3 * interval '1 second', $2 - p.completed_at)
+ WHERE p.id IN (
+     SELECT id FROM payments
+      WHERE gateway_fee_minor IS NULL AND provider_payment_id IS NOT NULL AND completed_at IS NOT NULL
+        AND completed_at > $1
+        AND (reconcile_after IS NULL OR reconcile_after <= $2)
+      ORDER BY completed_at LIMIT $4
+      FOR UPDATE SKIP LOCKED)
+RETURNING p.id";
+
 /// Claims given-up gateway payments whose next re-check is due, holding
 /// each for as long as it has been given up (at least `min_wait`).
 pub(crate) const CLAIM_GIVEN_UP: &str = "\

@@ -205,6 +205,7 @@ pub(crate) struct PaymentRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub gateway_fee_minor: Option<i64>,
 }
 
 impl PaymentRow {
@@ -235,6 +236,7 @@ impl PaymentRow {
             created_at: p.created_at,
             updated_at: p.updated_at,
             completed_at: p.completed_at,
+            gateway_fee_minor: p.gateway_fee.map(|fee| fee.minor()),
         })
     }
 
@@ -275,6 +277,7 @@ impl PaymentRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             completed_at: self.completed_at,
+            gateway_fee: self.gateway_fee_minor.map(money),
         })
     }
 }

@@ -339,6 +339,7 @@ diesel::table! {
         completed_at -> Nullable<Timestamptz>,
         reconcile_after -> Nullable<Timestamptz>,
         earnings_released_at -> Nullable<Timestamptz>,
+        gateway_fee_minor -> Nullable<Int8>,
     }
 }
 

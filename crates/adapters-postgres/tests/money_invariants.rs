@@ -143,6 +143,7 @@ async fn world(db: &TestDb) -> World {
         platform_fee_rate: Rate::from_str("0.2").unwrap(),
         instructor_fee_rates: HashMap::from([(UserId::new(12), Rate::from_str("0.1537").unwrap())]),
         max_amount_major: 1_000_000,
+        gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
     };
     // One admin approves any amount here; two-admin approval is tested end to end.
     let dual_control = domain::usecases::dual_control::DualControl::new(

@@ -50,6 +50,7 @@ async fn fixture_with_connections(max_connections: u32) -> Fixture {
         platform_fee_rate: Rate::from_str("0.20").unwrap(),
         instructor_fee_rates: HashMap::new(),
         max_amount_major: 1_000_000,
+        gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
     };
     let coupons = CouponService::new(shared.clone(), shared.clone(), Arc::new(SystemClock), Arc::new(TimeOrderedIds));
     shared

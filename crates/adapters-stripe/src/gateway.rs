@@ -76,6 +76,28 @@ fn refund_state(refund: &Refund) -> GatewayRefundState {
     }
 }
 
+/// The fee Stripe kept out of a PaymentIntent's charge, once its balance
+/// transaction exists; Skillpay books it in the charge's currency, so a
+/// charge settled in another currency (its fee is in that one) is refused
+/// rather than converted.
+fn fee_of(intent: &wire::IntentWithCharge) -> Result<Option<Money>, GatewayError> {
+    let Some(charge) = intent.latest_charge.as_ref().and_then(wire::Expandable::object) else {
+        return Ok(None);
+    };
+    let Some(balance) = charge.balance_transaction.as_ref().and_then(wire::Expandable::object) else {
+        return Ok(None);
+    };
+    if !balance.currency.eq_ignore_ascii_case(&charge.currency) {
+        return Err(GatewayError::InvalidRequest(format!(
+            "the charge settled in {}, not in its own currency {}",
+            balance.currency, charge.currency
+        )));
+    }
+    let currency = Currency::from_code(&charge.currency.to_ascii_uppercase())
+        .map_err(|_| GatewayError::InvalidRequest("a charge in an unsupported currency".to_owned()))?;
+    Ok(Some(Money::from_minor(balance.fee, currency)))
+}
+
 /// What a PaymentIntent's status means for the payment.
 pub(crate) fn outcome_of(intent: &PaymentIntent) -> GatewayOutcome {
     match intent.status.as_str() {
@@ -160,6 +182,16 @@ impl PaymentGateway for StripeGateway {
             }),
             Err(e) => Err(e.into_gateway_error()),
         }
+    }
+
+    /// The latest charge's balance transaction fee: `GET
+    /// /v1/payment_intents/{id}?expand[]=latest_charge.balance_transaction`.
+    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+        let id = payment.provider_payment_id.as_deref().ok_or(GatewayError::UnknownPayment)?;
+        let path = format!("/v1/payment_intents/{}?expand[]=latest_charge.balance_transaction", path_segment(id)?);
+        let intent: wire::IntentWithCharge =
+            self.client.call(Method::GET, &path, &[], None).await.map_err(CallError::into_gateway_error)?;
+        fee_of(&intent)
     }
 
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
@@ -265,4 +297,40 @@ fn record_of(refund: Refund) -> Result<GatewayRefundRecord, GatewayError> {
         made_for: refund.metadata.get(REFUND_ID_METADATA_KEY).cloned(),
         provider_refund_id: refund.id,
     })
+}
+
+#[cfg(test)]
+mod fee_tests {
+    use domain::money::Currency;
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(intent: serde_json::Value) -> Result<Option<Money>, GatewayError> {
+        fee_of(&serde_json::from_value(intent).unwrap())
+    }
+
+    #[test]
+    fn the_fee_is_the_expanded_balance_transactions_in_the_charges_currency() {
+        let settled = json!({"latest_charge": {"id": "ch_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_1", "fee": 175, "currency": "usd"}}});
+        assert_eq!(read(settled), Ok(Some(Money::from_minor(175, Currency::USD))));
+    }
+
+    #[test]
+    fn no_charge_or_no_balance_transaction_yet_is_no_fee_yet() {
+        assert_eq!(read(json!({"latest_charge": null})), Ok(None));
+        assert_eq!(read(json!({"latest_charge": "ch_1"})), Ok(None));
+        assert_eq!(
+            read(json!({"latest_charge": {"id": "ch_1", "currency": "usd", "balance_transaction": null}})),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn a_fee_settled_in_another_currency_is_refused() {
+        let converted = json!({"latest_charge": {"id": "ch_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_1", "fee": 160, "currency": "eur"}}});
+        assert!(matches!(read(converted), Err(GatewayError::InvalidRequest(_))));
+    }
 }

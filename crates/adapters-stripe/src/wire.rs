@@ -52,6 +52,54 @@ pub struct Refund {
     pub metadata: std::collections::HashMap<String, String>,
 }
 
+/// A PaymentIntent read with its latest charge's balance transaction
+/// expanded, as far as the fee goes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IntentWithCharge {
+    /// The latest charge (an id unless expanded; none before a charge).
+    #[serde(default)]
+    pub latest_charge: Option<Expandable<ChargeWithBalance>>,
+}
+
+/// A Charge with its balance transaction, when Stripe has made one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChargeWithBalance {
+    /// Lower-case currency code of the charge.
+    pub currency: String,
+    /// Its balance transaction (an id unless expanded; none until settled).
+    #[serde(default)]
+    pub balance_transaction: Option<Expandable<BalanceTransaction>>,
+}
+
+/// A BalanceTransaction, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BalanceTransaction {
+    /// Stripe's fees, in minor units of `currency`.
+    pub fee: i64,
+    /// Lower-case currency code the transaction settled in.
+    pub currency: String,
+}
+
+/// A field Stripe answers as an id, or as the object when expanded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Expandable<T> {
+    /// The object.
+    Object(Box<T>),
+    /// Only its id.
+    Id(String),
+}
+
+impl<T> Expandable<T> {
+    /// The object, if it was expanded.
+    pub fn object(&self) -> Option<&T> {
+        match self {
+            Expandable::Object(object) => Some(object),
+            Expandable::Id(_) => None,
+        }
+    }
+}
+
 /// A page of a Stripe list.
 #[derive(Debug, Clone, Deserialize)]
 pub struct List<T> {

@@ -180,6 +180,7 @@ pub fn app_state_with_gateways(
         platform_fee_rate: config.platform_fee_rate,
         instructor_fee_rates: config.instructor_fee_rates.clone(),
         max_amount_major: config.max_amount_major,
+        gateway_fee_bearer: config.gateway_fee_bearer,
     };
     let dual_control = domain::usecases::dual_control::DualControl::new(
         domain::usecases::dual_control::SecondApprovalPolicy { above_major: config.second_approval_above },

@@ -203,6 +203,9 @@ impl<G: PaymentGateway> PaymentGateway for Breaking<G> {
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         self.breaker.call(self.inner.status(provider_payment_id)).await
     }
+    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+        self.breaker.call(self.inner.fee(payment)).await
+    }
 }
 
 #[async_trait]

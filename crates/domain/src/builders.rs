@@ -96,6 +96,7 @@ impl PaymentBuilder {
                 platform_fee: zero,
                 instructor_earnings: price,
                 refunded_amount: zero,
+                gateway_fee: None,
                 coupon: None,
                 billing: BillingInfo::default(),
                 client: ClientInfo::default(),

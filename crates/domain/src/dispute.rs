@@ -203,13 +203,7 @@ pub struct Dispute {
 }
 
 /// Who pays the gateway's fee for a lost dispute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisputeFeeBearer {
-    /// The platform (out of its revenue).
-    Platform,
-    /// The instructor (out of their earnings).
-    Instructor,
-}
+pub use crate::ledger::FeeBearer as DisputeFeeBearer;
 
 /// The fee part of a disputed `amount` of `payment`: its share of the
 /// platform fee, rounded half-even once.

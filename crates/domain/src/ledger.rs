@@ -35,6 +35,9 @@ pub enum Account {
     PayoutFunds(PayoutMethod),
     /// Money held back while disputes are open (credit balance).
     DisputeHolds,
+    /// What the gateways kept as their processing fees, when the platform
+    /// bears them (expense: debit balance).
+    GatewayFees,
 }
 
 impl Account {
@@ -48,6 +51,7 @@ impl Account {
             Account::PayoutsInTransit(user) => format!("payouts_in_transit:{user}"),
             Account::PayoutFunds(method) => format!("payout_funds:{}", method.as_str()),
             Account::DisputeHolds => "dispute_holds".to_owned(),
+            Account::GatewayFees => "gateway_fees".to_owned(),
         }
     }
 }
@@ -71,6 +75,9 @@ impl FromStr for Account {
         }
         if s == "dispute_holds" {
             return Ok(Account::DisputeHolds);
+        }
+        if s == "gateway_fees" {
+            return Ok(Account::GatewayFees);
         }
         if let Some(method) = s.strip_prefix("gateway_clearing:") {
             return method.parse().map(Account::GatewayClearing).map_err(|_| UnknownAccount);
@@ -114,6 +121,8 @@ pub enum JournalKind {
     /// A payout is rejected, cancelled, fails or comes back: the money is
     /// available again.
     PayoutReturn,
+    /// The gateway kept its processing fee out of a charge.
+    GatewayFee,
 }
 
 impl JournalKind {
@@ -304,6 +313,41 @@ pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Resu
         .map(Some)
 }
 
+/// Who bears a cost the platform does not choose: a gateway's processing
+/// fee, a lost dispute's fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeBearer {
+    /// The platform (out of its revenue).
+    Platform,
+    /// The instructor (out of their earnings).
+    Instructor,
+}
+
+/// The journal of the processing fee the gateway kept out of a payment's
+/// charge: the gateway holds that much less for the platform, and the
+/// bearer pays it (the platform as an expense, the instructor out of the
+/// available balance, as refunds do); `Ok(None)` for a zero fee.
+pub fn gateway_fee_journal(
+    id: JournalId,
+    payment: &Payment,
+    fee: Money,
+    bearer: FeeBearer,
+    at: DateTime<Utc>,
+) -> Result<Option<Journal>, LedgerError> {
+    if fee.is_zero() {
+        return Ok(None);
+    }
+    let payer = match bearer {
+        FeeBearer::Platform => Account::GatewayFees,
+        FeeBearer::Instructor => Account::InstructorPayable(payment.instructor_id),
+    };
+    JournalBuilder::new(id, JournalKind::GatewayFee, payment.id, fee.currency())
+        .debit(payer, fee)
+        .credit(Account::GatewayClearing(payment.method), fee)
+        .build(at)
+        .map(Some)
+}
+
 /// The journal moving a sale's earnings from pending to available once the
 /// hold period is over; `Ok(None)` when the sale earned nothing.
 ///
@@ -413,6 +457,31 @@ mod tests {
     }
 
     #[test]
+    fn a_gateway_fee_is_charged_to_its_bearer_out_of_the_clearing_account() {
+        use crate::builders::PaymentBuilder;
+        let payment =
+            PaymentBuilder::new().instructor(UserId::new(9)).method(PaymentMethod::Stripe).completed().build();
+        let fee = Money::from_minor(175, payment.amount.currency());
+        let (j, _) = ids();
+        for (bearer, payer) in [
+            (FeeBearer::Platform, Account::GatewayFees),
+            (FeeBearer::Instructor, Account::InstructorPayable(UserId::new(9))),
+        ] {
+            let journal = gateway_fee_journal(j, &payment, fee, bearer, Utc::now()).unwrap().unwrap();
+            assert_eq!(journal.kind(), JournalKind::GatewayFee);
+            let entries: Vec<(Account, i64)> = journal.entries().iter().map(|e| (e.account, e.amount_minor)).collect();
+            assert_eq!(
+                entries,
+                vec![(payer, 175), (Account::GatewayClearing(PaymentMethod::Stripe), -175)],
+                "{bearer:?}"
+            );
+        }
+        let none =
+            gateway_fee_journal(j, &payment, Money::zero(payment.amount.currency()), FeeBearer::Platform, Utc::now());
+        assert_eq!(none, Ok(None), "a zero fee writes no journal");
+    }
+
+    #[test]
     fn account_codes_round_trip() {
         for account in [
             Account::PlatformRevenue,
@@ -424,6 +493,7 @@ mod tests {
             Account::PayoutFunds(PayoutMethod::StripeConnect),
             Account::PayoutFunds(PayoutMethod::BankTransfer),
             Account::DisputeHolds,
+            Account::GatewayFees,
         ] {
             assert_eq!(account.code().parse(), Ok(account));
         }

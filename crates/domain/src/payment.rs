@@ -454,6 +454,9 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
     /// When it completed.
     pub completed_at: Option<DateTime<Utc>>,
+    /// What the gateway kept of the charge as its processing fee, once it
+    /// has reported it (recorded in the ledger; see `ledger::gateway_fee_journal`).
+    pub gateway_fee: Option<Money>,
 }
 
 impl Payment {

@@ -188,6 +188,25 @@ pub trait PaymentRepository: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<PaymentId>, StoreError>;
+    /// Claims up to `limit` gateway payments completed since
+    /// `completed_after` whose gateway fee is not recorded yet and whose
+    /// next read is due at `now`, holding each as long as it has been
+    /// completed (at least `min_wait`), like [`Self::claim_given_up_payments`].
+    async fn claim_unrecorded_fees(
+        &self,
+        completed_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<PaymentId>, StoreError>;
+    /// Records a paid payment's gateway fee with its journal, once: `None`
+    /// (nothing written) when a fee is already recorded.
+    async fn record_gateway_fee(
+        &self,
+        id: PaymentId,
+        fee: Money,
+        journal: Option<Journal>,
+    ) -> Result<Option<Payment>, StoreError>;
     /// Claims up to `limit` gateway payments given up on (failed,
     /// cancelled, expired) since `given_up_after` whose next re-check is
     /// due at `now`, for the sweep to ask their gateway whether they were

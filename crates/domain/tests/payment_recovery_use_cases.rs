@@ -96,6 +96,7 @@ impl World {
             platform_fee_rate: percent(20),
             instructor_fee_rates: HashMap::new(),
             max_amount_major: 10_000,
+            gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
         };
         (PaymentService::new(ports, policy), self.changes)
     }

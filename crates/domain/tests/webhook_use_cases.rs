@@ -97,6 +97,7 @@ impl World {
                 platform_fee_rate: percent(20),
                 instructor_fee_rates: HashMap::new(),
                 max_amount_major: 1_000_000,
+                gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
             },
         );
         let refunds = RefundService::new(

@@ -117,6 +117,8 @@ pub struct Config {
     pub dispute_fees: Vec<domain::money::Money>,
     /// Who pays it.
     pub dispute_fee_bearer: domain::dispute::DisputeFeeBearer,
+    /// Who bears the gateways' processing fees.
+    pub gateway_fee_bearer: domain::ledger::FeeBearer,
     /// Hours an idempotency key is kept (at least 24).
     pub idempotency_ttl_hours: i64,
     /// Smallest payout, in major units of its currency.
@@ -231,6 +233,7 @@ impl TryFrom<Settings> for Config {
             refund_window_days: settings.refund_window_days,
             dispute_fees: settings.dispute_fee.unwrap_or_default().0,
             dispute_fee_bearer: settings.dispute_fee_bearer,
+            gateway_fee_bearer: settings.gateway_fee_bearer,
             idempotency_ttl_hours: settings.idempotency_ttl_hours,
             min_payout_major: settings.min_payout,
             second_approval_above: settings.second_approval_above.0,

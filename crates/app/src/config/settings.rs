@@ -175,6 +175,9 @@ pub struct Settings {
     /// Who pays it: `platform` or `instructor`
     #[arg(long, env = "SKILLPAY_DISPUTE_FEE_BEARER", default_value = "platform", value_parser = Setting(parse::fee_bearer))]
     pub dispute_fee_bearer: DisputeFeeBearer,
+    /// Who bears the gateways' processing fees: `platform` or `instructor`
+    #[arg(long, env = "SKILLPAY_GATEWAY_FEE_BEARER", default_value = "platform", value_parser = Setting(parse::fee_bearer))]
+    pub gateway_fee_bearer: DisputeFeeBearer,
     /// Smallest payout, in major units of the payout's currency
     #[arg(long, env = "SKILLPAY_MIN_PAYOUT", default_value = DEFAULT_MIN_PAYOUT, value_parser = Setting(parse::min_payout))]
     pub min_payout: Decimal,

@@ -135,6 +135,13 @@ pub trait PaymentGateway: Send + Sync {
     /// Asks the gateway for the payment's true state (reconciliation, and
     /// re-reading a webhook's object before acting on it).
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError>;
+    /// The processing fee the gateway kept out of a paid payment's charge,
+    /// in the charge's currency, as it reports it; `None` while it has not
+    /// reported one yet (Stripe settles the figure after the charge).
+    /// Gateways that keep no fee (the sandbox) keep this default: zero.
+    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+        Ok(Some(Money::zero(payment.amount.currency())))
+    }
 }
 
 /// Refunds paid payments.

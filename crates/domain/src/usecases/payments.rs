@@ -31,6 +31,7 @@ use crate::ports::{
 use crate::usecases::Actor;
 use crate::usecases::refunds::RefundService;
 
+mod gateway_fees;
 mod recovery;
 
 /// How often a status change is retried when another writer moved the
@@ -46,6 +47,8 @@ pub struct PaymentPolicy {
     pub instructor_fee_rates: HashMap<UserId, Rate>,
     /// The largest price accepted, in major units of any currency.
     pub max_amount_major: i64,
+    /// Who bears the gateways' processing fees.
+    pub gateway_fee_bearer: crate::ledger::FeeBearer,
 }
 
 impl PaymentPolicy {
@@ -269,6 +272,7 @@ impl PaymentService {
             created_at: now,
             updated_at: now,
             completed_at: free.then_some(now),
+            gateway_fee: None,
         };
         debug_assert!(payment.amounts_add_up());
         let redemption = coupon.map(|c| NewRedemption {

@@ -58,6 +58,8 @@ pub struct SweepReport {
     pub rechecked: usize,
     /// Of those, payments found paid after all and recovered.
     pub recovered: usize,
+    /// Completed payments whose gateway fee was read and recorded.
+    pub fees_recorded: usize,
     /// Payments whose check failed (they are tried again after the lease).
     pub failed: Vec<(PaymentId, String)>,
 }
@@ -88,6 +90,18 @@ impl PaymentService {
             match self.reconcile(id).await {
                 Ok(payment) if payment.status.is_paid() => report.recovered += 1,
                 Ok(_) => {}
+                Err(error) => report.failed.push((id, error.to_string())),
+            }
+        }
+        let unrecorded = self
+            .payments()
+            .claim_unrecorded_fees(now - policy.recheck_window, now, policy.recheck_min_wait, policy.batch)
+            .await?;
+        for id in unrecorded {
+            let Some(payment) = self.payments().find(id).await? else { continue };
+            match self.record_gateway_fee(&payment).await {
+                Ok(Some(_)) => report.fees_recorded += 1,
+                Ok(None) => {}
                 Err(error) => report.failed.push((id, error.to_string())),
             }
         }
