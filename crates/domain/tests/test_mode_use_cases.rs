@@ -49,6 +49,7 @@ fn service(gateways: Gateways, payments: MockPaymentRepository, catalog: MockCat
         platform_fee_rate: percent(20),
         instructor_fee_rates: std::collections::HashMap::new(),
         max_amount_major: 10_000,
+        gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
     };
     PaymentService::new(ports, policy)
 }

@@ -38,6 +38,7 @@ fn a_payment_is_written_with_the_fields_of_the_api_contract() {
         "platform_fee",
         "instructor_earnings",
         "refunded_amount",
+        "gateway_fee",
         "coupon_code",
         "failure_reason",
         "created_at",
