@@ -366,3 +366,21 @@ async fn a_dead_stripe_opens_its_circuit_and_then_fails_fast() {
     let sandbox = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "sandbox"})).await;
     assert_eq!(sandbox.status(), 201);
 }
+
+#[tokio::test]
+async fn the_sweep_reads_the_fee_from_the_charges_balance_transaction() {
+    use domain::usecases::reconciliation::SweepPolicy;
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let student = app.token(1000, Role::Student);
+    let created = create(&app, &student).await;
+    let id = created["id"].as_str().unwrap();
+    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "pm_card_visa"})).await;
+
+    let report = app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
+
+    assert_eq!((report.fees_recorded, report.failed.len()), (1, 0), "{report:?}");
+    let read: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
+    // localstripe's balance transactions carry a fee of 0.
+    assert_eq!(read["gateway_fee"], "0.00", "{read}");
+}
