@@ -76,17 +76,8 @@ pub(crate) async fn paid_app(server: &MockServer) -> (TestApp, String) {
 }
 
 pub(crate) async fn deliver(app: &TestApp, event_id: &str, kind: &str) -> u16 {
-    let body = json!({"id": event_id, "object": "event", "type": kind, "data": {"object": {"id": "dp_1", "object": "dispute"}}})
-        .to_string();
-    let signature = sign(body.as_bytes(), SECRET, chrono::Utc::now().timestamp());
-    let res = app
-        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    res.status().as_u16()
+    let event = json!({"id": event_id, "object": "event", "type": kind, "data": {"object": {"id": "dp_1", "object": "dispute"}}});
+    app.deliver_stripe_event(&event, SECRET).await
 }
 
 /// Platform revenue, the instructor's (pending and available together:

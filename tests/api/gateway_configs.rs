@@ -150,18 +150,9 @@ async fn buy_with_stripe(app: &TestApp) -> (u16, Value) {
 
 /// A Stripe event Skillpay logs and acknowledges without acting on it.
 async fn stripe_webhook(app: &TestApp, secret: &str) -> u16 {
-    let body = json!({"id": format!("evt_{secret}"), "object": "event", "type": "customer.created",
-                      "data": {"object": {"id": "cus_1", "object": "customer"}}})
-    .to_string();
-    let signature = adapters_stripe::sign(body.as_bytes(), secret, chrono::Utc::now().timestamp());
-    let res = app
-        .request(Method::POST, "/api/payments/webhooks/stripe/", None)
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    res.status().as_u16()
+    let event = json!({"id": format!("evt_{secret}"), "object": "event", "type": "customer.created",
+                       "data": {"object": {"id": "cus_1", "object": "customer"}}});
+    app.deliver_stripe_event(&event, secret).await
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! the refunds, signed webhooks report them, and Skillpay re-reads the
 //! payment's refunds at localstripe before recording anything.
 
-use adapters_stripe::sign;
 use domain::usecases::Role;
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -38,16 +37,7 @@ async fn paid(app: &TestApp, student: &str) -> (String, String) {
 
 /// Delivers a signed Stripe event; answers the HTTP status.
 async fn deliver(app: &TestApp, event: Value) -> u16 {
-    let body = event.to_string();
-    let signature = sign(body.as_bytes(), WEBHOOK_SECRET, chrono::Utc::now().timestamp());
-    let res = app
-        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    res.status().as_u16()
+    app.deliver_stripe_event(&event, WEBHOOK_SECRET).await
 }
 
 fn refund_created(event_id: &str, refund_id: &str) -> Value {

@@ -2,7 +2,6 @@
 //! through the webhook use case, re-reading the gateway, so a replay
 //! settles what the gateway now says and never moves money twice.
 
-use adapters_stripe::sign;
 use domain::ids::UserId;
 use domain::usecases::webhooks::{ReplayWebhookError, WebhookOutcome};
 use domain::usecases::{Actor, Role};
@@ -34,18 +33,9 @@ async fn stripe_purchase(app: &TestApp, student: &str) -> Value {
 
 /// Delivers a signed `payment_intent.succeeded` for `intent`; the status.
 async fn deliver_succeeded(app: &TestApp, event_id: &str, intent: &str) -> u16 {
-    let body = json!({"id": event_id, "object": "event", "type": "payment_intent.succeeded",
-        "data": {"object": {"id": intent, "object": "payment_intent"}}})
-    .to_string();
-    let signature = sign(body.as_bytes(), WEBHOOK_SECRET, chrono::Utc::now().timestamp());
-    let res = app
-        .request(reqwest::Method::POST, "/api/payments/webhooks/stripe/", None)
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    res.status().as_u16()
+    let event = json!({"id": event_id, "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": intent, "object": "payment_intent"}}});
+    app.deliver_stripe_event(&event, WEBHOOK_SECRET).await
 }
 
 #[tokio::test]
