@@ -43,9 +43,9 @@ fn payments_sql(first: i64, last: i64) -> String {
 fn refunds_sql(first: i64, last: i64) -> String {
     format!(
         "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, \
-             status, reason, requested_by, created_at, updated_at, processed_at) \
+             status, reason, requested_by, created_at, updated_at, processed_at, livemode) \
          SELECT md5('stats-refund-' || g)::uuid, p.id, 1000, 'USD', 200, 'processed', 'bench', 1, \
-             p.created_at, p.created_at, p.created_at \
+             p.created_at, p.created_at, p.created_at, p.livemode \
          FROM generate_series({first}, {last}) g JOIN payments p ON p.id = md5('stats-' || g)::uuid \
          WHERE g % 20 = 1"
     )

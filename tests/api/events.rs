@@ -95,6 +95,11 @@ async fn subscribed_events_arrive_signed_and_in_order_per_object() {
     let types: Vec<&str> = bodies.iter().map(|b| b["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["payment.completed", "payment.refunded"]);
     assert_eq!(bodies[0]["data"]["object"]["id"], payment.as_str());
+    // Sandbox money is test money, and its events say so.
+    assert_eq!(
+        (bodies[0]["livemode"].as_bool(), bodies[0]["data"]["object"]["livemode"].as_bool()),
+        (Some(false), Some(false))
+    );
     assert_eq!(bodies[1]["data"]["object"]["status"], "refunded");
     let now = chrono::Utc::now().timestamp();
     for request in &received {

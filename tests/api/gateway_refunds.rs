@@ -88,6 +88,7 @@ async fn a_dashboard_refund_of_part_then_of_the_rest_reaches_the_ledger() {
     assert_eq!((refunds[0]["origin"].as_str(), refunds[0]["status"].as_str()), (Some("gateway"), Some("processed")));
     assert_eq!(refunds[0]["amount"], "10.00");
     assert_eq!(refunds[0]["provider_refund_id"], first["id"]);
+    assert_eq!(refunds[0]["livemode"], false, "a Stripe test key's money is test money");
     assert_eq!(clearing(&app).await, 39_99);
     ledger_holds(&app).await;
 

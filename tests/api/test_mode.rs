@@ -85,10 +85,12 @@ async fn next_to_a_live_gateway_the_claim_or_the_admin_role_allows_the_sandbox()
         assert_eq!(status, 201, "{payment}");
         assert_eq!(payment["payment_method"], "sandbox");
         assert_eq!(payment["discount_amount"], "5.00");
+        assert_eq!(payment["livemode"], false, "sandbox money is test money");
     }
-    // The live method stays open to everyone.
+    // The live method stays open to everyone, and is live money.
     let (status, payment) = buy(&app, &app.token(1001, Role::Student), "wallet").await;
     assert_eq!(status, 201, "{payment}");
+    assert_eq!(payment["livemode"], true);
 }
 
 #[tokio::test]

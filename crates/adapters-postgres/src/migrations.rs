@@ -13,6 +13,14 @@ pub fn run_migrations(conn: &mut PgConnection) -> Result<usize, StoreError> {
         .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
 }
 
+/// Reverts the newest applied migration (tests of a migration's handling
+/// of rows written before it).
+pub fn revert_last_migration(conn: &mut PgConnection) -> Result<(), StoreError> {
+    conn.revert_last_migration(MIGRATIONS)
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("migration revert failed: {e}")))
+}
+
 /// Reverts every applied migration (tests and `skillpay migrate --revert-all`).
 pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<usize, StoreError> {
     conn.revert_all_migrations(MIGRATIONS)

@@ -49,6 +49,7 @@ struct RefundRow {
     approved_at: Option<DateTime<Utc>>,
     admin_note: Option<String>,
     origin: String,
+    livemode: bool,
 }
 
 impl RefundRow {
@@ -64,6 +65,7 @@ impl RefundRow {
             rejection_reason: self.rejection_reason,
             provider_refund_id: self.provider_refund_id,
             origin: self.origin.parse().map_err(|_| corrupt("refund origin"))?,
+            livemode: self.livemode,
             requested_by: self.requested_by.map(UserId::new),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -135,6 +137,7 @@ impl RefundRepository for PgStore {
                     approved_at: None,
                     admin_note: None,
                     origin: request.origin.as_str().to_owned(),
+                    livemode: payment.livemode,
                 };
                 decided_by(conn, request.requested_by)?;
                 let stored: RefundRow = diesel::insert_into(refunds::table)
@@ -249,6 +252,7 @@ impl RefundRepository for PgStore {
                     approved_at: None,
                     admin_note: None,
                     origin: refund.origin.as_str().to_owned(),
+                    livemode: refund.livemode,
                 };
                 // A concurrent delivery of the same refund waits here on the
                 // unique gateway id, then finds it taken.

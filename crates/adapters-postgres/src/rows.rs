@@ -206,6 +206,7 @@ pub(crate) struct PaymentRow {
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub gateway_fee_minor: Option<i64>,
+    pub livemode: bool,
 }
 
 impl PaymentRow {
@@ -237,6 +238,7 @@ impl PaymentRow {
             updated_at: p.updated_at,
             completed_at: p.completed_at,
             gateway_fee_minor: p.gateway_fee.map(|fee| fee.minor()),
+            livemode: p.livemode,
         })
     }
 
@@ -278,6 +280,7 @@ impl PaymentRow {
             updated_at: self.updated_at,
             completed_at: self.completed_at,
             gateway_fee: self.gateway_fee_minor.map(money),
+            livemode: self.livemode,
         })
     }
 }

@@ -340,6 +340,7 @@ diesel::table! {
         reconcile_after -> Nullable<Timestamptz>,
         earnings_released_at -> Nullable<Timestamptz>,
         gateway_fee_minor -> Nullable<Int8>,
+        livemode -> Bool,
     }
 }
 
@@ -392,6 +393,7 @@ diesel::table! {
         approved_at -> Nullable<Timestamptz>,
         admin_note -> Nullable<Text>,
         origin -> Text,
+        livemode -> Bool,
     }
 }
 

@@ -126,3 +126,63 @@ fn the_triggers_and_the_statistics_call_the_same_statuses_settled() {
         assert_eq!(row.settled, domain::stats::SETTLED_STATUS_NAMES.contains(&name), "{name}");
     }
 }
+
+/// The mode migration on a database holding both kinds of money: sandbox
+/// payments and their refunds become test money, everything else live,
+/// and afterwards a refund can only take its payment's mode.
+#[test]
+fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    adapters_postgres::revert_last_migration(&mut conn).unwrap();
+    for (id, method) in [(1, "sandbox"), (2, "stripe"), (3, "paypal")] {
+        sql_query(format!(
+            "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
+                 original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, \
+                 instructor_earnings_minor, created_at, updated_at, completed_at) \
+             VALUES ('00000000-0000-0000-0000-00000000000{id}', 1, 1, 2, 'completed', '{method}', 'USD', 1000, 0, \
+                 1000, 200, 800, now(), now(), now())"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        sql_query(format!(
+            "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status, reason, \
+                 requested_by, created_at, updated_at) \
+             VALUES (gen_random_uuid(), '00000000-0000-0000-0000-00000000000{id}', 100, 'USD', 20, 'requested', \
+                 'before the modes', 1, now(), now())"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+
+    assert_eq!(run_migrations(&mut conn).unwrap(), 1);
+
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        method: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        payment: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        refund: bool,
+    }
+    let modes: Vec<Mode> = sql_query(
+        "SELECT p.payment_method AS method, p.livemode AS payment, r.livemode AS refund \
+         FROM payments p JOIN refunds r ON r.payment_id = p.id ORDER BY p.id",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let seen: Vec<(String, bool, bool)> = modes.into_iter().map(|m| (m.method, m.payment, m.refund)).collect();
+    assert_eq!(
+        seen,
+        [("sandbox".to_owned(), false, false), ("stripe".to_owned(), true, true), ("paypal".to_owned(), true, true)]
+    );
+    let mixed = sql_query(
+        "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status, reason, \
+             requested_by, created_at, updated_at, livemode) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', 100, 'USD', 20, 'requested', 'mixed', 1, \
+             now(), now(), true)",
+    )
+    .execute(&mut conn);
+    assert!(mixed.is_err(), "a live refund of a test payment is refused by the database");
+}

@@ -195,14 +195,18 @@ impl RetryPolicy {
     }
 }
 
-/// The JSON body an endpoint receives.
+/// The JSON body an endpoint receives. An event about money of one mode
+/// (a payment, a refund) says which, as its object does: `livemode`.
 pub fn event_body(id: EventId, event_type: &str, created_at: DateTime<Utc>, object: &Value) -> Vec<u8> {
-    let body = json!({
+    let mut body = json!({
         "id": id.to_string(),
         "type": event_type,
         "created_at": created_at,
         "data": {"object": object},
     });
+    if let Some(livemode) = object.get("livemode") {
+        body["livemode"] = livemode.clone();
+    }
     serde_json::to_vec(&body).unwrap_or_default()
 }
 

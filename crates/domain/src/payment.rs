@@ -454,6 +454,10 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
     /// When it completed.
     pub completed_at: Option<DateTime<Utc>>,
+    /// Live money (true), or test money: the sandbox, Stripe test keys,
+    /// PayPal's sandbox. Set at creation from the mode of the gateway that
+    /// takes it; everything that hangs off the payment shares it.
+    pub livemode: bool,
     /// What the gateway kept of the charge as its processing fee, once it
     /// has reported it (recorded in the ledger; see `ledger::gateway_fee_journal`).
     pub gateway_fee: Option<Money>,

@@ -157,6 +157,8 @@ pub struct Refund {
     pub provider_refund_id: Option<String>,
     /// Where it came from.
     pub origin: RefundOrigin,
+    /// Its payment's mode: live money or test money.
+    pub livemode: bool,
     /// Who asked (only a [`RefundOrigin::Request`] has a requester).
     pub requested_by: Option<UserId>,
     /// Asked at.

@@ -40,6 +40,9 @@ pub struct PaymentView {
     pub instructor_earnings: String,
     /// Refunded so far.
     pub refunded_amount: String,
+    /// Live money (`true`) or test money (`false`: the sandbox, Stripe
+    /// test keys, PayPal's sandbox).
+    pub livemode: bool,
     /// What the gateway kept as its processing fee, once it has reported
     /// it (`null` until then, and for the sandbox and free payments).
     pub gateway_fee: Option<String>,
@@ -71,6 +74,7 @@ impl From<&Payment> for PaymentView {
             platform_fee: p.platform_fee.to_major_string(),
             instructor_earnings: p.instructor_earnings.to_major_string(),
             refunded_amount: p.refunded_amount.to_major_string(),
+            livemode: p.livemode,
             gateway_fee: p.gateway_fee.map(|fee| fee.to_major_string()),
             coupon_code: p.coupon.as_ref().map(|c| c.code.as_str().to_owned()),
             failure_reason: p.failure_reason.clone(),

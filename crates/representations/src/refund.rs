@@ -23,6 +23,8 @@ pub struct RefundView {
     /// that arrived for a payment Skillpay could no longer deliver, sent
     /// back in full).
     pub origin: String,
+    /// Its payment's mode: live money (`true`) or test money (`false`).
+    pub livemode: bool,
     /// Why it was asked for.
     pub reason: String,
     /// Why it was rejected.
@@ -50,6 +52,7 @@ impl From<&Refund> for RefundView {
             currency: r.amount.currency().code().to_owned(),
             status: r.status.as_str().to_owned(),
             origin: r.origin.as_str().to_owned(),
+            livemode: r.livemode,
             reason: r.reason.clone(),
             rejection_reason: r.rejection_reason.clone(),
             provider_refund_id: r.provider_refund_id.clone(),

@@ -230,6 +230,11 @@ impl Gateways {
         Ok(Some(gateway.payments.clone()))
     }
 
+    /// The mode of the gateway serving `method`, if one does.
+    pub fn mode_of(&self, method: PaymentMethod) -> Option<GatewayMode> {
+        self.current().0.get(&method).map(|gateway| gateway.mode)
+    }
+
     /// The refunds of `method`'s gateway, if it refunds.
     pub fn refunds(&self, method: PaymentMethod) -> Option<Arc<dyn RefundGateway>> {
         self.current().0.get(&method).and_then(|g| g.refunds.clone())

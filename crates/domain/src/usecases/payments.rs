@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::{Availability, ItemRef};
 use crate::coupon::{CouponCode, CouponContext, CouponRejection, NewRedemption, RedemptionStatus};
+use crate::gateway_config::GatewayMode;
 use crate::ids::{EventId, JournalId, PaymentId, RedemptionId, UserId};
 use crate::ledger::{LedgerError, sale_journal};
 use crate::money::{FeeSplit, Money, MoneyError, Rate};
@@ -251,6 +252,12 @@ impl PaymentService {
             (false, None) => return Err(CreatePaymentError::MethodUnavailable(command.method)),
         };
         let split = FeeSplit::of(amount, self.policy.fee_rate_for(item.instructor_id))?;
+        // The mode of the gateway that takes it; a free payment no gateway
+        // serves is test money for the sandbox, live otherwise.
+        let livemode = match self.ports.gateways.mode_of(command.method) {
+            Some(mode) => mode == GatewayMode::Live,
+            None => command.method != PaymentMethod::Sandbox,
+        };
         let payment = Payment {
             id: PaymentId::from_uuid(self.ports.ids.new_id()),
             user_id: actor.user_id,
@@ -272,6 +279,7 @@ impl PaymentService {
             created_at: now,
             updated_at: now,
             completed_at: free.then_some(now),
+            livemode,
             gateway_fee: None,
         };
         debug_assert!(payment.amounts_add_up());

@@ -199,6 +199,7 @@ impl RefundService {
                 rejection_reason: None,
                 provider_refund_id: Some(record.provider_refund_id.clone()),
                 origin: RefundOrigin::Gateway,
+                livemode: payment.livemode,
                 requested_by: None,
                 created_at: at,
                 updated_at: at,

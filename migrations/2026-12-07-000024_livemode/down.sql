@@ -1,0 +1,4 @@
+ALTER TABLE refunds DROP CONSTRAINT refunds_payment_mode_fkey;
+ALTER TABLE refunds DROP COLUMN livemode;
+ALTER TABLE payments DROP CONSTRAINT payments_id_livemode_key;
+ALTER TABLE payments DROP COLUMN livemode;
