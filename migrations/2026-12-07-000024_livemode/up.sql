@@ -15,3 +15,10 @@ UPDATE refunds r SET livemode = p.livemode FROM payments p WHERE p.id = r.paymen
 ALTER TABLE refunds ALTER COLUMN livemode SET NOT NULL;
 ALTER TABLE refunds ADD CONSTRAINT refunds_payment_mode_fkey
     FOREIGN KEY (payment_id, livemode) REFERENCES payments (id, livemode);
+
+-- A dispute is about one payment's money, of its mode.
+ALTER TABLE payment_disputes ADD COLUMN livemode boolean;
+UPDATE payment_disputes d SET livemode = p.livemode FROM payments p WHERE p.id = d.payment_id;
+ALTER TABLE payment_disputes ALTER COLUMN livemode SET NOT NULL;
+ALTER TABLE payment_disputes ADD CONSTRAINT payment_disputes_payment_mode_fkey
+    FOREIGN KEY (payment_id, livemode) REFERENCES payments (id, livemode);

@@ -36,6 +36,7 @@ struct DisputeRow {
     updated_at: DateTime<Utc>,
     resolved_at: Option<DateTime<Utc>>,
     fee_held_minor: i64,
+    livemode: bool,
 }
 
 impl DisputeRow {
@@ -53,6 +54,7 @@ impl DisputeRow {
             updated_at: d.updated_at,
             resolved_at: d.resolved_at,
             fee_held_minor: d.fee_held.minor(),
+            livemode: d.livemode,
         }
     }
 
@@ -70,6 +72,7 @@ impl DisputeRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             resolved_at: self.resolved_at,
+            livemode: self.livemode,
         })
     }
 }

@@ -260,6 +260,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         resolved_at -> Nullable<Timestamptz>,
         fee_held_minor -> Int8,
+        livemode -> Bool,
     }
 }
 

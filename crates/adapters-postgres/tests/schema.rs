@@ -185,4 +185,12 @@ fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
     )
     .execute(&mut conn);
     assert!(mixed.is_err(), "a live refund of a test payment is refused by the database");
+    let mixed_dispute = sql_query(
+        "INSERT INTO payment_disputes (id, payment_id, provider_dispute_id, amount_minor, currency, reason, status, \
+             created_at, updated_at, fee_held_minor, livemode) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', 'dp_mixed', 100, 'USD', 'fraudulent', \
+             'needs_response', now(), now(), 20, true)",
+    )
+    .execute(&mut conn);
+    assert!(mixed_dispute.is_err(), "a live dispute of a test payment is refused by the database");
 }

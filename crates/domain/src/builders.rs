@@ -557,6 +557,7 @@ impl DisputeBuilder {
                 created_at: BUILT_AT,
                 updated_at: BUILT_AT,
                 resolved_at: None,
+                livemode: true,
             },
         }
     }

@@ -200,6 +200,8 @@ pub struct Dispute {
     pub updated_at: DateTime<Utc>,
     /// Decided.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Its payment's mode: live money or test money.
+    pub livemode: bool,
 }
 
 /// Who pays the gateway's fee for a lost dispute.

@@ -27,6 +27,8 @@ pub struct DisputeView {
     pub created_at: DateTime<Utc>,
     /// Decided.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Its payment's mode: live money (`true`) or test money (`false`).
+    pub livemode: bool,
 }
 
 impl From<&Dispute> for DisputeView {
@@ -41,6 +43,7 @@ impl From<&Dispute> for DisputeView {
             evidence_due_by: d.evidence_due_by,
             created_at: d.created_at,
             resolved_at: d.resolved_at,
+            livemode: d.livemode,
         }
     }
 }

@@ -124,6 +124,7 @@ fn a_dispute_and_a_coupon_are_written_with_their_contract_fields() {
         "evidence_due_by",
         "created_at",
         "resolved_at",
+        "livemode",
     ];
     assert_eq!(keys(&dispute), sorted(expected));
     let coupon = CouponBuilder::new().max_uses(Some(8)).times_used(8).build().to_json().unwrap();

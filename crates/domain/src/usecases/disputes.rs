@@ -350,6 +350,7 @@ impl DisputeService {
                 created_at: now,
                 updated_at: now,
                 resolved_at: status.is_final().then_some(now),
+                livemode: payment.livemode,
             };
             return self.hold_if_needed(payment, dispute, None).map(Some);
         };
