@@ -334,9 +334,9 @@ async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_dispute
         // of March count, the instants either side of it do not.
         diesel::sql_query(
             "INSERT INTO payment_disputes (id, payment_id, amount_minor, currency, reason, status, created_at, \
-                 updated_at) \
+                 updated_at, livemode) \
              SELECT gen_random_uuid(), $1, amount, currency, 'fraudulent', status, opened::timestamptz, \
-                 opened::timestamptz \
+                 opened::timestamptz, (SELECT livemode FROM payments WHERE id = $1) \
              FROM (VALUES ('2026-03-01 00:00:00+00', 'USD', 1000, 'lost'), \
                           ('2026-03-15 12:00:00+00', 'USD', 500, 'won'), \
                           ('2026-03-31 23:59:59+00', 'USD', 2000, 'needs_response'), \

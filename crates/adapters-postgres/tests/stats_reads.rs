@@ -112,9 +112,9 @@ fn seed_aggregates(store: &PgStore) {
     .unwrap();
     diesel::sql_query(
         "INSERT INTO payment_disputes (id, payment_id, amount_minor, currency, reason, status, created_at, \
-             updated_at) \
+             updated_at, livemode) \
          VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', 1000, 'USD', 'fraudulent', 'lost', \
-             '2026-03-02 23:59:59+00', '2026-03-02 23:59:59+00')",
+             '2026-03-02 23:59:59+00', '2026-03-02 23:59:59+00', true)",
     )
     .execute(&mut conn)
     .unwrap();
