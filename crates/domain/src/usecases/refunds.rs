@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 mod gateway;
 pub use gateway::{GATEWAY_REFUND_REASON, GatewayRefundSync};
@@ -324,29 +324,11 @@ impl RefundService {
             };
             let payment = self.ports.payments.find(refund.payment_id).await?.ok_or(RefundError::NotFound)?;
             let at = self.ports.clock.now();
-            let refunded_after = payment.refunded_amount.checked_add(refund.amount).map_err(LedgerError::from)?;
-            if refunded_after.compare(&payment.amount).map_err(LedgerError::from)? == std::cmp::Ordering::Greater {
-                // Refunds made at the gateway meanwhile took what this one
-                // was planned against; a gateway refuses a refund above the
-                // charge, so this one stays processing for a person to see.
-                let refundable = payment.amount.checked_sub(payment.refunded_amount).map_err(LedgerError::from)?;
-                return Err(RefundError::Refused(RefundPlanError::ExceedsRefundable { refundable }));
-            }
-            let full = refunded_after == payment.amount;
-            let event = if full { PaymentEvent::RefundFully } else { PaymentEvent::RefundPartially };
-            let to_status = match payment.status.apply(event).map_err(|_| RefundError::Contended)? {
-                Transition::Changed(status) => status,
-                Transition::Unchanged => payment.status,
-            };
             let mut settled = refund.clone();
             settled.status = to;
             settled.provider_refund_id = provider_refund_id.clone().or(refund.provider_refund_id.clone());
             settled.processed_at = Some(at);
-            let after = Payment { status: to_status, refunded_amount: refunded_after, ..payment.clone() };
-            let mut outbox = vec![self.event(EventType::RefundProcessed, settled.clone().into(), at)];
-            if full {
-                outbox.push(self.event(EventType::PaymentRefunded, after.clone().into(), at));
-            }
+            let settlement = self.settlement(&payment, &settled, at)?;
             let change = RefundChange {
                 refund_id: id,
                 from: refund.status,
@@ -356,20 +338,48 @@ impl RefundService {
                 rejection_reason: None,
                 by: None,
                 admin_note: None,
-                payment: Some(PaymentRefundUpdate {
-                    from: payment.status,
-                    refunded_before: payment.refunded_amount,
-                    to: to_status,
-                    refunded_after,
-                }),
-                journal: Some(refund_journal(JournalId::from_uuid(self.ports.ids.new_id()), &payment, &refund, at)?),
-                outbox,
+                payment: Some(settlement.payment),
+                journal: Some(settlement.journal),
+                outbox: settlement.outbox,
             };
             if self.ports.refunds.apply(change).await? {
                 return self.ports.refunds.find(id).await?.ok_or(RefundError::NotFound);
             }
         }
         Err(RefundError::Contended)
+    }
+
+    /// What the money of `settled` (a refund now processed) going back
+    /// writes beside it: its payment's guarded move, the refund journal
+    /// and the events. Refused when it would take the refunded total above
+    /// the amount paid (refunds made at the gateway took the room).
+    fn settlement(&self, payment: &Payment, settled: &Refund, at: DateTime<Utc>) -> Result<Settlement, RefundError> {
+        let refunded_after = payment.refunded_amount.checked_add(settled.amount).map_err(LedgerError::from)?;
+        if refunded_after.compare(&payment.amount).map_err(LedgerError::from)? == std::cmp::Ordering::Greater {
+            let refundable = payment.amount.checked_sub(payment.refunded_amount).map_err(LedgerError::from)?;
+            return Err(RefundError::Refused(RefundPlanError::ExceedsRefundable { refundable }));
+        }
+        let full = refunded_after == payment.amount;
+        let event = if full { PaymentEvent::RefundFully } else { PaymentEvent::RefundPartially };
+        let to_status = match payment.status.apply(event).map_err(|_| RefundError::Contended)? {
+            Transition::Changed(status) => status,
+            Transition::Unchanged => payment.status,
+        };
+        let mut outbox = vec![self.event(EventType::RefundProcessed, settled.clone().into(), at)];
+        if full {
+            let after = Payment { status: to_status, refunded_amount: refunded_after, ..payment.clone() };
+            outbox.push(self.event(EventType::PaymentRefunded, after.into(), at));
+        }
+        Ok(Settlement {
+            payment: PaymentRefundUpdate {
+                from: payment.status,
+                refunded_before: payment.refunded_amount,
+                to: to_status,
+                refunded_after,
+            },
+            journal: refund_journal(JournalId::from_uuid(self.ports.ids.new_id()), payment, settled, at)?,
+            outbox,
+        })
     }
 
     /// Records the gateway's id of a refund it has not settled yet, so its
@@ -432,4 +442,14 @@ impl RefundService {
     fn event(&self, event_type: EventType, subject: EventSubject, at: chrono::DateTime<chrono::Utc>) -> OutboxEvent {
         OutboxEvent::new(EventId::from_uuid(self.ports.ids.new_id()), event_type, subject, at)
     }
+}
+
+/// What a processed refund writes beside it (see `RefundService::settlement`).
+struct Settlement {
+    /// Its payment's guarded move.
+    payment: PaymentRefundUpdate,
+    /// The refund journal.
+    journal: crate::ledger::Journal,
+    /// `refund.processed`, and `payment.refunded` when nothing is left.
+    outbox: Vec<OutboxEvent>,
 }

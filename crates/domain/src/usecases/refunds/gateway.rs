@@ -17,15 +17,13 @@
 //! total above the amount paid: such a refund, and a refund of a payment
 //! Skillpay does not know, is reported as needing attention instead.
 
-use crate::ids::{JournalId, PaymentId, RefundId};
-use crate::ledger::{LedgerError, refund_journal};
+use crate::ids::{PaymentId, RefundId};
+use crate::ledger::LedgerError;
 use crate::money::Money;
-use crate::outbox::EventType;
 use crate::paging::PageRequest;
-use crate::payment::{Payment, PaymentEvent, PaymentMethod, Transition};
+use crate::payment::{Payment, PaymentMethod};
 use crate::ports::{
-    GatewayError, GatewayRefundRecord, GatewayRefundState, PaymentRefundUpdate, ProcessedRefund, RecordRefundOutcome,
-    RefundQuery,
+    GatewayError, GatewayRefundRecord, GatewayRefundState, ProcessedRefund, RecordRefundOutcome, RefundQuery,
 };
 use crate::refund::{LiveRefunds, Refund, RefundEvent, RefundOrigin, RefundStatus, plan_gateway_refund};
 
@@ -182,13 +180,6 @@ impl RefundService {
             let (amount, fee) =
                 plan_gateway_refund(&payment, processed, record.amount).map_err(RefundError::Refused)?;
             let at = self.ports.clock.now();
-            let refunded_after = payment.refunded_amount.checked_add(amount).map_err(LedgerError::from)?;
-            let full = refunded_after == payment.amount;
-            let event = if full { PaymentEvent::RefundFully } else { PaymentEvent::RefundPartially };
-            let to_status = match payment.status.apply(event).map_err(|_| RefundError::Contended)? {
-                Transition::Changed(status) => status,
-                Transition::Unchanged => payment.status,
-            };
             let refund = Refund {
                 id: RefundId::from_uuid(self.ports.ids.new_id()),
                 payment_id,
@@ -208,21 +199,12 @@ impl RefundService {
                 approved_at: None,
                 admin_note: None,
             };
-            let after = Payment { status: to_status, refunded_amount: refunded_after, ..payment.clone() };
-            let mut outbox = vec![self.event(EventType::RefundProcessed, refund.clone().into(), at)];
-            if full {
-                outbox.push(self.event(EventType::PaymentRefunded, after.into(), at));
-            }
+            let settlement = self.settlement(&payment, &refund, at)?;
             let change = ProcessedRefund {
-                journal: refund_journal(JournalId::from_uuid(self.ports.ids.new_id()), &payment, &refund, at)?,
-                payment: PaymentRefundUpdate {
-                    from: payment.status,
-                    refunded_before: payment.refunded_amount,
-                    to: to_status,
-                    refunded_after,
-                },
+                journal: settlement.journal,
+                payment: settlement.payment,
                 refund: refund.clone(),
-                outbox,
+                outbox: settlement.outbox,
             };
             match self.ports.refunds.record_processed(change).await? {
                 RecordRefundOutcome::Recorded => return Ok(Some(refund)),
