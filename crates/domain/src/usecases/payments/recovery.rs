@@ -22,10 +22,8 @@
 
 use crate::attention::{AttentionKind, NewAttention};
 use crate::catalog::Availability;
-use crate::ledger::sale_journal;
-use crate::outbox::EventType;
 use crate::payment::{Payment, PaymentEvent, Transition};
-use crate::ports::{ChangeOutcome, GatewayOutcome, PaymentChange, RedemptionChange, StoreError};
+use crate::ports::{ChangeOutcome, GatewayOutcome, RedemptionChange, StoreError};
 
 use super::{ChangePaymentError, PaymentService, STATUS_CHANGE_ATTEMPTS};
 use crate::usecases::refunds::RefundError;
@@ -102,37 +100,28 @@ impl PaymentService {
             let Transition::Changed(to) = current.status.apply(PaymentEvent::Recover)? else {
                 return Ok(Recovered::AlreadyPaid(current));
             };
-            let at = self.ports.clock.now();
-            let mut after = current.clone();
-            after.status = to;
-            after.updated_at = at;
-            after.completed_at = Some(at);
-            let (redemption, outbox, kind) = match delivery {
-                Delivery::Deliver => (
-                    Some(RedemptionChange::Reclaim),
-                    vec![self.event(EventType::PaymentCompleted, &after, at)],
-                    AttentionKind::PaidAfterGivingUp,
-                ),
-                Delivery::RefundInFull => (None, Vec::new(), AttentionKind::PaidUndeliverableRefunded),
+            // A completion like any other, but for the coupon use (taken
+            // again, or none for what is not delivered), the completion
+            // event (none for what is not delivered) and the note.
+            let mut change = self.describe_change(&current, to, None)?;
+            let kind = match delivery {
+                Delivery::Deliver => {
+                    change.redemption = current.coupon.as_ref().and(Some(RedemptionChange::Reclaim));
+                    AttentionKind::PaidAfterGivingUp
+                }
+                Delivery::RefundInFull => {
+                    change.redemption = None;
+                    change.outbox.clear();
+                    AttentionKind::PaidUndeliverableRefunded
+                }
             };
-            let change = PaymentChange {
+            change.attention = Some(NewAttention {
+                id: self.ports.ids.new_id(),
+                kind,
                 payment_id: current.id,
-                from: current.status,
-                to,
-                at,
-                completed_at: Some(at),
-                failure_reason: current.failure_reason.clone(),
-                redemption: current.coupon.as_ref().and(redemption),
-                journal: sale_journal(self.journal_id(), &after, at)?,
-                outbox,
-                attention: Some(NewAttention {
-                    id: self.ports.ids.new_id(),
-                    kind,
-                    payment_id: current.id,
-                    detail: detail.clone(),
-                    at,
-                }),
-            };
+                detail: detail.clone(),
+                at: change.at,
+            });
             match self.ports.payments.apply(change).await? {
                 ChangeOutcome::Applied(updated) => return Ok(Recovered::Done(*updated)),
                 ChangeOutcome::StatusMoved => continue,
