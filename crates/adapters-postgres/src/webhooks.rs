@@ -96,22 +96,7 @@ impl WebhookLog for PgStore {
     }
 
     async fn mark_processed(&self, id: WebhookLogId) -> Result<(), StoreError> {
-        self.run(move |conn| {
-            diesel::update(logs::table.find(id))
-                .set((
-                    logs::processed.eq(true),
-                    logs::processed_at.eq(Utc::now()),
-                    logs::processing_error.eq(None::<String>),
-                    logs::needs_attention.eq(None::<String>),
-                    logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
-                ))
-                .returning(logs::id)
-                .prepared()
-                .get_results::<Uuid>(conn)
-                .map(|_| ())
-                .map_err(store_error)
-        })
-        .await
+        self.mark_done(id, None).await
     }
 
     async fn mark_failed(&self, id: WebhookLogId, error: String) -> Result<(), StoreError> {
@@ -126,20 +111,7 @@ impl WebhookLog for PgStore {
     }
 
     async fn mark_needs_attention(&self, id: WebhookLogId, note: String) -> Result<(), StoreError> {
-        self.run(move |conn| {
-            diesel::update(logs::table.find(id))
-                .set((
-                    logs::processed.eq(true),
-                    logs::processed_at.eq(Utc::now()),
-                    logs::processing_error.eq(None::<String>),
-                    logs::needs_attention.eq(note),
-                    logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
-                ))
-                .execute(conn)
-                .map(|_| ())
-                .map_err(store_error)
-        })
-        .await
+        self.mark_done(id, Some(note)).await
     }
 
     async fn claim_for_replay(&self, id: WebhookLogId) -> Result<Option<ReplayClaim>, StoreError> {
@@ -162,6 +134,29 @@ impl WebhookLog for PgStore {
             }
             let exists: i64 = logs::table.find(id).count().get_result(conn).map_err(store_error)?;
             Ok((exists > 0).then_some(ReplayClaim::InProgress))
+        })
+        .await
+    }
+}
+
+impl PgStore {
+    /// Marks an event processed, needing a person or not: one statement
+    /// for both, so a replay that now goes through clears an earlier note.
+    async fn mark_done(&self, id: WebhookLogId, needs_attention: Option<String>) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(logs::table.find(id))
+                .set((
+                    logs::processed.eq(true),
+                    logs::processed_at.eq(Utc::now()),
+                    logs::processing_error.eq(None::<String>),
+                    logs::needs_attention.eq(needs_attention),
+                    logs::claimed_until.eq(None::<chrono::DateTime<Utc>>),
+                ))
+                .returning(logs::id)
+                .prepared()
+                .get_results::<Uuid>(conn)
+                .map(|_| ())
+                .map_err(store_error)
         })
         .await
     }
