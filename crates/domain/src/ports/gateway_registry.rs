@@ -230,6 +230,13 @@ impl Gateways {
         Ok(Some(gateway.payments.clone()))
     }
 
+    /// Whether any live gateway is served. While none is (development,
+    /// demos, the test suites) no live money can be reached, and the mode a
+    /// reader sees when it names none is test; otherwise live.
+    pub fn serves_live(&self) -> bool {
+        self.current().serves_live()
+    }
+
     /// The mode of the gateway serving `method`, if one does.
     pub fn mode_of(&self, method: PaymentMethod) -> Option<GatewayMode> {
         self.current().0.get(&method).map(|gateway| gateway.mode)
