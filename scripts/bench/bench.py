@@ -380,7 +380,7 @@ class Bench:
                  LATERAL (SELECT (price * 20 + 50) / 100 AS fee) f,
                  LATERAL (SELECT now() - interval '1 minute' - ((g * 7919) % {sales}) * {year} AS t) tt"""
 
-        upsert = ("ON CONFLICT (account, currency, shard) DO UPDATE SET "
+        upsert = ("ON CONFLICT (account, currency, livemode, shard) DO UPDATE SET "
                   "balance_minor = ledger_balances.balance_minor + excluded.balance_minor, "
                   "updated_at = excluded.updated_at")
         # In chunks of their own transactions (the stats triggers add every

@@ -84,8 +84,9 @@ pub(crate) async fn deliver(app: &TestApp, event_id: &str, kind: &str) -> u16 {
 /// sales are pending, reversals come off available), dispute holds and
 /// Stripe clearing.
 async fn balances(app: &TestApp) -> [i64; 4] {
-    let balance =
-        |account: &'static str| async move { app.store.account_balance(account.into(), "USD".into()).await.unwrap() };
+    let balance = |account: &'static str| async move {
+        app.store.account_balance(account.into(), "USD".into(), false).await.unwrap()
+    };
     [
         balance("platform_revenue").await,
         balance("instructor_pending:100").await + balance("instructor_payable:100").await,
@@ -245,7 +246,7 @@ async fn admins_open_and_resolve_disputes_the_gateways_do_not_know() {
     assert_eq!((dispute["status"].as_str(), dispute["amount"].as_str()), (Some("needs_response"), Some("30.00")));
     let payment: Value = app.get(&format!("/api/payments/{lost}/"), &app.admin()).await.json().await.unwrap();
     assert_eq!(payment["status"], "disputed");
-    let held = app.store.account_balance("dispute_holds".into(), "USD".into()).await.unwrap();
+    let held = app.store.account_balance("dispute_holds".into(), "USD".into(), false).await.unwrap();
     assert_eq!(held, -3000);
 
     let id = dispute["id"].as_str().unwrap();
@@ -274,7 +275,10 @@ async fn admins_open_and_resolve_disputes_the_gateways_do_not_know() {
     let payment: Value = app.get(&format!("/api/payments/{won}/"), &app.admin()).await.json().await.unwrap();
     assert_eq!(payment["status"], "completed", "a won dispute returns the payment");
     // Only the lost 30.00 left: holds empty, clearing down by it.
-    assert_eq!(app.store.account_balance("dispute_holds".into(), "USD".into()).await.unwrap(), 0);
-    assert_eq!(app.store.account_balance("gateway_clearing:sandbox".into(), "USD".into()).await.unwrap(), 12_000);
+    assert_eq!(app.store.account_balance("dispute_holds".into(), "USD".into(), false).await.unwrap(), 0);
+    assert_eq!(
+        app.store.account_balance("gateway_clearing:sandbox".into(), "USD".into(), false).await.unwrap(),
+        12_000
+    );
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }

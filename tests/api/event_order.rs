@@ -112,7 +112,7 @@ async fn outcome(app: &TestApp, payment: &str) -> Value {
         "dispute_holds",
         "gateway_clearing:stripe",
     ] {
-        balances.push(app.store.account_balance(account.into(), "USD".into()).await.unwrap());
+        balances.push(app.store.account_balance(account.into(), "USD".into(), false).await.unwrap());
     }
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
     json!({

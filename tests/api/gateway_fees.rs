@@ -27,7 +27,7 @@ async fn paid(app: &TestApp) -> String {
 }
 
 async fn balance(app: &TestApp, account: &str) -> i64 {
-    app.store.account_balance(account.into(), "USD".into()).await.unwrap()
+    app.store.account_balance(account.into(), "USD".into(), false).await.unwrap()
 }
 
 #[tokio::test]

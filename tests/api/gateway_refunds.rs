@@ -61,7 +61,7 @@ async fn refunds_of(app: &TestApp, id: &str) -> Vec<Value> {
 }
 
 async fn clearing(app: &TestApp) -> i64 {
-    app.store.account_balance("gateway_clearing:stripe".into(), "USD".into()).await.unwrap()
+    app.store.account_balance("gateway_clearing:stripe".into(), "USD".into(), false).await.unwrap()
 }
 
 async fn ledger_holds(app: &TestApp) {
@@ -104,7 +104,7 @@ async fn a_dashboard_refund_of_part_then_of_the_rest_reaches_the_ledger() {
     assert_eq!(refunds_of(&app, &id).await.len(), 2);
     assert_eq!(clearing(&app).await, 0);
     // The whole fee went back: the platform keeps nothing of this sale.
-    assert_eq!(app.store.account_balance("platform_revenue".into(), "USD".into()).await.unwrap(), 0);
+    assert_eq!(app.store.account_balance("platform_revenue".into(), "USD".into(), false).await.unwrap(), 0);
     assert_eq!(
         app.store
             .scalar(

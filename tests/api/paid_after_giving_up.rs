@@ -52,7 +52,7 @@ fn attention(app: &TestApp, kind: &str) -> i64 {
 }
 
 async fn clearing(app: &TestApp) -> i64 {
-    app.store.account_balance("gateway_clearing:wallet".into(), "USD".into()).await.unwrap()
+    app.store.account_balance("gateway_clearing:wallet".into(), "USD".into(), false).await.unwrap()
 }
 
 #[tokio::test]

@@ -200,6 +200,6 @@ async fn a_reversed_stripe_transfer_fails_the_payout_and_returns_the_money() {
     assert_eq!((read["status"].as_str(), read["failure_reason"].as_str()), (Some("failed"), Some("transfer reversed")));
     let balance = usd_balance(&app).await;
     assert_eq!((balance["available"].as_str(), balance["paid_out"].as_str()), (Some("80.00"), Some("0.00")));
-    assert_eq!(app.store.account_balance("payout_funds:stripe_connect".into(), "USD".into()).await.unwrap(), 0);
+    assert_eq!(app.store.account_balance("payout_funds:stripe_connect".into(), "USD".into(), false).await.unwrap(), 0);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }

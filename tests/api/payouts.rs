@@ -48,7 +48,7 @@ fn stripe_account() -> Value {
 
 async fn ledger_is_sound(app: &TestApp) {
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
-    assert!(app.store.ledger_totals().await.unwrap().iter().all(|(_, total)| *total == 0));
+    assert!(app.store.ledger_totals().await.unwrap().iter().all(|(_, _, total)| *total == 0));
 }
 
 #[tokio::test]
@@ -93,7 +93,10 @@ async fn earnings_wait_out_the_hold_then_are_paid_out_through_stripe_connect() {
         (after["available"].as_str(), after["in_transit"].as_str(), after["paid_out"].as_str()),
         (Some("30.00"), Some("0.00"), Some("50.00"))
     );
-    assert_eq!(app.store.account_balance("payout_funds:stripe_connect".into(), "USD".into()).await.unwrap(), -5000);
+    assert_eq!(
+        app.store.account_balance("payout_funds:stripe_connect".into(), "USD".into(), false).await.unwrap(),
+        -5000
+    );
     let events = app.store.scalar("SELECT count(*) AS n FROM outbox_events WHERE event_type = 'payout.paid'").unwrap();
     assert_eq!(events, 1);
     ledger_is_sound(&app).await;

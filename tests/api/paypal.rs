@@ -117,7 +117,7 @@ async fn an_approved_paypal_order_is_captured_from_its_verified_webhook() {
     let id = created["id"].as_str().unwrap();
     let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
     assert_eq!(payment["status"], "completed");
-    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into()).await.unwrap(), 4999);
+    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into(), false).await.unwrap(), 4999);
     // The same event again is acknowledged without a second capture.
     let (status, ack) = deliver(&app, &approved_event()).await;
     assert_eq!((status, ack["status"].as_str()), (200, Some("duplicate")));
@@ -273,7 +273,7 @@ async fn a_pending_paypal_refund_is_settled_by_its_webhook() {
     assert_eq!((status, ack["status"].as_str()), (200, Some("processed")), "{ack}");
     let settled: Value = app.get(&format!("/api/payments/refunds/{refund_id}/"), &student).await.json().await.unwrap();
     assert_eq!(settled["status"], "processed");
-    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into()).await.unwrap(), 3999);
+    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into(), false).await.unwrap(), 3999);
     let payment: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
     assert_eq!(
         (payment["status"].as_str(), payment["refunded_amount"].as_str()),
@@ -374,6 +374,6 @@ async fn a_refund_in_paypals_dashboard_and_then_a_reversal_reach_the_ledger() {
     let origins: Vec<&str> =
         refunds["data"].as_array().unwrap().iter().map(|r| r["origin"].as_str().unwrap()).collect();
     assert_eq!(origins, vec!["gateway", "gateway"]);
-    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into()).await.unwrap(), 0);
+    assert_eq!(app.store.account_balance("gateway_clearing:paypal".into(), "USD".into(), false).await.unwrap(), 0);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }

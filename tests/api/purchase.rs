@@ -42,14 +42,14 @@ async fn a_purchase_with_a_percentage_coupon_completes_and_balances_the_ledger()
     assert_eq!(app.count("ledger_journals").await, 1);
 
     let totals = app.store.ledger_totals().await.unwrap();
-    assert_eq!(totals, vec![("USD".to_owned(), 0)]);
+    assert_eq!(totals, vec![("USD".to_owned(), false, 0)], "one test-mode purchase: test books only");
     let verification = app.store.verify_ledger().await.unwrap();
     assert_eq!(verification.first_discrepancy, None);
-    assert_eq!(app.store.account_balance("platform_revenue".into(), "USD".into()).await.unwrap(), -750);
+    assert_eq!(app.store.account_balance("platform_revenue".into(), "USD".into(), false).await.unwrap(), -750);
     // Earnings wait out the hold period before they can be paid out.
-    assert_eq!(app.store.account_balance("instructor_pending:100".into(), "USD".into()).await.unwrap(), -2999);
-    assert_eq!(app.store.account_balance("instructor_payable:100".into(), "USD".into()).await.unwrap(), 0);
-    assert_eq!(app.store.account_balance("gateway_clearing:sandbox".into(), "USD".into()).await.unwrap(), 3749);
+    assert_eq!(app.store.account_balance("instructor_pending:100".into(), "USD".into(), false).await.unwrap(), -2999);
+    assert_eq!(app.store.account_balance("instructor_payable:100".into(), "USD".into(), false).await.unwrap(), 0);
+    assert_eq!(app.store.account_balance("gateway_clearing:sandbox".into(), "USD".into(), false).await.unwrap(), 3749);
 
     let confirmed_redemptions =
         app.store.scalar("SELECT count(*) AS n FROM coupon_redemptions WHERE status = 'confirmed'").unwrap();

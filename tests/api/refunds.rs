@@ -38,7 +38,7 @@ async fn approve(app: &TestApp, refund: &Value) -> Value {
 }
 
 async fn balance(app: &TestApp, account: &str) -> i64 {
-    app.store.account_balance(account.into(), "USD".into()).await.unwrap()
+    app.store.account_balance(account.into(), "USD".into(), false).await.unwrap()
 }
 
 #[tokio::test]

@@ -162,7 +162,7 @@ async fn a_gateway_registered_by_its_descriptor_takes_payments_and_refunds_them(
         .await
         .unwrap();
     assert_eq!(confirmed["status"], "completed", "{confirmed}");
-    assert_eq!(app.store.account_balance("gateway_clearing:wallet".into(), "USD".into()).await.unwrap(), 50_00);
+    assert_eq!(app.store.account_balance("gateway_clearing:wallet".into(), "USD".into(), false).await.unwrap(), 50_00);
 
     let refund: Value = app
         .post("/api/payments/refunds/", &student, &json!({"payment_id": id, "reason": "changed my mind"}))
@@ -178,7 +178,7 @@ async fn a_gateway_registered_by_its_descriptor_takes_payments_and_refunds_them(
         .unwrap();
     assert_eq!(approved["status"], "processed", "{approved}");
     assert!(approved["provider_refund_id"].as_str().unwrap().starts_with("tgr_re_"));
-    assert_eq!(app.store.account_balance("gateway_clearing:wallet".into(), "USD".into()).await.unwrap(), 0);
+    assert_eq!(app.store.account_balance("gateway_clearing:wallet".into(), "USD".into(), false).await.unwrap(), 0);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }
 

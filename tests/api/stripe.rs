@@ -51,7 +51,7 @@ async fn a_stripe_purchase_confirmed_server_side_completes_and_balances() {
     assert_eq!(res.status(), 200);
     let confirmed: Value = res.json().await.unwrap();
     assert_eq!(confirmed["status"], "completed");
-    assert_eq!(app.store.account_balance("gateway_clearing:stripe".into(), "USD".into()).await.unwrap(), 4999);
+    assert_eq!(app.store.account_balance("gateway_clearing:stripe".into(), "USD".into(), false).await.unwrap(), 4999);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
     // The client secret is handed out once, not shown again.
     let read: Value = app.get(&format!("/api/payments/{id}/"), &student).await.json().await.unwrap();
@@ -312,7 +312,7 @@ async fn a_stripe_payment_is_refunded_at_stripe() {
         .unwrap();
     assert_eq!(approved["status"], "processed", "{approved}");
     assert!(approved["provider_refund_id"].as_str().unwrap().starts_with("re_"));
-    assert_eq!(app.store.account_balance("gateway_clearing:stripe".into(), "USD".into()).await.unwrap(), 3999);
+    assert_eq!(app.store.account_balance("gateway_clearing:stripe".into(), "USD".into(), false).await.unwrap(), 3999);
 }
 
 #[tokio::test]

@@ -21,6 +21,23 @@ pub fn revert_last_migration(conn: &mut PgConnection) -> Result<(), StoreError> 
         .map_err(|e| StoreError::Unavailable(format!("migration revert failed: {e}")))
 }
 
+/// Reverts the applied migrations newer than `version` (its digits, e.g.
+/// `20261207000023`), newest first: tests of a migration's handling of
+/// rows written before it, whatever came after it.
+pub fn revert_migrations_after(conn: &mut PgConnection, version: &str) -> Result<usize, StoreError> {
+    let failed = |e| StoreError::Unavailable(format!("migration revert failed: {e}"));
+    let mut reverted = 0;
+    loop {
+        let applied = conn.applied_migrations().map_err(failed)?;
+        let newest = applied.iter().map(ToString::to_string).max();
+        if newest.is_none_or(|newest| newest.as_str() <= version) {
+            return Ok(reverted);
+        }
+        conn.revert_last_migration(MIGRATIONS).map_err(failed)?;
+        reverted += 1;
+    }
+}
+
 /// Reverts every applied migration (tests and `skillpay migrate --revert-all`).
 pub fn revert_all_migrations(conn: &mut PgConnection) -> Result<usize, StoreError> {
     conn.revert_all_migrations(MIGRATIONS)

@@ -158,8 +158,8 @@ pub(crate) fn count_use(conn: &mut PgConnection, coupon: Uuid, shard: i16, delta
 const INSERT_REDEMPTION: &str = "\
 WITH redemption AS (
     INSERT INTO coupon_redemptions (id, coupon_id, user_id, payment_id, discount_amount_minor, currency, status,
-                                    redeemed_at, updated_at, use_shard)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
+                                    redeemed_at, updated_at, use_shard, livemode)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)
     RETURNING coupon_id, use_shard
 )
 INSERT INTO coupon_use_counts AS c (coupon_id, shard, uses)
@@ -167,13 +167,16 @@ SELECT coupon_id, use_shard, 1 FROM redemption WHERE use_shard IS NOT NULL
 ON CONFLICT (coupon_id, shard) DO UPDATE SET uses = c.uses + EXCLUDED.uses
 RETURNING c.uses";
 
+/// The use takes its payment's mode (`livemode`; a foreign key refuses
+/// another).
 fn insert_redemption(
     conn: &mut PgConnection,
     r: &NewRedemption,
     counter: UseCounter,
+    livemode: bool,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    use diesel::sql_types::{BigInt, Nullable, SmallInt, Text, Timestamptz};
+    use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text, Timestamptz};
     let use_shard = match counter {
         UseCounter::Coupon => None,
         UseCounter::Shard(shard) => Some(shard),
@@ -188,6 +191,7 @@ fn insert_redemption(
         .bind::<Text, _>(r.status.as_str())
         .bind::<Timestamptz, _>(at)
         .bind::<Nullable<SmallInt>, _>(use_shard)
+        .bind::<Bool, _>(livemode)
         .prepared()
         .load::<Unread>(conn)
         .map(|_| ())
@@ -312,7 +316,7 @@ impl PaymentRepository for PgStore {
                         };
                         let stored = insert_payment(conn, &new.payment)?;
                         if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
-                            insert_redemption(conn, redemption, counter, at)?;
+                            insert_redemption(conn, redemption, counter, new.payment.livemode, at)?;
                             if redemption.status == RedemptionStatus::Confirmed {
                                 announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
                             }

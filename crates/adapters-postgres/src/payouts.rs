@@ -55,6 +55,7 @@ struct PayoutRow {
     approved_by: Option<i64>,
     approved_at: Option<DateTime<Utc>>,
     admin_note: Option<String>,
+    livemode: bool,
 }
 
 impl PayoutRow {
@@ -75,6 +76,7 @@ impl PayoutRow {
             approved_by: p.approved_by.map(|by| by.get()),
             approved_at: p.approved_at,
             admin_note: p.admin_note.clone(),
+            livemode: p.livemode,
         }
     }
 
@@ -94,6 +96,7 @@ impl PayoutRow {
             approved_by: self.approved_by.map(UserId::new),
             approved_at: self.approved_at,
             admin_note: self.admin_note,
+            livemode: self.livemode,
         })
     }
 }
@@ -115,7 +118,7 @@ fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
     i64::try_from(total.unwrap_or_default()).map_err(|_| corrupt("balance out of range"))
 }
 
-/// One instructor's balances, per currency (all of them, or only
+/// One instructor's balances, per mode and currency (all of them, or only
 /// `only`): two statements whatever the history. The three ledger accounts
 /// are kept balances (at most [`crate::BALANCE_SHARDS`] rows each) and the
 /// amount paid out is kept per instructor and currency by a trigger on
@@ -123,33 +126,39 @@ fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
 fn balances_of(
     conn: &mut PgConnection,
     instructor: UserId,
-    only: Option<Currency>,
+    only: Option<(Currency, bool)>,
 ) -> Result<Vec<InstructorBalance>, StoreError> {
     let pending = Account::InstructorPending(instructor).code();
     let payable = Account::InstructorPayable(instructor).code();
     let in_transit = Account::PayoutsInTransit(instructor).code();
     let mut kept = ledger_balances::table
         .filter(ledger_balances::account.eq_any([&pending, &payable, &in_transit]))
-        .group_by((ledger_balances::currency, ledger_balances::account))
-        .select((ledger_balances::currency, ledger_balances::account, sum(ledger_balances::balance_minor)))
+        .group_by((ledger_balances::livemode, ledger_balances::currency, ledger_balances::account))
+        .select((
+            ledger_balances::livemode,
+            ledger_balances::currency,
+            ledger_balances::account,
+            sum(ledger_balances::balance_minor),
+        ))
         .into_boxed();
     let mut paid = instructor_paid_out::table
         .filter(instructor_paid_out::instructor_id.eq(instructor.get()))
-        .select((instructor_paid_out::currency, instructor_paid_out::paid_minor))
+        .select((instructor_paid_out::livemode, instructor_paid_out::currency, instructor_paid_out::paid_minor))
         .into_boxed();
-    if let Some(code) = only.as_ref().map(Currency::code) {
-        kept = kept.filter(ledger_balances::currency.eq(code));
-        paid = paid.filter(instructor_paid_out::currency.eq(code));
+    if let Some((currency, livemode)) = only {
+        let code = currency.code().to_owned();
+        kept = kept.filter(ledger_balances::currency.eq(code.clone())).filter(ledger_balances::livemode.eq(livemode));
+        paid = paid.filter(instructor_paid_out::currency.eq(code)).filter(instructor_paid_out::livemode.eq(livemode));
     }
-    let kept: Vec<(String, String, Option<Decimal>)> = kept.load(conn).map_err(store_error)?;
-    let paid: Vec<(String, i64)> = paid.load(conn).map_err(store_error)?;
-    // Per currency: pending, payable, in transit (credit balances, as
-    // positive amounts) and paid out.
-    let mut per: BTreeMap<String, [i64; 4]> = BTreeMap::new();
-    if let Some(only) = only {
-        per.insert(only.code().to_owned(), [0; 4]);
+    let kept: Vec<(bool, String, String, Option<Decimal>)> = kept.load(conn).map_err(store_error)?;
+    let paid: Vec<(bool, String, i64)> = paid.load(conn).map_err(store_error)?;
+    // Per mode (live first) and currency: pending, payable, in transit
+    // (credit balances, as positive amounts) and paid out.
+    let mut per: BTreeMap<(std::cmp::Reverse<bool>, String), [i64; 4]> = BTreeMap::new();
+    if let Some((currency, livemode)) = only {
+        per.insert((std::cmp::Reverse(livemode), currency.code().to_owned()), [0; 4]);
     }
-    for (code, account, total) in kept {
+    for (livemode, code, account, total) in kept {
         let slot = if account == pending {
             0
         } else if account == payable {
@@ -158,27 +167,28 @@ fn balances_of(
             2
         };
         // Liability accounts carry credit (negative) balances: flip the sign.
-        per.entry(code).or_default()[slot] = minor(total)?.saturating_neg();
+        per.entry((std::cmp::Reverse(livemode), code)).or_default()[slot] = minor(total)?.saturating_neg();
     }
-    for (code, paid_minor) in paid {
-        per.entry(code).or_default()[3] = paid_minor;
+    for (livemode, code, paid_minor) in paid {
+        per.entry((std::cmp::Reverse(livemode), code)).or_default()[3] = paid_minor;
     }
     per.into_iter()
-        .map(|(code, [pending, payable, in_transit, paid])| {
+        .map(|((std::cmp::Reverse(livemode), code), [pending, payable, in_transit, paid])| {
             let currency = currency(&code)?;
             let money = |minor| Money::from_minor(minor, currency);
-            Ok(InstructorBalance::from_kept(money(pending), money(payable), money(in_transit), money(paid)))
+            Ok(InstructorBalance::from_kept(livemode, money(pending), money(payable), money(in_transit), money(paid)))
         })
         .collect()
 }
 
-/// One instructor's balance in one currency.
+/// One instructor's balance in one currency and mode.
 fn balance_in(
     conn: &mut PgConnection,
     instructor: UserId,
     currency: Currency,
+    livemode: bool,
 ) -> Result<InstructorBalance, StoreError> {
-    balances_of(conn, instructor, Some(currency))?.pop().ok_or_else(|| corrupt("balance"))
+    balances_of(conn, instructor, Some((currency, livemode)))?.pop().ok_or_else(|| corrupt("balance"))
 }
 
 #[async_trait]
@@ -193,13 +203,19 @@ impl PayoutRepository for PgStore {
             let result = conn.transaction::<Payout, TxError<RequestPayoutStoreError>, _>(|conn| {
                 let payout = &new.payout;
                 decided_by(conn, Some(new.requested_by))?;
-                let lock_key = format!("payout:{}:{}", payout.instructor_id, payout.amount.currency().code());
+                let lock_key = format!(
+                    "payout:{}:{}:{}",
+                    payout.instructor_id,
+                    payout.amount.currency().code(),
+                    if payout.livemode { "live" } else { "test" }
+                );
                 diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                     .bind::<Text, _>(&lock_key)
                     .execute(conn)?;
                 // Read after the lock: a racing request committed before we
                 // got it is seen here (read committed: a fresh snapshot).
-                let available = balance_in(conn, payout.instructor_id, payout.amount.currency())?.available;
+                let available =
+                    balance_in(conn, payout.instructor_id, payout.amount.currency(), payout.livemode)?.available;
                 if payout.amount.minor() > available.minor() {
                     return Err(TxError::Refused(RequestPayoutStoreError::InsufficientBalance { available }));
                 }
@@ -287,6 +303,9 @@ impl PayoutRepository for PgStore {
             if let Some(method) = query.method {
                 q = q.filter(payouts::method.eq(method.as_str()));
             }
+            if let Some(livemode) = query.livemode {
+                q = q.filter(payouts::livemode.eq(livemode));
+            }
             let rows: Vec<PayoutRow> = keyset_page!(q, payouts, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .load(conn)
@@ -352,8 +371,13 @@ impl PayoutRepository for PgStore {
         self.run(move |conn| balances_of(conn, instructor, None)).await
     }
 
-    async fn balance(&self, instructor: UserId, currency: Currency) -> Result<InstructorBalance, StoreError> {
-        self.run(move |conn| balance_in(conn, instructor, currency)).await
+    async fn balance(
+        &self,
+        instructor: UserId,
+        currency: Currency,
+        livemode: bool,
+    ) -> Result<InstructorBalance, StoreError> {
+        self.run(move |conn| balance_in(conn, instructor, currency, livemode)).await
     }
 }
 

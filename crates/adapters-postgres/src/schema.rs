@@ -86,6 +86,7 @@ diesel::table! {
         redeemed_at -> Timestamptz,
         updated_at -> Timestamptz,
         use_shard -> Nullable<Int2>,
+        livemode -> Bool,
     }
 }
 
@@ -177,10 +178,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    instructor_paid_out (instructor_id, currency) {
+    instructor_paid_out (instructor_id, currency, livemode) {
         instructor_id -> Int8,
         currency -> Text,
         paid_minor -> Int8,
+        livemode -> Bool,
     }
 }
 
@@ -203,12 +205,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    ledger_balances (account, currency, shard) {
+    ledger_balances (account, currency, livemode, shard) {
         account -> Text,
         currency -> Text,
         shard -> Int2,
         balance_minor -> Int8,
         updated_at -> Timestamptz,
+        livemode -> Bool,
     }
 }
 
@@ -230,6 +233,7 @@ diesel::table! {
         currency -> Text,
         posted_at -> Timestamptz,
         payout_id -> Nullable<Uuid>,
+        livemode -> Bool,
     }
 }
 
@@ -364,6 +368,7 @@ diesel::table! {
         approved_by -> Nullable<Int8>,
         approved_at -> Nullable<Timestamptz>,
         admin_note -> Nullable<Text>,
+        livemode -> Bool,
     }
 }
 

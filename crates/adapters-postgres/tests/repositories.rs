@@ -135,7 +135,7 @@ async fn concurrent_sales_spread_over_balance_shards_and_still_add_up() {
     });
     let completed = join_all(sales).await;
     assert!(completed.iter().all(|p| p.status == PaymentStatus::Completed));
-    let revenue = f.store.account_balance("platform_revenue".into(), "USD".into()).await.unwrap();
+    let revenue = f.store.account_balance("platform_revenue".into(), "USD".into(), false).await.unwrap();
     assert_eq!(revenue, -40 * 200);
     let shards =
         f.store.scalar("SELECT count(*) AS n FROM ledger_balances WHERE account = 'platform_revenue'").unwrap();

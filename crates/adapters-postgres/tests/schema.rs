@@ -134,7 +134,7 @@ fn the_triggers_and_the_statistics_call_the_same_statuses_settled() {
 fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
     let db = TestDb::new();
     let mut conn = connection(&db);
-    adapters_postgres::revert_last_migration(&mut conn).unwrap();
+    adapters_postgres::revert_migrations_after(&mut conn, "20261207000023").unwrap();
     for (id, method) in [(1, "sandbox"), (2, "stripe"), (3, "paypal")] {
         sql_query(format!(
             "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
@@ -155,7 +155,7 @@ fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
         .unwrap();
     }
 
-    assert_eq!(run_migrations(&mut conn).unwrap(), 1);
+    assert!(run_migrations(&mut conn).unwrap() >= 1);
 
     #[derive(diesel::QueryableByName)]
     struct Mode {
@@ -193,4 +193,130 @@ fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
     )
     .execute(&mut conn);
     assert!(mixed_dispute.is_err(), "a live dispute of a test payment is refused by the database");
+}
+
+#[derive(diesel::QueryableByName, Debug, PartialEq, Eq)]
+struct Balance {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    account: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    livemode: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    balance: i64,
+}
+
+/// The ledger-mode migration on a database holding a test sale, a live
+/// sale and a paid payout: journals take their payment's or payout's mode,
+/// kept balances are split by mode and still match the entries, coupon
+/// uses take their payment's mode, and afterwards the database refuses a
+/// journal or coupon use of another mode than what it belongs to.
+#[test]
+fn the_ledger_mode_migration_splits_the_books_and_the_database_refuses_a_mix() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    adapters_postgres::revert_migrations_after(&mut conn, "20261207000024").unwrap();
+    let run =
+        |conn: &mut PgConnection, sql: &str| diesel::connection::SimpleConnection::batch_execute(conn, sql).unwrap();
+    for (id, method, livemode) in [(1, "sandbox", false), (2, "stripe", true)] {
+        run(
+            &mut conn,
+            &format!(
+                "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
+                     original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, \
+                     instructor_earnings_minor, created_at, updated_at, completed_at, livemode) \
+                 VALUES ('00000000-0000-0000-0000-00000000000{id}', 1, 1, 2, 'completed', '{method}', 'USD', 1000, \
+                     0, 1000, 200, 800, now(), now(), now(), {livemode})"
+            ),
+        );
+        run(
+            &mut conn,
+            &format!(
+                "INSERT INTO ledger_journals (id, kind, payment_id, currency, posted_at) \
+                 VALUES ('00000000-0000-0000-0000-0000000000a{id}', 'sale', '00000000-0000-0000-0000-00000000000{id}', \
+                     'USD', now());
+                 INSERT INTO ledger_entries (journal_id, account, currency, amount_minor) VALUES
+                     ('00000000-0000-0000-0000-0000000000a{id}', 'gateway_clearing:{method}', 'USD', 1000),
+                     ('00000000-0000-0000-0000-0000000000a{id}', 'instructor_payable:2', 'USD', -800),
+                     ('00000000-0000-0000-0000-0000000000a{id}', 'platform_revenue', 'USD', -200);"
+            ),
+        );
+    }
+    // Before the modes, one balance mixed both sales.
+    run(
+        &mut conn,
+        "INSERT INTO ledger_balances (account, currency, shard, balance_minor, updated_at) VALUES
+             ('platform_revenue', 'USD', 3, -400, now()), ('instructor_payable:2', 'USD', 5, -1600, now()),
+             ('gateway_clearing:sandbox', 'USD', 0, 1000, now()), ('gateway_clearing:stripe', 'USD', 0, 1000, now())",
+    );
+    run(
+        &mut conn,
+        "INSERT INTO coupons (id, code, discount_type, percent_off, created_at, updated_at, times_used) \
+         VALUES ('00000000-0000-0000-0000-0000000000c1', 'MODES', 'percentage', 10, now(), now(), 2);
+         INSERT INTO coupon_redemptions (id, coupon_id, user_id, payment_id, discount_amount_minor, currency, status, \
+             redeemed_at, updated_at) VALUES
+             (gen_random_uuid(), '00000000-0000-0000-0000-0000000000c1', 1, '00000000-0000-0000-0000-000000000001', \
+                 100, 'USD', 'confirmed', now(), now()),
+             (gen_random_uuid(), '00000000-0000-0000-0000-0000000000c1', 1, '00000000-0000-0000-0000-000000000002', \
+                 100, 'USD', 'confirmed', now(), now())",
+    );
+
+    assert!(run_migrations(&mut conn).unwrap() >= 1);
+
+    let balances: Vec<Balance> = sql_query(
+        "SELECT account, livemode, sum(balance_minor)::bigint AS balance FROM ledger_balances \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let expected = [
+        ("gateway_clearing:sandbox", false, 1000),
+        ("gateway_clearing:stripe", true, 1000),
+        ("instructor_payable:2", false, -800),
+        ("instructor_payable:2", true, -800),
+        ("platform_revenue", false, -200),
+        ("platform_revenue", true, -200),
+    ]
+    .map(|(account, livemode, balance)| Balance { account: account.to_owned(), livemode, balance });
+    assert_eq!(balances, expected, "each mode's balances, recomputed from its journals' entries");
+
+    #[derive(diesel::QueryableByName)]
+    struct Modes {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        matching: bool,
+    }
+    let journals: Modes = sql_query(
+        "SELECT bool_and(j.livemode = p.livemode) AND bool_and(r.livemode = p.livemode) AS matching \
+         FROM payments p JOIN ledger_journals j ON j.payment_id = p.id JOIN coupon_redemptions r ON r.payment_id = p.id",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert!(journals.matching, "journals and coupon uses took their payment's mode");
+
+    let mixed_journal = sql_query(
+        "INSERT INTO ledger_journals (id, kind, payment_id, currency, posted_at, livemode) \
+         VALUES (gen_random_uuid(), 'refund', '00000000-0000-0000-0000-000000000001', 'USD', now(), true)",
+    )
+    .execute(&mut conn);
+    assert!(mixed_journal.is_err(), "a live journal of a test payment is refused by the database");
+    let mixed_use = sql_query(
+        "INSERT INTO coupon_redemptions (id, coupon_id, user_id, payment_id, discount_amount_minor, currency, status, \
+             redeemed_at, updated_at, livemode) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000c1', 1, \
+             '00000000-0000-0000-0000-000000000002', 100, 'USD', 'confirmed', now(), now(), false)",
+    )
+    .execute(&mut conn);
+    assert!(mixed_use.is_err(), "a test coupon use of a live payment is refused by the database");
+    run(
+        &mut conn,
+        "INSERT INTO payouts (id, instructor_id, amount_minor, currency, method, status, destination_encrypted, \
+             destination_masked, destination_key_id, created_at, updated_at, livemode) \
+         VALUES ('00000000-0000-0000-0000-0000000000b1', 2, 1000, 'USD', 'paypal', 'requested', '', '', '', now(), \
+             now(), false)",
+    );
+    let mixed_payout_journal = sql_query(
+        "INSERT INTO ledger_journals (id, kind, payout_id, currency, posted_at, livemode) \
+         VALUES (gen_random_uuid(), 'payout_reserve', '00000000-0000-0000-0000-0000000000b1', 'USD', now(), true)",
+    )
+    .execute(&mut conn);
+    assert!(mixed_payout_journal.is_err(), "a live journal of a test payout is refused by the database");
 }

@@ -101,6 +101,7 @@ mod tests {
             approved_by: None,
             approved_at: None,
             admin_note: None,
+            livemode: false,
         }
     }
 

@@ -52,7 +52,10 @@ impl From<CreatePaymentError> for ApiError {
             CreatePaymentError::AmountTooLarge => ApiError::AmountTooLarge,
             CreatePaymentError::Coupon(reason) => coupon(reason),
             CreatePaymentError::MethodUnavailable(_) => ApiError::PaymentMethodUnavailable,
-            CreatePaymentError::TestModeNotAllowed(_) => ApiError::TestModeNotAllowed,
+            CreatePaymentError::TestModeNotAllowed(_) => ApiError::TestModeNotAllowed(
+                "this payment method takes test payments only, which this token does not allow; pay with a live method"
+                    .to_owned(),
+            ),
             CreatePaymentError::Gateway(e) => gateway(e),
             CreatePaymentError::Money(e) => {
                 tracing::error!(error = %e, "amount arithmetic failed");
@@ -221,7 +224,10 @@ impl From<domain::usecases::payouts::PayoutError> for ApiError {
                 available.currency()
             )),
             E::Destination(_) => field("destination", &error),
-            E::MethodUnavailable(_) => ApiError::PayoutMethodUnavailable(error.to_string()),
+            E::MethodUnavailable(_) | E::MethodNotInMode { .. } => ApiError::PayoutMethodUnavailable(error.to_string()),
+            E::TestModeNotAllowed => ApiError::TestModeNotAllowed(
+                "a payout of test money needs a token that allows test mode while live gateways are served".to_owned(),
+            ),
             E::NotManual => ApiError::InvalidTransition(error.to_string()),
             E::ReferenceInUse => ApiError::Conflict,
             E::InvalidNote => field("reason", &error),

@@ -96,10 +96,11 @@ pub enum ApiError {
     /// The method has no configured gateway.
     #[error("this payment method is not available")]
     PaymentMethodUnavailable,
-    /// The method's gateway is in test mode, live gateways are served too,
-    /// and the caller's token does not allow test mode.
-    #[error("this payment method takes test payments only, which this token does not allow; pay with a live method")]
-    TestModeNotAllowed,
+    /// Test money asked for (a test-mode payment method, a payout of test
+    /// money) while live gateways are served, by a token that does not
+    /// allow test mode.
+    #[error("{0}")]
+    TestModeNotAllowed(String),
     /// The payment's status does not allow the action.
     #[error("{0}")]
     InvalidTransition(String),
@@ -228,7 +229,7 @@ impl ApiError {
             Self::CouponRejected { .. } => "coupon_not_applicable",
             Self::DuplicateCouponCode => "duplicate_coupon_code",
             Self::PaymentMethodUnavailable => "payment_method_unavailable",
-            Self::TestModeNotAllowed => "test_mode_not_allowed",
+            Self::TestModeNotAllowed(_) => "test_mode_not_allowed",
             Self::InvalidTransition(_) => "invalid_transition",
             Self::Conflict => "conflict",
             Self::GatewayRejected(_) => "gateway_rejected",
@@ -269,7 +270,7 @@ impl ApiError {
             | Self::AmountTooLarge
             | Self::CouponRejected { .. }
             | Self::PaymentMethodUnavailable
-            | Self::TestModeNotAllowed
+            | Self::TestModeNotAllowed(_)
             | Self::RefundWindowClosed(_)
             | Self::RefundExceedsRefundable(_)
             | Self::PayoutBelowMinimum(_)
@@ -383,7 +384,7 @@ mod tests {
             ApiError::CouponRejected { reason: "expired", detail: String::new() },
             ApiError::DuplicateCouponCode,
             ApiError::PaymentMethodUnavailable,
-            ApiError::TestModeNotAllowed,
+            ApiError::TestModeNotAllowed(String::new()),
             ApiError::InvalidTransition(String::new()),
             ApiError::Conflict,
             ApiError::GatewayRejected(String::new()),

@@ -229,7 +229,14 @@ async fn main() -> anyhow::Result<()> {
             let store = database_only(database)?;
             let verification = store.verify_ledger().await.context("verifying the ledger")?;
             match verification.first_discrepancy {
-                None => println!("ledger ok: {} journals, every balance matches its entries", verification.journals),
+                None => {
+                    let modes: Vec<String> = verification
+                        .modes
+                        .iter()
+                        .map(|m| format!("{} {} journals", if m.livemode { "live" } else { "test" }, m.journals))
+                        .collect();
+                    println!("ledger ok: {}; every balance of each mode matches its entries", modes.join(", "));
+                }
                 Some(problem) => {
                     eprintln!("ledger discrepancy: {problem}");
                     std::process::exit(1);

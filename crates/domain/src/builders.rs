@@ -462,6 +462,7 @@ impl PayoutBuilder {
                 approved_by: None,
                 approved_at: None,
                 admin_note: None,
+                livemode: true,
             },
         }
     }

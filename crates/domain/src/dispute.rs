@@ -220,7 +220,7 @@ pub fn hold_journal(
     dispute: &Dispute,
     at: DateTime<Utc>,
 ) -> Result<Journal, LedgerError> {
-    JournalBuilder::new(id, JournalKind::DisputeHold, payment.id, dispute.amount.currency())
+    JournalBuilder::new(id, JournalKind::DisputeHold, payment, dispute.amount.currency())
         .debit(Account::InstructorPayable(payment.instructor_id), dispute.amount.checked_sub(dispute.fee_held)?)
         .debit(Account::PlatformRevenue, dispute.fee_held)
         .credit(Account::DisputeHolds, dispute.amount)
@@ -234,7 +234,7 @@ pub fn release_journal(
     dispute: &Dispute,
     at: DateTime<Utc>,
 ) -> Result<Journal, LedgerError> {
-    JournalBuilder::new(id, JournalKind::DisputeRelease, payment.id, dispute.amount.currency())
+    JournalBuilder::new(id, JournalKind::DisputeRelease, payment, dispute.amount.currency())
         .debit(Account::DisputeHolds, dispute.amount)
         .credit(Account::InstructorPayable(payment.instructor_id), dispute.amount.checked_sub(dispute.fee_held)?)
         .credit(Account::PlatformRevenue, dispute.fee_held)
@@ -251,7 +251,7 @@ pub fn loss_journal(
     at: DateTime<Utc>,
 ) -> Result<Journal, LedgerError> {
     let clearing = Account::GatewayClearing(payment.method);
-    let mut builder = JournalBuilder::new(id, JournalKind::DisputeLoss, payment.id, dispute.amount.currency())
+    let mut builder = JournalBuilder::new(id, JournalKind::DisputeLoss, payment, dispute.amount.currency())
         .debit(Account::DisputeHolds, dispute.amount)
         .credit(clearing, dispute.amount);
     if let Some((fee, bearer)) = fee {

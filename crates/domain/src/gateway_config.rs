@@ -32,6 +32,16 @@ impl GatewayMode {
     pub fn parse(text: &str) -> Option<GatewayMode> {
         text.parse().ok()
     }
+
+    /// The mode of money marked `livemode`.
+    pub const fn of(livemode: bool) -> GatewayMode {
+        if livemode { GatewayMode::Live } else { GatewayMode::Test }
+    }
+
+    /// Whether it is live money.
+    pub const fn is_live(self) -> bool {
+        matches!(self, GatewayMode::Live)
+    }
 }
 
 /// Credential values by name. Debug output shows names only.

@@ -141,15 +141,32 @@ pub enum JournalSubject {
     Payout(PayoutId),
 }
 
-impl From<PaymentId> for JournalSubject {
-    fn from(id: PaymentId) -> Self {
-        JournalSubject::Payment(id)
+/// The money object a journal records a change of: a payment or a payout,
+/// each of one mode, which its journals take (test and live money never
+/// meet in one journal; the database refuses a journal of another mode
+/// than its payment's or payout's).
+pub trait JournalOwner {
+    /// What the journal belongs to.
+    fn journal_subject(&self) -> JournalSubject;
+    /// Live money (`true`) or test money.
+    fn livemode(&self) -> bool;
+}
+
+impl JournalOwner for Payment {
+    fn journal_subject(&self) -> JournalSubject {
+        JournalSubject::Payment(self.id)
+    }
+    fn livemode(&self) -> bool {
+        self.livemode
     }
 }
 
-impl From<PayoutId> for JournalSubject {
-    fn from(id: PayoutId) -> Self {
-        JournalSubject::Payout(id)
+impl JournalOwner for Payout {
+    fn journal_subject(&self) -> JournalSubject {
+        JournalSubject::Payout(self.id)
+    }
+    fn livemode(&self) -> bool {
+        self.livemode
     }
 }
 
@@ -168,6 +185,7 @@ pub struct Journal {
     id: JournalId,
     kind: JournalKind,
     subject: JournalSubject,
+    livemode: bool,
     currency: Currency,
     entries: Vec<Entry>,
     posted_at: DateTime<Utc>,
@@ -199,6 +217,11 @@ impl Journal {
             JournalSubject::Payout(id) => Some(id),
             JournalSubject::Payment(_) => None,
         }
+    }
+    /// Live money (`true`) or test money: its owner's mode. Its entries
+    /// move that mode's balances only.
+    pub fn livemode(&self) -> bool {
+        self.livemode
     }
     /// Its single currency.
     pub fn currency(&self) -> Currency {
@@ -237,15 +260,24 @@ pub struct JournalBuilder {
     id: JournalId,
     kind: JournalKind,
     subject: JournalSubject,
+    livemode: bool,
     currency: Currency,
     entries: Vec<Entry>,
     mixed: bool,
 }
 
 impl JournalBuilder {
-    /// Starts a journal of `currency`.
-    pub fn new(id: JournalId, kind: JournalKind, subject: impl Into<JournalSubject>, currency: Currency) -> Self {
-        Self { id, kind, subject: subject.into(), currency, entries: Vec::new(), mixed: false }
+    /// Starts a journal of `currency` about `owner`, in its mode.
+    pub fn new(id: JournalId, kind: JournalKind, owner: &impl JournalOwner, currency: Currency) -> Self {
+        Self {
+            id,
+            kind,
+            subject: owner.journal_subject(),
+            livemode: owner.livemode(),
+            currency,
+            entries: Vec::new(),
+            mixed: false,
+        }
     }
 
     /// Debits `account` by `amount` (zero amounts are skipped).
@@ -289,6 +321,7 @@ impl JournalBuilder {
             id: self.id,
             kind: self.kind,
             subject: self.subject,
+            livemode: self.livemode,
             currency: self.currency,
             entries: self.entries,
             posted_at,
@@ -305,7 +338,7 @@ pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Resu
     if payment.amount.is_zero() {
         return Ok(None);
     }
-    JournalBuilder::new(id, JournalKind::Sale, payment.id, payment.amount.currency())
+    JournalBuilder::new(id, JournalKind::Sale, payment, payment.amount.currency())
         .debit(Account::GatewayClearing(payment.method), payment.amount)
         .credit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
         .credit(Account::PlatformRevenue, payment.platform_fee)
@@ -341,7 +374,7 @@ pub fn gateway_fee_journal(
         FeeBearer::Platform => Account::GatewayFees,
         FeeBearer::Instructor => Account::InstructorPayable(payment.instructor_id),
     };
-    JournalBuilder::new(id, JournalKind::GatewayFee, payment.id, fee.currency())
+    JournalBuilder::new(id, JournalKind::GatewayFee, payment, fee.currency())
         .debit(payer, fee)
         .credit(Account::GatewayClearing(payment.method), fee)
         .build(at)
@@ -363,7 +396,7 @@ pub fn earnings_release_journal(
     if payment.instructor_earnings.is_zero() {
         return Ok(None);
     }
-    JournalBuilder::new(id, JournalKind::EarningsRelease, payment.id, payment.instructor_earnings.currency())
+    JournalBuilder::new(id, JournalKind::EarningsRelease, payment, payment.instructor_earnings.currency())
         .debit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
         .credit(Account::InstructorPayable(payment.instructor_id), payment.instructor_earnings)
         .build(at)
@@ -373,7 +406,7 @@ pub fn earnings_release_journal(
 /// The journal of a payout request: its amount leaves the available balance
 /// and waits in transit.
 pub fn payout_reserve_journal(id: JournalId, payout: &Payout, at: DateTime<Utc>) -> Result<Journal, LedgerError> {
-    JournalBuilder::new(id, JournalKind::PayoutReserve, payout.id, payout.amount.currency())
+    JournalBuilder::new(id, JournalKind::PayoutReserve, payout, payout.amount.currency())
         .debit(Account::InstructorPayable(payout.instructor_id), payout.amount)
         .credit(Account::PayoutsInTransit(payout.instructor_id), payout.amount)
         .build(at)
@@ -381,7 +414,7 @@ pub fn payout_reserve_journal(id: JournalId, payout: &Payout, at: DateTime<Utc>)
 
 /// The journal of a paid payout: the money leaves through its method.
 pub fn payout_paid_journal(id: JournalId, payout: &Payout, at: DateTime<Utc>) -> Result<Journal, LedgerError> {
-    JournalBuilder::new(id, JournalKind::PayoutPaid, payout.id, payout.amount.currency())
+    JournalBuilder::new(id, JournalKind::PayoutPaid, payout, payout.amount.currency())
         .debit(Account::PayoutsInTransit(payout.instructor_id), payout.amount)
         .credit(Account::PayoutFunds(payout.method), payout.amount)
         .build(at)
@@ -398,7 +431,7 @@ pub fn payout_return_journal(
 ) -> Result<Journal, LedgerError> {
     let from =
         if was_paid { Account::PayoutFunds(payout.method) } else { Account::PayoutsInTransit(payout.instructor_id) };
-    JournalBuilder::new(id, JournalKind::PayoutReturn, payout.id, payout.amount.currency())
+    JournalBuilder::new(id, JournalKind::PayoutReturn, payout, payout.amount.currency())
         .debit(from, payout.amount)
         .credit(Account::InstructorPayable(payout.instructor_id), payout.amount)
         .build(at)
@@ -413,7 +446,7 @@ pub fn refund_journal(
     refund: &crate::refund::Refund,
     at: DateTime<Utc>,
 ) -> Result<Journal, LedgerError> {
-    JournalBuilder::new(id, JournalKind::Refund, payment.id, refund.amount.currency())
+    JournalBuilder::new(id, JournalKind::Refund, payment, refund.amount.currency())
         .debit(Account::InstructorPayable(payment.instructor_id), refund.earnings_reversed()?)
         .debit(Account::PlatformRevenue, refund.platform_fee_reversed)
         .credit(Account::GatewayClearing(payment.method), refund.amount)
@@ -424,15 +457,15 @@ pub fn refund_journal(
 mod tests {
     use super::*;
 
-    fn ids() -> (JournalId, PaymentId) {
-        (JournalId::from_uuid(uuid::Uuid::nil()), PaymentId::from_uuid(uuid::Uuid::nil()))
+    fn ids() -> (JournalId, Payment) {
+        (JournalId::from_uuid(uuid::Uuid::nil()), crate::builders::PaymentBuilder::new().build())
     }
 
     #[test]
     fn an_unbalanced_journal_cannot_be_built() {
         let (j, p) = ids();
         let usd = |m| Money::from_minor(m, Currency::USD);
-        let result = JournalBuilder::new(j, JournalKind::Sale, p, Currency::USD)
+        let result = JournalBuilder::new(j, JournalKind::Sale, &p, Currency::USD)
             .debit(Account::PlatformRevenue, usd(100))
             .credit(Account::InstructorPayable(UserId::new(1)), usd(99))
             .build(Utc::now());
@@ -442,7 +475,7 @@ mod tests {
     #[test]
     fn a_mixed_currency_journal_cannot_be_built() {
         let (j, p) = ids();
-        let result = JournalBuilder::new(j, JournalKind::Sale, p, Currency::USD)
+        let result = JournalBuilder::new(j, JournalKind::Sale, &p, Currency::USD)
             .debit(Account::PlatformRevenue, Money::from_minor(1, Currency::EUR))
             .credit(Account::PlatformRevenue, Money::from_minor(1, Currency::EUR))
             .build(Utc::now());
@@ -452,7 +485,7 @@ mod tests {
     #[test]
     fn an_empty_journal_cannot_be_built() {
         let (j, p) = ids();
-        let result = JournalBuilder::new(j, JournalKind::Sale, p, Currency::USD).build(Utc::now());
+        let result = JournalBuilder::new(j, JournalKind::Sale, &p, Currency::USD).build(Utc::now());
         assert_eq!(result, Err(LedgerError::Empty));
     }
 
@@ -479,6 +512,21 @@ mod tests {
         let none =
             gateway_fee_journal(j, &payment, Money::zero(payment.amount.currency()), FeeBearer::Platform, Utc::now());
         assert_eq!(none, Ok(None), "a zero fee writes no journal");
+    }
+
+    #[test]
+    fn a_journal_takes_the_mode_of_its_payment_or_payout() {
+        use crate::builders::{PaymentBuilder, PayoutBuilder};
+        let (j, _) = ids();
+        for livemode in [true, false] {
+            let mut payment = PaymentBuilder::new().completed().build();
+            payment.livemode = livemode;
+            let sale = sale_journal(j, &payment, Utc::now()).unwrap().unwrap();
+            assert_eq!(sale.livemode(), livemode);
+            let mut payout = PayoutBuilder::new().build();
+            payout.livemode = livemode;
+            assert_eq!(payout_reserve_journal(j, &payout, Utc::now()).unwrap().livemode(), livemode);
+        }
     }
 
     #[test]

@@ -339,6 +339,10 @@ pub struct Payout {
     pub approved_at: Option<DateTime<Utc>>,
     /// The deciding admin's note.
     pub admin_note: Option<String>,
+    /// Live money (`true`) or test money: the balance it is taken from and
+    /// the rail that may send it (test money only through a test-mode
+    /// rail, live money only through a live one).
+    pub livemode: bool,
 }
 
 /// An instructor's balance in one currency. `available` and
@@ -347,6 +351,8 @@ pub struct Payout {
 pub struct InstructorBalance {
     /// The currency.
     pub currency: Currency,
+    /// Live money (`true`) or test money: each mode has its own balance.
+    pub livemode: bool,
     /// Earnings still inside the hold period.
     pub pending: Money,
     /// Earnings that can be paid out.
@@ -361,11 +367,18 @@ pub struct InstructorBalance {
 }
 
 impl InstructorBalance {
-    /// Builds the balance from kept ledger balances (credit balances as
-    /// positive amounts) and the total paid out.
-    pub fn from_kept(pending: Money, payable: Money, in_transit: Money, paid_out: Money) -> InstructorBalance {
+    /// Builds the balance of one mode from its kept ledger balances
+    /// (credit balances as positive amounts) and the total paid out.
+    pub fn from_kept(
+        livemode: bool,
+        pending: Money,
+        payable: Money,
+        in_transit: Money,
+        paid_out: Money,
+    ) -> InstructorBalance {
         InstructorBalance {
             currency: payable.currency(),
+            livemode,
             pending,
             available: payable.max_zero(),
             in_transit,
@@ -475,9 +488,9 @@ mod tests {
     #[test]
     fn a_negative_payable_balance_shows_as_a_carry() {
         let usd = |m| Money::from_minor(m, Currency::USD);
-        let balance = InstructorBalance::from_kept(usd(500), usd(-1_250), usd(0), usd(10_000));
+        let balance = InstructorBalance::from_kept(true, usd(500), usd(-1_250), usd(0), usd(10_000));
         assert_eq!((balance.available, balance.negative_carry), (usd(0), usd(1_250)));
-        let balance = InstructorBalance::from_kept(usd(0), usd(4_000), usd(1_000), usd(0));
+        let balance = InstructorBalance::from_kept(true, usd(0), usd(4_000), usd(1_000), usd(0));
         assert_eq!((balance.available, balance.negative_carry), (usd(4_000), usd(0)));
     }
 }

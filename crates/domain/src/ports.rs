@@ -711,18 +711,21 @@ pub struct LedgerEntryView {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LedgerQueries: Send + Sync {
-    /// The kept balance of an account in a currency (constant cost).
+    /// The kept balance of an account in a currency and mode (constant
+    /// cost).
     async fn balance(
         &self,
         account: crate::ledger::Account,
         currency: crate::money::Currency,
+        livemode: bool,
     ) -> Result<Money, StoreError>;
-    /// The account's entries in a currency, newest first, `limit` at most,
-    /// before entry `before` when given.
+    /// The account's entries in a currency and mode, newest first, `limit`
+    /// at most, before entry `before` when given.
     async fn entries(
         &self,
         account: crate::ledger::Account,
         currency: crate::money::Currency,
+        livemode: bool,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<LedgerEntryView>, StoreError>;

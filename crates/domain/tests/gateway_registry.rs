@@ -22,13 +22,19 @@ fn rail(method: PayoutMethod, name: &'static str) -> Arc<MockPayoutGateway> {
     Arc::new(rail)
 }
 
-/// Which rail `rails` answers for `method`: the name each mock carries.
-fn rail_name(gateways: &Gateways, method: PayoutMethod) -> String {
-    let rail = gateways.payout_gateways().for_method(method).expect("a rail");
+/// Which rail `gateways` answers for `method` and `mode`'s money: the name
+/// each mock carries.
+fn rail_name_in(gateways: &Gateways, method: PayoutMethod, mode: GatewayMode) -> String {
+    let rail = gateways.payout_gateways().for_payout(method, mode.is_live()).expect("a rail");
     match futures::executor::block_on(rail.payout_status("x")) {
         Err(domain::ports::GatewayError::Unavailable(name)) => name,
         other => panic!("{other:?}"),
     }
+}
+
+/// [`rail_name_in`] for test money (the mode of `gateway(...)`).
+fn rail_name(gateways: &Gateways, method: PayoutMethod) -> String {
+    rail_name_in(gateways, method, GatewayMode::Test)
 }
 
 #[test]
@@ -72,7 +78,30 @@ fn a_real_payout_rail_wins_over_a_stand_in_in_either_order() {
 
     let alone = Gateways::new().register(stand_in());
     assert_eq!(rail_name(&alone, PayoutMethod::Paypal), "sandbox", "with no real rail the stand-in serves");
-    assert!(alone.payout_gateways().for_method(PayoutMethod::StripeConnect).is_none());
+    assert!(alone.payout_gateways().for_payout(PayoutMethod::StripeConnect, false).is_none());
+}
+
+#[test]
+fn test_money_leaves_only_through_test_rails_and_live_money_only_through_live_ones() {
+    let sandbox = gateway(PaymentMethod::Sandbox).stand_in_payouts(rail(PayoutMethod::StripeConnect, "sandbox"));
+    let gateways = Gateways::new().register(sandbox).register(named_stripe(GatewayMode::Live, "live stripe"));
+    let payouts = gateways.payout_gateways();
+
+    assert_eq!(rail_name_in(&gateways, PayoutMethod::StripeConnect, GatewayMode::Live), "live stripe");
+    assert_eq!(
+        rail_name_in(&gateways, PayoutMethod::StripeConnect, GatewayMode::Test),
+        "sandbox",
+        "the live rail is real, yet test money still goes to the stand-in of its mode"
+    );
+    assert!(payouts.serves_live());
+
+    let test_only = Gateways::new()
+        .register(gateway(PaymentMethod::Sandbox).stand_in_payouts(rail(PayoutMethod::StripeConnect, "sandbox")));
+    assert!(
+        test_only.payout_gateways().for_payout(PayoutMethod::StripeConnect, true).is_none(),
+        "the sandbox never sends live money"
+    );
+    assert!(!test_only.payout_gateways().serves_live());
 }
 
 #[test]
@@ -118,8 +147,8 @@ fn every_clone_sees_a_replacement_and_a_gateway_handed_out_before_keeps_working(
 
     assert_eq!(name_of(&held_by_a_use_case.for_method(PaymentMethod::Stripe).unwrap()), "new key");
     assert_eq!(held_by_a_use_case.descriptors()[0].mode(), GatewayMode::Live);
-    assert_eq!(rail_name(&held_by_a_use_case, PayoutMethod::StripeConnect), "new key");
-    let rail = payouts.for_method(PayoutMethod::StripeConnect).unwrap();
+    assert_eq!(rail_name_in(&held_by_a_use_case, PayoutMethod::StripeConnect, GatewayMode::Live), "new key");
+    let rail = payouts.for_payout(PayoutMethod::StripeConnect, true).unwrap();
     assert!(matches!(
         futures::executor::block_on(rail.payout_status("x")),
         Err(domain::ports::GatewayError::Unavailable(name)) if name == "new key"

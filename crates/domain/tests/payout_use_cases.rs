@@ -9,6 +9,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use domain::builders::PayoutBuilder;
+use domain::gateway_config::GatewayMode;
 use domain::ids::PayoutId;
 use domain::outbox::EventType;
 use domain::payout::{Payout, PayoutDestination, PayoutMethod, PayoutStatus};
@@ -104,7 +105,7 @@ impl World {
     fn service(self) -> (PayoutService, Shared<Payout>, Shared<Vec<PayoutChange>>) {
         let clock = fixed_clock();
         let gateways = match self.gateway {
-            Some(gateway) => PayoutGateways::new().with(Arc::new(gateway)),
+            Some(gateway) => PayoutGateways::new().with(Arc::new(gateway), GatewayMode::Live),
             None => PayoutGateways::new(),
         };
         let ports = PayoutPorts {
@@ -117,6 +118,76 @@ impl World {
         };
         (PayoutService::new(ports, PayoutPolicy::default()), self.stored, self.changes)
     }
+}
+
+// --- modes ------------------------------------------------------------------
+
+#[test]
+fn a_request_names_its_money_and_takes_live_money_where_live_rails_are_served() {
+    let mut world = World::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    world.payouts.expect_request().returning(move |new: NewPayout| {
+        kept.lock().unwrap().push((new.payout.livemode, new.journal.livemode()));
+        Ok(new.payout)
+    });
+    let (service, _, _) = world.service();
+    let tester = instructor().with_test_mode(domain::actor::TestMode::Allowed);
+
+    block_on(service.request(instructor(), usd(50_00), connected(), None)).unwrap();
+    block_on(service.request(tester, usd(50_00), bank(), Some(true))).unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![(true, true), (true, true)], "live money, live journals");
+
+    assert_eq!(
+        block_on(service.request(instructor(), usd(50_00), connected(), Some(false))),
+        Err(PayoutError::TestModeNotAllowed),
+        "test money next to live rails only for callers allowed test mode"
+    );
+    assert_eq!(
+        block_on(service.request(tester, usd(50_00), connected(), Some(false))),
+        Err(PayoutError::MethodNotInMode { method: PayoutMethod::StripeConnect, livemode: false }),
+        "the only Stripe Connect rail is live: test money cannot leave through it"
+    );
+    assert_eq!(
+        block_on(service.request(tester, usd(50_00), bank(), Some(false))),
+        Err(PayoutError::MethodNotInMode { method: PayoutMethod::BankTransfer, livemode: false }),
+        "nobody is asked to wire money for a test balance next to live gateways"
+    );
+}
+
+#[test]
+fn where_only_test_rails_are_served_a_request_takes_test_money_and_bank_transfers_rehearse() {
+    let mut world = World::new();
+    world.gateway = None;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    world.payouts.expect_request().returning(move |new: NewPayout| {
+        kept.lock().unwrap().push(new.payout.livemode);
+        Ok(new.payout)
+    });
+    let (service, _, _) = world.service();
+
+    block_on(service.request(instructor(), usd(50_00), bank(), None)).unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![false]);
+    assert_eq!(
+        block_on(service.request(instructor(), usd(50_00), connected(), None)),
+        Err(PayoutError::MethodUnavailable(PayoutMethod::StripeConnect))
+    );
+}
+
+#[test]
+fn an_approved_test_payout_is_never_sent_through_a_live_rail() {
+    let mut world = World::new();
+    // The live rail must not be called.
+    world.gateway().expect_send().never();
+    let mut test_payout = payout(PayoutMethod::StripeConnect, PayoutStatus::Requested);
+    test_payout.livemode = false;
+    let (service, stored, _) = world.holding(test_payout).service();
+    assert_eq!(
+        block_on(service.approve(admin(), PAYOUT, None)),
+        Err(PayoutError::MethodNotInMode { method: PayoutMethod::StripeConnect, livemode: false })
+    );
+    assert_eq!(stored.lock().unwrap().status, PayoutStatus::Requested, "nothing changed");
 }
 
 // --- request ----------------------------------------------------------------
@@ -132,7 +203,7 @@ fn an_instructor_s_request_reserves_the_amount_with_a_journal_and_an_event() {
     });
     let (service, _, _) = world.service();
 
-    let payout = block_on(service.request(instructor(), usd(50_00), connected())).unwrap();
+    let payout = block_on(service.request(instructor(), usd(50_00), connected(), None)).unwrap();
 
     assert_eq!((payout.instructor_id, payout.amount, payout.status), (INSTRUCTOR, usd(50_00), PayoutStatus::Requested));
     assert_eq!((payout.method, payout.destination_masked.as_str()), (PayoutMethod::StripeConnect, "acct_****CVdK"));
@@ -149,11 +220,11 @@ fn only_instructors_ask_and_only_for_a_positive_amount_above_the_minimum() {
     world.payouts.expect_request().never();
     let (service, _, _) = world.service();
 
-    assert_eq!(block_on(service.request(student(), usd(50_00), bank())), Err(PayoutError::Forbidden(Forbidden)));
-    assert_eq!(block_on(service.request(admin(), usd(50_00), bank())), Err(PayoutError::Forbidden(Forbidden)));
-    assert_eq!(block_on(service.request(instructor(), usd(0), bank())), Err(PayoutError::InvalidAmount));
+    assert_eq!(block_on(service.request(student(), usd(50_00), bank(), None)), Err(PayoutError::Forbidden(Forbidden)));
+    assert_eq!(block_on(service.request(admin(), usd(50_00), bank(), None)), Err(PayoutError::Forbidden(Forbidden)));
+    assert_eq!(block_on(service.request(instructor(), usd(0), bank(), None)), Err(PayoutError::InvalidAmount));
     assert_eq!(
-        block_on(service.request(instructor(), usd(9_99), bank())),
+        block_on(service.request(instructor(), usd(9_99), bank(), None)),
         Err(PayoutError::BelowMinimum { minimum: usd(10_00) })
     );
 }
@@ -166,7 +237,7 @@ fn a_method_without_a_gateway_is_unavailable_before_anything_is_reserved() {
     let (service, _, _) = world.service();
 
     assert_eq!(
-        block_on(service.request(instructor(), usd(50_00), connected())),
+        block_on(service.request(instructor(), usd(50_00), connected(), None)),
         Err(PayoutError::MethodUnavailable(PayoutMethod::StripeConnect))
     );
 }
@@ -181,7 +252,7 @@ fn the_store_s_balance_check_decides_and_its_answer_reaches_the_caller() {
     let (service, _, _) = world.service();
 
     assert_eq!(
-        block_on(service.request(instructor(), usd(50_00), bank())),
+        block_on(service.request(instructor(), usd(50_00), bank(), None)),
         Err(PayoutError::InsufficientBalance { available: usd(30_00) })
     );
 }

@@ -36,6 +36,9 @@ pub struct PayoutView {
     pub approved_at: Option<DateTime<Utc>>,
     /// The approving admin's note (shown to the instructor too).
     pub admin_note: Option<String>,
+    /// `true` for live money, `false` for test money: the balance it was
+    /// taken from and the rail that sends it.
+    pub livemode: bool,
 }
 
 impl From<&Payout> for PayoutView {
@@ -55,6 +58,7 @@ impl From<&Payout> for PayoutView {
             approved_by: p.approved_by.map(|by| by.get()),
             approved_at: p.approved_at,
             admin_note: p.admin_note.clone(),
+            livemode: p.livemode,
         }
     }
 }

@@ -61,7 +61,7 @@ SELECT t.account, 'USD', :shard, t.delta, now()
               ARRAY[:p_amount_minor::bigint, -(:p_instructor_earnings_minor::bigint), -(:p_platform_fee_minor::bigint)])
        WITH ORDINALITY AS t (account, delta, n)
  ORDER BY t.n
-ON CONFLICT (account, currency, shard) DO UPDATE
+ON CONFLICT (account, currency, livemode, shard) DO UPDATE
    SET balance_minor = b.balance_minor + EXCLUDED.balance_minor, updated_at = EXCLUDED.updated_at
 RETURNING b.balance_minor;
 INSERT INTO "outbox_events" ("id", "event_type", "aggregate_id", "payload", "created_at")

@@ -144,7 +144,13 @@ async fn instructor_dashboard(state: &AppState, user: &ConsoleUser, today: Naive
         .payouts
         .list(
             user.actor,
-            PayoutQuery { instructor: None, status: None, method: None, page: PageRequest::new(None, Some(20)) },
+            PayoutQuery {
+                instructor: None,
+                status: None,
+                method: None,
+                livemode: None,
+                page: PageRequest::new(None, Some(20)),
+            },
         )
         .await
         .map_err(ApiError::from)?;
@@ -228,9 +234,14 @@ pub async fn request_payout(
             account_number: given(&form.account_number),
             bank_code: given(&form.bank_code),
         },
+        livemode: None,
     };
-    let (amount, destination) = parse_payout_request(body)?;
-    let payout = state.payouts.request(user.actor, amount, destination).await.map_err(ApiError::from)?;
+    let request = parse_payout_request(body)?;
+    let payout = state
+        .payouts
+        .request(user.actor, request.amount, request.destination, request.livemode)
+        .await
+        .map_err(ApiError::from)?;
     let payload = payout.to_json()?;
     record(&state, &user, "payout.request", payout.id.to_string(), serde_json::Value::Null, payload).await?;
     Ok(see_other("/admin/"))

@@ -60,6 +60,7 @@ pub async fn list(
             "" => None,
             name => Some(name.parse::<PayoutMethod>().map_err(|_| unknown("method"))?),
         },
+        livemode: None,
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
     let kept = [

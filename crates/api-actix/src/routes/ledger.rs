@@ -22,6 +22,9 @@ use crate::routes::checked_limit;
 pub struct LedgerParams {
     /// ISO-4217 currency of the entries.
     pub currency: String,
+    /// Live (`true`) or test (`false`) money: each mode has its own
+    /// books. Default: live when a live gateway is served, test otherwise.
+    pub livemode: Option<bool>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -51,6 +54,8 @@ pub struct LedgerAccountView {
     pub account: String,
     /// Currency.
     pub currency: String,
+    /// Which money: `true` live, `false` test.
+    pub livemode: bool,
     /// Kept balance (debit positive).
     pub balance: String,
     /// Entries, newest first.
@@ -82,12 +87,14 @@ pub async fn account(
         .map(|c| c.parse::<i64>().map_err(|_| ApiError::InvalidQuery("malformed cursor".into())))
         .transpose()?;
     let limit = PageRequest::new(None, checked_limit(params.limit)?).limit;
-    let balance = state.ledger.balance(account, currency).await?;
-    let entries = state.ledger.entries(account, currency, before, limit).await?;
+    let livemode = params.livemode.unwrap_or_else(|| state.payouts.serves_live());
+    let balance = state.ledger.balance(account, currency, livemode).await?;
+    let entries = state.ledger.entries(account, currency, livemode, before, limit).await?;
     let full_page = entries.len() == usize::try_from(limit).unwrap_or(usize::MAX);
     Ok(HttpResponse::Ok().json(LedgerAccountView {
         account: account.code(),
         currency: currency.code().to_owned(),
+        livemode,
         balance: balance.to_major_string(),
         next_cursor: if full_page { entries.last().map(|e| e.sequence.to_string()) } else { None },
         entries: entries

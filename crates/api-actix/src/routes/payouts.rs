@@ -49,11 +49,24 @@ pub struct RequestPayoutBody {
     pub method: String,
     /// Where to send it (stored encrypted, shown masked).
     pub destination: DestinationBody,
+    /// `true` to pay out live money, `false` test money (test-mode rails
+    /// only). Default: live when a live gateway is served, test otherwise.
+    pub livemode: Option<bool>,
+}
+
+/// What a payout request asks for.
+pub(crate) struct PayoutRequest {
+    /// How much.
+    pub amount: Money,
+    /// Where to.
+    pub destination: PayoutDestination,
+    /// Of which money, if named.
+    pub livemode: Option<bool>,
 }
 
 /// The amount and destination of a payout request, or every field at fault
 /// (the destination's value is never echoed).
-pub(crate) fn parse_payout_request(input: RequestPayoutBody) -> Result<(Money, PayoutDestination), ApiError> {
+pub(crate) fn parse_payout_request(input: RequestPayoutBody) -> Result<PayoutRequest, ApiError> {
     let mut errors = Vec::new();
     let currency = parse_currency("currency", &input.currency, &mut errors);
     let amount = currency.and_then(|c| parse_amount("amount", &input.amount, c, &mut errors));
@@ -67,7 +80,7 @@ pub(crate) fn parse_payout_request(input: RequestPayoutBody) -> Result<(Money, P
     let destination = method.and_then(|m| destination(m, input.destination, &mut errors));
     fail_on(errors)?;
     match (amount, destination) {
-        (Some(amount), Some(destination)) => Ok((amount, destination)),
+        (Some(amount), Some(destination)) => Ok(PayoutRequest { amount, destination, livemode: input.livemode }),
         _ => Err(ApiError::Internal),
     }
 }
@@ -88,11 +101,14 @@ pub struct MarkPaidBody {
     pub reference: String,
 }
 
-/// An instructor's balance in one currency.
+/// An instructor's balance in one currency and mode.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BalanceView {
     /// Currency.
     pub currency: String,
+    /// `true` for live money, `false` for test money (each mode has its
+    /// own balance; a payout takes one mode's).
+    pub livemode: bool,
     /// Earnings inside the hold period.
     pub pending: String,
     /// Can be paid out now.
@@ -109,6 +125,7 @@ impl From<&InstructorBalance> for BalanceView {
     fn from(b: &InstructorBalance) -> Self {
         BalanceView {
             currency: b.currency.code().to_owned(),
+            livemode: b.livemode,
             pending: b.pending.to_major_string(),
             available: b.available.to_major_string(),
             in_transit: b.in_transit.to_major_string(),
@@ -125,7 +142,7 @@ pub struct BalancesView {
     pub instructor_id: i64,
     /// The smallest payout, in major units of any currency.
     pub minimum_payout: String,
-    /// Per currency.
+    /// Per mode (live first) and currency.
     pub balances: Vec<BalanceView>,
 }
 
@@ -166,8 +183,8 @@ pub async fn request_payout(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     idempotent(&state, &req, actor, &body, || async {
-        let (amount, destination) = parse_payout_request(parse_body(&req, &body)?)?;
-        let payout = state.payouts.request(actor, amount, destination).await?;
+        let request = parse_payout_request(parse_body(&req, &body)?)?;
+        let payout = state.payouts.request(actor, request.amount, request.destination, request.livemode).await?;
         JsonReply::new(StatusCode::CREATED, &PayoutView::from(&payout))
     })
     .await
@@ -180,11 +197,13 @@ pub async fn request_payout(
 pub struct BalanceParams {
     /// Admins: whose balance (default: their own).
     pub instructor_id: Option<String>,
+    /// Only live (`true`) or only test (`false`) money; both when absent.
+    pub livemode: Option<bool>,
 }
 
-/// The balance per currency: pending, available, in transit, paid out
-/// (instructors their own; admins anyone's). Constant cost whatever the
-/// history: it reads kept balances.
+/// The balance per mode and currency: pending, available, in transit,
+/// paid out (instructors their own; admins anyone's). Constant cost
+/// whatever the history: it reads kept balances.
 #[utoipa::path(tag = "payouts", params(BalanceParams),
     responses((status = 200, description = "The balances, one per currency.", body = BalancesView)),
     security(("bearer" = [])))]
@@ -200,7 +219,10 @@ pub async fn balance(
         .as_deref()
         .map(|id| id.parse::<UserId>().map_err(|_| ApiError::InvalidQuery("instructor_id must be a user id".into())))
         .transpose()?;
-    let balances = state.payouts.balances(actor, instructor).await?;
+    let mut balances = state.payouts.balances(actor, instructor).await?;
+    if let Some(livemode) = params.livemode {
+        balances.retain(|b| b.livemode == livemode);
+    }
     Ok(HttpResponse::Ok().json(BalancesView {
         instructor_id: instructor.unwrap_or(actor.user_id).get(),
         minimum_payout: state.payouts.policy().minimum_major.to_string(),
@@ -219,6 +241,8 @@ pub struct PayoutListParams {
     pub method: Option<String>,
     /// Admins: only this instructor's.
     pub instructor_id: Option<String>,
+    /// Only live (`true`) or only test (`false`) payouts.
+    pub livemode: Option<bool>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -244,7 +268,8 @@ pub async fn list_payouts(
     let instructor =
         params.instructor_id.as_deref().map(|i| i.parse().map_err(|_| invalid("instructor_id"))).transpose()?;
     let page = page_request(params.cursor.as_deref(), params.limit)?;
-    let page = state.payouts.list(actor, PayoutQuery { instructor, status, method, page }).await?;
+    let page =
+        state.payouts.list(actor, PayoutQuery { instructor, status, method, livemode: params.livemode, page }).await?;
     Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PayoutView::from(p))))
 }
 

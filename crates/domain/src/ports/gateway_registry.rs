@@ -91,7 +91,7 @@ impl GatewayDescriptor {
     }
 
     /// It simulates payouts of `payouts.method()`, used only while no
-    /// other registered gateway sends that method.
+    /// other registered gateway of its mode sends that method.
     pub fn stand_in_payouts(mut self, payouts: Arc<dyn PayoutGateway>) -> Self {
         self.payouts.push(PayoutRail { gateway: payouts, stand_in: true });
         self
@@ -269,12 +269,13 @@ impl Gateways {
         PayoutGateways::following(self.clone())
     }
 
-    /// The payout rails served now, one per payout method: a real rail
-    /// wins over a stand-in for the same method.
-    pub(crate) fn payout_rails(&self) -> HashMap<PayoutMethod, Arc<dyn PayoutGateway>> {
+    /// The payout rails sending `mode`'s money now, one per payout method:
+    /// those of the gateways served in that mode, a real rail winning over
+    /// a stand-in for the same method.
+    pub(crate) fn payout_rails(&self, mode: GatewayMode) -> HashMap<PayoutMethod, Arc<dyn PayoutGateway>> {
         let set = self.current();
         let mut chosen: BTreeMap<PayoutMethod, &PayoutRail> = BTreeMap::new();
-        for rail in set.0.values().flat_map(|g| &g.payouts) {
+        for rail in set.0.values().filter(|g| g.mode == mode).flat_map(|g| &g.payouts) {
             let method = rail.gateway.method();
             if chosen.get(&method).is_none_or(|held| held.stand_in && !rail.stand_in) {
                 chosen.insert(method, rail);

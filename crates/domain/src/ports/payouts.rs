@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{GatewayError, StoreError};
+use crate::gateway_config::GatewayMode;
 use crate::ids::{PaymentId, PayoutId, UserId};
 use crate::ledger::Journal;
 use crate::money::{Currency, Money};
@@ -85,6 +86,8 @@ pub struct PayoutQuery {
     pub status: Option<PayoutStatus>,
     /// Only by this method.
     pub method: Option<PayoutMethod>,
+    /// Only live (`true`) or only test money.
+    pub livemode: Option<bool>,
     /// The page.
     pub page: PageRequest,
 }
@@ -94,7 +97,7 @@ pub struct PayoutQuery {
 #[async_trait]
 pub trait PayoutRepository: Send + Sync {
     /// Stores a payout request and its reserve journal if, read under a lock
-    /// on the instructor's balance in that currency, the available balance
+    /// on the instructor's balance in that currency and mode, the available balance
     /// covers it; concurrent requests can never overdraw it.
     async fn request(&self, new: NewPayout) -> Result<Payout, RequestPayoutStoreError>;
     /// The payout, or `None`.
@@ -114,11 +117,17 @@ pub trait PayoutRepository: Send + Sync {
     /// Applies a status change if the payout is still in `from`; otherwise
     /// writes nothing and answers `false`.
     async fn apply(&self, change: PayoutChange) -> Result<bool, StoreError>;
-    /// The instructor's balances, one per currency they have money in, read
-    /// from kept balances (constant cost whatever the history).
+    /// The instructor's balances, one per mode and currency they have money
+    /// in (live first), read from kept balances (constant cost whatever the
+    /// history).
     async fn balances(&self, instructor: UserId) -> Result<Vec<InstructorBalance>, StoreError>;
-    /// The instructor's balance in one currency (zeros when none).
-    async fn balance(&self, instructor: UserId, currency: Currency) -> Result<InstructorBalance, StoreError>;
+    /// The instructor's balance in one currency and mode (zeros when none).
+    async fn balance(
+        &self,
+        instructor: UserId,
+        currency: Currency,
+        livemode: bool,
+    ) -> Result<InstructorBalance, StoreError>;
 }
 
 /// Moves sale earnings out of the hold period.
@@ -183,7 +192,7 @@ pub struct PayoutGateways(Rails);
 
 #[derive(Clone)]
 enum Rails {
-    Fixed(HashMap<PayoutMethod, Arc<dyn PayoutGateway>>),
+    Fixed(HashMap<(PayoutMethod, GatewayMode), Arc<dyn PayoutGateway>>),
     Registry(super::Gateways),
 }
 
@@ -204,33 +213,50 @@ impl PayoutGateways {
         Self(Rails::Registry(gateways))
     }
 
-    /// Adds a gateway for the method it serves (to the rails served now,
-    /// when these follow a registry: the result no longer follows it).
-    pub fn with(self, gateway: Arc<dyn PayoutGateway>) -> Self {
+    /// Adds a gateway sending `mode`'s money by the method it serves (to
+    /// the rails served now, when these follow a registry: the result no
+    /// longer follows it).
+    pub fn with(self, gateway: Arc<dyn PayoutGateway>, mode: GatewayMode) -> Self {
         let mut rails = self.rails();
-        rails.insert(gateway.method(), gateway);
+        rails.insert((gateway.method(), mode), gateway);
         Self(Rails::Fixed(rails))
     }
 
-    fn rails(&self) -> HashMap<PayoutMethod, Arc<dyn PayoutGateway>> {
+    fn rails(&self) -> HashMap<(PayoutMethod, GatewayMode), Arc<dyn PayoutGateway>> {
         match &self.0 {
             Rails::Fixed(rails) => rails.clone(),
-            Rails::Registry(gateways) => gateways.payout_rails(),
+            Rails::Registry(gateways) => [GatewayMode::Live, GatewayMode::Test]
+                .into_iter()
+                .flat_map(|mode| gateways.payout_rails(mode).into_iter().map(move |(m, g)| ((m, mode), g)))
+                .collect(),
         }
     }
 
-    /// The gateway serving `method`, if configured.
-    pub fn for_method(&self, method: PayoutMethod) -> Option<Arc<dyn PayoutGateway>> {
+    /// The gateway sending `livemode`'s money by `method`, if one is
+    /// configured: test money only through a test-mode rail (the sandbox,
+    /// a gateway's test mode), live money only through a live one.
+    pub fn for_payout(&self, method: PayoutMethod, livemode: bool) -> Option<Arc<dyn PayoutGateway>> {
+        let mode = GatewayMode::of(livemode);
         match &self.0 {
-            Rails::Fixed(rails) => rails.get(&method).cloned(),
-            Rails::Registry(gateways) => gateways.payout_rails().remove(&method),
+            Rails::Fixed(rails) => rails.get(&(method, mode)).cloned(),
+            Rails::Registry(gateways) => gateways.payout_rails(mode).remove(&method),
         }
     }
 
-    /// Methods with a gateway.
+    /// Whether any live rail or live gateway is served: then a payout
+    /// request naming no mode takes live money, otherwise test money.
+    pub fn serves_live(&self) -> bool {
+        match &self.0 {
+            Rails::Fixed(rails) => rails.keys().any(|(_, mode)| mode.is_live()),
+            Rails::Registry(gateways) => gateways.serves_live(),
+        }
+    }
+
+    /// Methods with a gateway, in either mode.
     pub fn methods(&self) -> Vec<PayoutMethod> {
-        let mut methods: Vec<_> = self.rails().into_keys().collect();
+        let mut methods: Vec<_> = self.rails().into_keys().map(|(method, _)| method).collect();
         methods.sort();
+        methods.dedup();
         methods
     }
 }

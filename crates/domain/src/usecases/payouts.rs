@@ -26,8 +26,8 @@ use crate::payout::{
     PayoutTransitionError,
 };
 use crate::ports::{
-    Clock, EarningsRepository, GatewayError, GatewayPayoutState, IdGenerator, NewPayout, PayoutChange, PayoutGateways,
-    PayoutQuery, PayoutRepository, RequestPayoutStoreError, StoreError,
+    Clock, EarningsRepository, GatewayError, GatewayPayoutState, IdGenerator, NewPayout, PayoutChange, PayoutGateway,
+    PayoutGateways, PayoutQuery, PayoutRepository, RequestPayoutStoreError, StoreError,
 };
 use crate::usecases::{Actor, Decision, Forbidden, Role};
 
@@ -106,6 +106,21 @@ pub enum PayoutError {
     /// No gateway is configured for this method.
     #[error("payouts by {0} are not configured")]
     MethodUnavailable(PayoutMethod),
+    /// No rail of the payout's mode sends this method: test money leaves
+    /// only through a test-mode rail, live money only through a live one
+    /// (and bank transfers, sent by hand, take test money only while no
+    /// live gateway is served).
+    #[error("{method} sends no {} money here", if *livemode { "live" } else { "test" })]
+    MethodNotInMode {
+        /// The method asked for.
+        method: PayoutMethod,
+        /// The mode of the money.
+        livemode: bool,
+    },
+    /// Test money asked for by a caller who may not use test mode while
+    /// live gateways are served.
+    #[error("test mode is not allowed for this caller")]
+    TestModeNotAllowed,
     /// Only bank transfers are settled by hand.
     #[error("only bank transfers are marked paid or failed by an admin")]
     NotManual,
@@ -165,16 +180,29 @@ impl PayoutService {
         self.policy
     }
 
-    /// An instructor asks for `amount` of their available balance to be
-    /// paid to `destination`.
+    /// Whether live money is served: the mode a reader sees when it names
+    /// none (live when a live gateway is served, test otherwise).
+    pub fn serves_live(&self) -> bool {
+        self.ports.gateways.serves_live()
+    }
+
+    /// An instructor asks for `amount` of their available balance of one
+    /// mode (`livemode`; when `None`, live money if a live gateway is
+    /// served, test money otherwise) to be paid to `destination`.
     pub async fn request(
         &self,
         actor: Actor,
         amount: Money,
         destination: PayoutDestination,
+        livemode: Option<bool>,
     ) -> Result<Payout, PayoutError> {
         if actor.role != Role::Instructor {
             return Err(Forbidden.into());
+        }
+        let serves_live = self.ports.gateways.serves_live();
+        let livemode = livemode.unwrap_or(serves_live);
+        if !livemode && serves_live && !actor.may_use_test_mode() {
+            return Err(PayoutError::TestModeNotAllowed);
         }
         if amount.minor() <= 0 {
             return Err(PayoutError::InvalidAmount);
@@ -185,9 +213,7 @@ impl PayoutService {
         }
         let destination = destination.normalized()?;
         let method = destination.method();
-        if method != PayoutMethod::BankTransfer && self.ports.gateways.for_method(method).is_none() {
-            return Err(PayoutError::MethodUnavailable(method));
-        }
+        self.rail(method, livemode)?;
         let at = self.ports.clock.now();
         let payout = Payout {
             id: PayoutId::from_uuid(self.ports.ids.new_id()),
@@ -204,6 +230,7 @@ impl PayoutService {
             approved_by: None,
             approved_at: None,
             admin_note: None,
+            livemode,
         };
         let journal = payout_reserve_journal(self.journal_id(), &payout, at)?;
         let outbox = vec![self.event(EventType::PayoutRequested, &payout, at)];
@@ -245,16 +272,15 @@ impl PayoutService {
         actor.require_admin()?;
         let note = note.map(self::note).transpose()?;
         let current = self.find(id).await?;
+        // Before any approval is recorded: a payout no rail of its mode
+        // can send is not approved at all.
+        let gateway = self.rail(current.method, current.livemode)?;
         if current.status == PayoutStatus::Requested {
             let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {
                 return Err(PayoutError::SecondApprovalRequired { first });
             }
         }
-        let gateway = match current.method {
-            PayoutMethod::BankTransfer => None,
-            method => Some(self.ports.gateways.for_method(method).ok_or(PayoutError::MethodUnavailable(method))?),
-        };
         self.change(id, PayoutEvent::Approve, None, None, Decision::by(actor).noted(note)).await?;
         let payout = self.change(id, PayoutEvent::StartProcessing, None, None, Decision::by(actor)).await?;
         let Some(gateway) = gateway else {
@@ -314,8 +340,11 @@ impl PayoutService {
         if !matches!(payout.status, PayoutStatus::Processing | PayoutStatus::Paid) {
             return Ok(payout);
         }
-        let gateway =
-            self.ports.gateways.for_method(payout.method).ok_or(PayoutError::MethodUnavailable(payout.method))?;
+        let gateway = self
+            .ports
+            .gateways
+            .for_payout(payout.method, payout.livemode)
+            .ok_or(PayoutError::MethodUnavailable(payout.method))?;
         let state = gateway.payout_status(&transaction_id).await.map_err(PayoutError::Gateway)?;
         self.apply_state(id, state, None).await
     }
@@ -391,6 +420,28 @@ impl PayoutService {
 
     async fn find(&self, id: PayoutId) -> Result<Payout, PayoutError> {
         self.ports.payouts.find(id).await?.ok_or(PayoutError::NotFound)
+    }
+
+    /// The rail sending `livemode`'s money by `method`, or why there is
+    /// none. A bank transfer has no rail (`None`): an admin sends it by
+    /// hand, so it takes test money only where no live gateway is served
+    /// (a rehearsal in development); next to live gateways nobody is ever
+    /// asked to wire real money for a test balance.
+    fn rail(&self, method: PayoutMethod, livemode: bool) -> Result<Option<Arc<dyn PayoutGateway>>, PayoutError> {
+        if method == PayoutMethod::BankTransfer {
+            return if livemode || !self.ports.gateways.serves_live() {
+                Ok(None)
+            } else {
+                Err(PayoutError::MethodNotInMode { method, livemode })
+            };
+        }
+        if let Some(rail) = self.ports.gateways.for_payout(method, livemode) {
+            return Ok(Some(rail));
+        }
+        if self.ports.gateways.for_payout(method, !livemode).is_some() {
+            return Err(PayoutError::MethodNotInMode { method, livemode });
+        }
+        Err(PayoutError::MethodUnavailable(method))
     }
 
     async fn apply_state(
