@@ -10,9 +10,9 @@ use skillpay_e2e::{TestApp, spawn_app_with};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const ORDER: &str = "5O190127TN364715T";
+pub(crate) const ORDER: &str = "5O190127TN364715T";
 
-async fn paypal() -> MockServer {
+pub(crate) async fn paypal() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/oauth2/token"))
@@ -37,7 +37,7 @@ async fn paypal() -> MockServer {
     server
 }
 
-async fn app_on(paypal: &MockServer, webhook_id: Option<&str>) -> TestApp {
+pub(crate) async fn app_on(paypal: &MockServer, webhook_id: Option<&str>) -> TestApp {
     let mut settings = vec![
         ("PAYPAL_CLIENT_ID", "client-id".to_owned()),
         ("PAYPAL_CLIENT_SECRET", "client-secret".to_owned()),
@@ -52,7 +52,7 @@ async fn app_on(paypal: &MockServer, webhook_id: Option<&str>) -> TestApp {
     app
 }
 
-fn approved_event() -> String {
+pub(crate) fn approved_event() -> String {
     json!({
         "id": "WH-2WR32451HC0233532-67976317FL4543714",
         "event_version": "1.0",
@@ -65,7 +65,7 @@ fn approved_event() -> String {
     .to_string()
 }
 
-async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
+pub(crate) async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
     let res = app
         .request(reqwest::Method::POST, "/api/payments/webhooks/paypal/", None)
         .header("content-type", "application/json")

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use domain::gateway_config::GatewayMode;
-use domain::money::Money;
+use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
     GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord, GatewayRefundState,
@@ -77,6 +77,10 @@ impl RefundGateway for TestGateway {
     }
     async fn payment_of_refund(&self, _: &str) -> Result<String, GatewayError> {
         Err(GatewayError::UnknownPayment)
+    }
+    /// It keeps its fee when refunding.
+    async fn fee_returned(&self, _: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
+        Ok(Some(Money::zero(currency)))
     }
 }
 

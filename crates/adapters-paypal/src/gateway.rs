@@ -8,7 +8,7 @@
 //! create a second order or a second capture.
 
 use async_trait::async_trait;
-use domain::money::Money;
+use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
     DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord,
@@ -222,6 +222,13 @@ impl RefundGateway for PaypalGateway {
     /// The refund's capture (its `up` link), then the capture's order.
     async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError> {
         refunds::order_of_refund(&self.client, provider_refund_id).await
+    }
+
+    /// The refund's `seller_payable_breakdown.paypal_fee` (`GET
+    /// /v2/payments/refunds/{id}`).
+    async fn fee_returned(&self, provider_refund_id: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
+        let refund = refunds::read(&self.client, provider_refund_id).await?;
+        refunds::fee_returned_of(&refund, currency)
     }
 }
 

@@ -2,6 +2,7 @@
 //! PayPal's dashboard, a reversal, or by Skillpay), and the order a refund
 //! belongs to.
 
+use domain::money::{Currency, Money};
 use domain::ports::{GatewayError, GatewayRefundRecord, GatewayRefundState};
 
 use crate::client::{Call, PaypalClient};
@@ -26,6 +27,26 @@ pub(crate) fn state_of(refund: &RefundRead) -> GatewayRefundState {
         },
         _ => GatewayRefundState::Pending,
     }
+}
+
+/// What PayPal gave back of its fee with a completed refund: its
+/// breakdown's `paypal_fee`, none when the breakdown names no fee (zero);
+/// `None` until the refund is completed with a breakdown.
+pub(crate) fn fee_returned_of(refund: &RefundRead, currency: Currency) -> Result<Option<Money>, GatewayError> {
+    if refund.status.as_deref() != Some("COMPLETED") {
+        return Ok(None);
+    }
+    let Some(breakdown) = &refund.seller_payable_breakdown else {
+        return Ok(None);
+    };
+    let Some(fee) = &breakdown.paypal_fee else {
+        return Ok(Some(Money::zero(currency)));
+    };
+    let fee = fee.to_money().ok_or(CallError::Unreadable("refunded PayPal fee"))?;
+    if fee.currency() != currency {
+        return Err(GatewayError::InvalidRequest(format!("the refunded fee is in {}, not {currency}", fee.currency())));
+    }
+    Ok(Some(fee))
 }
 
 /// `GET /v2/payments/refunds/{id}`; an id that cannot be PayPal's is a
@@ -73,7 +94,6 @@ pub(crate) async fn order_of_refund(client: &PaypalClient, refund_id: &str) -> R
 
 #[cfg(test)]
 mod tests {
-    use domain::money::{Currency, Money};
     use serde_json::json;
 
     use super::*;
@@ -112,5 +132,26 @@ mod tests {
         }))
         .unwrap();
         assert!(records_of(&order).is_err());
+    }
+
+    fn returned(refund: serde_json::Value) -> Result<Option<Money>, GatewayError> {
+        fee_returned_of(&serde_json::from_value(refund).unwrap(), Currency::USD)
+    }
+
+    #[test]
+    fn a_completed_refund_gives_back_the_fee_its_breakdown_names() {
+        let completed = json!({"id": "1JU", "status": "COMPLETED", "seller_payable_breakdown": {
+            "gross_amount": {"currency_code": "USD", "value": "10.00"},
+            "paypal_fee": {"currency_code": "USD", "value": "0.29"},
+            "net_amount": {"currency_code": "USD", "value": "9.71"}}});
+        assert_eq!(returned(completed), Ok(Some(Money::from_minor(29, Currency::USD))));
+        let no_fee = json!({"id": "1JU", "status": "COMPLETED", "seller_payable_breakdown": {
+            "gross_amount": {"currency_code": "USD", "value": "10.00"}}});
+        assert_eq!(returned(no_fee), Ok(Some(Money::zero(Currency::USD))));
+        assert_eq!(returned(json!({"id": "1JU", "status": "PENDING"})), Ok(None), "not final yet");
+        assert_eq!(returned(json!({"id": "1JU", "status": "COMPLETED"})), Ok(None), "no breakdown yet");
+        let other = json!({"id": "1JU", "status": "COMPLETED", "seller_payable_breakdown": {
+            "paypal_fee": {"currency_code": "EUR", "value": "0.29"}}});
+        assert!(matches!(returned(other), Err(GatewayError::InvalidRequest(_))));
     }
 }

@@ -157,6 +157,17 @@ pub(crate) struct RefundRead {
     pub custom_id: Option<String>,
     #[serde(default)]
     pub links: Vec<Link>,
+    /// What the refund debits the payee, once PayPal says.
+    #[serde(default)]
+    pub seller_payable_breakdown: Option<SellerPayableBreakdown>,
+}
+
+/// A refund's `seller_payable_breakdown`, as far as we read it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SellerPayableBreakdown {
+    /// The part of its fee PayPal gave back with the refund (the payee is
+    /// debited the refund less this), in the refund's currency.
+    pub paypal_fee: Option<Amount>,
 }
 
 /// `capture`, as far as we read it.

@@ -29,6 +29,8 @@ use crate::pool::PgStore;
 use crate::rows::{PaymentRow, currency, settled_name};
 use crate::schema::{payments, refunds};
 
+mod fee_returns;
+
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = refunds, check_for_backend(diesel::pg::Pg))]
 struct RefundRow {
@@ -50,6 +52,7 @@ struct RefundRow {
     admin_note: Option<String>,
     origin: String,
     livemode: bool,
+    gateway_fee_returned_minor: Option<i64>,
 }
 
 impl RefundRow {
@@ -73,6 +76,7 @@ impl RefundRow {
             approved_by: self.approved_by.map(UserId::new),
             approved_at: self.approved_at,
             admin_note: self.admin_note,
+            gateway_fee_returned: self.gateway_fee_returned_minor.map(|m| Money::from_minor(m, currency)),
         })
     }
 }
@@ -96,6 +100,25 @@ fn minor(total: Option<Decimal>) -> Result<i64, StoreError> {
 
 #[async_trait]
 impl RefundRepository for PgStore {
+    async fn claim_unrecorded_fee_returns(
+        &self,
+        processed_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<RefundId>, StoreError> {
+        self.run(move |conn| fee_returns::claim(conn, processed_after, now, min_wait, limit)).await
+    }
+
+    async fn record_fee_returned(
+        &self,
+        refund: RefundId,
+        returned: Money,
+        journal: Option<domain::ledger::Journal>,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.run(move |conn| fee_returns::record(conn, refund, returned, journal.as_ref())).await
+    }
+
     async fn create(&self, request: NewRefund) -> Result<Refund, CreateRefundStoreError> {
         self.run(move |conn| {
             let result = conn.transaction::<Refund, TxError<CreateRefundStoreError>, _>(|conn| {
@@ -138,6 +161,7 @@ impl RefundRepository for PgStore {
                     admin_note: None,
                     origin: request.origin.as_str().to_owned(),
                     livemode: payment.livemode,
+                    gateway_fee_returned_minor: None,
                 };
                 decided_by(conn, request.requested_by)?;
                 let stored: RefundRow = diesel::insert_into(refunds::table)
@@ -253,6 +277,7 @@ impl RefundRepository for PgStore {
                     admin_note: None,
                     origin: refund.origin.as_str().to_owned(),
                     livemode: refund.livemode,
+                    gateway_fee_returned_minor: None,
                 };
                 // A concurrent delivery of the same refund waits here on the
                 // unique gateway id, then finds it taken.

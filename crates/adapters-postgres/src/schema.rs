@@ -400,6 +400,8 @@ diesel::table! {
         admin_note -> Nullable<Text>,
         origin -> Text,
         livemode -> Bool,
+        gateway_fee_returned_minor -> Nullable<Int8>,
+        fee_read_after -> Nullable<Timestamptz>,
     }
 }
 

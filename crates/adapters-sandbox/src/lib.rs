@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::gateway_config::GatewayMode;
-use domain::money::Money;
+use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::payout::PayoutMethod;
 use domain::ports::{
@@ -136,6 +136,11 @@ impl RefundGateway for SandboxGateway {
     /// No refund is made at the sandbox outside Skillpay.
     async fn payment_of_refund(&self, _provider_refund_id: &str) -> Result<String, GatewayError> {
         Err(GatewayError::UnknownPayment)
+    }
+
+    /// The sandbox keeps no fee, so gives none back.
+    async fn fee_returned(&self, _provider_refund_id: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
+        Ok(Some(Money::zero(currency)))
     }
 }
 

@@ -76,6 +76,24 @@ fn refund_state(refund: &Refund) -> GatewayRefundState {
     }
 }
 
+/// What Stripe gave back of its fee with a refund, once the refund's
+/// balance transaction exists: a refund's transaction carries the fee
+/// returned as a negative fee (Stripe keeps its fee on refunds, so usually
+/// zero); a positive one is a fee charged for the refund.
+fn fee_returned_of(refund: &wire::RefundWithBalance, currency: Currency) -> Result<Option<Money>, GatewayError> {
+    let Some(balance) = refund.balance_transaction.as_ref().and_then(wire::Expandable::object) else {
+        return Ok(None);
+    };
+    if !balance.currency.eq_ignore_ascii_case(currency.code()) || !refund.currency.eq_ignore_ascii_case(currency.code())
+    {
+        return Err(GatewayError::InvalidRequest(format!(
+            "the refund settled in {}, not in the payment's currency {currency}",
+            balance.currency
+        )));
+    }
+    Ok(Some(Money::from_minor(balance.fee.saturating_neg(), currency)))
+}
+
 /// The fee Stripe kept out of a PaymentIntent's charge, once its balance
 /// transaction exists; Skillpay books it in the charge's currency, so a
 /// charge settled in another currency (its fee is in that one) is refused
@@ -266,6 +284,15 @@ impl RefundGateway for StripeGateway {
         }
     }
 
+    /// The fee its balance transaction gives back: `GET
+    /// /v1/refunds/{id}?expand[]=balance_transaction`.
+    async fn fee_returned(&self, provider_refund_id: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
+        let path = format!("/v1/refunds/{}?expand[]=balance_transaction", path_segment(provider_refund_id)?);
+        let refund: wire::RefundWithBalance =
+            self.client.call(Method::GET, &path, &[], None).await.map_err(CallError::into_gateway_error)?;
+        fee_returned_of(&refund, currency)
+    }
+
     /// The refund's PaymentIntent, through its Charge when the refund was
     /// made against the charge.
     async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError> {
@@ -332,5 +359,23 @@ mod fee_tests {
         let converted = json!({"latest_charge": {"id": "ch_1", "currency": "usd",
             "balance_transaction": {"id": "txn_1", "fee": 160, "currency": "eur"}}});
         assert!(matches!(read(converted), Err(GatewayError::InvalidRequest(_))));
+    }
+
+    fn returned(refund: serde_json::Value) -> Result<Option<Money>, GatewayError> {
+        fee_returned_of(&serde_json::from_value(refund).unwrap(), Currency::USD)
+    }
+
+    #[test]
+    fn a_refund_gives_back_the_negative_fee_of_its_balance_transaction() {
+        let kept = json!({"id": "re_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_2", "fee": 0, "currency": "usd"}});
+        assert_eq!(returned(kept), Ok(Some(Money::zero(Currency::USD))), "Stripe keeps its fee on refunds");
+        let given_back = json!({"id": "re_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_2", "fee": -59, "currency": "usd"}});
+        assert_eq!(returned(given_back), Ok(Some(Money::from_minor(59, Currency::USD))));
+        assert_eq!(returned(json!({"id": "re_1", "currency": "usd", "balance_transaction": "txn_2"})), Ok(None));
+        let converted = json!({"id": "re_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_2", "fee": -50, "currency": "eur"}});
+        assert!(matches!(returned(converted), Err(GatewayError::InvalidRequest(_))));
     }
 }

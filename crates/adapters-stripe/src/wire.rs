@@ -71,6 +71,16 @@ pub struct ChargeWithBalance {
     pub balance_transaction: Option<Expandable<BalanceTransaction>>,
 }
 
+/// A Refund with its balance transaction, when Stripe has made one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefundWithBalance {
+    /// Lower-case currency code of the refund.
+    pub currency: String,
+    /// Its balance transaction (an id unless expanded; none until settled).
+    #[serde(default)]
+    pub balance_transaction: Option<Expandable<BalanceTransaction>>,
+}
+
 /// A BalanceTransaction, the fields Skillpay reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BalanceTransaction {

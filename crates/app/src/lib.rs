@@ -197,7 +197,8 @@ pub fn app_state_with_gateways(
             dual_control: dual_control.clone(),
         },
         config.refund_window_days,
-    );
+    )
+    .with_gateway_fee_bearer(config.gateway_fee_bearer);
     let disputes = DisputeService::new(
         DisputePorts {
             disputes: store.clone(),
@@ -310,6 +311,18 @@ pub async fn run_sweeper(
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "refund sync failed; retrying next tick"),
+        }
+        let policy = SweepPolicy::default();
+        match state.refunds.record_fee_returns(policy.recheck_window, policy.recheck_min_wait, SYNC_BATCH).await {
+            Ok(report) if report.recorded > 0 || !report.failed.is_empty() => {
+                tracing::info!(
+                    recorded = report.recorded,
+                    failed = report.failed.len(),
+                    "recorded refunds' fee returns"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reading refunds' fee returns failed; retrying next tick"),
         }
         match state.payouts.sync_processing(SYNC_BATCH).await {
             Ok((settled, failed)) if settled > 0 || !failed.is_empty() => {

@@ -264,6 +264,12 @@ async fn main() -> anyhow::Result<()> {
             for (id, error) in failed {
                 eprintln!("  {id}: {error}");
             }
+            let policy = app::sweep_policy(&config);
+            let fees = state.refunds.record_fee_returns(policy.recheck_window, policy.recheck_min_wait, 100).await?;
+            println!("refund fee returns: recorded {}, failed {}", fees.recorded, fees.failed.len());
+            for (id, error) in fees.failed {
+                eprintln!("  {id}: {error}");
+            }
             let (settled, failed) = state.payouts.sync_processing(100).await?;
             println!("payouts: settled {settled}, failed {}", failed.len());
             for (id, error) in failed {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::payment::{Payment, PaymentMethod};
 use crate::payout::{Payout, PayoutDestination, PayoutMethod};
 use crate::ports::{
@@ -226,6 +226,9 @@ impl<G: RefundGateway> RefundGateway for Breaking<G> {
     }
     async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError> {
         self.breaker.call(self.inner.payment_of_refund(provider_refund_id)).await
+    }
+    async fn fee_returned(&self, provider_refund_id: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
+        self.breaker.call(self.inner.fee_returned(provider_refund_id, currency)).await
     }
 }
 

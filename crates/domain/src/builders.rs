@@ -351,6 +351,7 @@ impl RefundBuilder {
                 approved_by: None,
                 approved_at: None,
                 admin_note: None,
+                gateway_fee_returned: None,
             },
         }
     }

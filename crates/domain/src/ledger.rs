@@ -123,6 +123,8 @@ pub enum JournalKind {
     PayoutReturn,
     /// The gateway kept its processing fee out of a charge.
     GatewayFee,
+    /// The gateway gave back (part of) its fee with a refund.
+    GatewayFeeReturn,
 }
 
 impl JournalKind {
@@ -381,6 +383,34 @@ pub fn gateway_fee_journal(
         .map(Some)
 }
 
+/// The journal of what the gateway gave back of its processing fee with a
+/// refund: the gateway holds that much more for the platform again, and
+/// whoever bears gateway fees gets it back (a negative `returned`, a fee
+/// charged for the refund, moves the other way); `Ok(None)` for zero.
+pub fn gateway_fee_return_journal(
+    id: JournalId,
+    payment: &Payment,
+    returned: Money,
+    bearer: FeeBearer,
+    at: DateTime<Utc>,
+) -> Result<Option<Journal>, LedgerError> {
+    if returned.is_zero() {
+        return Ok(None);
+    }
+    let bearer_account = match bearer {
+        FeeBearer::Platform => Account::GatewayFees,
+        FeeBearer::Instructor => Account::InstructorPayable(payment.instructor_id),
+    };
+    let clearing = Account::GatewayClearing(payment.method);
+    let size = Money::from_minor(returned.minor().saturating_abs(), returned.currency());
+    let (debit, credit) = if returned.minor() > 0 { (clearing, bearer_account) } else { (bearer_account, clearing) };
+    JournalBuilder::new(id, JournalKind::GatewayFeeReturn, payment, returned.currency())
+        .debit(debit, size)
+        .credit(credit, size)
+        .build(at)
+        .map(Some)
+}
+
 /// The journal moving a sale's earnings from pending to available once the
 /// hold period is over; `Ok(None)` when the sale earned nothing.
 ///
@@ -512,6 +542,26 @@ mod tests {
         let none =
             gateway_fee_journal(j, &payment, Money::zero(payment.amount.currency()), FeeBearer::Platform, Utc::now());
         assert_eq!(none, Ok(None), "a zero fee writes no journal");
+    }
+
+    #[test]
+    fn a_returned_fee_goes_back_to_its_bearer_and_a_fee_charged_for_a_refund_the_other_way() {
+        use crate::builders::PaymentBuilder;
+        let payment =
+            PaymentBuilder::new().instructor(UserId::new(9)).method(PaymentMethod::Paypal).completed().build();
+        let (j, _) = ids();
+        let usd = |minor| Money::from_minor(minor, payment.amount.currency());
+        let clearing = Account::GatewayClearing(PaymentMethod::Paypal);
+        let entries = |returned, bearer| -> Vec<(Account, i64)> {
+            let journal = gateway_fee_return_journal(j, &payment, returned, bearer, Utc::now()).unwrap().unwrap();
+            assert_eq!(journal.kind(), JournalKind::GatewayFeeReturn);
+            journal.entries().iter().map(|e| (e.account, e.amount_minor)).collect()
+        };
+        assert_eq!(entries(usd(45), FeeBearer::Platform), vec![(clearing, 45), (Account::GatewayFees, -45)]);
+        let instructor = Account::InstructorPayable(UserId::new(9));
+        assert_eq!(entries(usd(45), FeeBearer::Instructor), vec![(clearing, 45), (instructor, -45)]);
+        assert_eq!(entries(usd(-30), FeeBearer::Platform), vec![(Account::GatewayFees, 30), (clearing, -30)]);
+        assert_eq!(gateway_fee_return_journal(j, &payment, usd(0), FeeBearer::Platform, Utc::now()), Ok(None));
     }
 
     #[test]

@@ -662,6 +662,27 @@ pub trait RefundRepository: Send + Sync {
     /// same gateway id exists, `PaymentMoved` when the payment is no longer
     /// as `change.payment` expects (re-read and re-decide).
     async fn record_processed(&self, change: ProcessedRefund) -> Result<RecordRefundOutcome, StoreError>;
+    /// Claims processed gateway refunds since `processed_after` whose fee
+    /// effect is not recorded yet, whose payment's fee is, and whose next
+    /// read is due; each is held for as long as it has been processed (at
+    /// least `min_wait`), so an unanswered one is asked less and less often.
+    async fn claim_unrecorded_fee_returns(
+        &self,
+        processed_after: DateTime<Utc>,
+        now: DateTime<Utc>,
+        min_wait: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<crate::ids::RefundId>, StoreError>;
+    /// Records what the gateway gave back of its fee with a refund, once:
+    /// the refund's figure, its payment's net gateway fee lowered by it, and
+    /// `journal` (if any), in one transaction; `None` (nothing written) when
+    /// it was recorded meanwhile.
+    async fn record_fee_returned(
+        &self,
+        refund: crate::ids::RefundId,
+        returned: Money,
+        journal: Option<crate::ledger::Journal>,
+    ) -> Result<Option<crate::refund::Refund>, StoreError>;
 }
 
 /// A refund that is processed the moment it is stored (made at the

@@ -174,6 +174,9 @@ pub struct Refund {
     pub approved_at: Option<DateTime<Utc>>,
     /// The deciding admin's note (approval or rejection).
     pub admin_note: Option<String>,
+    /// What the gateway gave back of its processing fee with this refund,
+    /// as it reported it (negative: it charged more); `None` until read.
+    pub gateway_fee_returned: Option<Money>,
 }
 
 impl Refund {

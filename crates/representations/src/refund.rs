@@ -41,6 +41,10 @@ pub struct RefundView {
     pub approved_at: Option<DateTime<Utc>>,
     /// The approving admin's note (shown to whoever may see the refund).
     pub admin_note: Option<String>,
+    /// What the gateway gave back of its processing fee with this refund
+    /// (PayPal returns part of it; Stripe keeps it: `0.00`), once read;
+    /// `null` before. Negative: a fee charged for the refund.
+    pub gateway_fee_returned: Option<String>,
 }
 
 impl From<&Refund> for RefundView {
@@ -61,6 +65,7 @@ impl From<&Refund> for RefundView {
             approved_by: r.approved_by.map(|by| by.get()),
             approved_at: r.approved_at,
             admin_note: r.admin_note.clone(),
+            gateway_fee_returned: r.gateway_fee_returned.map(|fee| fee.to_major_string()),
         }
     }
 }

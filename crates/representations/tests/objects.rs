@@ -81,6 +81,7 @@ fn a_refund_carries_its_approval_and_rejection_fields() {
         "approved_by",
         "approved_at",
         "admin_note",
+        "gateway_fee_returned",
     ];
     assert_eq!(keys(&refund), sorted(expected));
     assert!(refund["id"].as_str().unwrap().starts_with("re_"), "{refund}");
@@ -107,8 +108,10 @@ fn a_payout_shows_only_its_masked_destination() {
         "approved_by",
         "approved_at",
         "admin_note",
+        "livemode",
     ];
     assert_eq!(keys(&payout), sorted(expected));
+    assert_eq!(payout["livemode"], true);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::payment::{Payment, PaymentMethod};
 
 /// A secret the buyer's browser needs to finish paying (a client-side
@@ -165,6 +165,13 @@ pub trait RefundGateway: Send + Sync {
     /// webhook about a refund Skillpay never made names only the refund).
     /// MUST answer `UnknownPayment` for a refund it does not know.
     async fn payment_of_refund(&self, provider_refund_id: &str) -> Result<String, GatewayError>;
+    /// How much of its processing fee the gateway gave back with a
+    /// succeeded refund, in `currency`, as it reports it (negative: it
+    /// charged more for the refund); `None` while it has not reported it
+    /// yet. A gateway that keeps no fee (the sandbox) answers zero. No
+    /// default: a wrapper that forgot to pass it on would answer zero for
+    /// every gateway.
+    async fn fee_returned(&self, provider_refund_id: &str, currency: Currency) -> Result<Option<Money>, GatewayError>;
 }
 
 /// One refund of a payment, as its gateway lists it.

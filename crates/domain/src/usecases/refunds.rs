@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+mod fees;
+pub use fees::FeeReturnReport;
 mod gateway;
 pub use gateway::{GATEWAY_REFUND_REASON, GatewayRefundSync};
 
@@ -103,12 +105,21 @@ fn admin_note(text: String) -> Result<String, RefundError> {
 pub struct RefundService {
     ports: RefundPorts,
     window: Duration,
+    gateway_fee_bearer: crate::ledger::FeeBearer,
 }
 
 impl RefundService {
-    /// A service; payers may ask within `window_days` of completion.
+    /// A service; payers may ask within `window_days` of completion. The
+    /// platform bears gateway fees (and gets back what a refund returns of
+    /// them) unless [`RefundService::with_gateway_fee_bearer`] says otherwise.
     pub fn new(ports: RefundPorts, window_days: i64) -> Self {
-        Self { ports, window: Duration::days(window_days) }
+        Self { ports, window: Duration::days(window_days), gateway_fee_bearer: crate::ledger::FeeBearer::Platform }
+    }
+
+    /// The same service, giving back what refunds return of gateway fees
+    /// to `bearer` (the same setting that charges them).
+    pub fn with_gateway_fee_bearer(self, bearer: crate::ledger::FeeBearer) -> Self {
+        Self { gateway_fee_bearer: bearer, ..self }
     }
 
     /// Asks for a refund of `amount` (`None`: all that is left).

@@ -198,6 +198,7 @@ impl RefundService {
                 approved_by: None,
                 approved_at: None,
                 admin_note: None,
+                gateway_fee_returned: None,
             };
             let settlement = self.settlement(&payment, &refund, at)?;
             let change = ProcessedRefund {
