@@ -134,7 +134,7 @@ fn the_triggers_and_the_statistics_call_the_same_statuses_settled() {
 fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
     let db = TestDb::new();
     let mut conn = connection(&db);
-    adapters_postgres::revert_last_migration(&mut conn).unwrap();
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000024").unwrap();
     for (id, method) in [(1, "sandbox"), (2, "stripe"), (3, "paypal")] {
         sql_query(format!(
             "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
@@ -155,7 +155,7 @@ fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
         .unwrap();
     }
 
-    assert_eq!(run_migrations(&mut conn).unwrap(), 1);
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
 
     #[derive(diesel::QueryableByName)]
     struct Mode {
