@@ -1,17 +1,24 @@
-//! Events out: endpoints registered by admins receive signed events, in
-//! order per object, retried and dead-lettered when they fail, replayed on
-//! demand; two workers on one database deliver each event exactly once.
+//! Events out: endpoints registered by admins receive signed events of
+//! their mode (live or test money), in order per object, retried and
+//! dead-lettered when they fail, replayed on demand; two workers on one
+//! database deliver each event exactly once.
 
 use std::sync::Arc;
 
 use adapters_events::{HttpEventSender, SIGNATURE_HEADER, verify};
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
+use async_trait::async_trait;
 use domain::events::RetryPolicy;
-use domain::ports::{SystemClock, TimeOrderedIds};
+use domain::gateway_config::GatewayMode;
+use domain::payment::{Payment, PaymentMethod};
+use domain::ports::{
+    GatewayDescriptor, GatewayError, GatewayOutcome, GatewaySession, Gateways, NextAction, PaymentGateway, SystemClock,
+    TimeOrderedIds,
+};
 use domain::usecases::Role;
 use domain::usecases::events::{EventPorts, EventService};
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app_with};
+use skillpay_e2e::{TestApp, spawn_app_with, spawn_app_with_gateways};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -57,6 +64,7 @@ fn another_instance(app: &TestApp, retry: RetryPolicy) -> EventService {
             sender: Arc::new(sender),
             clock: Arc::new(SystemClock),
             ids: Arc::new(TimeOrderedIds),
+            gateways: Gateways::new(),
         },
         retry,
         chrono::Duration::seconds(30),
@@ -230,4 +238,183 @@ async fn endpoints_are_checked_and_admin_only() {
         .post("/api/payments/admin/event-endpoints/", &keyless.admin(), &json!({"url": "https://x.example"}))
         .await;
     assert_eq!(res.status(), 503);
+}
+
+/// A live gateway that exists only in these tests (it serves `wallet`):
+/// every payment it takes is paid at confirmation.
+struct LiveWallet;
+
+#[async_trait]
+impl PaymentGateway for LiveWallet {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Wallet
+    }
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
+        Ok(GatewaySession {
+            provider_payment_id: format!("live_{}", payment.id.uuid().simple()),
+            next_action: NextAction::None,
+        })
+    }
+    async fn confirm(&self, _: &str, _: &str) -> Result<GatewayOutcome, GatewayError> {
+        Ok(GatewayOutcome::Succeeded)
+    }
+    async fn cancel(&self, _: &str) -> Result<(), GatewayError> {
+        Ok(())
+    }
+    async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
+        Ok(GatewayOutcome::Succeeded)
+    }
+}
+
+/// Buys course 1 with `method` as `token`'s holder and confirms it: the
+/// completed payment.
+async fn paid_with(app: &TestApp, token: &str, method: &str, payment_token: &str) -> Value {
+    let created = app.post("/api/payments/", token, &json!({"course_id": 1, "payment_method": method})).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let path = format!("/api/payments/{}/confirm/", created["id"].as_str().unwrap());
+    let confirmed: Value = app.post(&path, token, &json!({"payment_token": payment_token})).await.json().await.unwrap();
+    assert_eq!(confirmed["status"], "completed", "{confirmed}");
+    confirmed
+}
+
+/// A receiver answering 200 at `/hooks`.
+async fn receiver() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    server
+}
+
+/// What `server` received: (type, object id, top-level livemode), sorted.
+async fn received(server: &MockServer) -> Vec<(String, String, Option<bool>)> {
+    let mut seen: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            let object = body["data"]["object"]["id"].as_str().unwrap().to_owned();
+            (body["type"].as_str().unwrap().to_owned(), object, body["livemode"].as_bool())
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+#[tokio::test]
+async fn each_endpoint_receives_only_the_events_of_its_mode_and_both_receive_events_of_none() {
+    let live_gateway = GatewayDescriptor::new(GatewayMode::Live, Arc::new(LiveWallet));
+    let app = spawn_app_with_gateways(&[("SKILLPAY_ENCRYPTION_KEY", KEY)], vec![live_gateway]).await;
+    app.put_course(1, "40.00", "USD").await;
+    let (live_server, test_server) = (receiver().await, receiver().await);
+    let register = |url: String, mode: Option<bool>| {
+        let body = match mode {
+            Some(livemode) => json!({"url": url, "livemode": livemode}),
+            None => json!({"url": url}),
+        };
+        let app = &app;
+        async move {
+            let res = app.post("/api/payments/admin/event-endpoints/", &app.admin(), &body).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    // Naming no mode while a live gateway is served: live.
+    let live = register(format!("{}/hooks", live_server.uri()), None).await;
+    let test = register(format!("{}/hooks", test_server.uri()), Some(false)).await;
+    assert_eq!((live["livemode"].as_bool(), test["livemode"].as_bool()), (Some(true), Some(false)));
+    let listed: Value = app.get("/api/payments/admin/event-endpoints/", &app.admin()).await.json().await.unwrap();
+    let modes: Vec<(&str, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["livemode"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(modes, [(test["id"].as_str().unwrap(), false), (live["id"].as_str().unwrap(), true)]);
+
+    // A test purchase (an admin may use the sandbox next to live gateways)
+    // and a live one.
+    let sandbox = paid_with(&app, &app.admin(), "sandbox", "sandbox_success").await;
+    let wallet = paid_with(&app, &app.token(1000, Role::Student), "wallet", "ok").await;
+    assert_eq!((sandbox["livemode"].as_bool(), wallet["livemode"].as_bool()), (Some(false), Some(true)));
+    // An event about an object of no mode, as a coupon is.
+    let none = app
+        .store
+        .scalar(
+            "WITH written AS (INSERT INTO outbox_events (id, event_type, aggregate_id, payload, created_at) \
+             VALUES (gen_random_uuid(), 'coupon.exhausted', 'cpn_nomode', '{\"id\": \"cpn_nomode\"}', now()) \
+             RETURNING 1) SELECT count(*) AS n FROM written",
+        )
+        .unwrap();
+    assert_eq!(none, 1);
+
+    let report = app.state.events.deliver_due(50).await.unwrap();
+    assert_eq!((report.routed, report.delivered), (3, 4), "{report:?}");
+    let completed = |payment: &Value, livemode: bool| {
+        ("payment.completed".to_owned(), payment["id"].as_str().unwrap().to_owned(), Some(livemode))
+    };
+    let coupon = ("coupon.exhausted".to_owned(), "cpn_nomode".to_owned(), None);
+    assert_eq!(received(&live_server).await, [coupon.clone(), completed(&wallet, true)]);
+    assert_eq!(received(&test_server).await, [coupon, completed(&sandbox, false)]);
+}
+
+#[tokio::test]
+async fn an_endpoint_naming_no_mode_receives_test_events_while_only_test_gateways_are_served() {
+    let app = app().await;
+    let server = receiver().await;
+    let created = endpoint(&app, format!("{}/hooks", server.uri()), json!([])).await;
+    assert_eq!(created["livemode"], false, "development serves test money only");
+    let chosen: Value = app
+        .post(
+            "/api/payments/admin/event-endpoints/",
+            &app.admin(),
+            &json!({"url": format!("{}/live", server.uri()), "livemode": true}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chosen["livemode"], true, "an admin may choose either mode");
+    let res = app
+        .post("/api/payments/admin/event-endpoints/", &app.admin(), &json!({"url": server.uri(), "livemode": "live"}))
+        .await;
+    assert_eq!(res.status(), 422);
+
+    let payment = sale(&app, 1).await;
+    let report = app.state.events.deliver_due(50).await.unwrap();
+    assert_eq!(report.delivered, 1, "the sandbox sale reaches the test endpoint only");
+    assert_eq!(received(&server).await, [("payment.completed".to_owned(), payment, Some(false))]);
+}
+
+#[tokio::test]
+async fn a_delivery_of_another_mode_than_its_endpoint_is_not_replayed() {
+    let app = app().await;
+    let server = receiver().await;
+    let created = endpoint(&app, format!("{}/hooks", server.uri()), json!(["payment.completed"])).await;
+    sale(&app, 1).await;
+    assert_eq!(app.state.events.deliver_due(50).await.unwrap().delivered, 1);
+    // As a test event delivered to an endpoint registered before endpoints
+    // had modes, which became live.
+    let endpoint_id = created["id"].as_str().unwrap().parse::<domain::ids::EndpointId>().unwrap().uuid();
+    let flipped = app
+        .store
+        .scalar(&format!(
+            "WITH flipped AS (UPDATE event_endpoints SET livemode = true WHERE id = '{endpoint_id}' RETURNING 1) \
+             SELECT count(*) AS n FROM flipped"
+        ))
+        .unwrap();
+    assert_eq!(flipped, 1);
+    let delivered: Value = app.get("/api/payments/admin/event-deliveries/", &app.admin()).await.json().await.unwrap();
+    let id = delivered["data"][0]["id"].as_str().unwrap();
+
+    let res = app.post(&format!("/api/payments/admin/event-deliveries/{id}/replay/"), &app.admin(), &json!({})).await;
+    assert_eq!(res.status(), 409);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "delivery_mode_mismatch");
+    let detail: Value =
+        app.get(&format!("/api/payments/admin/event-deliveries/{id}/"), &app.admin()).await.json().await.unwrap();
+    assert_eq!(detail["status"], "delivered", "nothing changed");
+    assert_eq!(app.state.events.deliver_due(50).await.unwrap().delivered, 0);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "sent once, before");
 }

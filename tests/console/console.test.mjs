@@ -298,6 +298,24 @@ test("an incoming webhook is found by its status and replayed; the replay is aud
   assert.ok((await page.locator("#audit").textContent()).includes("webhook.replay"));
 });
 
+test("the deliveries page lists the event endpoints with the mode of each", async () => {
+  const live = await api("POST", "/api/payments/admin/event-endpoints/", adminToken,
+    { url: "http://127.0.0.1:9/console-live", livemode: true });
+  const testMode = await api("POST", "/api/payments/admin/event-endpoints/", adminToken,
+    { url: "http://127.0.0.1:9/console-test", livemode: false });
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/deliveries`);
+  assert.match(await page.locator(`#endpoints tr[data-endpoint="${live.id}"]`).textContent(), /console-live.*live.*yes/s);
+  assert.match(await page.locator(`#endpoints tr[data-endpoint="${testMode.id}"]`).textContent(), /console-test.*test.*yes/s);
+  await shot(page, "13b-deliveries-endpoints");
+  // Removed again, so that no later sale is routed to them.
+  for (const endpoint of [live, testMode]) {
+    await api("DELETE", `/api/payments/admin/event-endpoints/${endpoint.id}/`, adminToken);
+  }
+  await page.goto(`${base}/admin/deliveries`);
+  assert.match(await page.locator(`#endpoints tr[data-endpoint="${live.id}"]`).textContent(), /live.*removed/s);
+});
+
 test("the payments search finds by e-mail, coupon code, gateway id and payer", async () => {
   await course(79, "80.00");
   await api("POST", "/api/payments/coupons/", adminToken, { code: "SEARCHME", discount_type: "percentage", discount_value: "10" });

@@ -1,6 +1,6 @@
 //! Event delivery on PostgreSQL: endpoints (secrets sealed with the store's
-//! keyring), routing of outbox events to deliveries, leased claims with
-//! `FOR UPDATE SKIP LOCKED`, and attempts.
+//! keyring), routing of outbox events to the deliveries of their mode,
+//! leased claims with `FOR UPDATE SKIP LOCKED`, and attempts.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use domain::ids::{DeliveryId, EndpointId, EventId};
 use domain::outbox::EventType;
 use domain::paging::Page;
 use domain::ports::{
-    AttemptOutcome, ClaimedDelivery, CreateEndpointError, DeliveryQuery, EventDeliveryStore, StoreError,
+    AttemptOutcome, ClaimedDelivery, CreateEndpointError, DeliveryQuery, EventDeliveryStore, ReplayError, StoreError,
 };
 use domain::usecases::Actor;
 use uuid::Uuid;
@@ -29,15 +29,34 @@ fn context(row: Uuid) -> String {
     format!("event_endpoints/secret_sealed/{row}")
 }
 
-type EndpointRow = (Uuid, String, Vec<Option<String>>, bool, DateTime<Utc>);
+type EndpointRow = (Uuid, String, Vec<Option<String>>, bool, bool, DateTime<Utc>);
 
-fn endpoint((id, url, types, active, created_at): EndpointRow) -> Result<EventEndpoint, StoreError> {
+/// The columns of an [`EndpointRow`].
+type EndpointColumns = (
+    event_endpoints::id,
+    event_endpoints::url,
+    event_endpoints::event_types,
+    event_endpoints::livemode,
+    event_endpoints::active,
+    event_endpoints::created_at,
+);
+
+const ENDPOINT_COLUMNS: EndpointColumns = (
+    event_endpoints::id,
+    event_endpoints::url,
+    event_endpoints::event_types,
+    event_endpoints::livemode,
+    event_endpoints::active,
+    event_endpoints::created_at,
+);
+
+fn endpoint((id, url, types, livemode, active, created_at): EndpointRow) -> Result<EventEndpoint, StoreError> {
     let event_types = types
         .into_iter()
         .flatten()
         .map(|name| EventType::parse(&name).ok_or_else(|| corrupt("event type")))
         .collect::<Result<_, _>>()?;
-    Ok(EventEndpoint { id: EndpointId::from_uuid(id), url, event_types, active, created_at })
+    Ok(EventEndpoint { id: EndpointId::from_uuid(id), url, event_types, livemode, active, created_at })
 }
 
 #[derive(Queryable, Selectable, QueryableByName)]
@@ -83,11 +102,32 @@ struct Count {
     n: i64,
 }
 
+/// An outbox event's mode, as `domain::events::event_livemode` reads it:
+/// its object's `livemode` when that is a boolean, else NULL (no mode).
+macro_rules! event_livemode_sql {
+    ($payload:literal) => {
+        concat!(
+            "CASE WHEN jsonb_typeof(",
+            $payload,
+            " -> 'livemode') = 'boolean' THEN (",
+            $payload,
+            " ->> 'livemode')::boolean END"
+        )
+    };
+}
+
 /// Routes unrouted outbox events (oldest first, skipping rows another
-/// router holds) to the active endpoints subscribed to them.
-const ROUTE_SQL: &str = "\
+/// router holds) to the endpoints that receive them, as
+/// `EventEndpoint::receives` says: active, subscribed to the type, and of
+/// the event's mode (an event of no mode goes to endpoints of both). One
+/// statement for the whole batch, the mode filter included: every sale's
+/// events pass through it, so no round trip per event or endpoint.
+const ROUTE_SQL: &str = concat!(
+    "\
 WITH picked AS (
-    SELECT id, event_type, aggregate_id, created_at FROM outbox_events
+    SELECT id, event_type, aggregate_id, created_at, ",
+    event_livemode_sql!("payload"),
+    " AS livemode FROM outbox_events
     WHERE routed_at IS NULL ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
 ), marked AS (
     UPDATE outbox_events o SET routed_at = $1 FROM picked WHERE o.id = picked.id RETURNING o.id
@@ -97,10 +137,27 @@ WITH picked AS (
     SELECT gen_random_uuid(), p.id, e.id, p.event_type, p.aggregate_id, p.created_at, 'pending', $1, $1
     FROM picked p JOIN event_endpoints e
       ON e.active AND (cardinality(e.event_types) = 0 OR p.event_type = ANY (e.event_types))
+     AND (p.livemode IS NULL OR p.livemode = e.livemode)
     ON CONFLICT (event_id, endpoint_id) DO NOTHING
     RETURNING 1
 )
-SELECT count(*) AS n FROM marked";
+SELECT count(*) AS n FROM marked"
+);
+
+/// Makes a delivery pending and due again (with a fresh day of retries)
+/// if its event is of its endpoint's mode, or of none.
+const REPLAY_SQL: &str = concat!(
+    "\
+UPDATE event_deliveries d
+SET status = 'pending', next_attempt_at = $2, locked_until = NULL, first_attempt_at = NULL
+FROM event_endpoints e, outbox_events o
+WHERE d.id = $1 AND e.id = d.endpoint_id AND o.id = d.event_id
+  AND coalesce(",
+    event_livemode_sql!("o.payload"),
+    " = e.livemode, true)
+RETURNING d.id, d.event_id, d.endpoint_id, d.event_type, d.aggregate_id, d.status, d.attempts, d.next_attempt_at,
+          d.first_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at"
+);
 
 /// Leases due deliveries whose earlier events about the same object (to
 /// the same endpoint) are settled, skipping rows another worker holds, and
@@ -164,6 +221,7 @@ impl EventDeliveryStore for PgStore {
                         event_endpoints::event_types.eq(types.iter().map(|t| Some(t.clone())).collect::<Vec<_>>()),
                         event_endpoints::secret_sealed.eq(&sealed),
                         event_endpoints::secret_key_id.eq(&key_id),
+                        event_endpoints::livemode.eq(endpoint.livemode),
                         event_endpoints::active.eq(true),
                         event_endpoints::created_at.eq(endpoint.created_at),
                     ))
@@ -179,13 +237,7 @@ impl EventDeliveryStore for PgStore {
     async fn endpoints(&self) -> Result<Vec<EventEndpoint>, StoreError> {
         self.run(|conn| {
             let rows: Vec<EndpointRow> = event_endpoints::table
-                .select((
-                    event_endpoints::id,
-                    event_endpoints::url,
-                    event_endpoints::event_types,
-                    event_endpoints::active,
-                    event_endpoints::created_at,
-                ))
+                .select(ENDPOINT_COLUMNS)
                 .order((event_endpoints::created_at.desc(), event_endpoints::id.desc()))
                 .load(conn)
                 .map_err(store_error)?;
@@ -201,13 +253,7 @@ impl EventDeliveryStore for PgStore {
                     decided_by(conn, Some(by))?;
                     diesel::update(event_endpoints::table.find(id.uuid()))
                         .set(event_endpoints::active.eq(false))
-                        .returning((
-                            event_endpoints::id,
-                            event_endpoints::url,
-                            event_endpoints::event_types,
-                            event_endpoints::active,
-                            event_endpoints::created_at,
-                        ))
+                        .returning(ENDPOINT_COLUMNS)
                         .get_result(conn)
                         .optional()
                 })
@@ -371,22 +417,24 @@ impl EventDeliveryStore for PgStore {
         .await
     }
 
-    async fn replay(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
+    async fn replay(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<Option<Delivery>, ReplayError> {
         self.run(move |conn| {
-            let row: Option<DeliveryRow> = diesel::update(event_deliveries::table.find(id.uuid()))
-                .set((
-                    event_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
-                    event_deliveries::next_attempt_at.eq(now),
-                    event_deliveries::locked_until.eq(None::<DateTime<Utc>>),
-                    // A replay gets a fresh day of retries.
-                    event_deliveries::first_attempt_at.eq(None::<DateTime<Utc>>),
-                ))
-                .returning(DeliveryRow::as_returning())
+            let row: Option<DeliveryRow> = diesel::sql_query(REPLAY_SQL)
+                .bind::<SqlUuid, _>(id.uuid())
+                .bind::<Timestamptz, _>(now)
                 .get_result(conn)
                 .optional()
                 .map_err(store_error)?;
-            row.map(DeliveryRow::into_domain).transpose()
+            if let Some(row) = row {
+                return Ok(Ok(Some(row.into_domain()?)));
+            }
+            // Nothing changed: an unknown delivery, or one of the other mode
+            // (modes never change, so this answer cannot be stale).
+            let exists = diesel::select(diesel::dsl::exists(event_deliveries::table.find(id.uuid())))
+                .get_result::<bool>(conn)
+                .map_err(store_error)?;
+            Ok(if exists { Err(ReplayError::OtherMode) } else { Ok(None) })
         })
-        .await
+        .await?
     }
 }

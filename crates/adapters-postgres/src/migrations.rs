@@ -21,20 +21,23 @@ pub fn revert_last_migration(conn: &mut PgConnection) -> Result<(), StoreError> 
         .map_err(|e| StoreError::Unavailable(format!("migration revert failed: {e}")))
 }
 
-/// Reverts the applied migrations newer than `version` (its digits, e.g.
-/// `20261207000023`), newest first: tests of a migration's handling of
-/// rows written before it, whatever came after it.
-pub fn revert_migrations_after(conn: &mut PgConnection, version: &str) -> Result<usize, StoreError> {
-    let failed = |e| StoreError::Unavailable(format!("migration revert failed: {e}"));
+/// Reverts applied migrations, newest first, down to and including the
+/// one of `version` (its directory's date and number, such as
+/// `2026-12-07-000024`); answers how many it reverted. For tests of a
+/// migration's handling of rows written before it, however many
+/// migrations came after it.
+pub fn revert_migrations_through(conn: &mut PgConnection, version: &str) -> Result<usize, StoreError> {
+    let digits = |name: &str| name.chars().filter(char::is_ascii_digit).collect::<String>();
+    let wanted = digits(version);
     let mut reverted = 0;
     loop {
-        let applied = conn.applied_migrations().map_err(failed)?;
-        let newest = applied.iter().map(ToString::to_string).max();
-        if newest.is_none_or(|newest| newest.as_str() <= version) {
+        let done = conn
+            .revert_last_migration(MIGRATIONS)
+            .map_err(|e| StoreError::Unavailable(format!("migration revert failed: {e}")))?;
+        reverted += 1;
+        if digits(&done.to_string()) == wanted {
             return Ok(reverted);
         }
-        conn.revert_last_migration(MIGRATIONS).map_err(failed)?;
-        reverted += 1;
     }
 }
 

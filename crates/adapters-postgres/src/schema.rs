@@ -161,6 +161,7 @@ diesel::table! {
         secret_key_id -> Text,
         active -> Bool,
         created_at -> Timestamptz,
+        livemode -> Bool,
     }
 }
 

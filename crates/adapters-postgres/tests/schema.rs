@@ -134,7 +134,7 @@ fn the_triggers_and_the_statistics_call_the_same_statuses_settled() {
 fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
     let db = TestDb::new();
     let mut conn = connection(&db);
-    adapters_postgres::revert_migrations_after(&mut conn, "20261207000023").unwrap();
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000024").unwrap();
     for (id, method) in [(1, "sandbox"), (2, "stripe"), (3, "paypal")] {
         sql_query(format!(
             "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
@@ -155,7 +155,7 @@ fn the_mode_migration_makes_sandbox_money_test_money_and_the_rest_live() {
         .unwrap();
     }
 
-    assert!(run_migrations(&mut conn).unwrap() >= 1);
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
 
     #[derive(diesel::QueryableByName)]
     struct Mode {
@@ -214,7 +214,7 @@ struct Balance {
 fn the_ledger_mode_migration_splits_the_books_and_the_database_refuses_a_mix() {
     let db = TestDb::new();
     let mut conn = connection(&db);
-    adapters_postgres::revert_migrations_after(&mut conn, "20261207000024").unwrap();
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000025").unwrap();
     let run =
         |conn: &mut PgConnection, sql: &str| diesel::connection::SimpleConnection::batch_execute(conn, sql).unwrap();
     for (id, method, livemode) in [(1, "sandbox", false), (2, "stripe", true)] {
@@ -260,7 +260,7 @@ fn the_ledger_mode_migration_splits_the_books_and_the_database_refuses_a_mix() {
                  100, 'USD', 'confirmed', now(), now())",
     );
 
-    assert!(run_migrations(&mut conn).unwrap() >= 1);
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
 
     let balances: Vec<Balance> = sql_query(
         "SELECT account, livemode, sum(balance_minor)::bigint AS balance FROM ledger_balances \
@@ -319,4 +319,79 @@ fn the_ledger_mode_migration_splits_the_books_and_the_database_refuses_a_mix() {
     )
     .execute(&mut conn);
     assert!(mixed_payout_journal.is_err(), "a live journal of a test payout is refused by the database");
+}
+
+/// The endpoint mode migration on a database with an endpoint and
+/// deliveries to it: the endpoint becomes live, a delivery still pending of
+/// a test-mode event is ended (dead, with the reason), and the others are
+/// left as they were.
+#[test]
+fn the_endpoint_mode_migration_makes_endpoints_live_and_ends_pending_deliveries_of_test_events() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000026").unwrap();
+    sql_query(
+        "INSERT INTO event_endpoints (id, url, secret_sealed, secret_key_id, created_at) \
+         VALUES ('00000000-0000-0000-0000-0000000000e1', 'https://platform.example/hooks', '\\x00', 'k', now())",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    // (delivery, event payload, status before)
+    let deliveries = [
+        (1, r#"{"id": "pay_1", "livemode": false}"#, "pending"),
+        (2, r#"{"id": "pay_2", "livemode": true}"#, "pending"),
+        (3, r#"{"id": "cpn_3"}"#, "pending"),
+        (4, r#"{"id": "pay_4", "livemode": false}"#, "delivered"),
+    ];
+    for (n, payload, status) in deliveries {
+        sql_query(format!(
+            "WITH event AS (INSERT INTO outbox_events (id, event_type, aggregate_id, payload, created_at, routed_at) \
+                 VALUES ('00000000-0000-0000-0000-00000000000{n}', 'payment.completed', 'obj_{n}', '{payload}', \
+                 now(), now()) RETURNING id, created_at) \
+             INSERT INTO event_deliveries (id, event_id, endpoint_id, event_type, aggregate_id, event_created_at, \
+                 status, attempts, next_attempt_at, locked_until, created_at) \
+             SELECT '00000000-0000-0000-0000-0000000000d{n}', id, '00000000-0000-0000-0000-0000000000e1', \
+                 'payment.completed', 'obj_{n}', created_at, '{status}', 1, now(), now(), now() FROM event"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
+
+    #[derive(diesel::QueryableByName)]
+    struct After {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        livemode: bool,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        last_error: Option<String>,
+    }
+    let after: Vec<After> = sql_query(
+        "SELECT e.livemode, d.status, d.locked_until IS NOT NULL AS locked, d.last_error \
+         FROM event_deliveries d JOIN event_endpoints e ON e.id = d.endpoint_id ORDER BY d.id",
+    )
+    .load(&mut conn)
+    .unwrap();
+    assert!(after.iter().all(|a| a.livemode), "the endpoint from before is live");
+    let seen: Vec<(&str, bool, bool)> =
+        after.iter().map(|a| (a.status.as_str(), a.locked, a.last_error.is_some())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("dead", false, true),      // a test event, still pending: never sent to a live endpoint
+            ("pending", true, false),   // a live event
+            ("pending", true, false),   // an event of no mode goes to both
+            ("delivered", true, false), // already delivered: history stays
+        ]
+    );
+    let unnamed = sql_query(
+        "INSERT INTO event_endpoints (id, url, secret_sealed, secret_key_id, created_at) \
+         VALUES (gen_random_uuid(), 'https://platform.example/other', '\\x00', 'k', now())",
+    )
+    .execute(&mut conn);
+    assert!(unnamed.is_err(), "a new endpoint names its mode");
 }

@@ -273,6 +273,7 @@ impl From<domain::usecases::events::EventError> for ApiError {
                 ApiError::Validation(vec![crate::error::FieldError::new("event_types", error.to_string())])
             }
             E::NoEncryptionKey => ApiError::EncryptionNotConfigured,
+            E::OtherMode => ApiError::DeliveryModeMismatch(error.to_string()),
             E::Store(e) => store(e),
         }
     }

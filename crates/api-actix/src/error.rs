@@ -149,6 +149,10 @@ pub enum ApiError {
     /// A coupon's total limit cannot go below the uses it holds.
     #[error("{0}")]
     CouponLimitBelowUses(String),
+    /// An event delivery of the other mode than its endpoint is not sent
+    /// again.
+    #[error("{0}")]
+    DeliveryModeMismatch(String),
     /// Secrets cannot be stored: no encryption key is configured.
     #[error("SKILLPAY_ENCRYPTION_KEY is not set; secrets (gateway credentials, payout destinations) cannot be stored")]
     EncryptionNotConfigured,
@@ -163,7 +167,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 40] = [
+    pub const ALL_CODES: [&'static str; 41] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -203,6 +207,7 @@ impl ApiError {
         "payout_method_unavailable",
         "second_approval_required",
         "coupon_limit_below_uses",
+        "delivery_mode_mismatch",
         "internal_error",
     ];
 
@@ -248,6 +253,7 @@ impl ApiError {
             Self::PayoutMethodUnavailable(_) => "payout_method_unavailable",
             Self::SecondApprovalRequired(_) => "second_approval_required",
             Self::CouponLimitBelowUses(_) => "coupon_limit_below_uses",
+            Self::DeliveryModeMismatch(_) => "delivery_mode_mismatch",
             Self::Internal => "internal_error",
         }
     }
@@ -281,7 +287,8 @@ impl ApiError {
             | Self::InvalidTransition(_)
             | Self::Conflict
             | Self::SecondApprovalRequired(_)
-            | Self::CouponLimitBelowUses(_) => StatusCode::CONFLICT,
+            | Self::CouponLimitBelowUses(_)
+            | Self::DeliveryModeMismatch(_) => StatusCode::CONFLICT,
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::GatewayUnavailable => StatusCode::BAD_GATEWAY,
@@ -403,6 +410,7 @@ mod tests {
             ApiError::PayoutMethodUnavailable(String::new()),
             ApiError::SecondApprovalRequired(String::new()),
             ApiError::CouponLimitBelowUses(String::new()),
+            ApiError::DeliveryModeMismatch(String::new()),
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

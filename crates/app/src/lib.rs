@@ -226,7 +226,13 @@ pub fn app_state_with_gateways(
     let sender = adapters_events::HttpEventSender::new(std::time::Duration::from_secs(config.event_timeout_secs))
         .context("setting up event delivery")?;
     let events = EventService::new(
-        EventPorts { store: store.clone(), sender: Arc::new(sender), clock: clock.clone(), ids: ids.clone() },
+        EventPorts {
+            store: store.clone(),
+            sender: Arc::new(sender),
+            clock: clock.clone(),
+            ids: ids.clone(),
+            gateways: ports.gateways.clone(),
+        },
         domain::events::RetryPolicy::default(),
         // Longer than a send can take, so a live worker's lease never lapses.
         chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),

@@ -20,6 +20,9 @@ pub struct EventEndpoint {
     pub url: String,
     /// The types it receives (empty: all).
     pub event_types: Vec<EventType>,
+    /// The mode whose events it receives: live money (`true`) or test
+    /// money (`false`), chosen once, at registration.
+    pub livemode: bool,
     /// False once removed.
     pub active: bool,
     /// When it was registered.
@@ -31,6 +34,29 @@ impl EventEndpoint {
     pub fn subscribes_to(&self, event_type: EventType) -> bool {
         self.event_types.is_empty() || self.event_types.contains(&event_type)
     }
+
+    /// Whether it receives an event of mode `livemode` (see
+    /// [`event_livemode`]): one of its own mode, or one of no mode (about an
+    /// object that is no money of either mode, such as a coupon), which
+    /// every endpoint receives.
+    pub fn receives_mode(&self, livemode: Option<bool>) -> bool {
+        livemode.is_none_or(|livemode| livemode == self.livemode)
+    }
+
+    /// Whether an event of `event_type` and mode `livemode` is routed to it:
+    /// the rule the routing statement of the store applies to every event
+    /// at once.
+    pub fn receives(&self, event_type: EventType, livemode: Option<bool>) -> bool {
+        self.active && self.subscribes_to(event_type) && self.receives_mode(livemode)
+    }
+}
+
+/// The mode of an event: its object's `livemode` (payments, refunds,
+/// disputes, and any object that gains the field), or `None` when the
+/// object has no mode. Read from the object as events carry it, so an
+/// object that starts carrying `livemode` is routed by it without change.
+pub fn event_livemode(object: &Value) -> Option<bool> {
+    object.get("livemode").and_then(Value::as_bool)
 }
 
 /// Why an endpoint was refused.
@@ -204,8 +230,8 @@ pub fn event_body(id: EventId, event_type: &str, created_at: DateTime<Utc>, obje
         "created_at": created_at,
         "data": {"object": object},
     });
-    if let Some(livemode) = object.get("livemode") {
-        body["livemode"] = livemode.clone();
+    if let Some(livemode) = event_livemode(object) {
+        body["livemode"] = Value::Bool(livemode);
     }
     serde_json::to_vec(&body).unwrap_or_default()
 }
@@ -237,6 +263,52 @@ mod tests {
         {
             assert_eq!(check_url(bad), Err(EndpointError::Url), "{bad}");
         }
+    }
+
+    fn endpoint(livemode: bool, event_types: Vec<EventType>) -> EventEndpoint {
+        EventEndpoint {
+            id: EndpointId::from_uuid(uuid::Uuid::nil()),
+            url: "https://platform.example/hooks".into(),
+            event_types,
+            livemode,
+            active: true,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_event_s_mode_is_its_object_s_livemode_when_it_has_one() {
+        assert_eq!(event_livemode(&json!({"id": "pay_1", "livemode": true})), Some(true));
+        assert_eq!(event_livemode(&json!({"id": "po_1", "livemode": false})), Some(false));
+        assert_eq!(event_livemode(&json!({"id": "cpn_1", "code": "TENOFF"})), None, "a coupon has no mode");
+        assert_eq!(event_livemode(&json!({"livemode": null})), None);
+        assert_eq!(event_livemode(&json!({"livemode": "true"})), None, "only a boolean names a mode");
+    }
+
+    #[test]
+    fn an_endpoint_receives_events_of_its_mode_and_events_of_no_mode_only() {
+        let (live, test) = (endpoint(true, Vec::new()), endpoint(false, Vec::new()));
+        for (event, to_live, to_test) in [(Some(true), true, false), (Some(false), false, true), (None, true, true)] {
+            assert_eq!(live.receives_mode(event), to_live, "{event:?} to a live endpoint");
+            assert_eq!(test.receives_mode(event), to_test, "{event:?} to a test endpoint");
+            assert_eq!(live.receives(EventType::PaymentCompleted, event), to_live);
+            assert_eq!(test.receives(EventType::PaymentCompleted, event), to_test);
+        }
+        let subscribed = endpoint(false, vec![EventType::PaymentRefunded]);
+        assert!(!subscribed.receives(EventType::PaymentCompleted, Some(false)), "a type it does not subscribe to");
+        assert!(subscribed.receives(EventType::PaymentRefunded, Some(false)));
+        let removed = EventEndpoint { active: false, ..endpoint(false, Vec::new()) };
+        assert!(!removed.receives(EventType::PaymentCompleted, Some(false)), "a removed endpoint");
+    }
+
+    #[test]
+    fn the_body_names_the_mode_of_an_event_that_has_one() {
+        let body = |object: Value| -> Value {
+            serde_json::from_slice(&event_body(EventId::from_uuid(uuid::Uuid::nil()), "x", Utc::now(), &object))
+                .unwrap()
+        };
+        assert_eq!(body(json!({"livemode": false}))["livemode"], json!(false));
+        assert!(body(json!({"code": "TENOFF"})).get("livemode").is_none());
     }
 
     #[test]

@@ -16,10 +16,11 @@ use domain::gateway_config::{GatewayConfigSummary, GatewayCredentials, GatewayMo
 use domain::ids::EndpointId;
 use domain::payment::PaymentMethod;
 use domain::ports::{
-    GatewayReloadError, MockEventDeliveryStore, MockEventSender, MockGatewayConfigRepository, MockGatewayReloader,
+    GatewayDescriptor, GatewayReloadError, Gateways, MockEventDeliveryStore, MockEventSender,
+    MockGatewayConfigRepository, MockGatewayReloader, MockPaymentGateway, ReplayError,
 };
 use domain::usecases::Forbidden;
-use domain::usecases::events::{EventError, EventPorts, EventService};
+use domain::usecases::events::{EndpointRegistration, EventError, EventPorts, EventService};
 use domain::usecases::gateway_configs::{GatewayConfigError, GatewayConfigService, PutGatewayConfig};
 use futures::executor::block_on;
 use support::*;
@@ -115,13 +116,36 @@ fn only_admins_configure_gateways_and_a_refusal_stores_nothing() {
 }
 
 fn events(store: MockEventDeliveryStore) -> EventService {
+    events_serving(store, Gateways::new())
+}
+
+fn events_serving(store: MockEventDeliveryStore, gateways: Gateways) -> EventService {
     let ports = EventPorts {
         store: Arc::new(store),
         sender: Arc::new(MockEventSender::new()),
         clock: fixed_clock(),
         ids: sequential_ids(),
+        gateways,
     };
     EventService::new(ports, RetryPolicy::default(), Duration::minutes(5))
+}
+
+fn registration(livemode: Option<bool>) -> EndpointRegistration {
+    EndpointRegistration { url: "https://platform.example/hooks".into(), event_types: Vec::new(), livemode }
+}
+
+/// The gateways served: a Stripe gateway in `mode`.
+fn serving(mode: GatewayMode) -> Gateways {
+    let mut payments = MockPaymentGateway::new();
+    payments.expect_method().return_const(PaymentMethod::Stripe);
+    Gateways::new().register(GatewayDescriptor::new(mode, Arc::new(payments)))
+}
+
+/// A store that keeps whatever endpoint it is given.
+fn storing_endpoints() -> MockEventDeliveryStore {
+    let mut store = MockEventDeliveryStore::new();
+    store.expect_create_endpoint().returning(|endpoint, _, _| Ok(endpoint));
+    store
 }
 
 #[test]
@@ -135,6 +159,7 @@ fn endpoints_are_added_and_removed_on_the_admin_s_behalf() {
                 id,
                 url: "https://platform.example/hooks".into(),
                 event_types: Vec::new(),
+                livemode: true,
                 active: false,
                 created_at: now(),
             }))
@@ -142,7 +167,7 @@ fn endpoints_are_added_and_removed_on_the_admin_s_behalf() {
     );
     let service = events(store);
 
-    let (created, secret) = block_on(service.create_endpoint(admin(), "https://platform.example/hooks", &[])).unwrap();
+    let (created, secret) = block_on(service.create_endpoint(admin(), registration(None))).unwrap();
     assert!(created.active && !secret.is_empty());
     assert!(!block_on(service.remove_endpoint(admin(), id)).unwrap().active);
 }
@@ -157,9 +182,31 @@ fn only_admins_add_or_remove_endpoints() {
 
     for actor in [student(), instructor()] {
         assert_eq!(
-            block_on(service.create_endpoint(actor, "https://platform.example/hooks", &[])).map(|_| ()),
+            block_on(service.create_endpoint(actor, registration(Some(false)))).map(|_| ()),
             Err(EventError::Forbidden(Forbidden))
         );
         assert_eq!(block_on(service.remove_endpoint(actor, id)).map(|_| ()), Err(EventError::Forbidden(Forbidden)));
     }
+}
+
+#[test]
+fn an_endpoint_naming_no_mode_is_live_while_a_live_gateway_is_served_and_test_otherwise() {
+    let mode_of = |gateways: Gateways, livemode: Option<bool>| {
+        let service = events_serving(storing_endpoints(), gateways);
+        block_on(service.create_endpoint(admin(), registration(livemode))).unwrap().0.livemode
+    };
+    assert!(!mode_of(Gateways::new(), None), "no gateway: no live money to announce");
+    assert!(!mode_of(serving(GatewayMode::Test), None), "test-mode gateways only, as in development");
+    assert!(mode_of(serving(GatewayMode::Live), None));
+    // An admin may choose either mode, whatever is served.
+    assert!(mode_of(Gateways::new(), Some(true)));
+    assert!(!mode_of(serving(GatewayMode::Live), Some(false)));
+}
+
+#[test]
+fn a_delivery_of_the_other_mode_than_its_endpoint_is_not_replayed() {
+    let mut store = MockEventDeliveryStore::new();
+    store.expect_replay().times(1).returning(|_, _| Err(ReplayError::OtherMode));
+    let id = domain::ids::DeliveryId::from_uuid(Uuid::from_u128(0xD1));
+    assert_eq!(block_on(events(store).replay(admin(), id)).map(|_| ()), Err(EventError::OtherMode));
 }

@@ -1,8 +1,9 @@
-//! Disputes (with the evidence form) and outgoing event deliveries (with
-//! replay): each action through the API's use cases, audited.
+//! Disputes (with the evidence form), event endpoints with their mode and
+//! outgoing event deliveries (with replay): each action through the API's
+//! use cases, audited.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use domain::events::{Delivery, DeliveryStatus};
+use domain::events::{Delivery, DeliveryStatus, EventEndpoint};
 use domain::ids::{DeliveryId, DisputeId};
 use domain::ports::{DeliveryQuery, DisputeEvidence};
 use maud::html;
@@ -112,13 +113,47 @@ pub struct DeliveryFilters {
     list: ListPage,
 }
 
-fn delivery_row(user: &ConsoleUser, d: &Delivery) -> maud::Markup {
+/// `live` or `test`: the money whose events an endpoint receives.
+fn mode(livemode: bool) -> &'static str {
+    if livemode { "live" } else { "test" }
+}
+
+/// The registered endpoints, each with its mode, below the deliveries.
+fn endpoints_table(endpoints: &[EventEndpoint]) -> maud::Markup {
+    html! {
+        h2 { "Endpoints" }
+        div.table-wrap {
+            table #endpoints {
+                thead { tr { th { "Registered" } th { "Endpoint" } th { "URL" } th { "Mode" } th { "Types" } th { "Active" } } }
+                tbody {
+                    @for e in endpoints {
+                        tr data-endpoint=(e.id) {
+                            td { (time(e.created_at)) }
+                            td { code { (e.id) } }
+                            td { code { (e.url) } }
+                            td { (status(mode(e.livemode))) }
+                            td {
+                                @if e.event_types.is_empty() { "all" }
+                                @for (i, t) in e.event_types.iter().enumerate() { @if i > 0 { ", " } (t.as_str()) }
+                            }
+                            td { @if e.active { "yes" } @else { "removed" } }
+                        }
+                    }
+                    @if endpoints.is_empty() { tr { td colspan="6" .muted { "No endpoints." } } }
+                }
+            }
+        }
+    }
+}
+
+fn delivery_row(user: &ConsoleUser, d: &Delivery, endpoints: &[EventEndpoint]) -> maud::Markup {
+    let endpoint_mode = endpoints.iter().find(|e| e.id == d.endpoint_id).map(|e| mode(e.livemode));
     html! {
         tr data-delivery=(d.id) {
             td { (time(d.created_at)) }
             td { (d.event_type) }
             td { code { (d.aggregate_id) } }
-            td { code { (d.endpoint_id) } }
+            td { code { (d.endpoint_id) } @if let Some(m) = endpoint_mode { " " (status(m)) } }
             td { (status(d.status.as_str())) }
             td.num { (d.attempts) }
             td { (d.last_status.map_or("—".to_owned(), |s| s.to_string())) @if let Some(e) = &d.last_error { " " span.muted { (e) } } }
@@ -153,6 +188,7 @@ pub async fn deliveries(
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
     let list = state.events.deliveries(user.actor, query).await.map_err(ApiError::from)?;
+    let endpoints = state.events.endpoints(user.actor).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/deliveries" {
             label { "Status"
@@ -168,12 +204,13 @@ pub async fn deliveries(
             table #deliveries {
                 thead { tr { th { "Created" } th { "Event" } th { "Object" } th { "Endpoint" } th { "Status" } th { "Attempts" } th { "Last answer" } th {} } }
                 tbody {
-                    @for d in &list.items { (delivery_row(&user, d)) }
+                    @for d in &list.items { (delivery_row(&user, d, &endpoints)) }
                     @if list.items.is_empty() { tr { td colspan="8" .muted { "No deliveries." } } }
                 }
             }
         }
         (pager("/admin/deliveries", &[("status", &filters.status)], &filters.list, list.next.as_ref()))
+        (endpoints_table(&endpoints))
     };
     Ok(html_page(page(&user, Section::Deliveries, "Event deliveries", body)))
 }

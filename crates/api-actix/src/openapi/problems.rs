@@ -60,6 +60,9 @@ const WEBHOOK_VERIFIER_DOWN: &str =
     "The call that verifies the signature at the gateway failed (`gateway_unavailable`); retry later.";
 const WEBHOOK_CLOSED: &str = "Webhooks from this gateway are not configured, so none is accepted \
                               (`webhook_not_configured`), or the database is unreachable (`service_unavailable`).";
+const OTHER_MODE: &str = "The delivery's event is about money of the other mode (live or test) than its endpoint \
+                          receives, routed before endpoints had a mode: it is not sent again \
+                          (`delivery_mode_mismatch`).";
 const NOT_READY: &str = "Not ready: the database is unreachable (`service_unavailable`) or this instance is \
                          shutting down (`shutting_down`).";
 
@@ -117,6 +120,13 @@ pub enum ReferenceProblems {
     NamedNotFound(Problem),
     #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
     Conflict(Problem),
+}
+
+/// A replay of an event delivery.
+#[derive(IntoResponses)]
+pub enum ReplayProblems {
+    #[response(status = 409, description = OTHER_MODE, content_type = PROBLEM_JSON)]
+    OtherMode(Problem),
 }
 
 /// An operation that stores a secret, encrypted (gateway credentials,

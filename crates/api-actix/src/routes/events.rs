@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::events::{Delivery, DeliveryAttempt, DeliveryStatus, EventEndpoint};
 use domain::ids::{DeliveryId, EndpointId, EventId};
 use domain::ports::DeliveryQuery;
+use domain::usecases::events::EndpointRegistration;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,7 +15,7 @@ use crate::auth::Admin;
 use crate::dto::PageView;
 use crate::error::ApiError;
 use crate::json::{parse_body, parse_query};
-use crate::openapi::problems::SecretProblems;
+use crate::openapi::problems::{ReplayProblems, SecretProblems};
 use crate::routes::{page_request, path_id};
 
 /// Body of `POST /api/payments/admin/event-endpoints/`.
@@ -26,6 +27,10 @@ pub struct CreateEndpointBody {
     /// Types to receive (`payment.completed`, ...); absent, empty or `*`: all.
     #[serde(default)]
     pub event_types: Vec<String>,
+    /// The mode whose events it receives: `true` live money, `false` test
+    /// money (events of no mode, such as `coupon.exhausted`, go to both).
+    /// Absent: live while a live gateway is served, test otherwise.
+    pub livemode: Option<bool>,
 }
 
 /// An event endpoint.
@@ -37,6 +42,9 @@ pub struct EndpointView {
     pub url: String,
     /// Types it receives (empty: all).
     pub event_types: Vec<String>,
+    /// The mode whose events it receives: `true` live money, `false` test
+    /// money; events of no mode go to both.
+    pub livemode: bool,
     /// False once removed.
     pub active: bool,
     /// Registered at.
@@ -52,6 +60,7 @@ impl EndpointView {
             id: e.id.to_string(),
             url: e.url.clone(),
             event_types: e.event_types.iter().map(|t| t.as_str().to_owned()).collect(),
+            livemode: e.livemode,
             active: e.active,
             created_at: e.created_at,
             secret,
@@ -150,7 +159,9 @@ pub async fn create_endpoint(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let input: CreateEndpointBody = parse_body(&req, &body)?;
-    let (endpoint, secret) = state.events.create_endpoint(actor, &input.url, &input.event_types).await?;
+    let registration =
+        EndpointRegistration { url: input.url, event_types: input.event_types, livemode: input.livemode };
+    let (endpoint, secret) = state.events.create_endpoint(actor, registration).await?;
     Ok(HttpResponse::Created().json(EndpointView::of(&endpoint, Some(secret))))
 }
 
@@ -243,9 +254,10 @@ pub async fn get_delivery(
     }))
 }
 
-/// Sends a delivered or dead event again now (admin).
+/// Sends a delivered or dead event again now (admin), unless its event is
+/// of the other mode than its endpoint.
 #[utoipa::path(tag = "admin", params(("id" = String, Path)),
-    responses((status = 200, description = "The delivery, sent again.", body = DeliveryView)),
+    responses((status = 200, description = "The delivery, sent again.", body = DeliveryView), ReplayProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/admin/event-deliveries/{id}/replay/")]
 pub async fn replay_delivery(

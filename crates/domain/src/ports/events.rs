@@ -21,6 +21,18 @@ pub enum CreateEndpointError {
     Store(#[from] StoreError),
 }
 
+/// Why a delivery was not replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// Its event is of the other mode than its endpoint (routed before
+    /// endpoints had a mode): never sent again.
+    #[error("the delivery's event is of another mode than its endpoint")]
+    OtherMode,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// A delivery claimed for sending, with what to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedDelivery {
@@ -79,9 +91,11 @@ pub trait EventDeliveryStore: Send + Sync {
     /// Stops deliveries to an endpoint on `by`'s decision (named in the
     /// audit log); `None` if unknown.
     async fn deactivate_endpoint(&self, id: EndpointId, by: Actor) -> Result<Option<EventEndpoint>, StoreError>;
-    /// Routes up to `limit` outbox events not yet routed to the active
-    /// endpoints subscribed to them (one delivery each); answers how many
-    /// events it routed. Concurrent callers route disjoint events.
+    /// Routes up to `limit` outbox events not yet routed to the endpoints
+    /// that receive them by [`EventEndpoint::receives`] (active, subscribed
+    /// to the type, of the event's mode or the event of none; one delivery
+    /// each), in one statement for every event; answers how many events it
+    /// routed. Concurrent callers route disjoint events.
     async fn route(&self, now: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
     /// Claims up to `limit` due deliveries whose earlier events about the
     /// same object (to the same endpoint) are settled, leasing each until
@@ -105,8 +119,10 @@ pub trait EventDeliveryStore: Send + Sync {
     async fn deliveries(&self, query: DeliveryQuery) -> Result<Page<Delivery>, StoreError>;
     /// One delivery with its attempts, oldest first.
     async fn delivery(&self, id: DeliveryId) -> Result<Option<(Delivery, Vec<DeliveryAttempt>)>, StoreError>;
-    /// Makes a delivery pending and due at `now` again.
-    async fn replay(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError>;
+    /// Makes a delivery pending and due at `now` again, unless its event
+    /// is of the other mode than its endpoint: that MUST be
+    /// [`ReplayError::OtherMode`], with nothing changed. `None` if unknown.
+    async fn replay(&self, id: DeliveryId, now: DateTime<Utc>) -> Result<Option<Delivery>, ReplayError>;
 }
 
 /// What an endpoint answered.

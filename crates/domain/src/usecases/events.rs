@@ -1,5 +1,5 @@
 //! Event endpoints (admin) and the delivery worker's round: route new
-//! outbox events to subscribed endpoints, claim due deliveries under a
+//! outbox events to the subscribed endpoints of their mode, claim due deliveries under a
 //! lease, send them concurrently outside any transaction, record each
 //! attempt with its outcome (delivered, retry later, dead).
 
@@ -14,7 +14,7 @@ use crate::ids::{DeliveryId, EndpointId};
 use crate::paging::Page;
 use crate::ports::{
     AttemptOutcome, ClaimedDelivery, Clock, CreateEndpointError, DeliveryQuery, EventDeliveryStore, EventSender,
-    IdGenerator, SendResult, StoreError,
+    Gateways, IdGenerator, ReplayError, SendResult, StoreError,
 };
 use crate::usecases::{Actor, Forbidden};
 
@@ -32,6 +32,22 @@ pub struct EventPorts {
     pub clock: Arc<dyn Clock>,
     /// Ids (and randomness for secrets and jitter).
     pub ids: Arc<dyn IdGenerator>,
+    /// The gateways served: a new endpoint that names no mode is live
+    /// while a live gateway is served, test otherwise.
+    pub gateways: Gateways,
+}
+
+/// An endpoint to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointRegistration {
+    /// Where to POST (checked by [`check_url`]).
+    pub url: String,
+    /// Type names to receive (none or `*`: all).
+    pub event_types: Vec<String>,
+    /// The mode whose events it receives (`true` live, `false` test);
+    /// `None`: live while a live gateway is served, test otherwise (as in
+    /// development, where only test money moves).
+    pub livemode: Option<bool>,
 }
 
 /// Why an event use case failed.
@@ -49,6 +65,13 @@ pub enum EventError {
     /// Secrets cannot be sealed.
     #[error("no encryption key is configured for endpoint secrets")]
     NoEncryptionKey,
+    /// A replay of a delivery whose event is of the other mode than its
+    /// endpoint (routed before endpoints had a mode).
+    #[error(
+        "this delivery's event is about money of the other mode (live or test) than its endpoint receives; it is \
+         not sent again"
+    )]
+    OtherMode,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -82,19 +105,19 @@ impl EventService {
         Self { ports, retry, lease }
     }
 
-    /// Registers an endpoint (admin); answers it with its signing secret,
-    /// shown this once.
+    /// Registers an endpoint (admin, of either mode); answers it with its
+    /// signing secret, shown this once.
     pub async fn create_endpoint(
         &self,
         actor: Actor,
-        url: &str,
-        event_types: &[String],
+        registration: EndpointRegistration,
     ) -> Result<(EventEndpoint, String), EventError> {
         actor.require_admin()?;
         let endpoint = EventEndpoint {
             id: EndpointId::from_uuid(self.ports.ids.new_id()),
-            url: check_url(url)?,
-            event_types: parse_event_types(event_types)?,
+            url: check_url(&registration.url)?,
+            event_types: parse_event_types(&registration.event_types)?,
+            livemode: registration.livemode.unwrap_or_else(|| self.ports.gateways.serves_live()),
             active: true,
             created_at: self.ports.clock.now(),
         };
@@ -130,10 +153,16 @@ impl EventService {
         self.ports.store.delivery(id).await?.ok_or(EventError::NotFound)
     }
 
-    /// Sends a delivery again now, whatever its status (admin).
+    /// Sends a delivery again now, whatever its status (admin), unless its
+    /// event is of the other mode than its endpoint (a delivery routed
+    /// before endpoints had a mode).
     pub async fn replay(&self, actor: Actor, id: DeliveryId) -> Result<Delivery, EventError> {
         actor.require_admin()?;
-        self.ports.store.replay(id, self.ports.clock.now()).await?.ok_or(EventError::NotFound)
+        match self.ports.store.replay(id, self.ports.clock.now()).await {
+            Ok(replayed) => replayed.ok_or(EventError::NotFound),
+            Err(ReplayError::OtherMode) => Err(EventError::OtherMode),
+            Err(ReplayError::Store(e)) => Err(EventError::Store(e)),
+        }
     }
 
     /// One round of the delivery worker: routes new events, then sends up
