@@ -41,7 +41,7 @@ mod webhooks;
 
 pub use crypto::{CryptoError, Keyring};
 pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification};
-pub use migrations::{revert_all_migrations, revert_last_migration, run_migrations};
+pub use migrations::{revert_all_migrations, revert_last_migration, revert_migrations_after, run_migrations};
 pub use outbox::StoredOutboxEvent;
 pub use pool::{DEFAULT_STATS_READS, PgStore, PoolSettings};
 pub use webhooks::WEBHOOK_CLAIM_SECS;

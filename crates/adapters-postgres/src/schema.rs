@@ -185,8 +185,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    instructor_stats_monthly (instructor_id, month, item_kind, item_id, currency, shard) {
+    instructor_stats_monthly (instructor_id, livemode, month, item_kind, item_id, currency, shard) {
         instructor_id -> Int8,
+        livemode -> Bool,
         month -> Date,
         item_kind -> Text,
         item_id -> Int8,
@@ -199,6 +200,7 @@ diesel::table! {
         refunds -> Int8,
         refunded_minor -> Int8,
         refunded_fee_minor -> Int8,
+        instructor_gateway_fee_minor -> Int8,
     }
 }
 
@@ -279,7 +281,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    payment_stats_daily (day, status, payment_method, currency, shard) {
+    payment_stats_daily (livemode, day, status, payment_method, currency, shard) {
+        livemode -> Bool,
         day -> Date,
         status -> Text,
         payment_method -> Text,
@@ -291,6 +294,9 @@ diesel::table! {
         platform_fee_minor -> Int8,
         earnings_minor -> Int8,
         refunded_minor -> Int8,
+        refunded_fee_minor -> Int8,
+        gateway_fee_minor -> Int8,
+        platform_gateway_fee_minor -> Int8,
     }
 }
 
@@ -342,6 +348,7 @@ diesel::table! {
         earnings_released_at -> Nullable<Timestamptz>,
         gateway_fee_minor -> Nullable<Int8>,
         livemode -> Bool,
+        gateway_fee_bearer -> Nullable<Text>,
     }
 }
 
