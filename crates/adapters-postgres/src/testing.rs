@@ -218,57 +218,6 @@ impl crate::PgStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use std::path::{Path, PathBuf};
-
-    use super::migrations_hash;
-
-    /// A scratch migrations folder with one migration.
-    fn scratch() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("skillpay-migrations-{}", uuid::Uuid::new_v4().simple()));
-        write(&dir, "2026-01-01-000001_core/up.sql", "CREATE TABLE a (id int);");
-        write(&dir, "2026-01-01-000001_core/down.sql", "DROP TABLE a;");
-        dir
-    }
-
-    fn write(dir: &Path, file: &str, sql: &str) {
-        let path = dir.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, sql).unwrap();
-    }
-
-    #[test]
-    fn the_template_key_follows_every_change_to_the_migrations() {
-        let dir = scratch();
-        let first = migrations_hash(&dir);
-        assert_eq!(migrations_hash(&dir), first, "the same migrations give the same key");
-        assert_eq!(first.len(), 16);
-
-        write(&dir, "2026-01-01-000001_core/up.sql", "CREATE TABLE a (id bigint);");
-        let edited = migrations_hash(&dir);
-        write(&dir, "2026-01-01-000002_more/up.sql", "ALTER TABLE a ADD b int;");
-        let added = migrations_hash(&dir);
-        std::fs::rename(dir.join("2026-01-01-000002_more"), dir.join("2026-01-01-000003_more")).unwrap();
-        let renamed = migrations_hash(&dir);
-        std::fs::remove_dir_all(&dir).unwrap();
-
-        let keys = [first, edited, added, renamed];
-        for (i, key) in keys.iter().enumerate() {
-            assert!(!keys[..i].contains(key), "key {i} repeats an earlier one: {keys:?}");
-        }
-    }
-
-    #[test]
-    fn the_project_s_migrations_have_a_key() {
-        let key = migrations_hash(Path::new(super::MIGRATIONS_DIR));
-        assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
-        assert!(super::TEMPLATE_DB.ends_with(&key));
-    }
-}
-
 /// How many keys of the kept statistics (migration `000027_stats_by_mode`)
 /// disagree with a scan of the payments and refunds, per mode: 0 when every
 /// figure is exact. Counted, as [`PgStore::scalar`] reads it, as `n`.
@@ -325,3 +274,54 @@ pub const STATS_MISMATCHES_SQL: &str = "SELECT (
   ) s USING (instructor_id, livemode, currency)
   WHERE p.c IS DISTINCT FROM s.c OR p.a IS DISTINCT FROM s.a OR p.f IS DISTINCT FROM s.f
 ) AS n";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::migrations_hash;
+
+    /// A scratch migrations folder with one migration.
+    fn scratch() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("skillpay-migrations-{}", uuid::Uuid::new_v4().simple()));
+        write(&dir, "2026-01-01-000001_core/up.sql", "CREATE TABLE a (id int);");
+        write(&dir, "2026-01-01-000001_core/down.sql", "DROP TABLE a;");
+        dir
+    }
+
+    fn write(dir: &Path, file: &str, sql: &str) {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, sql).unwrap();
+    }
+
+    #[test]
+    fn the_template_key_follows_every_change_to_the_migrations() {
+        let dir = scratch();
+        let first = migrations_hash(&dir);
+        assert_eq!(migrations_hash(&dir), first, "the same migrations give the same key");
+        assert_eq!(first.len(), 16);
+
+        write(&dir, "2026-01-01-000001_core/up.sql", "CREATE TABLE a (id bigint);");
+        let edited = migrations_hash(&dir);
+        write(&dir, "2026-01-01-000002_more/up.sql", "ALTER TABLE a ADD b int;");
+        let added = migrations_hash(&dir);
+        std::fs::rename(dir.join("2026-01-01-000002_more"), dir.join("2026-01-01-000003_more")).unwrap();
+        let renamed = migrations_hash(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let keys = [first, edited, added, renamed];
+        for (i, key) in keys.iter().enumerate() {
+            assert!(!keys[..i].contains(key), "key {i} repeats an earlier one: {keys:?}");
+        }
+    }
+
+    #[test]
+    fn the_project_s_migrations_have_a_key() {
+        let key = migrations_hash(Path::new(super::MIGRATIONS_DIR));
+        assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+        assert!(super::TEMPLATE_DB.ends_with(&key));
+    }
+}
