@@ -17,5 +17,7 @@ SET status = 'dead', locked_until = NULL,
     last_error = 'not sent: the event is of another mode (live or test) than the endpoint'
 FROM event_endpoints e, outbox_events o
 WHERE d.status = 'pending' AND e.id = d.endpoint_id AND o.id = d.event_id
-  AND jsonb_typeof(o.payload -> 'livemode') = 'boolean'
-  AND (o.payload ->> 'livemode')::boolean <> e.livemode;
+  -- (CASE: the cast is evaluated only for a real boolean.)
+  AND CASE WHEN jsonb_typeof(o.payload -> 'livemode') = 'boolean'
+           THEN (o.payload ->> 'livemode')::boolean <> e.livemode
+           ELSE false END;

@@ -120,7 +120,7 @@ SCENARIOS = {
     "stats_1m": {
         "what": f"GET /api/payments/stats/ (admin, {STATS_FROM} to {STATS_TO}) over {STATS_PAYMENTS:,} payments",
         "lua": "read.lua", "sql": ["stats.sql"], "read": True,
-        "path": f"/api/payments/stats/?from={STATS_FROM}&to={STATS_TO}",
+        "path": f"/api/payments/stats/?from={STATS_FROM}&to={STATS_TO}&livemode=true",
     },
     "list_own": {
         "what": f"GET /api/payments/?limit=20 (first page) as {len(LIST_USERS)} students with "
@@ -490,9 +490,9 @@ class Bench:
                     LATERAL (SELECT timestamptz '2026-01-01 00:00+00' + (g % 365) * interval '1 day'
                              + (g % 86400) * interval '1 second' AS t) s;
                 INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status,
-                    reason, requested_by, created_at, updated_at, processed_at)
+                    reason, requested_by, created_at, updated_at, processed_at, livemode)
                 SELECT md5('stats-refund-' || g)::uuid, p.id, 1000, 'USD', 200, 'processed', 'bench', 1,
-                    p.created_at, p.created_at, p.created_at
+                    p.created_at, p.created_at, p.created_at, p.livemode
                 FROM generate_series(a, least(a + {STATS_CHUNK - 1}, {count})) g
                 JOIN payments p ON p.id = md5('stats-' || g)::uuid
                 WHERE g % 20 = 1;

@@ -77,7 +77,7 @@ def main():
         b.seed_stats(args.payments)
         port_b = start_second(b, os.path.abspath(args.bin_b))
         port_a = int(b.base.rsplit(":", 1)[1])
-        path = args.path or f"/api/payments/stats/?from={bench.STATS_FROM}&to={bench.STATS_TO}"
+        path = args.path or f"/api/payments/stats/?from={bench.STATS_FROM}&to={bench.STATS_TO}&livemode=true"
         headers = {"Authorization": "Bearer " + b.admin}
         conns = {"A": http.client.HTTPConnection("127.0.0.1", port_a),
                  "B": http.client.HTTPConnection("127.0.0.1", port_b)}

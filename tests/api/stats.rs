@@ -1,6 +1,17 @@
+//! Statistics and instructor earnings: kept per mode, read through their
+//! key, with gross, gateway fees, platform fee and net apart.
+
+use std::sync::Arc;
+
+use adapters_postgres::testing::STATS_MISMATCHES_SQL;
+use domain::gateway_config::GatewayMode;
+use domain::ports::GatewayDescriptor;
 use domain::usecases::Role;
+use domain::usecases::reconciliation::SweepPolicy;
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_with_gateways};
+
+use crate::registered_gateway::TestGateway;
 
 /// Buys course `course` with the sandbox `token`; the payment's id.
 async fn buy(app: &TestApp, course: i64, token: &str) -> String {
@@ -23,22 +34,10 @@ async fn refund(app: &TestApp, payment: &str, amount: &str) {
     assert_eq!(app.post(&path, &app.admin(), &json!({})).await.status(), 200);
 }
 
-/// The kept aggregates agree with a scan of the payments themselves.
+/// The kept aggregates agree with a scan of the payments and refunds,
+/// per mode, fees included.
 fn aggregates_match_the_payments(app: &TestApp) {
-    let mismatches = app
-        .store
-        .scalar(
-            "SELECT count(*) AS n FROM ( \
-               SELECT status, payment_method, currency, count(*) AS c, sum(amount_minor) AS a, sum(refunded_amount_minor) AS r \
-               FROM payments GROUP BY 1, 2, 3 \
-             ) p FULL JOIN ( \
-               SELECT status, payment_method, currency, sum(payments) AS c, sum(amount_minor) AS a, sum(refunded_minor) AS r \
-               FROM payment_stats_daily GROUP BY 1, 2, 3 HAVING sum(payments) <> 0 \
-             ) s USING (status, payment_method, currency) \
-             WHERE p.c IS DISTINCT FROM s.c OR p.a IS DISTINCT FROM s.a OR p.r IS DISTINCT FROM s.r",
-        )
-        .unwrap();
-    assert_eq!(mismatches, 0);
+    assert_eq!(app.store.scalar(STATS_MISMATCHES_SQL).unwrap(), 0);
 }
 
 #[tokio::test]
@@ -52,15 +51,21 @@ async fn statistics_and_earnings_follow_sales_refunds_and_failures() {
     refund(&app, &first, "25.00").await;
     aggregates_match_the_payments(&app);
 
+    // Only test-mode gateways are served (the sandbox): what a reader
+    // naming no mode sees is test money, these sandbox purchases.
     let stats: Value = app.get("/api/payments/stats/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(stats["livemode"], false);
     let usd = &stats["currencies"][0];
     assert_eq!(usd["currency"], "USD");
     let totals = &usd["totals"];
     assert_eq!((totals["payments"].as_i64(), totals["settled"].as_i64()), (Some(3), Some(2)));
     assert_eq!(totals["gross"], "150.00");
     assert_eq!(totals["platform_fees"], "30.00");
+    assert_eq!(totals["platform_fees_refunded"], "5.00");
+    assert_eq!(totals["gateway_fees"], "0.00", "the sandbox keeps no fee");
     assert_eq!(totals["refunds"], "25.00");
-    assert_eq!(totals["net"], "125.00");
+    assert_eq!(totals["net"], "25.00", "30.00 of fees, 5.00 given back by the refund");
+    assert_eq!(totals["net_volume"], "125.00");
     assert_eq!(totals["refund_rate"], "0.1667");
     assert_eq!(totals["dispute_rate"], "0");
     let failed = usd["by_status"].as_array().unwrap().iter().find(|g| g["status"] == "failed").unwrap();
@@ -70,12 +75,17 @@ async fn statistics_and_earnings_follow_sales_refunds_and_failures() {
 
     let instructor = app.token(100, Role::Instructor);
     let earnings: Value = app.get("/api/payments/instructor/earnings/", &instructor).await.json().await.unwrap();
+    assert_eq!(earnings["livemode"], false);
     let usd = &earnings["currencies"][0];
     // Earned 80.00 + 40.00; the 25.00 refund took 20.00 of it and 5.00 of the fee.
     assert_eq!(
         usd["totals"],
-        json!({"sales": 2, "gross": "150.00", "fees": "25.00", "refunds": "25.00", "net": "100.00"})
+        json!({"sales": 2, "gross": "150.00", "fees": "25.00", "gateway_fees": "0.00", "refunds": "25.00", "net": "100.00"})
     );
+    // Nothing of it is live money.
+    let live: Value =
+        app.get("/api/payments/instructor/earnings/?livemode=true", &instructor).await.json().await.unwrap();
+    assert_eq!((live["livemode"].as_bool(), &live["currencies"]), (Some(true), &json!([])));
     assert_eq!(usd["by_item"].as_array().unwrap().len(), 2);
     assert_eq!(usd["by_item"][0]["course_id"], 1);
     assert_eq!(usd["by_item"][0]["net"], "60.00");
@@ -97,11 +107,15 @@ async fn statistics_and_earnings_follow_sales_refunds_and_failures() {
 #[tokio::test]
 async fn ranges_are_checked() {
     let app = spawn_app().await;
-    for query in ["from=2026-13-01", "from=2026-11-30&to=2026-11-01", "from=2020-01-01&to=2026-01-01", "day=1"] {
-        let res = app.get(&format!("/api/payments/stats/?{query}"), &app.admin()).await;
-        assert_eq!(res.status(), 400, "{query}");
-        let problem: Value = res.json().await.unwrap();
-        assert_eq!(problem["code"], "invalid_query");
+    for query in
+        ["from=2026-13-01", "from=2026-11-30&to=2026-11-01", "from=2020-01-01&to=2026-01-01", "day=1", "livemode=live"]
+    {
+        for path in ["/api/payments/stats/", "/api/payments/instructor/earnings/"] {
+            let res = app.get(&format!("{path}?{query}"), &app.admin()).await;
+            assert_eq!(res.status(), 400, "{path}?{query}");
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["code"], "invalid_query");
+        }
     }
     let past: Value =
         app.get("/api/payments/stats/?from=2020-01-01&to=2020-12-31", &app.admin()).await.json().await.unwrap();
@@ -164,4 +178,141 @@ async fn folding_past_shards_keeps_every_figure_while_purchases_and_refunds_go_o
     let earnings: Value = app.get(earnings_path, &app.admin()).await.json().await.unwrap();
     assert_ne!(earnings, earnings_before, "six more sales");
     assert_eq!(earnings["currencies"][0]["totals"]["sales"], 18, "{earnings}");
+}
+
+/// The sandbox (test money) next to the registered test gateway declared
+/// live (it keeps 3.5 % of every charge), selling course 1 (50.00 USD,
+/// instructor 100) and course 2 (100.00 USD).
+async fn live_gateway_next_to_the_sandbox(settings: &[(&str, &str)]) -> TestApp {
+    let gateway = Arc::new(TestGateway::default());
+    let live = GatewayDescriptor::new(GatewayMode::Live, gateway.clone()).refunds(gateway);
+    let app = spawn_app_with_gateways(settings, vec![live]).await;
+    app.put_course(1, "50.00", "USD").await;
+    app.put_course(2, "100.00", "USD").await;
+    app
+}
+
+/// A completed live purchase of course 1 whose 1.75 gateway fee the sweep
+/// has recorded; its id.
+async fn live_sale_with_its_fee(app: &TestApp) -> String {
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "wallet"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["livemode"], true, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let confirmed = app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "ok"})).await;
+    assert_eq!(confirmed.status(), 200);
+    let report = app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
+    assert_eq!(report.fees_recorded, 1, "{report:?}");
+    id
+}
+
+/// A completed sandbox purchase of course 2 by a caller allowed test mode.
+async fn test_sale(app: &TestApp) -> String {
+    let student = app.test_mode_token(1001, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 2, "payment_method": "sandbox"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["livemode"], false, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let body = json!({"payment_token": "sandbox_success"});
+    assert_eq!(app.post(&format!("/api/payments/{id}/confirm/"), &student, &body).await.status(), 200);
+    id
+}
+
+async fn read(app: &TestApp, path: &str, token: &str) -> Value {
+    let res = app.get(path, token).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn live_and_test_money_are_counted_apart_with_gross_gateway_fees_platform_fee_and_net() {
+    let app = live_gateway_next_to_the_sandbox(&[]).await;
+    let live_sale = live_sale_with_its_fee(&app).await;
+    test_sale(&app).await;
+    refund(&app, &live_sale, "25.00").await;
+    aggregates_match_the_payments(&app);
+
+    // A live gateway is served: live money by default, and by name.
+    let by_default = read(&app, "/api/payments/stats/", &app.admin()).await;
+    let live = read(&app, "/api/payments/stats/?livemode=true", &app.admin()).await;
+    assert_eq!(by_default, live);
+    assert_eq!(live["livemode"], true);
+    assert_eq!(live["currencies"].as_array().unwrap().len(), 1);
+    let totals = &live["currencies"][0]["totals"];
+    assert_eq!((totals["payments"].as_i64(), totals["settled"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(totals["gross"], "50.00", "the test sale's 100.00 is not live money");
+    assert_eq!(totals["gateway_fees"], "1.75");
+    assert_eq!(totals["gateway_fees_platform"], "1.75", "the platform bears it by default");
+    assert_eq!(totals["platform_fees"], "10.00");
+    assert_eq!(totals["platform_fees_refunded"], "5.00");
+    assert_eq!(totals["refunds"], "25.00");
+    assert_eq!(totals["net"], "3.25", "10.00 of fee, 5.00 given back, 1.75 to the gateway");
+    assert_eq!(totals["net_volume"], "25.00");
+
+    // Test money, asked for by name: the sandbox sale, no fee, no refund.
+    let test = read(&app, "/api/payments/stats/?livemode=false", &app.admin()).await;
+    assert_eq!(test["livemode"], false);
+    let totals = &test["currencies"][0]["totals"];
+    assert_eq!((totals["gross"].as_str(), totals["gateway_fees"].as_str()), (Some("100.00"), Some("0.00")));
+    assert_eq!((totals["refunds"].as_str(), totals["net"].as_str()), (Some("0.00"), Some("20.00")));
+
+    // The instructor's earnings too: live by default, test by name.
+    let instructor = app.token(100, Role::Instructor);
+    let live = read(&app, "/api/payments/instructor/earnings/", &instructor).await;
+    assert_eq!(live["livemode"], true);
+    assert_eq!(
+        live["currencies"][0]["totals"],
+        json!({"sales": 1, "gross": "50.00", "fees": "5.00", "gateway_fees": "0.00", "refunds": "25.00", "net": "20.00"})
+    );
+    let test = read(&app, "/api/payments/instructor/earnings/?livemode=false", &instructor).await;
+    assert_eq!(test["livemode"], false);
+    assert_eq!(
+        test["currencies"][0]["totals"],
+        json!({"sales": 1, "gross": "100.00", "fees": "20.00", "gateway_fees": "0.00", "refunds": "0.00", "net": "80.00"})
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_fee_the_instructor_bore_comes_off_their_earnings_not_the_platforms_net() {
+    let app = live_gateway_next_to_the_sandbox(&[("SKILLPAY_GATEWAY_FEE_BEARER", "instructor")]).await;
+    let sale = live_sale_with_its_fee(&app).await;
+    aggregates_match_the_payments(&app);
+
+    let stats = read(&app, "/api/payments/stats/", &app.admin()).await;
+    let totals = &stats["currencies"][0]["totals"];
+    assert_eq!(
+        (totals["gateway_fees"].as_str(), totals["gateway_fees_platform"].as_str()),
+        (Some("1.75"), Some("0.00"))
+    );
+    assert_eq!(totals["net"], "10.00", "the platform keeps its whole fee");
+    let earnings_path = "/api/payments/instructor/earnings/?instructor_id=100";
+    let earnings = read(&app, earnings_path, &app.admin()).await;
+    assert_eq!(
+        earnings["currencies"][0]["totals"],
+        json!({"sales": 1, "gross": "50.00", "fees": "10.00", "gateway_fees": "1.75", "refunds": "0.00", "net": "38.25"})
+    );
+
+    // The fee as now recorded counts: a refund gave 0.75 of it back.
+    let id = sale.parse::<domain::ids::PaymentId>().unwrap().uuid();
+    let lowered = app
+        .store
+        .scalar(&format!(
+            "WITH lowered AS (UPDATE payments SET gateway_fee_minor = 100 WHERE id = '{id}' RETURNING 1) \
+             SELECT count(*) AS n FROM lowered"
+        ))
+        .unwrap();
+    assert_eq!(lowered, 1);
+    aggregates_match_the_payments(&app);
+    let earnings = read(&app, earnings_path, &app.admin()).await;
+    assert_eq!(earnings["currencies"][0]["totals"]["gateway_fees"], "1.00");
+    assert_eq!(earnings["currencies"][0]["totals"]["net"], "39.00");
 }

@@ -456,3 +456,50 @@ test("an approval made in the console keeps the admin's note and shows it", asyn
   assert.equal((await api("GET", `/api/payments/payouts/${payoutId}/`, adminToken)).status, "requested");
   await shot(page, "23-payouts-with-note-fields");
 });
+
+test("the Test mode switch keeps every figure and list to one mode's money, with a banner in test mode", async () => {
+  // Only test-mode gateways are served here: the console shows test money
+  // by default, and these sandbox purchases are test money.
+  const { payment, refund } = await paymentWithRequestedRefund(91, "31.00");
+  const page = await signedInPage(adminToken);
+  const testMode = async () => {
+    assert.equal(await page.getAttribute("#mode-switch button", "aria-checked"), "true");
+    assert.match(await page.textContent("#test-data"), /Test data/);
+  };
+  await testMode();
+  assert.equal(await page.locator("#figures-USD").count(), 1, "test figures on the dashboard");
+  assert.ok((await page.textContent("#figures-USD")).includes("Gateway fees"), "gross, gateway fees, platform fee and net apart");
+  await shot(page, "24-dashboard-test-mode");
+  await page.goto(`${base}/admin/payments`);
+  await testMode();
+  assert.ok((await page.textContent("#payments")).includes(payment.id));
+  assert.ok((await (await page.request.get(`${base}/admin/payments?format=csv`)).text()).includes(payment.id));
+  await page.goto(`${base}/admin/refunds?payment=${payment.id}`);
+  assert.equal(await page.locator(`tr[data-refund="${refund.id}"]`).count(), 1);
+
+  // A forged switch (no session CSRF token) is refused and changes nothing.
+  const forged = await page.request.post(`${base}/admin/mode`, { form: { csrf: "forged", mode: "live", back: "/admin/" } });
+  assert.equal(forged.status(), 403);
+  await page.reload();
+  await testMode();
+
+  // Switched to live money: back on the same page, no banner, none of the test money.
+  await Promise.all([page.waitForURL(`${base}/admin/refunds?payment=${payment.id}`), page.click("#mode-switch button")]);
+  assert.equal(await page.getAttribute("#mode-switch button", "aria-checked"), "false");
+  assert.equal(await page.locator("#test-data").count(), 0);
+  assert.equal(await page.locator(`tr[data-refund="${refund.id}"]`).count(), 0, "a test refund is not live");
+  await shot(page, "25-refunds-live-mode");
+  await page.goto(`${base}/admin/payments`);
+  assert.equal(await page.locator("#test-data").count(), 0, "the choice holds on every page");
+  assert.ok(!(await page.textContent("#payments")).includes(payment.id));
+  assert.ok(!(await (await page.request.get(`${base}/admin/payments?format=csv`)).text()).includes(payment.id));
+  await page.goto(`${base}/admin/disputes`);
+  assert.equal(await page.locator("#disputes").count(), 1);
+  await page.goto(`${base}/admin/`);
+  assert.equal(await page.locator("#figures-USD").count(), 0, "no live money anywhere");
+
+  // And back to test money.
+  await Promise.all([page.waitForURL(`${base}/admin/`), page.click("#mode-switch button")]);
+  await testMode();
+  assert.equal(await page.locator("#figures-USD").count(), 1);
+});

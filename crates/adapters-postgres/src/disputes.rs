@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use domain::dispute::{Dispute, DisputeStatus};
 use domain::ids::{DisputeId, PaymentId};
 use domain::money::Money;
-use domain::paging::{Page, PageRequest};
-use domain::ports::{DisputeChange, DisputeRepository, StoreError};
+use domain::paging::Page;
+use domain::ports::{DisputeChange, DisputeQuery, DisputeRepository, StoreError};
 use uuid::Uuid;
 
 use crate::audit::decided_by;
@@ -107,9 +107,13 @@ impl DisputeRepository for PgStore {
         .await
     }
 
-    async fn list(&self, page: PageRequest) -> Result<Page<Dispute>, StoreError> {
+    async fn list(&self, query: DisputeQuery) -> Result<Page<Dispute>, StoreError> {
+        let page = query.page;
         self.run(move |conn| {
-            let q = disputes::table.select(DisputeRow::as_select()).into_boxed();
+            let mut q = disputes::table.select(DisputeRow::as_select()).into_boxed();
+            if let Some(livemode) = query.livemode {
+                q = q.filter(disputes::livemode.eq(livemode));
+            }
             let rows: Vec<DisputeRow> =
                 keyset_page!(q, disputes, page).limit(i64::from(page.limit) + 1).load(conn).map_err(store_error)?;
             let items = rows.into_iter().map(DisputeRow::into_domain).collect::<Result<Vec<_>, _>>()?;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use domain::coupon::{CouponRejection, NewRedemption, RedemptionStatus};
 use domain::ids::PaymentId;
-use domain::ledger::Journal;
+use domain::ledger::{Account, Journal};
 use domain::money::Money;
 use domain::paging::{Cursor, Page};
 use domain::payment::{Payment, PaymentMethod};
@@ -291,6 +291,17 @@ fn insert_payment(conn: &mut PgConnection, payment: &Payment) -> Result<PaymentR
         .get_result(conn)?)
 }
 
+/// Who bore a gateway fee, as its journal charged it: the statistics keep
+/// fees apart by bearer (migration `000027_stats_by_mode`), and follow what
+/// was charged rather than the setting, which can change. A zero fee has no
+/// journal and nothing to bear.
+fn fee_bearer(journal: Option<&Journal>) -> &'static str {
+    let charged_an_instructor = journal.is_some_and(|journal| {
+        journal.entries().iter().any(|e| matches!(e.account, Account::InstructorPayable(_)) && e.amount_minor > 0)
+    });
+    if charged_an_instructor { "instructor" } else { "platform" }
+}
+
 #[async_trait]
 impl PaymentRepository for PgStore {
     async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
@@ -388,6 +399,9 @@ impl PaymentRepository for PgStore {
             if let Some(code) = query.coupon_code {
                 q = q.filter(payments::coupon_code.eq(code));
             }
+            if let Some(livemode) = query.livemode {
+                q = q.filter(payments::livemode.eq(livemode));
+            }
             if let Some(email) = query.billing_email {
                 // Matches the expression of payments_billing_email_idx.
                 q = q.filter(
@@ -480,11 +494,12 @@ impl PaymentRepository for PgStore {
         fee: Money,
         journal: Option<Journal>,
     ) -> Result<Option<Payment>, StoreError> {
+        let bearer = fee_bearer(journal.as_ref());
         self.run(move |conn| {
             conn.transaction::<Option<Payment>, TxError<()>, _>(|conn| {
                 let updated: Option<PaymentRow> =
                     diesel::update(payments::table.find(id.uuid()).filter(payments::gateway_fee_minor.is_null()))
-                        .set(payments::gateway_fee_minor.eq(fee.minor()))
+                        .set((payments::gateway_fee_minor.eq(fee.minor()), payments::gateway_fee_bearer.eq(bearer)))
                         .returning(PaymentRow::as_returning())
                         .get_result(conn)
                         .optional()?;

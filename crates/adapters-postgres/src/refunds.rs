@@ -237,6 +237,9 @@ impl RefundRepository for PgStore {
             if let Some(status) = query.status {
                 q = q.filter(refunds::status.eq(status.as_str()));
             }
+            if let Some(livemode) = query.livemode {
+                q = q.filter(refunds::livemode.eq(livemode));
+            }
             let rows: Vec<RefundRow> = keyset_page!(q, refunds, query.page)
                 .limit(i64::from(query.page.limit) + 1)
                 .load(conn)

@@ -188,8 +188,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    instructor_stats_monthly (instructor_id, month, item_kind, item_id, currency, shard) {
+    instructor_stats_monthly (instructor_id, livemode, month, item_kind, item_id, currency, shard) {
         instructor_id -> Int8,
+        livemode -> Bool,
         month -> Date,
         item_kind -> Text,
         item_id -> Int8,
@@ -202,6 +203,7 @@ diesel::table! {
         refunds -> Int8,
         refunded_minor -> Int8,
         refunded_fee_minor -> Int8,
+        instructor_gateway_fee_minor -> Int8,
     }
 }
 
@@ -284,7 +286,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    payment_stats_daily (day, status, payment_method, currency, shard) {
+    payment_stats_daily (livemode, day, status, payment_method, currency, shard) {
+        livemode -> Bool,
         day -> Date,
         status -> Text,
         payment_method -> Text,
@@ -296,6 +299,9 @@ diesel::table! {
         platform_fee_minor -> Int8,
         earnings_minor -> Int8,
         refunded_minor -> Int8,
+        refunded_fee_minor -> Int8,
+        gateway_fee_minor -> Int8,
+        platform_gateway_fee_minor -> Int8,
     }
 }
 
@@ -347,6 +353,7 @@ diesel::table! {
         earnings_released_at -> Nullable<Timestamptz>,
         gateway_fee_minor -> Nullable<Int8>,
         livemode -> Bool,
+        gateway_fee_bearer -> Nullable<Text>,
     }
 }
 

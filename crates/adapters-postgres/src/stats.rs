@@ -1,7 +1,9 @@
 //! Reads of the aggregates the `payments_keep_stats` and
-//! `refunds_keep_stats` triggers keep (migration `000008_stats`), with the
-//! disputes opened in the same days. Each read sums at most the shards of the keys
-//! in the date range.
+//! `refunds_keep_stats` triggers keep (migrations `000008_stats`,
+//! `000027_stats_by_mode`), with the disputes opened in the same days. Each
+//! read sums at most the shards of the keys of one mode in the date range:
+//! the mode leads every key, so it narrows the index range read rather
+//! than filtering rows.
 
 use std::sync::LazyLock;
 
@@ -11,6 +13,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use domain::catalog::ItemRef;
+use domain::gateway_config::GatewayMode;
 use domain::ids::UserId;
 use domain::money::Money;
 use domain::ports::{StatsQueries, StoreError};
@@ -48,15 +51,29 @@ struct MonthRow {
     refunded: i64,
     #[diesel(sql_type = BigInt)]
     refunded_fee: i64,
+    #[diesel(sql_type = BigInt)]
+    gateway_fee: i64,
 }
 
 /// The columns of one row of [`RANGE_SQL`].
-type RangeColumns =
-    (Nullable<Date>, Nullable<Text>, Nullable<Text>, Nullable<Bool>, Text, BigInt, BigInt, BigInt, BigInt, BigInt);
+type RangeColumns = (
+    Nullable<Date>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Bool>,
+    Text,
+    BigInt,
+    BigInt,
+    BigInt,
+    BigInt,
+    BigInt,
+    (BigInt, BigInt, BigInt),
+);
 
 /// One row of [`RANGE_SQL`]: (day, status, method, flag, currency, count,
-/// amount, discount, fee, refunded). The flag is whether settled on a day
-/// row, whether lost on a dispute row.
+/// amount, discount, fee, refunded, (refunded fee, gateway fee, gateway fee
+/// the platform bore)). The flag is whether settled on a day row, whether
+/// lost on a dispute row.
 type RangeRow = (
     Option<NaiveDate>,
     Option<AggregateStatusColumn>,
@@ -68,6 +85,7 @@ type RangeRow = (
     i64,
     i64,
     i64,
+    (i64, i64, i64),
 );
 
 /// Everything the statistics of a range need, in one statement: one
@@ -84,29 +102,36 @@ type RangeRow = (
 /// constants: a grouping key, evaluated once a row (summing the settled
 /// ones apart with `FILTER` cost PostgreSQL more than the rows it saved).
 ///
+/// A status row may hold only platform fees given back by refunds (the
+/// refund is kept with the status its payment had then, and the payment
+/// moved on): it is kept for the totals.
+///
 /// The second part adds the disputes opened in the range, per currency and
 /// whether lost: rows with no day, status or method.
 ///
-/// Read by position: `$1`, `$2` the first and last day, `$3`, `$4` the same
-/// for the disputes.
-static RANGE_SQL: LazyLock<[String; 5]> = LazyLock::new(|| {
+/// Read by position: `$1` the mode, `$2`, `$3` the first and last day, `$4`
+/// to `$6` the same for the disputes.
+static RANGE_SQL: LazyLock<[String; 7]> = LazyLock::new(|| {
     let names: Vec<String> = SETTLED_STATUS_NAMES.iter().map(|name| format!("'{name}'")).collect();
     let settled = format!("status IN ({})", names.join(", "));
     [
         format!(
             "SELECT day, status, payment_method, {settled}, currency, sum(payments)::bigint, \
                     sum(amount_minor)::bigint, sum(discount_minor)::bigint, sum(platform_fee_minor)::bigint, \
-                    sum(refunded_minor)::bigint \
-             FROM payment_stats_daily WHERE day BETWEEN "
+                    sum(refunded_minor)::bigint, sum(refunded_fee_minor)::bigint, sum(gateway_fee_minor)::bigint, \
+                    sum(platform_gateway_fee_minor)::bigint \
+             FROM payment_stats_daily WHERE livemode = "
         ),
+        " AND day BETWEEN ".to_owned(),
         " AND ".to_owned(),
         format!(
             " GROUP BY GROUPING SETS ((status, payment_method, currency), (day, {settled}, currency)) \
-             HAVING sum(payments) <> 0 \
+             HAVING sum(payments) <> 0 OR sum(refunded_fee_minor) <> 0 \
              UNION ALL \
-             SELECT NULL, NULL, NULL, status = 'lost', currency, count(*), sum(amount_minor)::bigint, 0, 0, 0 \
-             FROM payment_disputes WHERE created_at >= "
+             SELECT NULL, NULL, NULL, status = 'lost', currency, count(*), sum(amount_minor)::bigint, 0, 0, 0, 0, 0, 0 \
+             FROM payment_disputes WHERE livemode = "
         ),
+        " AND created_at >= ".to_owned(),
         "::date AND created_at < ".to_owned(),
         "::date + 1 GROUP BY currency, status = 'lost'".to_owned(),
     ]
@@ -114,7 +139,8 @@ static RANGE_SQL: LazyLock<[String; 5]> = LazyLock::new(|| {
 
 fn into_range(rows: Vec<RangeRow>) -> Result<RangeAggregates, StoreError> {
     let mut range = RangeAggregates::default();
-    for (day, status, method, flag, currency, count, amount, discount, fee, refunded) in rows {
+    for (day, status, method, flag, currency, count, amount, discount, fee, refunded, gateway) in rows {
+        let (refunded_fee, gateway_fee, platform_gateway_fee) = gateway;
         let money = |minor| Money::from_minor(minor, currency.0);
         match (day, status, method, flag) {
             (None, Some(status), Some(method), None) => range.by_status.push(StatusAggregate {
@@ -125,7 +151,12 @@ fn into_range(rows: Vec<RangeRow>) -> Result<RangeAggregates, StoreError> {
                 discount: money(discount),
                 platform_fee: money(fee),
                 refunded: money(refunded),
+                refunded_fee: money(refunded_fee),
+                gateway_fee: money(gateway_fee),
+                platform_gateway_fee: money(platform_gateway_fee),
             }),
+            // A day whose only figures are fees given back by refunds.
+            (Some(_), None, None, Some(_)) if count == 0 && amount == 0 => {}
             (Some(day), None, None, Some(settled)) => range.by_day.push(DayAggregate {
                 day,
                 settled,
@@ -144,14 +175,19 @@ fn into_range(rows: Vec<RangeRow>) -> Result<RangeAggregates, StoreError> {
 
 #[async_trait]
 impl StatsQueries for PgStore {
-    async fn range(&self, from: NaiveDate, to: NaiveDate) -> Result<RangeAggregates, StoreError> {
+    async fn range(&self, mode: GatewayMode, from: NaiveDate, to: NaiveDate) -> Result<RangeAggregates, StoreError> {
+        let livemode = mode == GatewayMode::Live;
         self.run_stats_read(move |conn| {
-            let [select, and, disputes, disputes_and, end] = &*RANGE_SQL;
+            let [select, from_day, and, disputes, disputes_from, disputes_and, end] = &*RANGE_SQL;
             let rows: Vec<RangeRow> = sql::<RangeColumns>(select)
+                .bind::<Bool, _>(livemode)
+                .sql(from_day)
                 .bind::<Date, _>(from)
                 .sql(and)
                 .bind::<Date, _>(to)
                 .sql(disputes)
+                .bind::<Bool, _>(livemode)
+                .sql(disputes_from)
                 .bind::<Date, _>(from)
                 .sql(disputes_and)
                 .bind::<Date, _>(to)
@@ -167,22 +203,26 @@ impl StatsQueries for PgStore {
     async fn instructor_months(
         &self,
         instructor: UserId,
+        mode: GatewayMode,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<MonthlyEarnings>, StoreError> {
+        let livemode = mode == GatewayMode::Live;
         self.run_stats_read(move |conn| {
             let rows: Vec<MonthRow> = diesel::sql_query(
                 "SELECT month, item_kind, item_id, currency, sum(sales)::bigint AS sales, \
                         sum(gross_minor)::bigint AS gross, sum(platform_fee_minor)::bigint AS fee, \
                         sum(earnings_minor)::bigint AS earnings, sum(refunds)::bigint AS refunds, \
-                        sum(refunded_minor)::bigint AS refunded, sum(refunded_fee_minor)::bigint AS refunded_fee \
+                        sum(refunded_minor)::bigint AS refunded, sum(refunded_fee_minor)::bigint AS refunded_fee, \
+                        sum(instructor_gateway_fee_minor)::bigint AS gateway_fee \
                  FROM instructor_stats_monthly \
-                 WHERE instructor_id = $1 AND month BETWEEN $2 AND $3 \
+                 WHERE instructor_id = $1 AND livemode = $2 AND month BETWEEN $3 AND $4 \
                  GROUP BY month, item_kind, item_id, currency \
                  HAVING sum(sales) <> 0 OR sum(refunds) <> 0 \
                  ORDER BY month, item_kind, item_id, currency",
             )
             .bind::<BigInt, _>(instructor.get())
+            .bind::<Bool, _>(livemode)
             .bind::<Date, _>(from)
             .bind::<Date, _>(to)
             .prepared()
@@ -207,6 +247,7 @@ impl StatsQueries for PgStore {
                         refunds: r.refunds,
                         refunded: money(r.refunded),
                         refunded_fees: money(r.refunded_fee),
+                        gateway_fees: money(r.gateway_fee),
                     })
                 })
                 .collect()

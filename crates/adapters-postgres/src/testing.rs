@@ -218,6 +218,63 @@ impl crate::PgStore {
     }
 }
 
+/// How many keys of the kept statistics (migration `000027_stats_by_mode`)
+/// disagree with a scan of the payments and refunds, per mode: 0 when every
+/// figure is exact. Counted, as [`PgStore::scalar`] reads it, as `n`.
+///
+/// - per mode, status, method and currency: payments, amounts, refunded
+///   amounts, gateway fees and those the platform bore;
+/// - per mode, method and currency: platform fees given back by processed
+///   refunds (kept with the status their payment had then);
+/// - per instructor, mode and currency: settled sales, earnings, gateway
+///   fees the instructor bore, processed refunds and their fee part.
+pub const STATS_MISMATCHES_SQL: &str = "SELECT (
+  SELECT count(*) FROM (
+    SELECT livemode, status, payment_method, currency, count(*) AS c, sum(amount_minor) AS a,
+           sum(refunded_amount_minor) AS r, sum(coalesce(gateway_fee_minor, 0)) AS g,
+           sum(payment_gateway_fee_of(p, 'platform')) AS gp
+    FROM payments p GROUP BY 1, 2, 3, 4
+  ) p FULL JOIN (
+    SELECT livemode, status, payment_method, currency, sum(payments) AS c, sum(amount_minor) AS a,
+           sum(refunded_minor) AS r, sum(gateway_fee_minor) AS g, sum(platform_gateway_fee_minor) AS gp
+    FROM payment_stats_daily GROUP BY 1, 2, 3, 4 HAVING sum(payments) <> 0
+  ) s USING (livemode, status, payment_method, currency)
+  WHERE p.c IS DISTINCT FROM s.c OR p.a IS DISTINCT FROM s.a OR p.r IS DISTINCT FROM s.r
+     OR p.g IS DISTINCT FROM s.g OR p.gp IS DISTINCT FROM s.gp
+) + (
+  SELECT count(*) FROM (
+    SELECT p.livemode, p.payment_method, p.currency, sum(r.platform_fee_reversed_minor) AS f
+    FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.status = 'processed' GROUP BY 1, 2, 3
+  ) p FULL JOIN (
+    SELECT livemode, payment_method, currency, sum(refunded_fee_minor) AS f
+    FROM payment_stats_daily GROUP BY 1, 2, 3 HAVING sum(refunded_fee_minor) <> 0
+  ) s USING (livemode, payment_method, currency)
+  WHERE p.f IS DISTINCT FROM s.f
+) + (
+  SELECT count(*) FROM (
+    SELECT instructor_id, livemode, currency, count(*) AS c, sum(instructor_earnings_minor) AS e,
+           sum(payment_gateway_fee_of(p, 'instructor')) AS g
+    FROM payments p WHERE payment_is_settled(p) GROUP BY 1, 2, 3
+  ) p FULL JOIN (
+    SELECT instructor_id, livemode, currency, sum(sales) AS c, sum(earnings_minor) AS e,
+           sum(instructor_gateway_fee_minor) AS g
+    FROM instructor_stats_monthly GROUP BY 1, 2, 3 HAVING sum(sales) <> 0
+  ) s USING (instructor_id, livemode, currency)
+  WHERE p.c IS DISTINCT FROM s.c OR p.e IS DISTINCT FROM s.e OR p.g IS DISTINCT FROM s.g
+) + (
+  SELECT count(*) FROM (
+    SELECT p.instructor_id, p.livemode, p.currency, count(*) AS c, sum(r.amount_minor) AS a,
+           sum(r.platform_fee_reversed_minor) AS f
+    FROM refunds r JOIN payments p ON p.id = r.payment_id
+    WHERE r.status = 'processed' AND p.completed_at IS NOT NULL GROUP BY 1, 2, 3
+  ) p FULL JOIN (
+    SELECT instructor_id, livemode, currency, sum(refunds) AS c, sum(refunded_minor) AS a,
+           sum(refunded_fee_minor) AS f
+    FROM instructor_stats_monthly GROUP BY 1, 2, 3 HAVING sum(refunds) <> 0
+  ) s USING (instructor_id, livemode, currency)
+  WHERE p.c IS DISTINCT FROM s.c OR p.a IS DISTINCT FROM s.a OR p.f IS DISTINCT FROM s.f
+) AS n";
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -14,6 +14,7 @@ use diesel::sql_types::{BigInt, Text};
 use domain::builders::{CouponBuilder, CreatePaymentBuilder};
 use domain::catalog::{Availability, CatalogItem, ItemRef};
 use domain::coupon::{Discount, NewCoupon};
+use domain::gateway_config::GatewayMode;
 use domain::ids::{CouponId, UserId};
 use domain::money::{Currency, Money, Rate};
 use domain::payment::{ClientInfo, PaymentMethod, PaymentStatus};
@@ -287,8 +288,8 @@ async fn the_statistics_reads_are_prepared_once_per_connection() {
     payments.confirm(actor, created.id, TOKEN_SUCCESS).await.unwrap();
     let (from, to) = (created.created_at.date_naive() - chrono::Days::new(31), created.created_at.date_naive());
     for _ in 0..2 {
-        store.range(from, to).await.unwrap();
-        store.instructor_months(created.instructor_id, from, to).await.unwrap();
+        store.range(GatewayMode::Test, from, to).await.unwrap();
+        store.instructor_months(created.instructor_id, GatewayMode::Test, from, to).await.unwrap();
     }
 
     let prepared = prepared_statements(store).await;
@@ -307,15 +308,19 @@ async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_dispute
     use domain::ports::StatsQueries;
     use domain::stats::{DayAggregate, DisputeAggregate, StatusAggregate};
     let f = fixture().await;
-    let disputed = f.payments.create(student(1), buy(None)).await.unwrap().payment.id;
+    let disputed = f.payments.create(student(1), buy(None)).await.unwrap().payment;
+    let (disputed, livemode) = (disputed.id, disputed.livemode);
+    let mode = if livemode { GatewayMode::Live } else { GatewayMode::Test };
     let store = f.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = store.connection().unwrap();
-        // (day, status, method, currency, shard, payments, amount, refunded)
+        // (day, status, method, currency, shard, payments, amount, refunded),
+        // of the disputed payment's mode; and one of the other mode, which
+        // no read of this mode sees.
         diesel::sql_query(
-            "INSERT INTO payment_stats_daily (day, status, payment_method, currency, shard, payments, \
+            "INSERT INTO payment_stats_daily (livemode, day, status, payment_method, currency, shard, payments, \
                  amount_minor, discount_minor, platform_fee_minor, earnings_minor, refunded_minor) \
-             SELECT day::date, status, method, currency, shard, payments, amount, amount / 10, amount / 5, \
+             SELECT $1, day::date, status, method, currency, shard, payments, amount, amount / 10, amount / 5, \
                  amount - amount / 5, refunded \
              FROM (VALUES ('2026-03-01', 'completed', 'stripe', 'USD', 0, 2, 2000, 0), \
                           ('2026-03-01', 'completed', 'stripe', 'USD', 3, 1, 1000, 500), \
@@ -326,8 +331,11 @@ async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_dispute
                           ('2026-03-02', 'expired', 'paypal', 'USD', 0, 1, 100, 0), \
                           ('2026-03-02', 'expired', 'paypal', 'USD', 2, -1, -100, 0), \
                           ('2026-04-01', 'completed', 'stripe', 'USD', 0, 9, 9000, 0)) \
-                 AS r(day, status, method, currency, shard, payments, amount, refunded)",
+                 AS r(day, status, method, currency, shard, payments, amount, refunded) \
+             UNION ALL \
+             SELECT NOT $1, '2026-03-01', 'completed', 'stripe', 'USD', 0, 50, 50000, 0, 0, 0, 0",
         )
+        .bind::<diesel::sql_types::Bool, _>(livemode)
         .execute(&mut conn)
         .unwrap();
         // (opened, currency, amount, status): the first and last instants
@@ -353,7 +361,7 @@ async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_dispute
     .unwrap();
 
     let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
-    let mut created = f.store.range(day(1), day(31)).await.unwrap();
+    let mut created = f.store.range(mode, day(1), day(31)).await.unwrap();
     created.by_status.sort_by_key(|s| (s.amount.currency().code().to_owned(), s.status.as_str(), s.method.as_str()));
     created.by_day.sort_by_key(|d| (d.day, d.amount.currency().code().to_owned(), d.settled));
     let (usd, eur) = (|m| Money::from_minor(m, Currency::USD), |m| Money::from_minor(m, Currency::EUR));
@@ -365,6 +373,9 @@ async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_dispute
         discount: currency(amount / 10),
         platform_fee: currency(amount / 5),
         refunded: currency(refunded),
+        refunded_fee: currency(0),
+        gateway_fee: currency(0),
+        platform_gateway_fee: currency(0),
     };
     assert_eq!(
         created.by_status,

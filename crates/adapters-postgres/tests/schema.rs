@@ -395,3 +395,153 @@ fn the_endpoint_mode_migration_makes_endpoints_live_and_ends_pending_deliveries_
     .execute(&mut conn);
     assert!(unnamed.is_err(), "a new endpoint names its mode");
 }
+
+/// The statistics migration on a database holding both modes' money, a
+/// fee one instructor bore (its journal says so), a fee the platform bore
+/// and a processed refund: the aggregates are rebuilt per mode with the
+/// fees apart, exactly as the payments and refunds say, and the triggers
+/// follow a fee lowered afterwards.
+#[test]
+fn the_stats_migration_rebuilds_the_aggregates_per_mode_with_the_gateway_fees_and_their_bearers() {
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Daily {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        livemode: bool,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        payments: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        amount: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        gateway_fee: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        platform_gateway_fee: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        refunded_fee: i64,
+    }
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Monthly {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        livemode: bool,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        sales: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        gross: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        instructor_gateway_fee: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        refunded_fee: i64,
+    }
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000027").unwrap();
+    // (id, method, status, amount, refunded, fee, live)
+    for (id, method, status, amount, refunded, fee, live) in [
+        (1, "stripe", "partially_refunded", 1000, 100, "30", true),
+        (2, "paypal", "completed", 1000, 0, "40", true),
+        (3, "sandbox", "completed", 1000, 0, "NULL", false),
+        (4, "sandbox", "failed", 500, 0, "NULL", false),
+    ] {
+        let completed = if status == "failed" { "NULL" } else { "now()" };
+        sql_query(format!(
+            "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
+                 original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, \
+                 instructor_earnings_minor, refunded_amount_minor, gateway_fee_minor, livemode, created_at, \
+                 updated_at, completed_at) \
+             VALUES ('00000000-0000-0000-0000-00000000000{id}', 1, 1, 2, '{status}', '{method}', 'USD', {amount}, 0, \
+                 {amount}, {amount} / 5, {amount} - {amount} / 5, {refunded}, {fee}, {live}, now(), now(), {completed})"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    sql_query(
+        "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status, reason, \
+             requested_by, created_at, updated_at, processed_at, livemode) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000001', 100, 'USD', 20, 'processed', \
+             'before the modes', 1, now(), now(), now(), true)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    // The instructor bore the Stripe payment's fee.
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        sql_query(
+            "INSERT INTO ledger_journals (id, kind, payment_id, currency, posted_at) VALUES \
+             ('00000000-0000-0000-0000-0000000000f1', 'gateway_fee', '00000000-0000-0000-0000-000000000001', 'USD', now())",
+        )
+        .execute(conn)?;
+        sql_query(
+            "INSERT INTO ledger_entries (journal_id, account, currency, amount_minor) VALUES \
+             ('00000000-0000-0000-0000-0000000000f1', 'instructor_payable:2', 'USD', 30), \
+             ('00000000-0000-0000-0000-0000000000f1', 'gateway_clearing:stripe', 'USD', -30)",
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+    .unwrap();
+
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
+    assert_eq!(stats_mismatches(&mut conn), 0, "rebuilt exactly");
+
+    let daily = |conn: &mut PgConnection| -> Vec<Daily> {
+        sql_query(
+            "SELECT livemode, sum(payments)::bigint AS payments, sum(amount_minor)::bigint AS amount, \
+                 sum(gateway_fee_minor)::bigint AS gateway_fee, \
+                 sum(platform_gateway_fee_minor)::bigint AS platform_gateway_fee, \
+                 sum(refunded_fee_minor)::bigint AS refunded_fee \
+             FROM payment_stats_daily GROUP BY livemode ORDER BY livemode",
+        )
+        .load(conn)
+        .unwrap()
+    };
+    let monthly = |conn: &mut PgConnection| -> Vec<Monthly> {
+        sql_query(
+            "SELECT livemode, sum(sales)::bigint AS sales, sum(gross_minor)::bigint AS gross, \
+                 sum(instructor_gateway_fee_minor)::bigint AS instructor_gateway_fee, \
+                 sum(refunded_fee_minor)::bigint AS refunded_fee \
+             FROM instructor_stats_monthly GROUP BY livemode ORDER BY livemode",
+        )
+        .load(conn)
+        .unwrap()
+    };
+    let test_daily =
+        Daily { livemode: false, payments: 2, amount: 1500, gateway_fee: 0, platform_gateway_fee: 0, refunded_fee: 0 };
+    assert_eq!(
+        daily(&mut conn),
+        [
+            test_daily,
+            Daily {
+                livemode: true,
+                payments: 2,
+                amount: 2000,
+                gateway_fee: 70,
+                platform_gateway_fee: 40,
+                refunded_fee: 20
+            }
+        ]
+    );
+    let test_monthly = Monthly { livemode: false, sales: 1, gross: 1000, instructor_gateway_fee: 0, refunded_fee: 0 };
+    assert_eq!(
+        monthly(&mut conn),
+        [test_monthly, Monthly { livemode: true, sales: 2, gross: 2000, instructor_gateway_fee: 30, refunded_fee: 20 }]
+    );
+
+    // A fee lowered later (a refund gave part of it back) moves the sums.
+    sql_query("UPDATE payments SET gateway_fee_minor = 25 WHERE id = '00000000-0000-0000-0000-000000000002'")
+        .execute(&mut conn)
+        .unwrap();
+    sql_query("UPDATE payments SET gateway_fee_minor = 10 WHERE id = '00000000-0000-0000-0000-000000000001'")
+        .execute(&mut conn)
+        .unwrap();
+    let live = daily(&mut conn).pop().unwrap();
+    assert_eq!((live.gateway_fee, live.platform_gateway_fee), (35, 25));
+    assert_eq!(monthly(&mut conn).pop().unwrap().instructor_gateway_fee, 10);
+    assert_eq!(stats_mismatches(&mut conn), 0, "the aggregates agree with a scan of the payments and refunds");
+}
+
+fn stats_mismatches(conn: &mut PgConnection) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Mismatches {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    sql_query(adapters_postgres::testing::STATS_MISMATCHES_SQL).get_result::<Mismatches>(conn).unwrap().n
+}

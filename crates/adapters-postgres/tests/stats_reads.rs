@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use diesel::RunQueryDsl;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, PooledConnection};
+use domain::gateway_config::GatewayMode;
 use domain::ports::{StatsQueries, StoreError};
 use domain::stats::RangeAggregates;
 use tokio::task::JoinHandle;
@@ -40,7 +41,7 @@ fn lock_the_aggregates(store: &PgStore) -> PooledConnection<ConnectionManager<Pg
 async fn a_read_waiting_on_the_lock(store: &PgStore) -> JoinHandle<Result<RangeAggregates, StoreError>> {
     let read = tokio::spawn({
         let store = store.clone();
-        async move { store.range(day(), day()).await }
+        async move { store.range(GatewayMode::Live, day(), day()).await }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!read.is_finished(), "the read should be waiting on the lock");
@@ -63,12 +64,12 @@ async fn a_statistics_read_beyond_the_turns_waits_then_answers_unavailable_and_t
     let first = a_read_waiting_on_the_lock(&store).await;
 
     // The only turn is the first read's: the second waits for it, then gives up.
-    assert_no_turn(store.range(day(), day()).await);
+    assert_no_turn(store.range(GatewayMode::Live, day(), day()).await);
 
     // The lock released, the first read answers and its turn is free again.
     diesel::sql_query("COMMIT").execute(&mut locker).unwrap();
     assert_eq!(first.await.unwrap().unwrap(), Default::default());
-    assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
+    assert_eq!(store.range(GatewayMode::Live, day(), day()).await.unwrap(), Default::default());
 }
 
 /// A read whose caller stops waiting keeps its turn until its statement
@@ -84,20 +85,21 @@ async fn a_dropped_statistics_read_keeps_its_turn_until_its_statement_ends() {
     assert!(first.await.unwrap_err().is_cancelled());
 
     // Its statement still waits on the lock, holding the only turn.
-    assert_no_turn(store.range(day(), day()).await);
+    assert_no_turn(store.range(GatewayMode::Live, day(), day()).await);
     diesel::sql_query("COMMIT").execute(&mut locker).unwrap();
-    assert_eq!(store.range(day(), day()).await.unwrap(), Default::default());
+    assert_eq!(store.range(GatewayMode::Live, day(), day()).await.unwrap(), Default::default());
 }
 
 /// Aggregates of two days in two currencies, and a lost dispute.
 fn seed_aggregates(store: &PgStore) {
     let mut conn = store.connection().unwrap();
     diesel::sql_query(
-        "INSERT INTO payment_stats_daily (day, status, payment_method, currency, shard, payments, amount_minor, \
-             discount_minor, platform_fee_minor, earnings_minor, refunded_minor) \
-         VALUES ('2026-03-01', 'completed', 'stripe', 'USD', 0, 2, 2000, 100, 400, 1600, 500), \
-                ('2026-03-01', 'failed', 'paypal', 'USD', 1, 1, 900, 0, 0, 0, 0), \
-                ('2026-03-02', 'disputed', 'sandbox', 'JPY', 0, 1, 7000, 0, 1400, 5600, 0)",
+        "INSERT INTO payment_stats_daily (livemode, day, status, payment_method, currency, shard, payments, \
+             amount_minor, discount_minor, platform_fee_minor, earnings_minor, refunded_minor) \
+         VALUES (true, '2026-03-01', 'completed', 'stripe', 'USD', 0, 2, 2000, 100, 400, 1600, 500), \
+                (true, '2026-03-01', 'failed', 'paypal', 'USD', 1, 1, 900, 0, 0, 0, 0), \
+                (true, '2026-03-02', 'disputed', 'sandbox', 'JPY', 0, 1, 7000, 0, 1400, 5600, 0), \
+                (false, '2026-03-01', 'completed', 'sandbox', 'EUR', 0, 5, 5000, 0, 1000, 4000, 0)",
     )
     .execute(&mut conn)
     .unwrap();
@@ -134,11 +136,15 @@ async fn a_range_read_answers_its_days_aggregates_and_disputes() {
     .unwrap();
 
     let (from, to) = (NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
-    let read = store.range(from, to).await.unwrap();
+    let read = store.range(GatewayMode::Live, from, to).await.unwrap();
     assert_eq!((read.by_status.len(), read.by_day.len(), read.disputes.len()), (3, 3, 1), "{read:#?}");
     let dispute = &read.disputes[0];
     assert_eq!((dispute.disputes, dispute.amount.minor(), dispute.lost), (1, 1000, true));
-    let first_day = store.range(from, from).await.unwrap();
+    // Test money is its own key: none of the live rows, and no dispute.
+    let test = store.range(GatewayMode::Test, from, to).await.unwrap();
+    assert_eq!((test.by_status.len(), test.by_day.len(), test.disputes.len()), (1, 1, 0), "{test:#?}");
+    assert_eq!(test.by_status[0].amount.minor(), 5000);
+    let first_day = store.range(GatewayMode::Live, from, from).await.unwrap();
     assert!(first_day.disputes.is_empty(), "the dispute was opened on the second day: {first_day:#?}");
     assert_eq!(first_day.by_status.len(), 2);
 }
@@ -150,7 +156,7 @@ async fn the_statement_limit_holds_on_statistics_reads() {
     let settings = PoolSettings { statement_timeout_ms: 200, ..PoolSettings::default() };
     let store = PgStore::connect(db.url(), &settings).unwrap();
     let mut locker = lock_the_aggregates(&store);
-    match store.range(day(), day()).await {
+    match store.range(GatewayMode::Live, day(), day()).await {
         Err(StoreError::Unavailable(reason)) => assert!(reason.contains("statement timeout"), "{reason}"),
         other => panic!("expected the statement limit, got {other:?}"),
     }

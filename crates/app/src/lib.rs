@@ -239,6 +239,7 @@ pub fn app_state_with_gateways(
     );
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
     let webhook_verifiers = ports.gateways.clone();
+    let served_gateways = ports.gateways.clone();
     let payments = PaymentService::new(ports, policy).with_recovery_refunds(refunds.clone());
     Ok(AppState {
         rate_limits,
@@ -254,7 +255,7 @@ pub fn app_state_with_gateways(
             payouts.clone(),
         ),
         payouts,
-        stats: StatsService::new(store.clone(), store.clone()),
+        stats: StatsService::new(store.clone(), store.clone(), served_gateways),
         disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),

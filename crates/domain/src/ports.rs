@@ -152,6 +152,8 @@ pub struct PaymentQuery {
     pub coupon_code: Option<String>,
     /// Only with this receipt e-mail (any case).
     pub billing_email: Option<String>,
+    /// Only of this mode: live money (`true`) or test money.
+    pub livemode: Option<bool>,
     /// The page (with its order and creation-time window).
     pub page: PageRequest,
 }
@@ -630,6 +632,8 @@ pub struct RefundQuery {
     pub payment_id: Option<PaymentId>,
     /// Only in this status.
     pub status: Option<crate::refund::RefundStatus>,
+    /// Only of this mode: live money (`true`) or test money.
+    pub livemode: Option<bool>,
     /// The page.
     pub page: PageRequest,
 }
@@ -779,6 +783,15 @@ pub struct DisputeChange {
     pub by: Option<crate::usecases::Actor>,
 }
 
+/// Which disputes to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisputeQuery {
+    /// Only of this mode: live money (`true`) or test money.
+    pub livemode: Option<bool>,
+    /// The page.
+    pub page: PageRequest,
+}
+
 /// Stores disputes.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -790,8 +803,8 @@ pub trait DisputeRepository: Send + Sync {
         &self,
         provider_dispute_id: String,
     ) -> Result<Option<crate::dispute::Dispute>, StoreError>;
-    /// Disputes, newest first.
-    async fn list(&self, page: PageRequest) -> Result<Page<crate::dispute::Dispute>, StoreError>;
+    /// Disputes matching the query, newest first.
+    async fn list(&self, query: DisputeQuery) -> Result<Page<crate::dispute::Dispute>, StoreError>;
     /// Creates or moves a dispute if it (and its payment, when given) are
     /// still as expected; otherwise writes nothing and answers `false`.
     async fn record(&self, change: DisputeChange) -> Result<bool, StoreError>;

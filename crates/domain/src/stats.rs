@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::catalog::ItemRef;
+use crate::gateway_config::GatewayMode;
 use crate::money::{Currency, Money, MoneyError};
 use crate::payment::{PaymentMethod, PaymentStatus};
 
@@ -43,6 +44,14 @@ pub struct StatusAggregate {
     pub platform_fee: Money,
     /// Sum of refunded amounts.
     pub refunded: Money,
+    /// Platform fees given back by their processed refunds. Kept with the
+    /// status the payment had when the refund was processed (always a
+    /// settled one), so a group may hold some with no payments.
+    pub refunded_fee: Money,
+    /// Sum of their gateway fees as now recorded (whoever bore them).
+    pub gateway_fee: Money,
+    /// Of which the platform bore.
+    pub platform_gateway_fee: Money,
 }
 
 /// Payments created on one day in one currency (all methods) that are
@@ -112,8 +121,15 @@ pub struct CurrencyTotals {
     pub gross: Money,
     /// Sum of their discounts.
     pub discounts: Money,
-    /// Sum of their platform fees.
+    /// Sum of their platform fees (the platform's share when paid).
     pub platform_fees: Money,
+    /// Platform fees given back by refunds.
+    pub platform_fees_refunded: Money,
+    /// Sum of their gateway fees as now recorded, whoever bore them.
+    pub gateway_fees: Money,
+    /// Of which the platform bore (the rest came out of instructors'
+    /// earnings).
+    pub gateway_fees_platform: Money,
     /// Sum refunded.
     pub refunds: Money,
     /// Disputes opened.
@@ -122,8 +138,11 @@ pub struct CurrencyTotals {
     pub disputed: Money,
     /// Amount of the disputes lost.
     pub disputes_lost: Money,
-    /// Gross less refunds and lost disputes.
+    /// What the platform keeps: its fees, less those given back by
+    /// refunds and the gateway fees it bore.
     pub net: Money,
+    /// Gross less refunds and lost disputes.
+    pub net_volume: Money,
     /// Refunded share of gross (0 to 1, four decimals).
     pub refund_rate: Decimal,
     /// Disputes per settled payment (four decimals).
@@ -145,9 +164,11 @@ pub struct DailyPoint {
     pub refunds: Money,
 }
 
-/// Platform statistics over a date range.
+/// Platform statistics over a date range, of one mode's money.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformStats {
+    /// Live or test money.
+    pub mode: GatewayMode,
     /// Per currency: groups by status and method, totals, daily series.
     pub currencies: BTreeMap<Currency, CurrencyStats>,
 }
@@ -179,20 +200,24 @@ fn count_rate(part: i64, whole: i64) -> Decimal {
 
 /// Folds the aggregates of the payments created in a range and of the
 /// disputes opened in it into statistics.
-pub fn platform_stats(range: &RangeAggregates) -> Result<PlatformStats, MoneyError> {
+pub fn platform_stats(mode: GatewayMode, range: &RangeAggregates) -> Result<PlatformStats, MoneyError> {
     let mut currencies: BTreeMap<Currency, CurrencyStats> = BTreeMap::new();
     let mut groups: BTreeMap<(Currency, &str, &str), StatusGroup> = BTreeMap::new();
     let mut totals: BTreeMap<Currency, CurrencyTotals> = BTreeMap::new();
     for s in &range.by_status {
         let currency = s.amount.currency();
-        let group = groups.entry((currency, s.status.as_str(), s.method.as_str())).or_insert(StatusGroup {
-            status: s.status,
-            method: s.method,
-            payments: 0,
-            amount: Money::zero(currency),
-        });
-        group.payments += s.payments;
-        group.amount = group.amount.checked_add(s.amount)?;
+        // A status row may hold only fees given back by refunds of
+        // payments that have since moved on: no group of its own.
+        if s.payments != 0 || !s.amount.is_zero() {
+            let group = groups.entry((currency, s.status.as_str(), s.method.as_str())).or_insert(StatusGroup {
+                status: s.status,
+                method: s.method,
+                payments: 0,
+                amount: Money::zero(currency),
+            });
+            group.payments += s.payments;
+            group.amount = group.amount.checked_add(s.amount)?;
+        }
         let total = totals.entry(currency).or_insert_with(|| empty_totals(currency));
         total.payments += s.payments;
         if is_settled(s.status) {
@@ -200,6 +225,9 @@ pub fn platform_stats(range: &RangeAggregates) -> Result<PlatformStats, MoneyErr
             total.gross = total.gross.checked_add(s.amount)?;
             total.discounts = total.discounts.checked_add(s.discount)?;
             total.platform_fees = total.platform_fees.checked_add(s.platform_fee)?;
+            total.platform_fees_refunded = total.platform_fees_refunded.checked_add(s.refunded_fee)?;
+            total.gateway_fees = total.gateway_fees.checked_add(s.gateway_fee)?;
+            total.gateway_fees_platform = total.gateway_fees_platform.checked_add(s.platform_gateway_fee)?;
             total.refunds = total.refunds.checked_add(s.refunded)?;
         }
     }
@@ -219,12 +247,14 @@ pub fn platform_stats(range: &RangeAggregates) -> Result<PlatformStats, MoneyErr
         currencies.entry(currency).or_default().groups.push(group);
     }
     for (currency, mut total) in totals {
-        total.net = total.gross.checked_sub(total.refunds)?.checked_sub(total.disputes_lost)?;
+        total.net =
+            total.platform_fees.checked_sub(total.platform_fees_refunded)?.checked_sub(total.gateway_fees_platform)?;
+        total.net_volume = total.gross.checked_sub(total.refunds)?.checked_sub(total.disputes_lost)?;
         total.refund_rate = rate(total.refunds, total.gross);
         total.dispute_rate = count_rate(total.disputes, total.settled);
         currencies.entry(currency).or_default().totals = Some(total);
     }
-    Ok(PlatformStats { currencies })
+    Ok(PlatformStats { mode, currencies })
 }
 
 /// One point per currency and day, in that order: the day's settled and
@@ -259,11 +289,15 @@ fn empty_totals(currency: Currency) -> CurrencyTotals {
         gross: zero,
         discounts: zero,
         platform_fees: zero,
+        platform_fees_refunded: zero,
+        gateway_fees: zero,
+        gateway_fees_platform: zero,
         refunds: zero,
         disputes: 0,
         disputed: zero,
         disputes_lost: zero,
         net: zero,
+        net_volume: zero,
         refund_rate: Decimal::ZERO,
         dispute_rate: Decimal::ZERO,
     }
@@ -291,9 +325,12 @@ pub struct MonthlyEarnings {
     pub refunded: Money,
     /// The fee part of the refunded amount (given back by the platform).
     pub refunded_fees: Money,
+    /// Gateway fees the instructor bore on these sales (as now recorded).
+    pub gateway_fees: Money,
 }
 
-/// Earnings figures: gross, fees, net of refunds.
+/// Earnings figures: gross sales, the platform's fee, the gateway fees the
+/// instructor bore, refunds and what is left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EarningsFigures {
     /// Sales.
@@ -302,25 +339,29 @@ pub struct EarningsFigures {
     pub gross: Money,
     /// Platform fees kept (net of refunds).
     pub fees: Money,
+    /// Gateway fees charged to the instructor (only those they bore).
+    pub gateway_fees: Money,
     /// Amount refunded.
     pub refunds: Money,
-    /// What the instructor earned, net of refunds.
+    /// What the instructor earned, net of refunds and of the gateway fees
+    /// they bore.
     pub net: Money,
 }
 
 impl EarningsFigures {
     fn zero(currency: Currency) -> Self {
         let zero = Money::zero(currency);
-        EarningsFigures { sales: 0, gross: zero, fees: zero, refunds: zero, net: zero }
+        EarningsFigures { sales: 0, gross: zero, fees: zero, gateway_fees: zero, refunds: zero, net: zero }
     }
 
     fn add(&mut self, m: &MonthlyEarnings) -> Result<(), MoneyError> {
         self.sales += m.sales;
         self.gross = self.gross.checked_add(m.gross)?;
         self.fees = self.fees.checked_add(m.fees)?.checked_sub(m.refunded_fees)?;
+        self.gateway_fees = self.gateway_fees.checked_add(m.gateway_fees)?;
         self.refunds = self.refunds.checked_add(m.refunded)?;
         let refunded_earnings = m.refunded.checked_sub(m.refunded_fees)?;
-        self.net = self.net.checked_add(m.earnings)?.checked_sub(refunded_earnings)?;
+        self.net = self.net.checked_add(m.earnings)?.checked_sub(refunded_earnings)?.checked_sub(m.gateway_fees)?;
         Ok(())
     }
 }
@@ -391,6 +432,7 @@ mod tests {
                     s.amount = s.amount.checked_add(usd(amount)).unwrap();
                     s.platform_fee = s.platform_fee.checked_add(usd(amount / 5)).unwrap();
                     s.refunded = s.refunded.checked_add(usd(refunded)).unwrap();
+                    s.refunded_fee = s.refunded_fee.checked_add(usd(refunded / 5)).unwrap();
                 }
                 None => by_status.push(StatusAggregate {
                     status,
@@ -400,6 +442,9 @@ mod tests {
                     discount: usd(0),
                     platform_fee: usd(amount / 5),
                     refunded: usd(refunded),
+                    refunded_fee: usd(refunded / 5),
+                    gateway_fee: usd(0),
+                    platform_gateway_fee: usd(0),
                 }),
             }
             let settled = is_settled(status);
@@ -431,14 +476,17 @@ mod tests {
             (3, PaymentStatus::Completed, 1, 5_000, 0),
         ]);
         created.disputes = vec![DisputeAggregate { disputes: 1, amount: usd(10_000), lost: true }];
-        let stats = platform_stats(&created).unwrap();
+        let stats = platform_stats(GatewayMode::Live, &created).unwrap();
         let usd_stats = &stats.currencies[&Currency::USD];
         let totals = usd_stats.totals.clone().unwrap();
         assert_eq!((totals.payments, totals.settled), (8, 6));
         assert_eq!(totals.gross, usd(55_000));
         assert_eq!(totals.platform_fees, usd(11_000));
         assert_eq!(totals.refunds, usd(2_500));
-        assert_eq!(totals.net, usd(42_500));
+        assert_eq!(totals.platform_fees_refunded, usd(500));
+        assert_eq!(totals.net, usd(10_500), "the platform's fees less the 5.00 refunds gave back");
+        assert_eq!(totals.net_volume, usd(42_500));
+        assert_eq!(stats.mode, GatewayMode::Live);
         assert_eq!(totals.refund_rate, Decimal::new(455, 4));
         assert_eq!(totals.dispute_rate, Decimal::new(1667, 4));
         assert_eq!(usd_stats.groups.len(), 4);
@@ -463,7 +511,7 @@ mod tests {
             (2, PaymentStatus::Expired, 4, 400, 0),
         ];
         let mut created = created(&rows);
-        let in_order = platform_stats(&created).unwrap();
+        let in_order = platform_stats(GatewayMode::Live, &created).unwrap();
         let daily = &in_order.currencies[&Currency::USD].daily;
         let days: Vec<_> = daily.iter().map(|p| (p.day, p.payments, p.settled, p.gross, p.refunds)).collect();
         assert_eq!(
@@ -476,9 +524,9 @@ mod tests {
         );
         for _ in 0..created.by_day.len() {
             created.by_day.rotate_left(1);
-            assert_eq!(platform_stats(&created).unwrap(), in_order);
+            assert_eq!(platform_stats(GatewayMode::Live, &created).unwrap(), in_order);
             created.by_day.reverse();
-            assert_eq!(platform_stats(&created).unwrap(), in_order);
+            assert_eq!(platform_stats(GatewayMode::Live, &created).unwrap(), in_order);
         }
     }
 
@@ -502,6 +550,9 @@ mod tests {
             discount: eur(0),
             platform_fee: eur(1_400),
             refunded: eur(0),
+            refunded_fee: eur(0),
+            gateway_fee: eur(0),
+            platform_gateway_fee: eur(0),
         });
         created.by_day.push(DayAggregate {
             day: day(1),
@@ -510,7 +561,7 @@ mod tests {
             amount: eur(7_000),
             refunded: eur(0),
         });
-        let stats = platform_stats(&created).unwrap();
+        let stats = platform_stats(GatewayMode::Live, &created).unwrap();
         assert_eq!(stats.currencies.len(), 2);
         let eur_stats = &stats.currencies[&Currency::EUR];
         assert_eq!(eur_stats.totals.clone().unwrap().gross, eur(7_000));
@@ -530,6 +581,7 @@ mod tests {
             refunds: i64::from(refunded > 0),
             refunded: usd(refunded),
             refunded_fees: usd(refunded_fees),
+            gateway_fees: usd(0),
         };
         let rows = [
             row(10, ItemRef::course(1), 10_000, 2_000),
@@ -547,5 +599,74 @@ mod tests {
         assert_eq!(e.by_item[0].1.net, usd(24_000));
         assert_eq!(e.by_month.len(), 2);
         assert_eq!(e.by_month[1].1.net, usd(32_000));
+    }
+
+    /// Gateway fees are shown whoever bore them; only those the platform
+    /// bore come off what it keeps, and a row holding only fees given back
+    /// by refunds (its payments moved on to another status) counts in the
+    /// totals without a group of its own.
+    #[test]
+    fn the_platform_keeps_its_fees_less_refunds_and_the_gateway_fees_it_bore() {
+        let completed = |payments, amount: i64, gateway_fee, platform_gateway_fee, refunded_fee| StatusAggregate {
+            status: PaymentStatus::Completed,
+            method: PaymentMethod::Stripe,
+            payments,
+            amount: usd(amount),
+            discount: usd(0),
+            platform_fee: usd(amount / 5),
+            refunded: usd(0),
+            refunded_fee: usd(refunded_fee),
+            gateway_fee: usd(gateway_fee),
+            platform_gateway_fee: usd(platform_gateway_fee),
+        };
+        let refunded = StatusAggregate {
+            status: PaymentStatus::PartiallyRefunded,
+            refunded: usd(5_000),
+            ..completed(1, 10_000, 320, 0, 0)
+        };
+        let range = RangeAggregates {
+            // 3 sales; gateway fees 3.20 (platform) and 1.75 (instructor) on
+            // two, 3.20 (instructor) on the refunded one, whose 10.00 fee
+            // given back sits in a row of no payments.
+            by_status: vec![
+                completed(2, 20_000, 495, 320, 0),
+                StatusAggregate { method: PaymentMethod::Paypal, ..completed(0, 0, 0, 0, 1_000) },
+                refunded,
+            ],
+            ..RangeAggregates::default()
+        };
+        let stats = platform_stats(GatewayMode::Test, &range).unwrap();
+        let usd_stats = &stats.currencies[&Currency::USD];
+        let totals = usd_stats.totals.clone().unwrap();
+        assert_eq!(totals.gross, usd(30_000));
+        assert_eq!(totals.platform_fees, usd(6_000));
+        assert_eq!(totals.platform_fees_refunded, usd(1_000));
+        assert_eq!(totals.gateway_fees, usd(815));
+        assert_eq!(totals.gateway_fees_platform, usd(320));
+        assert_eq!(totals.net, usd(6_000 - 1_000 - 320));
+        assert_eq!(totals.net_volume, usd(25_000));
+        assert_eq!(usd_stats.groups.len(), 2, "no group for the row of no payments");
+        assert_eq!(stats.mode, GatewayMode::Test);
+    }
+
+    #[test]
+    fn an_instructors_net_earnings_lose_the_gateway_fees_they_bore() {
+        let row = MonthlyEarnings {
+            month: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            item: ItemRef::course(1),
+            sales: 2,
+            gross: usd(20_000),
+            fees: usd(4_000),
+            earnings: usd(16_000),
+            refunds: 1,
+            refunded: usd(5_000),
+            refunded_fees: usd(1_000),
+            gateway_fees: usd(650),
+        };
+        let earnings = instructor_earnings(&[row]).unwrap();
+        let totals = earnings[&Currency::USD].totals;
+        assert_eq!(totals.gateway_fees, usd(650));
+        assert_eq!(totals.fees, usd(3_000));
+        assert_eq!(totals.net, usd(16_000 - 4_000 - 650));
     }
 }

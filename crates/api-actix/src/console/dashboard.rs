@@ -1,6 +1,11 @@
 //! The dashboard: for admins the platform's figures over today, 7 and 30
-//! days, work waiting for them and a revenue chart; for instructors their
-//! balances and earnings by course and month.
+//! days (gross, gateway fees, platform fee and net apart), work waiting for
+//! them and a revenue chart; for instructors their balances and earnings by
+//! course and month. The figures are of the mode the console shows
+//! ([`super::mode`]).
+//!
+//! The cards of work waiting (refunds, payouts, disputes to act on) count
+//! both modes: test work waits for a person too.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{Days, NaiveDate, Utc};
@@ -39,7 +44,7 @@ fn days_back(today: NaiveDate, days: u64) -> NaiveDate {
 }
 
 async fn admin_dashboard(state: &AppState, user: &ConsoleUser, today: NaiveDate) -> Result<Markup, ConsoleError> {
-    let stats = |from| state.stats.platform(user.actor, from, today);
+    let stats = |from| state.stats.platform(user.actor, Some(user.mode), from, today);
     let (day, week, month) = futures::try_join!(stats(today), stats(days_back(today, 6)), stats(days_back(today, 29)))
         .map_err(ApiError::from)?;
     let pending = state.console.pending_work().await?;
@@ -54,12 +59,14 @@ async fn admin_dashboard(state: &AppState, user: &ConsoleUser, today: NaiveDate)
         }
         @if currencies.is_empty() {
             p.notice { "No payments in the last 30 days." }
+        } @else {
+            p.muted { "Net is what the platform keeps: its platform fee, less what refunds gave back and the gateway fees it bore (docs/stats.md)." }
         }
         @for currency in &currencies {
             h2 { "Figures in " (currency.code()) }
             div.table-wrap {
-                table {
-                    thead { tr { th { "Period" } th { "Gross" } th { "Net" } th { "Fees" } th { "Refunds" } th { "Disputed" } th { "Success rate" } th { "Payments" } } }
+                table.figures id={ "figures-" (currency.code()) } {
+                    thead { tr { th { "Period" } th { "Gross" } th { "Refunds" } th { "Gateway fees" } th { "Platform fee" } th { "Net" } th { "Disputed" } th { "Success rate" } th { "Payments" } } }
                     tbody {
                         (period_row("Today", &day, *currency))
                         (period_row("7 days", &week, *currency))
@@ -88,10 +95,13 @@ fn period_row(label: &str, stats: &PlatformStats, currency: Currency) -> Markup 
         tr {
             td { (label) }
             @if let Some(t) = totals {
-                td.num { (money(t.gross)) } td.num { (money(t.net)) } td.num { (money(t.platform_fees)) }
-                td.num { (money(t.refunds)) } td.num { (money(t.disputed)) } td.num { (success_rate(t)) } td.num { (t.payments) }
+                td.num.gross { (money(t.gross)) } td.num.refunds { (money(t.refunds)) }
+                td.num.gateway-fees title=(format!("{} borne by the platform", money(t.gateway_fees_platform))) { (money(t.gateway_fees)) }
+                td.num.platform-fee title=(format!("{} given back by refunds", money(t.platform_fees_refunded))) { (money(t.platform_fees)) }
+                td.num.net { (money(t.net)) }
+                td.num { (money(t.disputed)) } td.num { (success_rate(t)) } td.num { (t.payments) }
             } @else {
-                td.muted colspan="7" { "no payments" }
+                td.muted colspan="8" { "no payments" }
             }
         }
     }
@@ -109,7 +119,8 @@ fn revenue_chart(stats: &PlatformStats, currency: Currency, from: NaiveDate, to:
 
 async fn instructor_dashboard(state: &AppState, user: &ConsoleUser, today: NaiveDate) -> Result<Markup, ConsoleError> {
     let from = days_back(today, 364);
-    let earnings = state.stats.instructor(user.actor, None, from, today).await.map_err(ApiError::from)?;
+    let earnings =
+        state.stats.instructor(user.actor, None, Some(user.mode), from, today).await.map_err(ApiError::from)?;
     let earnings_body = html! {
         h2 { "Balance" }
         @if earnings.balances.is_empty() { p.muted { "No earnings yet." } }
@@ -127,10 +138,10 @@ async fn instructor_dashboard(state: &AppState, user: &ConsoleUser, today: Naive
             h2 { "Earnings in " (currency.code()) ", last 12 months" }
             div.table-wrap {
                 table {
-                    thead { tr { th { "Course or event" } th { "Sales" } th { "Gross" } th { "Fees" } th { "Refunds" } th { "Net" } } }
+                    thead { tr { th { "Course or event" } th { "Sales" } th { "Gross" } th { "Platform fee" } th { "Gateway fees" } th { "Refunds" } th { "Net" } } }
                     tbody {
                         @for (item, f) in &figures.by_item {
-                            tr { td { (item.kind.as_str()) " " (item.id) } td.num { (f.sales) } td.num { (money(f.gross)) } td.num { (money(f.fees)) } td.num { (money(f.refunds)) } td.num { (money(f.net)) } }
+                            tr { td { (item.kind.as_str()) " " (item.id) } td.num { (f.sales) } td.num { (money(f.gross)) } td.num { (money(f.fees)) } td.num { (money(f.gateway_fees)) } td.num { (money(f.refunds)) } td.num { (money(f.net)) } }
                         }
                     }
                 }

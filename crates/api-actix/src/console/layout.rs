@@ -4,6 +4,7 @@ use domain::money::Money;
 use domain::usecases::Role;
 use maud::{DOCTYPE, Markup, html};
 
+use super::mode;
 use super::session::ConsoleUser;
 
 fn head(title: &str) -> Markup {
@@ -87,6 +88,7 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
                         }
                     }
                     div.who {
+                        (mode::toggle(user))
                         span { (user.actor.role.as_str()) " " (user.actor.user_id.get()) }
                         form.inline method="post" action="/admin/sign-out" {
                             input type="hidden" name="csrf" value=(user.csrf);
@@ -94,6 +96,7 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
                         }
                     }
                 }
+                (mode::banner(user))
                 main {
                     h1 { (title) }
                     (body)

@@ -23,6 +23,7 @@ mod details;
 mod error;
 mod history;
 mod layout;
+mod mode;
 mod operations;
 mod payments;
 mod payouts;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(session::link_page)
             .service(session::use_link)
             .service(session::sign_out)
+            .service(mode::switch)
             .service(dashboard::dashboard)
             .service(payments::list)
             .service(payments::detail)

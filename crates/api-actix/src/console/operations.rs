@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::events::{Delivery, DeliveryStatus, EventEndpoint};
 use domain::ids::{DeliveryId, DisputeId};
-use domain::ports::{DeliveryQuery, DisputeEvidence};
+use domain::ports::{DeliveryQuery, DisputeEvidence, DisputeQuery};
 use maud::html;
 use representations::Represented;
 use serde::Deserialize;
@@ -14,12 +14,14 @@ use serde_json::json;
 use super::audit::record;
 use super::error::ConsoleError;
 use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time, unknown};
+use super::mode::livemode;
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::routes::path_id;
 
-/// Disputes (admins), newest first; open ones take evidence.
+/// Disputes (admins) of the mode the console shows, newest first; open
+/// ones take evidence.
 #[get("/disputes")]
 pub async fn disputes(
     state: web::Data<AppState>,
@@ -27,11 +29,9 @@ pub async fn disputes(
     query: web::Query<ListPage>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let disputes = state
-        .disputes
-        .list(user.actor, query.request(domain::paging::MAX_PAGE_LIMIT)?)
-        .await
-        .map_err(ApiError::from)?;
+    let disputes_query =
+        DisputeQuery { livemode: Some(livemode(user.mode)), page: query.request(domain::paging::MAX_PAGE_LIMIT)? };
+    let disputes = state.disputes.list(user.actor, disputes_query).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/disputes" {
             (query.fields())

@@ -1,7 +1,9 @@
 //! Payments: the filtered list (with search, cursor pages and CSV export)
-//! and one payment's page with its timeline and ledger lines.
+//! of the mode the console shows, and one payment's page with its timeline
+//! and ledger lines.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use domain::gateway_config::GatewayMode;
 use domain::ids::{PaymentId, UserId};
 use domain::paging::{Cursor, PageRequest};
 use domain::payment::{Payment, PaymentMethod, PaymentStatus};
@@ -14,6 +16,7 @@ use super::csv;
 use super::error::ConsoleError;
 use super::history::{ledger_table, timeline_table};
 use super::layout::{ListPage, Section, html_page, list_url, money, page, pager, status, time};
+use super::mode::livemode;
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -60,7 +63,7 @@ fn user_id(text: &str, what: &str) -> Result<Option<UserId>, ConsoleError> {
 }
 
 impl Filters {
-    fn query(&self, page: PageRequest) -> Result<PaymentQuery, ConsoleError> {
+    fn query(&self, mode: GatewayMode, page: PageRequest) -> Result<PaymentQuery, ConsoleError> {
         let status = match self.status.as_str() {
             "" => None,
             name => Some(PaymentStatus::NAMES.into_iter().find(|n| *n == name).ok_or_else(|| invalid("status"))?),
@@ -76,6 +79,7 @@ impl Filters {
             method,
             coupon_code: self.coupon.clone(),
             billing_email: self.email.clone(),
+            livemode: Some(livemode(mode)),
             page,
         })
     }
@@ -92,14 +96,16 @@ impl Filters {
     }
 }
 
-/// What the search box found: one payment, or a filter to apply.
-async fn search(state: &AppState, actor: Actor, q: &str) -> Result<Option<Payment>, ConsoleError> {
+/// What the search box found: one payment of the mode shown, or a
+/// filter to apply.
+async fn search(state: &AppState, user: &ConsoleUser, q: &str) -> Result<Option<Payment>, ConsoleError> {
+    let of_mode = |found: Option<Payment>| found.filter(|p| p.livemode == livemode(user.mode));
     if let Ok(id) = q.parse::<PaymentId>() {
-        return Ok(state.payments.get(actor, id).await.ok());
+        return Ok(of_mode(state.payments.get(user.actor, id).await.ok()));
     }
     for method in PaymentMethod::ALL {
         if let Some(found) = state.payments.find_by_provider_id(method, q).await? {
-            return Ok(state.payments.get(actor, found.id).await.ok());
+            return Ok(of_mode(state.payments.get(user.actor, found.id).await.ok()));
         }
     }
     Ok(None)
@@ -123,16 +129,16 @@ pub async fn list(
             filters.user = filters.q.clone();
         } else if filters.q.contains('@') {
             filters.email = Some(filters.q.clone());
-        } else if let Some(found) = search(&state, user.actor, &filters.q).await? {
+        } else if let Some(found) = search(&state, &user, &filters.q).await? {
             return Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &[found], None))));
         } else {
             filters.coupon = Some(filters.q.to_uppercase());
         }
     }
     if filters.format == "csv" {
-        return csv_export(&state, user.actor, &filters).await;
+        return csv_export(&state, user.actor, user.mode, &filters).await;
     }
-    let result = state.payments.list(user.actor, filters.query(filters.list.request(PAGE_SIZE)?)?).await?;
+    let result = state.payments.list(user.actor, filters.query(user.mode, filters.list.request(PAGE_SIZE)?)?).await?;
     Ok(html_page(page(&user, Section::Payments, "Payments", results(&filters, &result.items, result.next.as_ref()))))
 }
 
@@ -185,9 +191,14 @@ fn results(filters: &Filters, items: &[Payment], next: Option<&Cursor>) -> Marku
     }
 }
 
-async fn csv_export(state: &AppState, actor: Actor, filters: &Filters) -> Result<HttpResponse, ConsoleError> {
+async fn csv_export(
+    state: &AppState,
+    actor: Actor,
+    mode: GatewayMode,
+    filters: &Filters,
+) -> Result<HttpResponse, ConsoleError> {
     const COLUMNS: &str = "id,created_at,status,method,currency,original_amount,discount_amount,amount,platform_fee,instructor_earnings,refunded_amount,user_id,instructor_id,item_kind,item_id,coupon_code,provider_payment_id";
-    let read = |page| async move { Ok(state.payments.list(actor, filters.query(page)?).await?) };
+    let read = |page| async move { Ok(state.payments.list(actor, filters.query(mode, page)?).await?) };
     csv::export("payments", COLUMNS, filters.list.request(domain::paging::MAX_PAGE_LIMIT)?, read, |p: &Payment| {
         vec![
             p.id.to_string().into(),
@@ -231,6 +242,7 @@ pub async fn detail(
             dt { "Platform fee" } dd { (money(p.platform_fee)) }
             dt { "Instructor earnings" } dd { (money(p.instructor_earnings)) }
             dt { "Refunded" } dd { (money(p.refunded_amount)) }
+            dt { "Mode" } dd #payment-mode { (if p.livemode { "live" } else { "test" }) }
             dt { "Method" } dd { (p.method.as_str()) @if let Some(pid) = &p.provider_payment_id { " · " code { (pid) } } }
             dt { "Payer" } dd { a href={ "/admin/payments?user=" (p.user_id.get()) } { (p.user_id.get()) } }
             dt { "Instructor" } dd { a href={ "/admin/payments?instructor=" (p.instructor_id.get()) } { (p.instructor_id.get()) } }

@@ -1,5 +1,6 @@
-//! Refunds: the list, approving and rejecting (through the same use cases
-//! as the API, each recorded in the audit log).
+//! Refunds: the list (of the mode the console shows), approving and
+//! rejecting (through the same use cases as the API, each recorded in the
+//! audit log).
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::{PaymentId, RefundId};
@@ -17,6 +18,7 @@ use super::error::ConsoleError;
 use super::layout::{
     ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time, unknown,
 };
+use super::mode::livemode;
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -60,6 +62,7 @@ pub async fn list(
         payer: None,
         payment_id,
         status: status_filter,
+        livemode: Some(livemode(user.mode)),
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
     let kept = [("status", filters.status.as_str()), ("payment", filters.payment.as_str())];

@@ -14,6 +14,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, get, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
+use domain::gateway_config::GatewayMode;
 use domain::usecases::{Actor, Role};
 use maud::html;
 use rand::RngCore;
@@ -56,6 +57,11 @@ pub struct ConsoleUser {
     pub actor: Actor,
     /// The token forms must carry.
     pub csrf: String,
+    /// Which money the console shows ([`super::mode`]).
+    pub mode: GatewayMode,
+    /// This request's console page (path and query), where the mode
+    /// switch comes back to.
+    pub page: String,
     token_hash: Vec<u8>,
 }
 
@@ -91,13 +97,16 @@ impl FromRequest for ConsoleUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let secret = req.cookie(COOKIE).map(|c| c.value().to_owned());
+        let mode = state.as_ref().map(|state| super::mode::shown(req, state));
+        let page = req.uri().path_and_query().map_or_else(|| "/admin/".to_owned(), |p| p.as_str().to_owned());
         Box::pin(async move {
             let state = state.ok_or(ConsoleError::Internal)?;
+            let mode = mode.ok_or(ConsoleError::Internal)?;
             let secret = secret.ok_or(ConsoleError::SignedOut)?;
             let token_hash = secret_hash(&secret);
             let session = state.console.find_session(token_hash.clone(), Utc::now()).await?;
             let session = session.ok_or(ConsoleError::SignedOut)?;
-            Ok(ConsoleUser { actor: session.actor, csrf: session.csrf_token, token_hash })
+            Ok(ConsoleUser { actor: session.actor, csrf: session.csrf_token, mode, page, token_hash })
         })
     }
 }

@@ -5,6 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::ids::DisputeId;
+use domain::ports::DisputeQuery;
 use representations::DisputeView;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -40,7 +41,8 @@ pub async fn list_disputes(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let params: DisputeListParams = parse_query(&req)?;
-    let page = state.disputes.list(actor, page_request(params.cursor.as_deref(), params.limit)?).await?;
+    let query = DisputeQuery { livemode: None, page: page_request(params.cursor.as_deref(), params.limit)? };
+    let page = state.disputes.list(actor, query).await?;
     Ok(HttpResponse::Ok().json(PageView::of(&page, |d| DisputeView::from(d))))
 }
 

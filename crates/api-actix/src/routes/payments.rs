@@ -180,6 +180,7 @@ pub async fn list_payments(
         method,
         coupon_code: None,
         billing_email: None,
+        livemode: None,
         page: page_request(params.cursor.as_deref(), params.limit)?.ordered(
             SortOrder::NewestFirst,
             params.created_from,

@@ -112,7 +112,7 @@ pub async fn list_refunds(
     let payment_id =
         params.payment_id.as_deref().map(|p| p.parse::<PaymentId>().map_err(|_| invalid("payment_id"))).transpose()?;
     let page = page_request(params.cursor.as_deref(), params.limit)?;
-    let query = RefundQuery { payer: None, payment_id, status, page };
+    let query = RefundQuery { payer: None, payment_id, status, livemode: None, page };
     let page = state.refunds.list(actor, query).await?;
     Ok(HttpResponse::Ok().json(PageView::of(&page, |r| RefundView::from(r))))
 }

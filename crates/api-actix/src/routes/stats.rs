@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{Duration, NaiveDate, Utc};
 use domain::catalog::ItemKind;
+use domain::gateway_config::GatewayMode;
 use domain::ids::UserId;
 use domain::money::Money;
 use domain::stats::{CurrencyTotals, DailyPoint, EarningsFigures, StatusGroup};
@@ -29,6 +30,19 @@ pub struct RangeParams {
     pub to: Option<String>,
     /// Earnings only, admins: whose (default: the caller's).
     pub instructor_id: Option<String>,
+    /// `true` for live money, `false` for test money; default live while a
+    /// live gateway is served, test otherwise.
+    pub livemode: Option<String>,
+}
+
+/// The mode asked for, if any.
+fn mode(params: &RangeParams) -> Result<Option<GatewayMode>, ApiError> {
+    match params.livemode.as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(GatewayMode::Live)),
+        Some("false") => Ok(Some(GatewayMode::Test)),
+        Some(_) => Err(ApiError::InvalidQuery("livemode must be true or false".to_owned())),
+    }
 }
 
 fn date(name: &str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
@@ -56,8 +70,14 @@ pub struct TotalsView {
     pub gross: String,
     /// Their discounts.
     pub discounts: String,
-    /// Their platform fees.
+    /// Their platform fees: the platform's share when paid.
     pub platform_fees: String,
+    /// Platform fees given back by refunds.
+    pub platform_fees_refunded: String,
+    /// Their gateways' processing fees as now recorded, whoever bore them.
+    pub gateway_fees: String,
+    /// Of which the platform bore.
+    pub gateway_fees_platform: String,
     /// Refunded of them.
     pub refunds: String,
     /// Disputes opened in the range.
@@ -66,8 +86,11 @@ pub struct TotalsView {
     pub disputed: String,
     /// Amount of the lost ones.
     pub disputes_lost: String,
-    /// Gross less refunds and lost disputes.
+    /// What the platform keeps: platform fees less those given back by
+    /// refunds and less the gateway fees it bore.
     pub net: String,
+    /// Gross less refunds and lost disputes.
+    pub net_volume: String,
     /// Refunds over gross, four decimals.
     pub refund_rate: String,
     /// Disputes per settled payment, four decimals.
@@ -82,11 +105,15 @@ impl From<&CurrencyTotals> for TotalsView {
             gross: t.gross.to_major_string(),
             discounts: t.discounts.to_major_string(),
             platform_fees: t.platform_fees.to_major_string(),
+            platform_fees_refunded: t.platform_fees_refunded.to_major_string(),
+            gateway_fees: t.gateway_fees.to_major_string(),
+            gateway_fees_platform: t.gateway_fees_platform.to_major_string(),
             refunds: t.refunds.to_major_string(),
             disputes: t.disputes,
             disputed: t.disputed.to_major_string(),
             disputes_lost: t.disputes_lost.to_major_string(),
             net: t.net.to_major_string(),
+            net_volume: t.net_volume.to_major_string(),
             refund_rate: t.refund_rate.to_string(),
             dispute_rate: t.dispute_rate.to_string(),
         }
@@ -160,6 +187,8 @@ pub struct CurrencyStatsView {
 /// `GET /api/payments/stats/`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatsView {
+    /// Whose figures these are: live money (`true`) or test money.
+    pub livemode: bool,
     /// First day.
     pub from: NaiveDate,
     /// Last day (inclusive).
@@ -168,8 +197,9 @@ pub struct StatsView {
     pub currencies: Vec<CurrencyStatsView>,
 }
 
-/// Payment statistics over a date range (admin): counts and sums by status,
-/// method and currency, totals, rates and a daily series. Read from
+/// Payment statistics over a date range (admin), of one mode's money:
+/// counts and sums by status, method and currency, totals (gross, gateway
+/// fees, platform fees, net), rates and a daily series. Read from
 /// aggregates kept as payments change.
 #[utoipa::path(tag = "stats", params(RangeParams),
     responses((status = 200, description = "The statistics of the range.", body = StatsView)),
@@ -185,7 +215,7 @@ pub async fn stats(
         return Err(ApiError::InvalidQuery("unknown parameter instructor_id".to_owned()));
     }
     let (from, to) = range(&params)?;
-    let stats = state.stats.platform(actor, from, to).await?;
+    let stats = state.stats.platform(actor, mode(&params)?, from, to).await?;
     let currencies = stats
         .currencies
         .iter()
@@ -196,7 +226,7 @@ pub async fn stats(
             daily: s.daily.iter().map(DayView::from).collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(StatsView { from, to, currencies }))
+    Ok(HttpResponse::Ok().json(StatsView { livemode: stats.mode == GatewayMode::Live, from, to, currencies }))
 }
 
 /// Gross, fees, refunds and net.
@@ -208,9 +238,11 @@ pub struct FiguresView {
     pub gross: String,
     /// Platform fees kept (net of refunds).
     pub fees: String,
+    /// Gateway fees charged to the instructor (only those they bore).
+    pub gateway_fees: String,
     /// Refunded.
     pub refunds: String,
-    /// Earned, net of refunds.
+    /// Earned, net of refunds and of the gateway fees the instructor bore.
     pub net: String,
 }
 
@@ -220,6 +252,7 @@ impl From<&EarningsFigures> for FiguresView {
             sales: f.sales,
             gross: f.gross.to_major_string(),
             fees: f.fees.to_major_string(),
+            gateway_fees: f.gateway_fees.to_major_string(),
             refunds: f.refunds.to_major_string(),
             net: f.net.to_major_string(),
         }
@@ -266,6 +299,8 @@ pub struct CurrencyEarningsView {
 pub struct EarningsView {
     /// Whose.
     pub instructor_id: i64,
+    /// Whose figures these are: live money (`true`) or test money.
+    pub livemode: bool,
     /// First day.
     pub from: NaiveDate,
     /// Last day (inclusive); whole months are counted.
@@ -277,8 +312,9 @@ pub struct EarningsView {
 }
 
 /// An instructor's earnings (instructors their own; admins anyone's with
-/// `instructor_id`): gross, fees, refunds and net, by course or event and by
-/// month of the sale, and the balance pending vs available now.
+/// `instructor_id`) of one mode's money: gross, platform fees, the gateway
+/// fees they bore, refunds and net, by course or event and by month of the
+/// sale, and the balance pending vs available now.
 #[utoipa::path(tag = "stats", params(RangeParams),
     responses((status = 200, description = "The instructor's earnings.", body = EarningsView)),
     security(("bearer" = [])))]
@@ -295,7 +331,7 @@ pub async fn earnings(
         .as_deref()
         .map(|id| id.parse::<UserId>().map_err(|_| ApiError::InvalidQuery("instructor_id must be a user id".into())))
         .transpose()?;
-    let earnings = state.stats.instructor(actor, instructor, from, to).await?;
+    let earnings = state.stats.instructor(actor, instructor, mode(&params)?, from, to).await?;
     let currencies = earnings
         .currencies
         .iter()
@@ -323,6 +359,7 @@ pub async fn earnings(
         .collect();
     Ok(HttpResponse::Ok().json(EarningsView {
         instructor_id: earnings.instructor.get(),
+        livemode: earnings.mode == GatewayMode::Live,
         from,
         to,
         currencies,

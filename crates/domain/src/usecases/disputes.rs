@@ -14,11 +14,11 @@ use crate::ids::{DisputeId, EventId, JournalId};
 use crate::ledger::{Journal, LedgerError};
 use crate::money::{Currency, Money};
 use crate::outbox::{EventType, OutboxEvent};
-use crate::paging::{Page, PageRequest};
+use crate::paging::Page;
 use crate::payment::{Payment, PaymentEvent, PaymentMethod, Transition, TransitionError};
 use crate::ports::{
-    Clock, DisputeChange, DisputeEvidence, DisputeRepository, GatewayDispute, GatewayError, Gateways, IdGenerator,
-    PaymentRepository, PaymentStatusUpdate, StoreError,
+    Clock, DisputeChange, DisputeEvidence, DisputeQuery, DisputeRepository, GatewayDispute, GatewayError, Gateways,
+    IdGenerator, PaymentRepository, PaymentStatusUpdate, StoreError,
 };
 use crate::usecases::{Actor, Forbidden};
 
@@ -137,10 +137,10 @@ impl DisputeService {
         Self { ports, fees }
     }
 
-    /// Disputes, newest first (admin).
-    pub async fn list(&self, actor: Actor, page: PageRequest) -> Result<Page<Dispute>, DisputeError> {
+    /// Disputes matching the query, newest first (admin).
+    pub async fn list(&self, actor: Actor, query: DisputeQuery) -> Result<Page<Dispute>, DisputeError> {
         actor.require_admin()?;
-        Ok(self.ports.disputes.list(page).await?)
+        Ok(self.ports.disputes.list(query).await?)
     }
 
     /// One dispute (admin).
