@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use domain::coupon::{CouponRejection, NewRedemption, RedemptionStatus};
 use domain::ids::PaymentId;
-use domain::ledger::{Account, Journal};
+use domain::ledger::Journal;
 use domain::money::Money;
 use domain::paging::{Cursor, Page};
 use domain::payment::{Payment, PaymentMethod};
@@ -291,17 +291,6 @@ fn insert_payment(conn: &mut PgConnection, payment: &Payment) -> Result<PaymentR
         .get_result(conn)?)
 }
 
-/// Who bore a gateway fee, as its journal charged it: the statistics keep
-/// fees apart by bearer (migration `000027_stats_by_mode`), and follow what
-/// was charged rather than the setting, which can change. A zero fee has no
-/// journal and nothing to bear.
-fn fee_bearer(journal: Option<&Journal>) -> &'static str {
-    let charged_an_instructor = journal.is_some_and(|journal| {
-        journal.entries().iter().any(|e| matches!(e.account, Account::InstructorPayable(_)) && e.amount_minor > 0)
-    });
-    if charged_an_instructor { "instructor" } else { "platform" }
-}
-
 #[async_trait]
 impl PaymentRepository for PgStore {
     async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
@@ -492,9 +481,10 @@ impl PaymentRepository for PgStore {
         &self,
         id: PaymentId,
         fee: Money,
+        bearer: domain::ledger::FeeBearer,
         journal: Option<Journal>,
     ) -> Result<Option<Payment>, StoreError> {
-        let bearer = fee_bearer(journal.as_ref());
+        let bearer: &'static str = bearer.into();
         self.run(move |conn| {
             conn.transaction::<Option<Payment>, TxError<()>, _>(|conn| {
                 let updated: Option<PaymentRow> =

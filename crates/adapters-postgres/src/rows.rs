@@ -207,6 +207,7 @@ pub(crate) struct PaymentRow {
     pub completed_at: Option<DateTime<Utc>>,
     pub gateway_fee_minor: Option<i64>,
     pub livemode: bool,
+    pub gateway_fee_bearer: Option<String>,
 }
 
 impl PaymentRow {
@@ -238,6 +239,7 @@ impl PaymentRow {
             updated_at: p.updated_at,
             completed_at: p.completed_at,
             gateway_fee_minor: p.gateway_fee.map(|fee| fee.minor()),
+            gateway_fee_bearer: p.gateway_fee_bearer.map(|bearer| <&str>::from(bearer).to_owned()),
             livemode: p.livemode,
         })
     }
@@ -280,6 +282,10 @@ impl PaymentRow {
             updated_at: self.updated_at,
             completed_at: self.completed_at,
             gateway_fee: self.gateway_fee_minor.map(money),
+            gateway_fee_bearer: self
+                .gateway_fee_bearer
+                .map(|name| name.parse().map_err(|_| corrupt("gateway fee bearer")))
+                .transpose()?,
             livemode: self.livemode,
         })
     }

@@ -98,6 +98,7 @@ impl PaymentBuilder {
                 refunded_amount: zero,
                 livemode: true,
                 gateway_fee: None,
+                gateway_fee_bearer: None,
                 coupon: None,
                 billing: BillingInfo::default(),
                 client: ClientInfo::default(),

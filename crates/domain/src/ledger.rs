@@ -350,7 +350,8 @@ pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Resu
 
 /// Who bears a cost the platform does not choose: a gateway's processing
 /// fee, a lost dispute's fee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum FeeBearer {
     /// The platform (out of its revenue).
     Platform,

@@ -461,6 +461,9 @@ pub struct Payment {
     /// What the gateway kept of the charge as its processing fee, once it
     /// has reported it (recorded in the ledger; see `ledger::gateway_fee_journal`).
     pub gateway_fee: Option<Money>,
+    /// Who bore that fee (the setting when it was recorded): whoever bears
+    /// it also gets back what a refund returns of it.
+    pub gateway_fee_bearer: Option<crate::ledger::FeeBearer>,
 }
 
 impl Payment {

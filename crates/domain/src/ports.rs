@@ -201,12 +201,13 @@ pub trait PaymentRepository: Send + Sync {
         min_wait: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<PaymentId>, StoreError>;
-    /// Records a paid payment's gateway fee with its journal, once: `None`
-    /// (nothing written) when a fee is already recorded.
+    /// Records a paid payment's gateway fee, who bore it, and its journal,
+    /// once: `None` (nothing written) when a fee is already recorded.
     async fn record_gateway_fee(
         &self,
         id: PaymentId,
         fee: Money,
+        bearer: crate::ledger::FeeBearer,
         journal: Option<Journal>,
     ) -> Result<Option<Payment>, StoreError>;
     /// Claims up to `limit` gateway payments given up on (failed,

@@ -159,7 +159,7 @@ async fn instructor_dashboard(state: &AppState, user: &ConsoleUser, today: Naive
                 instructor: None,
                 status: None,
                 method: None,
-                livemode: None,
+                livemode: Some(user.mode.is_live()),
                 page: PageRequest::new(None, Some(20)),
             },
         )
@@ -245,7 +245,8 @@ pub async fn request_payout(
             account_number: given(&form.account_number),
             bank_code: given(&form.bank_code),
         },
-        livemode: None,
+        // The money of the mode the console shows.
+        livemode: Some(user.mode.is_live()),
     };
     let request = parse_payout_request(body)?;
     let payout = state

@@ -60,7 +60,7 @@ pub async fn list(
             "" => None,
             name => Some(name.parse::<PayoutMethod>().map_err(|_| unknown("method"))?),
         },
-        livemode: None,
+        livemode: Some(user.mode.is_live()),
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
     let kept = [

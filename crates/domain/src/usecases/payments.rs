@@ -281,6 +281,7 @@ impl PaymentService {
             completed_at: free.then_some(now),
             livemode,
             gateway_fee: None,
+            gateway_fee_bearer: None,
         };
         debug_assert!(payment.amounts_add_up());
         let redemption = coupon.map(|c| NewRedemption {

@@ -103,8 +103,8 @@ impl StatsService {
 
     /// Earnings of `mode`'s sales (none named: the
     /// [default](Self::default_mode)) completed in the months `from` to
-    /// `to` touch, and balances now: instructors their own, admins
-    /// anyone's.
+    /// `to` touch, and that mode's balances now: instructors their own,
+    /// admins anyone's.
     pub async fn instructor(
         &self,
         actor: Actor,
@@ -118,12 +118,9 @@ impl StatsService {
         let mode = mode.unwrap_or_else(|| self.default_mode());
         let first_month = from.with_day(1).unwrap_or(from);
         let rows = self.stats.instructor_months(whose, mode, first_month, to).await?;
-        Ok(InstructorEarnings {
-            instructor: whose,
-            mode,
-            currencies: instructor_earnings(&rows)?,
-            balances: self.payouts.balances(whose).await?,
-        })
+        let mut balances = self.payouts.balances(whose).await?;
+        balances.retain(|balance| balance.livemode == mode.is_live());
+        Ok(InstructorEarnings { instructor: whose, mode, currencies: instructor_earnings(&rows)?, balances })
     }
 }
 

@@ -28,8 +28,9 @@ impl PaymentService {
             return Ok(None);
         };
         let at = self.now();
-        let journal = gateway_fee_journal(self.journal_id(), payment, fee, self.policy.gateway_fee_bearer, at)?;
-        Ok(match self.ports.payments.record_gateway_fee(payment.id, fee, journal).await? {
+        let bearer = self.policy.gateway_fee_bearer;
+        let journal = gateway_fee_journal(self.journal_id(), payment, fee, bearer, at)?;
+        Ok(match self.ports.payments.record_gateway_fee(payment.id, fee, bearer, journal).await? {
             Some(recorded) => recorded.gateway_fee,
             // Recorded meanwhile by another sweep.
             None => self.ports.payments.find(payment.id).await?.and_then(|p| p.gateway_fee),

@@ -70,11 +70,13 @@ impl RefundService {
         else {
             return Ok(None);
         };
+        // Back to whoever bore the fee, whatever the setting says now.
+        let bearer = payment.gateway_fee_bearer.unwrap_or(self.gateway_fee_bearer);
         let journal = gateway_fee_return_journal(
             JournalId::from_uuid(self.ports.ids.new_id()),
             &payment,
             returned,
-            self.gateway_fee_bearer,
+            bearer,
             self.ports.clock.now(),
         )?;
         Ok(match self.ports.refunds.record_fee_returned(refund.id, returned, journal).await? {
