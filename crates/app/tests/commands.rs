@@ -32,7 +32,7 @@ fn migrate_and_ledger_verify_need_only_the_database_url() {
 
     let verified = skillpay(&db, &["ledger", "verify"]);
     assert!(verified.status.success(), "{verified:?}");
-    assert!(stdout(&verified).starts_with("ledger ok: 0 journals"), "{verified:?}");
+    assert!(stdout(&verified).starts_with("ledger ok: live 0 journals, test 0 journals"), "{verified:?}");
 }
 
 #[test]
