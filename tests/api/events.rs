@@ -7,14 +7,8 @@ use std::sync::Arc;
 
 use adapters_events::{HttpEventSender, SIGNATURE_HEADER, verify};
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
-use async_trait::async_trait;
 use domain::events::RetryPolicy;
-use domain::gateway_config::GatewayMode;
-use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{
-    GatewayDescriptor, GatewayError, GatewayOutcome, GatewaySession, Gateways, NextAction, PaymentGateway, SystemClock,
-    TimeOrderedIds,
-};
+use domain::ports::{Gateways, SystemClock, TimeOrderedIds};
 use domain::usecases::Role;
 use domain::usecases::events::{EventPorts, EventService};
 use serde_json::{Value, json};
@@ -240,32 +234,6 @@ async fn endpoints_are_checked_and_admin_only() {
     assert_eq!(res.status(), 503);
 }
 
-/// A live gateway that exists only in these tests (it serves `wallet`):
-/// every payment it takes is paid at confirmation.
-struct LiveWallet;
-
-#[async_trait]
-impl PaymentGateway for LiveWallet {
-    fn method(&self) -> PaymentMethod {
-        PaymentMethod::Wallet
-    }
-    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
-        Ok(GatewaySession {
-            provider_payment_id: format!("live_{}", payment.id.uuid().simple()),
-            next_action: NextAction::None,
-        })
-    }
-    async fn confirm(&self, _: &str, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Succeeded)
-    }
-    async fn cancel(&self, _: &str) -> Result<(), GatewayError> {
-        Ok(())
-    }
-    async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Succeeded)
-    }
-}
-
 /// Buys course 1 with `method` as `token`'s holder and confirms it: the
 /// completed payment.
 async fn paid_with(app: &TestApp, token: &str, method: &str, payment_token: &str) -> Value {
@@ -304,7 +272,7 @@ async fn received(server: &MockServer) -> Vec<(String, String, Option<bool>)> {
 
 #[tokio::test]
 async fn each_endpoint_receives_only_the_events_of_its_mode_and_both_receive_events_of_none() {
-    let live_gateway = GatewayDescriptor::new(GatewayMode::Live, Arc::new(LiveWallet));
+    let live_gateway = crate::live_wallet::live_wallet();
     let app = spawn_app_with_gateways(&[("SKILLPAY_ENCRYPTION_KEY", KEY)], vec![live_gateway]).await;
     app.put_course(1, "40.00", "USD").await;
     let (live_server, test_server) = (receiver().await, receiver().await);

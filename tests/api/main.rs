@@ -20,6 +20,7 @@ mod gateway_refunds;
 mod hot_row;
 mod idempotency;
 mod list_order;
+mod live_wallet;
 mod operations;
 mod paid_after_giving_up;
 mod payout_gateways;

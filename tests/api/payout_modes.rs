@@ -5,45 +5,14 @@
 //! money; no live Stripe Connect rail here, so live money goes by bank
 //! transfer), and the ledger verifies each mode on its own.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use domain::gateway_config::GatewayMode;
-use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{GatewayDescriptor, GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
 use domain::usecases::Role;
 use serde_json::{Value, json};
 use skillpay_e2e::{TestApp, spawn_app_with_gateways};
 
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-/// A live gateway that pays at once (it serves `wallet`).
-struct PayingLiveWallet;
-
-#[async_trait]
-impl PaymentGateway for PayingLiveWallet {
-    fn method(&self) -> PaymentMethod {
-        PaymentMethod::Wallet
-    }
-    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
-        Ok(GatewaySession {
-            provider_payment_id: format!("live_{}", payment.id.uuid().simple()),
-            next_action: NextAction::None,
-        })
-    }
-    async fn confirm(&self, _: &str, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Succeeded)
-    }
-    async fn cancel(&self, _: &str) -> Result<(), GatewayError> {
-        Ok(())
-    }
-    async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Succeeded)
-    }
-}
-
 async fn app() -> TestApp {
-    let live = GatewayDescriptor::new(GatewayMode::Live, Arc::new(PayingLiveWallet));
+    let live = crate::live_wallet::live_wallet();
     let app =
         spawn_app_with_gateways(&[("SKILLPAY_ENCRYPTION_KEY", KEY), ("SKILLPAY_PAYOUT_HOLD_DAYS", "0")], vec![live])
             .await;

@@ -6,44 +6,13 @@
 //! Where the sandbox is off, a sandbox payment is 422
 //! `payment_method_unavailable`, and nothing is written either.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use domain::gateway_config::GatewayMode;
-use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{GatewayDescriptor, GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
 use domain::usecases::Role;
 use serde_json::{Value, json};
 use skillpay_e2e::{TestApp, spawn_app, spawn_app_with, spawn_app_with_gateways};
 
-/// A live gateway that exists only in this test (it serves `wallet`).
-struct LiveWallet;
-
-#[async_trait]
-impl PaymentGateway for LiveWallet {
-    fn method(&self) -> PaymentMethod {
-        PaymentMethod::Wallet
-    }
-    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
-        Ok(GatewaySession {
-            provider_payment_id: format!("live_{}", payment.id.uuid().simple()),
-            next_action: NextAction::None,
-        })
-    }
-    async fn confirm(&self, _: &str, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::AwaitingBuyer)
-    }
-    async fn cancel(&self, _: &str) -> Result<(), GatewayError> {
-        Ok(())
-    }
-    async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::AwaitingBuyer)
-    }
-}
-
 /// The sandbox (on in tests) next to a live gateway, a course and a coupon.
 async fn sandbox_next_to_live() -> TestApp {
-    let live = GatewayDescriptor::new(GatewayMode::Live, Arc::new(LiveWallet));
+    let live = crate::live_wallet::live_wallet();
     let app = spawn_app_with_gateways(&[], vec![live]).await;
     selling(&app).await;
     app
