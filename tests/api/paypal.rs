@@ -197,29 +197,35 @@ async fn an_approval_whose_webhook_was_lost_is_captured_by_the_sweep() {
     assert_eq!(payment["status"], "completed");
 }
 
-#[tokio::test]
-async fn a_pending_paypal_refund_is_settled_by_its_webhook() {
-    let server = paypal().await;
+/// The stand-in verifies every webhook, captures the order into
+/// `captured` and answers `captured` when the order is read.
+pub(crate) async fn verifying_and_capturing(server: &MockServer, captured: Value) {
     Mock::given(method("POST"))
         .and(path("/v1/notifications/verify-webhook-signature"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
-        .mount(&server)
+        .mount(server)
         .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(captured.clone()))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/checkout/orders/{ORDER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(captured))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_pending_paypal_refund_is_settled_by_its_webhook() {
+    let server = paypal().await;
     let captured = json!({
         "id": ORDER, "status": "COMPLETED",
         "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED"}]}}],
         "links": []
     });
-    Mock::given(method("POST"))
-        .and(path(format!("/v2/checkout/orders/{ORDER}/capture")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(captured.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/v2/checkout/orders/{ORDER}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(captured))
-        .mount(&server)
-        .await;
+    verifying_and_capturing(&server, captured).await;
     Mock::given(method("POST"))
         .and(path("/v2/payments/captures/3C679366HH908993F/refund"))
         .and(body_string_contains("\"value\":\"10.00\""))

@@ -11,18 +11,13 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-use crate::paypal::{ORDER, app_on, approved_event, deliver, paypal};
+use crate::paypal::{ORDER, app_on, approved_event, deliver, paypal, verifying_and_capturing};
 
 const REFUND: &str = "1JU08902781691411";
 
 #[tokio::test]
 async fn a_paypal_refund_gives_back_part_of_the_fee_once_and_the_books_follow() {
     let server = paypal().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/notifications/verify-webhook-signature"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
-        .mount(&server)
-        .await;
     let captured = json!({
         "id": ORDER, "status": "COMPLETED",
         "purchase_units": [{"payments": {"captures": [{"id": "3C679366HH908993F", "status": "COMPLETED",
@@ -32,16 +27,7 @@ async fn a_paypal_refund_gives_back_part_of_the_fee_once_and_the_books_follow() 
                 "net_amount": {"currency_code": "USD", "value": "47.75"}}}]}}],
         "links": []
     });
-    for (verb, route, status) in [
-        ("POST", format!("/v2/checkout/orders/{ORDER}/capture"), 201),
-        ("GET", format!("/v2/checkout/orders/{ORDER}"), 200),
-    ] {
-        Mock::given(method(verb))
-            .and(path(route))
-            .respond_with(ResponseTemplate::new(status).set_body_json(captured.clone()))
-            .mount(&server)
-            .await;
-    }
+    verifying_and_capturing(&server, captured).await;
     let refund = json!({"id": REFUND, "status": "COMPLETED", "links": [],
         "seller_payable_breakdown": {
             "gross_amount": {"currency_code": "USD", "value": "10.00"},
