@@ -292,7 +292,8 @@ pub struct GatewayBalance {
 /// Errors: a figure in a currency Skillpay does not know, or figures that
 /// do not add up, MUST be `InvalidRequest` (the read stops rather than
 /// skipping money); the gateway down or unreadable MUST be `Unavailable`;
-/// a payout the gateway does not know MUST be `UnknownPayment`.
+/// a payout the gateway does not know MUST be `UnknownPayment` (a gateway
+/// that itemises no payout answers `NotItemised` for any id, unasked).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait SettlementGateway: Send + Sync {
