@@ -60,6 +60,10 @@ impl PaypalGateway {
     pub fn from_config(config: PaypalConfig) -> Result<Self, SetupError> {
         PaypalClient::new(config).map(Self::new)
     }
+
+    pub(crate) fn client(&self) -> &PaypalClient {
+        &self.client
+    }
 }
 
 /// The API path of an order. An id that cannot be a PayPal order id (and

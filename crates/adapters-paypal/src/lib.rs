@@ -1,7 +1,9 @@
 //! Skillpay's **PayPal** adapter: the domain's `PaymentGateway` over PayPal
-//! Orders v2 and Disputes v1 ([`PaypalGateway`]), its `PayoutGateway` over
-//! Payouts v1 ([`PaypalPayouts`]) and its `WebhookVerifier` over PayPal's
-//! signature verification API ([`PaypalWebhookVerifier`]).
+//! Orders v2 and Disputes v1 ([`PaypalGateway`], which also reads what PayPal
+//! booked and paid out as the domain's `SettlementGateway`, over Transaction
+//! Search), its `PayoutGateway` over Payouts v1 ([`PaypalPayouts`]) and its
+//! `WebhookVerifier` over PayPal's signature verification API
+//! ([`PaypalWebhookVerifier`]).
 //!
 //! All share a [`PaypalClient`]: one OAuth2 token (client credentials,
 //! cached until a minute before it expires, refreshed once when PayPal
@@ -46,6 +48,7 @@ mod gateway;
 mod outcome;
 mod payouts;
 mod refunds;
+mod reporting;
 mod token;
 mod webhook;
 mod wire;

@@ -40,7 +40,7 @@ pub(crate) struct PurchaseUnitRequest {
 }
 
 /// `money` (the `amount_with_breakdown` we send has no breakdown).
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Amount {
     pub currency_code: String,
     pub value: String,
@@ -57,6 +57,21 @@ impl Amount {
     pub fn to_money(&self) -> Option<Money> {
         let currency = domain::money::Currency::from_code(&self.currency_code).ok()?;
         Money::parse_major(&self.value, currency).ok()
+    }
+
+    /// A signed PayPal amount (reporting's `money`, whose pattern allows a
+    /// leading `-` and a bare fraction such as `-.50`) as Skillpay money,
+    /// exactly: a value with more digits than the currency has is refused,
+    /// never rounded.
+    pub fn to_signed_money(&self) -> Result<Money, domain::money::MoneyError> {
+        let currency = domain::money::Currency::from_code(&self.currency_code)?;
+        let (negative, magnitude) = match self.value.strip_prefix('-') {
+            Some(magnitude) => (true, magnitude),
+            None => (false, self.value.as_str()),
+        };
+        let magnitude = if magnitude.starts_with('.') { format!("0{magnitude}") } else { magnitude.to_owned() };
+        let money = Money::parse_major(&magnitude, currency)?;
+        if negative { Ok(Money::from_minor(-money.minor(), currency)) } else { Ok(money) }
     }
 }
 
@@ -258,6 +273,22 @@ mod tests {
         assert_eq!(amount(500, Currency::JPY).value, "500");
         assert_eq!(amount(1234, Currency::KWD).value, "1.234");
         assert_eq!(amount(5, Currency::EUR).value, "0.05");
+    }
+
+    #[test]
+    fn signed_reporting_amounts_are_read_exactly() {
+        let read = |currency: &str, value: &str| {
+            Amount { currency_code: currency.into(), value: value.into() }.to_signed_money()
+        };
+        assert_eq!(read("USD", "465.00"), Ok(Money::from_minor(46_500, Currency::USD)));
+        assert_eq!(read("USD", "-13.79"), Ok(Money::from_minor(-1_379, Currency::USD)));
+        assert_eq!(read("USD", "-.50"), Ok(Money::from_minor(-50, Currency::USD)));
+        assert_eq!(read("JPY", "-500"), Ok(Money::from_minor(-500, Currency::JPY)));
+        assert_eq!(read("KWD", "1.234"), Ok(Money::from_minor(1_234, Currency::KWD)));
+        assert_eq!(read("USD", "0.105"), Err(domain::money::MoneyError::TooPrecise { allowed: 2 }), "never rounded");
+        assert_eq!(read("USD", "--1.00"), Err(domain::money::MoneyError::Malformed));
+        assert_eq!(read("USD", "1e3"), Err(domain::money::MoneyError::Malformed));
+        assert_eq!(read("XOF", "1.00"), Err(domain::money::MoneyError::UnknownCurrency));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Stripe gateway for Skillpay: PaymentIntents and disputes over Stripe's
 //! REST API (form-encoded requests, JSON answers), instructor payouts as
-//! Stripe Connect transfers ([`StripeConnectPayouts`]), and verification of
-//! Stripe's webhook signatures.
+//! Stripe Connect transfers ([`StripeConnectPayouts`]), what Stripe booked
+//! and paid out to the platform's bank (`SettlementGateway`, on
+//! [`StripeGateway`]), and verification of Stripe's webhook signatures.
 //!
 //! Wire amounts: Stripe takes and returns integer minor units with a
 //! lower-case currency code; [`wire::amount`] is the one conversion.
@@ -17,6 +18,7 @@ mod descriptor;
 mod dispute;
 mod gateway;
 mod payouts;
+mod settlement;
 mod signature;
 mod webhook;
 pub mod wire;

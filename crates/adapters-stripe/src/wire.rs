@@ -172,6 +172,127 @@ pub struct Transfer {
     pub amount_reversed: i64,
 }
 
+/// A BalanceTransaction as settlement reads it: one line of Stripe's books.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SettlementTransaction {
+    /// `txn_...`.
+    pub id: String,
+    /// Gross amount in minor units: positive into the balance, negative out.
+    pub amount: i64,
+    /// Stripe's fees for it, in minor units (negative: given back).
+    pub fee: i64,
+    /// `amount - fee`, in minor units.
+    pub net: i64,
+    /// Lower-case currency code.
+    pub currency: String,
+    /// `charge`, `refund`, `adjustment`, `stripe_fee`, `payout`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The object it books: an id, or the object when `data.source` is
+    /// expanded; `null` for lines about no object (some fees).
+    #[serde(default)]
+    pub source: Option<Expandable<SourceObject>>,
+    /// Unix time it was booked.
+    pub created: i64,
+}
+
+/// The object a balance transaction books (charge, refund, dispute,
+/// transfer reversal, payout, ...), the fields that tie it to a payment or
+/// transfer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SourceObject {
+    /// `ch_...`, `re_...`, `dp_...`, `trr_...`, ...
+    pub id: String,
+    /// The PaymentIntent of a charge, refund or dispute.
+    #[serde(default)]
+    pub payment_intent: Option<Expandable<Identified>>,
+    /// The charge of a refund or dispute.
+    #[serde(default)]
+    pub charge: Option<Expandable<Identified>>,
+    /// The transfer of a transfer reversal.
+    #[serde(default)]
+    pub transfer: Option<Expandable<Identified>>,
+}
+
+/// Any Stripe object, by its id.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Identified {
+    /// Its id.
+    pub id: String,
+}
+
+impl Expandable<Identified> {
+    /// The id, expanded or not.
+    pub fn id(&self) -> &str {
+        match self {
+            Expandable::Object(object) => &object.id,
+            Expandable::Id(id) => id,
+        }
+    }
+}
+
+impl Expandable<SourceObject> {
+    /// The id, expanded or not.
+    pub fn id(&self) -> &str {
+        match self {
+            Expandable::Object(object) => &object.id,
+            Expandable::Id(id) => id,
+        }
+    }
+}
+
+/// A Payout to the platform's bank, the fields Skillpay reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BankPayout {
+    /// `po_...`.
+    pub id: String,
+    /// Minor units sent to the bank.
+    pub amount: i64,
+    /// Lower-case currency code.
+    pub currency: String,
+    /// `paid`, `pending`, `in_transit`, `canceled` or `failed`.
+    pub status: String,
+    /// Unix time it is expected at the bank.
+    #[serde(default)]
+    pub arrival_date: Option<i64>,
+    /// Unix time it was created.
+    pub created: i64,
+    /// Why it failed, when it did.
+    #[serde(default)]
+    pub failure_code: Option<String>,
+    /// True when Stripe's schedule made it (only those list their lines).
+    #[serde(default = "automatic_by_default")]
+    pub automatic: bool,
+    /// `completed` once Stripe has tied every line to it; older API
+    /// versions do not send it.
+    #[serde(default)]
+    pub reconciliation_status: Option<String>,
+}
+
+fn automatic_by_default() -> bool {
+    true
+}
+
+/// The Balance: what is available and pending, per currency.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Balance {
+    /// Funds that can be paid out.
+    #[serde(default)]
+    pub available: Vec<BalanceAmount>,
+    /// Funds not yet available.
+    #[serde(default)]
+    pub pending: Vec<BalanceAmount>,
+}
+
+/// One currency's amount of the Balance.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BalanceAmount {
+    /// Minor units (may be negative).
+    pub amount: i64,
+    /// Lower-case currency code.
+    pub currency: String,
+}
+
 /// Stripe's error object.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiErrorBody {

@@ -20,6 +20,9 @@ use crate::ports::{
     GatewayPayoutState, GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession, PaymentGateway,
     PayoutGateway, RefundGateway,
 };
+use crate::ports::{
+    GatewayBalance, GatewayBankPayout, PayoutContents, SettlementGateway, SettlementLine, SettlementPeriod,
+};
 
 /// When a circuit opens and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,8 +171,8 @@ impl Drop for Outstanding<'_> {
 }
 
 /// A gateway behind one circuit breaker shared by all its capabilities:
-/// `Breaking<G>` takes payments, refunds, answers disputes or sends
-/// payouts when `G` does, each call through the same circuit.
+/// `Breaking<G>` takes payments, refunds, answers disputes, sends payouts
+/// or reads its books when `G` does, each call through the same circuit.
 #[derive(Debug)]
 pub struct Breaking<G> {
     inner: G,
@@ -262,6 +265,22 @@ impl<G: PayoutGateway> PayoutGateway for Breaking<G> {
     }
 }
 
+#[async_trait]
+impl<G: SettlementGateway> SettlementGateway for Breaking<G> {
+    async fn payouts(&self, period: SettlementPeriod) -> Result<Vec<GatewayBankPayout>, GatewayError> {
+        self.breaker.call(self.inner.payouts(period)).await
+    }
+    async fn lines(&self, period: SettlementPeriod) -> Result<Vec<SettlementLine>, GatewayError> {
+        self.breaker.call(self.inner.lines(period)).await
+    }
+    async fn payout_lines(&self, payout_id: &str) -> Result<PayoutContents, GatewayError> {
+        self.breaker.call(self.inner.payout_lines(payout_id)).await
+    }
+    async fn balances(&self) -> Result<Vec<GatewayBalance>, GatewayError> {
+        self.breaker.call(self.inner.balances()).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::future::Future;
@@ -325,6 +344,36 @@ mod tests {
         assert!(run(call(down())).is_err());
         assert!(run(call(Ok(()))).is_ok(), "one outage alone does not open it");
         assert_eq!(calls.load(Ordering::SeqCst), 8);
+    }
+
+    #[test]
+    fn a_settlement_reader_behind_the_breaker_passes_every_call_on_and_its_outages_open_the_circuit() {
+        use crate::ports::{MockSettlementGateway, PayoutContents, SettlementPeriod};
+
+        let clock = Arc::new(Manual(AtomicI64::new(1_800_000_000)));
+        let mut inner = MockSettlementGateway::new();
+        inner.expect_lines().times(1).returning(|_| Err(GatewayError::Unavailable("503".into())));
+        inner.expect_payouts().times(1).returning(|_| Ok(Vec::new()));
+        inner.expect_payout_lines().withf(|id| id == "po_1").times(1).returning(|_| Ok(PayoutContents::NotItemised));
+        inner.expect_balances().times(1).returning(|| Ok(Vec::new()));
+        let gateway = Breaking::new(
+            "stripe",
+            inner,
+            BreakerPolicy { failures: 1, cooldown: Duration::seconds(30) },
+            clock.clone(),
+        );
+        let now = clock.now();
+        let period = SettlementPeriod::new(now - Duration::days(1), now).unwrap();
+        use futures::executor::block_on as run;
+
+        assert!(matches!(run(gateway.lines(period)), Err(GatewayError::Unavailable(_))));
+        // Open: the reader is not called (the mock allows no second call).
+        assert!(matches!(run(gateway.payouts(period)), Err(GatewayError::Unavailable(_))));
+
+        clock.0.fetch_add(30, Ordering::SeqCst);
+        assert_eq!(run(gateway.payouts(period)), Ok(Vec::new()));
+        assert_eq!(run(gateway.payout_lines("po_1")), Ok(PayoutContents::NotItemised));
+        assert_eq!(run(gateway.balances()), Ok(Vec::new()));
     }
 
     #[test]

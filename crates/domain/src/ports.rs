@@ -28,6 +28,7 @@ mod gateway_registry;
 mod ops;
 mod payouts;
 mod rate_limits;
+mod settlement;
 mod stats;
 pub use approvals::*;
 pub use events::*;
@@ -36,6 +37,7 @@ pub use gateway_registry::*;
 pub use ops::*;
 pub use payouts::*;
 pub use rate_limits::*;
+pub use settlement::*;
 pub use stats::*;
 
 /// A storage failure that is not a business outcome.
