@@ -40,6 +40,7 @@ pub mod paging;
 pub mod payment;
 pub mod payout;
 pub mod ports;
+pub mod reconciliation;
 pub mod refund;
 pub mod stats;
 pub mod usecases;
