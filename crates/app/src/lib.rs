@@ -197,8 +197,7 @@ pub fn app_state_with_gateways(
             dual_control: dual_control.clone(),
         },
         config.refund_window_days,
-    )
-    .with_gateway_fee_bearer(config.gateway_fee_bearer);
+    );
     let disputes = DisputeService::new(
         DisputePorts {
             disputes: store.clone(),

@@ -105,21 +105,12 @@ fn admin_note(text: String) -> Result<String, RefundError> {
 pub struct RefundService {
     ports: RefundPorts,
     window: Duration,
-    gateway_fee_bearer: crate::ledger::FeeBearer,
 }
 
 impl RefundService {
-    /// A service; payers may ask within `window_days` of completion. The
-    /// platform bears gateway fees (and gets back what a refund returns of
-    /// them) unless [`RefundService::with_gateway_fee_bearer`] says otherwise.
+    /// A service; payers may ask within `window_days` of completion.
     pub fn new(ports: RefundPorts, window_days: i64) -> Self {
-        Self { ports, window: Duration::days(window_days), gateway_fee_bearer: crate::ledger::FeeBearer::Platform }
-    }
-
-    /// The same service, giving back what refunds return of gateway fees
-    /// to `bearer` (the same setting that charges them).
-    pub fn with_gateway_fee_bearer(self, bearer: crate::ledger::FeeBearer) -> Self {
-        Self { gateway_fee_bearer: bearer, ..self }
+        Self { ports, window: Duration::days(window_days) }
     }
 
     /// Asks for a refund of `amount` (`None`: all that is left).

@@ -70,8 +70,10 @@ impl RefundService {
         else {
             return Ok(None);
         };
-        // Back to whoever bore the fee, whatever the setting says now.
-        let bearer = payment.gateway_fee_bearer.unwrap_or(self.gateway_fee_bearer);
+        // Back to whoever bore the fee, as recorded with it, whatever the
+        // setting says now; a fee written without a bearer (by hand) is the
+        // platform's, as the statistics count it.
+        let bearer = payment.gateway_fee_bearer.unwrap_or(crate::ledger::FeeBearer::Platform);
         let journal = gateway_fee_return_journal(
             JournalId::from_uuid(self.ports.ids.new_id()),
             &payment,
