@@ -207,7 +207,7 @@ impl PayoutRepository for PgStore {
                     "payout:{}:{}:{}",
                     payout.instructor_id,
                     payout.amount.currency().code(),
-                    if payout.livemode { "live" } else { "test" }
+                    domain::gateway_config::GatewayMode::of(payout.livemode).as_str()
                 );
                 diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                     .bind::<Text, _>(&lock_key)

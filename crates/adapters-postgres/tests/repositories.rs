@@ -310,7 +310,7 @@ async fn the_range_aggregates_are_summed_per_status_and_per_day_with_the_dispute
     let f = fixture().await;
     let disputed = f.payments.create(student(1), buy(None)).await.unwrap().payment;
     let (disputed, livemode) = (disputed.id, disputed.livemode);
-    let mode = if livemode { GatewayMode::Live } else { GatewayMode::Test };
+    let mode = GatewayMode::of(livemode);
     let store = f.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = store.connection().unwrap();

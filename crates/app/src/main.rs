@@ -233,7 +233,13 @@ async fn main() -> anyhow::Result<()> {
                     let modes: Vec<String> = verification
                         .modes
                         .iter()
-                        .map(|m| format!("{} {} journals", if m.livemode { "live" } else { "test" }, m.journals))
+                        .map(|m| {
+                            format!(
+                                "{} {} journals",
+                                domain::gateway_config::GatewayMode::of(m.livemode).as_str(),
+                                m.journals
+                            )
+                        })
                         .collect();
                     println!("ledger ok: {}; every balance of each mode matches its entries", modes.join(", "));
                 }

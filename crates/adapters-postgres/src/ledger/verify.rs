@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use diesel::dsl::sum;
 use diesel::prelude::*;
+use domain::gateway_config::GatewayMode;
 use domain::ports::StoreError;
 use rust_decimal::Decimal;
 
@@ -34,10 +35,6 @@ pub struct LedgerVerification {
     pub first_discrepancy: Option<String>,
 }
 
-fn mode_name(livemode: bool) -> &'static str {
-    if livemode { "live" } else { "test" }
-}
-
 impl PgStore {
     /// Recomputes every balance of each mode from the entries of that
     /// mode's journals and checks that every journal balances, each
@@ -55,7 +52,9 @@ impl PgStore {
                         .map(|livemode| verify_mode(conn, livemode))
                         .collect::<QueryResult<Vec<_>>>()?;
                     let first_discrepancy = modes.iter().find_map(|m| {
-                        m.first_discrepancy.as_ref().map(|problem| format!("{}: {problem}", mode_name(m.livemode)))
+                        m.first_discrepancy
+                            .as_ref()
+                            .map(|problem| format!("{}: {problem}", GatewayMode::of(m.livemode).as_str()))
                     });
                     Ok(LedgerVerification {
                         journals: modes.iter().map(|m| m.journals).sum(),

@@ -29,11 +29,6 @@ pub fn shown(req: &HttpRequest, state: &AppState) -> GatewayMode {
     req.cookie(COOKIE).and_then(|c| GatewayMode::parse(c.value())).unwrap_or_else(|| state.stats.default_mode())
 }
 
-/// The `livemode` of the rows a list shows in `mode`.
-pub fn livemode(mode: GatewayMode) -> bool {
-    mode == GatewayMode::Live
-}
-
 /// The switch's form body: the mode wanted and the page to go back to.
 #[derive(Debug, Deserialize)]
 pub struct SwitchForm {

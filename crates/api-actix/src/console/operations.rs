@@ -4,6 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::events::{Delivery, DeliveryStatus, EventEndpoint};
+use domain::gateway_config::GatewayMode;
 use domain::ids::{DeliveryId, DisputeId};
 use domain::ports::{DeliveryQuery, DisputeEvidence, DisputeQuery};
 use maud::html;
@@ -14,7 +15,6 @@ use serde_json::json;
 use super::audit::record;
 use super::error::ConsoleError;
 use super::layout::{ListPage, Section, csrf_field, html_page, money, page, pager, see_other, status, time, unknown};
-use super::mode::livemode;
 use super::session::{ConsoleUser, CsrfForm};
 use crate::AppState;
 use crate::error::ApiError;
@@ -30,7 +30,7 @@ pub async fn disputes(
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
     let disputes_query =
-        DisputeQuery { livemode: Some(livemode(user.mode)), page: query.request(domain::paging::MAX_PAGE_LIMIT)? };
+        DisputeQuery { livemode: Some(user.mode.is_live()), page: query.request(domain::paging::MAX_PAGE_LIMIT)? };
     let disputes = state.disputes.list(user.actor, disputes_query).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/disputes" {
@@ -113,11 +113,6 @@ pub struct DeliveryFilters {
     list: ListPage,
 }
 
-/// `live` or `test`: the money whose events an endpoint receives.
-fn mode(livemode: bool) -> &'static str {
-    if livemode { "live" } else { "test" }
-}
-
 /// The registered endpoints, each with its mode, below the deliveries.
 fn endpoints_table(endpoints: &[EventEndpoint]) -> maud::Markup {
     html! {
@@ -131,7 +126,7 @@ fn endpoints_table(endpoints: &[EventEndpoint]) -> maud::Markup {
                             td { (time(e.created_at)) }
                             td { code { (e.id) } }
                             td { code { (e.url) } }
-                            td { (status(mode(e.livemode))) }
+                            td { (status(GatewayMode::of(e.livemode).as_str())) }
                             td {
                                 @if e.event_types.is_empty() { "all" }
                                 @for (i, t) in e.event_types.iter().enumerate() { @if i > 0 { ", " } (t.as_str()) }
@@ -147,7 +142,7 @@ fn endpoints_table(endpoints: &[EventEndpoint]) -> maud::Markup {
 }
 
 fn delivery_row(user: &ConsoleUser, d: &Delivery, endpoints: &[EventEndpoint]) -> maud::Markup {
-    let endpoint_mode = endpoints.iter().find(|e| e.id == d.endpoint_id).map(|e| mode(e.livemode));
+    let endpoint_mode = endpoints.iter().find(|e| e.id == d.endpoint_id).map(|e| GatewayMode::of(e.livemode).as_str());
     html! {
         tr data-delivery=(d.id) {
             td { (time(d.created_at)) }

@@ -16,7 +16,6 @@ use super::csv;
 use super::error::ConsoleError;
 use super::history::{ledger_table, timeline_table};
 use super::layout::{ListPage, Section, html_page, list_url, money, page, pager, status, time};
-use super::mode::livemode;
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -79,7 +78,7 @@ impl Filters {
             method,
             coupon_code: self.coupon.clone(),
             billing_email: self.email.clone(),
-            livemode: Some(livemode(mode)),
+            livemode: Some(mode.is_live()),
             page,
         })
     }
@@ -99,7 +98,7 @@ impl Filters {
 /// What the search box found: one payment of the mode shown, or a
 /// filter to apply.
 async fn search(state: &AppState, user: &ConsoleUser, q: &str) -> Result<Option<Payment>, ConsoleError> {
-    let of_mode = |found: Option<Payment>| found.filter(|p| p.livemode == livemode(user.mode));
+    let of_mode = |found: Option<Payment>| found.filter(|p| p.livemode == user.mode.is_live());
     if let Ok(id) = q.parse::<PaymentId>() {
         return Ok(of_mode(state.payments.get(user.actor, id).await.ok()));
     }
@@ -242,7 +241,7 @@ pub async fn detail(
             dt { "Platform fee" } dd { (money(p.platform_fee)) }
             dt { "Instructor earnings" } dd { (money(p.instructor_earnings)) }
             dt { "Refunded" } dd { (money(p.refunded_amount)) }
-            dt { "Mode" } dd #payment-mode { (if p.livemode { "live" } else { "test" }) }
+            dt { "Mode" } dd #payment-mode { (GatewayMode::of(p.livemode).as_str()) }
             dt { "Method" } dd { (p.method.as_str()) @if let Some(pid) = &p.provider_payment_id { " · " code { (pid) } } }
             dt { "Payer" } dd { a href={ "/admin/payments?user=" (p.user_id.get()) } { (p.user_id.get()) } }
             dt { "Instructor" } dd { a href={ "/admin/payments?instructor=" (p.instructor_id.get()) } { (p.instructor_id.get()) } }

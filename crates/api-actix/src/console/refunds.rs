@@ -18,7 +18,6 @@ use super::error::ConsoleError;
 use super::layout::{
     ListPage, Section, csrf_field, html_page, list_url, money, page, pager, see_other, status, time, unknown,
 };
-use super::mode::livemode;
 use super::session::ConsoleUser;
 use crate::AppState;
 use crate::error::ApiError;
@@ -62,7 +61,7 @@ pub async fn list(
         payer: None,
         payment_id,
         status: status_filter,
-        livemode: Some(livemode(user.mode)),
+        livemode: Some(user.mode.is_live()),
         page: filters.list.request(domain::paging::MAX_PAGE_LIMIT)?,
     };
     let kept = [("status", filters.status.as_str()), ("payment", filters.payment.as_str())];

@@ -87,7 +87,7 @@ pub async fn account(
         .map(|c| c.parse::<i64>().map_err(|_| ApiError::InvalidQuery("malformed cursor".into())))
         .transpose()?;
     let limit = PageRequest::new(None, checked_limit(params.limit)?).limit;
-    let livemode = params.livemode.unwrap_or_else(|| state.payouts.serves_live());
+    let livemode = params.livemode.unwrap_or_else(|| state.stats.default_mode().is_live());
     let balance = state.ledger.balance(account, currency, livemode).await?;
     let entries = state.ledger.entries(account, currency, livemode, before, limit).await?;
     let full_page = entries.len() == usize::try_from(limit).unwrap_or(usize::MAX);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
+use crate::gateway_config::GatewayMode;
 use crate::ids::{EventId, JournalId, PayoutId, UserId};
 use crate::ledger::{
     LedgerError, earnings_release_journal, payout_paid_journal, payout_reserve_journal, payout_return_journal,
@@ -110,7 +111,7 @@ pub enum PayoutError {
     /// only through a test-mode rail, live money only through a live one
     /// (and bank transfers, sent by hand, take test money only while no
     /// live gateway is served).
-    #[error("{method} sends no {} money here", if *livemode { "live" } else { "test" })]
+    #[error("{method} sends no {} money here", GatewayMode::of(*livemode).as_str())]
     MethodNotInMode {
         /// The method asked for.
         method: PayoutMethod,
@@ -178,12 +179,6 @@ impl PayoutService {
     /// The rules in force.
     pub fn policy(&self) -> PayoutPolicy {
         self.policy
-    }
-
-    /// Whether live money is served: the mode a reader sees when it names
-    /// none (live when a live gateway is served, test otherwise).
-    pub fn serves_live(&self) -> bool {
-        self.ports.gateways.serves_live()
     }
 
     /// An instructor asks for `amount` of their available balance of one

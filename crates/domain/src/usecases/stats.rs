@@ -73,7 +73,7 @@ impl StatsService {
     /// The mode a reader sees when it names none: live while a live
     /// gateway is served, test otherwise.
     pub fn default_mode(&self) -> GatewayMode {
-        if self.gateways.serves_live() { GatewayMode::Live } else { GatewayMode::Test }
+        GatewayMode::of(self.gateways.serves_live())
     }
 
     /// Platform statistics of `mode`'s payments (none named: the
