@@ -41,15 +41,16 @@ fn shard_of(journal: &Journal) -> i16 {
 
 /// A journal, its entries and its kept balances in one statement (one
 /// round trip, whatever the number of entries), in the journal's mode
-/// (`$12`: its row and its balances). Entries go in the
+/// (`$12`: its row and its balances; `$13`: a settlement journal, owned
+/// by no payment or payout). Entries go in the
 /// journal's order; each account's net change is added to the journal's
 /// shard row, accounts in sorted order, so two journals never lock shared
 /// balance rows in opposite orders. The journal must balance by commit
 /// (a deferred constraint trigger on the entries checks it).
 const WRITE_JOURNAL: &str = "\
 WITH journal AS (
-    INSERT INTO ledger_journals (id, kind, payment_id, payout_id, currency, posted_at, livemode)
-    VALUES ($1, $2, $3, $4, $5, $6, $12)
+    INSERT INTO ledger_journals (id, kind, payment_id, payout_id, currency, posted_at, livemode, settlement)
+    VALUES ($1, $2, $3, $4, $5, $6, $12, $13)
     RETURNING id
 ), entries AS (
     INSERT INTO ledger_entries (journal_id, account, currency, amount_minor)
@@ -87,6 +88,7 @@ pub(crate) fn write_journal(conn: &mut PgConnection, journal: &Journal) -> Query
         .bind::<Array<Text>, _>(&balance_accounts)
         .bind::<Array<BigInt>, _>(&deltas)
         .bind::<diesel::sql_types::Bool, _>(journal.livemode())
+        .bind::<diesel::sql_types::Bool, _>(journal.subject() == domain::ledger::JournalSubject::Settlement)
         .prepared()
         .load::<Unread>(conn)
         .map(|_| ())

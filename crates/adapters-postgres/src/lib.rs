@@ -31,6 +31,7 @@ mod rate_limits;
 mod recovery;
 mod refunds;
 mod rows;
+mod settlement;
 mod schema;
 mod stats;
 #[cfg(feature = "test-support")]

@@ -237,6 +237,7 @@ diesel::table! {
         posted_at -> Timestamptz,
         payout_id -> Nullable<Uuid>,
         livemode -> Bool,
+        settlement -> Bool,
     }
 }
 
@@ -421,6 +422,86 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    settlement_discrepancies (id) {
+        id -> Uuid,
+        gateway -> Text,
+        livemode -> Bool,
+        run_id -> Uuid,
+        object_kind -> Nullable<Text>,
+        object_id -> Text,
+        result -> Text,
+        currency -> Text,
+        gateway_amount_minor -> Int8,
+        gateway_fee_minor -> Int8,
+        ledger_amount_minor -> Int8,
+        ledger_fee_minor -> Int8,
+        difference_minor -> Int8,
+        status -> Text,
+        reason -> Nullable<Text>,
+        resolved_by -> Nullable<Int8>,
+        resolved_at -> Nullable<Timestamptz>,
+        journal_id -> Nullable<Uuid>,
+        opened_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    settlement_lines (gateway, livemode, line_id) {
+        gateway -> Text,
+        livemode -> Bool,
+        line_id -> Text,
+        run_id -> Uuid,
+        kind -> Text,
+        amount_minor -> Int8,
+        fee_minor -> Int8,
+        net_minor -> Int8,
+        currency -> Text,
+        source -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        bank_payout -> Nullable<Text>,
+        created_at -> Timestamptz,
+        object_kind -> Nullable<Text>,
+        object_id -> Nullable<Text>,
+        result -> Nullable<Text>,
+        journal_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    settlement_payouts (gateway, livemode, payout_id) {
+        gateway -> Text,
+        livemode -> Bool,
+        payout_id -> Text,
+        amount_minor -> Int8,
+        currency -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        arrival_at -> Nullable<Timestamptz>,
+        itemised -> Bool,
+    }
+}
+
+diesel::table! {
+    settlement_runs (id) {
+        id -> Uuid,
+        gateway -> Text,
+        livemode -> Bool,
+        period_since -> Timestamptz,
+        period_until -> Timestamptz,
+        step -> Text,
+        leased_until -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        lines_read -> Int4,
+        matched -> Int4,
+        differing -> Int4,
+        last_error -> Nullable<Text>,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(attention_items -> payments (payment_id));
 diesel::joinable!(coupon_redemptions -> coupons (coupon_id));
 diesel::joinable!(coupon_redemptions -> payments (payment_id));
@@ -434,6 +515,10 @@ diesel::joinable!(ledger_journals -> payouts (payout_id));
 diesel::joinable!(payment_disputes -> payments (payment_id));
 diesel::joinable!(payments -> coupons (coupon_id));
 diesel::joinable!(refunds -> payments (payment_id));
+diesel::joinable!(settlement_discrepancies -> ledger_journals (journal_id));
+diesel::joinable!(settlement_discrepancies -> settlement_runs (run_id));
+diesel::joinable!(settlement_lines -> ledger_journals (journal_id));
+diesel::joinable!(settlement_lines -> settlement_runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     attention_items,
@@ -464,4 +549,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limit_counters,
     refunds,
     second_approvals,
+    settlement_discrepancies,
+    settlement_lines,
+    settlement_payouts,
+    settlement_runs,
 );

@@ -115,6 +115,17 @@ uuid_id!(
     "jnl"
 );
 uuid_id!(
+    /// Identifies a settlement reconciliation run.
+    SettlementRunId,
+    "srun"
+);
+uuid_id!(
+    /// Identifies a difference found between a gateway's books and the
+    /// ledger.
+    DiscrepancyId,
+    "sdis"
+);
+uuid_id!(
     /// Identifies an outbox event.
     EventId,
     "evt"

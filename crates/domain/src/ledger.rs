@@ -38,6 +38,13 @@ pub enum Account {
     /// What the gateways kept as their processing fees, when the platform
     /// bears them (expense: debit balance).
     GatewayFees,
+    /// The platform's bank account, into which the gateways pay out their
+    /// balances (asset: debit balance).
+    PlatformBank,
+    /// Differences with a gateway's books accepted by an admin
+    /// (docs/reconciliation.md): money the gateway moved that nothing else
+    /// in the ledger explains (debit balance: a loss).
+    SettlementAdjustments,
 }
 
 impl Account {
@@ -52,6 +59,8 @@ impl Account {
             Account::PayoutFunds(method) => format!("payout_funds:{}", method.as_str()),
             Account::DisputeHolds => "dispute_holds".to_owned(),
             Account::GatewayFees => "gateway_fees".to_owned(),
+            Account::PlatformBank => "platform_bank".to_owned(),
+            Account::SettlementAdjustments => "settlement_adjustments".to_owned(),
         }
     }
 }
@@ -78,6 +87,12 @@ impl FromStr for Account {
         }
         if s == "gateway_fees" {
             return Ok(Account::GatewayFees);
+        }
+        if s == "platform_bank" {
+            return Ok(Account::PlatformBank);
+        }
+        if s == "settlement_adjustments" {
+            return Ok(Account::SettlementAdjustments);
         }
         if let Some(method) = s.strip_prefix("gateway_clearing:") {
             return method.parse().map(Account::GatewayClearing).map_err(|_| UnknownAccount);
@@ -125,6 +140,12 @@ pub enum JournalKind {
     GatewayFee,
     /// The gateway gave back (part of) its fee with a refund.
     GatewayFeeReturn,
+    /// A gateway paid its balance out to the platform's bank (or such a
+    /// payout came back).
+    BankPayout,
+    /// An admin accepted a gateway's figure that differed from the
+    /// ledger's (settlement reconciliation).
+    SettlementAdjustment,
 }
 
 impl JournalKind {
@@ -141,6 +162,10 @@ pub enum JournalSubject {
     Payment(PaymentId),
     /// A payout.
     Payout(PayoutId),
+    /// The platform's settlement with a gateway: bank payouts and accepted
+    /// differences (docs/reconciliation.md), which belong to no payment
+    /// or payout.
+    Settlement,
 }
 
 /// The money object a journal records a change of: a payment or a payout,
@@ -166,6 +191,23 @@ impl JournalOwner for Payment {
 impl JournalOwner for Payout {
     fn journal_subject(&self) -> JournalSubject {
         JournalSubject::Payout(self.id)
+    }
+    fn livemode(&self) -> bool {
+        self.livemode
+    }
+}
+
+/// The owner of a settlement journal: the platform's books of one mode
+/// with its gateways.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementBooks {
+    /// Live money (`true`) or test money.
+    pub livemode: bool,
+}
+
+impl JournalOwner for SettlementBooks {
+    fn journal_subject(&self) -> JournalSubject {
+        JournalSubject::Settlement
     }
     fn livemode(&self) -> bool {
         self.livemode
@@ -210,14 +252,14 @@ impl Journal {
     pub fn payment_id(&self) -> Option<PaymentId> {
         match self.subject {
             JournalSubject::Payment(id) => Some(id),
-            JournalSubject::Payout(_) => None,
+            JournalSubject::Payout(_) | JournalSubject::Settlement => None,
         }
     }
     /// The payout it belongs to, if any.
     pub fn payout_id(&self) -> Option<PayoutId> {
         match self.subject {
             JournalSubject::Payout(id) => Some(id),
-            JournalSubject::Payment(_) => None,
+            JournalSubject::Payment(_) | JournalSubject::Settlement => None,
         }
     }
     /// Live money (`true`) or test money: its owner's mode. Its entries

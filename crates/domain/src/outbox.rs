@@ -8,6 +8,7 @@ use crate::dispute::Dispute;
 use crate::ids::EventId;
 use crate::payment::Payment;
 use crate::payout::Payout;
+use crate::reconciliation::Discrepancy;
 use crate::refund::Refund;
 
 /// The kinds of event Skillpay announces.
@@ -50,11 +51,15 @@ pub enum EventType {
     /// it can never be redeemed again.
     #[strum(serialize = "coupon.exhausted")]
     CouponExhausted,
+    /// A gateway's books and the ledger were found to differ
+    /// (settlement reconciliation); an admin resolves it.
+    #[strum(serialize = "reconciliation.discrepancy")]
+    ReconciliationDiscrepancy,
 }
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::PaymentCompleted,
         EventType::PaymentFailed,
         EventType::PaymentCancelled,
@@ -67,6 +72,7 @@ impl EventType {
         EventType::PayoutPaid,
         EventType::PayoutFailed,
         EventType::CouponExhausted,
+        EventType::ReconciliationDiscrepancy,
     ];
 
     /// Parses a wire name.
@@ -95,6 +101,8 @@ pub enum EventSubject {
     Payout(Box<Payout>),
     /// A coupon.
     Coupon(Box<Coupon>),
+    /// A difference between a gateway's books and the ledger.
+    Discrepancy(Box<Discrepancy>),
 }
 
 impl EventSubject {
@@ -107,6 +115,7 @@ impl EventSubject {
             EventSubject::Dispute(d) => d.id.to_string(),
             EventSubject::Payout(p) => p.id.to_string(),
             EventSubject::Coupon(c) => c.id.to_string(),
+            EventSubject::Discrepancy(d) => d.id.to_string(),
         }
     }
 }
@@ -132,6 +141,12 @@ impl From<Dispute> for EventSubject {
 impl From<Payout> for EventSubject {
     fn from(p: Payout) -> Self {
         EventSubject::Payout(Box::new(p))
+    }
+}
+
+impl From<Discrepancy> for EventSubject {
+    fn from(d: Discrepancy) -> Self {
+        EventSubject::Discrepancy(Box::new(d))
     }
 }
 

@@ -28,6 +28,7 @@ mod gateway_registry;
 mod ops;
 mod payouts;
 mod rate_limits;
+mod reconciliation;
 mod settlement;
 mod stats;
 pub use approvals::*;
@@ -37,6 +38,7 @@ pub use gateway_registry::*;
 pub use ops::*;
 pub use payouts::*;
 pub use rate_limits::*;
+pub use reconciliation::*;
 pub use settlement::*;
 pub use stats::*;
 

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod coupon;
+mod discrepancy;
 mod dispute;
 mod payment;
 mod payout;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use coupon::CouponView;
+pub use discrepancy::DiscrepancyView;
 pub use dispute::DisputeView;
 pub use payment::PaymentView;
 pub use payout::PayoutView;
@@ -55,6 +57,10 @@ impl Represented for domain::coupon::Coupon {
     type View = CouponView;
 }
 
+impl Represented for domain::reconciliation::Discrepancy {
+    type View = DiscrepancyView;
+}
+
 /// The `data.object` of an event about `subject`.
 pub fn event_object(subject: &EventSubject) -> Result<Value, serde_json::Error> {
     match subject {
@@ -63,5 +69,6 @@ pub fn event_object(subject: &EventSubject) -> Result<Value, serde_json::Error> 
         EventSubject::Dispute(d) => d.to_json(),
         EventSubject::Payout(p) => p.to_json(),
         EventSubject::Coupon(c) => c.to_json(),
+        EventSubject::Discrepancy(d) => d.to_json(),
     }
 }

@@ -7,6 +7,7 @@ use diesel::dsl::sum;
 use diesel::prelude::*;
 use domain::gateway_config::GatewayMode;
 use domain::ports::StoreError;
+use domain::reconciliation::SettledGateway;
 use rust_decimal::Decimal;
 
 use crate::errors::store_error;
@@ -139,7 +140,97 @@ fn first_problem(conn: &mut PgConnection, livemode: bool) -> QueryResult<Option<
     if let Some((currency, total)) = per_currency.into_iter().find(|(_, total)| !total.is_zero()) {
         return Ok(Some(format!("entries in {currency} sum to {total} instead of 0")));
     }
-    paid_out_discrepancy(conn, livemode)
+    if let Some(problem) = paid_out_discrepancy(conn, livemode)? {
+        return Ok(Some(problem));
+    }
+    clearing_discrepancy(conn, livemode)
+}
+
+/// Per gateway reconciled in this mode: over the days reconciled, the
+/// gateway's clearing accounts (with the dispute holds of its payments,
+/// money the ledger knows the gateway took back) must have moved exactly
+/// as the gateway's lines did, less the differences an admin explained
+/// (accepted ones have their journal in the clearing account). With every
+/// payout to the bank booked from its line, what remains in clearing is
+/// what the gateway settled and has not paid out yet.
+const CLEARING_AGAINST_LINES: &str = "WITH span AS (
+    SELECT min(period_since) AS since, max(period_until) AS until FROM settlement_runs
+     WHERE gateway = $1 AND livemode = $2 AND step = 'done'
+), adjustments AS (
+    SELECT journal_id FROM settlement_discrepancies
+     WHERE gateway = $1 AND livemode = $2 AND journal_id IS NOT NULL
+), ledger AS (
+    SELECT j.currency, sum(e.amount_minor) AS moved
+      FROM span, ledger_journals j JOIN ledger_entries e ON e.journal_id = j.id
+      LEFT JOIN payments p ON p.id = j.payment_id
+     WHERE j.livemode = $2
+       AND ((j.kind <> 'settlement_adjustment' AND j.posted_at >= span.since AND j.posted_at < span.until
+             AND (e.account IN ($3, $4)
+                  OR (e.account = 'dispute_holds' AND p.payment_method = $5
+                      AND j.kind IN ('dispute_hold', 'dispute_release', 'dispute_loss'))))
+            OR (j.id IN (SELECT journal_id FROM adjustments) AND e.account = $3))
+     GROUP BY 1
+), lines AS (
+    SELECT l.currency, sum(l.net_minor) AS moved
+      FROM span, settlement_lines l
+     WHERE l.gateway = $1 AND l.livemode = $2 AND l.created_at >= span.since AND l.created_at < span.until
+     GROUP BY 1
+), explained AS (
+    SELECT currency, sum(difference_minor) AS moved FROM settlement_discrepancies
+     WHERE gateway = $1 AND livemode = $2 AND status = 'explained'
+     GROUP BY 1
+)
+SELECT currency, coalesce(ledger.moved, 0)::numeric AS ledger_moved,
+       (coalesce(lines.moved, 0) - coalesce(explained.moved, 0))::numeric AS lines_moved,
+       (SELECT since FROM span) AS since, (SELECT until FROM span) AS until
+  FROM ledger FULL JOIN lines USING (currency) FULL JOIN explained USING (currency)
+ WHERE (SELECT until FROM span) IS NOT NULL
+   AND coalesce(ledger.moved, 0) <> coalesce(lines.moved, 0) - coalesce(explained.moved, 0)
+ ORDER BY currency LIMIT 1";
+
+fn clearing_discrepancy(conn: &mut PgConnection, livemode: bool) -> QueryResult<Option<String>> {
+    #[derive(QueryableByName)]
+    struct Mismatch {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        currency: String,
+        #[diesel(sql_type = diesel::sql_types::Numeric)]
+        ledger_moved: Decimal,
+        #[diesel(sql_type = diesel::sql_types::Numeric)]
+        lines_moved: Decimal,
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        since: chrono::DateTime<chrono::Utc>,
+        #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+        until: chrono::DateTime<chrono::Utc>,
+    }
+    for gateway in SettledGateway::ALL {
+        let [clearing, funds] = gateway.clearing_accounts();
+        let mismatch: Option<Mismatch> = diesel::sql_query(CLEARING_AGAINST_LINES)
+            .bind::<diesel::sql_types::Text, _>(gateway.as_str())
+            .bind::<diesel::sql_types::Bool, _>(livemode)
+            .bind::<diesel::sql_types::Text, _>(clearing.code())
+            .bind::<diesel::sql_types::Text, _>(funds.code())
+            .bind::<diesel::sql_types::Text, _>(gateway.payment_method().as_str())
+            .get_result(conn)
+            .optional()?;
+        if let Some(m) = mismatch {
+            let major = |minor: Decimal| {
+                let minor = i64::try_from(minor).unwrap_or(i64::MAX);
+                domain::money::Currency::from_code(&m.currency)
+                    .map_or_else(|_| minor.to_string(), |c| domain::money::Money::from_minor(minor, c).to_major_string())
+            };
+            return Ok(Some(format!(
+                "{} clearing {}: from {} to {} the ledger moved {}, the gateway's lines {} (difference {})",
+                gateway.as_str(),
+                m.currency,
+                m.since.date_naive(),
+                m.until.date_naive(),
+                major(m.ledger_moved),
+                major(m.lines_moved),
+                major(m.ledger_moved - m.lines_moved),
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// The first instructor and currency of the mode whose kept amount paid

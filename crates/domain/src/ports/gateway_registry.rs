@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::{DisputeGateway, PaymentGateway, PayoutGateway, PayoutGateways, RefundGateway, WebhookVerifier};
+use super::{
+    DisputeGateway, PaymentGateway, PayoutGateway, PayoutGateways, RefundGateway, SettlementGateway, WebhookVerifier,
+};
 use crate::actor::Actor;
 use crate::gateway_config::GatewayMode;
 use crate::payment::PaymentMethod;
@@ -34,6 +36,8 @@ pub enum Capability {
     Payouts,
     /// Verifies its webhooks.
     Webhooks,
+    /// Reports what it booked and paid out (settlement reconciliation).
+    Settlement,
 }
 
 /// A payout rail a gateway offers.
@@ -56,6 +60,7 @@ pub struct GatewayDescriptor {
     disputes: Option<Arc<dyn DisputeGateway>>,
     payouts: Vec<PayoutRail>,
     webhooks: Option<Arc<dyn WebhookVerifier>>,
+    settlement: Option<Arc<dyn SettlementGateway>>,
 }
 
 impl GatewayDescriptor {
@@ -69,6 +74,7 @@ impl GatewayDescriptor {
             disputes: None,
             payouts: Vec::new(),
             webhooks: None,
+            settlement: None,
         }
     }
 
@@ -108,6 +114,13 @@ impl GatewayDescriptor {
         self
     }
 
+    /// It reports its books (balance lines, payouts to the platform's
+    /// bank) too.
+    pub fn settlement(mut self, settlement: Arc<dyn SettlementGateway>) -> Self {
+        self.settlement = Some(settlement);
+        self
+    }
+
     /// The payment method it serves.
     pub fn method(&self) -> PaymentMethod {
         self.method
@@ -125,6 +138,7 @@ impl GatewayDescriptor {
         capabilities.extend(self.disputes.as_ref().map(|_| Capability::Disputes));
         capabilities.extend((!self.payouts.is_empty()).then_some(Capability::Payouts));
         capabilities.extend(self.webhooks.as_ref().map(|_| Capability::Webhooks));
+        capabilities.extend(self.settlement.as_ref().map(|_| Capability::Settlement));
         capabilities
     }
 }
@@ -255,6 +269,11 @@ impl Gateways {
     /// The webhook verifier of `method`'s gateway, if it has webhooks.
     pub fn webhook_verifier(&self, method: PaymentMethod) -> Option<Arc<dyn WebhookVerifier>> {
         self.current().0.get(&method).and_then(|g| g.webhooks.clone())
+    }
+
+    /// The books of `method`'s gateway and their mode, if it reports them.
+    pub fn settlement(&self, method: PaymentMethod) -> Option<(GatewayMode, Arc<dyn SettlementGateway>)> {
+        self.current().0.get(&method).and_then(|g| g.settlement.clone().map(|books| (g.mode, books)))
     }
 
     /// The webhook verifiers, one per gateway that has webhooks.

@@ -195,6 +195,39 @@ pub enum SettlementKind {
     Other(String),
 }
 
+impl SettlementKind {
+    const NAMED: [(SettlementKind, &'static str); 11] = [
+        (SettlementKind::Charge, "charge"),
+        (SettlementKind::Refund, "refund"),
+        (SettlementKind::RefundFailure, "refund_failure"),
+        (SettlementKind::Dispute, "dispute"),
+        (SettlementKind::Adjustment, "adjustment"),
+        (SettlementKind::Fee, "fee"),
+        (SettlementKind::Transfer, "transfer"),
+        (SettlementKind::TransferReversal, "transfer_reversal"),
+        (SettlementKind::Hold, "hold"),
+        (SettlementKind::BankPayout, "bank_payout"),
+        (SettlementKind::BankPayoutReversal, "bank_payout_reversal"),
+    ];
+
+    /// Stable name: `charge`, `refund`, ... and `other:<the gateway's
+    /// name>` for [`SettlementKind::Other`].
+    pub fn name(&self) -> String {
+        match self {
+            SettlementKind::Other(name) => format!("other:{name}"),
+            known => Self::NAMED.iter().find(|(k, _)| k == known).map_or_else(String::new, |(_, n)| (*n).to_owned()),
+        }
+    }
+
+    /// The kind named `name` (as [`SettlementKind::name`] gives it).
+    pub fn from_name(name: &str) -> Option<SettlementKind> {
+        if let Some(other) = name.strip_prefix("other:") {
+            return Some(SettlementKind::Other(other.to_owned()));
+        }
+        Self::NAMED.iter().find(|(_, n)| *n == name).map(|(k, _)| k.clone())
+    }
+}
+
 /// One line of a gateway's books.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettlementLine {
@@ -243,6 +276,32 @@ pub enum BankPayoutStatus {
     Canceled,
     /// A status newer than this code, by the gateway's own name.
     Other(String),
+}
+
+impl BankPayoutStatus {
+    /// Stable name (`paid`, `failed`, ...; a newer status by its own name).
+    pub fn name(&self) -> &str {
+        match self {
+            BankPayoutStatus::Pending => "pending",
+            BankPayoutStatus::InTransit => "in_transit",
+            BankPayoutStatus::Paid => "paid",
+            BankPayoutStatus::Failed { .. } => "failed",
+            BankPayoutStatus::Canceled => "canceled",
+            BankPayoutStatus::Other(name) => name,
+        }
+    }
+
+    /// The status named `name` (a failure's code is not kept).
+    pub fn from_name(name: &str) -> BankPayoutStatus {
+        match name {
+            "pending" => BankPayoutStatus::Pending,
+            "in_transit" => BankPayoutStatus::InTransit,
+            "paid" => BankPayoutStatus::Paid,
+            "failed" => BankPayoutStatus::Failed { code: None },
+            "canceled" => BankPayoutStatus::Canceled,
+            other => BankPayoutStatus::Other(other.to_owned()),
+        }
+    }
 }
 
 /// A payout of the gateway balance to the platform's bank.
@@ -338,6 +397,17 @@ mod tests {
             Err(LineAmountsError::CurrencyMismatch)
         );
         assert_eq!(LineAmounts::from_gross(usd(i64::MIN), usd(1)), Err(LineAmountsError::Overflow));
+    }
+
+    #[test]
+    fn kinds_keep_their_names_and_an_unknown_one_keeps_the_gateway_s() {
+        for (kind, _) in SettlementKind::NAMED {
+            assert_eq!(SettlementKind::from_name(&kind.name()), Some(kind));
+        }
+        let topup = SettlementKind::Other("topup".to_owned());
+        assert_eq!(topup.name(), "other:topup");
+        assert_eq!(SettlementKind::from_name("other:topup"), Some(topup));
+        assert_eq!(SettlementKind::from_name("topup"), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod payouts;
 pub mod rate_limits;
 pub mod reconciliation;
 pub mod refunds;
+pub mod settlement;
 pub mod stats;
 pub mod webhooks;
 

@@ -1,5 +1,5 @@
 //! Matching what a gateway booked with what the ledger booked, object by
-//! object (docs/reconciliation.md, "Matching").
+//! object (docs/reconciliation.md, "How a line is matched").
 //!
 //! Each gateway line books one gateway object (a charge, a refund, a
 //! dispute, a transfer). Skillpay knows the same objects by the ids it
@@ -18,7 +18,10 @@ use crate::ports::{SettlementKind, SettlementLine};
 
 /// What kind of Skillpay object a line is about: the ledger's journals
 /// are found through it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::IntoStaticStr, strum::EnumString, strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum BookedKind {
     /// A payment's sale (and its gateway fee).
     Sale,
@@ -71,6 +74,49 @@ pub enum LineResult {
     UnexpectedType,
 }
 
+impl BookedKind {
+    /// Stable name.
+    pub fn as_str(&self) -> &'static str {
+        self.into()
+    }
+}
+
+impl LineResult {
+    /// Stable name (`matched`, `amount_differs`, ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LineResult::Matched => "matched",
+            LineResult::AmountDiffers { .. } => "amount_differs",
+            LineResult::FeeDiffers { .. } => "fee_differs",
+            LineResult::MissingInLedger => "missing_in_ledger",
+            LineResult::MissingAtGateway => "missing_at_gateway",
+            LineResult::UnexpectedType => "unexpected_type",
+        }
+    }
+}
+
+/// An amount and the fee kept of it, as one side booked them (zero when
+/// that side booked nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Figures {
+    /// What moved through the gateway's balance.
+    pub amount: Money,
+    /// What the gateway kept of it.
+    pub fee: Money,
+}
+
+impl Figures {
+    /// Nothing, in `currency`.
+    pub fn zero(currency: crate::money::Currency) -> Self {
+        Figures { amount: Money::zero(currency), fee: Money::zero(currency) }
+    }
+
+    /// What it left in the gateway's balance: `amount - fee`.
+    pub fn net(&self) -> Result<Money, crate::money::MoneyError> {
+        self.amount.checked_sub(self.fee)
+    }
+}
+
 /// One result, with what it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
@@ -80,6 +126,10 @@ pub struct Matched {
     pub lines: Vec<String>,
     /// How it compares.
     pub result: LineResult,
+    /// What the gateway's lines sum to (in their first line's currency).
+    pub gateway: Figures,
+    /// What the ledger booked (zero when nothing).
+    pub ledger: Figures,
 }
 
 /// What a line is about.
@@ -90,8 +140,8 @@ pub enum LineKey {
     /// Nothing Skillpay makes explains it (a fee line, an adjustment, an
     /// unknown type, or a line naming no object).
     Unexplained,
-    /// Money between the gateway and the platform's bank, or a hold: not
-    /// about an object (payouts are reconciled on their own).
+    /// Money between the gateway and the platform's bank: not about an
+    /// object (each such line has its own bank payout journal).
     NotAnObject,
 }
 
@@ -104,8 +154,12 @@ pub fn key_of(line: &SettlementLine) -> LineKey {
         SettlementKind::Dispute => of(BookedKind::Dispute, line.source.as_ref()),
         SettlementKind::Transfer => of(BookedKind::Transfer, line.source.as_ref()),
         SettlementKind::TransferReversal => of(BookedKind::Transfer, line.reference.as_ref()),
-        SettlementKind::BankPayout | SettlementKind::BankPayoutReversal | SettlementKind::Hold => LineKey::NotAnObject,
-        SettlementKind::Fee | SettlementKind::Adjustment | SettlementKind::Other(_) => LineKey::Unexplained,
+        SettlementKind::BankPayout | SettlementKind::BankPayoutReversal => LineKey::NotAnObject,
+        // A hold moves the balance with no journal behind it: a person
+        // says what it is (and usually that its release will follow).
+        SettlementKind::Fee | SettlementKind::Adjustment | SettlementKind::Hold | SettlementKind::Other(_) => {
+            LineKey::Unexplained
+        }
     }
 }
 
@@ -129,35 +183,58 @@ pub fn match_lines(lines: &[SettlementLine], booked: &[Booked]) -> Vec<Matched> 
     let mut results = Vec::new();
     for (key, covered) in grouped {
         let ids = covered.iter().map(|l| l.id.clone()).collect();
-        let result = match ledger.remove(&key) {
-            None => LineResult::MissingInLedger,
-            Some(booked) => compare(&covered, booked),
+        let gateway = sum_lines(&covered);
+        let (result, ledger_figures) = match ledger.remove(&key) {
+            None => (LineResult::MissingInLedger, Figures::zero(gateway.amount.currency())),
+            Some(booked) => (compare(&covered, gateway, booked), Figures { amount: booked.amount, fee: booked.fee }),
         };
-        results.push(Matched { key: Some(key), lines: ids, result });
+        results.push(Matched { key: Some(key), lines: ids, result, gateway, ledger: ledger_figures });
     }
-    for (key, _) in ledger {
-        results.push(Matched { key: Some(key), lines: Vec::new(), result: LineResult::MissingAtGateway });
+    for (key, booked) in ledger {
+        results.push(Matched {
+            key: Some(key),
+            lines: Vec::new(),
+            result: LineResult::MissingAtGateway,
+            gateway: Figures::zero(booked.amount.currency()),
+            ledger: Figures { amount: booked.amount, fee: booked.fee },
+        });
     }
     for line in unexplained {
-        results.push(Matched { key: None, lines: vec![line.id.clone()], result: LineResult::UnexpectedType });
+        let gateway = Figures { amount: line.amounts.amount(), fee: line.amounts.fee() };
+        results.push(Matched {
+            key: None,
+            lines: vec![line.id.clone()],
+            result: LineResult::UnexpectedType,
+            gateway,
+            ledger: Figures::zero(line.amounts.currency()),
+        });
     }
     results
 }
 
-fn compare(lines: &[&SettlementLine], booked: &Booked) -> LineResult {
-    let sum = |pick: fn(&SettlementLine) -> Money| {
-        lines.iter().try_fold(Money::zero(booked.amount.currency()), |total, line| total.checked_add(pick(line)))
+/// The lines' amounts and fees summed, in the first line's currency; a
+/// line in another currency (or a sum beyond range) leaves the first
+/// line's figures, which `compare` then finds differing.
+fn sum_lines(lines: &[&SettlementLine]) -> Figures {
+    let Some(first) = lines.first() else {
+        return Figures::zero(crate::money::Currency::USD);
     };
-    let (Ok(amount), Ok(fee)) = (sum(|l| l.amounts.amount()), sum(|l| l.amounts.fee())) else {
-        // Another currency than the ledger's, or beyond any sum: the
-        // amounts cannot agree.
-        let gateway = lines.first().map_or(booked.amount, |l| l.amounts.amount());
-        return LineResult::AmountDiffers { gateway, ledger: booked.amount };
-    };
-    if amount != booked.amount {
-        LineResult::AmountDiffers { gateway: amount, ledger: booked.amount }
-    } else if fee != booked.fee {
-        LineResult::FeeDiffers { gateway: fee, ledger: booked.fee }
+    let currency = first.amounts.currency();
+    let summed = lines.iter().try_fold(Figures::zero(currency), |total, line| {
+        Ok::<_, crate::money::MoneyError>(Figures {
+            amount: total.amount.checked_add(line.amounts.amount())?,
+            fee: total.fee.checked_add(line.amounts.fee())?,
+        })
+    });
+    summed.unwrap_or(Figures { amount: first.amounts.amount(), fee: first.amounts.fee() })
+}
+
+fn compare(lines: &[&SettlementLine], gateway: Figures, booked: &Booked) -> LineResult {
+    let one_currency = lines.iter().all(|l| l.amounts.currency() == booked.amount.currency());
+    if !one_currency || gateway.amount != booked.amount {
+        LineResult::AmountDiffers { gateway: gateway.amount, ledger: booked.amount }
+    } else if gateway.fee != booked.fee {
+        LineResult::FeeDiffers { gateway: gateway.fee, ledger: booked.fee }
     } else {
         LineResult::Matched
     }
