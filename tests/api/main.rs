@@ -33,6 +33,7 @@ mod refund_fee_returns;
 mod refunds;
 mod registered_gateway;
 mod route_matrix;
+mod settlement;
 mod shutdown;
 mod stats;
 mod stripe;

@@ -10,7 +10,7 @@ use crate::config::LIVE_API_BASE;
 use crate::{PaypalClient, PaypalGateway, PaypalPayouts, PaypalWebhookVerifier};
 
 /// PayPal as the application registers it: checkout payments, refunds,
-/// disputes, payouts and webhooks over one shared client (one OAuth
+/// disputes, payouts, webhooks and its books (Transaction Search) over one shared client (one OAuth
 /// token), in the mode of its API base, each side behind a circuit
 /// breaker (payouts behind their own).
 pub fn descriptor(client: &PaypalClient, policy: BreakerPolicy, clock: Arc<dyn Clock>) -> GatewayDescriptor {
@@ -18,9 +18,10 @@ pub fn descriptor(client: &PaypalClient, policy: BreakerPolicy, clock: Arc<dyn C
     let payouts = Arc::new(Breaking::new("PayPal Payouts", PaypalPayouts::new(client.clone()), policy, clock));
     GatewayDescriptor::new(mode_of(client), gateway.clone())
         .refunds(gateway.clone())
-        .disputes(gateway)
+        .disputes(gateway.clone())
         .payouts(payouts)
         .webhooks(Arc::new(PaypalWebhookVerifier::new(client.clone())))
+        .settlement(gateway)
 }
 
 /// Live only against PayPal's live API; its sandbox and any stand-in are

@@ -31,8 +31,8 @@ mod rate_limits;
 mod recovery;
 mod refunds;
 mod rows;
-mod settlement;
 mod schema;
+mod settlement;
 mod stats;
 #[cfg(feature = "test-support")]
 pub mod testing;

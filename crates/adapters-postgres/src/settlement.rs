@@ -158,9 +158,11 @@ fn finish(conn: &mut PgConnection, run: SettlementRunId, findings: &Findings) ->
             .execute(conn)?;
     }
     let cleared: Vec<uuid::Uuid> = findings.cleared.iter().map(DiscrepancyId::uuid).collect();
-    diesel::update(discrepancies::table.filter(discrepancies::id.eq_any(cleared)).filter(discrepancies::status.eq("open")))
-        .set((discrepancies::status.eq("cleared"), discrepancies::updated_at.eq(findings.at)))
-        .execute(conn)?;
+    diesel::update(
+        discrepancies::table.filter(discrepancies::id.eq_any(cleared)).filter(discrepancies::status.eq("open")),
+    )
+    .set((discrepancies::status.eq("cleared"), discrepancies::updated_at.eq(findings.at)))
+    .execute(conn)?;
     diesel::update(runs::table.find(run.uuid()))
         .set((
             runs::step.eq(RunStep::Done.as_str()),
@@ -515,16 +517,17 @@ impl ReconciliationStore for PgStore {
                 if let Some(journal) = &journal {
                     write_journal(conn, journal)?;
                 }
-                let changed = diesel::update(discrepancies::table.find(row.id).filter(discrepancies::status.eq("open")))
-                    .set((
-                        discrepancies::status.eq(&row.status),
-                        discrepancies::reason.eq(&row.reason),
-                        discrepancies::resolved_by.eq(row.resolved_by),
-                        discrepancies::resolved_at.eq(row.resolved_at),
-                        discrepancies::journal_id.eq(row.journal_id),
-                        discrepancies::updated_at.eq(row.updated_at),
-                    ))
-                    .execute(conn)?;
+                let changed =
+                    diesel::update(discrepancies::table.find(row.id).filter(discrepancies::status.eq("open")))
+                        .set((
+                            discrepancies::status.eq(&row.status),
+                            discrepancies::reason.eq(&row.reason),
+                            discrepancies::resolved_by.eq(row.resolved_by),
+                            discrepancies::resolved_at.eq(row.resolved_at),
+                            discrepancies::journal_id.eq(row.journal_id),
+                            discrepancies::updated_at.eq(row.updated_at),
+                        ))
+                        .execute(conn)?;
                 if changed == 0 { Err(TxError::Refused(())) } else { Ok(()) }
             });
             match result {

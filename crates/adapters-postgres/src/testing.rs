@@ -176,7 +176,7 @@ impl Drop for TestDb {
 }
 
 /// Tables tests may count.
-const COUNTABLE_TABLES: [&str; 9] = [
+const COUNTABLE_TABLES: [&str; 12] = [
     "audit_log",
     "payments",
     "coupons",
@@ -186,6 +186,9 @@ const COUNTABLE_TABLES: [&str; 9] = [
     "outbox_events",
     "idempotency_keys",
     "catalog_items",
+    "settlement_runs",
+    "settlement_lines",
+    "settlement_discrepancies",
 ];
 
 impl crate::PgStore {

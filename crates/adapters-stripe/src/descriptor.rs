@@ -9,7 +9,7 @@ use domain::ports::{Clock, GatewayDescriptor, GatewayError};
 use crate::{StripeConfig, StripeConnectPayouts, StripeGateway, StripeWebhookVerifier};
 
 /// Stripe as the application registers it: payments, refunds, disputes,
-/// Connect payouts and webhooks, in the mode of its secret key, each side
+/// Connect payouts, webhooks and its books (balance transactions, payouts), in the mode of its secret key, each side
 /// behind a circuit breaker (payouts behind their own).
 pub fn descriptor(
     config: StripeConfig,
@@ -23,9 +23,10 @@ pub fn descriptor(
     let gateway = Arc::new(Breaking::new("stripe", StripeGateway::new(config)?, policy, clock));
     Ok(GatewayDescriptor::new(mode, gateway.clone())
         .refunds(gateway.clone())
-        .disputes(gateway)
+        .disputes(gateway.clone())
         .payouts(payouts)
-        .webhooks(verifier))
+        .webhooks(verifier)
+        .settlement(gateway))
 }
 
 /// The mode a secret key works in: live keys (`sk_live_…`, restricted

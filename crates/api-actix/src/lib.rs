@@ -92,6 +92,8 @@ pub struct AppState {
     pub payouts: PayoutService,
     /// Statistics and instructor earnings.
     pub stats: StatsService,
+    /// Settlement reconciliation with the gateways' books.
+    pub settlement: domain::usecases::settlement::SettlementService,
     /// Event endpoints and deliveries.
     pub events: EventService,
     /// Request rate limits.

@@ -32,6 +32,7 @@ use domain::usecases::payments::{PaymentPolicy, PaymentPorts, PaymentService};
 use domain::usecases::payouts::{PayoutPolicy, PayoutPorts, PayoutService};
 use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::refunds::{RefundPorts, RefundService};
+use domain::usecases::settlement::RunOutcome;
 use domain::usecases::stats::StatsService;
 use domain::usecases::webhooks::WebhookService;
 
@@ -254,7 +255,13 @@ pub fn app_state_with_gateways(
             payouts.clone(),
         ),
         payouts,
-        stats: StatsService::new(store.clone(), store.clone(), served_gateways),
+        stats: StatsService::new(store.clone(), store.clone(), served_gateways.clone()),
+        settlement: domain::usecases::settlement::SettlementService::new(
+            store.clone(),
+            served_gateways,
+            clock.clone(),
+            ids.clone(),
+        ),
         disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
@@ -286,8 +293,8 @@ const RELEASE_BATCH: u32 = 500;
 
 /// Every `interval_secs` until the process stops: sweeps open payments,
 /// asks gateways about refunds and payouts they had not settled, releases
-/// sale earnings past their hold period and forgets expired idempotency
-/// keys. Safe with any number of instances: payment claims skip rows
+/// sale earnings past their hold period, reconciles the gateways' books
+/// for the days due and forgets expired idempotency keys. Safe with any number of instances: payment claims skip rows
 /// another holds, every other change is guarded.
 pub async fn run_sweeper(
     state: AppState,
@@ -342,6 +349,7 @@ pub async fn run_sweeper(
             Ok(released) => tracing::info!(released, "released sale earnings past their hold period"),
             Err(error) => tracing::warn!(%error, "earnings release failed; retrying next tick"),
         }
+        reconcile_settlement(&state).await;
         match state.stats.fold_past_shards(chrono::Utc::now().date_naive()).await {
             Ok(0) => {}
             Ok(folded) => tracing::debug!(folded, "folded past statistics shards"),
@@ -359,6 +367,46 @@ pub async fn run_sweeper(
             Err(error) => tracing::warn!(%error, "idempotency key reaping failed; retrying next tick"),
         }
     }
+}
+
+/// The days of the gateways' books due for reconciliation (nothing once
+/// yesterday is done, so a tick costs one query per gateway).
+async fn reconcile_settlement(state: &AppState) {
+    match state.settlement.reconcile_due().await {
+        Ok(report) => {
+            for outcome in report.outcomes.iter().filter(|o| matches!(o, RunOutcome::Finished(_))) {
+                tracing::info!("{}", settlement_line(outcome));
+            }
+            for (gateway, day, error) in report.failed {
+                tracing::warn!(
+                    gateway = gateway.as_str(),
+                    day = %day.since().date_naive(),
+                    %error,
+                    "settlement reconciliation failed; it resumes next tick"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "settlement reconciliation failed; retrying next tick"),
+    }
+}
+
+/// One line about a reconciliation run, for the command line and logs.
+pub fn settlement_line(outcome: &RunOutcome) -> String {
+    let run = outcome.run();
+    let what = match outcome {
+        RunOutcome::Finished(_) => "reconciled",
+        RunOutcome::AlreadyDone(_) => "already reconciled",
+        RunOutcome::Busy(_) => "being reconciled by another instance",
+    };
+    format!(
+        "settlement {} {} {}: {what}; {} lines read, {} matched, {} differing",
+        run.gateway.as_str(),
+        domain::gateway_config::GatewayMode::of(run.livemode).as_str(),
+        run.period.since().date_naive(),
+        run.lines_read,
+        run.matched,
+        run.differing
+    )
 }
 
 /// Events delivered per round of the delivery worker.

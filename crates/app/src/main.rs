@@ -8,6 +8,7 @@ use app::config::{DatabaseSetting, LogSettings, Settings};
 use app::{Config, app_state, connect, demo, migrate};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use domain::ids::UserId;
+use domain::reconciliation::SettledGateway;
 use domain::usecases::{Actor, Role, TestMode};
 
 /// Default lifetime of a development token, in seconds (one day).
@@ -88,9 +89,12 @@ enum Command {
     },
     /// Run the background sweep once: re-check open payments with their
     /// gateways (expiring the ones unpaid past the expiry time), refunds and
-    /// payouts not yet settled, and release earnings past their hold period
-    /// (the server does this every minute).
+    /// payouts not yet settled, release earnings past their hold period and
+    /// reconcile the gateways' books for the days due (the server does this
+    /// every minute). `reconcile settlement` reconciles chosen days.
     Reconcile {
+        #[command(subcommand)]
+        what: Option<ReconcileCommand>,
         #[command(flatten)]
         settings: Box<Settings>,
     },
@@ -99,6 +103,32 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ReconcileCommand {
+    /// Compare a gateway's books with the ledger, each UTC day from
+    /// `--since` up to yesterday (or `--until`, excluded); a day reconciled
+    /// before is left as it is, one interrupted resumes.
+    Settlement {
+        /// Whose books.
+        #[arg(long, value_enum)]
+        gateway: SettledGatewayArg,
+        /// First day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: chrono::NaiveDate,
+        /// The day after the last (YYYY-MM-DD, UTC; default today).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SettledGatewayArg {
+    Stripe,
+    Paypal,
 }
 
 #[derive(Subcommand)]
@@ -249,7 +279,24 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Reconcile { settings } => {
+        Command::Reconcile { what: Some(ReconcileCommand::Settlement { gateway, since, until, settings }), .. } => {
+            let config = Config::try_from(*settings)?;
+            let state = app_state(&config, connect(&config)?)?;
+            let gateway = match gateway {
+                SettledGatewayArg::Stripe => SettledGateway::Stripe,
+                SettledGatewayArg::Paypal => SettledGateway::Paypal,
+            };
+            let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+            let until = until.map_or_else(chrono::Utc::now, midnight);
+            let outcomes = state.settlement.reconcile_days(gateway, midnight(since), until).await?;
+            for outcome in &outcomes {
+                println!("{}", app::settlement_line(outcome));
+            }
+            if outcomes.is_empty() {
+                println!("no whole day between {since} and {}", until.date_naive());
+            }
+        }
+        Command::Reconcile { what: None, settings } => {
             let config = Config::try_from(*settings)?;
             let state = app_state(&config, connect(&config)?)?;
             let report = state.payments.sweep_open_payments(app::sweep_policy(&config)).await?;
@@ -283,6 +330,13 @@ async fn main() -> anyhow::Result<()> {
             }
             let released = state.payouts.release_due_earnings(10_000).await?;
             println!("earnings released from hold: {released} sales");
+            let settled = state.settlement.reconcile_due().await?;
+            for outcome in &settled.outcomes {
+                println!("{}", app::settlement_line(outcome));
+            }
+            for (gateway, day, error) in settled.failed {
+                eprintln!("  settlement {} {}: {error}", gateway.as_str(), day.since().date_naive());
+            }
         }
         Command::DemoData { settings } => {
             let config = Config::try_from(*settings)?;

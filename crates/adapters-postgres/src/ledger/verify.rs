@@ -215,8 +215,10 @@ fn clearing_discrepancy(conn: &mut PgConnection, livemode: bool) -> QueryResult<
         if let Some(m) = mismatch {
             let major = |minor: Decimal| {
                 let minor = i64::try_from(minor).unwrap_or(i64::MAX);
-                domain::money::Currency::from_code(&m.currency)
-                    .map_or_else(|_| minor.to_string(), |c| domain::money::Money::from_minor(minor, c).to_major_string())
+                domain::money::Currency::from_code(&m.currency).map_or_else(
+                    |_| minor.to_string(),
+                    |c| domain::money::Money::from_minor(minor, c).to_major_string(),
+                )
             };
             return Ok(Some(format!(
                 "{} clearing {}: from {} to {} the ledger moved {}, the gateway's lines {} (difference {})",

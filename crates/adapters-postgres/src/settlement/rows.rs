@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::{DiscrepancyId, JournalId, SettlementRunId, UserId};
 use domain::money::Money;
-use domain::ports::{LineAmounts, ObjectKey, ReconciledLine, SettlementKind, SettlementLine, SettlementPeriod, StoreError};
+use domain::ports::{
+    LineAmounts, ObjectKey, ReconciledLine, SettlementKind, SettlementLine, SettlementPeriod, StoreError,
+};
 use domain::reconciliation::{
     BookedKind, Discrepancy, DiscrepancyStatus, Figures, LineResult, RunStep, SettledGateway, SettlementRun,
 };

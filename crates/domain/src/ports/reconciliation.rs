@@ -12,7 +12,9 @@ use crate::actor::Actor;
 use crate::ids::{DiscrepancyId, SettlementRunId};
 use crate::ledger::Journal;
 use crate::outbox::OutboxEvent;
-use crate::reconciliation::{Booked, BookedKind, Discrepancy, DiscrepancyStatus, RunStep, SettledGateway, SettlementRun};
+use crate::reconciliation::{
+    Booked, BookedKind, Discrepancy, DiscrepancyStatus, RunStep, SettledGateway, SettlementRun,
+};
 
 /// An object a gateway line books, by kind and the gateway's id.
 pub type ObjectKey = (BookedKind, String);
@@ -221,8 +223,11 @@ pub trait ReconciliationStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<SettlementRun>, StoreError>;
     /// The end of the latest finished run of a gateway and mode.
-    async fn reconciled_until(&self, gateway: SettledGateway, livemode: bool)
-    -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn reconciled_until(
+        &self,
+        gateway: SettledGateway,
+        livemode: bool,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Runs that stopped before finishing and are not held now.
     async fn stalled_runs(&self, now: DateTime<Utc>) -> Result<Vec<SettlementRun>, StoreError>;
     /// Stored lines.
@@ -240,10 +245,5 @@ pub trait ReconciliationStore: Send + Sync {
     async fn list_discrepancies(&self, query: DiscrepancyQuery) -> Result<Vec<Discrepancy>, StoreError>;
     /// Stores an admin's resolution (with its adjusting journal), if the
     /// discrepancy is still open; `false` when it is not.
-    async fn resolve(
-        &self,
-        resolved: Discrepancy,
-        journal: Option<Journal>,
-        by: Actor,
-    ) -> Result<bool, StoreError>;
+    async fn resolve(&self, resolved: Discrepancy, journal: Option<Journal>, by: Actor) -> Result<bool, StoreError>;
 }

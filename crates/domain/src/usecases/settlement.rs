@@ -376,9 +376,8 @@ impl SettlementService {
             return Err(ResolveError::NotOpen(found.status));
         }
         let at = self.clock.now();
-        let journal = accept
-            .then(|| adjustment_journal(JournalId::from_uuid(self.ids.new_id()), &found, at))
-            .transpose()?;
+        let journal =
+            accept.then(|| adjustment_journal(JournalId::from_uuid(self.ids.new_id()), &found, at)).transpose()?;
         let resolved = Discrepancy {
             status: if accept { DiscrepancyStatus::Adjusted } else { DiscrepancyStatus::Explained },
             reason: Some(reason),
