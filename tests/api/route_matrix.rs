@@ -76,6 +76,12 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/payments/admin/event-deliveries/", Admin),
     ("GET", "/api/payments/admin/event-deliveries/{id}/", Admin),
     ("POST", "/api/payments/admin/event-deliveries/{id}/replay/", Admin),
+    ("GET", "/api/payments/admin/reconciliation/runs/", Admin),
+    ("GET", "/api/payments/admin/reconciliation/lines/", Admin),
+    ("GET", "/api/payments/admin/reconciliation/payouts/", Admin),
+    ("GET", "/api/payments/admin/reconciliation/discrepancies/", Admin),
+    ("GET", "/api/payments/admin/reconciliation/discrepancies/{id}/", Admin),
+    ("POST", "/api/payments/admin/reconciliation/discrepancies/{id}/resolve/", Admin),
 ];
 
 /// A concrete path: ids well formed (of the right kind) but unknown.
@@ -88,6 +94,7 @@ fn concrete(template: &str) -> String {
         t if t.starts_with("/api/payments/coupons/") => "cpn",
         t if t.starts_with("/api/payments/admin/event-endpoints/") => "we",
         t if t.starts_with("/api/payments/admin/event-deliveries/") => "dlv",
+        t if t.starts_with("/api/payments/admin/reconciliation/") => "sdis",
         _ => "pay",
     };
     template

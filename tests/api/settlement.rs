@@ -19,7 +19,7 @@ use domain::ports::{
     GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession, NextAction, PaymentGateway,
     ReconciliationStore, RefundGateway,
 };
-use domain::reconciliation::{DiscrepancyStatus, Resolution, SettledGateway};
+use domain::reconciliation::{DiscrepancyStatus, SettledGateway};
 use domain::usecases::Role;
 use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::settlement::RunOutcome;
@@ -415,16 +415,60 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
     assert_eq!((app.count("ledger_journals").await, app.count("settlement_lines").await), before);
     assert_eq!(app.count("settlement_discrepancies").await, 5);
 
+    // The admin API shows what was found: payouts with their lines
+    // summed, lines by payout and result, the open discrepancies.
+    let admin = app.admin();
+    let payouts: Value = app.get("/api/payments/admin/reconciliation/payouts/", &admin).await.json().await.unwrap();
+    let first = payouts["data"].as_array().unwrap().iter().find(|p| p["id"] == "po_1").unwrap();
+    assert_eq!(
+        (first["amount"].as_str(), first["matched"].as_i64(), first["differing"].as_i64()),
+        (Some("86.48"), Some(3), Some(0))
+    );
+    let lines: Value = app
+        .get("/api/payments/admin/reconciliation/lines/?payout=po_2&result=fee_differs", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = lines["data"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["txn_c3"]);
+    let mut pages = 0;
+    let mut cursor = String::new();
+    let mut seen = 0;
+    loop {
+        let page: Value = app
+            .get(&format!("/api/payments/admin/reconciliation/lines/?limit=5{cursor}"), &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        pages += 1;
+        seen += page["data"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!((seen, pages), (12, 3), "every line once (two of them payouts), page after page");
+    let open_list: Value =
+        app.get("/api/payments/admin/reconciliation/discrepancies/?status=open", &admin).await.json().await.unwrap();
+    assert_eq!(open_list["data"].as_array().unwrap().len(), 4);
+
     // An admin resolves each: the ledger then agrees with Stripe's books.
-    let admin = domain::usecases::Actor::new(domain::ids::UserId::new(1), Role::Admin);
     for d in &found {
-        let reason = "checked against the Stripe dashboard".to_owned();
-        let resolution = if d.object_id == month.never_at_gateway {
-            Resolution::Explain { reason }
-        } else {
-            Resolution::Accept { reason }
-        };
-        app.state.settlement.resolve(admin, d.id, resolution).await.unwrap();
+        let path = format!("/api/payments/admin/reconciliation/discrepancies/{}/resolve/", d.id);
+        let res = app.post(&path, &app.token(1000, Role::Student), &json!({"action": "accept", "reason": "x"})).await;
+        assert_eq!(res.status(), 403);
+        let res = app.post(&path, &admin, &json!({"action": "accept", "reason": " "})).await;
+        assert_eq!(res.status(), 422, "a reason is required");
+        let action = if d.object_id == month.never_at_gateway { "explain" } else { "accept" };
+        let res =
+            app.post(&path, &admin, &json!({"action": action, "reason": "checked against the Stripe dashboard"})).await;
+        assert_eq!(res.status(), 200);
+        let resolved: Value = res.json().await.unwrap();
+        assert_eq!(resolved["status"], if action == "accept" { "adjusted" } else { "explained" });
+        let res = app.post(&path, &admin, &json!({"action": "explain", "reason": "again"})).await;
+        assert_eq!(res.status(), 409, "resolved once");
     }
     assert_eq!(journals(&app, "settlement_adjustment").await, 3);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
@@ -432,8 +476,6 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
         .store
         .scalar("SELECT count(*) AS n FROM audit_log WHERE object_kind = 'settlement_discrepancy' AND actor_id = 1");
     assert_eq!(audited.unwrap(), 4);
-    let twice = app.state.settlement.resolve(admin, found[0].id, Resolution::Explain { reason: "again".into() }).await;
-    assert!(twice.is_err(), "a discrepancy is resolved once");
 }
 
 #[tokio::test]

@@ -451,6 +451,9 @@ impl ReconciliationStore for PgStore {
             if let Some(until) = query.until {
                 q = q.filter(lines::created_at.lt(until));
             }
+            if let Some((at, id)) = query.after {
+                q = q.filter(lines::created_at.gt(at).or(lines::created_at.eq(at).and(lines::line_id.gt(id))));
+            }
             let rows: Vec<LineRow> = q
                 .order((lines::created_at, lines::line_id))
                 .limit(i64::from(query.limit))

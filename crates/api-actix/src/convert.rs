@@ -198,6 +198,34 @@ impl From<domain::usecases::disputes::DisputeError> for ApiError {
     }
 }
 
+impl From<domain::usecases::settlement::ResolveError> for ApiError {
+    fn from(error: domain::usecases::settlement::ResolveError) -> Self {
+        use domain::usecases::settlement::ResolveError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::NotOpen(_) => ApiError::InvalidTransition(error.to_string()),
+            E::InvalidReason => ApiError::Validation(vec![crate::error::FieldError::new("reason", error.to_string())]),
+            E::Ledger(e) => {
+                tracing::error!(error = %e, "adjusting journal construction failed");
+                ApiError::Internal
+            }
+            E::Store(e) => store(e),
+        }
+    }
+}
+
+impl From<domain::usecases::settlement::ReadError> for ApiError {
+    fn from(error: domain::usecases::settlement::ReadError) -> Self {
+        use domain::usecases::settlement::ReadError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::Store(e) => store(e),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         store(error)

@@ -67,6 +67,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),
         (name = "admin", description = "Operating the service"),
+        (name = "reconciliation", description = "The gateways' books against the ledger (admin)"),
     )
 )]
 struct ApiDoc;

@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod payments;
 pub mod payouts;
+pub mod reconciliation;
 pub mod refunds;
 pub mod stats;
 pub mod webhooks;
@@ -92,6 +93,12 @@ api_routes![
     payouts::mark_failed,
     catalog::put_item,
     ledger::account,
+    reconciliation::list_runs,
+    reconciliation::list_lines,
+    reconciliation::list_bank_payouts,
+    reconciliation::list_discrepancies,
+    reconciliation::get_discrepancy,
+    reconciliation::resolve_discrepancy,
     events::create_endpoint,
     events::list_endpoints,
     events::remove_endpoint,

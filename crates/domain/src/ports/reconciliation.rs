@@ -98,6 +98,9 @@ pub struct LineQuery {
     pub since: Option<DateTime<Utc>>,
     /// Booked before.
     pub until: Option<DateTime<Utc>>,
+    /// Only lines after this one (its booking time and id), for the next
+    /// page.
+    pub after: Option<(DateTime<Utc>, String)>,
     /// At most this many, oldest first.
     pub limit: u32,
 }

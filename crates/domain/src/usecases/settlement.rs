@@ -19,8 +19,9 @@ use crate::ids::{DiscrepancyId, EventId, JournalId, SettlementRunId};
 use crate::ledger::LedgerError;
 use crate::outbox::{EventType, OutboxEvent};
 use crate::ports::{
-    Clock, Findings, GatewayError, Gateways, IdGenerator, LineToStore, PayoutContents, ReconciliationStore, RunClaim,
-    SettlementGateway, SettlementLine, SettlementPeriod, StoreError,
+    Clock, DiscrepancyQuery, Findings, GatewayError, Gateways, IdGenerator, LineQuery, LineToStore, PayoutContents,
+    PayoutSummary, ReconciledLine, ReconciliationStore, RunClaim, SettlementGateway, SettlementLine, SettlementPeriod,
+    StoreError,
 };
 use crate::reconciliation::{
     BookedKind, Discrepancy, DiscrepancyStatus, LineKey, LineResult, Matched, Resolution, RunStep, SettledGateway,
@@ -320,7 +321,7 @@ impl SettlementService {
                     ..d.clone()
                 }),
                 _ => {
-                    let discrepancy = self.discrepancy(run, &found, at);
+                    let discrepancy = self.new_discrepancy(run, &found, at);
                     let event = OutboxEvent::new(
                         EventId::from_uuid(self.ids.new_id()),
                         EventType::ReconciliationDiscrepancy,
@@ -334,7 +335,7 @@ impl SettlementService {
         Ok(findings)
     }
 
-    fn discrepancy(&self, run: &SettlementRun, found: &Matched, at: DateTime<Utc>) -> Discrepancy {
+    fn new_discrepancy(&self, run: &SettlementRun, found: &Matched, at: DateTime<Utc>) -> Discrepancy {
         let (object_kind, object_id) = finding_key(found);
         Discrepancy {
             id: DiscrepancyId::from_uuid(self.ids.new_id()),
@@ -393,6 +394,65 @@ impl SettlementService {
         }
         Ok(resolved)
     }
+}
+
+/// Reading what reconciliation found (admins only).
+impl SettlementService {
+    /// Runs, newest day first.
+    pub async fn runs(
+        &self,
+        actor: Actor,
+        gateway: Option<SettledGateway>,
+        livemode: Option<bool>,
+        limit: u32,
+    ) -> Result<Vec<SettlementRun>, ReadError> {
+        actor.require_admin()?;
+        Ok(self.store.list_runs(gateway, livemode, limit).await?)
+    }
+
+    /// Stored gateway lines.
+    pub async fn lines(&self, actor: Actor, query: LineQuery) -> Result<Vec<ReconciledLine>, ReadError> {
+        actor.require_admin()?;
+        Ok(self.store.list_lines(query).await?)
+    }
+
+    /// Payouts to the bank with their lines summed, newest first.
+    pub async fn payouts(
+        &self,
+        actor: Actor,
+        gateway: Option<SettledGateway>,
+        livemode: Option<bool>,
+        limit: u32,
+    ) -> Result<Vec<PayoutSummary>, ReadError> {
+        actor.require_admin()?;
+        Ok(self.store.payout_summaries(gateway, livemode, limit).await?)
+    }
+
+    /// Discrepancies, newest first.
+    pub async fn discrepancies(&self, actor: Actor, query: DiscrepancyQuery) -> Result<Vec<Discrepancy>, ReadError> {
+        actor.require_admin()?;
+        Ok(self.store.list_discrepancies(query).await?)
+    }
+
+    /// One discrepancy.
+    pub async fn discrepancy(&self, actor: Actor, id: DiscrepancyId) -> Result<Discrepancy, ReadError> {
+        actor.require_admin()?;
+        self.store.find_discrepancy(id).await?.ok_or(ReadError::NotFound)
+    }
+}
+
+/// Why reading failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Admins only.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No such thing.
+    #[error("not found")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The object a finding is about, or the line nothing explains.
