@@ -34,6 +34,7 @@ mod refunds;
 mod registered_gateway;
 mod route_matrix;
 mod settlement;
+mod settlement_paypal;
 mod shutdown;
 mod stats;
 mod stripe;

@@ -252,9 +252,14 @@ async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>) {
 
 /// A completed 49.99 Stripe payment: (its id, its PaymentIntent).
 async fn paid(app: &TestApp) -> (String, String) {
+    paid_with(app, "stripe").await
+}
+
+/// A completed 49.99 payment by `method`: (its id, its gateway id).
+pub(crate) async fn paid_with(app: &TestApp, method: &str) -> (String, String) {
     let student = app.token(1000, Role::Student);
     let created: Value = app
-        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"}))
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": method}))
         .await
         .json()
         .await
@@ -280,7 +285,7 @@ async fn disputed(app: &TestApp, stripe: &StripePayments, id: &str, intent: &str
     }
 }
 
-async fn refunded(app: &TestApp, payment: &str, amount: &str) -> String {
+pub(crate) async fn refunded(app: &TestApp, payment: &str, amount: &str) -> String {
     let student = app.token(1000, Role::Student);
     let asked: Value = app
         .post("/api/payments/refunds/", &student, &json!({"payment_id": payment, "amount": amount, "reason": "part"}))
@@ -294,7 +299,7 @@ async fn refunded(app: &TestApp, payment: &str, amount: &str) -> String {
     approved["provider_refund_id"].as_str().unwrap().to_owned()
 }
 
-async fn journals(app: &TestApp, kind: &str) -> i64 {
+pub(crate) async fn journals(app: &TestApp, kind: &str) -> i64 {
     app.store.scalar(&format!("SELECT count(*) AS n FROM ledger_journals WHERE kind = '{kind}'")).unwrap()
 }
 

@@ -44,7 +44,12 @@ SELECT 'transfer', transaction_id FROM payouts
 const BOOKED: &str = "\
 WITH asked AS (SELECT * FROM unnest($4::text[], $5::text[]) AS a (kind, id))
 SELECT 'sale' AS kind, p.provider_payment_id AS id, p.currency,
-       p.amount_minor AS amount, coalesce(p.gateway_fee_minor, 0) AS fee
+       p.amount_minor AS amount,
+       -- The fee kept of the charge: the payment keeps it net of what
+       -- refunds gave back, which their own lines book.
+       coalesce(p.gateway_fee_minor, 0)
+         + coalesce((SELECT sum(r.gateway_fee_returned_minor) FROM refunds r
+                      WHERE r.payment_id = p.id AND r.status = 'processed'), 0)::bigint AS fee
   FROM payments p JOIN asked a ON a.kind = 'sale' AND a.id = p.provider_payment_id
  WHERE p.payment_method = $1 AND p.livemode = $3 AND p.completed_at IS NOT NULL AND p.amount_minor > 0
 UNION ALL
