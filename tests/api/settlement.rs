@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use adapters_stripe::{StripeConfig, StripeGateway};
+use adapters_stripe::{StripeConfig, StripeGateway, StripeWebhookVerifier};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use domain::dispute::DisputeStatus;
@@ -49,6 +49,7 @@ impl StripePayments {
 }
 
 const FEE: i64 = 175;
+const WEBHOOK_SECRET: &str = "whsec_books";
 
 #[async_trait]
 impl PaymentGateway for StripePayments {
@@ -244,6 +245,7 @@ async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>) {
     let stripe = GatewayDescriptor::new(GatewayMode::Test, payments.clone())
         .refunds(payments.clone())
         .disputes(payments.clone())
+        .webhooks(Arc::new(StripeWebhookVerifier::new(vec![WEBHOOK_SECRET.to_owned()])))
         .settlement(reader);
     let app = spawn_app_with_gateways(&[("SKILLPAY_DISPUTE_FEE", "USD:15.00")], vec![stripe]).await;
     app.put_course(1, "49.99", "USD").await;
@@ -538,4 +540,37 @@ async fn a_run_stopped_half_way_resumes_where_it_stopped_and_two_at_once_never_b
     assert_eq!(journals(&app, "bank_payout").await, 1);
     assert_eq!(app.count("settlement_lines").await, 2);
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+}
+
+#[tokio::test]
+async fn the_platform_s_payout_events_record_the_payout_and_a_connected_account_s_are_left_alone() {
+    let books = Books::start().await;
+    let (app, _) = app_on(&books).await;
+    let (_, intent) = paid(&app).await;
+    app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
+    books.line("txn_c1", "charge", (4999, FEE), 1, charge("1", &intent), None);
+    books.payout("po_evt", 1, &["txn_c1"]);
+    let paid_out = |id: &str, account: Option<&str>| {
+        let mut event = json!({"id": format!("evt_{id}"), "object": "event", "type": "payout.paid",
+            "data": {"object": {"id": id, "object": "payout"}}});
+        if let Some(account) = account {
+            event["account"] = json!(account);
+        }
+        event
+    };
+    assert_eq!(app.deliver_stripe_event(&paid_out("po_evt", None), WEBHOOK_SECRET).await, 200);
+    let recorded = app.store.scalar(
+        "SELECT count(*) AS n FROM settlement_payouts WHERE payout_id = 'po_evt' AND status = 'paid' AND NOT itemised",
+    );
+    assert_eq!(recorded.unwrap(), 1, "recorded, to be itemised by the day's run");
+    // A connected account paying itself out is not the platform's money:
+    // acknowledged, nothing read, nothing recorded.
+    assert_eq!(app.deliver_stripe_event(&paid_out("po_theirs", Some("acct_1PgafT")), WEBHOOK_SECRET).await, 200);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM settlement_payouts").unwrap(), 1);
+
+    let day = domain::ports::SettlementPeriod::new(today() - Duration::days(1), today()).unwrap();
+    let outcome = app.state.settlement.run(SettledGateway::Stripe, day).await.unwrap();
+    assert_eq!(outcome.run().matched, 1);
+    let itemised = app.store.scalar("SELECT count(*) AS n FROM settlement_lines WHERE bank_payout = 'po_evt'");
+    assert_eq!(itemised.unwrap(), 2, "the charge and the payout's own line");
 }

@@ -247,6 +247,13 @@ impl SettlementGateway for PaypalGateway {
         Ok(PayoutContents::NotItemised)
     }
 
+    /// PayPal sends no event about a withdrawal and has no way to read one
+    /// by id but Transaction Search over a period: withdrawals are read
+    /// with their period's lines.
+    async fn payout(&self, _payout_id: &str) -> Result<GatewayBankPayout, GatewayError> {
+        Err(GatewayError::UnknownPayment)
+    }
+
     /// `GET /v1/reporting/balances`: available and withheld per currency.
     async fn balances(&self) -> Result<Vec<GatewayBalance>, GatewayError> {
         let answer: BalancesResponse =

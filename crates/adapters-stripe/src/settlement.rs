@@ -116,6 +116,11 @@ impl SettlementGateway for StripeGateway {
         Ok(PayoutContents::Itemised(lines))
     }
 
+    /// `GET /v1/payouts/{id}`.
+    async fn payout(&self, payout_id: &str) -> Result<GatewayBankPayout, GatewayError> {
+        bank_payout_of(&self.retrieve_payout(payout_id).await?)
+    }
+
     /// `GET /v1/balance`: available and pending per currency.
     async fn balances(&self) -> Result<Vec<GatewayBalance>, GatewayError> {
         let balance: Balance =

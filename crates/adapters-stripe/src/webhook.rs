@@ -17,6 +17,10 @@ struct Event {
     #[serde(rename = "type")]
     event_type: String,
     data: EventData,
+    /// The connected account an event is about (Connect webhooks); absent
+    /// for the platform's own account.
+    #[serde(default)]
+    account: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -82,10 +86,17 @@ impl StripeWebhookVerifier {
 /// the PaymentIntent, refund events the Refund (and, for one Skillpay did
 /// not make, its PaymentIntent's refunds), `charge.refunded` every refund
 /// of the charge's PaymentIntent, dispute events the Dispute
-/// and transfer events the Transfer (our payouts). `payout.*` events are
-/// about a connected account paying itself out to its bank, not about our
-/// transfer: they are recorded and acknowledged.
-fn action_for(event_type: &str, object: &EventObject) -> WebhookAction {
+/// and transfer events the Transfer (our payouts). `payout.*` events of the
+/// platform's account re-read the payout of its balance to its bank
+/// (settlement reconciliation); those of a connected account paying itself
+/// out are recorded and acknowledged.
+fn action_for(event_type: &str, object: &EventObject, account: Option<&str>) -> WebhookAction {
+    if event_type.starts_with("payout.") {
+        return match (&object.id, account) {
+            (Some(id), None) => WebhookAction::SyncBankPayout { provider_payout_id: id.clone() },
+            _ => WebhookAction::Ignore,
+        };
+    }
     if event_type == "charge.refunded" {
         // The charge lists only some of its refunds: re-read them all.
         if let Some(provider_payment_id) = object.payment_intent.clone() {
@@ -155,7 +166,7 @@ impl WebhookVerifier for StripeWebhookVerifier {
 /// Reads a signed (or stored) event: its id, type and what it asks of us.
 fn read_event(payload: serde_json::Value) -> Result<VerifiedWebhook, WebhookError> {
     let event: Event = serde_json::from_value(payload.clone()).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    let action = action_for(&event.event_type, &event.data.object);
+    let action = action_for(&event.event_type, &event.data.object, event.account.as_deref());
     Ok(VerifiedWebhook {
         provider: PaymentMethod::Stripe,
         event_id: event.id,
@@ -211,8 +222,16 @@ mod tests {
                 "{kind}"
             );
         }
-        for kind in ["payout.paid", "payout.failed", "transfer.created", "customer.created"] {
+        for kind in ["transfer.created", "customer.created"] {
             assert_eq!(action_of(event(kind, serde_json::json!({"id": "x_1"}))).await, WebhookAction::Ignore, "{kind}");
+        }
+        for kind in ["payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed"] {
+            let platform = event(kind, serde_json::json!({"id": "po_1", "object": "payout"}));
+            let bank_payout = WebhookAction::SyncBankPayout { provider_payout_id: "po_1".to_owned() };
+            assert_eq!(action_of(platform.clone()).await, bank_payout, "{kind}");
+            let mut connected = platform;
+            connected["account"] = serde_json::json!("acct_1PgafTB7WZ01zgkW");
+            assert_eq!(action_of(connected).await, WebhookAction::Ignore, "a connected account's own payout: {kind}");
         }
     }
 

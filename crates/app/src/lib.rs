@@ -241,6 +241,12 @@ pub fn app_state_with_gateways(
     let webhook_verifiers = ports.gateways.clone();
     let served_gateways = ports.gateways.clone();
     let payments = PaymentService::new(ports, policy).with_recovery_refunds(refunds.clone());
+    let settlement = domain::usecases::settlement::SettlementService::new(
+        store.clone(),
+        served_gateways.clone(),
+        clock.clone(),
+        ids.clone(),
+    );
     Ok(AppState {
         rate_limits,
         events,
@@ -253,15 +259,11 @@ pub fn app_state_with_gateways(
             refunds,
             disputes.clone(),
             payouts.clone(),
-        ),
+        )
+        .with_settlement(settlement.clone()),
         payouts,
         stats: StatsService::new(store.clone(), store.clone(), served_gateways.clone()),
-        settlement: domain::usecases::settlement::SettlementService::new(
-            store.clone(),
-            served_gateways,
-            clock.clone(),
-            ids.clone(),
-        ),
+        settlement,
         disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),

@@ -276,6 +276,9 @@ impl<G: SettlementGateway> SettlementGateway for Breaking<G> {
     async fn payout_lines(&self, payout_id: &str) -> Result<PayoutContents, GatewayError> {
         self.breaker.call(self.inner.payout_lines(payout_id)).await
     }
+    async fn payout(&self, payout_id: &str) -> Result<GatewayBankPayout, GatewayError> {
+        self.breaker.call(self.inner.payout(payout_id)).await
+    }
     async fn balances(&self) -> Result<Vec<GatewayBalance>, GatewayError> {
         self.breaker.call(self.inner.balances()).await
     }

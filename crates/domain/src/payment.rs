@@ -649,7 +649,8 @@ mod tests {
         assert_eq!(
             names(EventType::ALL.iter().map(EventType::as_str).collect()),
             "payment.completed payment.failed payment.cancelled payment.expired refund.processed payment.refunded \
-             dispute.opened dispute.closed payout.requested payout.paid payout.failed coupon.exhausted"
+             dispute.opened dispute.closed payout.requested payout.paid payout.failed coupon.exhausted \
+             reconciliation.discrepancy"
         );
         assert_eq!((GatewayMode::Test.as_str(), GatewayMode::parse("live")), ("test", Some(GatewayMode::Live)));
         assert_eq!(

@@ -385,6 +385,12 @@ pub enum WebhookAction {
         /// The gateway's id of the payout (Stripe transfer, PayPal batch).
         provider_payout_id: String,
     },
+    /// Re-read this payout of the gateway's balance to the platform's bank
+    /// and record where it stands (settlement reconciliation).
+    SyncBankPayout {
+        /// The gateway's id of the payout (Stripe `po_…`).
+        provider_payout_id: String,
+    },
     /// Nothing we act on yet: logged and acknowledged.
     Ignore,
 }

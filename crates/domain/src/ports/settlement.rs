@@ -363,6 +363,10 @@ pub trait SettlementGateway: Send + Sync {
     async fn lines(&self, period: SettlementPeriod) -> Result<Vec<SettlementLine>, GatewayError>;
     /// The lines a payout (by the gateway's id) paid out.
     async fn payout_lines(&self, payout_id: &str) -> Result<PayoutContents, GatewayError>;
+    /// One payout to the bank as the gateway reports it now (after its
+    /// `payout.paid` or `payout.failed` event); `UnknownPayment` for a
+    /// gateway that reports none by id.
+    async fn payout(&self, payout_id: &str) -> Result<GatewayBankPayout, GatewayError>;
     /// The balance now, one entry per currency held.
     async fn balances(&self) -> Result<Vec<GatewayBalance>, GatewayError>;
 }

@@ -18,6 +18,7 @@ use crate::actor::admin_text;
 use crate::ids::{DiscrepancyId, EventId, JournalId, SettlementRunId};
 use crate::ledger::LedgerError;
 use crate::outbox::{EventType, OutboxEvent};
+use crate::payment::PaymentMethod;
 use crate::ports::{
     Clock, DiscrepancyQuery, Findings, GatewayError, Gateways, IdGenerator, LineQuery, LineToStore, PayoutContents,
     PayoutSummary, ReconciledLine, ReconciliationStore, RunClaim, SettlementGateway, SettlementLine, SettlementPeriod,
@@ -355,6 +356,22 @@ impl SettlementService {
             opened_at: at,
             updated_at: at,
         }
+    }
+
+    /// Records where a payout of `method`'s gateway balance to the bank
+    /// stands, as the gateway reports it now (after its event); the daily
+    /// run reads which lines it paid out. Nothing for a gateway whose books
+    /// are not read here.
+    pub async fn follow_bank_payout(&self, method: PaymentMethod, payout_id: &str) -> Result<(), SettlementError> {
+        let Some(gateway) = SettledGateway::of_method(method) else {
+            return Ok(());
+        };
+        let Some((mode, books)) = self.gateways.settlement(method) else {
+            return Ok(());
+        };
+        let payout = books.payout(payout_id).await?;
+        self.store.save_payouts(gateway, mode.is_live(), vec![payout]).await?;
+        Ok(())
     }
 
     /// An admin resolves an open discrepancy: accepting the gateway's

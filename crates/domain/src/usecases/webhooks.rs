@@ -24,6 +24,7 @@ use crate::usecases::disputes::{DisputeError, DisputeService};
 use crate::usecases::payments::PaymentService;
 use crate::usecases::payouts::PayoutService;
 use crate::usecases::refunds::{GatewayRefundSync, RefundService};
+use crate::usecases::settlement::SettlementService;
 use crate::usecases::{Actor, Forbidden};
 
 /// What happened to a webhook.
@@ -87,6 +88,7 @@ pub struct WebhookService {
     refunds: RefundService,
     disputes: DisputeService,
     payouts: PayoutService,
+    settlement: Option<SettlementService>,
 }
 
 impl WebhookService {
@@ -102,7 +104,14 @@ impl WebhookService {
         payouts: PayoutService,
     ) -> Self {
         let verifiers = verifiers.into();
-        Self { verifiers, log, payments, refunds, disputes, payouts }
+        Self { verifiers, log, payments, refunds, disputes, payouts, settlement: None }
+    }
+
+    /// Records the gateways' payouts to the platform's bank their events
+    /// announce (without it those events are acknowledged only).
+    pub fn with_settlement(mut self, settlement: SettlementService) -> Self {
+        self.settlement = Some(settlement);
+        self
     }
 
     /// Verifies, logs and acts on one delivery from `provider`.
@@ -207,6 +216,16 @@ impl WebhookService {
                 return self
                     .payouts
                     .sync_by_transaction_id(method, &provider_payout_id)
+                    .await
+                    .map(|_| Acted::Done)
+                    .map_err(|e| e.to_string());
+            }
+            WebhookAction::SyncBankPayout { provider_payout_id } => {
+                let Some(settlement) = &self.settlement else {
+                    return Ok(Acted::Done);
+                };
+                return settlement
+                    .follow_bank_payout(provider, &provider_payout_id)
                     .await
                     .map(|_| Acted::Done)
                     .map_err(|e| e.to_string());
