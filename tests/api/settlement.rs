@@ -14,10 +14,11 @@ use domain::dispute::DisputeStatus;
 use domain::gateway_config::GatewayMode;
 use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
+use domain::payout::{Payout, PayoutDestination, PayoutMethod};
 use domain::ports::{
     DiscrepancyQuery, DisputeEvidence, DisputeGateway, GatewayDescriptor, GatewayDispute, GatewayError, GatewayOutcome,
-    GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession, NextAction, PaymentGateway,
-    ReconciliationStore, RefundGateway,
+    GatewayPayout, GatewayPayoutState, GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession,
+    NextAction, PaymentGateway, PayoutGateway, ReconciliationStore, RefundGateway,
 };
 use domain::reconciliation::{DiscrepancyStatus, SettledGateway};
 use domain::usecases::Role;
@@ -110,6 +111,31 @@ impl DisputeGateway for StripePayments {
     }
     async fn accept_dispute(&self, _: &str) -> Result<GatewayDispute, GatewayError> {
         Err(GatewayError::UnknownPayment)
+    }
+}
+
+/// Sends payouts as Stripe Connect transfers (`tr_…` named after the
+/// payout); a transfer the test reverses reads as failed.
+#[derive(Default)]
+struct StripeTransfers {
+    reversed: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl PayoutGateway for StripeTransfers {
+    fn method(&self) -> PayoutMethod {
+        PayoutMethod::StripeConnect
+    }
+    async fn send(&self, payout: &Payout, _: &PayoutDestination) -> Result<GatewayPayout, GatewayError> {
+        let transfer = format!("tr_{}", payout.id.uuid().simple());
+        Ok(GatewayPayout { provider_payout_id: transfer, state: GatewayPayoutState::Paid })
+    }
+    async fn payout_status(&self, transfer: &str) -> Result<GatewayPayoutState, GatewayError> {
+        Ok(if self.reversed.lock().unwrap().iter().any(|t| t == transfer) {
+            GatewayPayoutState::Failed { reason: "the transfer was reversed".to_owned() }
+        } else {
+            GatewayPayoutState::Paid
+        })
     }
 }
 
@@ -238,18 +264,39 @@ fn charge(n: &str, intent: &str) -> Value {
 
 /// An app whose Stripe takes payments through [`StripePayments`] and whose
 /// books are read from `books`.
-async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>) {
+async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>, Arc<StripeTransfers>) {
     let reader = StripeConfig { api_base: books.server.uri(), ..StripeConfig::new("sk_test_books".to_owned()) };
     let reader = Arc::new(StripeGateway::new(reader).unwrap());
     let payments = Arc::new(StripePayments::default());
+    let transfers = Arc::new(StripeTransfers::default());
     let stripe = GatewayDescriptor::new(GatewayMode::Test, payments.clone())
         .refunds(payments.clone())
         .disputes(payments.clone())
+        .payouts(transfers.clone())
         .webhooks(Arc::new(StripeWebhookVerifier::new(vec![WEBHOOK_SECRET.to_owned()])))
         .settlement(reader);
-    let app = spawn_app_with_gateways(&[("SKILLPAY_DISPUTE_FEE", "USD:15.00")], vec![stripe]).await;
+    let settings = [
+        ("SKILLPAY_DISPUTE_FEE", "USD:15.00"),
+        ("SKILLPAY_ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ("SKILLPAY_PAYOUT_HOLD_DAYS", "0"),
+    ];
+    let app = spawn_app_with_gateways(&settings, vec![stripe]).await;
     app.put_course(1, "49.99", "USD").await;
-    (app, payments)
+    (app, payments, transfers)
+}
+
+const ENCRYPTION_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// A paid Stripe Connect payout of `amount` to instructor 100; its transfer.
+async fn transferred(app: &TestApp, amount: &str) -> String {
+    let body = json!({"amount": amount, "currency": "USD", "method": "stripe_connect",
+        "destination": {"account_id": "acct_1Teacher"}});
+    let asked: Value =
+        app.post("/api/payments/payouts/", &app.token(100, Role::Instructor), &body).await.json().await.unwrap();
+    let path = format!("/api/payments/payouts/{}/approve/", asked["id"].as_str().unwrap());
+    let paid: Value = app.post(&path, &app.admin(), &json!({})).await.json().await.unwrap();
+    assert_eq!(paid["status"], "paid", "{paid}");
+    paid["transaction_id"].as_str().unwrap().to_owned()
 }
 
 /// A completed 49.99 Stripe payment: (its id, its PaymentIntent).
@@ -309,9 +356,15 @@ pub(crate) async fn journals(app: &TestApp, kind: &str) -> i64 {
 struct Month {
     sale_fee_differs: String,
     never_at_gateway: String,
+    transfer_reversed: String,
 }
 
-async fn a_month_of_stripe(app: &TestApp, stripe: &StripePayments, books: &Books) -> Month {
+async fn a_month_of_stripe(
+    app: &TestApp,
+    stripe: &StripePayments,
+    transfers: &StripeTransfers,
+    books: &Books,
+) -> Month {
     let (p1, pi1) = paid(app).await;
     let (_, pi2) = paid(app).await;
     let (_, pi3) = paid(app).await;
@@ -323,6 +376,13 @@ async fn a_month_of_stripe(app: &TestApp, stripe: &StripePayments, books: &Books
     disputed(app, stripe, won, &pi4, DisputeStatus::Won).await;
     let fees = app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
     assert_eq!(fees.fees_recorded, 5, "{fees:?}");
+    // The instructor is paid twice from the Stripe balance; the first
+    // transfer is reversed.
+    assert_eq!(app.state.payouts.release_due_earnings(10).await.unwrap(), 5);
+    let kept = transferred(app, "20.00").await;
+    let reversed = transferred(app, "30.00").await;
+    transfers.reversed.lock().unwrap().push(reversed.clone());
+    app.state.payouts.sync_by_transaction_id(PayoutMethod::StripeConnect, &reversed).await.unwrap();
 
     books.line("txn_c1", "charge", (4999, FEE), 28, charge("1", &pi1), None);
     books.line(
@@ -365,16 +425,24 @@ async fn a_month_of_stripe(app: &TestApp, stripe: &StripePayments, books: &Books
     // A payment Skillpay never saw, and a fee about nothing it made.
     books.line("txn_x", "charge", (3000, 117), 10, charge("x", "pi_never_seen"), None);
     books.line("txn_f", "stripe_fee", (-200, 0), 9, Value::Null, None);
-    books.payout("po_2", 5, &["txn_c3", "txn_d2", "txn_c4", "txn_d4", "txn_d4w", "txn_x", "txn_f"]);
+    books.line("txn_t1", "transfer", (-2000, 0), 8, json!({"id": kept, "object": "transfer"}), None);
+    books.line("txn_t2", "transfer", (-3000, 0), 8, json!({"id": reversed, "object": "transfer"}), None);
+    let reversal = json!({"id": "trr_1", "object": "transfer_reversal", "transfer": reversed});
+    books.line("txn_t2r", "transfer_refund", (3000, 0), 7, reversal, None);
+    books.payout(
+        "po_2",
+        5,
+        &["txn_c3", "txn_d2", "txn_c4", "txn_d4", "txn_d4w", "txn_x", "txn_f", "txn_t1", "txn_t2", "txn_t2r"],
+    );
     // The fifth sale never reaches Stripe's books.
-    Month { sale_fee_differs: pi3, never_at_gateway: pi5 }
+    Month { sale_fee_differs: pi3, never_at_gateway: pi5, transfer_reversed: reversed }
 }
 
 #[tokio::test]
 async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second_run_books_nothing() {
     let books = Books::start().await;
-    let (app, stripe) = app_on(&books).await;
-    let month = a_month_of_stripe(&app, &stripe, &books).await;
+    let (app, stripe, transfers) = app_on(&books).await;
+    let month = a_month_of_stripe(&app, &stripe, &transfers, &books).await;
     let since = today() - Duration::days(30);
     let until = today() + Duration::days(1);
 
@@ -383,7 +451,7 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
     assert!(outcomes.iter().all(|o| matches!(o, RunOutcome::Finished(_))), "{outcomes:?}");
     assert_eq!(journals(&app, "bank_payout").await, 2, "one journal per payout to the bank");
     let bank = app.store.account_balance("platform_bank".into(), "USD".into(), false).await.unwrap();
-    assert_eq!(bank, (4999 - FEE) - 1000 + (4999 - FEE) + (4999 - 180) - 6499 + (4999 - FEE) + 3000 - 117 - 200);
+    assert_eq!(bank, (4999 - FEE) - 1000 + (4999 - FEE) + (4999 - 180) - 6499 + (4999 - FEE) + 3000 - 117 - 200 - 2000);
 
     let open = |status| DiscrepancyQuery { status: Some(status), limit: 100, ..DiscrepancyQuery::default() };
     let found = app.store.list_discrepancies(open(DiscrepancyStatus::Open)).await.unwrap();
@@ -401,16 +469,20 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
     assert_eq!(fee.difference().unwrap(), Money::from_minor(-5, Currency::USD));
     let events =
         app.store.scalar("SELECT count(*) AS n FROM outbox_events WHERE event_type = 'reconciliation.discrepancy'");
-    // Read a month late, the won dispute's debit (day 14) differed from a
-    // ledger that knew it won, until its reversal (day 6) was read: that
-    // discrepancy opened, was announced, and cleared itself.
-    assert_eq!(events.unwrap(), 5, "one event per discrepancy opened");
+    // Read a month late, the won dispute's debit (day 14) and the reversed
+    // transfer (day 8) differed from a ledger that knew how they ended,
+    // until their reversals (days 6 and 7) were read: those discrepancies
+    // opened, were announced, and cleared themselves.
+    assert_eq!(events.unwrap(), 6, "one event per discrepancy opened");
     let cleared = app.store.list_discrepancies(open(DiscrepancyStatus::Cleared)).await.unwrap();
-    assert_eq!(cleared.iter().map(|d| d.object_id.as_str()).collect::<Vec<_>>(), ["dp_won"]);
+    let mut cleared: Vec<&str> = cleared.iter().map(|d| d.object_id.as_str()).collect();
+    cleared.sort_unstable();
+    assert_eq!(cleared, ["dp_won", month.transfer_reversed.as_str()]);
     let matched = app.store.scalar("SELECT count(*) AS n FROM settlement_lines WHERE result = 'matched'").unwrap();
-    // Three sales (the first with its refund), the lost dispute, and the
-    // won dispute's debit and reversal.
-    assert_eq!(matched, 7);
+    // Three sales (the first with its refund), the lost dispute, the won
+    // dispute's debit and reversal, the kept transfer, and the reversed
+    // transfer with its reversal.
+    assert_eq!(matched, 10);
 
     let problem = app.store.verify_ledger().await.unwrap().first_discrepancy.unwrap();
     assert!(problem.starts_with("test: stripe clearing USD"), "{problem}");
@@ -420,7 +492,7 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
     let again = app.state.settlement.reconcile_days(SettledGateway::Stripe, since, until).await.unwrap();
     assert!(again.iter().all(|o| matches!(o, RunOutcome::AlreadyDone(_))), "{again:?}");
     assert_eq!((app.count("ledger_journals").await, app.count("settlement_lines").await), before);
-    assert_eq!(app.count("settlement_discrepancies").await, 5);
+    assert_eq!(app.count("settlement_discrepancies").await, 6);
 
     // The admin API shows what was found: payouts with their lines
     // summed, lines by payout and result, the open discrepancies.
@@ -444,7 +516,7 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
     let mut seen = 0;
     loop {
         let page: Value = app
-            .get(&format!("/api/payments/admin/reconciliation/lines/?limit=5{cursor}"), &admin)
+            .get(&format!("/api/payments/admin/reconciliation/lines/?limit=6{cursor}"), &admin)
             .await
             .json()
             .await
@@ -456,7 +528,7 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
             None => break,
         }
     }
-    assert_eq!((seen, pages), (12, 3), "every line once (two of them payouts), page after page");
+    assert_eq!((seen, pages), (15, 3), "every line once (two of them payouts), page after page");
     let open_list: Value =
         app.get("/api/payments/admin/reconciliation/discrepancies/?status=open", &admin).await.json().await.unwrap();
     assert_eq!(open_list["data"].as_array().unwrap().len(), 4);
@@ -488,7 +560,7 @@ async fn a_month_of_stripe_lines_gives_exactly_the_expected_matches_and_a_second
 #[tokio::test]
 async fn a_run_stopped_half_way_resumes_where_it_stopped_and_two_at_once_never_both_run() {
     let books = Books::start().await;
-    let (app, _) = app_on(&books).await;
+    let (app, _, _) = app_on(&books).await;
     let (_, intent) = paid(&app).await;
     app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
     books.line("txn_c1", "charge", (4999, FEE), 0, charge("1", &intent), None);
@@ -545,7 +617,7 @@ async fn a_run_stopped_half_way_resumes_where_it_stopped_and_two_at_once_never_b
 #[tokio::test]
 async fn the_platform_s_payout_events_record_the_payout_and_a_connected_account_s_are_left_alone() {
     let books = Books::start().await;
-    let (app, _) = app_on(&books).await;
+    let (app, _, _) = app_on(&books).await;
     let (_, intent) = paid(&app).await;
     app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
     books.line("txn_c1", "charge", (4999, FEE), 1, charge("1", &intent), None);
