@@ -24,6 +24,8 @@ use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::schema::{settlement_discrepancies as discrepancies, settlement_lines as lines, settlement_runs as runs};
 
+diesel::define_sql_function!(fn greatest(a: diesel::sql_types::Integer, b: diesel::sql_types::Integer) -> diesel::sql_types::Integer);
+
 mod ledger_side;
 mod payouts;
 mod rows;
@@ -60,27 +62,36 @@ fn claim(conn: &mut PgConnection, run: &SettlementRun, lease_until: DateTime<Utc
         .select(RunRow::as_select())
         .first(conn)
         .map_err(store_error)?;
-    if stored.step == RunStep::Done.as_str() {
+    let complete = |row: &RunRow| row.finished_at.is_some_and(|at| at >= row.period_until);
+    if stored.step == RunStep::Done.as_str() && complete(&stored) {
         return stored.into_domain().map(RunClaim::Done);
     }
-    // Taken over only when no one holds it: the lease is checked and
-    // renewed in one statement, so two callers cannot both win.
-    let taken: Option<RunRow> = diesel::update(
-        runs::table
-            .find(stored.id)
-            .filter(runs::step.ne(RunStep::Done.as_str()))
-            .filter(runs::leased_until.is_null().or(runs::leased_until.lt(now))),
-    )
-    .set((runs::leased_until.eq(lease_until), runs::attempts.eq(runs::attempts + 1)))
-    .returning(RunRow::as_returning())
-    .get_result(conn)
-    .optional()
-    .map_err(store_error)?;
+    let taken: Option<RunRow> = diesel::sql_query(TAKE_OVER)
+        .bind::<diesel::sql_types::Uuid, _>(stored.id)
+        .bind::<diesel::sql_types::Timestamptz, _>(now)
+        .bind::<diesel::sql_types::Timestamptz, _>(lease_until)
+        .get_result(conn)
+        .optional()
+        .map_err(store_error)?;
     match taken {
         Some(row) => row.into_domain().map(RunClaim::Claimed),
         None => stored.into_domain().map(RunClaim::Busy),
     }
 }
+
+/// Takes a run over when no one holds it (its lease ran out, or was
+/// released by a failure), or runs again a day finished before it was over
+/// (its later lines are read then). The lease is checked and renewed in
+/// one statement, so two callers cannot both win.
+const TAKE_OVER: &str = "\
+UPDATE settlement_runs
+   SET leased_until = $3, attempts = attempts + 1,
+       step = CASE WHEN step = 'done' THEN 'reading' ELSE step END,
+       finished_at = CASE WHEN step = 'done' THEN NULL ELSE finished_at END
+ WHERE id = $1
+   AND ((step <> 'done' AND (leased_until IS NULL OR leased_until < $2))
+        OR (step = 'done' AND finished_at < period_until))
+RETURNING *";
 
 fn save_lines(
     conn: &mut PgConnection,
@@ -209,7 +220,9 @@ impl ReconciliationStore for PgStore {
     async fn advance(&self, run: SettlementRunId, step: RunStep, lines_read: i32) -> Result<(), StoreError> {
         self.run(move |conn| {
             diesel::update(runs::table.find(run.uuid()))
-                .set((runs::step.eq(step.as_str()), runs::lines_read.eq(runs::lines_read + lines_read)))
+                // A day read again (it was not over) has at least the
+                // lines it had.
+                .set((runs::step.eq(step.as_str()), runs::lines_read.eq(greatest(runs::lines_read, lines_read))))
                 .execute(conn)
                 .map(|_| ())
                 .map_err(store_error)
@@ -403,6 +416,8 @@ impl ReconciliationStore for PgStore {
                 .filter(runs::gateway.eq(gateway.as_str()))
                 .filter(runs::livemode.eq(livemode))
                 .filter(runs::step.eq(RunStep::Done.as_str()))
+                // A day finished before it was over is run again.
+                .filter(runs::finished_at.ge(runs::period_until.nullable()))
                 .select(diesel::dsl::max(runs::period_until))
                 .first(conn)
                 .map_err(store_error)

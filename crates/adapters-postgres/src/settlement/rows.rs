@@ -24,7 +24,7 @@ fn object_kind(name: &str) -> Result<BookedKind, StoreError> {
     name.parse().map_err(|_| corrupt("settlement object kind"))
 }
 
-#[derive(Queryable, Selectable, Insertable, Debug)]
+#[derive(Queryable, Selectable, Insertable, QueryableByName, Debug)]
 #[diesel(table_name = settlement_runs, check_for_backend(diesel::pg::Pg))]
 pub(super) struct RunRow {
     pub id: Uuid,

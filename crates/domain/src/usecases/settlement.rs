@@ -21,8 +21,8 @@ use crate::outbox::{EventType, OutboxEvent};
 use crate::payment::PaymentMethod;
 use crate::ports::{
     Clock, DiscrepancyQuery, Findings, GatewayError, Gateways, IdGenerator, LineQuery, LineToStore, PayoutContents,
-    PayoutSummary, ReconciledLine, ReconciliationStore, RunClaim, SettlementGateway, SettlementLine, SettlementPeriod,
-    StoreError,
+    PayoutSummary, ReconciledLine, ReconciliationStore, RunClaim, SettlementGateway, SettlementKind, SettlementLine,
+    SettlementPeriod, StoreError,
 };
 use crate::reconciliation::{
     BookedKind, Discrepancy, DiscrepancyStatus, LineKey, LineResult, Matched, Resolution, RunStep, SettledGateway,
@@ -257,7 +257,11 @@ impl SettlementService {
     fn to_store(&self, run: &SettlementRun, lines: Vec<SettlementLine>) -> Result<Vec<LineToStore>, LedgerError> {
         lines
             .into_iter()
-            .map(|line| {
+            .map(|mut line| {
+                // A payout's own line belongs to it, itemised or not.
+                if line.kind == SettlementKind::BankPayout && line.payout.is_none() {
+                    line.payout.clone_from(&line.source);
+                }
                 let journal =
                     bank_payout_journal(JournalId::from_uuid(self.ids.new_id()), run.gateway, run.livemode, &line)?;
                 let object = match key_of(&line) {
