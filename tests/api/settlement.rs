@@ -2,7 +2,8 @@
 //! (a stand-in payment gateway), Stripe's books read by the real Stripe
 //! reader over HTTP from a Stripe-shaped stand-in serving a month of
 //! balance transactions and payouts (paginated with `starting_after`),
-//! compared with the ledger in a real PostgreSQL.
+//! compared with the ledger in a real PostgreSQL. The console's suite
+//! (`console_reconciliation`) reads the same month.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,7 +32,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// Takes payments with Stripe-shaped ids and keeps 1.75 of each 49.99;
 /// its disputes stand as the test sets them.
 #[derive(Default)]
-struct StripePayments {
+pub(crate) struct StripePayments {
     disputes: Mutex<HashMap<String, GatewayDispute>>,
 }
 
@@ -164,14 +165,14 @@ impl Respond for OnePayout {
 }
 
 /// Stripe's books as a stand-in serves them.
-struct Books {
+pub(crate) struct Books {
     server: MockServer,
     lines: Arc<Mutex<Vec<Value>>>,
     payouts: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Books {
-    async fn start() -> Books {
+    pub(crate) async fn start() -> Books {
         let server = MockServer::start().await;
         let (lines, payouts) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
         Mock::given(method("GET"))
@@ -223,7 +224,7 @@ impl Books {
     }
 }
 
-fn today() -> DateTime<Utc> {
+pub(crate) fn today() -> DateTime<Utc> {
     Utc::now().duration_trunc(Duration::days(1)).unwrap()
 }
 
@@ -237,7 +238,7 @@ fn charge(n: &str, intent: &str) -> Value {
 
 /// An app whose Stripe takes payments through [`StripePayments`] and whose
 /// books are read from `books`.
-async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>) {
+pub(crate) async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>) {
     let reader = StripeConfig { api_base: books.server.uri(), ..StripeConfig::new("sk_test_books".to_owned()) };
     let reader = Arc::new(StripeGateway::new(reader).unwrap());
     let payments = Arc::new(StripePayments::default());
@@ -299,12 +300,12 @@ async fn journals(app: &TestApp, kind: &str) -> i64 {
 }
 
 /// The month the stand-in serves, around the payments `app` took.
-struct Month {
-    sale_fee_differs: String,
-    never_at_gateway: String,
+pub(crate) struct Month {
+    pub(crate) sale_fee_differs: String,
+    pub(crate) never_at_gateway: String,
 }
 
-async fn a_month_of_stripe(app: &TestApp, stripe: &StripePayments, books: &Books) -> Month {
+pub(crate) async fn a_month_of_stripe(app: &TestApp, stripe: &StripePayments, books: &Books) -> Month {
     let (p1, pi1) = paid(app).await;
     let (_, pi2) = paid(app).await;
     let (_, pi3) = paid(app).await;
