@@ -114,7 +114,7 @@ fn how_runs_happen(state: &AppState, none_yet: bool) -> Markup {
         div #how-runs class=(if none_yet { "notice" } else { "muted" }) {
             @if none_yet { p { strong { "No reconciliation runs yet for this filter." } } }
             p {
-                "Each day, the server's scheduled pass reads every gateway that reports its books (Stripe's balance transactions and payouts, PayPal's transaction search) for each whole UTC day since the last one reconciled, and compares every line with the ledger. "
+                "Runs happen on their own: on every sweep, the server's scheduled pass reads the books of each gateway that reports them (Stripe's balance transactions and payouts, PayPal's transaction search), one whole UTC day at a time, every day since the last one reconciled (yesterday the first time), and compares every line with the ledger. "
                 "To reconcile earlier days, run "
                 code { "skillpay reconcile settlement --gateway stripe --since YYYY-MM-DD" }
                 " (or " code { "--gateway paypal" } "); " code { "skillpay reconcile" } " runs the scheduled pass once. A day reconciled before is not read twice."
