@@ -7,6 +7,7 @@
 mod audit;
 mod authorization;
 mod bad_input;
+mod console_reconciliation;
 mod coupon_edits;
 mod coupons;
 mod disputes;

@@ -2,7 +2,8 @@
 //! (a stand-in payment gateway), Stripe's books read by the real Stripe
 //! reader over HTTP from a Stripe-shaped stand-in serving a month of
 //! balance transactions and payouts (paginated with `starting_after`),
-//! compared with the ledger in a real PostgreSQL.
+//! compared with the ledger in a real PostgreSQL. The console's suite
+//! (`console_reconciliation`) reads the same month.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,7 +33,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// Takes payments with Stripe-shaped ids and keeps 1.75 of each 49.99;
 /// its disputes stand as the test sets them.
 #[derive(Default)]
-struct StripePayments {
+pub(crate) struct StripePayments {
     disputes: Mutex<HashMap<String, GatewayDispute>>,
 }
 
@@ -117,7 +118,7 @@ impl DisputeGateway for StripePayments {
 /// Sends payouts as Stripe Connect transfers (`tr_…` named after the
 /// payout); a transfer the test reverses reads as failed.
 #[derive(Default)]
-struct StripeTransfers {
+pub(crate) struct StripeTransfers {
     reversed: Mutex<Vec<String>>,
 }
 
@@ -191,14 +192,14 @@ impl Respond for OnePayout {
 }
 
 /// Stripe's books as a stand-in serves them.
-struct Books {
+pub(crate) struct Books {
     server: MockServer,
     lines: Arc<Mutex<Vec<Value>>>,
     payouts: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Books {
-    async fn start() -> Books {
+    pub(crate) async fn start() -> Books {
         let server = MockServer::start().await;
         let (lines, payouts) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
         Mock::given(method("GET"))
@@ -250,7 +251,7 @@ impl Books {
     }
 }
 
-fn today() -> DateTime<Utc> {
+pub(crate) fn today() -> DateTime<Utc> {
     Utc::now().duration_trunc(Duration::days(1)).unwrap()
 }
 
@@ -264,7 +265,7 @@ fn charge(n: &str, intent: &str) -> Value {
 
 /// An app whose Stripe takes payments through [`StripePayments`] and whose
 /// books are read from `books`.
-async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>, Arc<StripeTransfers>) {
+pub(crate) async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>, Arc<StripeTransfers>) {
     let reader = StripeConfig { api_base: books.server.uri(), ..StripeConfig::new("sk_test_books".to_owned()) };
     let reader = Arc::new(StripeGateway::new(reader).unwrap());
     let payments = Arc::new(StripePayments::default());
@@ -353,13 +354,13 @@ pub(crate) async fn journals(app: &TestApp, kind: &str) -> i64 {
 }
 
 /// The month the stand-in serves, around the payments `app` took.
-struct Month {
-    sale_fee_differs: String,
-    never_at_gateway: String,
-    transfer_reversed: String,
+pub(crate) struct Month {
+    pub(crate) sale_fee_differs: String,
+    pub(crate) never_at_gateway: String,
+    pub(crate) transfer_reversed: String,
 }
 
-async fn a_month_of_stripe(
+pub(crate) async fn a_month_of_stripe(
     app: &TestApp,
     stripe: &StripePayments,
     transfers: &StripeTransfers,

@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { chromium } from "playwright-core";
 
 const base = process.env.CONSOLE_BASE_URL;
@@ -377,9 +378,81 @@ test("every admin list renders", async () => {
   assert.notEqual(first, newest, "the two orders start at opposite ends");
 });
 
+test("the reconciliation page explains how runs happen, filters, exports a period's lines and keeps to the mode shown", async () => {
+  // The demo data has no gateway books (the suite's Stripe answers nothing),
+  // so the page is seen empty here; tests/api/console_reconciliation.rs
+  // reads it over a month of Stripe's books.
+  const page = await signedInPage(adminToken);
+  await Promise.all([page.waitForURL(`${base}/admin/reconciliation`), page.click('header nav a[href="/admin/reconciliation"]')]);
+  assert.equal(await page.getAttribute('header nav a[href="/admin/reconciliation"]', "class"), "here");
+  const how = await page.textContent("#how-runs");
+  assert.ok(how.includes("skillpay reconcile settlement --gateway stripe --since YYYY-MM-DD"), how);
+  assert.ok(how.includes("scheduled pass"), how);
+  assert.match(await page.textContent("#books-read"), /Books read here now:/);
+  assert.match(await page.locator("#bank-payouts tbody").textContent(), /No payouts to the bank read yet/);
+  assert.match(await page.locator("#discrepancies tbody").textContent(), /No open discrepancies/);
+  const modes = await page.locator("#runs tbody tr[data-run] td:nth-child(3)").allTextContents();
+  assert.ok(modes.every((m) => m === "test"), `only test-mode runs in test mode: ${modes.join(",")}`);
+  await shot(page, "26-reconciliation");
+
+  await page.selectOption("#reconciliation-filters select[name=gateway]", "paypal");
+  await page.selectOption("#reconciliation-filters select[name=status]", "all");
+  await Promise.all([page.waitForURL(/gateway=paypal&status=all/), page.click("#reconciliation-filters button[type=submit]")]);
+  assert.equal(await page.inputValue("#reconciliation-filters select[name=gateway]"), "paypal");
+  assert.equal(await page.inputValue("#reconciliation-filters select[name=status]"), "all");
+  assert.match(await page.locator("#discrepancies tbody").textContent(), /No discrepancies/);
+  assert.equal(await page.locator("#runs tbody tr[data-run]").count(), 0, "no PayPal runs");
+  for (const bad of ["gateway=adyen", "status=closed"]) {
+    assert.equal((await page.goto(`${base}/admin/reconciliation?${bad}`)).status(), 400, bad);
+  }
+
+  // A period's lines as CSV, from the export form: the columns, no rows.
+  await page.goto(`${base}/admin/reconciliation`);
+  await page.fill("#export-lines input[name=since]", "2026-01-01");
+  await page.fill("#export-lines input[name=until]", "2026-01-31");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-lines button[type=submit]")]);
+  assert.equal(download.suggestedFilename(), "settlement-lines.csv");
+  assert.equal(await readFile(await download.path(), "utf8"),
+    "gateway,mode,line_id,booked_at,kind,currency,amount,fee,net,source,reference,bank_payout,object_kind,object_id,result,run_id\n");
+  assert.match(download.url(), /since=2026-01-01&until=2026-01-31&gateway=/);
+
+  // The lines page keeps its filters, in its CSV link too, and refuses malformed ones.
+  const lines = await page.goto(`${base}/admin/reconciliation/lines?gateway=stripe&result=matched&since=2026-01-01&until=2026-01-31`);
+  assert.equal(lines.status(), 200);
+  assert.match(await page.locator("#lines tbody").textContent(), /No lines match/);
+  assert.equal(await page.inputValue("#line-filters select[name=result]"), "matched");
+  assert.equal(await page.inputValue("#line-filters input[name=since]"), "2026-01-01");
+  const csvLink = await page.getAttribute("#line-filters a", "href");
+  assert.ok(csvLink.includes("format=csv") && csvLink.includes("result=matched") && csvLink.includes("until=2026-01-31"), csvLink);
+  const csv = await page.request.get(base + csvLink);
+  assert.match(csv.headers()["content-type"], /text\/csv/);
+  await shot(page, "27-reconciliation-lines");
+  for (const bad of ["since=yesterday", "result=odd", "kind=topup", "gateway=adyen", "run=x", "cursor=abc"]) {
+    assert.equal((await page.goto(`${base}/admin/reconciliation/lines?${bad}`)).status(), 400, bad);
+  }
+
+  // The resolution form needs the session's CSRF token; an unknown discrepancy is 404.
+  const resolve = `${base}/admin/reconciliation/discrepancies/sdis_00000000000000000000000000000000/resolve`;
+  const forged = await page.request.post(resolve, { form: { csrf: "forged", action: "accept", reason: "x" } });
+  assert.equal(forged.status(), 403);
+  assert.match(await forged.text(), /csrf_failed/);
+  await page.goto(`${base}/admin/reconciliation`);
+  const csrf = await page.locator("header input[name=csrf]").first().inputValue();
+  assert.equal((await page.request.post(resolve, { form: { csrf, action: "accept", reason: "x" } })).status(), 404);
+
+  // Live money: no banner, none of the test runs.
+  await Promise.all([page.waitForURL(`${base}/admin/reconciliation`), page.click("#mode-switch button")]);
+  assert.equal(await page.locator("#test-data").count(), 0);
+  assert.equal(await page.locator("#runs tbody tr[data-run]").count(), 0, "no live runs");
+
+  const instructor = await signedInPage(instructorToken);
+  assert.equal(await instructor.locator('header nav a[href="/admin/reconciliation"]').count(), 0);
+  assert.equal((await instructor.goto(`${base}/admin/reconciliation`)).status(), 403);
+});
+
 test("admin pages fit a phone's width: tables scroll inside their frame, not the page", async () => {
   const page = await signedInPage(adminToken, { width: 390, height: 844 });
-  for (const path of ["", "attention", "payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "webhooks", "gateways", "audit"]) {
+  for (const path of ["", "attention", "payments", "refunds", "payouts", "coupons", "disputes", "reconciliation", "reconciliation/lines", "deliveries", "webhooks", "gateways", "audit"]) {
     await page.goto(`${base}/admin/${path}`);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 391, `/admin/${path}: no sideways page scroll at 390 px (${width}px)`);

@@ -94,6 +94,12 @@ where
             _ => break,
         }
     }
+    respond(name, columns, &rows)
+}
+
+/// `name.csv` with `columns` and `rows`, as a download (for exports that
+/// read their rows page by page themselves, keeping to [`MAX_ROWS`]).
+pub fn respond(name: &str, columns: &str, rows: &[Vec<Cell>]) -> Result<HttpResponse, ConsoleError> {
     let out = write(columns, rows.iter().map(Vec::as_slice)).map_err(|error| {
         tracing::error!(%error, "writing a CSV export");
         ConsoleError::Internal

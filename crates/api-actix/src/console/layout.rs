@@ -45,6 +45,8 @@ pub enum Section {
     Coupons,
     /// Disputes.
     Disputes,
+    /// Settlement reconciliation.
+    Reconciliation,
     /// Outgoing event deliveries.
     Deliveries,
     /// Incoming gateway webhooks.
@@ -68,6 +70,7 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
             (Section::Payouts, "/admin/payouts", "Payouts"),
             (Section::Coupons, "/admin/coupons", "Coupons"),
             (Section::Disputes, "/admin/disputes", "Disputes"),
+            (Section::Reconciliation, "/admin/reconciliation", "Reconciliation"),
             (Section::Deliveries, "/admin/deliveries", "Deliveries"),
             (Section::Webhooks, "/admin/webhooks", "Webhooks"),
             (Section::Gateways, "/admin/gateways", "Gateways"),
@@ -164,7 +167,9 @@ fn malformed(what: &str) -> super::error::ConsoleError {
     super::error::ConsoleError::Api(crate::error::ApiError::InvalidQuery(format!("malformed {what}")))
 }
 
-fn day_start(text: &str, what: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, super::error::ConsoleError> {
+/// The first instant of a UTC day (`YYYY-MM-DD`); `None` when blank, a
+/// 400 when malformed.
+pub fn day_start(text: &str, what: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, super::error::ConsoleError> {
     match text.trim() {
         "" => Ok(None),
         day => chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")

@@ -20,6 +20,7 @@ mod coupons;
 mod csv;
 mod dashboard;
 mod details;
+mod discrepancies;
 mod error;
 mod history;
 mod layout;
@@ -27,6 +28,9 @@ mod mode;
 mod operations;
 mod payments;
 mod payouts;
+mod reconciliation;
+mod reconciliation_lines;
+mod reconciliation_payouts;
 mod refunds;
 mod session;
 mod settings;
@@ -85,6 +89,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(details::dispute)
             .service(operations::disputes)
             .service(operations::submit_evidence)
+            .service(reconciliation::overview)
+            .service(reconciliation_lines::list)
+            .service(discrepancies::resolve)
             .service(operations::deliveries)
             .service(operations::replay)
             .service(settings::gateways)
