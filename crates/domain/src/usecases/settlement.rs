@@ -164,7 +164,12 @@ impl SettlementService {
         for (gateway, livemode) in self.reconciled() {
             let since = self.store.reconciled_until(gateway, livemode).await?.unwrap_or(today - Duration::days(1));
             for day in days_between(since, today).into_iter().take(CATCH_UP_DAYS) {
-                self.run_into(gateway, day, &mut report).await;
+                // A gateway that fails once is left for the next pass (its
+                // breaker then answers at once) rather than asked for every
+                // day behind.
+                if !self.run_into(gateway, day, &mut report).await {
+                    break;
+                }
             }
         }
         for stalled in self.store.stalled_runs(now).await? {
@@ -175,10 +180,17 @@ impl SettlementService {
         Ok(report)
     }
 
-    async fn run_into(&self, gateway: SettledGateway, day: SettlementPeriod, report: &mut ScheduledReport) {
+    /// Runs one day into `report`; `false` when it failed.
+    async fn run_into(&self, gateway: SettledGateway, day: SettlementPeriod, report: &mut ScheduledReport) -> bool {
         match self.run(gateway, day).await {
-            Ok(outcome) => report.outcomes.push(outcome),
-            Err(e) => report.failed.push((gateway, day, e.to_string())),
+            Ok(outcome) => {
+                report.outcomes.push(outcome);
+                true
+            }
+            Err(e) => {
+                report.failed.push((gateway, day, e.to_string()));
+                false
+            }
         }
     }
 
@@ -481,5 +493,57 @@ fn finding_key(found: &Matched) -> (Option<BookedKind>, String) {
     match &found.key {
         Some((kind, id)) => (Some(*kind), id.clone()),
         None => (None, found.lines.first().cloned().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::gateway_config::GatewayMode;
+    use crate::ports::{
+        GatewayDescriptor, MockClock, MockPaymentGateway, MockReconciliationStore, MockSettlementGateway,
+        TimeOrderedIds,
+    };
+
+    fn service(store: MockReconciliationStore, books: MockSettlementGateway) -> SettlementService {
+        let mut payments = MockPaymentGateway::new();
+        payments.expect_method().return_const(PaymentMethod::Stripe);
+        let stripe = GatewayDescriptor::new(GatewayMode::Live, Arc::new(payments)).settlement(Arc::new(books));
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(Utc.with_ymd_and_hms(2026, 12, 7, 9, 30, 0).unwrap());
+        SettlementService::new(
+            Arc::new(store),
+            Gateways::new().register(stripe),
+            Arc::new(clock),
+            Arc::new(TimeOrderedIds),
+        )
+    }
+
+    #[test]
+    fn the_scheduled_pass_catches_up_from_the_last_complete_day_and_stops_at_a_failing_gateway() {
+        let mut store = MockReconciliationStore::new();
+        let last = Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap();
+        store.expect_reconciled_until().returning(move |_, livemode| {
+            assert!(livemode, "a live gateway's books are live money");
+            Ok(Some(last))
+        });
+        store.expect_claim_run().times(1).returning(|run, _| {
+            assert_eq!(run.period.since(), Utc.with_ymd_and_hms(2026, 12, 3, 0, 0, 0).unwrap());
+            Ok(RunClaim::Claimed(run))
+        });
+        store.expect_fail_run().times(1).returning(|_, error| {
+            assert!(error.contains("reading the gateway's books failed"), "{error}");
+            Ok(())
+        });
+        store.expect_stalled_runs().returning(|_| Ok(Vec::new()));
+        let mut books = MockSettlementGateway::new();
+        books.expect_lines().times(1).returning(|_| Err(GatewayError::Unavailable("down".to_owned())));
+
+        let report = futures::executor::block_on(service(store, books).reconcile_due()).unwrap();
+
+        assert!(report.outcomes.is_empty());
+        assert_eq!(report.failed.len(), 1, "four days are due; the first fails and the rest wait: {report:?}");
     }
 }
