@@ -30,14 +30,38 @@ use skillpay_e2e::{TestApp, spawn_app_with_gateways};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-/// Takes payments with Stripe-shaped ids and keeps 1.75 of each 49.99;
-/// its disputes stand as the test sets them.
-#[derive(Default)]
-pub(crate) struct StripePayments {
+/// Takes payments with the gateway's kind of ids and keeps a fixed fee of
+/// each, giving a fixed part back with a refund; its disputes stand as the
+/// test sets them.
+pub(crate) struct StandInPayments {
+    method: PaymentMethod,
+    /// Prefixes of payment and refund ids (`pi_`, `re_`; `ORDER`, `REF`).
+    prefixes: (&'static str, &'static str),
+    /// What it keeps of a charge, and gives back with a refund.
+    fees: (i64, i64),
     disputes: Mutex<HashMap<String, GatewayDispute>>,
 }
 
-impl StripePayments {
+impl StandInPayments {
+    /// Stripe's ids; keeps 1.75, gives nothing back.
+    pub(crate) fn stripe() -> Self {
+        Self::new(PaymentMethod::Stripe, ("pi_", "re_"), (FEE, 0))
+    }
+
+    /// PayPal's ids; keeps 2.24, gives 0.45 back.
+    pub(crate) fn paypal() -> Self {
+        Self::new(PaymentMethod::Paypal, ("ORDER", "REF"), (224, 45))
+    }
+
+    fn new(method: PaymentMethod, prefixes: (&'static str, &'static str), fees: (i64, i64)) -> Self {
+        Self { method, prefixes, fees, disputes: Mutex::default() }
+    }
+
+    fn id(&self, prefix: &str, of: &str) -> String {
+        let id = format!("{prefix}{}", of.chars().filter(char::is_ascii_alphanumeric).collect::<String>());
+        if prefix.ends_with('_') { id } else { id.to_uppercase() }
+    }
+
     fn dispute_is(&self, id: &str, intent: &str, status: DisputeStatus) {
         let dispute = GatewayDispute {
             provider_payment_id: intent.to_owned(),
@@ -54,15 +78,15 @@ const FEE: i64 = 175;
 const WEBHOOK_SECRET: &str = "whsec_books";
 
 #[async_trait]
-impl PaymentGateway for StripePayments {
+impl PaymentGateway for StandInPayments {
     fn method(&self) -> PaymentMethod {
-        PaymentMethod::Stripe
+        self.method
     }
     async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
         Ok(GatewaySession {
-            provider_payment_id: format!("pi_{}", payment.id.uuid().simple()),
+            provider_payment_id: self.id(self.prefixes.0, &payment.id.uuid().simple().to_string()),
             next_action: NextAction::ConfirmWithToken {
-                provider: PaymentMethod::Stripe,
+                provider: self.method,
                 tokens: vec!["ok"],
                 authenticate: false,
             },
@@ -78,15 +102,17 @@ impl PaymentGateway for StripePayments {
         Ok(GatewayOutcome::Succeeded)
     }
     async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::from_minor(FEE, payment.amount.currency())))
+        Ok(Some(Money::from_minor(self.fees.0, payment.amount.currency())))
     }
 }
 
 #[async_trait]
-impl RefundGateway for StripePayments {
+impl RefundGateway for StandInPayments {
     async fn refund(&self, _: &str, _: Money, idempotency_key: &str) -> Result<GatewayRefund, GatewayError> {
-        let id: String = idempotency_key.chars().filter(char::is_ascii_alphanumeric).collect();
-        Ok(GatewayRefund { provider_refund_id: format!("re_{id}"), state: GatewayRefundState::Succeeded })
+        Ok(GatewayRefund {
+            provider_refund_id: self.id(self.prefixes.1, idempotency_key),
+            state: GatewayRefundState::Succeeded,
+        })
     }
     async fn refund_status(&self, _: &str) -> Result<GatewayRefundState, GatewayError> {
         Ok(GatewayRefundState::Succeeded)
@@ -98,12 +124,12 @@ impl RefundGateway for StripePayments {
         Err(GatewayError::UnknownPayment)
     }
     async fn fee_returned(&self, _: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::zero(currency)))
+        Ok(Some(Money::from_minor(self.fees.1, currency)))
     }
 }
 
 #[async_trait]
-impl DisputeGateway for StripePayments {
+impl DisputeGateway for StandInPayments {
     async fn dispute(&self, id: &str) -> Result<GatewayDispute, GatewayError> {
         self.disputes.lock().unwrap().get(id).cloned().ok_or(GatewayError::UnknownPayment)
     }
@@ -263,12 +289,12 @@ fn charge(n: &str, intent: &str) -> Value {
     json!({"id": format!("ch_{n}"), "object": "charge", "payment_intent": intent})
 }
 
-/// An app whose Stripe takes payments through [`StripePayments`] and whose
+/// An app whose Stripe takes payments through [`StandInPayments`] and whose
 /// books are read from `books`.
-pub(crate) async fn app_on(books: &Books) -> (TestApp, Arc<StripePayments>, Arc<StripeTransfers>) {
+pub(crate) async fn app_on(books: &Books) -> (TestApp, Arc<StandInPayments>, Arc<StripeTransfers>) {
     let reader = StripeConfig { api_base: books.server.uri(), ..StripeConfig::new("sk_test_books".to_owned()) };
     let reader = Arc::new(StripeGateway::new(reader).unwrap());
-    let payments = Arc::new(StripePayments::default());
+    let payments = Arc::new(StandInPayments::stripe());
     let transfers = Arc::new(StripeTransfers::default());
     let stripe = GatewayDescriptor::new(GatewayMode::Test, payments.clone())
         .refunds(payments.clone())
@@ -327,7 +353,7 @@ pub(crate) async fn paid_with(app: &TestApp, method: &str) -> (String, String) {
 
 /// A dispute of the whole payment at Stripe, followed until `outcome`
 /// as Stripe's webhooks would have it.
-async fn disputed(app: &TestApp, stripe: &StripePayments, id: &str, intent: &str, outcome: DisputeStatus) {
+async fn disputed(app: &TestApp, stripe: &StandInPayments, id: &str, intent: &str, outcome: DisputeStatus) {
     for status in [DisputeStatus::NeedsResponse, outcome] {
         stripe.dispute_is(id, intent, status);
         let synced = app.state.disputes.sync(PaymentMethod::Stripe, id).await.unwrap().unwrap();
@@ -362,7 +388,7 @@ pub(crate) struct Month {
 
 pub(crate) async fn a_month_of_stripe(
     app: &TestApp,
-    stripe: &StripePayments,
+    stripe: &StandInPayments,
     transfers: &StripeTransfers,
     books: &Books,
 ) -> Month {

@@ -1,5 +1,6 @@
 //! Settlement reconciliation of PayPal's books end to end: payments taken
-//! with PayPal's order ids (a stand-in payment gateway), the real PayPal
+//! with PayPal's order ids (a stand-in payment gateway keeping 2.24 of
+//! each 49.99 and giving 0.45 back with a 10.00 refund), the real PayPal
 //! reader reading Transaction Search (OAuth token, pages of two, signed
 //! decimal amounts, the window's end counted in) from a stand-in shaped by
 //! `reporting_transactions_v1.json`, compared with the ledger in a real
@@ -8,15 +9,9 @@
 use std::sync::Arc;
 
 use adapters_paypal::{PaypalClient, PaypalConfig, PaypalGateway, Secret};
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use domain::gateway_config::GatewayMode;
-use domain::money::{Currency, Money};
-use domain::payment::{Payment, PaymentMethod};
-use domain::ports::{
-    DiscrepancyQuery, GatewayDescriptor, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord,
-    GatewayRefundState, GatewaySession, NextAction, PaymentGateway, ReconciliationStore, RefundGateway,
-};
+use domain::ports::{DiscrepancyQuery, GatewayDescriptor, ReconciliationStore};
 use domain::reconciliation::{DiscrepancyStatus, SettledGateway};
 use domain::usecases::reconciliation::SweepPolicy;
 use domain::usecases::settlement::RunOutcome;
@@ -25,63 +20,7 @@ use skillpay_e2e::{TestApp, spawn_app_with_gateways};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::settlement::{journals, paid_with, refunded};
-
-/// Takes payments with PayPal-shaped order ids, keeps 2.24 of each 49.99
-/// and gives 0.45 back with a 10.00 refund.
-struct PaypalPayments;
-
-#[async_trait]
-impl PaymentGateway for PaypalPayments {
-    fn method(&self) -> PaymentMethod {
-        PaymentMethod::Paypal
-    }
-    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
-        Ok(GatewaySession {
-            provider_payment_id: format!("ORDER{}", payment.id.uuid().simple()).to_uppercase(),
-            next_action: NextAction::ConfirmWithToken {
-                provider: PaymentMethod::Paypal,
-                tokens: vec!["ok"],
-                authenticate: false,
-            },
-        })
-    }
-    async fn confirm(&self, _: &str, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Succeeded)
-    }
-    async fn cancel(&self, _: &str) -> Result<(), GatewayError> {
-        Ok(())
-    }
-    async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
-        Ok(GatewayOutcome::Succeeded)
-    }
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::from_minor(224, payment.amount.currency())))
-    }
-}
-
-#[async_trait]
-impl RefundGateway for PaypalPayments {
-    async fn refund(&self, _: &str, _: Money, key: &str) -> Result<GatewayRefund, GatewayError> {
-        let id: String = key.chars().filter(char::is_ascii_alphanumeric).collect();
-        Ok(GatewayRefund {
-            provider_refund_id: format!("REF{id}").to_uppercase(),
-            state: GatewayRefundState::Succeeded,
-        })
-    }
-    async fn refund_status(&self, _: &str) -> Result<GatewayRefundState, GatewayError> {
-        Ok(GatewayRefundState::Succeeded)
-    }
-    async fn refunds_of(&self, _: &str) -> Result<Vec<GatewayRefundRecord>, GatewayError> {
-        Ok(Vec::new())
-    }
-    async fn payment_of_refund(&self, _: &str) -> Result<String, GatewayError> {
-        Err(GatewayError::UnknownPayment)
-    }
-    async fn fee_returned(&self, _: &str, currency: Currency) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::from_minor(45, currency)))
-    }
-}
+use crate::settlement::{StandInPayments, journals, paid_with, refunded};
 
 /// Transaction Search over some transactions: the window asked for (its
 /// end counted in, as PayPal does), two per page, with `total_pages`.
@@ -180,7 +119,7 @@ async fn app_on(books: &Books) -> TestApp {
         ..PaypalConfig::sandbox("client", Secret::new("secret"), "https://shop.example/ok", "https://shop.example/no")
     };
     let reader = Arc::new(PaypalGateway::new(PaypalClient::new(config).unwrap()));
-    let payments = Arc::new(PaypalPayments);
+    let payments = Arc::new(StandInPayments::paypal());
     let paypal = GatewayDescriptor::new(GatewayMode::Test, payments.clone()).refunds(payments).settlement(reader);
     let app = spawn_app_with_gateways(&[], vec![paypal]).await;
     app.put_course(1, "49.99", "USD").await;
