@@ -677,3 +677,35 @@ async fn the_platform_s_payout_events_record_the_payout_and_a_connected_account_
     let itemised = app.store.scalar("SELECT count(*) AS n FROM settlement_lines WHERE bank_payout = 'po_evt'");
     assert_eq!(itemised.unwrap(), 2, "the charge and the payout's own line");
 }
+
+#[tokio::test]
+async fn a_run_whose_instance_died_holding_it_is_taken_over_once_its_lease_runs_out() {
+    let books = Books::start().await;
+    let (app, _, _) = app_on(&books).await;
+    let day = domain::ports::SettlementPeriod::new(today() - Duration::days(1), today()).unwrap();
+    // Another instance starts the day and holds it for ten minutes.
+    let run = domain::reconciliation::SettlementRun {
+        id: domain::ids::SettlementRunId::from_uuid(uuid::Uuid::now_v7()),
+        gateway: SettledGateway::Stripe,
+        livemode: false,
+        period: day,
+        step: domain::reconciliation::RunStep::Reading,
+        attempts: 0,
+        lines_read: 0,
+        matched: 0,
+        differing: 0,
+        last_error: None,
+        started_at: Utc::now(),
+        finished_at: None,
+    };
+    let claim = app.store.claim_run(run, Utc::now() + Duration::minutes(10)).await.unwrap();
+    assert!(matches!(claim, domain::ports::RunClaim::Claimed(_)));
+    let busy = app.state.settlement.run(SettledGateway::Stripe, day).await.unwrap();
+    assert!(matches!(busy, RunOutcome::Busy(_)), "{busy:?}");
+    // It dies holding it; ten minutes later its lease has run out.
+    app.store
+        .scalar("UPDATE settlement_runs SET leased_until = now() - interval '1 second' RETURNING 0::bigint AS n")
+        .unwrap();
+    let taken = app.state.settlement.run(SettledGateway::Stripe, day).await.unwrap();
+    assert!(matches!(&taken, RunOutcome::Finished(run) if run.attempts == 2), "{taken:?}");
+}

@@ -47,6 +47,10 @@ fn gateway(name: Option<&str>) -> Result<Option<SettledGateway>, ApiError> {
     name.map(|g| g.parse().map_err(|_| ApiError::InvalidQuery("gateway must be stripe or paypal".into()))).transpose()
 }
 
+fn run_id(raw: Option<&str>) -> Result<Option<SettlementRunId>, ApiError> {
+    raw.map(|r| r.parse().map_err(|_| ApiError::InvalidQuery("malformed run".into()))).transpose()
+}
+
 fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
     Ok(checked_limit(asked)?.unwrap_or(20))
 }
@@ -231,11 +235,7 @@ pub fn line_query(params: LineParams) -> Result<LineQuery, ApiError> {
     Ok(LineQuery {
         gateway: gateway(params.gateway.as_deref())?,
         livemode: params.livemode,
-        run_id: params
-            .run
-            .as_deref()
-            .map(|r| r.parse::<SettlementRunId>().map_err(|_| ApiError::InvalidQuery("malformed run".into())))
-            .transpose()?,
+        run_id: run_id(params.run.as_deref())?,
         result: params.result,
         kind: params.kind,
         payout: params.payout,
@@ -399,11 +399,7 @@ pub async fn list_discrepancies(
             .as_deref()
             .map(|s| s.parse::<DiscrepancyStatus>().map_err(|_| ApiError::InvalidQuery("unknown status".into())))
             .transpose()?,
-        run_id: params
-            .run
-            .as_deref()
-            .map(|r| r.parse::<SettlementRunId>().map_err(|_| ApiError::InvalidQuery("malformed run".into())))
-            .transpose()?,
+        run_id: run_id(params.run.as_deref())?,
         limit: limit(params.limit)?,
     };
     let found = state.settlement.discrepancies(actor, query).await?;
