@@ -58,6 +58,7 @@ fn another_instance(app: &TestApp, retry: RetryPolicy) -> EventService {
             sender: Arc::new(sender),
             clock: Arc::new(SystemClock),
             ids: Arc::new(TimeOrderedIds),
+            secrets: Arc::new(adapters_postgres::SystemSecrets::default()),
             gateways: Gateways::new(),
         },
         retry,
@@ -73,7 +74,9 @@ async fn subscribed_events_arrive_signed_and_in_order_per_object() {
     let created =
         endpoint(&app, format!("{}/hooks", server.uri()), json!(["payment.completed", "payment.refunded"])).await;
     let secret = created["secret"].as_str().unwrap().to_owned();
-    assert!(secret.starts_with("whsec_") && secret.len() == 38, "{secret}");
+    // 256 bits from the system's secure random source, in hex.
+    assert!(secret.starts_with("whsec_") && secret.len() == 6 + 64, "{secret}");
+    assert!(secret[6..].chars().all(|c| c.is_ascii_hexdigit()), "{secret}");
     let listed: Value = app.get("/api/payments/admin/event-endpoints/", &app.admin()).await.json().await.unwrap();
     assert_eq!(listed[0]["event_types"], json!(["payment.completed", "payment.refunded"]));
     assert!(listed[0].get("secret").is_none(), "the secret is shown once");

@@ -132,3 +132,24 @@ mod tests {
         assert_eq!(without_old.open(&old_id, &sealed, "ctx"), Err(CryptoError::UnknownKey(old_id)));
     }
 }
+
+/// Secrets from the operating system's secure random source (ring's
+/// `SystemRandom`).
+#[derive(Debug)]
+pub struct SystemSecrets(SystemRandom);
+
+impl Default for SystemSecrets {
+    fn default() -> Self {
+        Self(SystemRandom::new())
+    }
+}
+
+impl domain::ports::SecretSource for SystemSecrets {
+    fn secret_bytes(&self) -> Result<[u8; 32], domain::ports::StoreError> {
+        let mut bytes = [0_u8; 32];
+        self.0
+            .fill(&mut bytes)
+            .map_err(|_| domain::ports::StoreError::Unavailable("no secure randomness available".to_owned()))?;
+        Ok(bytes)
+    }
+}

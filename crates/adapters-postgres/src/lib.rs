@@ -40,7 +40,7 @@ mod text_columns;
 mod turns;
 mod webhooks;
 
-pub use crypto::{CryptoError, Keyring};
+pub use crypto::{CryptoError, Keyring, SystemSecrets};
 pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification, ModeVerification};
 pub use migrations::{revert_all_migrations, revert_last_migration, revert_migrations_through, run_migrations};
 pub use outbox::StoredOutboxEvent;

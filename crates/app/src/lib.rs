@@ -231,6 +231,7 @@ pub fn app_state_with_gateways(
             sender: Arc::new(sender),
             clock: clock.clone(),
             ids: ids.clone(),
+            secrets: Arc::new(adapters_postgres::SystemSecrets::default()),
             gateways: ports.gateways.clone(),
         },
         domain::events::RetryPolicy::default(),

@@ -337,6 +337,15 @@ impl IdGenerator for TimeOrderedIds {
     }
 }
 
+/// Unpredictable bytes for secrets handed to others (an event endpoint's
+/// signing secret): from the operating system's secure random source, never
+/// from ids, whose bits are partly time and counter.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretSource: Send + Sync {
+    /// 32 secure random bytes; `Unavailable` when the system has none.
+    fn secret_bytes(&self) -> Result<[u8; 32], StoreError>;
+}
+
 /// Checks that storage answers (for readiness).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

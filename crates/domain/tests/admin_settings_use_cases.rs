@@ -17,7 +17,7 @@ use domain::ids::EndpointId;
 use domain::payment::PaymentMethod;
 use domain::ports::{
     GatewayDescriptor, GatewayReloadError, Gateways, MockEventDeliveryStore, MockEventSender,
-    MockGatewayConfigRepository, MockGatewayReloader, MockPaymentGateway, ReplayError,
+    MockGatewayConfigRepository, MockGatewayReloader, MockPaymentGateway, MockSecretSource, ReplayError,
 };
 use domain::usecases::Forbidden;
 use domain::usecases::events::{EndpointRegistration, EventError, EventPorts, EventService};
@@ -125,9 +125,17 @@ fn events_serving(store: MockEventDeliveryStore, gateways: Gateways) -> EventSer
         sender: Arc::new(MockEventSender::new()),
         clock: fixed_clock(),
         ids: sequential_ids(),
+        secrets: Arc::new(secrets()),
         gateways,
     };
     EventService::new(ports, RetryPolicy::default(), Duration::minutes(5))
+}
+
+/// A secret source answering bytes 0, 1, ..., 31.
+fn secrets() -> MockSecretSource {
+    let mut secrets = MockSecretSource::new();
+    secrets.expect_secret_bytes().returning(|| Ok(std::array::from_fn(|i| u8::try_from(i).unwrap_or(0))));
+    secrets
 }
 
 fn registration(livemode: Option<bool>) -> EndpointRegistration {
@@ -168,7 +176,11 @@ fn endpoints_are_added_and_removed_on_the_admin_s_behalf() {
     let service = events(store);
 
     let (created, secret) = block_on(service.create_endpoint(admin(), registration(None))).unwrap();
-    assert!(created.active && !secret.is_empty());
+    assert!(created.active);
+    assert_eq!(
+        secret, "whsec_000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        "32 bytes of the source"
+    );
     assert!(!block_on(service.remove_endpoint(admin(), id)).unwrap().active);
 }
 

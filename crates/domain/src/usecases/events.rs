@@ -14,7 +14,7 @@ use crate::ids::{DeliveryId, EndpointId};
 use crate::paging::Page;
 use crate::ports::{
     AttemptOutcome, ClaimedDelivery, Clock, CreateEndpointError, DeliveryQuery, EventDeliveryStore, EventSender,
-    Gateways, IdGenerator, ReplayError, SendResult, StoreError,
+    Gateways, IdGenerator, ReplayError, SecretSource, SendResult, StoreError,
 };
 use crate::usecases::{Actor, Forbidden};
 
@@ -30,8 +30,10 @@ pub struct EventPorts {
     pub sender: Arc<dyn EventSender>,
     /// Time.
     pub clock: Arc<dyn Clock>,
-    /// Ids (and randomness for secrets and jitter).
+    /// Ids (and randomness for retry jitter).
     pub ids: Arc<dyn IdGenerator>,
+    /// Signing secrets.
+    pub secrets: Arc<dyn SecretSource>,
     /// The gateways served: a new endpoint that names no mode is live
     /// while a live gateway is served, test otherwise.
     pub gateways: Gateways,
@@ -121,7 +123,7 @@ impl EventService {
             active: true,
             created_at: self.ports.clock.now(),
         };
-        let secret = self.secret();
+        let secret = self.secret()?;
         let stored = self.ports.store.create_endpoint(endpoint, secret.clone(), actor).await.map_err(|e| match e {
             CreateEndpointError::NoEncryptionKey => EventError::NoEncryptionKey,
             CreateEndpointError::Store(e) => EventError::Store(e),
@@ -214,15 +216,10 @@ impl EventService {
         Ok(recorded.then_some(outcome))
     }
 
-    /// A signing secret: `whsec_` and 128 random bits (the random halves of
-    /// two v4/v7 uuids).
-    fn secret(&self) -> String {
-        let mut bytes = Vec::with_capacity(16);
-        for _ in 0..2 {
-            bytes.extend_from_slice(&self.ports.ids.new_id().as_bytes()[8..16]);
-        }
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!("whsec_{hex}")
+    /// A signing secret: `whsec_` and 256 secure random bits, in hex.
+    fn secret(&self) -> Result<String, StoreError> {
+        let hex: String = self.ports.secrets.secret_bytes()?.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("whsec_{hex}"))
     }
 
     /// 0..=1000, from an id's random bits.
