@@ -389,3 +389,34 @@ async fn a_delivery_of_another_mode_than_its_endpoint_is_not_replayed() {
     assert_eq!(app.state.events.deliver_due(50).await.unwrap().delivered, 0);
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "sent once, before");
 }
+
+#[tokio::test]
+async fn a_removed_endpoint_receives_nothing_more_not_even_a_retry_or_a_replay() {
+    let app = app().await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/down")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let created = endpoint(&app, format!("{}/down", server.uri()), json!(["payment.completed"])).await;
+    sale(&app, 1).await;
+    let report = app.state.events.deliver_due(50).await.unwrap();
+    assert_eq!(report.retried, 1, "{report:?}");
+
+    let id = created["id"].as_str().unwrap();
+    let res =
+        app.request(reqwest::Method::DELETE, &format!("/api/payments/admin/event-endpoints/{id}/"), Some(&app.admin()));
+    assert_eq!(res.send().await.unwrap().status(), 200);
+    // Its pending retry is given up at once, and no worker claims it.
+    app.store.scalar("WITH due AS (UPDATE event_deliveries SET next_attempt_at = now() RETURNING 1) SELECT count(*) AS n FROM due").unwrap();
+    let report = app.state.events.deliver_due(50).await.unwrap();
+    assert_eq!((report.delivered, report.retried, report.dead), (0, 0, 0), "{report:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "only the attempt before the removal");
+    let dead: Value =
+        app.get("/api/payments/admin/event-deliveries/?status=dead", &app.admin()).await.json().await.unwrap();
+    let rows = dead["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["last_error"], "the endpoint was removed");
+    let replay = format!("/api/payments/admin/event-deliveries/{}/replay/", rows[0]["id"].as_str().unwrap());
+    let res = app.post(&replay, &app.admin(), &json!({})).await;
+    assert_eq!(res.status(), 409);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "invalid_transition", "{problem}");
+}

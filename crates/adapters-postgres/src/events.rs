@@ -144,6 +144,9 @@ WITH picked AS (
 SELECT count(*) AS n FROM marked"
 );
 
+/// Why the deliveries still pending to a removed endpoint were given up.
+const ENDPOINT_REMOVED: &str = "the endpoint was removed";
+
 /// Makes a delivery pending and due again (with a fresh day of retries)
 /// if its event is of its endpoint's mode, or of none.
 const REPLAY_SQL: &str = concat!(
@@ -151,7 +154,7 @@ const REPLAY_SQL: &str = concat!(
 UPDATE event_deliveries d
 SET status = 'pending', next_attempt_at = $2, locked_until = NULL, first_attempt_at = NULL
 FROM event_endpoints e, outbox_events o
-WHERE d.id = $1 AND e.id = d.endpoint_id AND o.id = d.event_id
+WHERE d.id = $1 AND e.id = d.endpoint_id AND o.id = d.event_id AND e.active
   AND coalesce(",
     event_livemode_sql!("o.payload"),
     " = e.livemode, true)
@@ -167,6 +170,7 @@ WITH due AS (
     SELECT d.id FROM event_deliveries d
     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
       AND (d.locked_until IS NULL OR d.locked_until < $1)
+      AND EXISTS (SELECT 1 FROM event_endpoints a WHERE a.id = d.endpoint_id AND a.active)
       AND NOT EXISTS (
           SELECT 1 FROM event_deliveries e
           WHERE e.endpoint_id = d.endpoint_id AND e.aggregate_id = d.aggregate_id AND e.status = 'pending'
@@ -251,6 +255,18 @@ impl EventDeliveryStore for PgStore {
             let row: Option<EndpointRow> = conn
                 .transaction::<_, DieselError, _>(|conn| {
                     decided_by(conn, Some(by))?;
+                    // What was still to be sent to it never will be.
+                    diesel::update(
+                        event_deliveries::table
+                            .filter(event_deliveries::endpoint_id.eq(id.uuid()))
+                            .filter(event_deliveries::status.eq(DeliveryStatus::Pending.as_str())),
+                    )
+                    .set((
+                        event_deliveries::status.eq(DeliveryStatus::Dead.as_str()),
+                        event_deliveries::last_error.eq(ENDPOINT_REMOVED),
+                        event_deliveries::locked_until.eq(None::<DateTime<Utc>>),
+                    ))
+                    .execute(conn)?;
                     diesel::update(event_endpoints::table.find(id.uuid()))
                         .set(event_endpoints::active.eq(false))
                         .returning(ENDPOINT_COLUMNS)
@@ -428,12 +444,21 @@ impl EventDeliveryStore for PgStore {
             if let Some(row) = row {
                 return Ok(Ok(Some(row.into_domain()?)));
             }
-            // Nothing changed: an unknown delivery, or one of the other mode
-            // (modes never change, so this answer cannot be stale).
-            let exists = diesel::select(diesel::dsl::exists(event_deliveries::table.find(id.uuid())))
-                .get_result::<bool>(conn)
+            // Nothing changed: an unknown delivery, one to a removed
+            // endpoint, or one of the other mode (modes never change, so
+            // this answer cannot be stale).
+            let active: Option<bool> = event_deliveries::table
+                .inner_join(event_endpoints::table)
+                .filter(event_deliveries::id.eq(id.uuid()))
+                .select(event_endpoints::active)
+                .first(conn)
+                .optional()
                 .map_err(store_error)?;
-            Ok(if exists { Err(ReplayError::OtherMode) } else { Ok(None) })
+            Ok(match active {
+                None => Ok(None),
+                Some(false) => Err(ReplayError::EndpointRemoved),
+                Some(true) => Err(ReplayError::OtherMode),
+            })
         })
         .await?
     }

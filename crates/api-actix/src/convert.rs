@@ -302,6 +302,7 @@ impl From<domain::usecases::events::EventError> for ApiError {
             }
             E::NoEncryptionKey => ApiError::EncryptionNotConfigured,
             E::OtherMode => ApiError::DeliveryModeMismatch(error.to_string()),
+            E::EndpointRemoved => ApiError::InvalidTransition(error.to_string()),
             E::Store(e) => store(e),
         }
     }

@@ -62,7 +62,7 @@ const WEBHOOK_CLOSED: &str = "Webhooks from this gateway are not configured, so 
                               (`webhook_not_configured`), or the database is unreachable (`service_unavailable`).";
 const OTHER_MODE: &str = "The delivery's event is about money of the other mode (live or test) than its endpoint \
                           receives, routed before endpoints had a mode: it is not sent again \
-                          (`delivery_mode_mismatch`).";
+                          (`delivery_mode_mismatch`); or its endpoint was removed (`invalid_transition`).";
 const NOT_READY: &str = "Not ready: the database is unreachable (`service_unavailable`) or this instance is \
                          shutting down (`shutting_down`).";
 

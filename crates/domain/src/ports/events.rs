@@ -28,6 +28,9 @@ pub enum ReplayError {
     /// endpoints had a mode): never sent again.
     #[error("the delivery's event is of another mode than its endpoint")]
     OtherMode,
+    /// Its endpoint was removed: nothing is sent to it any more.
+    #[error("the delivery's endpoint was removed")]
+    EndpointRemoved,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),

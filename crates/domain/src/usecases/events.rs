@@ -74,6 +74,9 @@ pub enum EventError {
          not sent again"
     )]
     OtherMode,
+    /// A replay of a delivery to a removed endpoint.
+    #[error("this delivery's endpoint was removed; nothing is sent to it any more")]
+    EndpointRemoved,
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -163,6 +166,7 @@ impl EventService {
         match self.ports.store.replay(id, self.ports.clock.now()).await {
             Ok(replayed) => replayed.ok_or(EventError::NotFound),
             Err(ReplayError::OtherMode) => Err(EventError::OtherMode),
+            Err(ReplayError::EndpointRemoved) => Err(EventError::EndpointRemoved),
             Err(ReplayError::Store(e)) => Err(EventError::Store(e)),
         }
     }
