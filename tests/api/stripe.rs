@@ -316,6 +316,33 @@ async fn a_stripe_payment_is_refunded_at_stripe() {
 }
 
 #[tokio::test]
+async fn stripe_events_larger_than_other_bodies_are_read_up_to_a_mebibyte() {
+    // Stripe's webhooks are served with Stripe; nothing here calls it.
+    let app = skillpay_e2e::spawn_app_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_unused"),
+        ("STRIPE_API_BASE", "http://127.0.0.1:9"),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+    ])
+    .await;
+    let event = |id: &str, padding: usize| {
+        json!({"id": id, "object": "event", "type": "customer.created",
+               "data": {"object": {"id": "cus_1", "object": "customer", "metadata": {"note": "x".repeat(padding)}}}})
+        .to_string()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let large = event("evt_large", 300 * 1024);
+    let (status, ack) = deliver(&app, &large, Some(signed(&large, WEBHOOK_SECRET, now))).await;
+    assert_eq!((status, ack["status"].as_str()), (200, Some("processed")), "a 300 KiB event");
+    let huge = event("evt_huge", 1024 * 1024);
+    let (status, problem) = deliver(&app, &huge, Some(signed(&huge, WEBHOOK_SECRET, now))).await;
+    assert_eq!((status, problem["code"].as_str()), (413, Some("payload_too_large")));
+    // Other requests keep their 64 KiB.
+    let body = json!({"course_id": 1, "payment_method": "sandbox", "note": "x".repeat(70 * 1024)});
+    let res = app.post("/api/payments/", &app.token(1000, domain::usecases::Role::Student), &body).await;
+    assert_eq!(res.status(), 413);
+}
+
+#[tokio::test]
 async fn a_signed_event_with_a_nul_character_is_logged_not_retried_forever() {
     // Stripe's webhooks are served with Stripe; nothing here calls it.
     let app = skillpay_e2e::spawn_app_with(&[

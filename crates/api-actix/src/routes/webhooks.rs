@@ -69,8 +69,18 @@ pub async fn receive_from(
     state: web::Data<AppState>,
     gateway: web::Path<String>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let provider: PaymentMethod = crate::routes::path_id(&gateway)?;
+    // A gateway's event can be larger than any request of ours (Stripe's
+    // exceed 64 KiB with expanded objects): read up to its own limit.
+    let body = payload
+        .to_bytes_limited(MAX_WEBHOOK_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?
+        .map_err(|_| ApiError::MalformedJson("the body could not be read".to_owned()))?;
     receive(&state, provider, &req, body).await
 }
+
+/// Largest accepted webhook body, in bytes: 1 MiB.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 1024 * 1024;
