@@ -58,6 +58,7 @@ async fn activating_the_live_configuration_deactivates_the_test_one() {
     put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/test/", &stripe_body(true)).await;
     let mut live = stripe_body(true);
     live["credentials"]["secret_key"] = json!("sk_live_very_secret_4242");
+    live["api_base"] = json!("https://api.stripe.com");
     put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await;
     let list: Value = app.get("/api/payments/admin/gateway-configs/", &app.admin()).await.json().await.unwrap();
     let active: Vec<_> =
@@ -123,6 +124,11 @@ async fn a_stripe_key_is_stored_only_under_its_own_mode() {
     }
     let stored = || app.store.scalar("SELECT count(*) AS n FROM payment_gateway_configs").unwrap();
     assert_eq!(stored(), 0, "nothing stored");
+    // Live keys go to Stripe's own API only, never to a stand-in in plaintext.
+    let (status, body) = put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("\"api_base\"") && !body.contains("very_secret"), "{body}");
+    live.as_object_mut().unwrap().remove("api_base");
     assert_eq!(put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await.0, 200);
     assert_eq!(stored(), 1);
 }

@@ -85,6 +85,17 @@ pub fn credential_names(provider: PaymentMethod) -> Option<(&'static [&'static s
     }
 }
 
+/// The gateway's own API, the only one live money may be sent to: a stored
+/// live configuration cannot point real credentials at another host, nor
+/// at any host in plaintext.
+pub fn official_api_base(provider: PaymentMethod) -> Option<&'static str> {
+    match provider {
+        PaymentMethod::Stripe => Some("https://api.stripe.com"),
+        PaymentMethod::Paypal => Some("https://api-m.paypal.com"),
+        PaymentMethod::Sandbox | PaymentMethod::BankTransfer | PaymentMethod::Wallet => None,
+    }
+}
+
 /// The mode a Stripe secret key works in, by its prefix (`sk_live_`,
 /// `rk_live_`; `sk_test_`, `rk_test_`); `None` for any other text.
 pub fn stripe_key_mode(key: &str) -> Option<GatewayMode> {

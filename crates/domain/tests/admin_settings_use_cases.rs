@@ -115,6 +115,37 @@ fn only_admins_configure_gateways_and_a_refusal_stores_nothing() {
     ));
 }
 
+#[test]
+fn a_live_configuration_sends_real_credentials_only_to_the_gateway_s_own_api() {
+    let live = |api_base: Option<&str>| PutGatewayConfig {
+        mode: GatewayMode::Live,
+        credentials: GatewayCredentials::new(BTreeMap::from([("secret_key".to_owned(), "sk_live_1".to_owned())])),
+        api_base: api_base.map(str::to_owned),
+        ..stripe_test_keys()
+    };
+    for elsewhere in ["http://api.stripe.com", "https://stripe.example", "https://api.stripe.com.evil.example"] {
+        let mut repository = MockGatewayConfigRepository::new();
+        repository.expect_put().never();
+        let refused = block_on(configs(repository, reloads(0)).put(admin(), live(Some(elsewhere))));
+        assert_eq!(refused.map(|_| ()), Err(GatewayConfigError::LiveApiBase("https://api.stripe.com")), "{elsewhere}");
+    }
+    for official in [None, Some("https://api.stripe.com"), Some("https://api.stripe.com/")] {
+        let mut repository = MockGatewayConfigRepository::new();
+        repository.expect_put().times(1).returning(|config, _| {
+            Ok(GatewayConfigSummary {
+                id: config.id,
+                provider: config.provider,
+                mode: config.mode,
+                is_active: config.is_active,
+                credential_names: config.credentials.names(),
+                api_base: config.api_base,
+                updated_at: config.updated_at,
+            })
+        });
+        assert!(block_on(configs(repository, reloads(1)).put(admin(), live(official))).is_ok(), "{official:?}");
+    }
+}
+
 fn events(store: MockEventDeliveryStore) -> EventService {
     events_serving(store, Gateways::new())
 }

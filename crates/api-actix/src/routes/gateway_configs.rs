@@ -80,7 +80,7 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
         GatewayConfigError::UnknownCredential(_)
         | GatewayConfigError::MissingCredential(_)
         | GatewayConfigError::ModeMismatch(_) => field("credentials", &error),
-        GatewayConfigError::InvalidApiBase => field("api_base", &error),
+        GatewayConfigError::InvalidApiBase | GatewayConfigError::LiveApiBase(_) => field("api_base", &error),
         GatewayConfigError::NoEncryptionKey(_) => ApiError::EncryptionNotConfigured,
         GatewayConfigError::Store(e) => crate::convert::store(e.clone()),
     }

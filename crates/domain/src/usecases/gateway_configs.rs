@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::gateway_config::{
     GatewayConfig, GatewayConfigSummary, GatewayCredentials, GatewayMode, credential_names, credentials_mode,
+    official_api_base,
 };
 use crate::payment::PaymentMethod;
 use crate::ports::{
@@ -50,6 +51,9 @@ pub enum GatewayConfigError {
     /// The API base is not an http(s) URL.
     #[error("api_base must be an http(s) URL")]
     InvalidApiBase,
+    /// A live configuration names another API than the gateway's own.
+    #[error("live money goes only to the gateway's own API: leave api_base out or give {0}")]
+    LiveApiBase(&'static str),
     /// No encryption key configured.
     #[error(transparent)]
     NoEncryptionKey(PutGatewayConfigError),
@@ -97,6 +101,12 @@ impl GatewayConfigService {
         }
         if input.api_base.as_deref().is_some_and(|b| !(b.starts_with("https://") || b.starts_with("http://"))) {
             return Err(GatewayConfigError::InvalidApiBase);
+        }
+        if input.mode == GatewayMode::Live
+            && let (Some(base), Some(official)) = (input.api_base.as_deref(), official_api_base(input.provider))
+            && base.trim_end_matches('/') != official
+        {
+            return Err(GatewayConfigError::LiveApiBase(official));
         }
         let config = GatewayConfig {
             id: self.ids.new_id(),
