@@ -3,8 +3,9 @@
 //! gateways while live ones are served; absent means `false`).
 //!
 //! Only the configured algorithm is accepted (so `alg: none` and algorithm
-//! confusion fail), `exp` is required and checked, and `aud` when an audience
-//! is configured.
+//! confusion fail), `exp` is required and checked, `nbf` when present, `aud`
+//! (a string or an array) when an audience is configured and `iss` when an
+//! issuer is.
 
 use std::future::{Ready, ready};
 
@@ -30,13 +31,27 @@ pub struct Claims {
     pub role: Role,
     /// Expiry (seconds since the epoch).
     pub exp: u64,
-    /// Audience, when the deployment uses one.
+    /// Audience, when the deployment uses one: one, or several (checked
+    /// by the validation, which accepts either form).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+    /// Issuer, when the deployment names one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub iss: Option<String>,
     /// May pay with test-mode gateways while live ones are served (testers,
     /// the platform's own checks); admins may without it.
     #[serde(skip_serializing_if = "is_false", default)]
     pub test_mode: bool,
+}
+
+/// A token's `aud`: RFC 7519 allows a string or an array of strings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    /// One audience.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
 }
 
 fn is_false(value: &bool) -> bool {
@@ -50,6 +65,7 @@ pub struct AuthConfig {
     encoding: EncodingKey,
     validation: Validation,
     audience: Option<String>,
+    issuer: Option<String>,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -63,6 +79,8 @@ impl AuthConfig {
     pub fn hs256(secret: &[u8], audience: Option<String>) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = CLOCK_SKEW_LEEWAY_SECS;
+        // A token not valid yet is refused (the claim is optional).
+        validation.validate_nbf = true;
         match &audience {
             Some(aud) => {
                 validation.set_required_spec_claims(&["exp", "sub", "aud"]);
@@ -78,7 +96,22 @@ impl AuthConfig {
             encoding: EncodingKey::from_secret(secret),
             validation,
             audience,
+            issuer: None,
         }
+    }
+
+    /// Requires `iss` to be `issuer` too (nothing changes for `None`).
+    pub fn with_issuer(mut self, issuer: Option<String>) -> Self {
+        if let Some(issuer) = &issuer {
+            let mut required: Vec<&str> = vec!["exp", "sub", "iss"];
+            if self.audience.is_some() {
+                required.push("aud");
+            }
+            self.validation.set_required_spec_claims(&required);
+            self.validation.set_issuer(&[issuer]);
+        }
+        self.issuer = issuer;
+        self
     }
 
     /// The actor a token speaks for.
@@ -97,7 +130,8 @@ impl AuthConfig {
             sub: actor.user_id.to_string(),
             role: actor.role,
             exp: now.saturating_add(ttl_secs),
-            aud: self.audience.clone(),
+            aud: self.audience.clone().map(Audience::One),
+            iss: self.issuer.clone(),
             test_mode: actor.test_mode == TestMode::Allowed,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| ApiError::Internal)
@@ -164,5 +198,50 @@ mod tests {
         let payload = plain.split('.').nth(1).unwrap();
         let tester_payload = tester.split('.').nth(1).unwrap();
         assert!(payload.len() < tester_payload.len(), "the claim is written only when true");
+    }
+
+    fn token(claims: serde_json::Value) -> String {
+        encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    fn now() -> i64 {
+        chrono::Utc::now().timestamp()
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused() {
+        let auth = AuthConfig::hs256(SECRET, None);
+        let later = token(serde_json::json!({"sub": "7", "role": "student", "exp": now() + 600, "nbf": now() + 300}));
+        assert!(matches!(auth.verify(&later), Err(ApiError::InvalidToken)));
+        let valid = token(serde_json::json!({"sub": "7", "role": "student", "exp": now() + 600, "nbf": now() - 5}));
+        assert!(auth.verify(&valid).is_ok());
+    }
+
+    #[test]
+    fn the_audience_may_be_a_string_or_an_array_naming_ours() {
+        let auth = AuthConfig::hs256(SECRET, Some("skillpay".into()));
+        let claims =
+            |aud: serde_json::Value| serde_json::json!({"sub": "7", "role": "admin", "exp": now() + 600, "aud": aud});
+        assert!(auth.verify(&token(claims(serde_json::json!("skillpay")))).is_ok());
+        assert!(auth.verify(&token(claims(serde_json::json!(["platform", "skillpay"])))).is_ok());
+        assert!(auth.verify(&token(claims(serde_json::json!(["platform"])))).is_err());
+        assert!(auth.verify(&token(claims(serde_json::json!("platform")))).is_err());
+    }
+
+    #[test]
+    fn a_configured_issuer_is_required_and_must_match() {
+        let auth = AuthConfig::hs256(SECRET, None).with_issuer(Some("https://platform.example".into()));
+        let claims = |iss: Option<&str>| {
+            let mut claims = serde_json::json!({"sub": "7", "role": "admin", "exp": now() + 600});
+            if let Some(iss) = iss {
+                claims["iss"] = serde_json::json!(iss);
+            }
+            claims
+        };
+        assert!(auth.verify(&token(claims(Some("https://platform.example")))).is_ok());
+        assert!(auth.verify(&token(claims(Some("https://elsewhere.example")))).is_err());
+        assert!(auth.verify(&token(claims(None))).is_err(), "required");
+        let minted = auth.mint(Actor::new(UserId::new(7), Role::Admin), 60).unwrap();
+        assert!(auth.verify(&minted).is_ok(), "development tokens carry it");
     }
 }

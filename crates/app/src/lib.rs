@@ -275,7 +275,7 @@ pub fn app_state_with_gateways(
         lifecycle: api_actix::Lifecycle::default(),
         metrics: api_actix::observe::Metrics::new(config.metrics_token.clone()).context("setting up metrics")?,
         ops: store.clone(),
-        auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()),
+        auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()).with_issuer(config.jwt_issuer.clone()),
         console: store.clone(),
     })
 }

@@ -150,6 +150,7 @@ fn command_line() -> Cli {
 
 fn mint(config: &Config, actor: Actor, ttl_secs: u64) -> anyhow::Result<String> {
     api_actix::auth::AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone())
+        .with_issuer(config.jwt_issuer.clone())
         .mint(actor, ttl_secs)
         .map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -77,6 +77,8 @@ pub struct Config {
     pub jwt_secret: Vec<u8>,
     /// Required `aud` claim, if any.
     pub jwt_audience: Option<String>,
+    /// Required `iss` claim, if any.
+    pub jwt_issuer: Option<String>,
     /// Key for encrypting payout and gateway credentials (32 bytes).
     pub encryption_key: Option<[u8; 32]>,
     /// Earlier keys, still able to open values they sealed (rotation).
@@ -171,6 +173,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("bind", &self.bind)
             .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_issuer", &self.jwt_issuer)
             .field("platform_fee_rate", &self.platform_fee_rate)
             .field("max_amount_major", &self.max_amount_major)
             .field("db_pool_size", &self.db_pool_size)
@@ -213,6 +216,7 @@ impl TryFrom<Settings> for Config {
             bind: settings.bind,
             jwt_secret,
             jwt_audience: settings.jwt_audience,
+            jwt_issuer: settings.jwt_issuer,
             encryption_key: settings.encryption_key.map(|Secret(key)| key),
             previous_encryption_keys: settings.encryption_key_previous.map(|Secret(keys)| keys).unwrap_or_default(),
             platform_fee_rate: settings.platform_fee_rate,

@@ -56,6 +56,9 @@ pub struct Settings {
     /// Required `aud` claim (none checked when unset)
     #[arg(long, env = "SKILLPAY_JWT_AUDIENCE", value_parser = Setting(parse::text))]
     pub jwt_audience: Option<String>,
+    /// Required `iss` claim (none checked when unset)
+    #[arg(long, env = "SKILLPAY_JWT_ISSUER", value_parser = Setting(parse::text))]
+    pub jwt_issuer: Option<String>,
     /// Base64 of 32 bytes; seals gateway credentials and payout destinations at rest (unset: both refused)
     #[arg(long, env = "SKILLPAY_ENCRYPTION_KEY", hide_env_values = true, value_parser = Setting(parse::encryption_key))]
     pub encryption_key: Option<Secret<[u8; 32]>>,
