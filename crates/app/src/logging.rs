@@ -3,10 +3,13 @@
 //! code, a library, a panic message.
 //!
 //! Redacted: Stripe keys (`sk_`/`rk_`/`pk_` live and test), webhook secrets
-//! (`whsec_`), PaymentIntent client secrets, bearer tokens and JWTs, PayPal
-//! access tokens (`A21AA…`), card-like numbers (13 to 19 digits, spaces or
+//! (`whsec_`), PaymentIntent client secrets, bearer and basic credentials
+//! and JWTs, PayPal access tokens (`A21AA…`), credentials in URLs
+//! (`postgres://user:pass@`), card-like numbers (13 to 19 digits, spaces or
 //! dashes allowed), IBAN-like account numbers, and `password`/`secret`/
-//! `token`/`key` fields written as `name=value` or `"name":"value"`.
+//! `token`/`key`/`authorization`/`csrf`/session-cookie fields written as
+//! `name=value`, `"name":"value"` or JSON-escaped inside a logged string
+//! (`\"name\":\"value\"`).
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -18,30 +21,40 @@ use tracing_subscriber::fmt::MakeWriter;
 /// What redacted text is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
-const PATTERNS: [&str; 9] = [
+/// Each secret's shape, and what replaces it (`$1`: a part kept, such as
+/// a field's name or a URL's scheme).
+const PATTERNS: [(&str, &str); 10] = [
     // Stripe API keys, webhook secrets and client secrets.
-    r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{6,}",
-    r"\bwhsec_[0-9A-Za-z]{6,}",
-    r"\b(?:pi|seti)_[0-9A-Za-z]+_secret_[0-9A-Za-z]+",
-    // Bearer tokens, JWTs, PayPal access tokens.
-    r"(?i)\bbearer\s+[0-9A-Za-z\-._~+/]+=*",
-    r"\beyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*",
-    r"\bA21AA[0-9A-Za-z_-]{10,}",
+    (r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{6,}", REDACTED),
+    (r"\bwhsec_[0-9A-Za-z]{6,}", REDACTED),
+    (r"\b(?:pi|seti)_[0-9A-Za-z]+_secret_[0-9A-Za-z]+", REDACTED),
+    // Bearer and basic credentials, JWTs, PayPal access tokens.
+    (r"(?i)\b(?:bearer|basic)\s+[0-9A-Za-z\-._~+/]+=*", REDACTED),
+    (r"\beyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*", REDACTED),
+    (r"\bA21AA[0-9A-Za-z_-]{10,}", REDACTED),
+    // Credentials in a URL (a database URL): the scheme and host stay.
+    (r#"\b([a-z][a-z0-9+.-]*://)[^/\s:@"]+:[^@\s/"]+@"#, "${1}[redacted]@"),
     // Card-like numbers: 13 to 19 digits, optionally grouped.
-    r"\b\d(?:[ -]?\d){12,18}\b",
+    (r"\b\d(?:[ -]?\d){12,18}\b", REDACTED),
     // IBAN-like account numbers.
-    r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b",
-    // Secret-named fields: key=value and "key":"value".
-    r#"(?i)("?(?:password|passwd|secret|client_secret|api_key|access_token|refresh_token|token|authorization)"?\s*[:=]\s*"?)[^",\s}]+"#,
+    (r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", REDACTED),
+    // Secret-named fields: key=value, "key":"value" and the same escaped
+    // inside a logged JSON string; the field's name stays.
+    (
+        r#"(?i)((?:\\?")?\b(?:password|passwd|secret|client_secret|api_key|access_token|refresh_token|token|authorization|csrf|skillpay_console|session_secret)(?:\\?")?\s*[:=]\s*(?:\\?")?)[^"\\,\s};]+"#,
+        "${1}[redacted]",
+    ),
 ];
 
 /// Every pattern at once: most lines hold no secret, and one pass over a
 /// line says so (nine passes did, at about 1 % of the server's CPU). Were
 /// the set not to build, every line would take the nine passes.
-static ANY: LazyLock<Option<RegexSet>> = LazyLock::new(|| RegexSet::new(PATTERNS).ok());
+static ANY: LazyLock<Option<RegexSet>> =
+    LazyLock::new(|| RegexSet::new(PATTERNS.iter().map(|(pattern, _)| pattern)).ok());
 
-static EACH: LazyLock<Vec<Regex>> =
-    LazyLock::new(|| PATTERNS.iter().filter_map(|pattern| Regex::new(pattern).ok()).collect());
+static EACH: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    PATTERNS.iter().filter_map(|(pattern, with)| Regex::new(pattern).ok().map(|regex| (regex, *with))).collect()
+});
 
 /// `line` with every secret-looking part replaced by [`REDACTED`].
 pub fn scrub(line: &str) -> Cow<'_, str> {
@@ -51,16 +64,11 @@ pub fn scrub(line: &str) -> Cow<'_, str> {
     }
     // A line with a secret: each pattern in turn, on the text as the ones
     // before it left it.
-    for (index, pattern) in EACH.iter().enumerate() {
+    for (pattern, with) in EACH.iter() {
         if !pattern.is_match(&text) {
             continue;
         }
-        // The field pattern keeps the field's name (group 1).
-        let replaced = if index == PATTERNS.len() - 1 {
-            pattern.replace_all(&text, format!("${{1}}{REDACTED}").as_str()).into_owned()
-        } else {
-            pattern.replace_all(&text, REDACTED).into_owned()
-        };
+        let replaced = pattern.replace_all(&text, *with).into_owned();
         text = Cow::Owned(replaced);
     }
     text
@@ -150,6 +158,20 @@ mod tests {
             (r#"{"client_secret":"abc123","amount":"10.00"}"#, r#"{"client_secret":"[redacted]","amount":"10.00"}"#),
             ("password=hunter2 user=7", "password=[redacted] user=7"),
             ("token A21AAFEpH4PsADK7qSS7pSRsgzfENtu", "token [redacted]"),
+            ("authorization: Basic QVpCQ0RFRjpzM2NyM3Q= sent", "authorization: [redacted] sent"),
+            (
+                "connecting to postgres://skillpay:s3cr3tpw@db.internal:5432/app",
+                "connecting to postgres://[redacted]@db.internal:5432/app",
+            ),
+            (
+                r#"{"msg":"body {\"client_secret\":\"abc123\",\"amount\":\"10.00\"}"}"#,
+                r#"{"msg":"body {\"client_secret\":\"[redacted]\",\"amount\":\"10.00\"}"}"#,
+            ),
+            (
+                "cookie: skillpay_console=Zm9vYmFyYmF6cXV4; Path=/admin",
+                "cookie: skillpay_console=[redacted]; Path=/admin",
+            ),
+            ("form csrf=2f1c9a7e44b0 action=accept", "form csrf=[redacted] action=accept"),
         ];
         for (line, expected) in cases {
             assert_eq!(scrub(line), expected, "{line}");
