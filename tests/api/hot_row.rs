@@ -91,11 +91,14 @@ async fn a_locked_coupon_row_stalls_only_the_purchases_that_use_it() {
         latencies.len(),
         latencies[latencies.len() / 2]
     );
+    // A request stalled behind the lock would wait for most of the seconds
+    // it is held; none of these may. The bound is a fraction of the lock's
+    // time, not a latency target, so a busy machine does not fail it.
+    let slowest = latencies.last().copied().unwrap_or_default();
     assert!(
-        p99 < Duration::from_millis(50),
-        "p99 {p99:?} of {} requests; slowest {:?}",
-        latencies.len(),
-        latencies.last()
+        slowest < LOCK_HELD / 8,
+        "slowest {slowest:?} (p99 {p99:?}) of {} requests: one waited on the locked row",
+        latencies.len()
     );
 
     // The purchases with the coupon waited for the lock, then all went through.

@@ -11,6 +11,7 @@ mod console_reconciliation;
 mod coupon_edits;
 mod coupons;
 mod disputes;
+mod dual_control;
 mod event_objects;
 mod event_order;
 mod events;

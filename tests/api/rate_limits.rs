@@ -76,3 +76,44 @@ async fn replays_of_an_idempotency_key_are_free_and_a_limited_key_can_be_retried
     let stored = app.store.scalar("SELECT count(*) AS n FROM idempotency_keys WHERE key = 'second'").unwrap();
     assert_eq!(stored, 0);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_bucket_and_one_user_cannot_use_it_up() {
+    let app = spawn_app_with(&[
+        ("SKILLPAY_RATE_PAYMENTS_PER_USER", "2"),
+        ("SKILLPAY_RATE_PAYMENTS_PER_IP", "3"),
+        // The test client connects from loopback, standing for the balancer.
+        ("SKILLPAY_TRUSTED_PROXIES", "127.0.0.0/8,::1"),
+    ])
+    .await;
+    app.put_course(1, "10.00", "USD").await;
+    let body = json!({"course_id": 1, "payment_method": "sandbox"});
+    let create = |user: i64, forwarded_for: &'static str| {
+        let (app, body) = (&app, body.clone());
+        async move {
+            app.request(reqwest::Method::POST, "/api/payments/", Some(&app.token(user, Role::Student)))
+                .header("X-Forwarded-For", forwarded_for)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // One account hammering from the campus NAT: its own limit refuses it,
+    // and its refused requests do not count against the NAT's address.
+    let mut hammering = Vec::new();
+    for _ in 0..10 {
+        hammering.push(create(1, "203.0.113.50, 127.0.0.1").await);
+    }
+    assert_eq!(hammering.iter().filter(|s| **s == 201).count(), 2, "{hammering:?}");
+    assert_eq!(create(2, "203.0.113.50").await, 201, "another student behind the same NAT still pays");
+    assert_eq!(create(3, "203.0.113.50").await, 429, "the NAT's own limit of 3 holds");
+    // A different client address is a different bucket, not the proxy's.
+    assert_eq!(create(4, "198.51.100.20").await, 201);
+    let recorded = app.store.scalar("SELECT count(*) AS n FROM payments WHERE ip_address = '198.51.100.20'").unwrap();
+    assert_eq!(recorded, 1, "the payment records the client's address, not the proxy's");
+    let proxies = app.store.scalar("SELECT count(*) AS n FROM payments WHERE ip_address = '127.0.0.1'").unwrap();
+    assert_eq!(proxies, 0);
+}

@@ -10,7 +10,7 @@ use domain::attention::AttentionItem;
 use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
 use domain::paging::Page;
-use domain::ports::{ApprovalStore, StoreError};
+use domain::ports::StoreError;
 use domain::usecases::{Actor, Role};
 use uuid::Uuid;
 use web_ports::console::{
@@ -25,7 +25,6 @@ use crate::rows::currency;
 use crate::schema::{
     attention_items, console_audit_log as audit, console_sessions as sessions, console_sign_in_links as links,
     ledger_entries, ledger_journals, payment_disputes, payment_webhook_logs as webhook_logs, payouts, refunds,
-    second_approvals,
 };
 
 fn actor(user_id: i64, role: &str) -> Result<Actor, StoreError> {
@@ -411,31 +410,6 @@ impl ConsoleStore for PgStore {
                 .execute(conn)
                 .map(|moved| moved > 0)
                 .map_err(store_error)
-        })
-        .await
-    }
-}
-
-#[async_trait]
-impl ApprovalStore for PgStore {
-    async fn first_approval(&self, object_id: String, admin: UserId, at: DateTime<Utc>) -> Result<UserId, StoreError> {
-        self.run(move |conn| {
-            // Insert-or-keep, then read: the row that won is the first.
-            diesel::insert_into(second_approvals::table)
-                .values((
-                    second_approvals::object_id.eq(&object_id),
-                    second_approvals::first_admin_id.eq(admin.get()),
-                    second_approvals::approved_at.eq(at),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .map_err(store_error)?;
-            let first: i64 = second_approvals::table
-                .find(&object_id)
-                .select(second_approvals::first_admin_id)
-                .first(conn)
-                .map_err(store_error)?;
-            Ok(UserId::new(first))
         })
         .await
     }

@@ -8,6 +8,7 @@
 //! business refusals (a coupon exhausted under lock) are typed outcomes.
 #![forbid(unsafe_code)]
 
+mod approvals;
 mod audit;
 mod catalog;
 mod console;

@@ -415,6 +415,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sole_approvals (object_id) {
+        object_id -> Text,
+        group_key -> Text,
+        admin_id -> Int8,
+        currency -> Text,
+        amount_minor -> Int8,
+        approved_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     second_approvals (object_id) {
         object_id -> Text,
         first_admin_id -> Int8,
@@ -553,4 +564,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     settlement_lines,
     settlement_payouts,
     settlement_runs,
+    sole_approvals,
 );

@@ -143,7 +143,7 @@ async fn world(db: &TestDb) -> World {
     let policy = PaymentPolicy {
         platform_fee_rate: Rate::from_str("0.2").unwrap(),
         instructor_fee_rates: HashMap::from([(UserId::new(12), Rate::from_str("0.1537").unwrap())]),
-        max_amount_major: 1_000_000,
+        max_amount: domain::per_currency::PerCurrency::every(rust_decimal::Decimal::from(1_000_000_i64)),
         gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
     };
     // One admin approves any amount here; two-admin approval is tested end to end.
@@ -187,7 +187,10 @@ async fn world(db: &TestDb) -> World {
             dual_control,
         },
         // Released by the next release step: the test controls when.
-        PayoutPolicy { minimum_major: rust_decimal::Decimal::TEN, hold: chrono::Duration::zero() },
+        PayoutPolicy {
+            minimum: domain::per_currency::PerCurrency::every(rust_decimal::Decimal::TEN),
+            hold: chrono::Duration::zero(),
+        },
     );
     World {
         store,

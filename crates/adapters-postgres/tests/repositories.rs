@@ -50,7 +50,7 @@ async fn fixture_with_connections(max_connections: u32) -> Fixture {
     let policy = PaymentPolicy {
         platform_fee_rate: Rate::from_str("0.20").unwrap(),
         instructor_fee_rates: HashMap::new(),
-        max_amount_major: 1_000_000,
+        max_amount: domain::per_currency::PerCurrency::every(rust_decimal::Decimal::from(1_000_000_i64)),
         gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
     };
     let coupons = CouponService::new(shared.clone(), shared.clone(), Arc::new(SystemClock), Arc::new(TimeOrderedIds));

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod client_addr;
 pub mod console;
 pub mod convert;
 pub mod dto;
@@ -98,6 +99,8 @@ pub struct AppState {
     pub events: EventService,
     /// Request rate limits.
     pub rate_limits: RateLimits,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: client_addr::TrustedProxies,
     /// Ledger reads for operators.
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.

@@ -180,11 +180,14 @@ pub fn app_state_with_gateways(
     let policy = PaymentPolicy {
         platform_fee_rate: config.platform_fee_rate,
         instructor_fee_rates: config.instructor_fee_rates.clone(),
-        max_amount_major: config.max_amount_major,
+        max_amount: config.max_amount.clone(),
         gateway_fee_bearer: config.gateway_fee_bearer,
     };
     let dual_control = domain::usecases::dual_control::DualControl::new(
-        domain::usecases::dual_control::SecondApprovalPolicy { above_major: config.second_approval_above },
+        domain::usecases::dual_control::SecondApprovalPolicy {
+            above: config.second_approval_above.clone(),
+            window: chrono::Duration::hours(config.second_approval_window_hours),
+        },
         store.clone(),
         clock.clone(),
     );
@@ -221,7 +224,7 @@ pub fn app_state_with_gateways(
             ids: ids.clone(),
             dual_control,
         },
-        PayoutPolicy { minimum_major: config.min_payout_major, hold: chrono::Duration::days(config.payout_hold_days) },
+        PayoutPolicy { minimum: config.min_payout.clone(), hold: chrono::Duration::days(config.payout_hold_days) },
     );
     let sender = adapters_events::HttpEventSender::new(std::time::Duration::from_secs(config.event_timeout_secs))
         .context("setting up event delivery")?;
@@ -250,6 +253,7 @@ pub fn app_state_with_gateways(
     );
     Ok(AppState {
         rate_limits,
+        trusted_proxies: api_actix::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
         events,
         refunds: refunds.clone(),
         ledger: store.clone(),
@@ -268,7 +272,7 @@ pub fn app_state_with_gateways(
         disputes,
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
-        catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount_major),
+        catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount.clone()),
         gateway_configs: GatewayConfigService::new(store.clone(), reloader, clock, ids),
         idempotency: store.clone(),
         health: store.clone(),

@@ -39,6 +39,7 @@ pub mod outbox;
 pub mod paging;
 pub mod payment;
 pub mod payout;
+pub mod per_currency;
 pub mod ports;
 pub mod reconciliation;
 pub mod refund;

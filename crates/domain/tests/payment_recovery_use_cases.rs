@@ -95,7 +95,7 @@ impl World {
         let policy = PaymentPolicy {
             platform_fee_rate: percent(20),
             instructor_fee_rates: HashMap::new(),
-            max_amount_major: 10_000,
+            max_amount: domain::per_currency::PerCurrency::every(rust_decimal::Decimal::from(10_000_i64)),
             gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
         };
         (PaymentService::new(ports, policy), self.changes)

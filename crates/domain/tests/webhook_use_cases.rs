@@ -96,7 +96,7 @@ impl World {
             PaymentPolicy {
                 platform_fee_rate: percent(20),
                 instructor_fee_rates: HashMap::new(),
-                max_amount_major: 1_000_000,
+                max_amount: domain::per_currency::PerCurrency::every(rust_decimal::Decimal::from(1_000_000_i64)),
                 gateway_fee_bearer: domain::ledger::FeeBearer::Platform,
             },
         );

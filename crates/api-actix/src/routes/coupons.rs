@@ -237,7 +237,7 @@ pub async fn validate_coupon(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let client = req.peer_addr().map(|addr| addr.ip());
+    let client = state.trusted_proxies.client_ip(&req);
     state.rate_limits.check(LimitedAction::ValidateCoupon, actor.user_id, client).await?;
     let input: ValidateCouponBody = parse_body(&req, &body)?;
     let mut errors = Vec::new();

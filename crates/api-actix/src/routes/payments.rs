@@ -27,9 +27,9 @@ use domain::usecases::rate_limits::LimitedAction;
 /// Longest accepted user agent; longer ones are cut.
 const MAX_USER_AGENT_CHARS: usize = 500;
 
-fn client_info(req: &HttpRequest) -> ClientInfo {
+fn client_info(req: &HttpRequest, ip_address: Option<std::net::IpAddr>) -> ClientInfo {
     ClientInfo {
-        ip_address: req.peer_addr().map(|addr| addr.ip()),
+        ip_address,
         user_agent: req
             .headers()
             .get(actix_web::http::header::USER_AGENT)
@@ -111,11 +111,11 @@ pub async fn create_payment(
     idempotent(&state, &req, actor, &body, || async {
         // Counted only for requests that do the work: replays of an
         // Idempotency-Key and requests refused for it are free.
-        let client = req.peer_addr().map(|addr| addr.ip());
+        let client = state.trusted_proxies.client_ip(&req);
         state.rate_limits.check(LimitedAction::CreatePayment, actor.user_id, client).await?;
         let input: CreatePaymentBody = parse_body(&req, &body)?;
         let mut command = parse_create(input)?;
-        command.client = client_info(&req);
+        command.client = client_info(&req, client);
         let created = state.payments.create(actor, command).await?;
         let action = NextActionView::from_domain(&created.next_action);
         JsonReply::new(StatusCode::CREATED, &PaymentActionView::new(&created.payment, action))

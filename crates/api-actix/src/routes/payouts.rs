@@ -119,11 +119,15 @@ pub struct BalanceView {
     pub paid_out: String,
     /// Owed back after refunds or lost disputes; later earnings repay it.
     pub negative_carry: String,
+    /// The smallest payout in this currency.
+    pub minimum_payout: String,
 }
 
-impl From<&InstructorBalance> for BalanceView {
-    fn from(b: &InstructorBalance) -> Self {
+impl BalanceView {
+    /// `b`, with the smallest payout `policy` allows in its currency.
+    pub fn new(b: &InstructorBalance, policy: &domain::usecases::payouts::PayoutPolicy) -> Self {
         BalanceView {
+            minimum_payout: policy.minimum_in(b.currency).to_major_string(),
             currency: b.currency.code().to_owned(),
             livemode: b.livemode,
             pending: b.pending.to_major_string(),
@@ -140,7 +144,8 @@ impl From<&InstructorBalance> for BalanceView {
 pub struct BalancesView {
     /// Whose.
     pub instructor_id: i64,
-    /// The smallest payout, in major units of any currency.
+    /// The smallest payout, in major units of each currency not named in
+    /// `SKILLPAY_MIN_PAYOUT` (each balance says its own currency's).
     pub minimum_payout: String,
     /// Per mode (live first) and currency.
     pub balances: Vec<BalanceView>,
@@ -225,8 +230,8 @@ pub async fn balance(
     }
     Ok(HttpResponse::Ok().json(BalancesView {
         instructor_id: instructor.unwrap_or(actor.user_id).get(),
-        minimum_payout: state.payouts.policy().minimum_major.to_string(),
-        balances: balances.iter().map(BalanceView::from).collect(),
+        minimum_payout: state.payouts.policy().minimum.major_of_others().map(|m| m.to_string()).unwrap_or_default(),
+        balances: balances.iter().map(|b| BalanceView::new(b, state.payouts.policy())).collect(),
     }))
 }
 

@@ -363,6 +363,6 @@ pub async fn earnings(
         from,
         to,
         currencies,
-        balances: earnings.balances.iter().map(BalanceView::from).collect(),
+        balances: earnings.balances.iter().map(|b| BalanceView::new(b, state.payouts.policy())).collect(),
     }))
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use domain::ids::UserId;
 use domain::money::Rate;
+use domain::per_currency::PerCurrency;
 use domain::usecases::rate_limits::RateLimitPolicy;
 
 pub use self::parse::Secret;
@@ -20,8 +21,9 @@ pub use self::settings::{DatabaseSetting, LogSettings, Settings, empty_variables
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// Default platform fee rate.
 pub const DEFAULT_PLATFORM_FEE_RATE: &str = "0.20";
-/// Default largest price, in major units.
-pub const DEFAULT_MAX_AMOUNT_MAJOR: i64 = 1_000_000;
+/// Default largest price per currency (`*`: every other currency, in its
+/// major units).
+pub const DEFAULT_MAX_AMOUNT: &str = "USD:1000000.00,EUR:1000000.00,GBP:1000000.00,JPY:150000000,*:1000000";
 /// Default pool size.
 pub const DEFAULT_DB_POOL_SIZE: u32 = 16;
 /// Default HTTP worker threads: enough short statements in flight to keep a
@@ -42,14 +44,15 @@ pub const DEFAULT_RECONCILE_AFTER_SECS: i64 = 300;
 pub const DEFAULT_PAYMENT_EXPIRY_MINUTES: i64 = 60;
 /// Default refund window, in days.
 pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 30;
-/// Default smallest payout, in major units.
-pub const DEFAULT_MIN_PAYOUT: &str = "10.00";
+/// Default smallest payout per currency.
+pub const DEFAULT_MIN_PAYOUT: &str = "USD:10.00,EUR:10.00,GBP:10.00,JPY:1500,*:10.00";
 /// Default consecutive gateway outages that open its circuit.
 pub const DEFAULT_BREAKER_FAILURES: u32 = 5;
 /// Default seconds an open circuit fails fast.
 pub const DEFAULT_BREAKER_COOLDOWN_SECS: u64 = 30;
-/// Refunds and payouts above this many major units need a second admin.
-const DEFAULT_SECOND_APPROVAL_ABOVE: &str = "1000.00";
+/// Refunds and payouts above these amounts need a second admin; in a
+/// currency not named, every amount does.
+pub const DEFAULT_SECOND_APPROVAL_ABOVE: &str = "USD:1000.00,EUR:1000.00,GBP:1000.00,JPY:150000";
 /// Default days sale earnings stay pending before they can be paid out
 /// (covers the usual window for early refunds and card disputes).
 pub const DEFAULT_PAYOUT_HOLD_DAYS: i64 = 7;
@@ -87,8 +90,8 @@ pub struct Config {
     pub platform_fee_rate: Rate,
     /// Per-instructor fee rates.
     pub instructor_fee_rates: HashMap<UserId, Rate>,
-    /// Largest price, in major units.
-    pub max_amount_major: i64,
+    /// Largest price per currency (every currency has one).
+    pub max_amount: PerCurrency,
     /// Database pool size.
     pub db_pool_size: u32,
     /// Most statistics reads running at once.
@@ -123,11 +126,13 @@ pub struct Config {
     pub gateway_fee_bearer: domain::ledger::FeeBearer,
     /// Hours an idempotency key is kept (at least 24).
     pub idempotency_ttl_hours: i64,
-    /// Smallest payout, in major units of its currency.
-    pub min_payout_major: rust_decimal::Decimal,
-    /// Refunds and payouts above this (major units of their currency) need
-    /// two admins' approval; `None`: one admin suffices.
-    pub second_approval_above: Option<rust_decimal::Decimal>,
+    /// Smallest payout per currency (every currency has one).
+    pub min_payout: PerCurrency,
+    /// Refunds and payouts above these amounts need two admins' approval
+    /// (in a currency not named, every amount); `None`: one admin suffices.
+    pub second_approval_above: Option<PerCurrency>,
+    /// Hours over which one admin's sole approvals add up.
+    pub second_approval_window_hours: i64,
     /// Days sale earnings stay pending (0: released by the next sweep).
     pub payout_hold_days: i64,
     /// Milliseconds between event delivery rounds.
@@ -142,6 +147,8 @@ pub struct Config {
     pub tls_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Bearer token `/metrics` wants, if any.
     pub metrics_token: Option<String>,
+    /// Proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests allowed per minute.
     pub rate_limits: domain::usecases::rate_limits::RateLimitPolicy,
     /// Consecutive gateway outages that open its circuit.
@@ -175,7 +182,7 @@ impl std::fmt::Debug for Config {
             .field("jwt_audience", &self.jwt_audience)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("platform_fee_rate", &self.platform_fee_rate)
-            .field("max_amount_major", &self.max_amount_major)
+            .field("max_amount", &self.max_amount.to_string())
             .field("db_pool_size", &self.db_pool_size)
             .field("db_stats_reads", &self.db_stats_reads)
             .field("http_workers", &self.http_workers)
@@ -221,7 +228,7 @@ impl TryFrom<Settings> for Config {
             previous_encryption_keys: settings.encryption_key_previous.map(|Secret(keys)| keys).unwrap_or_default(),
             platform_fee_rate: settings.platform_fee_rate,
             instructor_fee_rates: settings.instructor_fee_rates.unwrap_or_default().0,
-            max_amount_major: settings.max_amount,
+            max_amount: settings.max_amount,
             db_pool_size: settings.db_pool_size,
             db_stats_reads: settings.db_stats_reads,
             http_workers: settings.http_workers,
@@ -239,8 +246,9 @@ impl TryFrom<Settings> for Config {
             dispute_fee_bearer: settings.dispute_fee_bearer,
             gateway_fee_bearer: settings.gateway_fee_bearer,
             idempotency_ttl_hours: settings.idempotency_ttl_hours,
-            min_payout_major: settings.min_payout,
+            min_payout: settings.min_payout,
             second_approval_above: settings.second_approval_above.0,
+            second_approval_window_hours: settings.second_approval_window_hours,
             payout_hold_days: settings.payout_hold_days,
             event_poll_ms: settings.event_poll_ms,
             event_timeout_secs: settings.event_timeout_secs,
@@ -248,6 +256,7 @@ impl TryFrom<Settings> for Config {
             shutdown_timeout_secs: settings.shutdown_timeout_secs,
             tls_files,
             metrics_token: settings.metrics_token.map(|Secret(token)| token),
+            trusted_proxies: settings.trusted_proxies.unwrap_or_default().0,
             rate_limits: RateLimitPolicy {
                 window: chrono::Duration::minutes(1),
                 payments_per_user: settings.rate_payments_per_user,

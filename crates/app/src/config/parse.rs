@@ -13,7 +13,7 @@ use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use domain::ids::UserId;
 use domain::money::{Currency, Money, Rate};
-use rust_decimal::Decimal;
+use domain::per_currency::PerCurrency;
 
 /// What a rejected value should have been, e.g. "must be on or off".
 pub type Must = String;
@@ -146,34 +146,59 @@ pub fn idempotency_ttl_hours(text: &str) -> Result<i64, Must> {
     text.parse().ok().filter(|v| *v >= least).ok_or_else(|| format!("must be at least {least}"))
 }
 
+/// Networks such as `10.0.0.0/8, 192.0.2.7, 2001:db8::/32` (an address
+/// alone is a network of one).
+pub fn networks(list: &str) -> Result<Networks, Must> {
+    items(list)
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| "must be comma-separated IP addresses or CIDR networks".to_owned())
+        })
+        .collect::<Result<_, _>>()
+        .map(Networks)
+}
+
+/// A list of networks (one setting value, not repeated arguments).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Networks(pub Vec<ipnet::IpNet>);
+
 /// A fee rate from 0 to 1.
 pub fn rate(text: &str) -> Result<Rate, Must> {
     Rate::from_str(text).map_err(|_| "must be a decimal from 0 to 1".to_owned())
 }
 
-/// The smallest payout: a positive amount with at most four decimals.
-pub fn min_payout(text: &str) -> Result<Decimal, Must> {
-    Decimal::from_str(text.trim())
-        .ok()
-        .filter(|v| v.is_sign_positive() && !v.is_zero() && v.scale() <= 4)
-        .ok_or_else(|| "must be a positive decimal amount such as 10.00".to_owned())
+/// Amounts per currency that cover every currency (a `*` item is needed),
+/// such as `USD:10.00,JPY:1500,*:10.00`.
+pub fn every_currency(text: &str) -> Result<PerCurrency, Must> {
+    let amounts = per_currency(text)?;
+    if !amounts.covers_every_currency() {
+        return Err("must end with a *:amount item for the currencies not named".to_owned());
+    }
+    Ok(amounts)
 }
 
-/// The amount above which a second admin approves; `None`: never.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Threshold(pub Option<Decimal>);
+fn per_currency(text: &str) -> Result<PerCurrency, Must> {
+    PerCurrency::parse(text)
+        .map_err(|why| format!("must be amounts per currency such as USD:1000.00,JPY:150000 ({why})"))
+}
 
-/// An amount with at most four decimals, or `off`.
+/// Amounts above which a second admin approves; `None`: never.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Threshold(pub Option<PerCurrency>);
+
+/// Amounts per currency, or `off`.
 pub fn threshold(text: &str) -> Result<Threshold, Must> {
-    let text = text.trim();
-    if text == "off" {
+    if text.trim() == "off" {
         return Ok(Threshold(None));
     }
-    Decimal::from_str(text)
-        .ok()
-        .filter(|v| !v.is_sign_negative() && v.scale() <= 4)
-        .map(|v| Threshold(Some(v)))
-        .ok_or_else(|| "must be an amount such as 1000.00, or off".to_owned())
+    per_currency(text).map(|amounts| Threshold(Some(amounts)))
+}
+
+/// The two-admin window: 1 to 720 hours.
+pub fn approval_window_hours(text: &str) -> Result<i64, Must> {
+    number_in(text, 1..=720)
 }
 
 /// Who pays a lost dispute's fee.

@@ -8,13 +8,13 @@
 use clap::{Args, FromArgMatches};
 use domain::dispute::DisputeFeeBearer;
 use domain::money::Rate;
+use domain::per_currency::PerCurrency;
 use domain::usecases::rate_limits::RateLimitPolicy;
-use rust_decimal::Decimal;
 
 use super::parse::{self, FeeRates, Fees, Secret, Setting, Threshold};
 use super::{
     DEFAULT_BIND, DEFAULT_BREAKER_COOLDOWN_SECS, DEFAULT_BREAKER_FAILURES, DEFAULT_DB_POOL_SIZE, DEFAULT_EVENT_POLL_MS,
-    DEFAULT_EVENT_TIMEOUT_SECS, DEFAULT_GATEWAY_REFRESH_SECS, DEFAULT_HTTP_WORKERS, DEFAULT_MAX_AMOUNT_MAJOR,
+    DEFAULT_EVENT_TIMEOUT_SECS, DEFAULT_GATEWAY_REFRESH_SECS, DEFAULT_HTTP_WORKERS, DEFAULT_MAX_AMOUNT,
     DEFAULT_MIN_PAYOUT, DEFAULT_PAYMENT_EXPIRY_MINUTES, DEFAULT_PAYOUT_HOLD_DAYS, DEFAULT_PAYPAL_CANCEL_URL,
     DEFAULT_PAYPAL_RETURN_URL, DEFAULT_PLATFORM_FEE_RATE, DEFAULT_RECONCILE_AFTER_SECS,
     DEFAULT_RECONCILE_INTERVAL_SECS, DEFAULT_REFUND_WINDOW_DAYS, DEFAULT_SECOND_APPROVAL_ABOVE,
@@ -76,9 +76,9 @@ pub struct Settings {
     /// Per-instructor rates, e.g. 42=0.15,7=0.10
     #[arg(long, env = "SKILLPAY_INSTRUCTOR_FEE_RATES", value_parser = Setting(parse::fee_rates))]
     pub instructor_fee_rates: Option<FeeRates>,
-    /// Largest price accepted, in major units
-    #[arg(long, env = "SKILLPAY_MAX_AMOUNT", default_value_t = DEFAULT_MAX_AMOUNT_MAJOR, value_parser = Setting(parse::positive::<i64>))]
-    pub max_amount: i64,
+    /// Largest price accepted per currency, e.g. USD:1000000.00,JPY:150000000,*:1000000
+    #[arg(long, env = "SKILLPAY_MAX_AMOUNT", default_value = DEFAULT_MAX_AMOUNT, value_parser = Setting(parse::every_currency))]
+    pub max_amount: PerCurrency,
     /// Database connections per instance
     #[arg(long, env = "SKILLPAY_DB_POOL_SIZE", default_value_t = DEFAULT_DB_POOL_SIZE, value_parser = Setting(parse::positive::<u32>))]
     pub db_pool_size: u32,
@@ -181,10 +181,10 @@ pub struct Settings {
     /// Who bears the gateways' processing fees: `platform` or `instructor`
     #[arg(long, env = "SKILLPAY_GATEWAY_FEE_BEARER", default_value = "platform", value_parser = Setting(parse::fee_bearer))]
     pub gateway_fee_bearer: DisputeFeeBearer,
-    /// Smallest payout, in major units of the payout's currency
-    #[arg(long, env = "SKILLPAY_MIN_PAYOUT", default_value = DEFAULT_MIN_PAYOUT, value_parser = Setting(parse::min_payout))]
-    pub min_payout: Decimal,
-    /// Refunds and payouts above this amount need two admins' approval; `off` turns it off
+    /// Smallest payout per currency, e.g. USD:10.00,JPY:1500,*:10.00
+    #[arg(long, env = "SKILLPAY_MIN_PAYOUT", default_value = DEFAULT_MIN_PAYOUT, value_parser = Setting(parse::every_currency))]
+    pub min_payout: PerCurrency,
+    /// Refunds and payouts above these amounts per currency need two admins' approval; `off` turns it off
     #[arg(
         long,
         env = "SKILLPAY_SECOND_APPROVAL_ABOVE",
@@ -192,6 +192,14 @@ pub struct Settings {
         value_parser = Setting(parse::threshold)
     )]
     pub second_approval_above: Threshold,
+    /// Hours over which one admin's sole approvals of one payment's refunds or one instructor's payouts add up (1 to 720)
+    #[arg(
+        long,
+        env = "SKILLPAY_SECOND_APPROVAL_WINDOW_HOURS",
+        default_value_t = domain::usecases::dual_control::DEFAULT_WINDOW_HOURS,
+        value_parser = Setting(parse::approval_window_hours)
+    )]
+    pub second_approval_window_hours: i64,
     /// Milliseconds between rounds of the event delivery worker
     #[arg(long, env = "SKILLPAY_EVENT_POLL_MS", default_value_t = DEFAULT_EVENT_POLL_MS, value_parser = Setting(parse::positive::<u64>))]
     pub event_poll_ms: u64,
@@ -203,6 +211,10 @@ pub struct Settings {
         value_parser = Setting(parse::event_timeout_secs)
     )]
     pub event_timeout_secs: u64,
+    /// Proxies (comma-separated addresses or CIDR networks) whose
+    /// X-Forwarded-For / Forwarded hops name the client
+    #[arg(long, env = "SKILLPAY_TRUSTED_PROXIES", value_parser = Setting(parse::networks))]
+    pub trusted_proxies: Option<parse::Networks>,
     /// Payment creations allowed per minute per user
     #[arg(
         long,

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use clap::Args;
+use domain::money::{Currency, Money};
 
 use super::*;
 
@@ -25,13 +26,16 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
     let config = with(&[]).unwrap();
     assert_eq!(config.bind, DEFAULT_BIND);
     assert_eq!(config.platform_fee_rate, Rate::from_str("0.20").unwrap());
-    assert_eq!(config.max_amount_major, DEFAULT_MAX_AMOUNT_MAJOR);
+    assert_eq!(config.max_amount.to_string(), DEFAULT_MAX_AMOUNT);
     assert_eq!((config.db_pool_size, config.http_workers), (DEFAULT_DB_POOL_SIZE, DEFAULT_HTTP_WORKERS));
     assert_eq!(config.db_stats_reads, adapters_postgres::DEFAULT_STATS_READS);
     assert!(!config.sandbox_enabled, "the sandbox is off unless asked for");
     assert_eq!(config.idempotency_ttl_hours, MIN_IDEMPOTENCY_TTL_HOURS);
-    assert_eq!(config.min_payout_major, rust_decimal::Decimal::from_str(DEFAULT_MIN_PAYOUT).unwrap());
-    assert_eq!(config.second_approval_above, Some(rust_decimal::Decimal::from_str("1000.00").unwrap()));
+    assert_eq!(config.min_payout.to_string(), DEFAULT_MIN_PAYOUT);
+    let second = config.second_approval_above.as_ref().unwrap();
+    assert_eq!(second.to_string(), DEFAULT_SECOND_APPROVAL_ABOVE);
+    assert_eq!(second.money(Currency::JPY), Some(Money::from_minor(150_000, Currency::JPY)));
+    assert_eq!(second.money(Currency::KWD), None, "a currency not named always takes two admins");
     assert_eq!(config.payout_hold_days, DEFAULT_PAYOUT_HOLD_DAYS);
     assert_eq!(config.dispute_fee_bearer, domain::dispute::DisputeFeeBearer::Platform);
     assert_eq!(config.rate_limits, RateLimitPolicy::default());
@@ -51,6 +55,7 @@ fn given_settings_are_taken_and_empty_ones_count_as_unset() {
         ("STRIPE_WEBHOOK_SECRET", "whsec_a, ,whsec_b"),
         ("SKILLPAY_PAYOUT_HOLD_DAYS", "0"),
         ("SKILLPAY_RATE_PAYMENTS_PER_IP", "7"),
+        ("SKILLPAY_TRUSTED_PROXIES", "10.1.2.3/8, 192.0.2.7 ,2001:db8::/32"),
     ])
     .unwrap();
     assert!(config.sandbox_enabled);
@@ -61,6 +66,8 @@ fn given_settings_are_taken_and_empty_ones_count_as_unset() {
     assert_eq!(config.stripe_webhook_secrets, ["whsec_a", "whsec_b"]);
     assert_eq!(config.payout_hold_days, 0);
     assert_eq!(config.rate_limits.payments_per_ip, 7);
+    let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
 }
 
 #[test]
@@ -72,6 +79,7 @@ fn bad_settings_are_refused_with_their_name() {
         ("SKILLPAY_INSTRUCTOR_FEE_RATES", "7:0.1"),
         ("SKILLPAY_MAX_AMOUNT", "-1"),
         ("SKILLPAY_SANDBOX", "maybe"),
+        ("SKILLPAY_TRUSTED_PROXIES", "10.0.0.0/33"),
         ("SKILLPAY_HTTP_WORKERS", "0"),
         ("SKILLPAY_DB_STATS_READS", "0"),
         ("SKILLPAY_DB_POOL_SIZE", "many"),
@@ -85,6 +93,10 @@ fn bad_settings_are_refused_with_their_name() {
         ("SKILLPAY_RATE_VALIDATIONS_PER_USER", "0"),
         ("SKILLPAY_PAYOUT_HOLD_DAYS", "366"),
         ("SKILLPAY_MIN_PAYOUT", "0"),
+        ("SKILLPAY_MIN_PAYOUT", "USD:10.00"),
+        ("SKILLPAY_MAX_AMOUNT", "USD:10.00,JPY:5"),
+        ("SKILLPAY_SECOND_APPROVAL_ABOVE", "JPY:10.5"),
+        ("SKILLPAY_SECOND_APPROVAL_WINDOW_HOURS", "0"),
         ("SKILLPAY_MIN_PAYOUT", "1.00001"),
         ("SKILLPAY_SECOND_APPROVAL_ABOVE", "-1"),
         ("SKILLPAY_DISPUTE_FEE", "USD15"),

@@ -45,14 +45,14 @@ pub enum PutCatalogItemError {
 pub struct CatalogService {
     catalog: Arc<dyn Catalog>,
     clock: Arc<dyn Clock>,
-    max_amount_major: i64,
+    max_amount: crate::per_currency::PerCurrency,
 }
 
 impl CatalogService {
-    /// A service over the given ports; prices above `max_amount_major`
-    /// major units are refused.
-    pub fn new(catalog: Arc<dyn Catalog>, clock: Arc<dyn Clock>, max_amount_major: i64) -> Self {
-        Self { catalog, clock, max_amount_major }
+    /// A service over the given ports; prices above `max_amount` in their
+    /// currency (or in a currency without one) are refused.
+    pub fn new(catalog: Arc<dyn Catalog>, clock: Arc<dyn Clock>, max_amount: crate::per_currency::PerCurrency) -> Self {
+        Self { catalog, clock, max_amount }
     }
 
     /// Creates or replaces a course or event (admin only).
@@ -61,8 +61,8 @@ impl CatalogService {
         if input.price.is_negative() {
             return Err(PutCatalogItemError::NegativePrice);
         }
-        let limit = self.max_amount_major.saturating_mul(input.price.currency().minor_per_major());
-        if input.price.minor() > limit {
+        let limit = self.max_amount.money(input.price.currency());
+        if limit.is_none_or(|limit| input.price.minor() > limit.minor()) {
             return Err(PutCatalogItemError::AmountTooLarge);
         }
         let item = CatalogItem {

@@ -46,8 +46,9 @@ pub struct PaymentPolicy {
     pub platform_fee_rate: Rate,
     /// Per-instructor fee rates that replace the default.
     pub instructor_fee_rates: HashMap<UserId, Rate>,
-    /// The largest price accepted, in major units of any currency.
-    pub max_amount_major: i64,
+    /// The largest price accepted per currency; a currency without one is
+    /// not accepted.
+    pub max_amount: crate::per_currency::PerCurrency,
     /// Who bears the gateways' processing fees.
     pub gateway_fee_bearer: crate::ledger::FeeBearer,
 }
@@ -60,8 +61,7 @@ impl PaymentPolicy {
 
     /// True when `amount` is above the configured maximum.
     pub fn exceeds_maximum(&self, amount: Money) -> bool {
-        let limit = self.max_amount_major.saturating_mul(amount.currency().minor_per_major());
-        amount.minor() > limit
+        self.max_amount.money(amount.currency()).is_none_or(|limit| amount.minor() > limit.minor())
     }
 }
 

@@ -26,6 +26,7 @@ use crate::payout::{
     DestinationError, InstructorBalance, Payout, PayoutDestination, PayoutEvent, PayoutMethod, PayoutStatus,
     PayoutTransitionError,
 };
+use crate::per_currency::PerCurrency;
 use crate::ports::{
     Clock, EarningsRepository, GatewayError, GatewayPayoutState, IdGenerator, NewPayout, PayoutChange, PayoutGateway,
     PayoutGateways, PayoutQuery, PayoutRepository, RequestPayoutStoreError, StoreError,
@@ -55,25 +56,26 @@ pub struct PayoutPorts {
 }
 
 /// Payout rules a deployment configures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayoutPolicy {
-    /// Smallest payout, in major units of the payout's currency.
-    pub minimum_major: Decimal,
+    /// Smallest payout per currency; a currency without one cannot be paid
+    /// out.
+    pub minimum: PerCurrency,
     /// How long sale earnings stay pending before they can be paid out.
     pub hold: Duration,
 }
 
 impl Default for PayoutPolicy {
     fn default() -> Self {
-        Self { minimum_major: Decimal::TEN, hold: Duration::days(7) }
+        Self { minimum: PerCurrency::every(Decimal::TEN), hold: Duration::days(7) }
     }
 }
 
 impl PayoutPolicy {
-    /// The minimum in `currency`, rounded up to its minor unit.
+    /// The minimum in `currency`, rounded up to its minor unit (the
+    /// largest amount when the currency has none).
     pub fn minimum_in(&self, currency: Currency) -> Money {
-        let minor = (self.minimum_major * Decimal::from(currency.minor_per_major())).ceil();
-        Money::from_minor(i64::try_from(minor).unwrap_or(i64::MAX), currency)
+        self.minimum.money(currency).unwrap_or_else(|| Money::from_minor(i64::MAX, currency))
     }
 }
 
@@ -177,8 +179,8 @@ impl PayoutService {
     }
 
     /// The rules in force.
-    pub fn policy(&self) -> PayoutPolicy {
-        self.policy
+    pub fn policy(&self) -> &PayoutPolicy {
+        &self.policy
     }
 
     /// An instructor asks for `amount` of their available balance of one
@@ -271,7 +273,13 @@ impl PayoutService {
         // can send is not approved at all.
         let gateway = self.rail(current.method, current.livemode)?;
         if current.status == PayoutStatus::Requested {
-            let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
+            let request = super::dual_control::ApprovalRequest {
+                object_id: id.to_string(),
+                group: format!("instructor:{}", current.instructor_id),
+                amount: current.amount,
+                requester: Some(current.instructor_id),
+            };
+            let approval = self.ports.dual_control.approve(request, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {
                 return Err(PayoutError::SecondApprovalRequired { first });
             }

@@ -67,6 +67,19 @@ pub enum RateLimitError {
     Store(#[from] StoreError),
 }
 
+/// The bucket an address counts in: an IPv4 address on its own, an IPv6
+/// address by its /64 (one subscriber's network hands out a whole /64, so
+/// counting each address would let one client take 2^64 buckets).
+pub fn address_bucket(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
+}
+
 /// Rate limits.
 #[derive(Clone)]
 pub struct RateLimits {
@@ -82,7 +95,10 @@ impl RateLimits {
     }
 
     /// Counts a request of `user` from `ip`; refuses it when either is over
-    /// its limit for the current window.
+    /// its limit for the current window. The user's counter is checked
+    /// first and a request refused for its user is not counted against its
+    /// address: one account cannot use up the bucket that everyone behind
+    /// the same campus NAT shares.
     pub async fn check(&self, action: LimitedAction, user: UserId, ip: Option<IpAddr>) -> Result<(), RateLimitError> {
         let now = self.clock.now();
         let window_start = now.duration_trunc(self.policy.window).unwrap_or(now);
@@ -90,22 +106,16 @@ impl RateLimits {
             LimitedAction::CreatePayment => (self.policy.payments_per_user, self.policy.payments_per_ip),
             LimitedAction::ValidateCoupon => (self.policy.validations_per_user, self.policy.validations_per_ip),
         };
-        // The user's counter first, then the address's (see `hit_all`):
-        // both in one commit, and the address's, shared by everyone behind
-        // one proxy, locked for the shortest time.
         let mut keys = vec![(format!("{}:user:{user}", action.as_str()), per_user)];
         if let Some(ip) = ip {
-            keys.push((format!("{}:ip:{ip}", action.as_str()), per_ip));
+            keys.push((format!("{}:ip:{}", action.as_str(), address_bucket(ip)), per_ip));
         }
-        let (names, limits): (Vec<String>, Vec<u32>) = keys.into_iter().unzip();
-        let hits = self.store.hit_all(names, window_start).await?;
-        if hits.len() != limits.len() {
-            return Err(StoreError::Corrupt("rate-limit counts do not match their keys".to_owned()).into());
-        }
-        let over = hits.iter().zip(&limits).any(|(hits, limit)| hits > limit);
-        if over {
-            let retry_after_secs = (window_start + self.policy.window - now).num_seconds().max(1);
-            return Err(RateLimitError::Limited { retry_after_secs });
+        for (key, limit) in keys {
+            let hits = self.store.hit_all(vec![key], window_start).await?;
+            if hits.first().is_none_or(|hits| *hits > limit) {
+                let retry_after_secs = (window_start + self.policy.window - now).num_seconds().max(1);
+                return Err(RateLimitError::Limited { retry_after_secs });
+            }
         }
         Ok(())
     }
@@ -184,5 +194,29 @@ mod tests {
         }
         let fourth = futures::executor::block_on(limits.check(LimitedAction::ValidateCoupon, UserId::new(4), ip));
         assert!(matches!(fourth, Err(RateLimitError::Limited { .. })));
+    }
+
+    #[test]
+    fn requests_refused_for_their_user_do_not_count_against_the_address() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let policy = RateLimitPolicy { payments_per_user: 2, payments_per_ip: 5, ..RateLimitPolicy::default() };
+        let limits = RateLimits::new(Arc::new(Counters::default()), Arc::new(At(now)), policy);
+        let nat = Some("203.0.113.9".parse().unwrap());
+        let create =
+            |user| futures::executor::block_on(limits.check(LimitedAction::CreatePayment, UserId::new(user), nat));
+        let refused = (0..50).filter(|_| create(1).is_err()).count();
+        assert_eq!(refused, 48, "one user gets its 2");
+        // The address has counted 2 of its 5: three more users get through.
+        assert!((2..=4).all(|user| create(user).is_ok()));
+        assert!(create(5).is_err(), "the address's limit still holds");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64_and_mapped_ipv4_as_ipv4() {
+        let bucket = |text: &str| address_bucket(text.parse().unwrap());
+        assert_eq!(bucket("2001:db8:1:2:aaaa::1"), bucket("2001:db8:1:2:ffff:1:2:3"));
+        assert_eq!(bucket("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(bucket("2001:db8:1:2::1"), bucket("2001:db8:1:3::1"));
+        assert_eq!(bucket("::ffff:198.51.100.4"), "198.51.100.4");
     }
 }

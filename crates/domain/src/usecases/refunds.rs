@@ -197,7 +197,15 @@ impl RefundService {
         let decision = Decision::by(actor).noted(note.map(admin_note).transpose()?);
         let current = self.ports.refunds.find(id).await?.ok_or(RefundError::NotFound)?;
         if current.status == RefundStatus::Requested {
-            let approval = self.ports.dual_control.approve(id.to_string(), current.amount, actor.user_id).await?;
+            let request = super::dual_control::ApprovalRequest {
+                object_id: id.to_string(),
+                group: format!("payment:{}", current.payment_id),
+                amount: current.amount,
+                // An admin refunding on a student's behalf decides it like
+                // any approval; the sum rule still bounds what they move.
+                requester: None,
+            };
+            let approval = self.ports.dual_control.approve(request, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {
                 return Err(RefundError::SecondApprovalRequired { first });
             }
