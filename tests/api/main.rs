@@ -9,6 +9,7 @@ mod authorization;
 mod bad_input;
 mod console_reconciliation;
 mod coupon_edits;
+mod coupon_holds;
 mod coupons;
 mod disputes;
 mod dual_control;

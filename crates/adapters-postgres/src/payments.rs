@@ -73,6 +73,20 @@ pub(crate) enum UseCounter {
 /// on one of its [`USE_SHARDS`] count rows by [`count_use`], after the
 /// payment (the order every payment change takes: statistics rows, then
 /// count rows). A refusal rolls the whole transaction back, count included.
+/// The reservations `user` holds of coupon `id` for payments not paid yet.
+fn unpaid_holds(
+    conn: &mut PgConnection,
+    id: domain::ids::CouponId,
+    user: domain::ids::UserId,
+) -> Result<i64, diesel::result::Error> {
+    coupon_redemptions::table
+        .filter(coupon_redemptions::coupon_id.eq(id.uuid()))
+        .filter(coupon_redemptions::user_id.eq(user.get()))
+        .filter(coupon_redemptions::status.eq("reserved"))
+        .count()
+        .get_result(conn)
+}
+
 pub(crate) fn reserve_redemption(
     conn: &mut PgConnection,
     redemption: &NewRedemption,
@@ -112,6 +126,13 @@ pub(crate) fn reserve_redemption(
                 .first(conn)?;
             if i64::from(used).saturating_add(on_rows.unwrap_or(0)) > i64::from(max) {
                 return Err(TxError::Refused(CouponRejection::Exhausted));
+            }
+            // Under the coupon row's lock (just taken by the update), so
+            // one user's racing purchases count each other's holds.
+            if let Some(cap) = redemption.unpaid_per_user {
+                if unpaid_holds(conn, redemption.coupon_id, redemption.user_id)? >= i64::from(cap) {
+                    return Err(TxError::Refused(CouponRejection::UnpaidHold));
+                }
             }
             UseCounter::Coupon
         }

@@ -46,6 +46,7 @@ pub(crate) fn reclaim_redemption(
         payment_id: payment,
         discount_amount: Money::from_minor(discount, currency(&code)?),
         status: RedemptionStatus::Confirmed,
+        unpaid_per_user: None,
     };
     let counter = reserve_redemption(conn, &redemption, at)?;
     let use_shard = match counter {

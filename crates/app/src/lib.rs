@@ -244,7 +244,9 @@ pub fn app_state_with_gateways(
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
     let webhook_verifiers = ports.gateways.clone();
     let served_gateways = ports.gateways.clone();
-    let payments = PaymentService::new(ports, policy).with_recovery_refunds(refunds.clone());
+    let payments = PaymentService::new(ports, policy)
+        .with_recovery_refunds(refunds.clone())
+        .with_coupon_holds(config.coupon_holds);
     let settlement = domain::usecases::settlement::SettlementService::new(
         store.clone(),
         served_gateways.clone(),

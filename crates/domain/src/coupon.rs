@@ -192,6 +192,9 @@ pub enum CouponRejection {
     /// This user has used it as often as allowed.
     #[error("you have already used this coupon as often as allowed")]
     PerUserLimit,
+    /// This user already holds this limited coupon on unpaid payments.
+    #[error("you already hold this coupon on an unpaid payment: pay or cancel it first")]
+    UnpaidHold,
     /// The price is below its minimum order.
     #[error("the order is below the coupon's minimum amount")]
     MinOrderNotMet,
@@ -205,13 +208,14 @@ pub enum CouponRejection {
 
 impl CouponRejection {
     /// Every reason.
-    pub const ALL: [CouponRejection; 9] = [
+    pub const ALL: [CouponRejection; 10] = [
         Self::NotFound,
         Self::Inactive,
         Self::NotYetValid,
         Self::Expired,
         Self::Exhausted,
         Self::PerUserLimit,
+        Self::UnpaidHold,
         Self::MinOrderNotMet,
         Self::NotApplicable,
         Self::CurrencyMismatch,
@@ -226,6 +230,7 @@ impl CouponRejection {
             Self::Expired => "expired",
             Self::Exhausted => "exhausted",
             Self::PerUserLimit => "per_user_limit",
+            Self::UnpaidHold => "unpaid_hold",
             Self::MinOrderNotMet => "min_order_not_met",
             Self::NotApplicable => "not_applicable",
             Self::CurrencyMismatch => "currency_mismatch",
@@ -515,6 +520,27 @@ pub struct NewRedemption {
     pub discount_amount: Money,
     /// Reserved (payment in flight) or confirmed (free payment).
     pub status: RedemptionStatus,
+    /// For a reservation of a coupon with a total limit: how many unpaid
+    /// reservations of it the user may hold at once, this one included.
+    pub unpaid_per_user: Option<u32>,
+}
+
+/// How long and how often one user may hold uses of a limited coupon on
+/// unpaid payments, so one account cannot drain a 100-use coupon by
+/// opening payments it never pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CouponHoldPolicy {
+    /// Unpaid reservations of one limited coupon one user may hold at once.
+    pub unpaid_per_user: u32,
+    /// An unpaid payment holding a limited coupon's use expires (giving the
+    /// use back) this long after creation, sooner than other payments.
+    pub hold: chrono::Duration,
+}
+
+impl Default for CouponHoldPolicy {
+    fn default() -> Self {
+        Self { unpaid_per_user: 1, hold: chrono::Duration::minutes(15) }
+    }
 }
 
 /// Usage figures of a coupon.

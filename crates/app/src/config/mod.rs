@@ -116,6 +116,8 @@ pub struct Config {
     pub reconcile_after_secs: i64,
     /// Payments still unpaid this many minutes after creation expire.
     pub payment_expiry_minutes: i64,
+    /// How unpaid payments may hold limited coupons' uses.
+    pub coupon_holds: domain::coupon::CouponHoldPolicy,
     /// Days after completion within which a payer may ask for a refund.
     pub refund_window_days: i64,
     /// The fee of a lost dispute, per currency.
@@ -242,6 +244,10 @@ impl TryFrom<Settings> for Config {
             reconcile_after_secs: settings.reconcile_after_secs,
             payment_expiry_minutes: settings.payment_expiry_minutes,
             refund_window_days: settings.refund_window_days,
+            coupon_holds: domain::coupon::CouponHoldPolicy {
+                unpaid_per_user: settings.coupon_unpaid_per_user,
+                hold: chrono::Duration::minutes(settings.coupon_hold_minutes),
+            },
             dispute_fees: settings.dispute_fee.unwrap_or_default().0,
             dispute_fee_bearer: settings.dispute_fee_bearer,
             gateway_fee_bearer: settings.gateway_fee_bearer,

@@ -196,6 +196,16 @@ pub fn threshold(text: &str) -> Result<Threshold, Must> {
     per_currency(text).map(|amounts| Threshold(Some(amounts)))
 }
 
+/// Unpaid holds of one limited coupon per user: 1 to 100.
+pub fn unpaid_per_user(text: &str) -> Result<u32, Must> {
+    number_in(text, 1..=100)
+}
+
+/// Minutes a limited coupon's use is held by an unpaid payment: 1 to 1440.
+pub fn coupon_hold_minutes(text: &str) -> Result<i64, Must> {
+    number_in(text, 1..=1440)
+}
+
 /// The two-admin window: 1 to 720 hours.
 pub fn approval_window_hours(text: &str) -> Result<i64, Must> {
     number_in(text, 1..=720)

@@ -156,6 +156,22 @@ pub struct Settings {
         value_parser = Setting(parse::positive::<i64>)
     )]
     pub payment_expiry_minutes: i64,
+    /// Unpaid payments one user may hold a limited coupon's use on at once (1 to 100)
+    #[arg(
+        long,
+        env = "SKILLPAY_COUPON_UNPAID_PER_USER",
+        default_value_t = domain::coupon::CouponHoldPolicy::default().unpaid_per_user,
+        value_parser = Setting(parse::unpaid_per_user)
+    )]
+    pub coupon_unpaid_per_user: u32,
+    /// Minutes an unpaid payment may hold a limited coupon's use before it expires (1 to 1440)
+    #[arg(
+        long,
+        env = "SKILLPAY_COUPON_HOLD_MINUTES",
+        default_value_t = domain::coupon::CouponHoldPolicy::default().hold.num_minutes(),
+        value_parser = Setting(parse::coupon_hold_minutes)
+    )]
+    pub coupon_hold_minutes: i64,
     /// Hours an Idempotency-Key is remembered (at least 24)
     #[arg(
         long,

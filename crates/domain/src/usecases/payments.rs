@@ -181,12 +181,14 @@ pub struct PaymentService {
     /// be delivered (see `recovery`); without it such a payment is only
     /// completed and listed as needing attention.
     recovery_refunds: Option<RefundService>,
+    /// How unpaid payments may hold limited coupons' uses.
+    coupon_holds: crate::coupon::CouponHoldPolicy,
 }
 
 impl PaymentService {
     /// A service over the given ports and policy.
     pub fn new(ports: PaymentPorts, policy: PaymentPolicy) -> Self {
-        Self { ports, policy, recovery_refunds: None }
+        Self { ports, policy, recovery_refunds: None, coupon_holds: crate::coupon::CouponHoldPolicy::default() }
     }
 
     /// The same service, refunding undeliverable recovered payments
@@ -195,12 +197,26 @@ impl PaymentService {
         Self { recovery_refunds: Some(refunds), ..self }
     }
 
+    /// This service with `holds` instead of the default coupon holds.
+    pub fn with_coupon_holds(self, holds: crate::coupon::CouponHoldPolicy) -> Self {
+        Self { coupon_holds: holds, ..self }
+    }
+
+    /// How unpaid payments may hold limited coupons' uses.
+    pub fn coupon_holds(&self) -> crate::coupon::CouponHoldPolicy {
+        self.coupon_holds
+    }
+
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.ports.clock.now()
     }
 
     pub(crate) fn payments(&self) -> &Arc<dyn PaymentRepository> {
         &self.ports.payments
+    }
+
+    pub(crate) fn coupons(&self) -> &Arc<dyn CouponRepository> {
+        &self.ports.coupons
     }
 
     pub(crate) fn gateway_for(&self, method: PaymentMethod) -> Option<Arc<dyn crate::ports::PaymentGateway>> {
@@ -291,6 +307,7 @@ impl PaymentService {
             payment_id: payment.id,
             discount_amount: discount,
             status: if free { RedemptionStatus::Confirmed } else { RedemptionStatus::Reserved },
+            unpaid_per_user: (c.max_uses.is_some() && !free).then_some(self.coupon_holds.unpaid_per_user),
         });
         let outbox = if free { vec![self.event(EventType::PaymentCompleted, &payment, now)] } else { Vec::new() };
         let journal = if free { sale_journal(self.journal_id(), &payment, now)? } else { None };

@@ -117,7 +117,7 @@ impl PaymentService {
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
             return Ok(Settled::Moved);
         }
-        if payment.created_at >= expire_before {
+        if payment.created_at >= expire_before && !self.coupon_hold_over(&payment).await? {
             return Ok(Settled::StillOpen);
         }
         // Close the session at the gateway first, so the buyer cannot pay
@@ -130,6 +130,20 @@ impl PaymentService {
         }
         let expired = self.expire(id).await?;
         Ok(if expired.status == PaymentStatus::Expired { Settled::Expired } else { Settled::Moved })
+    }
+}
+
+impl PaymentService {
+    /// Whether `payment` holds a use of a limited coupon for longer than
+    /// such a hold may last (a shorter expiry than other payments', so a
+    /// coupon's uses are not kept from other buyers for an hour).
+    async fn coupon_hold_over(&self, payment: &crate::payment::Payment) -> Result<bool, ChangePaymentError> {
+        let Some(applied) = &payment.coupon else { return Ok(false) };
+        if payment.created_at >= self.now() - self.coupon_holds().hold {
+            return Ok(false);
+        }
+        let coupon = self.coupons().find(applied.coupon_id).await?;
+        Ok(coupon.is_some_and(|coupon| coupon.max_uses.is_some()))
     }
 }
 
