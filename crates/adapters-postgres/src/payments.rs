@@ -129,10 +129,10 @@ pub(crate) fn reserve_redemption(
             }
             // Under the coupon row's lock (just taken by the update), so
             // one user's racing purchases count each other's holds.
-            if let Some(cap) = redemption.unpaid_per_user {
-                if unpaid_holds(conn, redemption.coupon_id, redemption.user_id)? >= i64::from(cap) {
-                    return Err(TxError::Refused(CouponRejection::UnpaidHold));
-                }
+            if let Some(cap) = redemption.unpaid_per_user
+                && unpaid_holds(conn, redemption.coupon_id, redemption.user_id)? >= i64::from(cap)
+            {
+                return Err(TxError::Refused(CouponRejection::UnpaidHold));
             }
             UseCounter::Coupon
         }
