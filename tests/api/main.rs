@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod bad_input;
 mod console_reconciliation;
+mod console_sessions;
 mod coupon_edits;
 mod coupon_holds;
 mod coupons;

@@ -82,6 +82,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/payments/admin/reconciliation/discrepancies/", Admin),
     ("GET", "/api/payments/admin/reconciliation/discrepancies/{id}/", Admin),
     ("POST", "/api/payments/admin/reconciliation/discrepancies/{id}/resolve/", Admin),
+    ("POST", "/api/payments/admin/console-sessions/revoke/", Admin),
 ];
 
 /// A concrete path: ids well formed (of the right kind) but unknown.

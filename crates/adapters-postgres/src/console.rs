@@ -153,6 +153,10 @@ impl ConsoleStore for PgStore {
                     sessions::csrf_token.eq(&session.csrf_token),
                     sessions::created_at.eq(now),
                     sessions::expires_at.eq(session.expires_at),
+                    sessions::idle_secs.eq(session
+                        .idle_timeout
+                        .map(|idle| i32::try_from(idle.num_seconds()).unwrap_or(i32::MAX).max(1))),
+                    sessions::last_seen_at.eq(now),
                 ))
                 .execute(conn)
                 .map(|_| ())
@@ -167,18 +171,49 @@ impl ConsoleStore for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Option<ConsoleSession>, StoreError> {
         self.run(move |conn| {
-            let row: Option<(i64, String, String, DateTime<Utc>)> = sessions::table
-                .filter(sessions::token_hash.eq(token_hash))
-                .filter(sessions::ended_at.is_null())
-                .filter(sessions::expires_at.gt(now))
-                .select((sessions::user_id, sessions::role, sessions::csrf_token, sessions::expires_at))
-                .first(conn)
-                .optional()
-                .map_err(store_error)?;
-            row.map(|(user, role, csrf_token, expires_at)| {
-                Ok(ConsoleSession { actor: actor(user, &role)?, csrf_token, expires_at })
+            // Checked and marked used in one statement: a session idle past
+            // its timeout is not revived by a request racing another.
+            let row: Option<(i64, String, String, DateTime<Utc>, Option<i32>)> = diesel::update(
+                sessions::table
+                    .filter(sessions::token_hash.eq(token_hash))
+                    .filter(sessions::ended_at.is_null())
+                    .filter(sessions::expires_at.gt(now))
+                    .filter(
+                        sessions::idle_secs.is_null().or(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                            "last_seen_at + idle_secs * interval '1 second' > ",
+                        )
+                        .bind::<Timestamptz, _>(now)),
+                    ),
+            )
+            .set(sessions::last_seen_at.eq(now))
+            .returning((
+                sessions::user_id,
+                sessions::role,
+                sessions::csrf_token,
+                sessions::expires_at,
+                sessions::idle_secs,
+            ))
+            .get_result(conn)
+            .optional()
+            .map_err(store_error)?;
+            row.map(|(user, role, csrf_token, expires_at, idle_secs)| {
+                let idle_timeout = idle_secs.map(|secs| chrono::Duration::seconds(i64::from(secs)));
+                Ok(ConsoleSession { actor: actor(user, &role)?, csrf_token, expires_at, idle_timeout })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn end_sessions_of(&self, user: UserId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            diesel::update(
+                sessions::table.filter(sessions::user_id.eq(user.get())).filter(sessions::ended_at.is_null()),
+            )
+            .set(sessions::ended_at.eq(now))
+            .execute(conn)
+            .map(|ended| ended as u64)
+            .map_err(store_error)
         })
         .await
     }

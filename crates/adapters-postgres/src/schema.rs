@@ -61,6 +61,8 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         ended_at -> Nullable<Timestamptz>,
+        idle_secs -> Nullable<Int4>,
+        last_seen_at -> Timestamptz,
     }
 }
 

@@ -116,10 +116,20 @@ impl AuthConfig {
 
     /// The actor a token speaks for.
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
+        self.verify_with_expiry(token).map(|(actor, _)| actor)
+    }
+
+    /// The actor a token speaks for, and when the token expires (what a
+    /// console session opened with it may last).
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Actor, chrono::DateTime<chrono::Utc>), ApiError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| ApiError::InvalidToken)?;
         let user_id: UserId = data.claims.sub.parse().map_err(|_| ApiError::InvalidToken)?;
         let test_mode = if data.claims.test_mode { TestMode::Allowed } else { TestMode::NotAllowed };
-        Ok(Actor::new(user_id, data.claims.role).with_test_mode(test_mode))
+        let expires_at = i64::try_from(data.claims.exp)
+            .ok()
+            .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0))
+            .ok_or(ApiError::InvalidToken)?;
+        Ok((Actor::new(user_id, data.claims.role).with_test_mode(test_mode), expires_at))
     }
 
     /// A signed token for `actor` valid for `ttl_secs` (development tools

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use domain::actor::Actor;
-use domain::ids::{PaymentId, PayoutId};
+use domain::ids::{PaymentId, PayoutId, UserId};
 use domain::money::Money;
 use domain::paging::{Page, PageRequest};
 use domain::ports::StoreError;
@@ -24,6 +24,8 @@ pub struct ConsoleSession {
     pub csrf_token: String,
     /// When it stops being valid.
     pub expires_at: DateTime<Utc>,
+    /// It also ends after this long without a request (one-time links).
+    pub idle_timeout: Option<chrono::Duration>,
 }
 
 /// One line of the audit log.
@@ -166,9 +168,12 @@ pub trait ConsoleStore: Send + Sync {
         session: ConsoleSession,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The session, if it exists, has not ended and has not expired at `now`.
+    /// The session, if it exists, has not ended, has not expired and has
+    /// not been idle past its idle timeout at `now`; marks it used at `now`.
     async fn find_session(&self, token_hash: Vec<u8>, now: DateTime<Utc>)
     -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends every open session of `user`; answers how many.
+    async fn end_sessions_of(&self, user: UserId, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Ends a session (sign-out).
     async fn end_session(&self, token_hash: Vec<u8>, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Appends to the audit log.

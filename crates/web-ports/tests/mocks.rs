@@ -36,6 +36,7 @@ fn the_console_store_mock_finds_the_session_it_is_given() {
         actor: Actor::new(UserId::new(1), Role::Admin),
         csrf_token: "csrf".to_owned(),
         expires_at: now + chrono::Duration::hours(8),
+        idle_timeout: None,
     };
     let mut store = MockConsoleStore::new();
     let found = session.clone();

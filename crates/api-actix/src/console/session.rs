@@ -28,8 +28,11 @@ use crate::AppState;
 
 /// The session cookie's name.
 const COOKIE: &str = "skillpay_console";
-/// How long a session lasts.
+/// The longest a session lasts (one opened with a token ends sooner when
+/// the token does).
 const SESSION_HOURS: i64 = 12;
+/// Minutes a session opened by a one-time link lasts without a request.
+pub const LINK_IDLE_MINUTES: i64 = 30;
 /// How long a printed sign-in link stays usable.
 pub const LINK_TTL_MINUTES: i64 = 15;
 
@@ -121,18 +124,33 @@ fn session_cookie(value: String, max_age: actix_web::cookie::time::Duration) -> 
         .finish()
 }
 
+/// How a session was opened, which bounds how long it lasts.
+enum Opened {
+    /// With a platform token: never past the token's own expiry, so the
+    /// role copied from it is not kept longer than the token vouches for it.
+    Token { expires_at: chrono::DateTime<Utc> },
+    /// With a one-time link: ends after [`LINK_IDLE_MINUTES`] unused.
+    Link,
+}
+
 /// Starts a session for `actor` and sends them to the dashboard.
-async fn start_session(state: &AppState, actor: Actor) -> Result<HttpResponse, ConsoleError> {
+async fn start_session(state: &AppState, actor: Actor, opened: Opened) -> Result<HttpResponse, ConsoleError> {
     if actor.role == Role::Student {
         return Err(ConsoleError::Forbidden);
     }
     let secret = new_secret();
     let now = Utc::now();
-    let session = ConsoleSession { actor, csrf_token: new_secret(), expires_at: now + Duration::hours(SESSION_HOURS) };
+    let longest = now + Duration::hours(SESSION_HOURS);
+    let (expires_at, idle_timeout) = match opened {
+        Opened::Token { expires_at } => (expires_at.min(longest), None),
+        Opened::Link => (longest, Some(Duration::minutes(LINK_IDLE_MINUTES))),
+    };
+    let session = ConsoleSession { actor, csrf_token: new_secret(), expires_at, idle_timeout };
     state.console.create_session(secret_hash(&secret), session, now).await?;
     tracing::info!(user_id = actor.user_id.get(), role = actor.role.as_str(), "console sign-in");
+    let max_age = actix_web::cookie::time::Duration::seconds((expires_at - now).num_seconds().max(0));
     Ok(HttpResponse::SeeOther()
-        .cookie(session_cookie(secret, actix_web::cookie::time::Duration::hours(SESSION_HOURS)))
+        .cookie(session_cookie(secret, max_age))
         .insert_header((header::LOCATION, "/admin/"))
         .finish())
 }
@@ -177,12 +195,12 @@ pub async fn sign_in(
     if !same_origin(&req) {
         return Err(ConsoleError::Forgery);
     }
-    let Ok(actor) = state.auth.verify(form.token.trim()) else {
+    let Ok((actor, expires_at)) = state.auth.verify_with_expiry(form.token.trim()) else {
         return Ok(HttpResponse::Unauthorized().content_type("text/html; charset=utf-8").body(
             sign_in_form(Some("That token is not valid (expired, malformed or wrongly signed).")).into_string(),
         ));
     };
-    start_session(&state, actor).await
+    start_session(&state, actor, Opened::Token { expires_at }).await
 }
 
 /// A one-time link's page: one button, so that link previews and
@@ -213,7 +231,7 @@ pub async fn use_link(
         return Err(ConsoleError::Forgery);
     }
     match state.console.use_link(secret_hash(&path), Utc::now()).await? {
-        Some(actor) => start_session(&state, actor).await,
+        Some(actor) => start_session(&state, actor, Opened::Link).await,
         None => Ok(HttpResponse::Gone()
             .content_type("text/html; charset=utf-8")
             .body(sign_in_form(Some("That link was already used or has expired.")).into_string())),

@@ -1,6 +1,7 @@
 //! Route handlers, one file per resource.
 
 pub mod catalog;
+pub mod console_sessions;
 pub mod coupons;
 pub mod disputes;
 pub mod events;
@@ -107,6 +108,7 @@ api_routes![
     events::replay_delivery,
     gateway_configs::list_configs,
     gateway_configs::put_config,
+    console_sessions::revoke_sessions,
     payments::get_payment,
     payments::cancel_payment,
     payments::confirm_payment,

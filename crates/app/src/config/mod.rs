@@ -215,6 +215,20 @@ impl TryFrom<Settings> for Config {
             (None, None) => None,
             _ => bail!("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET go together"),
         };
+        // Live money is production: a token minted for another service that
+        // shares the secret must not pass, so the audience and issuer are
+        // checked there (tests and `just run` use test gateways only).
+        let live_stripe = settings
+            .stripe_secret_key
+            .as_ref()
+            .is_some_and(|Secret(key)| adapters_stripe::mode_of_key(key) == domain::gateway_config::GatewayMode::Live);
+        let live_paypal =
+            paypal.as_ref().is_some_and(|p| p.api_base.trim_end_matches('/') == adapters_paypal::LIVE_API_BASE);
+        if (live_stripe || live_paypal) && (settings.jwt_audience.is_none() || settings.jwt_issuer.is_none()) {
+            bail!(
+                "SKILLPAY_JWT_AUDIENCE and SKILLPAY_JWT_ISSUER are required with a live gateway (see docs/security.md#tokens)"
+            );
+        }
         let tls_files = match (settings.tls_cert_file, settings.tls_key_file) {
             (Some(cert), Some(key)) => Some((cert.into(), key.into())),
             (None, None) => None,

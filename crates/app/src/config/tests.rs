@@ -240,3 +240,24 @@ fn instructor_fee_rates_parse() {
     assert_eq!(rates.get(&UserId::new(7)), Some(&Rate::from_str("0.10").unwrap()));
     assert_eq!(rates.len(), 2);
 }
+
+#[test]
+fn a_live_gateway_requires_the_token_audience_and_issuer() {
+    let live_stripe = [("STRIPE_SECRET_KEY", "sk_live_0123456789")];
+    let error = with(&live_stripe).unwrap_err();
+    assert!(error.contains("SKILLPAY_JWT_AUDIENCE") && error.contains("SKILLPAY_JWT_ISSUER"), "{error}");
+    assert!(!error.contains("sk_live_0123456789"), "the key is not repeated");
+    let only_audience = with(&[live_stripe[0], ("SKILLPAY_JWT_AUDIENCE", "skillpay")]);
+    assert!(only_audience.is_err());
+    let live_paypal = [
+        ("PAYPAL_CLIENT_ID", "id"),
+        ("PAYPAL_CLIENT_SECRET", "secret"),
+        ("PAYPAL_API_BASE", "https://api-m.paypal.com"),
+    ];
+    assert!(with(&live_paypal).is_err());
+    let mut named = live_paypal.to_vec();
+    named.extend([("SKILLPAY_JWT_AUDIENCE", "skillpay"), ("SKILLPAY_JWT_ISSUER", "https://id.example")]);
+    assert!(with(&named).is_ok());
+    // Test gateways (tests, `just run`) need neither.
+    assert!(with(&[("STRIPE_SECRET_KEY", "sk_test_0123456789")]).is_ok());
+}
