@@ -128,6 +128,8 @@ run: setup
     export SKILLPAY_LOG_FORMAT="${SKILLPAY_LOG_FORMAT:-text}"
     # A development server takes test payments through the sandbox.
     export SKILLPAY_SANDBOX="${SKILLPAY_SANDBOX:-on}"
+    # ... and sends its events to receivers on this machine (http, loopback).
+    export SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE="${SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE:-on}"
     bin="${CARGO_TARGET_DIR:-target}/debug/skillpay"
     "$bin" migrate
     "$bin" demo-data

@@ -80,6 +80,9 @@ pub async fn spawn_app_with_gateways(
         ("SKILLPAY_DB_POOL_SIZE".into(), TEST_DB_POOL_SIZE.into()),
         // Tests pay through the sandbox; production leaves it off.
         ("SKILLPAY_SANDBOX".into(), "on".into()),
+        // Their event receivers listen on loopback, over http; production
+        // leaves it off (the tests of that rule set it `off`).
+        ("SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE".into(), "on".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     // Extra settings win over the defaults above.

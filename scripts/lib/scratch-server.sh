@@ -25,6 +25,8 @@ start_scratch_server() {
   SKILLPAY_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64)"
   export SKILLPAY_ENCRYPTION_KEY
   export SKILLPAY_LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn}" SKILLPAY_SANDBOX=on
+  # Event receivers of the suites listen on loopback, over http.
+  export SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE="${SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE:-on}"
   # Generous limits: a suite sends many requests as one user.
   export SKILLPAY_RATE_PAYMENTS_PER_USER=1000000 SKILLPAY_RATE_PAYMENTS_PER_IP=1000000
   export SKILLPAY_RATE_VALIDATIONS_PER_USER=1000000 SKILLPAY_RATE_VALIDATIONS_PER_IP=1000000

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use adapters_events::{HttpEventSender, SIGNATURE_HEADER, verify};
+use adapters_events::{HttpEventSender, SIGNATURE_HEADER, SystemResolver, verify};
 use adapters_postgres::{Keyring, PgStore, PoolSettings};
+use domain::destinations::Destinations;
 use domain::events::RetryPolicy;
 use domain::ports::{Gateways, SystemClock, TimeOrderedIds};
 use domain::usecases::Role;
@@ -46,16 +47,22 @@ async fn endpoint(app: &TestApp, url: String, types: Value) -> Value {
 }
 
 /// An event service of its own over the app's database, as another
-/// instance would have.
+/// instance would have (allowing the loopback receivers of the tests).
 fn another_instance(app: &TestApp, retry: RetryPolicy) -> EventService {
+    instance_reaching(app, retry, Destinations::PrivateAllowed)
+}
+
+/// [`another_instance`] connecting only to the `destinations` it allows.
+fn instance_reaching(app: &TestApp, retry: RetryPolicy, destinations: Destinations) -> EventService {
     let key: [u8; 32] = *b"0123456789abcdef0123456789abcdef";
     let store =
         PgStore::connect(app.db.url(), &PoolSettings::default()).unwrap().with_keyring(Keyring::new(key, &[]).unwrap());
-    let sender = HttpEventSender::new(std::time::Duration::from_secs(2)).unwrap();
+    let sender = HttpEventSender::new(std::time::Duration::from_secs(2), destinations).unwrap();
     EventService::new(
         EventPorts {
             store: Arc::new(store),
             sender: Arc::new(sender),
+            resolver: Arc::new(SystemResolver),
             clock: Arc::new(SystemClock),
             ids: Arc::new(TimeOrderedIds),
             secrets: Arc::new(adapters_postgres::SystemSecrets::default()),
@@ -64,6 +71,7 @@ fn another_instance(app: &TestApp, retry: RetryPolicy) -> EventService {
         retry,
         chrono::Duration::seconds(30),
     )
+    .with_destinations(destinations)
 }
 
 #[tokio::test]
@@ -212,7 +220,8 @@ async fn endpoints_are_checked_and_admin_only() {
         let (app, admin) = (&app, admin.clone());
         async move { app.post("/api/payments/admin/event-endpoints/", &admin, &body).await }
     };
-    let res = post(json!({"url": "http://platform.example/hooks"})).await;
+    // Refused in development too (production's rules: the tests below).
+    let res = post(json!({"url": "ftp://platform.example/hooks"})).await;
     let problem: Value = res.json().await.unwrap();
     assert_eq!(
         (problem["code"].as_str(), problem["errors"][0]["field"].as_str()),
@@ -419,4 +428,76 @@ async fn a_removed_endpoint_receives_nothing_more_not_even_a_retry_or_a_replay()
     assert_eq!(res.status(), 409);
     let problem: Value = res.json().await.unwrap();
     assert_eq!(problem["code"], "invalid_transition", "{problem}");
+}
+
+/// An app as production runs it: event endpoints to public https hosts only.
+async fn production_app() -> TestApp {
+    spawn_app_with(&[("SKILLPAY_ENCRYPTION_KEY", KEY), ("SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE", "off")]).await
+}
+
+#[tokio::test]
+async fn endpoints_naming_metadata_loopback_or_private_addresses_are_refused_outside_development() {
+    let app = production_app().await;
+    let register = |url: &str| {
+        let (app, body) = (&app, json!({"url": url}));
+        async move {
+            let res = app.post("/api/payments/admin/event-endpoints/", &app.admin(), &body).await;
+            let status = res.status().as_u16();
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+    for url in [
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/",
+        "https://127.0.0.1:8443/hooks",
+        "https://10.0.0.1/hooks",
+        "https://100.64.0.1/hooks",
+        "https://[fd00::1]/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "https://0x7f.1/hooks",
+        // `.invalid` never resolves: nothing to check, so nothing accepted.
+        "https://receiver.invalid/hooks",
+    ] {
+        let (status, problem) = register(url).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("endpoint_url_forbidden")), "{url}: {problem}");
+        assert!(!problem["detail"].as_str().unwrap().contains("169.254"), "the answer names no address: {problem}");
+    }
+    // The loopback check of old passed this one, which connects to the
+    // metadata address in plain text; http outside development too.
+    for url in ["http://localhost:1@169.254.169.254/", "https://user:pw@platform.example/", "http://127.0.0.1:9/"] {
+        let (status, problem) = register(url).await;
+        assert_eq!(
+            (status, problem["code"].as_str(), problem["errors"][0]["field"].as_str()),
+            (422, Some("validation_failed"), Some("url")),
+            "{url}: {problem}"
+        );
+    }
+    let stored = app.store.scalar("SELECT count(*) AS n FROM event_endpoints").unwrap();
+    assert_eq!(stored, 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_delivery_to_a_host_that_now_resolves_to_loopback_is_refused_and_recorded_as_a_category() {
+    // Registered where private destinations are allowed, as a name that
+    // resolved to a public address at registration and was rebound since.
+    let app = app().await;
+    let server = receiver().await;
+    let port = server.address().port();
+    let created = endpoint(&app, format!("http://localhost:{port}/hooks"), json!(["payment.completed"])).await;
+    assert_eq!(created["url"], format!("http://localhost:{port}/hooks"));
+    sale(&app, 1).await;
+
+    let production = instance_reaching(&app, RetryPolicy::default(), Destinations::PublicOnly);
+    let report = production.deliver_due(50).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (0, 1), "{report:?}");
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing reached the loopback receiver");
+
+    let listed: Value = app.get("/api/payments/admin/event-deliveries/", &app.admin()).await.json().await.unwrap();
+    let delivery = &listed["data"][0];
+    assert_eq!(delivery["last_error"], "destination address not allowed", "{delivery}");
+    assert_eq!(delivery["last_status"], Value::Null);
+    let path = format!("/api/payments/admin/event-deliveries/{}/", delivery["id"].as_str().unwrap());
+    let detail: Value = app.get(&path, &app.admin()).await.json().await.unwrap();
+    assert_eq!(detail["attempt_log"][0]["error"], "destination address not allowed", "{detail}");
 }

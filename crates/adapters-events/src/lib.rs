@@ -5,14 +5,28 @@
 //! redirects followed (a redirect is an answer, not a delivery). Retries are
 //! the delivery worker's job (`domain::usecases::events`, spread over
 //! minutes and hours), not this sender's: its client makes one attempt.
+//!
+//! Where a delivery may connect is [`Destinations`]' rule, checked on the
+//! address dialled: host names through the client's resolver at every
+//! connection (`resolve.rs`), address literals before sending; no proxy is
+//! used, since the address dialled would then be the proxy's. A refused
+//! delivery fails as "destination address not allowed"; like every
+//! failure it is stored and shown as that category only.
 #![forbid(unsafe_code)]
 
+mod resolve;
+
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use adapters_http::{HttpClient, HttpSettings, Method, Redirects};
+use adapters_http::{Failure, HttpClient, HttpSettings, Method, Redirects};
 use async_trait::async_trait;
+use domain::destinations::Destinations;
 use domain::ports::{EventSender, SendResult};
 use ring::hmac;
+
+pub use resolve::{RESOLVE_TIMEOUT_MS, SystemResolver};
 
 /// Name of the signature header.
 pub const SIGNATURE_HEADER: &str = "Skillpay-Signature";
@@ -69,11 +83,13 @@ impl std::error::Error for SetupError {}
 #[derive(Debug, Clone)]
 pub struct HttpEventSender {
     http: HttpClient,
+    destinations: Destinations,
 }
 
 impl HttpEventSender {
-    /// A sender whose every call gives up after `timeout`.
-    pub fn new(timeout: Duration) -> Result<Self, SetupError> {
+    /// A sender whose every call gives up after `timeout` and connects
+    /// only to addresses `destinations` admits.
+    pub fn new(timeout: Duration, destinations: Destinations) -> Result<Self, SetupError> {
         let settings = HttpSettings {
             timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
             max_retries: 0,
@@ -82,14 +98,32 @@ impl HttpEventSender {
             // an idempotency key.
             ..HttpSettings::new(USER_AGENT, EVENT_ID_HEADER)
         };
-        let http = HttpClient::new(&settings).map_err(|e| SetupError(e.to_string()))?;
-        Ok(Self { http })
+        let resolver = Arc::new(resolve::CheckedResolver { destinations });
+        let http = HttpClient::with_resolver(&settings, resolver).map_err(|e| SetupError(e.to_string()))?;
+        Ok(Self { http, destinations })
+    }
+
+    /// False for a URL whose host is an address literal `destinations`
+    /// does not admit: the client dials literals without resolving them,
+    /// so its resolver never sees them. The URL is read as the client
+    /// reads it (`http://0x7f.1/` is 127.0.0.1).
+    fn admits_literal(&self, url: &str) -> bool {
+        let address = match url::Url::parse(url).ok().and_then(|url| url.host().map(|host| host.to_owned())) {
+            Some(url::Host::Ipv4(address)) => IpAddr::V4(address),
+            Some(url::Host::Ipv6(address)) => IpAddr::V6(address),
+            // A name is checked by the resolver; an unusable URL fails to send.
+            Some(url::Host::Domain(_)) | None => return true,
+        };
+        self.destinations.admits(address)
     }
 }
 
 #[async_trait]
 impl EventSender for HttpEventSender {
     async fn send(&self, url: &str, secret: &str, body: &[u8], event_id: &str, timestamp: i64) -> SendResult {
+        if !self.admits_literal(url) {
+            return SendResult::Failed(Failure::DestinationRefused.to_string());
+        }
         let result = self
             .http
             .request(Method::POST, url)
@@ -100,7 +134,8 @@ impl EventSender for HttpEventSender {
             .await;
         match result {
             Ok(response) => SendResult::Answered(response.status().as_u16()),
-            // The failure names its kind only, never the URL, secret or body.
+            // The failure names its kind only, never the URL, address,
+            // secret or body.
             Err(failure) => SendResult::Failed(failure.to_string()),
         }
     }

@@ -1,6 +1,7 @@
 //! The shared client and the requests it sends.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderName};
@@ -32,6 +33,26 @@ impl HttpClient {
     /// the process if none is installed yet (reqwest is built without one,
     /// which keeps aws-lc out of the build).
     pub fn new(settings: &HttpSettings) -> Result<Self, SetupError> {
+        Self::build(settings, |builder| builder)
+    }
+
+    /// A client for `settings` that resolves host names with `resolver` and
+    /// never goes through a proxy (`HTTPS_PROXY` and the like are ignored):
+    /// the addresses `resolver` answers are the ones dialled, so it can
+    /// refuse some with [`RefusedDestination`](crate::RefusedDestination).
+    /// Address literals (`https://10.0.0.1/`) are dialled without
+    /// resolving: callers check those before sending.
+    pub fn with_resolver(
+        settings: &HttpSettings,
+        resolver: Arc<dyn reqwest::dns::Resolve>,
+    ) -> Result<Self, SetupError> {
+        Self::build(settings, |builder| builder.dns_resolver(resolver).no_proxy())
+    }
+
+    fn build(
+        settings: &HttpSettings,
+        configure: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Result<Self, SetupError> {
         if settings.timeout_ms == 0 {
             return Err(SetupError::InvalidSettings("timeout_ms must be positive"));
         }
@@ -45,13 +66,12 @@ impl HttpClient {
             Redirects::Follow => Policy::default(),
             Redirects::Refuse => Policy::none(),
         };
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(redirect)
-            .user_agent(settings.user_agent.as_str())
-            .build()
-            .map_err(|_| SetupError::Client)?;
+            .user_agent(settings.user_agent.as_str());
+        let client = configure(builder).build().map_err(|_| SetupError::Client)?;
         let retries = RetryTransientMiddleware::new_with_policy_and_strategy(policy(settings), TransientFailures);
         Ok(Self { http: ClientBuilder::new(client).with(retries).build(), idempotency_header })
     }

@@ -20,12 +20,25 @@ pub enum Failure {
     /// The answer's body was larger than the caller accepts.
     #[error("answer too large")]
     TooLarge,
+    /// The client's resolver refused every way to the host
+    /// ([`RefusedDestination`]); nothing was sent.
+    #[error("destination address not allowed")]
+    DestinationRefused,
 }
+
+/// What a resolver given to [`HttpClient::with_resolver`](crate::HttpClient::with_resolver)
+/// answers for a host it will not let the client reach: the request then
+/// fails as [`Failure::DestinationRefused`], not as a connection failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("destination address not allowed")]
+pub struct RefusedDestination;
 
 impl Failure {
     /// The kind of a reqwest failure.
     pub(crate) fn of(error: &reqwest::Error) -> Self {
-        if error.is_timeout() {
+        if refused_by_resolver(error) {
+            Self::DestinationRefused
+        } else if error.is_timeout() {
             Self::TimedOut
         } else if error.is_connect() {
             Self::ConnectionFailed
@@ -35,6 +48,19 @@ impl Failure {
             Self::RequestFailed
         }
     }
+}
+
+/// Whether the resolver's [`RefusedDestination`] is among the causes
+/// (reqwest wraps it in its own connection and DNS errors).
+fn refused_by_resolver(error: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(error) = cause {
+        if error.is::<RefusedDestination>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The client could not be built.

@@ -24,9 +24,14 @@
 //! 401 (a second send, each with its own retries), and event delivery's
 //! retries over hours (its settings allow no retry within a call).
 //!
+//! A client built [`HttpClient::with_resolver`] resolves every host name
+//! through the caller's resolver and never through a proxy, so the resolver
+//! sees, and may refuse, each address the client is about to dial (event
+//! delivery refuses non-public ones).
+//!
 //! Error policy: a [`Failure`] names only the kind of failure ("timed out",
 //! "connection failed", ...); never a URL (which can hold ids), a body, a
-//! header or a key. reqwest's own error text is never passed on.
+//! header, a key or an address. reqwest's own error text is never passed on.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -36,11 +41,13 @@ mod retry;
 mod settings;
 
 pub use client::{HttpClient, Request, read_body};
-pub use failure::{Failure, SetupError};
+pub use failure::{Failure, RefusedDestination, SetupError};
 pub use retry::transient;
 pub use settings::{
     DEFAULT_BACKOFF_CAP_MS, DEFAULT_BACKOFF_FIRST_MS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, HttpSettings, Redirects,
 };
 
+/// reqwest's resolver interface, for [`HttpClient::with_resolver`].
+pub use reqwest::dns;
 /// reqwest's types a caller needs with a [`Request`].
 pub use reqwest::{Method, Response, StatusCode};

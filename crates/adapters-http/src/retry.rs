@@ -31,7 +31,7 @@ impl RetryableStrategy for TransientFailures {
             Ok(_) => None,
             Err(error) => match failure_of(error) {
                 Failure::TimedOut | Failure::ConnectionFailed | Failure::RequestFailed => Some(Retryable::Transient),
-                Failure::NotBuilt | Failure::TooLarge => Some(Retryable::Fatal),
+                Failure::NotBuilt | Failure::TooLarge | Failure::DestinationRefused => Some(Retryable::Fatal),
             },
         }
     }

@@ -297,6 +297,9 @@ impl From<domain::usecases::events::EventError> for ApiError {
             E::Endpoint(domain::events::EndpointError::Url) => {
                 ApiError::Validation(vec![crate::error::FieldError::new("url", error.to_string())])
             }
+            E::Endpoint(domain::events::EndpointError::Destination) => {
+                ApiError::EndpointUrlForbidden(error.to_string())
+            }
             E::Endpoint(domain::events::EndpointError::EventType(_)) => {
                 ApiError::Validation(vec![crate::error::FieldError::new("event_types", error.to_string())])
             }

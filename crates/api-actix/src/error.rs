@@ -153,6 +153,10 @@ pub enum ApiError {
     /// again.
     #[error("{0}")]
     DeliveryModeMismatch(String),
+    /// An event endpoint URL whose host is, or resolves to, an address
+    /// deliveries may not reach (or does not resolve).
+    #[error("{0}")]
+    EndpointUrlForbidden(String),
     /// Secrets cannot be stored: no encryption key is configured.
     #[error("SKILLPAY_ENCRYPTION_KEY is not set; secrets (gateway credentials, payout destinations) cannot be stored")]
     EncryptionNotConfigured,
@@ -167,7 +171,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 41] = [
+    pub const ALL_CODES: [&'static str; 42] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -208,6 +212,7 @@ impl ApiError {
         "second_approval_required",
         "coupon_limit_below_uses",
         "delivery_mode_mismatch",
+        "endpoint_url_forbidden",
         "internal_error",
     ];
 
@@ -254,6 +259,7 @@ impl ApiError {
             Self::SecondApprovalRequired(_) => "second_approval_required",
             Self::CouponLimitBelowUses(_) => "coupon_limit_below_uses",
             Self::DeliveryModeMismatch(_) => "delivery_mode_mismatch",
+            Self::EndpointUrlForbidden(_) => "endpoint_url_forbidden",
             Self::Internal => "internal_error",
         }
     }
@@ -281,7 +287,8 @@ impl ApiError {
             | Self::RefundExceedsRefundable(_)
             | Self::PayoutBelowMinimum(_)
             | Self::InsufficientBalance(_)
-            | Self::PayoutMethodUnavailable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::PayoutMethodUnavailable(_)
+            | Self::EndpointUrlForbidden(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyInProgress
             | Self::DuplicateCouponCode
             | Self::InvalidTransition(_)
@@ -411,6 +418,7 @@ mod tests {
             ApiError::SecondApprovalRequired(String::new()),
             ApiError::CouponLimitBelowUses(String::new()),
             ApiError::DeliveryModeMismatch(String::new()),
+            ApiError::EndpointUrlForbidden(String::new()),
             ApiError::Internal,
         ];
         let used: HashSet<_> = samples.iter().map(ApiError::code).collect();

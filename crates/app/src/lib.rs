@@ -226,12 +226,17 @@ pub fn app_state_with_gateways(
         },
         PayoutPolicy { minimum: config.min_payout.clone(), hold: chrono::Duration::days(config.payout_hold_days) },
     );
-    let sender = adapters_events::HttpEventSender::new(std::time::Duration::from_secs(config.event_timeout_secs))
-        .context("setting up event delivery")?;
+    // Registration and every connection apply the same destination rule.
+    let sender = adapters_events::HttpEventSender::new(
+        std::time::Duration::from_secs(config.event_timeout_secs),
+        config.event_destinations,
+    )
+    .context("setting up event delivery")?;
     let events = EventService::new(
         EventPorts {
             store: store.clone(),
             sender: Arc::new(sender),
+            resolver: Arc::new(adapters_events::SystemResolver),
             clock: clock.clone(),
             ids: ids.clone(),
             secrets: Arc::new(adapters_postgres::SystemSecrets::default()),
@@ -240,7 +245,8 @@ pub fn app_state_with_gateways(
         domain::events::RetryPolicy::default(),
         // Longer than a send can take, so a live worker's lease never lapses.
         chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),
-    );
+    )
+    .with_destinations(config.event_destinations);
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
     let webhook_verifiers = ports.gateways.clone();
     let served_gateways = ports.gateways.clone();

@@ -182,6 +182,12 @@ async fn main() -> anyhow::Result<()> {
             if config.sandbox_enabled {
                 tracing::warn!("SANDBOX gateway enabled (SKILLPAY_SANDBOX=on): test payments, no real money moves");
             }
+            if config.event_destinations == domain::destinations::Destinations::PrivateAllowed {
+                tracing::warn!(
+                    "event endpoints may use http:// and private addresses (SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE=on): \
+                     development only"
+                );
+            }
             let tls = config.tls_files.as_ref().map(|(cert, key)| app::tls::server_config(cert, key)).transpose()?;
             let scheme = if tls.is_some() { "https" } else { "http" };
             println!("Skillpay listening on {scheme}://{address}");

@@ -27,6 +27,7 @@ pub mod breaker;
 pub mod builders;
 pub mod catalog;
 pub mod coupon;
+pub mod destinations;
 pub mod dispute;
 #[cfg(feature = "mocks")]
 pub mod embedding;

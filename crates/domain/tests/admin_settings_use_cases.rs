@@ -11,13 +11,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Duration;
-use domain::events::{EventEndpoint, RetryPolicy};
+use domain::destinations::Destinations;
+use domain::events::{EndpointError, EventEndpoint, RetryPolicy};
 use domain::gateway_config::{GatewayConfigSummary, GatewayCredentials, GatewayMode};
 use domain::ids::EndpointId;
 use domain::payment::PaymentMethod;
 use domain::ports::{
     GatewayDescriptor, GatewayReloadError, Gateways, MockEventDeliveryStore, MockEventSender,
-    MockGatewayConfigRepository, MockGatewayReloader, MockPaymentGateway, MockSecretSource, ReplayError,
+    MockGatewayConfigRepository, MockGatewayReloader, MockHostResolver, MockPaymentGateway, MockSecretSource,
+    ReplayError, Unresolved,
 };
 use domain::usecases::Forbidden;
 use domain::usecases::events::{EndpointRegistration, EventError, EventPorts, EventService};
@@ -151,15 +153,27 @@ fn events(store: MockEventDeliveryStore) -> EventService {
 }
 
 fn events_serving(store: MockEventDeliveryStore, gateways: Gateways) -> EventService {
+    events_resolving(store, gateways, resolving(Ok(&["93.184.215.14"])))
+}
+
+fn events_resolving(store: MockEventDeliveryStore, gateways: Gateways, resolver: MockHostResolver) -> EventService {
     let ports = EventPorts {
         store: Arc::new(store),
         sender: Arc::new(MockEventSender::new()),
+        resolver: Arc::new(resolver),
         clock: fixed_clock(),
         ids: sequential_ids(),
         secrets: Arc::new(secrets()),
         gateways,
     };
     EventService::new(ports, RetryPolicy::default(), Duration::minutes(5))
+}
+
+/// A resolver answering `addresses` for any name.
+fn resolving(addresses: Result<&'static [&'static str], Unresolved>) -> MockHostResolver {
+    let mut resolver = MockHostResolver::new();
+    resolver.expect_resolve().returning(move |_| addresses.map(|a| a.iter().map(|a| a.parse().unwrap()).collect()));
+    resolver
 }
 
 /// A secret source answering bytes 0, 1, ..., 31.
@@ -252,4 +266,56 @@ fn a_delivery_of_the_other_mode_than_its_endpoint_is_not_replayed() {
     store.expect_replay().times(1).returning(|_, _| Err(ReplayError::OtherMode));
     let id = domain::ids::DeliveryId::from_uuid(Uuid::from_u128(0xD1));
     assert_eq!(block_on(events(store).replay(admin(), id)).map(|_| ()), Err(EventError::OtherMode));
+}
+
+#[test]
+fn an_endpoint_whose_host_resolves_to_a_non_public_address_or_not_at_all_is_refused() {
+    let loopback: &[&str] = &["127.0.0.1"];
+    let metadata: &[&str] = &["169.254.169.254"];
+    // A name with a public and a private address: a connection may pick either.
+    let mixed: &[&str] = &["93.184.215.14", "10.0.0.7"];
+    let unique_local: &[&str] = &["fd00::1"];
+    let nothing: &[&str] = &[];
+    for answer in [Ok(loopback), Ok(metadata), Ok(mixed), Ok(unique_local), Ok(nothing), Err(Unresolved)] {
+        let mut store = MockEventDeliveryStore::new();
+        store.expect_create_endpoint().never();
+        let service = events_resolving(store, Gateways::new(), resolving(answer));
+        assert_eq!(
+            block_on(service.create_endpoint(admin(), registration(None))).map(|_| ()),
+            Err(EventError::Endpoint(EndpointError::Destination)),
+            "{answer:?}"
+        );
+    }
+    let mut resolver = MockHostResolver::new();
+    resolver.expect_resolve().withf(|host| host == "platform.example").times(1).returning(|_| {
+        Ok(vec!["93.184.215.14".parse().unwrap(), "2606:2800:21f:cb07:6820:80da:af6b:8b2c".parse().unwrap()])
+    });
+    let service = events_resolving(storing_endpoints(), Gateways::new(), resolver);
+    assert!(block_on(service.create_endpoint(admin(), registration(None))).is_ok(), "public addresses only");
+}
+
+#[test]
+fn address_literals_are_judged_without_resolving_and_development_resolves_nothing() {
+    let mut resolver = MockHostResolver::new();
+    resolver.expect_resolve().never();
+    let service = events_resolving(MockEventDeliveryStore::new(), Gateways::new(), resolver);
+    let at = |url: &str| EndpointRegistration { url: url.into(), event_types: Vec::new(), livemode: None };
+    for url in ["https://169.254.169.254/latest/meta-data", "https://[::ffff:127.0.0.1]/", "https://localhost/"] {
+        assert_eq!(
+            block_on(service.create_endpoint(admin(), at(url))).map(|_| ()),
+            Err(EventError::Endpoint(EndpointError::Destination)),
+            "{url}"
+        );
+    }
+    assert_eq!(
+        block_on(service.create_endpoint(admin(), at("http://localhost:1@169.254.169.254/"))).map(|_| ()),
+        Err(EventError::Endpoint(EndpointError::Url))
+    );
+
+    let mut resolver = MockHostResolver::new();
+    resolver.expect_resolve().never();
+    let development = events_resolving(storing_endpoints(), Gateways::new(), resolver)
+        .with_destinations(Destinations::PrivateAllowed);
+    let (created, _) = block_on(development.create_endpoint(admin(), at("http://localhost:9000/hooks"))).unwrap();
+    assert_eq!(created.url, "http://localhost:9000/hooks");
 }

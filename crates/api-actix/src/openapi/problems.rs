@@ -63,6 +63,11 @@ const WEBHOOK_CLOSED: &str = "Webhooks from this gateway are not configured, so 
 const OTHER_MODE: &str = "The delivery's event is about money of the other mode (live or test) than its endpoint \
                           receives, routed before endpoints had a mode: it is not sent again \
                           (`delivery_mode_mismatch`); or its endpoint was removed (`invalid_transition`).";
+const ENDPOINT_REFUSED: &str = "The endpoint is refused: invalid fields (`validation_failed`, listed in `errors`: a \
+                                url that is not https, has a user name or password, or is too long; an unknown \
+                                event type), or a url whose host is, or resolves to, a loopback, private, \
+                                link-local, shared or other non-public address, or does not resolve \
+                                (`endpoint_url_forbidden`). Nothing is stored.";
 const NOT_READY: &str = "Not ready: the database is unreachable (`service_unavailable`) or this instance is \
                          shutting down (`shutting_down`).";
 
@@ -133,6 +138,16 @@ pub enum ReplayProblems {
 /// event endpoint signing secrets, payout destinations).
 #[derive(IntoResponses)]
 pub enum SecretProblems {
+    #[response(status = 503, description = NO_ENCRYPTION_KEY, content_type = PROBLEM_JSON)]
+    NoEncryptionKey(Problem),
+}
+
+/// The registration of an event endpoint: its URL checked, its secret
+/// stored encrypted.
+#[derive(IntoResponses)]
+pub enum EndpointProblems {
+    #[response(status = 422, description = ENDPOINT_REFUSED, content_type = PROBLEM_JSON)]
+    Refused(Problem),
     #[response(status = 503, description = NO_ENCRYPTION_KEY, content_type = PROBLEM_JSON)]
     NoEncryptionKey(Problem),
 }

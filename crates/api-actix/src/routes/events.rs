@@ -15,14 +15,17 @@ use crate::auth::Admin;
 use crate::dto::PageView;
 use crate::error::ApiError;
 use crate::json::{parse_body, parse_query};
-use crate::openapi::problems::{ReplayProblems, SecretProblems};
+use crate::openapi::problems::{EndpointProblems, ReplayProblems};
 use crate::routes::{page_request, path_id};
 
 /// Body of `POST /api/payments/admin/event-endpoints/`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpointBody {
-    /// `https://…` (or `http://` to a loopback host).
+    /// `https://…` to a host whose every address is public, without a user
+    /// name or password, at most 2048 characters (`http://` and private
+    /// addresses only where `SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE` is on,
+    /// for development). Stored in its normalised form.
     pub url: String,
     /// Types to receive (`payment.completed`, ...); absent, empty or `*`: all.
     #[serde(default)]
@@ -89,7 +92,9 @@ pub struct DeliveryView {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The last answer's HTTP status.
     pub last_status: Option<u16>,
-    /// The last transport error.
+    /// The last attempt's failure when it got no answer, as a category:
+    /// `timed out`, `connection failed`, `request failed`, `destination
+    /// address not allowed`, ...; never the network's own error text.
     pub last_error: Option<String>,
     /// Routed at.
     pub created_at: DateTime<Utc>,
@@ -123,7 +128,8 @@ pub struct AttemptView {
     pub at: DateTime<Utc>,
     /// The answer's HTTP status.
     pub response_status: Option<u16>,
-    /// The transport error, if no answer.
+    /// The failure when it got no answer, as a category (see
+    /// `last_error` of the delivery).
     pub error: Option<String>,
     /// How long it took.
     pub duration_ms: i64,
@@ -149,7 +155,7 @@ pub struct DeliveryDetailView {
 /// shown this once.
 #[utoipa::path(tag = "admin", request_body = CreateEndpointBody,
     responses((status = 201, description = "The new endpoint, with its signing secret (shown this once).",
-        body = EndpointView), SecretProblems),
+        body = EndpointView), EndpointProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/admin/event-endpoints/")]
 pub async fn create_endpoint(

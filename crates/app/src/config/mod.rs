@@ -141,6 +141,9 @@ pub struct Config {
     pub event_poll_ms: u64,
     /// Seconds an endpoint has to answer.
     pub event_timeout_secs: u64,
+    /// Where event endpoints may point: public https hosts only, unless
+    /// development allows private ones.
+    pub event_destinations: domain::destinations::Destinations,
     /// Seconds of draining (readiness 503) before the server stops accepting.
     pub shutdown_drain_secs: u64,
     /// Seconds in-flight requests and workers get to finish.
@@ -189,6 +192,7 @@ impl std::fmt::Debug for Config {
             .field("db_stats_reads", &self.db_stats_reads)
             .field("http_workers", &self.http_workers)
             .field("sandbox_enabled", &self.sandbox_enabled)
+            .field("event_destinations", &self.event_destinations)
             .field("stripe", &self.stripe_secret_key.is_some())
             .field("stripe_webhook_secrets", &self.stripe_webhook_secrets.len())
             .field("stripe_api_base", &self.stripe_api_base)
@@ -272,6 +276,11 @@ impl TryFrom<Settings> for Config {
             payout_hold_days: settings.payout_hold_days,
             event_poll_ms: settings.event_poll_ms,
             event_timeout_secs: settings.event_timeout_secs,
+            event_destinations: if settings.event_endpoints_allow_private {
+                domain::destinations::Destinations::PrivateAllowed
+            } else {
+                domain::destinations::Destinations::PublicOnly
+            },
             shutdown_drain_secs: settings.shutdown_drain_secs,
             shutdown_timeout_secs: settings.shutdown_timeout_secs,
             tls_files,

@@ -227,6 +227,15 @@ pub struct Settings {
         value_parser = Setting(parse::event_timeout_secs)
     )]
     pub event_timeout_secs: u64,
+    /// `on` lets event endpoints use http:// and private, loopback and link-local addresses (development only)
+    #[arg(
+        long,
+        env = "SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE",
+        default_value = "off",
+        action = clap::ArgAction::Set,
+        value_parser = Setting(parse::on_off)
+    )]
+    pub event_endpoints_allow_private: bool,
     /// Proxies (comma-separated addresses or CIDR networks) whose
     /// X-Forwarded-For / Forwarded hops name the client
     #[arg(long, env = "SKILLPAY_TRUSTED_PROXIES", value_parser = Setting(parse::networks))]

@@ -30,6 +30,11 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
     assert_eq!((config.db_pool_size, config.http_workers), (DEFAULT_DB_POOL_SIZE, DEFAULT_HTTP_WORKERS));
     assert_eq!(config.db_stats_reads, adapters_postgres::DEFAULT_STATS_READS);
     assert!(!config.sandbox_enabled, "the sandbox is off unless asked for");
+    assert_eq!(
+        config.event_destinations,
+        domain::destinations::Destinations::PublicOnly,
+        "event endpoints reach public hosts only unless asked for"
+    );
     assert_eq!(config.idempotency_ttl_hours, MIN_IDEMPOTENCY_TTL_HOURS);
     assert_eq!(config.min_payout.to_string(), DEFAULT_MIN_PAYOUT);
     let second = config.second_approval_above.as_ref().unwrap();
@@ -48,6 +53,7 @@ fn defaults_apply_when_only_the_required_settings_are_given() {
 fn given_settings_are_taken_and_empty_ones_count_as_unset() {
     let config = with(&[
         ("SKILLPAY_SANDBOX", "on"),
+        ("SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE", "on"),
         ("SKILLPAY_BIND", ""),
         ("SKILLPAY_SECOND_APPROVAL_ABOVE", "off"),
         ("SKILLPAY_DISPUTE_FEE", "USD:15.00, JPY:1500"),
@@ -59,6 +65,7 @@ fn given_settings_are_taken_and_empty_ones_count_as_unset() {
     ])
     .unwrap();
     assert!(config.sandbox_enabled);
+    assert_eq!(config.event_destinations, domain::destinations::Destinations::PrivateAllowed);
     assert_eq!(config.bind, DEFAULT_BIND);
     assert_eq!(config.second_approval_above, None);
     assert_eq!(config.dispute_fees.len(), 2);
@@ -80,6 +87,7 @@ fn bad_settings_are_refused_with_their_name() {
         ("SKILLPAY_MAX_AMOUNT", "-1"),
         ("SKILLPAY_SANDBOX", "maybe"),
         ("SKILLPAY_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE", "yes"),
         ("SKILLPAY_HTTP_WORKERS", "0"),
         ("SKILLPAY_DB_STATS_READS", "0"),
         ("SKILLPAY_DB_POOL_SIZE", "many"),

@@ -133,8 +133,29 @@ pub trait EventDeliveryStore: Send + Sync {
 pub enum SendResult {
     /// An HTTP answer with this status.
     Answered(u16),
-    /// No answer: refused, timed out, TLS failure (safe to show).
+    /// No answer. A coarse category only ("timed out", "connection
+    /// failed", "destination address not allowed", ...), stored and shown
+    /// to admins: never the client's own error text, which can name
+    /// internal hosts and addresses.
     Failed(String),
+}
+
+/// A host name that did not resolve (or not in time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the host name does not resolve")]
+pub struct Unresolved;
+
+/// Resolves endpoint host names as a delivery's connection would, so that
+/// a registration can be refused when its host leads to an address
+/// deliveries may not reach. The sender checks again at each connection:
+/// a name can resolve elsewhere later.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait HostResolver: Send + Sync {
+    /// Every address `host` (a DNS name, never an address literal)
+    /// resolves to now. A name that does not resolve, resolves to nothing
+    /// or not within the adapter's time limit MUST be [`Unresolved`].
+    async fn resolve(&self, host: &str) -> Result<Vec<std::net::IpAddr>, Unresolved>;
 }
 
 /// Sends one signed event over HTTP.

@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::events::{
-    Delivery, DeliveryAttempt, EndpointError, EventEndpoint, RetryPolicy, check_url, parse_event_types,
-};
+use crate::destinations::{Destinations, EndpointHost, EndpointUrl};
+use crate::events::{Delivery, DeliveryAttempt, EndpointError, EventEndpoint, RetryPolicy, parse_event_types};
 use crate::ids::{DeliveryId, EndpointId};
 use crate::paging::Page;
 use crate::ports::{
     AttemptOutcome, ClaimedDelivery, Clock, CreateEndpointError, DeliveryQuery, EventDeliveryStore, EventSender,
-    Gateways, IdGenerator, ReplayError, SecretSource, SendResult, StoreError,
+    Gateways, HostResolver, IdGenerator, ReplayError, SecretSource, SendResult, StoreError,
 };
 use crate::usecases::{Actor, Forbidden};
 
@@ -28,6 +27,8 @@ pub struct EventPorts {
     pub store: Arc<dyn EventDeliveryStore>,
     /// HTTP.
     pub sender: Arc<dyn EventSender>,
+    /// Resolves endpoint host names at registration.
+    pub resolver: Arc<dyn HostResolver>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Ids (and randomness for retry jitter).
@@ -42,7 +43,8 @@ pub struct EventPorts {
 /// An endpoint to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointRegistration {
-    /// Where to POST (checked by [`check_url`]).
+    /// Where to POST (checked by [`EndpointUrl::parse`], then its host
+    /// resolved and checked).
     pub url: String,
     /// Type names to receive (none or `*`: all).
     pub event_types: Vec<String>,
@@ -101,13 +103,22 @@ pub struct EventService {
     ports: EventPorts,
     retry: RetryPolicy,
     lease: Duration,
+    destinations: Destinations,
 }
 
 impl EventService {
     /// A service retrying by `retry`, leasing claims for `lease` (longer
-    /// than a send can take).
+    /// than a send can take), registering endpoints to public destinations
+    /// only.
     pub fn new(ports: EventPorts, retry: RetryPolicy, lease: Duration) -> Self {
-        Self { ports, retry, lease }
+        Self { ports, retry, lease, destinations: Destinations::PublicOnly }
+    }
+
+    /// The same, registering endpoints to `destinations` (development
+    /// allows private ones). The sender must be built with the same
+    /// policy: it is the one that checks each connection.
+    pub fn with_destinations(self, destinations: Destinations) -> Self {
+        Self { destinations, ..self }
     }
 
     /// Registers an endpoint (admin, of either mode); answers it with its
@@ -118,10 +129,13 @@ impl EventService {
         registration: EndpointRegistration,
     ) -> Result<(EventEndpoint, String), EventError> {
         actor.require_admin()?;
+        // The cheap checks first: a request refused anyway resolves nothing.
+        let event_types = parse_event_types(&registration.event_types)?;
+        let url = self.checked_url(&registration.url).await?;
         let endpoint = EventEndpoint {
             id: EndpointId::from_uuid(self.ports.ids.new_id()),
-            url: check_url(&registration.url)?,
-            event_types: parse_event_types(&registration.event_types)?,
+            url: url.as_str().to_owned(),
+            event_types,
             livemode: registration.livemode.unwrap_or_else(|| self.ports.gateways.serves_live()),
             active: true,
             created_at: self.ports.clock.now(),
@@ -132,6 +146,22 @@ impl EventService {
             CreateEndpointError::Store(e) => EventError::Store(e),
         })?;
         Ok((stored, secret))
+    }
+
+    /// `raw` parsed, and with only public destinations allowed, its host
+    /// name resolved: refused when it does not resolve or when any of its
+    /// addresses is not public (a connection may pick any of them).
+    async fn checked_url(&self, raw: &str) -> Result<EndpointUrl, EndpointError> {
+        let url = EndpointUrl::parse(raw, self.destinations)?;
+        if self.destinations == Destinations::PublicOnly
+            && let Some(EndpointHost::Name(name)) = url.host()
+        {
+            let addresses = self.ports.resolver.resolve(name).await.map_err(|_| EndpointError::Destination)?;
+            if addresses.is_empty() || !addresses.iter().all(|address| self.destinations.admits(*address)) {
+                return Err(EndpointError::Destination);
+            }
+        }
+        Ok(url)
     }
 
     /// Every endpoint (admin).
