@@ -9,6 +9,7 @@ pub mod demo;
 pub mod gateway_reload;
 pub mod lifecycle;
 pub mod logging;
+pub mod reseal;
 pub mod tls;
 
 use std::net::TcpListener;

@@ -15,7 +15,7 @@ use domain::per_currency::PerCurrency;
 use domain::usecases::rate_limits::RateLimitPolicy;
 
 pub use self::parse::Secret;
-pub use self::settings::{DatabaseSetting, LogSettings, Settings, empty_variables_unset};
+pub use self::settings::{DatabaseSetting, KeySettings, LogSettings, Settings, empty_variables_unset};
 
 /// Default bind address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -224,8 +224,12 @@ impl TryFrom<Settings> for Config {
             jwt_secret,
             jwt_audience: settings.jwt_audience,
             jwt_issuer: settings.jwt_issuer,
-            encryption_key: settings.encryption_key.map(|Secret(key)| key),
-            previous_encryption_keys: settings.encryption_key_previous.map(|Secret(keys)| keys).unwrap_or_default(),
+            encryption_key: settings.keys.encryption_key.map(|Secret(key)| key),
+            previous_encryption_keys: settings
+                .keys
+                .encryption_key_previous
+                .map(|Secret(keys)| keys)
+                .unwrap_or_default(),
             platform_fee_rate: settings.platform_fee_rate,
             instructor_fee_rates: settings.instructor_fee_rates.unwrap_or_default().0,
             max_amount: settings.max_amount,
