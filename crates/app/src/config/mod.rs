@@ -126,6 +126,8 @@ pub struct Config {
     pub gateway_fee_bearer: domain::ledger::FeeBearer,
     /// Hours an idempotency key is kept (at least 24).
     pub idempotency_ttl_hours: i64,
+    /// Seconds an idempotency claim holds between renewals by its request.
+    pub idempotency_lease_secs: u64,
     /// Smallest payout per currency (every currency has one).
     pub min_payout: PerCurrency,
     /// Refunds and payouts above these amounts need two admins' approval
@@ -250,6 +252,7 @@ impl TryFrom<Settings> for Config {
             dispute_fee_bearer: settings.dispute_fee_bearer,
             gateway_fee_bearer: settings.gateway_fee_bearer,
             idempotency_ttl_hours: settings.idempotency_ttl_hours,
+            idempotency_lease_secs: settings.idempotency_lease_secs,
             min_payout: settings.min_payout,
             second_approval_above: settings.second_approval_above.0,
             second_approval_window_hours: settings.second_approval_window_hours,

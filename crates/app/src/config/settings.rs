@@ -172,6 +172,14 @@ pub struct Settings {
         value_parser = Setting(parse::idempotency_ttl_hours)
     )]
     pub idempotency_ttl_hours: i64,
+    /// Seconds a request's claim on its Idempotency-Key holds without being renewed (the running request renews it every third of this; 1 to 600)
+    #[arg(
+        long,
+        env = "SKILLPAY_IDEMPOTENCY_LEASE_SECS",
+        default_value_t = web_ports::idempotency::ClaimLease::DEFAULT_SECS,
+        value_parser = Setting(parse::idempotency_lease_secs)
+    )]
+    pub idempotency_lease_secs: u64,
     /// Days after completion within which a payer may ask for a refund
     #[arg(
         long,
