@@ -1,8 +1,16 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use domain::gateway_config::GatewayMode;
+use domain::payment::{Payment, PaymentMethod};
+use domain::ports::{GatewayDescriptor, GatewayError, GatewayOutcome, GatewaySession, NextAction, PaymentGateway};
 use domain::usecases::Role;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
-use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races, spawn_app_with_gateways};
 
 async fn create(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, String) {
     let res = app
@@ -75,4 +83,67 @@ async fn client_errors_are_replayed_and_malformed_keys_refused() {
     let (status, text) = create(&app, &token, "bad key with spaces", &body).await;
     assert_eq!(status, 400);
     assert!(text.contains("idempotency_key_invalid"));
+}
+
+/// A wallet gateway whose sessions take `delay` to open (a gateway timing
+/// out and retrying), counting the sessions opened.
+struct SlowGateway {
+    delay: Duration,
+    sessions: AtomicUsize,
+}
+
+#[async_trait]
+impl PaymentGateway for SlowGateway {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Wallet
+    }
+    async fn create_session(&self, payment: &Payment) -> Result<GatewaySession, GatewayError> {
+        tokio::time::sleep(self.delay).await;
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        Ok(GatewaySession {
+            provider_payment_id: format!("slow_{}", payment.id.uuid().simple()),
+            next_action: NextAction::ConfirmWithToken {
+                provider: PaymentMethod::Wallet,
+                tokens: vec!["ok"],
+                authenticate: false,
+            },
+        })
+    }
+    async fn confirm(&self, _: &str, _: &str) -> Result<GatewayOutcome, GatewayError> {
+        Ok(GatewayOutcome::Succeeded)
+    }
+    async fn cancel(&self, _: &str) -> Result<(), GatewayError> {
+        Ok(())
+    }
+    async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
+        Ok(GatewayOutcome::AwaitingBuyer)
+    }
+}
+
+#[tokio::test]
+async fn a_retry_while_a_gateway_call_outlasts_the_lease_is_told_to_wait_and_nothing_is_paid_twice() {
+    // A one-second lease, renewed every third of a second while the
+    // purchase runs; the gateway takes three leases to answer.
+    let gateway = Arc::new(SlowGateway { delay: Duration::from_secs(3), sessions: AtomicUsize::new(0) });
+    let descriptor = GatewayDescriptor::new(GatewayMode::Test, gateway.clone());
+    let app = spawn_app_with_gateways(&[("SKILLPAY_IDEMPOTENCY_LEASE_SECS", "1")], vec![descriptor]).await;
+    app.put_course(1, "19.99", "USD").await;
+    let token = app.token(42, Role::Student);
+    let body = json!({"course_id": 1, "payment_method": "wallet"});
+
+    // The retry comes two leases after the claim, the first request still
+    // waiting on the gateway.
+    let retry = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        create(&app, &token, "slow-checkout", &body).await
+    };
+    let (first, retried) = tokio::join!(create(&app, &token, "slow-checkout", &body), retry);
+    assert_eq!(retried.0, 409, "{}", retried.1);
+    assert!(retried.1.contains("idempotency_request_in_progress"), "{}", retried.1);
+    assert_eq!(first.0, 201, "{}", first.1);
+
+    // Once the first has answered, the same request replays its answer.
+    assert_eq!(create(&app, &token, "slow-checkout", &body).await, first);
+    assert_eq!(app.count("payments").await, 1);
+    assert_eq!(gateway.sessions.load(Ordering::SeqCst), 1);
 }

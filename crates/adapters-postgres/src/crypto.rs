@@ -57,6 +57,12 @@ impl Keyring {
         Some(Keyring { current_id: key_id(&current), keys, random: SystemRandom::new() })
     }
 
+    /// The id of the key that seals: a value whose key id differs was
+    /// sealed under an older key (and is re-sealed by [`crate::PgStore::reseal`]).
+    pub fn current_id(&self) -> &str {
+        &self.current_id
+    }
+
     /// Seals `plaintext` for `context` (table/column/row); returns the key
     /// id and `nonce || ciphertext || tag`.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<(String, Vec<u8>), CryptoError> {

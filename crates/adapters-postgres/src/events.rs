@@ -25,7 +25,7 @@ use crate::pool::PgStore;
 use crate::schema::{event_deliveries, event_delivery_attempts, event_endpoints};
 
 /// Where a sealed secret lives: part of every seal's associated data.
-fn context(row: Uuid) -> String {
+pub(crate) fn context(row: Uuid) -> String {
     format!("event_endpoints/secret_sealed/{row}")
 }
 

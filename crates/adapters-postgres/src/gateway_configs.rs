@@ -19,7 +19,7 @@ use crate::pool::PgStore;
 use crate::schema::payment_gateway_configs as configs;
 
 /// Where sealed credentials live: part of every seal's associated data.
-fn context(row: Uuid) -> String {
+pub(crate) fn context(row: Uuid) -> String {
     format!("payment_gateway_configs/credentials_encrypted/{row}")
 }
 

@@ -1,21 +1,25 @@
 //! Idempotency keys on PostgreSQL. The primary key (owner, key) makes the
 //! first claim win atomically; a concurrent duplicate sees `in_progress`.
+//! A claim holds until `lease_until`, which its request pushes forward
+//! while it runs (`renew`); only a lapsed claim can be taken over.
 
 use async_trait::async_trait;
 use chrono::Utc;
 use diesel::prelude::*;
 use domain::ids::UserId;
 use domain::ports::StoreError;
-use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
+use web_ports::idempotency::{ClaimLease, IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 use crate::errors::{corrupt, store_error};
 use crate::pool::PgStore;
 use crate::prepared::PreparedExt;
 use crate::schema::idempotency_keys;
 
-/// How long a claimed key may stay in progress before a retry with the same
-/// request may take it over (its first request died without an answer).
-pub const IN_PROGRESS_LEASE_SECS: i64 = 60;
+/// The end of a lease taken or renewed now.
+fn lease_end(lease: ClaimLease) -> chrono::DateTime<Utc> {
+    let length = chrono::Duration::from_std(lease.length()).unwrap_or(chrono::Duration::MAX);
+    Utc::now().checked_add_signed(length).unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
 
 #[async_trait]
 impl IdempotencyStore for PgStore {
@@ -24,6 +28,7 @@ impl IdempotencyStore for PgStore {
         owner: UserId,
         key: IdempotencyKey,
         fingerprint: String,
+        lease: ClaimLease,
     ) -> Result<IdempotencyBegin, StoreError> {
         self.run(move |conn| {
             let claimed = diesel::insert_into(idempotency_keys::table)
@@ -33,6 +38,7 @@ impl IdempotencyStore for PgStore {
                     idempotency_keys::fingerprint.eq(&fingerprint),
                     idempotency_keys::status.eq("in_progress"),
                     idempotency_keys::created_at.eq(Utc::now()),
+                    idempotency_keys::lease_until.eq(lease_end(lease)),
                 ))
                 .on_conflict_do_nothing()
                 .returning(idempotency_keys::owner_id)
@@ -63,14 +69,16 @@ impl IdempotencyStore for PgStore {
                 return Ok(IdempotencyBegin::Mismatch);
             }
             if status == "in_progress" {
-                let lease_end = Utc::now() - chrono::Duration::seconds(IN_PROGRESS_LEASE_SECS);
+                // Its request stopped renewing the claim: it died. Of
+                // concurrent retries, the one whose guarded update lands
+                // runs; the others see the fresh lease.
                 let taken_over = diesel::update(
                     idempotency_keys::table
                         .find((owner.get(), key.as_str()))
                         .filter(idempotency_keys::status.eq("in_progress"))
-                        .filter(idempotency_keys::created_at.lt(lease_end)),
+                        .filter(idempotency_keys::lease_until.lt(Utc::now())),
                 )
-                .set(idempotency_keys::created_at.eq(Utc::now()))
+                .set((idempotency_keys::created_at.eq(Utc::now()), idempotency_keys::lease_until.eq(lease_end(lease))))
                 .execute(conn)
                 .map_err(store_error)?;
                 return Ok(if taken_over == 1 { IdempotencyBegin::Started } else { IdempotencyBegin::InProgress });
@@ -97,6 +105,23 @@ impl IdempotencyStore for PgStore {
                 .get_results::<i64>(conn)
                 .map(|_| ())
                 .map_err(store_error)
+        })
+        .await
+    }
+
+    async fn renew(&self, owner: UserId, key: IdempotencyKey, lease: ClaimLease) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            diesel::update(
+                idempotency_keys::table
+                    .find((owner.get(), key.as_str()))
+                    .filter(idempotency_keys::status.eq("in_progress")),
+            )
+            .set(idempotency_keys::lease_until.eq(lease_end(lease)))
+            .returning(idempotency_keys::owner_id)
+            .prepared()
+            .get_results::<i64>(conn)
+            .map(|_| ())
+            .map_err(store_error)
         })
         .await
     }

@@ -31,6 +31,7 @@ mod prepared;
 mod rate_limits;
 mod recovery;
 mod refunds;
+mod reseal;
 mod rows;
 mod schema;
 mod settlement;
@@ -46,4 +47,5 @@ pub use ledger::{AccountBalance, BALANCE_SHARDS, LedgerVerification, ModeVerific
 pub use migrations::{revert_all_migrations, revert_last_migration, revert_migrations_through, run_migrations};
 pub use outbox::StoredOutboxEvent;
 pub use pool::{DEFAULT_STATS_READS, PgStore, PoolSettings};
+pub use reseal::{DEFAULT_RESEAL_BATCH, ResealReport};
 pub use webhooks::WEBHOOK_CLAIM_SECS;

@@ -33,7 +33,7 @@ use crate::rows::{PaymentRow, currency};
 use crate::schema::{instructor_paid_out, ledger_balances, payments, payouts};
 
 /// Where a sealed destination lives: part of every seal's associated data.
-fn context(row: Uuid) -> String {
+pub(crate) fn context(row: Uuid) -> String {
     format!("payouts/destination_encrypted/{row}")
 }
 

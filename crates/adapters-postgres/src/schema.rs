@@ -177,6 +177,7 @@ diesel::table! {
         response_body -> Nullable<Bytea>,
         created_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
+        lease_until -> Timestamptz,
     }
 }
 

@@ -167,26 +167,60 @@ async fn coupon_limits_hold_when_reservations_race_in_the_adapter() {
 
 #[tokio::test]
 async fn an_idempotency_key_whose_request_died_can_be_taken_over_after_its_lease() {
-    use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    use web_ports::idempotency::{ClaimLease, IdempotencyBegin, IdempotencyKey, IdempotencyStore};
     let f = fixture().await;
     let owner = UserId::new(9);
     let key = IdempotencyKey::parse("died-mid-request").unwrap();
-    assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::Started);
-    assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::InProgress);
-    // The first request never answered; its claim ages past the lease.
-    f.store.scalar("WITH aged AS (UPDATE idempotency_keys SET created_at = now() - interval '2 minutes' RETURNING 1) SELECT count(*) AS n FROM aged").unwrap();
-    assert_eq!(f.store.begin(owner, key.clone(), "different".into()).await.unwrap(), IdempotencyBegin::Mismatch);
-    assert_eq!(f.store.begin(owner, key.clone(), "same".into()).await.unwrap(), IdempotencyBegin::Started);
-    assert_eq!(f.store.begin(owner, key, "same".into()).await.unwrap(), IdempotencyBegin::InProgress);
+    let lease = ClaimLease::default();
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into(), lease).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into(), lease).await.unwrap(), IdempotencyBegin::InProgress);
+    // The first request never answered nor renewed; its lease runs out.
+    f.store.scalar("WITH aged AS (UPDATE idempotency_keys SET created_at = now() - interval '2 minutes', lease_until = now() - interval '1 minute' RETURNING 1) SELECT count(*) AS n FROM aged").unwrap();
+    assert_eq!(f.store.begin(owner, key.clone(), "different".into(), lease).await.unwrap(), IdempotencyBegin::Mismatch);
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into(), lease).await.unwrap(), IdempotencyBegin::Started);
+    assert_eq!(f.store.begin(owner, key, "same".into(), lease).await.unwrap(), IdempotencyBegin::InProgress);
+}
+
+#[tokio::test]
+async fn an_idempotency_claim_renewed_by_its_running_request_is_never_taken_over_however_old() {
+    use web_ports::idempotency::{ClaimLease, IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    let f = fixture().await;
+    let owner = UserId::new(9);
+    let key = IdempotencyKey::parse("slow-gateway").unwrap();
+    let lease = ClaimLease::from_secs(1);
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into(), lease).await.unwrap(), IdempotencyBegin::Started);
+    // Claimed long ago, longer than any lease, and still running: each
+    // renewal pushes the lease forward, so a retry waits.
+    let age = "WITH aged AS (UPDATE idempotency_keys SET created_at = now() - interval '10 minutes' RETURNING 1) \
+               SELECT count(*) AS n FROM aged";
+    f.store.scalar(age).unwrap();
+    // Two leases' worth of renewals: without them the claim would lapse.
+    for _ in 0..6 {
+        tokio::time::sleep(lease.renew_every()).await;
+        f.store.renew(owner, key.clone(), lease).await.unwrap();
+        assert_eq!(
+            f.store.begin(owner, key.clone(), "same".into(), lease).await.unwrap(),
+            IdempotencyBegin::InProgress
+        );
+    }
+    // Once its renewals stop, the lease runs out and a retry takes over.
+    tokio::time::sleep(lease.length() + std::time::Duration::from_millis(200)).await;
+    assert_eq!(f.store.begin(owner, key.clone(), "same".into(), lease).await.unwrap(), IdempotencyBegin::Started);
+    // A completed key is not renewed back into progress.
+    let done = web_ports::idempotency::StoredResponse { status: 201, body: b"{}".to_vec() };
+    f.store.complete(owner, key.clone(), done.clone()).await.unwrap();
+    f.store.renew(owner, key.clone(), lease).await.unwrap();
+    assert_eq!(f.store.begin(owner, key, "same".into(), lease).await.unwrap(), IdempotencyBegin::Replay(done));
 }
 
 #[tokio::test]
 async fn idempotency_keys_older_than_their_time_are_reaped_and_fresh_ones_kept() {
-    use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyStore};
+    use web_ports::idempotency::{ClaimLease, IdempotencyBegin, IdempotencyKey, IdempotencyStore};
     let f = fixture().await;
     let owner = UserId::new(9);
+    let lease = ClaimLease::default();
     for key in ["old", "fresh"] {
-        let begun = f.store.begin(owner, IdempotencyKey::parse(key).unwrap(), "fp".into()).await.unwrap();
+        let begun = f.store.begin(owner, IdempotencyKey::parse(key).unwrap(), "fp".into(), lease).await.unwrap();
         assert_eq!(begun, IdempotencyBegin::Started);
     }
     f.store
@@ -196,11 +230,11 @@ async fn idempotency_keys_older_than_their_time_are_reaped_and_fresh_ones_kept()
     assert_eq!(reaped, 1);
     // The reaped key can be used afresh; the fresh one is still claimed.
     assert_eq!(
-        f.store.begin(owner, IdempotencyKey::parse("old").unwrap(), "other".into()).await.unwrap(),
+        f.store.begin(owner, IdempotencyKey::parse("old").unwrap(), "other".into(), lease).await.unwrap(),
         IdempotencyBegin::Started
     );
     assert_eq!(
-        f.store.begin(owner, IdempotencyKey::parse("fresh").unwrap(), "fp".into()).await.unwrap(),
+        f.store.begin(owner, IdempotencyKey::parse("fresh").unwrap(), "fp".into(), lease).await.unwrap(),
         IdempotencyBegin::InProgress
     );
 }

@@ -6,14 +6,22 @@
 //! first is still running, 409. Client errors (4xx) are kept and replayed
 //! like successes, since repeating the request would give the same answer;
 //! server errors release the key so a retry can run the work again.
+//!
+//! While the work runs, its claim is renewed every third of the lease, so
+//! a request that outlasts the lease (a gateway call with its timeouts and
+//! retries, a slow database) is still "in progress" to a retry and never
+//! runs twice. Only a claim whose request died stops being renewed, and a
+//! retry takes it over once its lease has run out.
 
 use std::future::Future;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
+use domain::ids::UserId;
 use domain::usecases::Actor;
+use futures::future::{Either, select};
 use sha2::{Digest, Sha256};
-use web_ports::idempotency::{IdempotencyBegin, IdempotencyKey, StoredResponse};
+use web_ports::idempotency::{ClaimLease, IdempotencyBegin, IdempotencyKey, IdempotencyStore, StoredResponse};
 
 use crate::AppState;
 use crate::error::{ApiError, PROBLEM_JSON};
@@ -76,7 +84,8 @@ where
     let key =
         raw.to_str().ok().and_then(|text| IdempotencyKey::parse(text).ok()).ok_or(ApiError::IdempotencyKeyInvalid)?;
     let store = &state.idempotency;
-    match store.begin(actor.user_id, key.clone(), fingerprint(req, body)).await.map_err(crate::convert::store)? {
+    let lease = state.idempotency_lease;
+    match store.begin(actor.user_id, key.clone(), fingerprint(req, body), lease).await.map_err(crate::convert::store)? {
         IdempotencyBegin::Replay(stored) => {
             let status = StatusCode::from_u16(stored.status).map_err(|_| ApiError::Internal)?;
             let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
@@ -86,7 +95,7 @@ where
         IdempotencyBegin::Mismatch => return Err(ApiError::IdempotencyKeyReused),
         IdempotencyBegin::Started => {}
     }
-    match work().await {
+    match renewing(store.as_ref(), actor.user_id, &key, lease, work()).await {
         Ok(reply) => {
             let stored = StoredResponse { status: reply.status.as_u16(), body: reply.body.clone() };
             store.complete(actor.user_id, key, stored).await.map_err(crate::convert::store)?;
@@ -106,5 +115,31 @@ where
             }
             Err(error)
         }
+    }
+}
+
+/// Runs `work` while renewing the claim on `key` every
+/// [`ClaimLease::renew_every`]. Both are polled by this one task: the
+/// renewals end when the work does, or when the request is dropped with
+/// it. A failed renewal is only logged (the next one may succeed; the work
+/// itself is never interrupted).
+async fn renewing<T>(
+    store: &dyn IdempotencyStore,
+    owner: UserId,
+    key: &IdempotencyKey,
+    lease: ClaimLease,
+    work: impl Future<Output = T>,
+) -> T {
+    let renewals = async {
+        loop {
+            actix_web::rt::time::sleep(lease.renew_every()).await;
+            if let Err(error) = store.renew(owner, key.clone(), lease).await {
+                tracing::warn!(error = %error, "could not renew an idempotency claim");
+            }
+        }
+    };
+    match select(std::pin::pin!(work), std::pin::pin!(renewals)).await {
+        Either::Left((output, _)) => output,
+        Either::Right((_, work)) => work.await,
     }
 }

@@ -105,6 +105,8 @@ pub struct AppState {
     pub ledger: Arc<dyn LedgerQueries>,
     /// Idempotency-key storage.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// How long a request's claim on its key holds between renewals.
+    pub idempotency_lease: web_ports::idempotency::ClaimLease,
     /// Readiness probe.
     pub health: Arc<dyn HealthCheck>,
     /// Draining before shutdown.

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod gateway_reload;
 pub mod lifecycle;
 pub mod logging;
+pub mod reseal;
 pub mod tls;
 
 use std::net::TcpListener;
@@ -283,6 +284,7 @@ pub fn app_state_with_gateways(
         catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount.clone()),
         gateway_configs: GatewayConfigService::new(store.clone(), reloader, clock, ids),
         idempotency: store.clone(),
+        idempotency_lease: web_ports::idempotency::ClaimLease::from_secs(config.idempotency_lease_secs),
         health: store.clone(),
         lifecycle: api_actix::Lifecycle::default(),
         metrics: api_actix::observe::Metrics::new(config.metrics_token.clone()).context("setting up metrics")?,

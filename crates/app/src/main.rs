@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 
 use anyhow::Context;
-use app::config::{DatabaseSetting, LogSettings, Settings};
+use app::config::{DatabaseSetting, KeySettings, LogSettings, Settings};
 use app::{Config, app_state, connect, demo, migrate};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use domain::ids::UserId;
@@ -98,6 +98,20 @@ enum Command {
         #[command(flatten)]
         settings: Box<Settings>,
     },
+    /// Seal every payout destination, event endpoint secret and gateway
+    /// credential again under SKILLPAY_ENCRYPTION_KEY, so that the keys in
+    /// SKILLPAY_ENCRYPTION_KEY_PREVIOUS can be dropped. Safe while the
+    /// service runs and safe to run again; exits 1 if any value opens with
+    /// none of the keys given.
+    Reseal {
+        /// Rows read at a time from each table
+        #[arg(long, default_value_t = adapters_postgres::DEFAULT_RESEAL_BATCH, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch_size: u32,
+        #[command(flatten)]
+        database: DatabaseSetting,
+        #[command(flatten)]
+        keys: KeySettings,
+    },
     /// Ledger tools.
     Ledger {
         #[command(subcommand)]
@@ -167,8 +181,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = command_line();
     let filter = tracing_subscriber::EnvFilter::new(&cli.log.log_filter);
     app::logging::init_with(&cli.log.log_format, filter, std::io::stdout);
-    // Read per command: `migrate` and `ledger verify` need the database
-    // only, and run without the serving settings (a JWT secret above all).
+    // Read per command: `migrate`, `ledger verify` and `reseal` need the
+    // database (and `reseal` the keys) only, and run without the serving
+    // settings (a JWT secret above all).
     match cli.command {
         Command::Serve { no_migrate, settings } => {
             let config = Config::try_from(*settings)?;
@@ -284,6 +299,22 @@ async fn main() -> anyhow::Result<()> {
                     eprintln!("ledger discrepancy: {problem}");
                     std::process::exit(1);
                 }
+            }
+        }
+        Command::Reseal { batch_size, database, keys } => {
+            let store = database_only(database)?.with_keyring(app::reseal::keyring(keys)?);
+            let reports = store.reseal(batch_size).await.context("re-sealing")?;
+            for report in &reports {
+                println!("{}", app::reseal::line(report));
+                for (id, why) in &report.failed {
+                    eprintln!("  {} {id}: {why}", report.column);
+                }
+            }
+            if !reports.iter().all(adapters_postgres::ResealReport::is_complete) {
+                eprintln!(
+                    "reseal incomplete: keep SKILLPAY_ENCRYPTION_KEY_PREVIOUS until a run opens and re-seals every value"
+                );
+                std::process::exit(1);
             }
         }
         Command::Reconcile { what: Some(ReconcileCommand::Settlement { gateway, since, until, settings }), .. } => {

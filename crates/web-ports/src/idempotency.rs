@@ -45,6 +45,43 @@ pub struct StoredResponse {
     pub body: Vec<u8>,
 }
 
+/// How long a claim on a key holds without a sign of life from the request
+/// that made it. The request renews it while it runs, so a claim lapses
+/// only when its request died (the process was killed, or lost the
+/// database for a whole lease): a retry may then take the key over. The
+/// lease bounds how long such a key stays blocked, never how long a live
+/// request may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLease(std::time::Duration);
+
+impl ClaimLease {
+    /// Default lease, in seconds.
+    pub const DEFAULT_SECS: u64 = 60;
+
+    /// A lease of `secs` seconds (at least one).
+    pub fn from_secs(secs: u64) -> Self {
+        Self(std::time::Duration::from_secs(secs.max(1)))
+    }
+
+    /// Its length.
+    pub fn length(self) -> std::time::Duration {
+        self.0
+    }
+
+    /// How often a running request renews its claim: a third of the lease,
+    /// so that two renewals in a row may fail (a busy pool, a slow
+    /// statement) before the claim lapses.
+    pub fn renew_every(self) -> std::time::Duration {
+        self.0 / 3
+    }
+}
+
+impl Default for ClaimLease {
+    fn default() -> Self {
+        Self::from_secs(Self::DEFAULT_SECS)
+    }
+}
+
 /// The state of an idempotency key when a request arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyBegin {
@@ -52,7 +89,7 @@ pub enum IdempotencyBegin {
     Started,
     /// Done before with the same request: replay this response.
     Replay(StoredResponse),
-    /// The same key is being processed right now.
+    /// The same key is being processed right now (its claim's lease runs).
     InProgress,
     /// The key was used for a different request.
     Mismatch,
@@ -62,13 +99,19 @@ pub enum IdempotencyBegin {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` for `owner`'s request with `fingerprint`, atomically.
+    /// Claims `key` for `owner`'s request with `fingerprint`, atomically,
+    /// for `lease` from now. A claim of the same request whose lease ran
+    /// out is taken over (`Started`); one whose lease runs is `InProgress`.
     async fn begin(
         &self,
         owner: UserId,
         key: IdempotencyKey,
         fingerprint: String,
+        lease: ClaimLease,
     ) -> Result<IdempotencyBegin, StoreError>;
+    /// Extends a claim still in progress to `lease` from now: its request
+    /// is still running. A completed or released key is left alone.
+    async fn renew(&self, owner: UserId, key: IdempotencyKey, lease: ClaimLease) -> Result<(), StoreError>;
     /// Stores the response for replay.
     async fn complete(&self, owner: UserId, key: IdempotencyKey, response: StoredResponse) -> Result<(), StoreError>;
     /// Forgets the claim (the request failed in a way worth retrying).
@@ -79,7 +122,15 @@ pub trait IdempotencyStore: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use super::{IDEMPOTENCY_KEY_MAX_CHARS, IdempotencyKey, InvalidIdempotencyKey};
+    use super::{ClaimLease, IDEMPOTENCY_KEY_MAX_CHARS, IdempotencyKey, InvalidIdempotencyKey};
+    use std::time::Duration;
+
+    #[test]
+    fn a_claim_is_renewed_three_times_per_lease_and_lasts_at_least_a_second() {
+        assert_eq!(ClaimLease::default().length(), Duration::from_secs(60));
+        assert_eq!(ClaimLease::default().renew_every(), Duration::from_secs(20));
+        assert_eq!(ClaimLease::from_secs(0).length(), Duration::from_secs(1));
+    }
 
     #[test]
     fn a_key_is_one_to_255_visible_ascii_characters() {

@@ -9,7 +9,7 @@ use futures::executor::block_on;
 use mockall::predicate::eq;
 use web_ports::console::{ConsoleSession, ConsoleStore, MockConsoleStore};
 use web_ports::idempotency::{
-    IdempotencyBegin, IdempotencyKey, IdempotencyStore, MockIdempotencyStore, StoredResponse,
+    ClaimLease, IdempotencyBegin, IdempotencyKey, IdempotencyStore, MockIdempotencyStore, StoredResponse,
 };
 
 #[test]
@@ -20,11 +20,11 @@ fn the_idempotency_store_mock_replays_what_it_is_told_for_the_owner_it_is_told()
     let answer = IdempotencyBegin::Replay(kept.clone());
     store
         .expect_begin()
-        .with(eq(UserId::new(7)), eq(key.clone()), eq("fingerprint".to_owned()))
+        .with(eq(UserId::new(7)), eq(key.clone()), eq("fingerprint".to_owned()), eq(ClaimLease::default()))
         .times(1)
-        .returning(move |_, _, _| Ok(answer.clone()));
+        .returning(move |_, _, _, _| Ok(answer.clone()));
 
-    let begun = block_on(store.begin(UserId::new(7), key, "fingerprint".to_owned())).unwrap();
+    let begun = block_on(store.begin(UserId::new(7), key, "fingerprint".to_owned(), ClaimLease::default())).unwrap();
 
     assert_eq!(begun, IdempotencyBegin::Replay(kept));
 }

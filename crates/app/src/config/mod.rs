@@ -15,7 +15,7 @@ use domain::per_currency::PerCurrency;
 use domain::usecases::rate_limits::RateLimitPolicy;
 
 pub use self::parse::Secret;
-pub use self::settings::{DatabaseSetting, LogSettings, Settings, empty_variables_unset};
+pub use self::settings::{DatabaseSetting, KeySettings, LogSettings, Settings, empty_variables_unset};
 
 /// Default bind address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -128,6 +128,8 @@ pub struct Config {
     pub gateway_fee_bearer: domain::ledger::FeeBearer,
     /// Hours an idempotency key is kept (at least 24).
     pub idempotency_ttl_hours: i64,
+    /// Seconds an idempotency claim holds between renewals by its request.
+    pub idempotency_lease_secs: u64,
     /// Smallest payout per currency (every currency has one).
     pub min_payout: PerCurrency,
     /// Refunds and payouts above these amounts need two admins' approval
@@ -244,8 +246,12 @@ impl TryFrom<Settings> for Config {
             jwt_secret,
             jwt_audience: settings.jwt_audience,
             jwt_issuer: settings.jwt_issuer,
-            encryption_key: settings.encryption_key.map(|Secret(key)| key),
-            previous_encryption_keys: settings.encryption_key_previous.map(|Secret(keys)| keys).unwrap_or_default(),
+            encryption_key: settings.keys.encryption_key.map(|Secret(key)| key),
+            previous_encryption_keys: settings
+                .keys
+                .encryption_key_previous
+                .map(|Secret(keys)| keys)
+                .unwrap_or_default(),
             platform_fee_rate: settings.platform_fee_rate,
             instructor_fee_rates: settings.instructor_fee_rates.unwrap_or_default().0,
             max_amount: settings.max_amount,
@@ -270,6 +276,7 @@ impl TryFrom<Settings> for Config {
             dispute_fee_bearer: settings.dispute_fee_bearer,
             gateway_fee_bearer: settings.gateway_fee_bearer,
             idempotency_ttl_hours: settings.idempotency_ttl_hours,
+            idempotency_lease_secs: settings.idempotency_lease_secs,
             min_payout: settings.min_payout,
             second_approval_above: settings.second_approval_above.0,
             second_approval_window_hours: settings.second_approval_window_hours,

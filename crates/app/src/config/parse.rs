@@ -146,6 +146,11 @@ pub fn idempotency_ttl_hours(text: &str) -> Result<i64, Must> {
     text.parse().ok().filter(|v| *v >= least).ok_or_else(|| format!("must be at least {least}"))
 }
 
+/// Seconds an idempotency claim holds between its request's renewals.
+pub fn idempotency_lease_secs(text: &str) -> Result<u64, Must> {
+    number_in(text, 1..=600)
+}
+
 /// Networks such as `10.0.0.0/8, 192.0.2.7, 2001:db8::/32` (an address
 /// alone is a network of one).
 pub fn networks(list: &str) -> Result<Networks, Must> {

@@ -29,6 +29,23 @@ pub struct DatabaseSetting {
     pub database_url: Option<Secret<String>>,
 }
 
+/// The keys sealing secrets at rest, all that `reseal` needs besides the
+/// database.
+#[derive(Args, Clone, Debug)]
+pub struct KeySettings {
+    /// Base64 of 32 bytes; seals gateway credentials, payout destinations and event endpoint secrets at rest (unset: all refused)
+    #[arg(long, env = "SKILLPAY_ENCRYPTION_KEY", hide_env_values = true, value_parser = Setting(parse::encryption_key))]
+    pub encryption_key: Option<Secret<[u8; 32]>>,
+    /// Earlier keys (comma-separated base64), still able to open what they sealed until `skillpay reseal` has run
+    #[arg(
+        long,
+        env = "SKILLPAY_ENCRYPTION_KEY_PREVIOUS",
+        hide_env_values = true,
+        value_parser = Setting(parse::encryption_keys)
+    )]
+    pub encryption_key_previous: Option<Secret<Vec<[u8; 32]>>>,
+}
+
 /// How the service logs; read by every command.
 #[derive(Args, Clone, Debug)]
 pub struct LogSettings {
@@ -59,17 +76,8 @@ pub struct Settings {
     /// Required `iss` claim (none checked when unset)
     #[arg(long, env = "SKILLPAY_JWT_ISSUER", value_parser = Setting(parse::text))]
     pub jwt_issuer: Option<String>,
-    /// Base64 of 32 bytes; seals gateway credentials and payout destinations at rest (unset: both refused)
-    #[arg(long, env = "SKILLPAY_ENCRYPTION_KEY", hide_env_values = true, value_parser = Setting(parse::encryption_key))]
-    pub encryption_key: Option<Secret<[u8; 32]>>,
-    /// Earlier keys (comma-separated base64), still able to open what they sealed
-    #[arg(
-        long,
-        env = "SKILLPAY_ENCRYPTION_KEY_PREVIOUS",
-        hide_env_values = true,
-        value_parser = Setting(parse::encryption_keys)
-    )]
-    pub encryption_key_previous: Option<Secret<Vec<[u8; 32]>>>,
+    #[command(flatten)]
+    pub keys: KeySettings,
     /// Platform's share of each sale, 0 to 1
     #[arg(long, env = "SKILLPAY_PLATFORM_FEE_RATE", default_value = DEFAULT_PLATFORM_FEE_RATE, value_parser = Setting(parse::rate))]
     pub platform_fee_rate: Rate,
@@ -180,6 +188,14 @@ pub struct Settings {
         value_parser = Setting(parse::idempotency_ttl_hours)
     )]
     pub idempotency_ttl_hours: i64,
+    /// Seconds a request's claim on its Idempotency-Key holds without being renewed (the running request renews it every third of this; 1 to 600)
+    #[arg(
+        long,
+        env = "SKILLPAY_IDEMPOTENCY_LEASE_SECS",
+        default_value_t = web_ports::idempotency::ClaimLease::DEFAULT_SECS,
+        value_parser = Setting(parse::idempotency_lease_secs)
+    )]
+    pub idempotency_lease_secs: u64,
     /// Days after completion within which a payer may ask for a refund
     #[arg(
         long,
