@@ -75,8 +75,16 @@ async fn a_replayed_event_settles_what_stripe_now_says_once_and_only_admins_may_
     let what: Vec<&str> = timeline.iter().map(|t| t.what.as_str()).collect();
     assert!(what.contains(&"webhook stripe payment_intent.succeeded"), "{what:?}");
     assert!(what.contains(&"payment.completed"), "{what:?}");
-    let none = app.state.console.object_timeline(id.to_owned(), Some("pi_never_sent".to_owned())).await.unwrap();
+    let now = chrono::Utc::now();
+    let none = app.state.console.object_timeline(id.to_owned(), Some("pi_never_sent".to_owned()), now).await.unwrap();
     assert!(none.iter().all(|t| !t.what.starts_with("webhook")), "no webhook names that id: {none:?}");
+    // Webhooks are found by the ids they name (an indexed array), within
+    // the object's lifetime: none from over a day before it was created.
+    let named = app.state.console.object_timeline(id.to_owned(), Some(intent.to_owned()), now).await.unwrap();
+    assert!(named.iter().any(|t| t.what == "webhook stripe payment_intent.succeeded"), "{named:?}");
+    let later = now + chrono::Duration::days(2);
+    let bounded = app.state.console.object_timeline(id.to_owned(), Some(intent.to_owned()), later).await.unwrap();
+    assert!(bounded.iter().all(|t| !t.what.starts_with("webhook")), "{bounded:?}");
     let line = &app.state.console.webhook_logs(WebhookLogQuery::default()).await.unwrap().items[0];
     assert!(line.processed && line.error.is_none());
     assert!(line.attempts >= 3, "each replay counts as an attempt ({})", line.attempts);

@@ -65,7 +65,7 @@ UNION ALL
 SELECT w.created_at, 'webhook ' || w.gateway || ' ' || w.event_type,
        CASE WHEN w.processed THEN 'processed' ELSE coalesce('failed: ' || w.processing_error, 'pending') END
   FROM payment_webhook_logs w, subject s
- WHERE s.gateway_ref IS NOT NULL AND w.created_at >= s.since AND strpos(w.payload::text, s.gateway_ref) > 0
+ WHERE s.gateway_ref IS NOT NULL AND w.object_refs @> ARRAY[s.gateway_ref] AND w.created_at >= s.since
 UNION ALL
 SELECT a.at, 'console ' || a.action, a.actor_role || ' ' || a.actor_id
   FROM console_audit_log a WHERE a.object_id IN (SELECT oid FROM objects)
@@ -88,11 +88,13 @@ WITH p AS (SELECT id, provider_payment_id, created_at FROM payments WHERE id = $
 );
 
 /// One refund's, payout's, dispute's or coupon's history (`$1` its id,
-/// `$2` the gateway's id for it, if any).
+/// `$2` the gateway's id for it, if any, `$3` when it was created: the
+/// gateway may tell of an object a moment before Skillpay records it (a
+/// dashboard refund, a dispute), so webhooks from a day before count).
 const OBJECT_TIMELINE_SQL: &str = concat!(
     "
 WITH objects AS (SELECT $1::text AS oid),
-     subject AS (SELECT $2::text AS gateway_ref, '-infinity'::timestamptz AS since)",
+     subject AS (SELECT $2::text AS gateway_ref, $3::timestamptz - interval '1 day' AS since)",
     timeline_of_objects!()
 );
 
@@ -302,11 +304,13 @@ impl ConsoleStore for PgStore {
         &self,
         object_id: String,
         gateway_ref: Option<String>,
+        since: DateTime<Utc>,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
         self.run(move |conn| {
             let rows: Vec<TimelineRow> = diesel::sql_query(OBJECT_TIMELINE_SQL)
                 .bind::<Text, _>(object_id)
                 .bind::<Nullable<Text>, _>(gateway_ref)
+                .bind::<Timestamptz, _>(since)
                 .load(conn)
                 .map_err(store_error)?;
             Ok(rows.into_iter().map(|r| TimelineEntry { at: r.at, what: r.what, detail: r.detail }).collect())

@@ -323,6 +323,7 @@ diesel::table! {
         processed_at -> Nullable<Timestamptz>,
         claimed_until -> Nullable<Timestamptz>,
         needs_attention -> Nullable<Text>,
+        object_refs -> Array<Nullable<Text>>,
     }
 }
 

@@ -55,6 +55,7 @@ impl WebhookLog for PgStore {
                     logs::event_id.eq(&event.event_id),
                     logs::event_type.eq(&event.event_type),
                     logs::payload.eq(&event.payload),
+                    logs::object_refs.eq(object_refs(&event.payload)),
                     logs::attempts.eq(1),
                     logs::created_at.eq(now),
                     logs::claimed_until.eq(claim_until),
@@ -159,5 +160,75 @@ impl PgStore {
                 .map_err(store_error)
         })
         .await
+    }
+}
+
+/// Keys whose string values name a gateway object: `id`, `*_id`, and
+/// Stripe's references to other objects. The migration that added
+/// `object_refs` filled it for older rows by the same rule.
+fn names_an_object(key: &str) -> bool {
+    key == "id"
+        || key
+            .strip_suffix("_id")
+            .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        || matches!(
+            key,
+            "payment_intent"
+                | "charge"
+                | "payout"
+                | "transfer"
+                | "refund"
+                | "dispute"
+                | "source"
+                | "balance_transaction"
+                | "parent_payment"
+        )
+}
+
+/// The gateway object ids `payload` names, each once, for the indexed
+/// look-up of an object's webhooks.
+pub(crate) fn object_refs(payload: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, refs: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match value {
+                        serde_json::Value::String(id) if names_an_object(key) => {
+                            if !refs.contains(id) {
+                                refs.push(id.clone());
+                            }
+                        }
+                        other => walk(other, refs),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| walk(item, refs)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    walk(payload, &mut refs);
+    refs
+}
+
+#[cfg(test)]
+mod object_ref_tests {
+    use serde_json::json;
+
+    use super::object_refs;
+
+    #[test]
+    fn ids_and_object_references_at_any_depth_are_named_once() {
+        let stripe = json!({"id": "evt_1", "type": "charge.refunded", "data": {"object": {
+            "id": "ch_1", "payment_intent": "pi_1", "refunds": {"data": [{"id": "re_1", "charge": "ch_1"}]},
+            "description": "pi_2 is not named here", "metadata": {"order": "x"}}}});
+        let sorted = |mut refs: Vec<String>| {
+            refs.sort();
+            refs
+        };
+        assert_eq!(sorted(object_refs(&stripe)), ["ch_1", "evt_1", "pi_1", "re_1"]);
+        let paypal = json!({"id": "WH-1", "resource": {"id": "CAP-1",
+            "supplementary_data": {"related_ids": {"order_id": "ORD-1"}}}});
+        assert_eq!(sorted(object_refs(&paypal)), ["CAP-1", "ORD-1", "WH-1"]);
     }
 }

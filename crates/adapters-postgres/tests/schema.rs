@@ -545,3 +545,32 @@ fn stats_mismatches(conn: &mut PgConnection) -> i64 {
     }
     sql_query(adapters_postgres::testing::STATS_MISMATCHES_SQL).get_result::<Mismatches>(conn).unwrap().n
 }
+
+#[test]
+fn the_object_refs_migration_indexes_the_ids_older_webhooks_name() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000033").unwrap();
+    sql_query(
+        r#"INSERT INTO payment_webhook_logs (id, gateway, event_id, event_type, payload, processed, attempts, created_at)
+           VALUES (gen_random_uuid(), 'stripe', 'evt_old', 'charge.refunded',
+                   '{"id": "evt_old", "data": {"object": {"id": "ch_9", "payment_intent": "pi_9",
+                     "refunds": {"data": [{"id": "re_9"}]}, "description": "pi_8", "metadata": {"order_id": "o_1"}}}}',
+                   true, 1, now())"#,
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
+
+    #[derive(diesel::QueryableByName)]
+    struct Refs {
+        #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Text>)]
+        object_refs: Vec<String>,
+    }
+    let mut refs =
+        sql_query("SELECT object_refs FROM payment_webhook_logs").get_result::<Refs>(&mut conn).unwrap().object_refs;
+    refs.sort();
+    // The same ids a new row records (`object_refs` in src/webhooks.rs):
+    // text that merely mentions an id (the description) is not one.
+    assert_eq!(refs, ["ch_9", "evt_old", "o_1", "pi_9", "re_9"]);
+}

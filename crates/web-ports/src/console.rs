@@ -195,12 +195,14 @@ pub trait ConsoleStore: Send + Sync {
     async fn payout_journals(&self, payout: PayoutId) -> Result<Vec<JournalLine>, StoreError>;
     /// The history of one refund, payout, dispute or coupon (`object_id`
     /// as the API shows it): its events with their delivery status, the
-    /// gateway webhooks naming `gateway_ref`, and console actions on it,
-    /// oldest first.
+    /// gateway webhooks naming `gateway_ref` (an indexed look-up of the
+    /// ids each webhook names) received from a day before `since`, its
+    /// creation, and console actions on it, oldest first.
     async fn object_timeline(
         &self,
         object_id: String,
         gateway_ref: Option<String>,
+        since: DateTime<Utc>,
     ) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Counts of work waiting for an admin.
     async fn pending_work(&self) -> Result<PendingWork, StoreError>;

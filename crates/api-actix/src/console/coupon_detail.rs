@@ -37,7 +37,7 @@ pub async fn detail(
     user.require_admin()?;
     let id: CouponId = path_id(&path)?;
     let found = state.coupons.usage(user.actor, id).await.map_err(ApiError::from)?;
-    let timeline = state.console.object_timeline(id.to_string(), None).await?;
+    let timeline = state.console.object_timeline(id.to_string(), None, found.coupon.created_at).await?;
     let (c, usage) = (&found.coupon, &found.usage);
     let v = CouponView::from(c);
     let limit = |l: Option<u32>| l.map_or(String::new(), |n| n.to_string());

@@ -32,7 +32,7 @@ pub async fn refund(
     let id: RefundId = path_id(&path)?;
     let r = state.refunds.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) = futures::try_join!(
-        state.console.object_timeline(id.to_string(), r.provider_refund_id.clone()),
+        state.console.object_timeline(id.to_string(), r.provider_refund_id.clone(), r.created_at),
         state.console.payment_journals(r.payment_id),
     )?;
     let body = html! {
@@ -87,7 +87,7 @@ pub async fn payout(
     let id: PayoutId = path_id(&path)?;
     let p = state.payouts.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) = futures::try_join!(
-        state.console.object_timeline(id.to_string(), p.transaction_id.clone()),
+        state.console.object_timeline(id.to_string(), p.transaction_id.clone(), p.created_at),
         state.console.payout_journals(id),
     )?;
     let body = html! {
@@ -121,7 +121,7 @@ pub async fn dispute(
     let id: DisputeId = path_id(&path)?;
     let d = state.disputes.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) = futures::try_join!(
-        state.console.object_timeline(id.to_string(), Some(d.provider_dispute_id.clone())),
+        state.console.object_timeline(id.to_string(), Some(d.provider_dispute_id.clone()), d.created_at),
         state.console.payment_journals(d.payment_id),
     )?;
     let body = html! {
