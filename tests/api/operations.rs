@@ -197,3 +197,14 @@ async fn after_a_database_outage_service_resumes_within_seconds_and_nothing_is_a
     // The refused request wrote nothing; the accepted one, once.
     assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments").unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_api_docs_can_be_kept_off_the_public_listener() {
+    let app = skillpay_e2e::spawn_app_with(&[("SKILLPAY_API_DOCS", "off")]).await;
+    for path in ["/api/openapi.json", "/api/docs/"] {
+        let res = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let health = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200, "the rest is served as before");
+}

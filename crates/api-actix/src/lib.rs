@@ -119,6 +119,8 @@ pub struct AppState {
     pub auth: AuthConfig,
     /// The admin console's sessions, sign-in links and audit log.
     pub console: Arc<dyn ConsoleStore>,
+    /// Whether the API docs (`/api/docs/`, `/api/openapi.json`) are served.
+    pub serve_api_docs: bool,
 }
 
 /// The OpenAPI document, built and serialised once for the process: every
@@ -134,14 +136,18 @@ async fn openapi_json() -> actix_web::HttpResponse {
 /// Registers every route, the docs page and the error rendering on `cfg`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
+        let serve_api_docs = state.serve_api_docs;
         cfg.app_data(web::Data::new(state.metrics.clone()))
             .app_data(web::Data::new(state))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(routes::register)
             .configure(console::configure)
-            .route("/api/openapi.json", web::get().to(openapi_json))
-            .service(SwaggerUi::new("/api/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")))
             .default_service(web::to(fallback::fallback));
+        if serve_api_docs {
+            cfg.route("/api/openapi.json", web::get().to(openapi_json)).service(
+                SwaggerUi::new("/api/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+            );
+        }
     }
 }
 

@@ -291,6 +291,7 @@ pub fn app_state_with_gateways(
         ops: store.clone(),
         auth: AuthConfig::hs256(&config.jwt_secret, config.jwt_audience.clone()).with_issuer(config.jwt_issuer.clone()),
         console: store.clone(),
+        serve_api_docs: config.api_docs,
     })
 }
 

@@ -152,8 +152,10 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     /// PEM certificate chain and key for serving HTTPS directly.
     pub tls_files: Option<(std::path::PathBuf, std::path::PathBuf)>,
-    /// Bearer token `/metrics` wants, if any.
+    /// Bearer token `/metrics` wants, if any (required with a live gateway).
     pub metrics_token: Option<String>,
+    /// Whether `/api/docs/` and `/api/openapi.json` are served.
+    pub api_docs: bool,
     /// Proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests allowed per minute.
@@ -230,10 +232,16 @@ impl TryFrom<Settings> for Config {
             .is_some_and(|Secret(key)| adapters_stripe::mode_of_key(key) == domain::gateway_config::GatewayMode::Live);
         let live_paypal =
             paypal.as_ref().is_some_and(|p| p.api_base.trim_end_matches('/') == adapters_paypal::LIVE_API_BASE);
-        if (live_stripe || live_paypal) && (settings.jwt_audience.is_none() || settings.jwt_issuer.is_none()) {
+        let live = live_stripe || live_paypal;
+        if live && (settings.jwt_audience.is_none() || settings.jwt_issuer.is_none()) {
             bail!(
                 "SKILLPAY_JWT_AUDIENCE and SKILLPAY_JWT_ISSUER are required with a live gateway (see docs/security.md#tokens)"
             );
+        }
+        // The operational figures name gateways, queues and failure counts:
+        // not for the internet once real money flows.
+        if live && settings.metrics_token.is_none() {
+            bail!("SKILLPAY_METRICS_TOKEN is required with a live gateway (see docs/security.md#exposure)");
         }
         let tls_files = match (settings.tls_cert_file, settings.tls_key_file) {
             (Some(cert), Some(key)) => Some((cert.into(), key.into())),
@@ -292,6 +300,7 @@ impl TryFrom<Settings> for Config {
             shutdown_timeout_secs: settings.shutdown_timeout_secs,
             tls_files,
             metrics_token: settings.metrics_token.map(|Secret(token)| token),
+            api_docs: settings.api_docs.unwrap_or(!live),
             trusted_proxies: settings.trusted_proxies.unwrap_or_default().0,
             rate_limits: RateLimitPolicy {
                 window: chrono::Duration::minutes(1),

@@ -332,6 +332,9 @@ pub struct Settings {
     /// Bearer token /metrics requires (open when unset: expose it internally only)
     #[arg(long, env = "SKILLPAY_METRICS_TOKEN", hide_env_values = true, value_parser = Setting(parse::secret))]
     pub metrics_token: Option<Secret<String>>,
+    /// Serve the API docs (/api/docs/, /api/openapi.json); default on, off with a live gateway
+    #[arg(long, env = "SKILLPAY_API_DOCS", value_parser = Setting(parse::on_off))]
+    pub api_docs: Option<bool>,
 }
 
 impl Settings {

@@ -250,7 +250,7 @@ fn instructor_fee_rates_parse() {
 }
 
 #[test]
-fn a_live_gateway_requires_the_token_audience_and_issuer() {
+fn a_live_gateway_requires_the_token_audience_and_issuer_and_a_metrics_token() {
     let live_stripe = [("STRIPE_SECRET_KEY", "sk_live_0123456789")];
     let error = with(&live_stripe).unwrap_err();
     assert!(error.contains("SKILLPAY_JWT_AUDIENCE") && error.contains("SKILLPAY_JWT_ISSUER"), "{error}");
@@ -265,7 +265,13 @@ fn a_live_gateway_requires_the_token_audience_and_issuer() {
     assert!(with(&live_paypal).is_err());
     let mut named = live_paypal.to_vec();
     named.extend([("SKILLPAY_JWT_AUDIENCE", "skillpay"), ("SKILLPAY_JWT_ISSUER", "https://id.example")]);
-    assert!(with(&named).is_ok());
-    // Test gateways (tests, `just run`) need neither.
-    assert!(with(&[("STRIPE_SECRET_KEY", "sk_test_0123456789")]).is_ok());
+    let error = with(&named).unwrap_err();
+    assert!(error.contains("SKILLPAY_METRICS_TOKEN"), "/metrics is not left open with live money: {error}");
+    named.push(("SKILLPAY_METRICS_TOKEN", "scrape-secret"));
+    let live = with(&named).unwrap();
+    assert!(!live.api_docs, "the API docs are off with live money unless asked for");
+    named.push(("SKILLPAY_API_DOCS", "on"));
+    assert!(with(&named).unwrap().api_docs);
+    // Test gateways (tests, `just run`) need neither, and serve the docs.
+    assert!(with(&[("STRIPE_SECRET_KEY", "sk_test_0123456789")]).unwrap().api_docs);
 }
