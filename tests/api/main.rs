@@ -43,4 +43,5 @@ mod shutdown;
 mod stats;
 mod stripe;
 mod test_mode;
+mod webhook_failures;
 mod webhook_replay;

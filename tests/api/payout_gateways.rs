@@ -119,7 +119,7 @@ async fn a_paypal_payout_is_paid_when_paypals_verified_webhook_says_so() {
         .request(reqwest::Method::POST, "/api/payments/webhooks/paypal/", None)
         .header("content-type", "application/json")
         .header("paypal-transmission-id", "69cd13f0-d67a-11e5-baa3-778b53f4ae56")
-        .header("paypal-transmission-time", "2026-11-26T10:00:07Z")
+        .header("paypal-transmission-time", chrono::Utc::now().to_rfc3339())
         .header("paypal-transmission-sig", "c2lnbmF0dXJl")
         .header("paypal-cert-url", "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42")
         .header("paypal-auth-algo", "SHA256withRSA")

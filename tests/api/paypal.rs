@@ -70,7 +70,7 @@ pub(crate) async fn deliver(app: &TestApp, body: &str) -> (u16, Value) {
         .request(reqwest::Method::POST, "/api/payments/webhooks/paypal/", None)
         .header("content-type", "application/json")
         .header("paypal-transmission-id", "69cd13f0-d67a-11e5-baa3-778b53f4ae55")
-        .header("paypal-transmission-time", "2026-11-26T07:00:01Z")
+        .header("paypal-transmission-time", chrono::Utc::now().to_rfc3339())
         .header("paypal-transmission-sig", "c2lnbmF0dXJl")
         .header("paypal-cert-url", "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42")
         .header("paypal-auth-algo", "SHA256withRSA")

@@ -63,7 +63,7 @@ async fn shutting_down_drains_finishes_requests_in_flight_and_stops_workers() {
                 .post(url)
                 .header("content-type", "application/json")
                 .header("paypal-transmission-id", "t-1")
-                .header("paypal-transmission-time", "2026-11-26T10:00:01Z")
+                .header("paypal-transmission-time", chrono::Utc::now().to_rfc3339())
                 .header("paypal-transmission-sig", "c2ln")
                 .header("paypal-cert-url", "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1")
                 .header("paypal-auth-algo", "SHA256withRSA")

@@ -50,7 +50,9 @@ mod payouts;
 mod refunds;
 mod reporting;
 mod token;
+mod verified_cache;
 mod webhook;
+mod webhook_checks;
 mod wire;
 
 pub use client::PaypalClient;

@@ -11,10 +11,19 @@
 //! value reorders keys (serde_json sorts them) and may reformat numbers,
 //! which can turn a genuine delivery into a `FAILURE`.
 //!
-//! A replayed genuine delivery verifies again; that is harmless because the
-//! webhook log processes each event id once and every action re-reads its
-//! object (order, refund, dispute or payout batch) from PayPal before
-//! changing anything.
+//! Each verification is a PayPal call that anyone can make us spend, so a
+//! delivery is first checked locally (`webhook_checks`): headers present,
+//! `SHA256withRSA`, a certificate URL on PayPal's domain and a transmission
+//! time within 15 minutes. A delivery PayPal verified lately (same
+//! transmission id and body) is answered from a per-instance cache
+//! (`verified_cache`) without asking again.
+//!
+//! A replayed genuine delivery within the window is accepted again; that is
+//! harmless because the webhook log processes each event id once and every
+//! action re-reads its object (order, refund, dispute or payout batch) from
+//! PayPal before changing anything.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::payment::PaymentMethod;
@@ -27,6 +36,8 @@ use serde_json::value::RawValue;
 use crate::client::{Call, PaypalClient};
 use crate::config::PaypalConfig;
 use crate::error::SetupError;
+use crate::verified_cache::{self, VerifiedDeliveries};
+use crate::webhook_checks::{self, TRANSMISSION_WINDOW};
 use crate::wire::{VerifyRequest, VerifyResponse};
 
 /// `POST` verifies a delivery's signature.
@@ -73,12 +84,15 @@ const RELATED_ORDER_ID: &str = "/supplementary_data/related_ids/order_id";
 #[derive(Debug, Clone)]
 pub struct PaypalWebhookVerifier {
     client: PaypalClient,
+    /// Shared by clones: every clone saves the same calls.
+    verified: Arc<VerifiedDeliveries>,
 }
 
 impl PaypalWebhookVerifier {
     /// A verifier using `client` and its configured `webhook_id`.
     pub fn new(client: PaypalClient) -> Self {
-        Self { client }
+        let ttl = TRANSMISSION_WINDOW.to_std().unwrap_or_default();
+        Self { client, verified: Arc::new(VerifiedDeliveries::new(ttl, verified_cache::CAPACITY)) }
     }
 
     /// A verifier with a client of its own.
@@ -110,6 +124,14 @@ impl<'a> Signature<'a> {
             cert_url: header(CERT_URL)?,
             auth_algo: header(AUTH_ALGO)?,
         })
+    }
+
+    /// Refuses, without asking PayPal, headers PayPal never sends.
+    fn check_locally(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), WebhookError> {
+        webhook_checks::algorithm(self.auth_algo)
+            .and_then(|()| webhook_checks::cert_url(self.cert_url))
+            .and_then(|()| webhook_checks::transmission_time(self.transmission_time, now))
+            .map_err(|refused| WebhookError::InvalidSignature(refused.to_string()))
     }
 }
 
@@ -189,6 +211,7 @@ impl WebhookVerifier for PaypalWebhookVerifier {
         let webhook_id = self.client.config().webhook_id.as_deref().filter(|id| !id.is_empty());
         let Some(webhook_id) = webhook_id else { return Err(WebhookError::NotConfigured) };
         let signature = Signature::of(request)?;
+        signature.check_locally(chrono::Utc::now())?;
         // PayPal can only check an event it can read: a body that is not a
         // JSON object is refused without asking.
         let not_json = || WebhookError::InvalidSignature("body is not a JSON object".to_owned());
@@ -199,6 +222,9 @@ impl WebhookVerifier for PaypalWebhookVerifier {
             return Err(not_json());
         }
 
+        if self.verified.contains(signature.transmission_id, &request.body) {
+            return read_event(payload);
+        }
         let verify = VerifyRequest {
             auth_algo: signature.auth_algo,
             cert_url: signature.cert_url,
@@ -213,6 +239,7 @@ impl WebhookVerifier for PaypalWebhookVerifier {
         if answer.verification_status != VERIFIED {
             return Err(WebhookError::InvalidSignature("PayPal did not verify the signature".to_owned()));
         }
+        self.verified.insert(signature.transmission_id, &request.body);
 
         read_event(payload)
     }

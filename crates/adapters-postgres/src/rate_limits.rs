@@ -46,6 +46,19 @@ impl RateLimitStore for PgStore {
         .await
     }
 
+    async fn hits(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
+        self.run(move |conn| {
+            let hits: Option<i32> = counters::table
+                .filter(counters::key.eq(&key).and(counters::window_start.eq(window_start)))
+                .select(counters::hits)
+                .first(conn)
+                .optional()
+                .map_err(store_error)?;
+            u32::try_from(hits.unwrap_or(0)).map_err(|_| corrupt("hit count"))
+        })
+        .await
+    }
+
     async fn reap(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.run(move |conn| {
             let deleted = diesel::delete(counters::table.filter(counters::window_start.lt(before)))

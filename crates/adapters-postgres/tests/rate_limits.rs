@@ -58,3 +58,18 @@ async fn each_count_is_answered_in_the_order_of_its_key() {
     assert_eq!(store.hit_all(vec!["validate_coupon:user:7".to_owned()], next).await.unwrap(), vec![1]);
     assert!(store.hit_all(Vec::new(), window).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn reading_a_count_counts_nothing() {
+    let db = tokio::task::spawn_blocking(TestDb::new).await.unwrap();
+    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
+    let window = chrono::DateTime::from_timestamp(1_800_000_120, 0).unwrap();
+    let key = "webhook_failure:paypal:ip:192.0.2.7".to_owned();
+    assert_eq!(store.hits(key.clone(), window).await.unwrap(), 0, "a key never hit");
+    store.hit_all(vec![key.clone()], window).await.unwrap();
+    store.hit_all(vec![key.clone()], window).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(store.hits(key.clone(), window).await.unwrap(), 2);
+    }
+    assert_eq!(store.hits(key, window + chrono::Duration::minutes(1)).await.unwrap(), 0, "another window");
+}

@@ -3,23 +3,35 @@
 use domain::payment::PaymentMethod;
 use domain::ports::{WebhookAction, WebhookError, WebhookRequest, WebhookVerifier};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::support::{FakePaypal, ORDER_ID, VERIFY_PATH, WEBHOOK_ID, unavailable};
 
 const TRANSMISSION_ID: &str = "69cd13f0-d67a-11e5-baa3-778b53f4ae55";
-const TRANSMISSION_TIME: &str = "2016-02-18T20:01:35Z";
 const TRANSMISSION_SIG: &str = "lmI95Jx3Y9nhR5SJWlHVIWpg4AgFk7n9bCHSRxbrd8A9zrhdu2rMyFrmz+Zjh3s3boXB07VXCXUZy/UFzUlnGJn0wDugt7FlSvdKeIJenLRemUxYCPVoEZzg9VFNqOa48gMkvF+XTpxBeUx/kWy6B5cp7GkT2+pOowfRK7OaynuxUoKW3JcMWw272VKjLTtTAShncla7tGF+55rxyt2KNZIIqxNMJ48RDZheGU5w1npu9dZHnPgTXB9iomeVRoD8O/jhRpnKsGrDschyNdkeh81BJJMH4Ctc6lnCCquoP/GzCzz33MMsNdid7vL/NIWaCsekQpW26FpWPi/tfj8nLA==";
 const CERT_URL: &str = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270";
 const AUTH_ALGO: &str = "SHA256withRSA";
-const HEADERS: [(&str, &str); 5] = [
-    ("paypal-transmission-id", TRANSMISSION_ID),
-    ("paypal-transmission-time", TRANSMISSION_TIME),
-    ("paypal-transmission-sig", TRANSMISSION_SIG),
-    ("paypal-cert-url", CERT_URL),
-    ("paypal-auth-algo", AUTH_ALGO),
+const HEADER_NAMES: [&str; 5] = [
+    "paypal-transmission-id",
+    "paypal-transmission-time",
+    "paypal-transmission-sig",
+    "paypal-cert-url",
+    "paypal-auth-algo",
 ];
+
+/// A transmission time PayPal would send now (deliveries outside a window
+/// around now are refused before PayPal is asked).
+fn transmission_time() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The five signature headers of a delivery made now.
+fn headers() -> Vec<(String, String)> {
+    let values =
+        [TRANSMISSION_ID.to_owned(), transmission_time(), TRANSMISSION_SIG.into(), CERT_URL.into(), AUTH_ALGO.into()];
+    HEADER_NAMES.iter().map(|name| (*name).to_owned()).zip(values).collect()
+}
 
 /// A `CHECKOUT.ORDER.APPROVED` delivery body, keys in PayPal's order (not
 /// sorted), as PayPal documents the event.
@@ -53,8 +65,7 @@ fn capture_resource() -> Value {
 }
 
 fn delivery(body: &str) -> WebhookRequest {
-    let mut headers: Vec<(String, String)> =
-        HEADERS.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+    let mut headers = headers();
     headers.push(("content-type".to_owned(), "application/json".to_owned()));
     WebhookRequest { headers, body: body.as_bytes().to_vec() }
 }
@@ -73,7 +84,8 @@ async fn paypal_answering(status: &str) -> FakePaypal {
 async fn a_verified_order_approval_asks_to_capture_the_order() {
     let paypal = paypal_answering("SUCCESS").await;
 
-    let event = paypal.verifier().verify(&delivery(ORDER_APPROVED)).await.unwrap();
+    let request = delivery(ORDER_APPROVED);
+    let event = paypal.verifier().verify(&request).await.unwrap();
 
     assert_eq!(event.provider, PaymentMethod::Paypal);
     assert_eq!(event.event_id, "WH-COC11055RA711503B-4YM959094A144403T");
@@ -91,7 +103,7 @@ async fn a_verified_order_approval_asks_to_capture_the_order() {
             "cert_url": CERT_URL,
             "transmission_id": TRANSMISSION_ID,
             "transmission_sig": TRANSMISSION_SIG,
-            "transmission_time": TRANSMISSION_TIME,
+            "transmission_time": request.header("paypal-transmission-time").unwrap(),
             "webhook_id": WEBHOOK_ID,
             "webhook_event": serde_json::from_str::<Value>(ORDER_APPROVED).unwrap()
         })
@@ -171,7 +183,7 @@ async fn a_missing_signature_header_is_refused_without_asking_paypal() {
     let paypal = paypal_answering("SUCCESS").await;
     let verifier = paypal.verifier();
 
-    for (missing, _) in HEADERS {
+    for missing in HEADER_NAMES {
         let mut request = delivery(ORDER_APPROVED);
         request.headers.retain(|(name, _)| name != missing);
         let answer = verifier.verify(&request).await;
@@ -216,4 +228,110 @@ async fn a_verified_event_without_an_id_is_malformed() {
     let answer = paypal.verifier().verify(&delivery(r#"{"event_type":"CHECKOUT.ORDER.APPROVED"}"#)).await;
 
     assert!(matches!(answer, Err(WebhookError::Malformed(_))), "{answer:?}");
+}
+
+/// A stand-in whose verify call must never be reached.
+async fn paypal_never_asked() -> FakePaypal {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST"))
+        .and(path(VERIFY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
+        .expect(0)
+        .mount(&paypal.server)
+        .await;
+    paypal
+}
+
+fn with_header(name: &str, value: &str) -> WebhookRequest {
+    let mut request = delivery(ORDER_APPROVED);
+    request.headers.retain(|(header, _)| header != name);
+    request.headers.push((name.to_owned(), value.to_owned()));
+    request
+}
+
+#[tokio::test]
+async fn headers_paypal_never_sends_are_refused_without_asking_paypal() {
+    let paypal = paypal_never_asked().await;
+    let verifier = paypal.verifier();
+    let an_hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let forged = [
+        ("paypal-auth-algo", "SHA1withRSA"),
+        ("paypal-cert-url", "https://attacker.example/v1/notifications/certs/CERT-1"),
+        ("paypal-cert-url", "http://api.paypal.com/v1/notifications/certs/CERT-1"),
+        ("paypal-cert-url", "https://api.paypal.com:4443/v1/notifications/certs/CERT-1"),
+        ("paypal-cert-url", "https://api.paypal.com@attacker.example/cert"),
+        ("paypal-cert-url", "https://api.paypal.com.attacker.example/cert"),
+        ("paypal-transmission-time", "2016-02-18T20:01:35Z"),
+        ("paypal-transmission-time", &an_hour_ago),
+        ("paypal-transmission-time", &in_an_hour),
+        ("paypal-transmission-time", "not a time"),
+    ];
+
+    for (name, value) in forged {
+        let answer = verifier.verify(&with_header(name, value)).await;
+        assert!(matches!(answer, Err(WebhookError::InvalidSignature(_))), "{name}: {value}: {answer:?}");
+    }
+    assert!(paypal.requests_to(VERIFY_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_repeated_verified_delivery_is_not_verified_twice() {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST"))
+        .and(path(VERIFY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
+        .expect(1)
+        .mount(&paypal.server)
+        .await;
+    let verifier = paypal.verifier();
+    let request = delivery(ORDER_APPROVED);
+
+    let first = verifier.verify(&request).await.unwrap();
+    let again = verifier.clone().verify(&request).await.unwrap();
+
+    assert_eq!(first, again);
+}
+
+#[tokio::test]
+async fn a_verified_transmission_id_with_another_body_is_asked_about_again() {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST"))
+        .and(path(VERIFY_PATH))
+        .and(body_string_contains("WH-COC11055RA711503B"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "SUCCESS"})))
+        .expect(1)
+        .mount(&paypal.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(VERIFY_PATH))
+        .and(body_string_contains("WH-FORGED"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "FAILURE"})))
+        .expect(1)
+        .mount(&paypal.server)
+        .await;
+    let verifier = paypal.verifier();
+    verifier.verify(&delivery(ORDER_APPROVED)).await.unwrap();
+
+    let forged = ORDER_APPROVED.replace("WH-COC11055RA711503B-4YM959094A144403T", "WH-FORGED");
+    let answer = verifier.verify(&delivery(&forged)).await;
+
+    assert!(matches!(answer, Err(WebhookError::InvalidSignature(_))), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_delivery_paypal_refused_is_asked_about_again() {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("POST"))
+        .and(path(VERIFY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"verification_status": "FAILURE"})))
+        .expect(2)
+        .mount(&paypal.server)
+        .await;
+    let verifier = paypal.verifier();
+
+    for _ in 0..2 {
+        let answer = verifier.verify(&delivery(ORDER_APPROVED)).await;
+        assert!(matches!(answer, Err(WebhookError::InvalidSignature(_))), "{answer:?}");
+    }
 }

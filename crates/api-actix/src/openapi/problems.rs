@@ -54,6 +54,8 @@ const NO_ENCRYPTION_KEY: &str = "Secrets cannot be stored because no encryption 
                                  (`encryption_not_configured`), or the database is unreachable \
                                  (`service_unavailable`).";
 const WEBHOOK_REFUSED: &str = "The signature or the body was refused (`webhook_rejected`); nothing was written.";
+const WEBHOOK_FAILURES: &str = "Too many deliveries from this address failed verification this minute \
+                                (`rate_limited`); retry after the Retry-After header's seconds.";
 const WEBHOOK_FAILED: &str = "The verified event could not be processed (`webhook_processing_failed`); it was \
                               logged and the gateway should deliver it again.";
 const WEBHOOK_VERIFIER_DOWN: &str =
@@ -161,6 +163,8 @@ pub enum WebhookProblems {
     UnknownGateway(Problem),
     #[response(status = 400, description = WEBHOOK_REFUSED, content_type = PROBLEM_JSON)]
     Refused(Problem),
+    #[response(status = 429, description = WEBHOOK_FAILURES, content_type = PROBLEM_JSON)]
+    TooManyFailures(Problem),
     #[response(status = 500, description = WEBHOOK_FAILED, content_type = PROBLEM_JSON)]
     Failed(Problem),
     #[response(status = 502, description = WEBHOOK_VERIFIER_DOWN, content_type = PROBLEM_JSON)]

@@ -1,5 +1,10 @@
 //! Incoming gateway webhooks. No bearer token: the gateway's signature over
 //! the raw body is the authentication, checked before anything is written.
+//!
+//! Verifying can cost a call to the gateway (PayPal's), so an address whose
+//! deliveries keep failing verification is refused with 429 before its next
+//! one is verified. Only failures are counted: a gateway sending many
+//! genuine events is never slowed down.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use domain::payment::PaymentMethod;
@@ -37,7 +42,19 @@ async fn receive(
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_ascii_lowercase(), v.to_owned())))
         .collect();
     let request = WebhookRequest { headers, body: body.to_vec() };
-    let outcome = state.webhooks.handle(provider, request).await.map_err(|e| match e {
+    let client = state.trusted_proxies.client_ip(req);
+    if let Some(ip) = client {
+        state.rate_limits.check_webhook_failures(provider.as_str(), ip).await?;
+    }
+    let handled = state.webhooks.handle(provider, request).await;
+    if let (Err(HandleWebhookError::Rejected(_)), Some(ip)) = (&handled, client) {
+        // Counted after the answer is known; a lost count only lets one
+        // more forged delivery through, so it is logged, not sent back.
+        if let Err(cause) = state.rate_limits.count_webhook_failure(provider.as_str(), ip).await {
+            tracing::warn!(provider = provider.as_str(), %cause, "counting a failed webhook failed");
+        }
+    }
+    let outcome = handled.map_err(|e| match e {
         HandleWebhookError::NotConfigured => ApiError::WebhookNotConfigured,
         HandleWebhookError::Rejected(reason) => ApiError::WebhookRejected(reason.to_string()),
         HandleWebhookError::VerificationUnavailable => ApiError::GatewayUnavailable,
@@ -58,7 +75,8 @@ async fn receive(
 /// A gateway's events, authenticated the gateway's own way: Stripe signs
 /// with `Stripe-Signature`; PayPal's are checked with PayPal's
 /// verify-webhook-signature call. A gateway Skillpay does not know is 404;
-/// a known one that is not configured answers 503 (fail closed).
+/// a known one that is not configured answers 503 (fail closed). An address
+/// whose deliveries failed verification too often this minute gets 429.
 #[utoipa::path(tag = "webhooks",
     params(("gateway" = String, Path, description = "The gateway's name, e.g. `stripe` or `paypal`")),
     request_body(content = String, description = "The gateway's event, exactly as it sent it", content_type = "application/json"),

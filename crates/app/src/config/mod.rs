@@ -308,6 +308,7 @@ impl TryFrom<Settings> for Config {
                 payments_per_ip: settings.rate_payments_per_ip,
                 validations_per_user: settings.rate_validations_per_user,
                 validations_per_ip: settings.rate_validations_per_ip,
+                webhook_failures_per_ip: settings.rate_webhook_failures_per_ip,
             },
             breaker_failures: settings.breaker_failures,
             breaker_cooldown_secs: settings.breaker_cooldown_secs,

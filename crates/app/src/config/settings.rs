@@ -288,6 +288,14 @@ pub struct Settings {
         value_parser = Setting(parse::per_minute)
     )]
     pub rate_validations_per_ip: u32,
+    /// Webhooks failing verification allowed per minute per gateway and client address
+    #[arg(
+        long,
+        env = "SKILLPAY_RATE_WEBHOOK_FAILURES_PER_IP",
+        default_value_t = RateLimitPolicy::default().webhook_failures_per_ip,
+        value_parser = Setting(parse::per_minute)
+    )]
+    pub rate_webhook_failures_per_ip: u32,
     /// Consecutive gateway outages that open its circuit (1 to 100)
     #[arg(long, env = "SKILLPAY_BREAKER_FAILURES", default_value_t = DEFAULT_BREAKER_FAILURES, value_parser = Setting(parse::breaker_failures))]
     pub breaker_failures: u32,

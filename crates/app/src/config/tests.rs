@@ -61,6 +61,7 @@ fn given_settings_are_taken_and_empty_ones_count_as_unset() {
         ("STRIPE_WEBHOOK_SECRET", "whsec_a, ,whsec_b"),
         ("SKILLPAY_PAYOUT_HOLD_DAYS", "0"),
         ("SKILLPAY_RATE_PAYMENTS_PER_IP", "7"),
+        ("SKILLPAY_RATE_WEBHOOK_FAILURES_PER_IP", "5"),
         ("SKILLPAY_TRUSTED_PROXIES", "10.1.2.3/8, 192.0.2.7 ,2001:db8::/32"),
     ])
     .unwrap();
@@ -73,6 +74,7 @@ fn given_settings_are_taken_and_empty_ones_count_as_unset() {
     assert_eq!(config.stripe_webhook_secrets, ["whsec_a", "whsec_b"]);
     assert_eq!(config.payout_hold_days, 0);
     assert_eq!(config.rate_limits.payments_per_ip, 7);
+    assert_eq!(config.rate_limits.webhook_failures_per_ip, 5);
     let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
     assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]);
 }

@@ -17,6 +17,10 @@ pub trait RateLimitStore: Send + Sync {
     /// their keys in one fixed order (the user's before the address's), so
     /// two requests never wait on each other's counters in a cycle.
     async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError>;
+    /// Answers `key`'s hits in the window starting at `window_start`
+    /// without counting one (0 when it has none): for limits that count
+    /// only what went wrong, checked before the request is tried.
+    async fn hits(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError>;
     /// Forgets windows that started before `before`; answers how many.
     async fn reap(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

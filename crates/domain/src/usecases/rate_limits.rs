@@ -1,6 +1,7 @@
 //! Rate limits on the requests that cost a gateway call or reveal coupon
 //! codes: payment creation and coupon validation, per user and per client
-//! address, in fixed windows counted in shared storage.
+//! address, and webhooks that fail verification, per gateway and client
+//! address; in fixed windows counted in shared storage.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct RateLimitPolicy {
     pub validations_per_user: u32,
     /// Coupon validations per client address.
     pub validations_per_ip: u32,
+    /// Webhooks failing verification per gateway and client address.
+    pub webhook_failures_per_ip: u32,
 }
 
 impl Default for RateLimitPolicy {
@@ -49,6 +52,7 @@ impl Default for RateLimitPolicy {
             payments_per_ip: 300,
             validations_per_user: 60,
             validations_per_ip: 600,
+            webhook_failures_per_ip: 60,
         }
     }
 }
@@ -80,6 +84,11 @@ pub fn address_bucket(ip: IpAddr) -> String {
     }
 }
 
+/// The counter of `gateway`'s failed webhooks from `ip`'s bucket.
+fn webhook_failure_key(gateway: &str, ip: IpAddr) -> String {
+    format!("webhook_failure:{gateway}:ip:{}", address_bucket(ip))
+}
+
 /// Rate limits.
 #[derive(Clone)]
 pub struct RateLimits {
@@ -100,8 +109,7 @@ impl RateLimits {
     /// address: one account cannot use up the bucket that everyone behind
     /// the same campus NAT shares.
     pub async fn check(&self, action: LimitedAction, user: UserId, ip: Option<IpAddr>) -> Result<(), RateLimitError> {
-        let now = self.clock.now();
-        let window_start = now.duration_trunc(self.policy.window).unwrap_or(now);
+        let (now, window_start) = self.window();
         let (per_user, per_ip) = match action {
             LimitedAction::CreatePayment => (self.policy.payments_per_user, self.policy.payments_per_ip),
             LimitedAction::ValidateCoupon => (self.policy.validations_per_user, self.policy.validations_per_ip),
@@ -113,11 +121,39 @@ impl RateLimits {
         for (key, limit) in keys {
             let hits = self.store.hit_all(vec![key], window_start).await?;
             if hits.first().is_none_or(|hits| *hits > limit) {
-                let retry_after_secs = (window_start + self.policy.window - now).num_seconds().max(1);
-                return Err(RateLimitError::Limited { retry_after_secs });
+                return Err(RateLimitError::Limited { retry_after_secs: self.retry_after(now, window_start) });
             }
         }
         Ok(())
+    }
+
+    /// Refuses a webhook for `gateway` from `ip` when that address has
+    /// already failed verification its limit of times this window. Nothing
+    /// is counted here: a gateway's genuine deliveries are never limited,
+    /// only addresses that keep sending what does not verify (each of
+    /// which may have cost a call to the gateway).
+    pub async fn check_webhook_failures(&self, gateway: &str, ip: IpAddr) -> Result<(), RateLimitError> {
+        let (now, window_start) = self.window();
+        let failures = self.store.hits(webhook_failure_key(gateway, ip), window_start).await?;
+        if failures >= self.policy.webhook_failures_per_ip {
+            return Err(RateLimitError::Limited { retry_after_secs: self.retry_after(now, window_start) });
+        }
+        Ok(())
+    }
+
+    /// Counts a webhook for `gateway` from `ip` that failed verification.
+    pub async fn count_webhook_failure(&self, gateway: &str, ip: IpAddr) -> Result<(), StoreError> {
+        let (_, window_start) = self.window();
+        self.store.hit_all(vec![webhook_failure_key(gateway, ip)], window_start).await.map(|_| ())
+    }
+
+    fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let now = self.clock.now();
+        (now, now.duration_trunc(self.policy.window).unwrap_or(now))
+    }
+
+    fn retry_after(&self, now: DateTime<Utc>, window_start: DateTime<Utc>) -> i64 {
+        (window_start + self.policy.window - now).num_seconds().max(1)
     }
 
     /// Forgets counters of windows over before `now` minus ten windows.
@@ -151,6 +187,9 @@ mod tests {
                     *hits
                 })
                 .collect())
+        }
+        async fn hits(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
+            Ok(self.0.lock().unwrap().get(&(key, window_start)).copied().unwrap_or(0))
         }
         async fn reap(&self, _before: DateTime<Utc>) -> Result<u64, StoreError> {
             Ok(0)
@@ -209,6 +248,25 @@ mod tests {
         // The address has counted 2 of its 5: three more users get through.
         assert!((2..=4).all(|user| create(user).is_ok()));
         assert!(create(5).is_err(), "the address's limit still holds");
+    }
+
+    #[test]
+    fn only_failed_webhooks_count_and_each_gateway_and_address_has_its_own_limit() {
+        let now = DateTime::from_timestamp(1_800_000_010, 0).unwrap();
+        let policy = RateLimitPolicy { webhook_failures_per_ip: 2, ..RateLimitPolicy::default() };
+        let limits = RateLimits::new(Arc::new(Counters::default()), Arc::new(At(now)), policy);
+        let (forger, other) = ("203.0.113.9".parse().unwrap(), "198.51.100.4".parse().unwrap());
+        let check = |gateway, ip| futures::executor::block_on(limits.check_webhook_failures(gateway, ip));
+        let fail = |gateway, ip| futures::executor::block_on(limits.count_webhook_failure(gateway, ip)).unwrap();
+        for _ in 0..10 {
+            assert!(check("paypal", forger).is_ok(), "checking counts nothing");
+        }
+        fail("paypal", forger);
+        assert!(check("paypal", forger).is_ok());
+        fail("paypal", forger);
+        assert_eq!(check("paypal", forger), Err(RateLimitError::Limited { retry_after_secs: 50 }));
+        assert!(check("stripe", forger).is_ok(), "limits are per gateway");
+        assert!(check("paypal", other).is_ok(), "and per address");
     }
 
     #[test]
