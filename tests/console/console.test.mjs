@@ -203,8 +203,9 @@ test("a coupon is edited on its own page, checked as the API checks it, and audi
   await course(81, "20.00");
   const coupon = await api("POST", "/api/payments/coupons/", adminToken,
     { code: "EDITED", discount_type: "percentage", discount_value: "10", max_uses: 5 });
-  for (let i = 0; i < 2; i++) {
-    await api("POST", "/api/payments/", studentToken, { course_id: 81, payment_method: "sandbox", coupon_code: "EDITED" });
+  // Two buyers: one user holds one unpaid use of a limited coupon at a time.
+  for (const buyer of [studentToken, secondAdminToken]) {
+    await api("POST", "/api/payments/", buyer, { course_id: 81, payment_method: "sandbox", coupon_code: "EDITED" });
   }
   const page = await signedInPage(adminToken);
   await page.goto(`${base}/admin/coupons`);
