@@ -59,7 +59,20 @@ async fn activating_the_live_configuration_deactivates_the_test_one() {
     let mut live = stripe_body(true);
     live["credentials"]["secret_key"] = json!("sk_live_very_secret_4242");
     live["api_base"] = json!("https://api.stripe.com");
-    put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await;
+    let path = "/api/payments/admin/gateway-configs/stripe/live/";
+    // Live credentials take two admins asking for the same change.
+    let (status, body) = put(&app, &app.admin(), path, &live).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("second_approval_required") && !body.contains("very_secret"), "{body}");
+    let mut other_key = live.clone();
+    other_key["credentials"]["secret_key"] = json!("sk_live_another_one_4242");
+    assert_eq!(put(&app, &app.token(2, Role::Admin), path, &other_key).await.0, 409, "not the same change");
+    assert_eq!(put(&app, &app.token(2, Role::Admin), path, &live).await.0, 200);
+    // Switching the live configuration off is an emergency stop: one admin.
+    let mut off = live.clone();
+    off["is_active"] = json!(false);
+    assert_eq!(put(&app, &app.token(3, Role::Admin), path, &off).await.0, 200);
+    assert_eq!(put(&app, &app.token(2, Role::Admin), path, &live).await.0, 200, "the approved change again");
     let list: Value = app.get("/api/payments/admin/gateway-configs/", &app.admin()).await.json().await.unwrap();
     let active: Vec<_> =
         list.as_array().unwrap().iter().filter(|c| c["is_active"] == true).map(|c| c["mode"].clone()).collect();
@@ -129,7 +142,10 @@ async fn a_stripe_key_is_stored_only_under_its_own_mode() {
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("\"api_base\"") && !body.contains("very_secret"), "{body}");
     live.as_object_mut().unwrap().remove("api_base");
-    assert_eq!(put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await.0, 200);
+    assert_eq!(put(&app, &app.admin(), "/api/payments/admin/gateway-configs/stripe/live/", &live).await.0, 409);
+    assert_eq!(stored(), 0, "nothing stored on the first admin's request");
+    let second = app.token(2, Role::Admin);
+    assert_eq!(put(&app, &second, "/api/payments/admin/gateway-configs/stripe/live/", &live).await.0, 200);
     assert_eq!(stored(), 1);
 }
 

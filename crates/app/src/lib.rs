@@ -282,7 +282,8 @@ pub fn app_state_with_gateways(
         payments,
         coupons: CouponService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
         catalog: CatalogService::new(store.clone(), clock.clone(), config.max_amount.clone()),
-        gateway_configs: GatewayConfigService::new(store.clone(), reloader, clock, ids),
+        gateway_configs: GatewayConfigService::new(store.clone(), reloader, clock, ids)
+            .with_second_approval(store.clone()),
         idempotency: store.clone(),
         idempotency_lease: web_ports::idempotency::ClaimLease::from_secs(config.idempotency_lease_secs),
         health: store.clone(),

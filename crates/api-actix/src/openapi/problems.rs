@@ -70,6 +70,9 @@ const ENDPOINT_REFUSED: &str = "The endpoint is refused: invalid fields (`valida
                                 event type), or a url whose host is, or resolves to, a loopback, private, \
                                 link-local, shared or other non-public address, or does not resolve \
                                 (`endpoint_url_forbidden`). Nothing is stored.";
+const LIVE_CHANGE_SECOND_ADMIN: &str = "An active live configuration takes two admins: this admin's request is \
+                                        recorded (`second_approval_required`) and a different admin must put the \
+                                        same configuration. Nothing is stored until then.";
 const NOT_READY: &str = "Not ready: the database is unreachable (`service_unavailable`) or this instance is \
                          shutting down (`shutting_down`).";
 
@@ -140,6 +143,16 @@ pub enum ReplayProblems {
 /// event endpoint signing secrets, payout destinations).
 #[derive(IntoResponses)]
 pub enum SecretProblems {
+    #[response(status = 503, description = NO_ENCRYPTION_KEY, content_type = PROBLEM_JSON)]
+    NoEncryptionKey(Problem),
+}
+
+/// The storing of a gateway configuration: sealed credentials, and two
+/// admins for an active live one.
+#[derive(IntoResponses)]
+pub enum GatewayConfigProblems {
+    #[response(status = 409, description = LIVE_CHANGE_SECOND_ADMIN, content_type = PROBLEM_JSON)]
+    SecondAdmin(Problem),
     #[response(status = 503, description = NO_ENCRYPTION_KEY, content_type = PROBLEM_JSON)]
     NoEncryptionKey(Problem),
 }

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::auth::Admin;
 use crate::error::{ApiError, FieldError};
 use crate::json::parse_body;
-use crate::openapi::problems::SecretProblems;
+use crate::openapi::problems::GatewayConfigProblems;
 
 /// Body of `PUT /api/payments/admin/gateway-configs/{provider}/{mode}/`.
 #[derive(Deserialize, ToSchema)]
@@ -82,6 +82,7 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
         | GatewayConfigError::ModeMismatch(_) => field("credentials", &error),
         GatewayConfigError::InvalidApiBase | GatewayConfigError::LiveApiBase(_) => field("api_base", &error),
         GatewayConfigError::NoEncryptionKey(_) => ApiError::EncryptionNotConfigured,
+        GatewayConfigError::SecondApprovalRequired { .. } => ApiError::SecondApprovalRequired(error.to_string()),
         GatewayConfigError::Store(e) => crate::convert::store(e.clone()),
     }
 }
@@ -93,7 +94,7 @@ pub(crate) fn to_api(error: GatewayConfigError) -> ApiError {
     params(("provider" = String, Path, description = "`stripe` or `paypal`"), ("mode" = String, Path, description = "`test` or `live`")),
     request_body = PutGatewayConfigBody,
     responses((status = 200, description = "The stored configuration, without credential values.",
-        body = GatewayConfigView), SecretProblems),
+        body = GatewayConfigView), GatewayConfigProblems),
     security(("bearer" = [])))]
 #[put("/api/payments/admin/gateway-configs/{provider}/{mode}/")]
 pub async fn put_config(

@@ -54,6 +54,15 @@ pub enum GatewayConfigError {
     /// A live configuration names another API than the gateway's own.
     #[error("live money goes only to the gateway's own API: leave api_base out or give {0}")]
     LiveApiBase(&'static str),
+    /// A live change needs a second admin; this admin's approval is
+    /// recorded.
+    #[error(
+        "a change of live credentials needs a second admin: admin {first} asked for it; another admin must put the same configuration"
+    )]
+    SecondApprovalRequired {
+        /// Who asked first.
+        first: crate::ids::UserId,
+    },
     /// No encryption key configured.
     #[error(transparent)]
     NoEncryptionKey(PutGatewayConfigError),
@@ -69,6 +78,32 @@ pub struct GatewayConfigService {
     reloader: Arc<dyn GatewayReloader>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    /// Where the first admin's approval of a live change is kept; without
+    /// it one admin changes live credentials alone.
+    approvals: Option<Arc<dyn crate::ports::ApprovalStore>>,
+}
+
+/// Names a live change by what it sets: two admins approve the same
+/// change, and the credentials themselves are never stored with it.
+fn change_fingerprint(input: &PutGatewayConfig) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [input.provider.as_str(), input.mode.as_str(), input.api_base.as_deref().unwrap_or("")] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    for name in input.credentials.names() {
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update(input.credentials.get(&name).unwrap_or_default().as_bytes());
+        hash.update([0]);
+    }
+    let digest = hash.finalize();
+    format!("gateway_config:{}:{}:{}", input.provider.as_str(), input.mode.as_str(), hex_of(&digest))
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl GatewayConfigService {
@@ -79,7 +114,13 @@ impl GatewayConfigService {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self { repository, reloader, clock, ids }
+        Self { repository, reloader, clock, ids, approvals: None }
+    }
+
+    /// This service with live changes needing two admins, the first one's
+    /// approval kept in `approvals`.
+    pub fn with_second_approval(self, approvals: Arc<dyn crate::ports::ApprovalStore>) -> Self {
+        Self { approvals: Some(approvals), ..self }
     }
 
     /// Creates or replaces the configuration of (provider, mode), and
@@ -107,6 +148,18 @@ impl GatewayConfigService {
             && base.trim_end_matches('/') != official
         {
             return Err(GatewayConfigError::LiveApiBase(official));
+        }
+        // Live credentials move real money: putting an active live
+        // configuration takes two admins asking for the same change.
+        // Switching one off is an emergency stop and takes one.
+        if input.mode == GatewayMode::Live
+            && input.is_active
+            && let Some(approvals) = &self.approvals
+        {
+            let first = approvals.first_approval(change_fingerprint(&input), actor.user_id, self.clock.now()).await?;
+            if first == actor.user_id {
+                return Err(GatewayConfigError::SecondApprovalRequired { first });
+            }
         }
         let config = GatewayConfig {
             id: self.ids.new_id(),
