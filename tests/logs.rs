@@ -1,6 +1,7 @@
 //! Every log line of a run through the secret-bearing flows — at TRACE,
 //! libraries included — is captured and searched: no API key, webhook or
-//! client secret, token, card-like number or account number appears.
+//! client secret, token, card-like number, account number, basic
+//! credentials, console sign-in link, session cookie or CSRF token appears.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -41,6 +42,8 @@ const CLIENT_SECRET: &str = "pi_3Logs_secret_Nv0FGQ9RKHgCVdK";
 const CARD: &str = "4242424242424242";
 const IBAN: &str = "DE89370400440532013000";
 const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// `user:pass-for-logs` in base64.
+const BASIC: &str = "dXNlcjpwYXNzLWZvci1sb2dz";
 
 #[tokio::test]
 async fn no_secret_reaches_any_log_line() {
@@ -109,12 +112,62 @@ async fn no_secret_reaches_any_log_line() {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
+    // Basic credentials where a bearer token belongs.
+    let res = app
+        .request(reqwest::Method::GET, "/api/payments/", None)
+        .header("Authorization", format!("Basic {BASIC}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // The console: a sign-in with a token, a one-time link, a session
+    // cookie and its CSRF token, and a sign-out.
+    let console = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = console
+        .post(format!("{}/admin/sign-in", app.base))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", app.admin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let link = api_actix::console::new_secret();
+    let admin_actor = domain::actor::Actor::new(domain::ids::UserId::new(1), Role::Admin);
+    let expires = chrono::Utc::now() + chrono::Duration::minutes(5);
+    web_ports::console::ConsoleStore::create_link(
+        &app.store,
+        api_actix::console::secret_hash(&link),
+        admin_actor,
+        expires,
+    )
+    .await
+    .unwrap();
+    let used = console.post(format!("{}/admin/link/{link}", app.base)).send().await.unwrap();
+    assert_eq!(used.status(), 303);
+    let cookie = used.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let session = cookie.split_once('=').unwrap().1.to_owned();
+    let page = console.get(format!("{}/admin/", app.base)).header("Cookie", &cookie).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let out = console
+        .post(format!("{}/admin/sign-out", app.base))
+        .header("Cookie", &cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("request_id"), "requests were logged with their ids");
     assert!(logs.lines().count() > 50, "TRACE captured the libraries too");
     let admin = app.admin();
-    for secret in [STRIPE_KEY, WEBHOOK_SECRET, CLIENT_SECRET, CARD, IBAN, student.as_str(), admin.as_str()] {
+    let console_secrets = [link.as_str(), session.as_str(), csrf.as_str()];
+    for secret in [STRIPE_KEY, WEBHOOK_SECRET, CLIENT_SECRET, CARD, IBAN, BASIC, student.as_str(), admin.as_str()]
+        .into_iter()
+        .chain(console_secrets)
+    {
         let line = logs.lines().find(|line| line.contains(secret));
         assert!(line.is_none(), "a secret reached the logs: {}", line.unwrap_or_default());
     }
