@@ -27,5 +27,10 @@ pub fn descriptor(client: &PaypalClient, policy: BreakerPolicy, clock: Arc<dyn C
 /// Live only against PayPal's live API; its sandbox and any stand-in are
 /// test mode.
 pub fn mode_of(client: &PaypalClient) -> GatewayMode {
-    if client.config().api_base.trim_end_matches('/') == LIVE_API_BASE { GatewayMode::Live } else { GatewayMode::Test }
+    mode_of_api_base(&client.config().api_base)
+}
+
+/// The mode an API base works in: live only for PayPal's live API.
+pub fn mode_of_api_base(api_base: &str) -> GatewayMode {
+    if api_base.trim_end_matches('/') == LIVE_API_BASE { GatewayMode::Live } else { GatewayMode::Test }
 }

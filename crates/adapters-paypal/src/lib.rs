@@ -60,7 +60,7 @@ pub use config::{
     DEFAULT_BACKOFF_BASE_MS, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS, LIVE_API_BASE, MAX_BACKOFF_MS, PaypalConfig,
     SANDBOX_API_BASE, Secret,
 };
-pub use descriptor::{descriptor, mode_of};
+pub use descriptor::{descriptor, mode_of, mode_of_api_base};
 pub use error::SetupError;
 pub use gateway::PaypalGateway;
 pub use payouts::{EMAIL_SUBJECT, PaypalPayouts};

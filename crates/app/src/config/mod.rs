@@ -230,8 +230,9 @@ impl TryFrom<Settings> for Config {
             .stripe_secret_key
             .as_ref()
             .is_some_and(|Secret(key)| adapters_stripe::mode_of_key(key) == domain::gateway_config::GatewayMode::Live);
-        let live_paypal =
-            paypal.as_ref().is_some_and(|p| p.api_base.trim_end_matches('/') == adapters_paypal::LIVE_API_BASE);
+        let live_paypal = paypal.as_ref().is_some_and(|p| {
+            adapters_paypal::mode_of_api_base(&p.api_base) == domain::gateway_config::GatewayMode::Live
+        });
         let live = live_stripe || live_paypal;
         if live && (settings.jwt_audience.is_none() || settings.jwt_issuer.is_none()) {
             bail!(

@@ -87,6 +87,14 @@ pub enum Approval {
     },
 }
 
+impl Approval {
+    /// What `admin`'s approval amounts to once `first` approved first: the
+    /// second person carries it out, the first one waits.
+    pub fn after(first: UserId, admin: UserId) -> Self {
+        if first == admin { Approval::AwaitingSecond { first } } else { Approval::Proceed }
+    }
+}
+
 /// Records approvals and decides whether one may proceed.
 #[derive(Clone)]
 pub struct DualControl {
@@ -115,42 +123,33 @@ impl DualControl {
     /// is still the first, and another admin proceeds.
     pub async fn approve(&self, request: ApprovalRequest, admin: UserId) -> Result<Approval, StoreError> {
         let now = self.clock.now();
-        let limit = self.policy.sole_limit(request.amount);
-        if limit == SoleLimit::Any {
-            return Ok(Approval::Proceed);
-        }
+        // The sum this admin may still approve alone, if any may be.
+        let sole_limit = match self.policy.sole_limit(request.amount) {
+            SoleLimit::Any => return Ok(Approval::Proceed),
+            SoleLimit::UpTo(limit) if request.requester != Some(admin) && request.amount.minor() <= limit.minor() => {
+                Some(limit)
+            }
+            SoleLimit::UpTo(_) | SoleLimit::Nothing => None,
+        };
         // Already approved once: this is the second approval (or the same
         // admin again), not one this admin gives alone.
         if let Some(first) = self.store.first_approver(request.object_id.clone()).await? {
-            return Ok(if first == admin { Approval::AwaitingSecond { first } } else { Approval::Proceed });
+            return Ok(Approval::after(first, admin));
         }
-        let alone = match limit {
-            SoleLimit::Any => true,
-            SoleLimit::Nothing => false,
-            SoleLimit::UpTo(_) if request.requester == Some(admin) => false,
-            SoleLimit::UpTo(limit) => {
-                request.amount.minor() <= limit.minor()
-                    && self
-                        .store
-                        .approve_alone(
-                            SoleApproval {
-                                object_id: request.object_id.clone(),
-                                group: request.group.clone(),
-                                admin,
-                                amount: request.amount,
-                                at: now,
-                            },
-                            now - self.policy.window,
-                            limit,
-                        )
-                        .await?
+        if let Some(limit) = sole_limit {
+            let approval = SoleApproval {
+                object_id: request.object_id.clone(),
+                group: request.group,
+                admin,
+                amount: request.amount,
+                at: now,
+            };
+            if self.store.approve_alone(approval, now - self.policy.window, limit).await? {
+                return Ok(Approval::Proceed);
             }
-        };
-        if alone {
-            return Ok(Approval::Proceed);
         }
         let first = self.store.first_approval(request.object_id, admin, now).await?;
-        Ok(if first == admin { Approval::AwaitingSecond { first } } else { Approval::Proceed })
+        Ok(Approval::after(first, admin))
     }
 }
 

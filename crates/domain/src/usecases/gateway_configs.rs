@@ -99,11 +99,7 @@ fn change_fingerprint(input: &PutGatewayConfig) -> String {
         hash.update([0]);
     }
     let digest = hash.finalize();
-    format!("gateway_config:{}:{}:{}", input.provider.as_str(), input.mode.as_str(), hex_of(&digest))
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("gateway_config:{}:{}:{}", input.provider.as_str(), input.mode.as_str(), hex::encode(digest))
 }
 
 impl GatewayConfigService {
@@ -157,7 +153,9 @@ impl GatewayConfigService {
             && let Some(approvals) = &self.approvals
         {
             let first = approvals.first_approval(change_fingerprint(&input), actor.user_id, self.clock.now()).await?;
-            if first == actor.user_id {
+            if let super::dual_control::Approval::AwaitingSecond { first } =
+                super::dual_control::Approval::after(first, actor.user_id)
+            {
                 return Err(GatewayConfigError::SecondApprovalRequired { first });
             }
         }
