@@ -14,34 +14,18 @@ use crate::schema::rate_limit_counters as counters;
 
 #[async_trait]
 impl RateLimitStore for PgStore {
-    async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
         self.run(move |conn| {
-            // One statement: one round trip and one commit for every key.
-            // PostgreSQL takes the rows' locks in the order of the values,
-            // which is the order of `keys`.
-            let rows: Vec<_> = keys
-                .iter()
-                .map(|key| (counters::key.eq(key), counters::window_start.eq(window_start), counters::hits.eq(1)))
-                .collect();
-            let counted: Vec<(String, i32)> = diesel::insert_into(counters::table)
-                .values(rows)
+            let hits: i32 = diesel::insert_into(counters::table)
+                .values((counters::key.eq(&key), counters::window_start.eq(window_start), counters::hits.eq(1)))
                 .on_conflict((counters::key, counters::window_start))
                 .do_update()
                 .set(counters::hits.eq(counters::hits + excluded(counters::hits)))
-                .returning((counters::key, counters::hits))
+                .returning(counters::hits)
                 .prepared()
-                .get_results(conn)
+                .get_result(conn)
                 .map_err(store_error)?;
-            // RETURNING's order is not promised: answer in the keys' order.
-            keys.iter()
-                .map(|key| {
-                    let hits = counted.iter().find(|(counted, _)| counted == key).map(|(_, hits)| *hits);
-                    hits.and_then(|hits| u32::try_from(hits).ok()).ok_or_else(|| corrupt("hit count"))
-                })
-                .collect()
+            u32::try_from(hits).map_err(|_| corrupt("hit count"))
         })
         .await
     }

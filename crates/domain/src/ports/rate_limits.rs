@@ -10,13 +10,11 @@ use super::StoreError;
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RateLimitStore: Send + Sync {
-    /// Counts one hit of each of `keys` (distinct) in the window starting at
-    /// `window_start`, all or none (one transaction, one commit); answers
-    /// each key's hits in the window so far, this one included, in the
-    /// order of `keys`. Keys are counted in the order given: callers pass
-    /// their keys in one fixed order (the user's before the address's), so
-    /// two requests never wait on each other's counters in a cycle.
-    async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError>;
+    /// Counts one hit of `key` in the window starting at `window_start`;
+    /// answers its hits in the window so far, this one included. Each key
+    /// is counted in its own commit, so two requests never wait on each
+    /// other's counters in a cycle.
+    async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError>;
     /// Answers `key`'s hits in the window starting at `window_start`
     /// without counting one (0 when it has none): for limits that count
     /// only what went wrong, checked before the request is tried.

@@ -119,8 +119,7 @@ impl RateLimits {
             keys.push((format!("{}:ip:{}", action.as_str(), address_bucket(ip)), per_ip));
         }
         for (key, limit) in keys {
-            let hits = self.store.hit_all(vec![key], window_start).await?;
-            if hits.first().is_none_or(|hits| *hits > limit) {
+            if self.store.hit(key, window_start).await? > limit {
                 return Err(RateLimitError::Limited { retry_after_secs: self.retry_after(now, window_start) });
             }
         }
@@ -144,7 +143,7 @@ impl RateLimits {
     /// Counts a webhook for `gateway` from `ip` that failed verification.
     pub async fn count_webhook_failure(&self, gateway: &str, ip: IpAddr) -> Result<(), StoreError> {
         let (_, window_start) = self.window();
-        self.store.hit_all(vec![webhook_failure_key(gateway, ip)], window_start).await.map(|_| ())
+        self.store.hit(webhook_failure_key(gateway, ip), window_start).await.map(|_| ())
     }
 
     fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -177,16 +176,11 @@ mod tests {
 
     #[async_trait]
     impl RateLimitStore for Counters {
-        async fn hit_all(&self, keys: Vec<String>, window_start: DateTime<Utc>) -> Result<Vec<u32>, StoreError> {
+        async fn hit(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
             let mut map = self.0.lock().unwrap();
-            Ok(keys
-                .into_iter()
-                .map(|key| {
-                    let hits = map.entry((key, window_start)).or_default();
-                    *hits += 1;
-                    *hits
-                })
-                .collect())
+            let hits = map.entry((key, window_start)).or_default();
+            *hits += 1;
+            Ok(*hits)
         }
         async fn hits(&self, key: String, window_start: DateTime<Utc>) -> Result<u32, StoreError> {
             Ok(self.0.lock().unwrap().get(&(key, window_start)).copied().unwrap_or(0))
