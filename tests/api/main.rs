@@ -17,6 +17,7 @@ mod dual_control;
 mod event_objects;
 mod event_order;
 mod events;
+mod fraud;
 mod fuzz_bodies;
 mod gateway_configs;
 mod gateway_fees;

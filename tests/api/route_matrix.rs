@@ -83,6 +83,14 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/payments/admin/reconciliation/discrepancies/{id}/", Admin),
     ("POST", "/api/payments/admin/reconciliation/discrepancies/{id}/resolve/", Admin),
     ("POST", "/api/payments/admin/console-sessions/revoke/", Admin),
+    ("GET", "/api/payments/admin/fraud/rules/", Admin),
+    ("POST", "/api/payments/admin/fraud/rules/", Admin),
+    ("PUT", "/api/payments/admin/fraud/rules/{id}/", Admin),
+    ("DELETE", "/api/payments/admin/fraud/rules/{id}/", Admin),
+    ("GET", "/api/payments/admin/fraud/blocks/", Admin),
+    ("POST", "/api/payments/admin/fraud/blocks/", Admin),
+    ("DELETE", "/api/payments/admin/fraud/blocks/{id}/", Admin),
+    ("GET", "/api/payments/admin/fraud/decisions/", Admin),
 ];
 
 /// A concrete path: ids well formed (of the right kind) but unknown.
@@ -96,6 +104,8 @@ fn concrete(template: &str) -> String {
         t if t.starts_with("/api/payments/admin/event-endpoints/") => "we",
         t if t.starts_with("/api/payments/admin/event-deliveries/") => "dlv",
         t if t.starts_with("/api/payments/admin/reconciliation/") => "sdis",
+        t if t.starts_with("/api/payments/admin/fraud/rules/") => "frr",
+        t if t.starts_with("/api/payments/admin/fraud/blocks/") => "frb",
         _ => "pay",
     };
     template

@@ -63,3 +63,15 @@ impl<E> TxError<E> {
         }
     }
 }
+
+/// Runs `work` in a transaction, rolled back when it answers an error.
+pub(crate) fn store_transaction<T>(
+    conn: &mut diesel::PgConnection,
+    work: impl FnOnce(&mut diesel::PgConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use diesel::Connection;
+    conn.transaction(|conn| work(conn).map_err(TxError::<()>::Store)).map_err(|e| match e.into_result() {
+        Ok(()) => StoreError::Corrupt("refused without a reason".to_owned()),
+        Err(e) => e,
+    })
+}

@@ -17,6 +17,7 @@ mod crypto;
 mod disputes;
 mod errors;
 mod events;
+mod fraud;
 mod gateway_configs;
 mod idempotency;
 mod keyset;

@@ -566,6 +566,7 @@ impl PaymentRepository for PgStore {
                     write_journal(conn, journal)?;
                 }
                 insert_events(conn, &change.outbox)?;
+                crate::fraud::settle_attempt(conn, change.payment_id, change.to)?;
                 if let Some(attention) = &change.attention {
                     recovery::insert_attention(conn, attention)?;
                 }

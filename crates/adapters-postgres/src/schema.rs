@@ -168,6 +168,57 @@ diesel::table! {
 }
 
 diesel::table! {
+    fraud_attempts (payment_id, subject) {
+        payment_id -> Uuid,
+        subject -> Text,
+        value -> Text,
+        state -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    fraud_blocks (id) {
+        id -> Uuid,
+        subject -> Text,
+        value -> Text,
+        address_range -> Nullable<Inet>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Int8>,
+        rule_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    fraud_decisions (id) {
+        id -> Uuid,
+        payment_id -> Uuid,
+        user_id -> Int8,
+        outcome -> Text,
+        fired -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    fraud_rules (id) {
+        id -> Uuid,
+        name -> Text,
+        subject -> Text,
+        signal -> Text,
+        limit_count -> Int4,
+        window_seconds -> Int4,
+        action -> Text,
+        stop_seconds -> Nullable<Int4>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     idempotency_keys (owner_id, key) {
         owner_id -> Int8,
         key -> Text,
@@ -548,6 +599,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_deliveries,
     event_delivery_attempts,
     event_endpoints,
+    fraud_attempts,
+    fraud_blocks,
+    fraud_decisions,
+    fraud_rules,
     idempotency_keys,
     instructor_paid_out,
     instructor_stats_monthly,

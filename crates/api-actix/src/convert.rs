@@ -56,6 +56,7 @@ impl From<CreatePaymentError> for ApiError {
                 "this payment method takes test payments only, which this token does not allow; pay with a live method"
                     .to_owned(),
             ),
+            CreatePaymentError::RefusedByRules => ApiError::PaymentRefusedByRules,
             CreatePaymentError::Gateway(e) => gateway(e),
             CreatePaymentError::Money(e) => {
                 tracing::error!(error = %e, "amount arithmetic failed");

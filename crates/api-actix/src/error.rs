@@ -40,6 +40,10 @@ pub enum ApiError {
     /// The role does not allow the action.
     #[error("your role does not allow this")]
     Forbidden,
+    /// The fraud controls refused a payment attempt; why is the admins'
+    /// to know, not the payer's.
+    #[error("this payment cannot be accepted; contact support if you think this is a mistake")]
+    PaymentRefusedByRules,
     /// No such resource (or not yours).
     #[error("not found")]
     NotFound,
@@ -171,7 +175,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 42] = [
+    pub const ALL_CODES: [&'static str; 43] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -213,6 +217,7 @@ impl ApiError {
         "coupon_limit_below_uses",
         "delivery_mode_mismatch",
         "endpoint_url_forbidden",
+        "payment_refused_by_rules",
         "internal_error",
     ];
 
@@ -222,6 +227,7 @@ impl ApiError {
             Self::AuthenticationRequired => "authentication_required",
             Self::InvalidToken => "invalid_token",
             Self::Forbidden => "forbidden",
+            Self::PaymentRefusedByRules => "payment_refused_by_rules",
             Self::NotFound => "not_found",
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -268,7 +274,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::AuthenticationRequired | Self::InvalidToken => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::PaymentRefusedByRules => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound | Self::ItemNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedJson(_) | Self::InvalidQuery(_) | Self::IdempotencyKeyInvalid | Self::WebhookRejected(_) => {
@@ -381,6 +387,7 @@ mod tests {
             ApiError::AuthenticationRequired,
             ApiError::InvalidToken,
             ApiError::Forbidden,
+            ApiError::PaymentRefusedByRules,
             ApiError::NotFound,
             ApiError::RouteNotFound,
             ApiError::MethodNotAllowed,

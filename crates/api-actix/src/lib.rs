@@ -87,6 +87,8 @@ pub struct AppState {
     pub gateway_configs: GatewayConfigService,
     /// Refunds.
     pub refunds: RefundService,
+    /// Fraud rules, the block list and decisions.
+    pub fraud: domain::usecases::fraud::FraudService,
     /// Disputes.
     pub disputes: DisputeService,
     /// Instructor payouts and balances.

@@ -253,7 +253,9 @@ pub fn app_state_with_gateways(
     let served_gateways = ports.gateways.clone();
     let payments = PaymentService::new(ports, policy)
         .with_recovery_refunds(refunds.clone())
-        .with_coupon_holds(config.coupon_holds);
+        .with_coupon_holds(config.coupon_holds)
+        .with_fraud_screening(store.clone());
+    let fraud = domain::usecases::fraud::FraudService::new(store.clone(), clock.clone(), ids.clone());
     let settlement = domain::usecases::settlement::SettlementService::new(
         store.clone(),
         served_gateways.clone(),
@@ -265,6 +267,7 @@ pub fn app_state_with_gateways(
         trusted_proxies: api_actix::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
         events,
         refunds: refunds.clone(),
+        fraud,
         ledger: store.clone(),
         webhooks: WebhookService::new(
             webhook_verifiers,

@@ -126,6 +126,21 @@ uuid_id!(
     "sdis"
 );
 uuid_id!(
+    /// Identifies a fraud rule.
+    FraudRuleId,
+    "frr"
+);
+uuid_id!(
+    /// Identifies an entry of the fraud block list.
+    FraudBlockId,
+    "frb"
+);
+uuid_id!(
+    /// Identifies a fraud screening decision.
+    FraudDecisionId,
+    "frd"
+);
+uuid_id!(
     /// Identifies an outbox event.
     EventId,
     "evt"

@@ -32,6 +32,7 @@ pub mod dispute;
 #[cfg(feature = "mocks")]
 pub mod embedding;
 pub mod events;
+pub mod fraud;
 pub mod gateway_config;
 pub mod ids;
 pub mod ledger;

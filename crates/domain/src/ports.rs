@@ -23,6 +23,7 @@ use crate::payment::{Payment, PaymentMethod, PaymentStatus};
 
 mod approvals;
 mod events;
+mod fraud;
 mod gateway;
 mod gateway_registry;
 mod ops;
@@ -33,6 +34,7 @@ mod settlement;
 mod stats;
 pub use approvals::*;
 pub use events::*;
+pub use fraud::*;
 pub use gateway::*;
 pub use gateway_registry::*;
 pub use ops::*;

@@ -45,6 +45,8 @@ const PURCHASE_REFUSED: &str = "The purchase is refused: invalid fields (`valida
                                 is a test-mode one next to live gateways and the token has no test_mode claim \
                                 (`test_mode_not_allowed`), or the Idempotency-Key was used with another body \
                                 (`idempotency_key_reused`). Nothing is written.";
+const PURCHASE_FORBIDDEN: &str = "The role does not allow this (`forbidden`), or the fraud controls refused the \
+                                  attempt (`payment_refused_by_rules`, naming no rule); nothing was stored.";
 const GATEWAY_DOWN: &str = "The payment gateway did not answer or failed (`gateway_unavailable`); retry later.";
 const NAMED_NOT_FOUND: &str = "An object the body names (course, event or payment) does not exist, or is not one \
                                this caller may see (`item_not_found`, `not_found`).";
@@ -101,6 +103,8 @@ pub enum GatewayCallProblems {
 pub enum PurchaseProblems {
     #[response(status = 402, description = GATEWAY_REFUSED, content_type = PROBLEM_JSON)]
     Refused(Problem),
+    #[response(status = 403, description = PURCHASE_FORBIDDEN, content_type = PROBLEM_JSON)]
+    Forbidden(Problem),
     #[response(status = 404, description = NAMED_NOT_FOUND, content_type = PROBLEM_JSON)]
     NamedNotFound(Problem),
     #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]

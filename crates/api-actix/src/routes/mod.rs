@@ -5,6 +5,7 @@ pub mod console_sessions;
 pub mod coupons;
 pub mod disputes;
 pub mod events;
+pub mod fraud;
 pub mod gateway_configs;
 pub mod health;
 pub mod ledger;
@@ -109,6 +110,14 @@ api_routes![
     gateway_configs::list_configs,
     gateway_configs::put_config,
     console_sessions::revoke_sessions,
+    fraud::list_rules,
+    fraud::create_rule,
+    fraud::update_rule,
+    fraud::delete_rule,
+    fraud::list_blocks,
+    fraud::add_block,
+    fraud::remove_block,
+    fraud::list_decisions,
     payments::get_payment,
     payments::cancel_payment,
     payments::confirm_payment,

@@ -10,6 +10,7 @@ pub mod coupons;
 pub mod disputes;
 pub mod dual_control;
 pub mod events;
+pub mod fraud;
 pub mod gateway_configs;
 pub mod payments;
 pub mod payouts;

@@ -128,6 +128,11 @@ pub enum CreatePaymentError {
     /// the actor may not use test mode: nothing was written.
     #[error(transparent)]
     TestModeNotAllowed(#[from] TestModeNotAllowed),
+    /// The fraud rules or the block list refused the attempt: nothing was
+    /// stored and no gateway was called. The reasons are recorded for the
+    /// admins, never told to the payer.
+    #[error("the payment was refused")]
+    RefusedByRules,
     /// The gateway failed; the payment was marked failed and its coupon use
     /// given back.
     #[error(transparent)]
@@ -183,12 +188,21 @@ pub struct PaymentService {
     recovery_refunds: Option<RefundService>,
     /// How unpaid payments may hold limited coupons' uses.
     coupon_holds: crate::coupon::CouponHoldPolicy,
+    /// Screens each attempt against the fraud rules and block list; none
+    /// screens nothing.
+    fraud: Option<Arc<dyn crate::ports::FraudStore>>,
 }
 
 impl PaymentService {
     /// A service over the given ports and policy.
     pub fn new(ports: PaymentPorts, policy: PaymentPolicy) -> Self {
-        Self { ports, policy, recovery_refunds: None, coupon_holds: crate::coupon::CouponHoldPolicy::default() }
+        Self {
+            ports,
+            policy,
+            recovery_refunds: None,
+            coupon_holds: crate::coupon::CouponHoldPolicy::default(),
+            fraud: None,
+        }
     }
 
     /// The same service, refunding undeliverable recovered payments
@@ -200,6 +214,12 @@ impl PaymentService {
     /// This service with `holds` instead of the default coupon holds.
     pub fn with_coupon_holds(self, holds: crate::coupon::CouponHoldPolicy) -> Self {
         Self { coupon_holds: holds, ..self }
+    }
+
+    /// This service screening every attempt with `store` (see
+    /// [`crate::fraud`]).
+    pub fn with_fraud_screening(self, store: Arc<dyn crate::ports::FraudStore>) -> Self {
+        Self { fraud: Some(store), ..self }
     }
 
     /// How unpaid payments may hold limited coupons' uses.
@@ -309,14 +329,21 @@ impl PaymentService {
             status: if free { RedemptionStatus::Confirmed } else { RedemptionStatus::Reserved },
             unpaid_per_user: (c.max_uses.is_some() && !free).then_some(self.coupon_holds.unpaid_per_user),
         });
+        self.screen(&payment, free).await?;
         let outbox = if free { vec![self.event(EventType::PaymentCompleted, &payment, now)] } else { Vec::new() };
         let journal = if free { sale_journal(self.journal_id(), &payment, now)? } else { None };
-        let stored = self.ports.payments.create(NewPayment { payment, redemption, journal, outbox }).await.map_err(
-            |e| match e {
-                CreatePaymentStoreError::Coupon(reason) => CreatePaymentError::Coupon(reason),
-                CreatePaymentStoreError::Store(e) => CreatePaymentError::Store(e),
-            },
-        )?;
+        let payment_id = payment.id;
+        let stored = match self.ports.payments.create(NewPayment { payment, redemption, journal, outbox }).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                // Not stored: the attempt ends here, without a decline.
+                self.release_attempt(payment_id).await;
+                return Err(match e {
+                    CreatePaymentStoreError::Coupon(reason) => CreatePaymentError::Coupon(reason),
+                    CreatePaymentStoreError::Store(e) => CreatePaymentError::Store(e),
+                });
+            }
+        };
         let Some(gateway) = gateway else {
             return Ok(PaymentWithAction { payment: stored, next_action: NextAction::None });
         };
@@ -328,7 +355,9 @@ impl PaymentService {
             }
             Err(error) => {
                 // The gateway never took the payment: fail it so the coupon
-                // use is given back, then report the gateway's failure.
+                // use is given back, then report the gateway's failure. No
+                // card was declined, so its attempt does not count as one.
+                self.release_attempt(stored.id).await;
                 let reason = "the payment gateway could not open a session".to_owned();
                 self.change(stored.id, PaymentEvent::Fail, Some(reason)).await.map_err(|e| match e {
                     ChangePaymentError::Store(s) => CreatePaymentError::Store(s),
@@ -336,6 +365,34 @@ impl PaymentService {
                 })?;
                 Err(CreatePaymentError::Gateway(error))
             }
+        }
+    }
+
+    /// Screens the attempt to create `payment` (its id chosen, nothing
+    /// stored yet); refused, nothing is stored and no gateway is called.
+    async fn screen(&self, payment: &Payment, free: bool) -> Result<(), CreatePaymentError> {
+        let Some(fraud) = &self.fraud else {
+            return Ok(());
+        };
+        let attempt = crate::fraud::Attempt {
+            payment_id: payment.id,
+            user_id: payment.user_id,
+            email: payment.billing.email.clone(),
+            client_address: payment.client.ip_address,
+            at: payment.created_at,
+        };
+        match fraud.screen(attempt, free).await?.outcome {
+            crate::fraud::Outcome::Refuse => Err(CreatePaymentError::RefusedByRules),
+            crate::fraud::Outcome::Allow | crate::fraud::Outcome::Review => Ok(()),
+        }
+    }
+
+    /// Settles the slots of an attempt that ended before any decline. On a
+    /// storage failure they stay in flight and count until their window
+    /// passes: the safe side for a limit.
+    async fn release_attempt(&self, payment: PaymentId) {
+        if let Some(fraud) = &self.fraud {
+            let _ = fraud.release(payment).await;
         }
     }
 

@@ -1,0 +1,204 @@
+//! Fraud controls end to end: velocity rules hold under concurrent
+//! attempts, the block list refuses before any gateway call, and every
+//! change an admin makes is audited.
+
+use domain::usecases::Role;
+use futures::future::join_all;
+use serde_json::{Value, json};
+use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
+
+async fn buy(app: &TestApp, user: i64, email: Option<&str>) -> (u16, Value) {
+    let mut body = json!({"course_id": 1, "payment_method": "sandbox"});
+    if let Some(email) = email {
+        body["billing_email"] = json!(email);
+    }
+    let res = app.post("/api/payments/", &app.token(user, Role::Student), &body).await;
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+/// Creates a payment and pays it with a declined card; answers the
+/// creation's status.
+async fn declined_attempt(app: &TestApp, user: i64) -> (u16, Value) {
+    let (status, body) = buy(app, user, None).await;
+    if status == 201 {
+        let id = body["id"].as_str().unwrap();
+        let res = app
+            .post(
+                &format!("/api/payments/{id}/confirm/"),
+                &app.token(user, Role::Student),
+                &json!({"payment_token": "sandbox_decline"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let paid: Value = res.json().await.unwrap();
+        assert_eq!(paid["status"], "failed", "a declined card: {paid}");
+    }
+    (status, body)
+}
+
+async fn admin_post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    let res = app.post(path, &app.admin(), &body).await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn assert_refused_without_internals(status: u16, body: &Value, rule_name: &str) {
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "payment_refused_by_rules", "{body}");
+    assert!(!body.to_string().contains(rule_name), "the payer is not told which rule: {body}");
+}
+
+#[tokio::test]
+async fn sixteen_parallel_declines_cannot_get_past_a_limit_of_five_and_the_user_is_stopped() {
+    let app = spawn_app_for_races().await;
+    app.put_course(1, "30.00", "USD").await;
+    let rule = json!({"name": "card testing: 5 declines in 10 minutes", "subject": "user", "signal": "declines",
+        "limit": 5, "window_seconds": 600, "action": "refuse", "stop_seconds": 3600});
+    let (status, created) = admin_post(&app, "/api/payments/admin/fraud/rules/", rule).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"].as_str().unwrap().split('_').next(), Some("frr"));
+
+    let attempts = join_all((0..16).map(|_| declined_attempt(&app, 1000))).await;
+    let through = attempts.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(through, 5, "{attempts:?}");
+    for (status, body) in attempts.iter().filter(|(status, _)| *status != 201) {
+        assert_refused_without_internals(*status, body, "card testing");
+    }
+    // Only the five let through reached the gateway, and all were declined.
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments WHERE user_id = 1000").unwrap(), 5);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments WHERE status = 'failed'").unwrap(), 5);
+
+    // With five confirmed declines the next attempt stops the user for an hour.
+    let (status, body) = buy(&app, 1000, None).await;
+    assert_refused_without_internals(status, &body, "card testing");
+    let blocks: Value = app.get("/api/payments/admin/fraud/blocks/", &app.admin()).await.json().await.unwrap();
+    let stops: Vec<&Value> = blocks.as_array().unwrap().iter().filter(|b| b["value"] == "1000").collect();
+    assert_eq!(stops.len(), 1, "{blocks}");
+    assert_eq!((&stops[0]["subject"], &stops[0]["rule_id"]), (&json!("user"), &created["id"]));
+    assert!(stops[0]["expires_at"].is_string() && stops[0]["created_by"].is_null(), "{blocks}");
+
+    // The admins see why; other buyers are not affected.
+    let decisions: Value =
+        app.get("/api/payments/admin/fraud/decisions/?user_id=1000", &app.admin()).await.json().await.unwrap();
+    let decisions = decisions.as_array().unwrap();
+    assert_eq!(decisions.len(), 12, "eleven refused in the race, one after");
+    assert!(decisions.iter().all(|d| d["outcome"] == "refuse"));
+    let why = decisions[0]["fired"][0]["why"].as_str().unwrap();
+    assert!(why.contains("5 declines for this user in 600 s; limit 5"), "{why}");
+    assert_eq!(buy(&app, 2000, None).await.0, 201);
+
+    // Removing the stop lets the user in again only once the declines
+    // leave the window: they still count.
+    let stop_id = stops[0]["id"].as_str().unwrap();
+    let removed = app
+        .request(reqwest::Method::DELETE, &format!("/api/payments/admin/fraud/blocks/{stop_id}/"), Some(&app.admin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(buy(&app, 1000, None).await.0, 403);
+}
+
+#[tokio::test]
+async fn a_block_refuses_before_any_gateway_call_until_it_is_removed() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    let (status, block) = admin_post(
+        &app,
+        "/api/payments/admin/fraud/blocks/",
+        json!({"subject": "email", "value": "Thief@Example.com", "reason": "stolen cards, chargebacks"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{block}");
+    assert_eq!(block["value"], "thief@example.com");
+
+    let (status, body) = buy(&app, 1000, Some("THIEF@example.com")).await;
+    assert_refused_without_internals(status, &body, "stolen");
+    assert_eq!(app.count("payments").await, 0, "nothing stored, no gateway called");
+    assert_eq!(buy(&app, 1000, Some("someone@example.com")).await.0, 201);
+
+    // An address range refuses every address in it (the tests' client is
+    // 127.0.0.1), and an expired entry refuses nobody.
+    let (status, range) = admin_post(
+        &app,
+        "/api/payments/admin/fraud/blocks/",
+        json!({"subject": "client_address", "value": "127.0.0.0/8", "reason": "abuse from this network"}),
+    )
+    .await;
+    assert_eq!((status, range["value"].as_str()), (201, Some("127.0.0.0/8")), "{range}");
+    assert_eq!(buy(&app, 3000, None).await.0, 403);
+    let range_id = range["id"].as_str().unwrap();
+    let removed = app
+        .request(reqwest::Method::DELETE, &format!("/api/payments/admin/fraud/blocks/{range_id}/"), Some(&app.admin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(buy(&app, 3000, None).await.0, 201);
+
+    // Bad entries are refused with the field named.
+    for bad in [
+        json!({"subject": "client_address", "value": "not-an-address", "reason": "x"}),
+        json!({"subject": "planet", "value": "mars", "reason": "x"}),
+        json!({"subject": "user", "value": "7", "reason": ""}),
+        json!({"subject": "user", "value": "7", "reason": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+    ] {
+        let (status, body) = admin_post(&app, "/api/payments/admin/fraud/blocks/", bad).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+    }
+    // Every change is in the audit log with the admin who made it.
+    let audited = app
+        .store
+        .scalar("SELECT count(*) AS n FROM audit_log WHERE object_kind = 'fraud_block' AND actor_role = 'admin'")
+        .unwrap();
+    assert_eq!(audited, 3, "two entries added, one removed");
+}
+
+#[tokio::test]
+async fn rules_are_edited_and_deleted_by_admins_and_audited() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    let rule = json!({"name": "two attempts a minute", "subject": "client_address", "signal": "attempts",
+        "limit": 2, "window_seconds": 60, "action": "refuse"});
+    let (status, created) = admin_post(&app, "/api/payments/admin/fraud/rules/", rule.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(buy(&app, 1, None).await.0, 201);
+    assert_eq!(buy(&app, 2, None).await.0, 201);
+    assert_eq!(buy(&app, 3, None).await.0, 403, "the third attempt from one address in a minute");
+
+    let id = created["id"].as_str().unwrap();
+    let mut disabled = rule.clone();
+    disabled["enabled"] = json!(false);
+    let res = app
+        .request(reqwest::Method::PUT, &format!("/api/payments/admin/fraud/rules/{id}/"), Some(&app.admin()))
+        .json(&disabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(buy(&app, 3, None).await.0, 201, "a disabled rule fires no more");
+
+    for bad in [
+        json!({"name": "x", "subject": "card_fingerprint", "signal": "attempts", "limit": 2, "window_seconds": 60, "action": "refuse"}),
+        json!({"name": "x", "subject": "user", "signal": "declines", "limit": 0, "window_seconds": 60, "action": "refuse"}),
+        json!({"name": "x", "subject": "user", "signal": "declines", "limit": 2, "window_seconds": 60, "action": "review", "stop_seconds": 60}),
+    ] {
+        let (status, body) = admin_post(&app, "/api/payments/admin/fraud/rules/", bad).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
+    }
+    let deleted = app
+        .request(reqwest::Method::DELETE, &format!("/api/payments/admin/fraud/rules/{id}/"), Some(&app.admin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let listed: Value = app.get("/api/payments/admin/fraud/rules/", &app.admin()).await.json().await.unwrap();
+    assert_eq!(listed, json!([]));
+    let operations = app
+        .store
+        .scalar("SELECT count(*) AS n FROM audit_log WHERE object_kind = 'fraud_rule' AND actor_id IS NOT NULL")
+        .unwrap();
+    assert_eq!(operations, 3, "created, changed, deleted");
+    // Students cannot read the rules.
+    assert_eq!(app.get("/api/payments/admin/fraud/rules/", &app.token(1, Role::Student)).await.status(), 403);
+}
