@@ -60,3 +60,15 @@ CREATE TRIGGER fraud_rules_audited AFTER INSERT OR UPDATE OR DELETE ON fraud_rul
     FOR EACH ROW EXECUTE FUNCTION audit_money_change('fraud_rule');
 CREATE TRIGGER fraud_blocks_audited AFTER INSERT OR UPDATE OR DELETE ON fraud_blocks
     FOR EACH ROW EXECUTE FUNCTION audit_money_change('fraud_block');
+
+-- The review queue: a payment a rule flagged is held once paid
+-- (`in_review`), its money owed to the payer (`payments_in_review`) until
+-- an admin releases it as a sale or it is refunded (origin `review`).
+ALTER TABLE payments ADD COLUMN fraud_review boolean NOT NULL DEFAULT false;
+ALTER TABLE payments DROP CONSTRAINT payments_status_check;
+ALTER TABLE payments ADD CONSTRAINT payments_status_check CHECK (status IN ('pending', 'processing', 'completed',
+    'failed', 'cancelled', 'expired', 'partially_refunded', 'refunded', 'disputed', 'in_review'));
+ALTER TABLE payments ADD CHECK (status <> 'in_review' OR (fraud_review AND completed_at IS NOT NULL));
+CREATE INDEX payments_in_review_idx ON payments (created_at) WHERE status = 'in_review';
+ALTER TABLE refunds DROP CONSTRAINT refunds_origin_check;
+ALTER TABLE refunds ADD CONSTRAINT refunds_origin_check CHECK (origin IN ('request', 'gateway', 'recovery', 'review'));

@@ -202,3 +202,150 @@ async fn rules_are_edited_and_deleted_by_admins_and_audited() {
     // Students cannot read the rules.
     assert_eq!(app.get("/api/payments/admin/fraud/rules/", &app.token(1, Role::Student)).await.status(), 403);
 }
+
+/// Sets a rule that sends every attempt of a user after their first in ten
+/// minutes to review.
+async fn review_after_first_attempt(app: &TestApp) {
+    let rule = json!({"name": "second purchase in ten minutes", "subject": "user", "signal": "attempts",
+        "limit": 1, "window_seconds": 600, "action": "review"});
+    assert_eq!(admin_post(app, "/api/payments/admin/fraud/rules/", rule).await.0, 201);
+}
+
+/// Buys course 1 and pays it; answers the payment after payment.
+async fn bought_and_paid(app: &TestApp, user: i64) -> Value {
+    let (status, created) = buy(app, user, None).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/api/payments/{id}/confirm/"),
+            &app.token(user, Role::Student),
+            &json!({"payment_token": "sandbox_success"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn balance(app: &TestApp, account: &str) -> String {
+    let path = format!("/api/payments/admin/ledger/{account}/?currency=USD&limit=1");
+    let body: Value = app.get(&path, &app.admin()).await.json().await.unwrap();
+    body["balance"].as_str().unwrap_or_else(|| panic!("{body}")).to_owned()
+}
+
+fn completed_events(app: &TestApp, payment: &str) -> i64 {
+    app.store
+        .scalar(&format!(
+            "SELECT count(*) AS n FROM outbox_events WHERE event_type = 'payment.completed' \
+             AND aggregate_id = '{payment}'"
+        ))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_held_payment_takes_the_money_but_completes_no_sale_until_an_admin_releases_it() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    review_after_first_attempt(&app).await;
+    assert_eq!(bought_and_paid(&app, 1000).await["status"], "completed", "the first attempt is not reviewed");
+
+    let held = bought_and_paid(&app, 1000).await;
+    assert_eq!(held["status"], "in_review", "{held}");
+    let id = held["id"].as_str().unwrap();
+    assert_eq!(completed_events(&app, id), 0, "no enrollment while held");
+    assert_eq!(balance(&app, "payments_in_review").await, "-30.00", "owed to the payer");
+    assert_eq!(balance(&app, "instructor_pending:100").await, "-24.00", "only the first sale's earnings");
+    let queue: Value = app.get("/api/payments/?status=in_review", &app.admin()).await.json().await.unwrap();
+    assert_eq!(queue["data"].as_array().map(Vec::len), Some(1), "{queue}");
+    let decisions: Value = app
+        .get(&format!("/api/payments/admin/fraud/decisions/?payment_id={id}"), &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(decisions[0]["outcome"], "review", "{decisions}");
+    assert!(decisions[0]["fired"][0]["why"].as_str().unwrap().contains("1 attempts for this user"));
+    // A webhook or sweep repeating the gateway's success changes nothing.
+    let again = app.state.payments.complete(id.parse().unwrap()).await.unwrap();
+    assert_eq!(again.status.as_str(), "in_review");
+    // Only admins decide.
+    let student = app
+        .post(&format!("/api/payments/{id}/review/"), &app.token(1000, Role::Student), &json!({"decision": "release"}))
+        .await;
+    assert_eq!(student.status(), 403);
+
+    let (status, released) =
+        admin_post(&app, &format!("/api/payments/{id}/review/"), json!({"decision": "release"})).await;
+    assert_eq!((status, released["status"].as_str()), (200, Some("completed")), "{released}");
+    assert_eq!(completed_events(&app, id), 1, "the sale completes once released");
+    assert_eq!(balance(&app, "payments_in_review").await, "0.00");
+    assert_eq!(balance(&app, "instructor_pending:100").await, "-48.00");
+    let (status, repeated) =
+        admin_post(&app, &format!("/api/payments/{id}/review/"), json!({"decision": "release"})).await;
+    assert_eq!((status, repeated["status"].as_str()), (200, Some("completed")));
+    assert_eq!(completed_events(&app, id), 1, "released once");
+    let (status, refused) =
+        admin_post(&app, &format!("/api/payments/{id}/review/"), json!({"decision": "refund", "reason": "late"})).await;
+    assert_eq!(status, 409, "a released payment is no longer held: {refused}");
+    let audited = app
+        .store
+        .scalar("SELECT count(*) AS n FROM console_audit_log WHERE action = 'payment.review.release'")
+        .unwrap();
+    assert_eq!(audited, 2);
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+}
+
+#[tokio::test]
+async fn a_held_payment_nobody_releases_is_refunded_in_full_and_an_admin_may_refund_one_sooner() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    review_after_first_attempt(&app).await;
+    bought_and_paid(&app, 1000).await;
+    let expiring = bought_and_paid(&app, 1000).await;
+    let refused = bought_and_paid(&app, 1000).await;
+    assert_eq!((expiring["status"].as_str(), refused["status"].as_str()), (Some("in_review"), Some("in_review")));
+    assert_eq!(balance(&app, "payments_in_review").await, "-60.00");
+
+    // An admin refuses one: the money goes back whole.
+    let id = refused["id"].as_str().unwrap();
+    let (status, body) = admin_post(&app, &format!("/api/payments/{id}/review/"), json!({"decision": "refund"})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "a refusal needs its reason");
+    let (status, body) = admin_post(
+        &app,
+        &format!("/api/payments/{id}/review/"),
+        json!({"decision": "refund", "reason": "stolen card"}),
+    )
+    .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("refunded")), "{body}");
+
+    // Within the deadline the sweep leaves the other one alone; past it,
+    // the sweep refunds it.
+    let report = app.state.payments.refund_expired_holds(chrono::Duration::hours(72), 50).await.unwrap();
+    assert_eq!(report.refunded, 0);
+    let report = app.state.payments.refund_expired_holds(chrono::Duration::zero(), 50).await.unwrap();
+    assert_eq!((report.refunded, report.failed.len()), (1, 0), "{report:?}");
+    let expired: Value = app
+        .get(&format!("/api/payments/{}/", expiring["id"].as_str().unwrap()), &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((expired["status"].as_str(), expired["refunded_amount"].as_str()), (Some("refunded"), Some("30.00")));
+    let origins = app
+        .store
+        .scalar("SELECT count(*) AS n FROM refunds WHERE origin = 'review' AND status = 'processed' AND amount_minor = 3000")
+        .unwrap();
+    assert_eq!(origins, 2);
+    assert_eq!(completed_events(&app, expiring["id"].as_str().unwrap()), 0, "never sold");
+
+    // The held money went back to the payers; the instructor earned only
+    // the first sale, even once its earnings are released.
+    assert_eq!(balance(&app, "payments_in_review").await, "0.00");
+    assert_eq!(balance(&app, "instructor_pending:100").await, "-24.00");
+    app.store
+        .scalar("UPDATE payments SET completed_at = completed_at - interval '60 days' RETURNING 0::bigint AS n")
+        .ok();
+    app.state.payouts.release_due_earnings(100).await.unwrap();
+    assert_eq!(balance(&app, "instructor_payable:100").await, "-24.00");
+    assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
+}

@@ -91,6 +91,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/payments/admin/fraud/blocks/", Admin),
     ("DELETE", "/api/payments/admin/fraud/blocks/{id}/", Admin),
     ("GET", "/api/payments/admin/fraud/decisions/", Admin),
+    ("POST", "/api/payments/{id}/review/", Admin),
 ];
 
 /// A concrete path: ids well formed (of the right kind) but unknown.

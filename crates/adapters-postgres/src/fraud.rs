@@ -278,7 +278,9 @@ fn address_range(subject: Subject, value: &str) -> Option<IpNet> {
 pub(crate) fn settle_attempt(conn: &mut PgConnection, payment: PaymentId, to: PaymentStatus) -> QueryResult<()> {
     let state = match to {
         PaymentStatus::Failed => "declined",
-        PaymentStatus::Completed | PaymentStatus::Cancelled | PaymentStatus::Expired => "done",
+        PaymentStatus::Completed | PaymentStatus::InReview | PaymentStatus::Cancelled | PaymentStatus::Expired => {
+            "done"
+        }
         PaymentStatus::Pending
         | PaymentStatus::Processing
         | PaymentStatus::PartiallyRefunded

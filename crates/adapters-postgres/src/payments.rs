@@ -10,7 +10,7 @@ use domain::ids::PaymentId;
 use domain::ledger::Journal;
 use domain::money::Money;
 use domain::paging::{Cursor, Page};
-use domain::payment::{Payment, PaymentMethod};
+use domain::payment::{Payment, PaymentMethod, PaymentStatus};
 use domain::ports::{
     ChangeOutcome, CreatePaymentStoreError, NewPayment, PaymentChange, PaymentQuery, PaymentRepository,
     RedemptionChange, StoreError,
@@ -559,6 +559,12 @@ impl PaymentRepository for PgStore {
                     // Undo a use taken again above.
                     return Err(TxError::Refused(Refusal::StatusMoved));
                 };
+                if change.from == PaymentStatus::InReview {
+                    // Released from review: an ordinary sale from then on.
+                    diesel::update(payments::table.find(change.payment_id.uuid()))
+                        .set(payments::fraud_review.eq(false))
+                        .execute(conn)?;
+                }
                 if let Some(redemption) = change.redemption {
                     change_redemption(conn, change.payment_id, redemption, change.at)?;
                 }

@@ -388,6 +388,8 @@ impl EarningsRepository for PgStore {
             let rows: Vec<PaymentRow> = payments::table
                 .filter(payments::earnings_released_at.is_null())
                 .filter(payments::completed_at.le(cutoff))
+                // Held for review, or refunded while held: never sold.
+                .filter(payments::fraud_review.eq(false))
                 .filter(payments::instructor_earnings_minor.gt(0))
                 .order(payments::completed_at)
                 .limit(i64::from(limit))

@@ -208,6 +208,7 @@ pub(crate) struct PaymentRow {
     pub gateway_fee_minor: Option<i64>,
     pub livemode: bool,
     pub gateway_fee_bearer: Option<String>,
+    pub fraud_review: bool,
 }
 
 impl PaymentRow {
@@ -241,6 +242,7 @@ impl PaymentRow {
             gateway_fee_minor: p.gateway_fee.map(|fee| fee.minor()),
             gateway_fee_bearer: p.gateway_fee_bearer.map(|bearer| <&str>::from(bearer).to_owned()),
             livemode: p.livemode,
+            fraud_review: p.fraud_review,
         })
     }
 
@@ -287,6 +289,7 @@ impl PaymentRow {
                 .map(|name| name.parse().map_err(|_| corrupt("gateway fee bearer")))
                 .transpose()?,
             livemode: self.livemode,
+            fraud_review: self.fraud_review,
         })
     }
 }

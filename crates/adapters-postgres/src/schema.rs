@@ -410,6 +410,7 @@ diesel::table! {
         gateway_fee_minor -> Nullable<Int8>,
         livemode -> Bool,
         gateway_fee_bearer -> Nullable<Text>,
+        fraud_review -> Bool,
     }
 }
 

@@ -304,6 +304,7 @@ pub fn sweep_policy(config: &Config) -> SweepPolicy {
     SweepPolicy {
         check_after: chrono::Duration::seconds(config.reconcile_after_secs),
         expire_after: chrono::Duration::minutes(config.payment_expiry_minutes),
+        review_deadline: chrono::Duration::hours(config.review_deadline_hours),
         ..SweepPolicy::default()
     }
 }
@@ -339,6 +340,17 @@ pub async fn run_sweeper(
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "open-payment sweep failed; retrying next tick"),
+        }
+        match state.payments.refund_expired_holds(policy.review_deadline, SYNC_BATCH).await {
+            Ok(report) if report.refunded > 0 || !report.failed.is_empty() => {
+                tracing::info!(
+                    refunded = report.refunded,
+                    failed = report.failed.len(),
+                    "refunded expired review holds"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "refunding expired review holds failed; retrying next tick"),
         }
         match state.refunds.sync_processing(SYNC_BATCH).await {
             Ok((settled, failed)) if settled > 0 || !failed.is_empty() => {

@@ -99,6 +99,7 @@ impl PaymentBuilder {
                 livemode: true,
                 gateway_fee: None,
                 gateway_fee_bearer: None,
+                fraud_review: false,
                 coupon: None,
                 billing: BillingInfo::default(),
                 client: ClientInfo::default(),

@@ -45,6 +45,10 @@ pub enum Account {
     /// (docs/reconciliation.md): money the gateway moved that nothing else
     /// in the ledger explains (debit balance: a loss).
     SettlementAdjustments,
+    /// Money taken for payments the fraud controls hold for review: owed
+    /// to their payers until released as sales or refunded (credit
+    /// balance).
+    PaymentsInReview,
 }
 
 impl Account {
@@ -61,6 +65,7 @@ impl Account {
             Account::GatewayFees => "gateway_fees".to_owned(),
             Account::PlatformBank => "platform_bank".to_owned(),
             Account::SettlementAdjustments => "settlement_adjustments".to_owned(),
+            Account::PaymentsInReview => "payments_in_review".to_owned(),
         }
     }
 }
@@ -94,6 +99,9 @@ impl FromStr for Account {
         if s == "settlement_adjustments" {
             return Ok(Account::SettlementAdjustments);
         }
+        if s == "payments_in_review" {
+            return Ok(Account::PaymentsInReview);
+        }
         if let Some(method) = s.strip_prefix("gateway_clearing:") {
             return method.parse().map(Account::GatewayClearing).map_err(|_| UnknownAccount);
         }
@@ -119,6 +127,9 @@ impl FromStr for Account {
 pub enum JournalKind {
     /// A completed payment.
     Sale,
+    /// A paid payment held for review: its money is owed to its payer
+    /// until released (then a `Sale`) or refunded.
+    ReviewHold,
     /// Money returned to the buyer.
     Refund,
     /// A dispute opened: its amount is held.
@@ -390,6 +401,42 @@ pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Resu
         .map(Some)
 }
 
+/// The journal of a paid payment the fraud controls hold for review: the
+/// gateway holds its money, owed to the payer until an admin releases it
+/// ([`review_release_journal`]) or it is refunded ([`refund_journal`]).
+pub fn review_hold_journal(
+    id: JournalId,
+    payment: &Payment,
+    at: DateTime<Utc>,
+) -> Result<Option<Journal>, LedgerError> {
+    if payment.amount.is_zero() {
+        return Ok(None);
+    }
+    JournalBuilder::new(id, JournalKind::ReviewHold, payment, payment.amount.currency())
+        .debit(Account::GatewayClearing(payment.method), payment.amount)
+        .credit(Account::PaymentsInReview, payment.amount)
+        .build(at)
+        .map(Some)
+}
+
+/// The sale of a held payment an admin released: as [`sale_journal`], the
+/// money coming out of review instead of the gateway's clearing.
+pub fn review_release_journal(
+    id: JournalId,
+    payment: &Payment,
+    at: DateTime<Utc>,
+) -> Result<Option<Journal>, LedgerError> {
+    if payment.amount.is_zero() {
+        return Ok(None);
+    }
+    JournalBuilder::new(id, JournalKind::Sale, payment, payment.amount.currency())
+        .debit(Account::PaymentsInReview, payment.amount)
+        .credit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
+        .credit(Account::PlatformRevenue, payment.platform_fee)
+        .build(at)
+        .map(Some)
+}
+
 /// Who bears a cost the platform does not choose: a gateway's processing
 /// fee, a lost dispute's fee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
@@ -519,6 +566,13 @@ pub fn refund_journal(
     refund: &crate::refund::Refund,
     at: DateTime<Utc>,
 ) -> Result<Journal, LedgerError> {
+    if payment.status == crate::payment::PaymentStatus::InReview {
+        // Never sold: the money owed to the payer goes back to them.
+        return JournalBuilder::new(id, JournalKind::Refund, payment, refund.amount.currency())
+            .debit(Account::PaymentsInReview, refund.amount)
+            .credit(Account::GatewayClearing(payment.method), refund.amount)
+            .build(at);
+    }
     JournalBuilder::new(id, JournalKind::Refund, payment, refund.amount.currency())
         .debit(Account::InstructorPayable(payment.instructor_id), refund.earnings_reversed()?)
         .debit(Account::PlatformRevenue, refund.platform_fee_reversed)
@@ -532,6 +586,29 @@ mod tests {
 
     fn ids() -> (JournalId, Payment) {
         (JournalId::from_uuid(uuid::Uuid::nil()), crate::builders::PaymentBuilder::new().build())
+    }
+
+    #[test]
+    fn a_held_payment_owes_its_money_to_the_payer_until_released_or_refunded() {
+        let payment = crate::builders::PaymentBuilder::new().build();
+        let id = JournalId::from_uuid(uuid::Uuid::nil());
+        let amount = payment.amount.minor();
+        let line = |journal: &Journal, account: Account| {
+            journal.entries().iter().filter(|e| e.account == account).map(|e| e.amount_minor).sum::<i64>()
+        };
+        let hold = review_hold_journal(id, &payment, Utc::now()).unwrap().unwrap();
+        assert_eq!(hold.kind(), JournalKind::ReviewHold);
+        assert_eq!(line(&hold, Account::PaymentsInReview), -amount);
+        assert_eq!(line(&hold, Account::GatewayClearing(payment.method)), amount);
+        let release = review_release_journal(id, &payment, Utc::now()).unwrap().unwrap();
+        assert_eq!((release.kind(), line(&release, Account::PaymentsInReview)), (JournalKind::Sale, amount));
+        assert_eq!(line(&release, Account::PlatformRevenue), -payment.platform_fee.minor());
+        let held = Payment { status: crate::payment::PaymentStatus::InReview, ..payment.clone() };
+        let refund =
+            crate::builders::RefundBuilder::new().payment(held.id).amount(held.amount, held.platform_fee).build();
+        let back = refund_journal(id, &held, &refund, Utc::now()).unwrap();
+        assert_eq!(line(&back, Account::PaymentsInReview), refund.amount.minor());
+        assert_eq!(line(&back, Account::InstructorPayable(held.instructor_id)), 0, "never earned, never reversed");
     }
 
     #[test]

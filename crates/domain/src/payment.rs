@@ -122,6 +122,10 @@ pub enum PaymentStatus {
     Refunded,
     /// Under dispute; remembers the status to return to if the dispute is won.
     Disputed(SettledStatus),
+    /// Paid, and held for an admin's review by the fraud controls: the
+    /// money is taken, the sale is not completed until it is released (or
+    /// it is refunded).
+    InReview,
 }
 
 impl PaymentStatus {
@@ -152,6 +156,7 @@ impl PaymentStatus {
             N::PartiallyRefunded => Self::PartiallyRefunded,
             N::Refunded => Self::Refunded,
             N::Disputed => Self::Disputed(before_dispute.and_then(|name| name.parse().ok()).ok_or(UnknownName)?),
+            N::InReview => Self::InReview,
         })
     }
 
@@ -165,7 +170,7 @@ impl PaymentStatus {
 
     /// True once money has been received for the payment.
     pub fn is_paid(&self) -> bool {
-        self.settled().is_some() || matches!(self, Self::Disputed(_))
+        self.settled().is_some() || matches!(self, Self::Disputed(_) | Self::InReview)
     }
 
     /// True for the statuses of a payment Skillpay gave up on (failed,
@@ -180,9 +185,13 @@ impl PaymentStatus {
             Self::Completed => Some(SettledStatus::Completed),
             Self::PartiallyRefunded => Some(SettledStatus::PartiallyRefunded),
             Self::Refunded => Some(SettledStatus::Refunded),
-            Self::Pending | Self::Processing | Self::Failed | Self::Cancelled | Self::Expired | Self::Disputed(_) => {
-                None
-            }
+            Self::Pending
+            | Self::Processing
+            | Self::Failed
+            | Self::Cancelled
+            | Self::Expired
+            | Self::Disputed(_)
+            | Self::InReview => None,
         }
     }
 
@@ -211,19 +220,30 @@ impl PaymentStatus {
                 | S::Expired
                 | S::PartiallyRefunded
                 | S::Refunded
-                | S::Disputed(_),
+                | S::Disputed(_)
+                | S::InReview,
                 E::StartProcessing,
             ) => unchanged,
 
             (S::Pending | S::Processing, E::Complete) => to(S::Completed),
-            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Complete) => unchanged,
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_) | S::InReview, E::Complete) => {
+                unchanged
+            }
             // Money arrived for a payment we had given up on: only the
             // recovery path ([`PaymentEvent::Recover`]) takes it, with its
             // checks and its record, never an ordinary completion.
             (S::Failed | S::Cancelled | S::Expired, E::Complete) => illegal,
 
             (S::Failed | S::Cancelled | S::Expired | S::Pending | S::Processing, E::Recover) => to(S::Completed),
-            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Recover) => unchanged,
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_) | S::InReview, E::Recover) => unchanged,
+
+            // Paid, with the fraud controls asking for a review.
+            (S::Pending | S::Processing, E::Hold) => to(S::InReview),
+            (S::InReview | S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Hold) => unchanged,
+            (S::Failed | S::Cancelled | S::Expired, E::Hold) => illegal,
+            (S::InReview, E::Release) => to(S::Completed),
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Release) => unchanged,
+            (S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired, E::Release) => illegal,
 
             (S::Pending | S::Processing, E::Fail) => to(S::Failed),
             (
@@ -233,13 +253,14 @@ impl PaymentStatus {
                 | S::Completed
                 | S::PartiallyRefunded
                 | S::Refunded
-                | S::Disputed(_),
+                | S::Disputed(_)
+                | S::InReview,
                 E::Fail,
             ) => unchanged,
 
             (S::Pending | S::Processing, E::Cancel) => to(S::Cancelled),
             (S::Cancelled | S::Failed | S::Expired, E::Cancel) => unchanged,
-            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_), E::Cancel) => illegal,
+            (S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_) | S::InReview, E::Cancel) => illegal,
 
             (S::Pending | S::Processing, E::Expire) => to(S::Expired),
             (
@@ -249,7 +270,8 @@ impl PaymentStatus {
                 | S::Completed
                 | S::PartiallyRefunded
                 | S::Refunded
-                | S::Disputed(_),
+                | S::Disputed(_)
+                | S::InReview,
                 E::Expire,
             ) => unchanged,
 
@@ -257,6 +279,9 @@ impl PaymentStatus {
             (S::Completed | S::PartiallyRefunded, E::RefundFully) => to(S::Refunded),
             (S::Refunded, E::RefundFully) => unchanged,
             (S::Refunded, E::RefundPartially) => illegal,
+            // Held money goes back whole: the sale never happened.
+            (S::InReview, E::RefundFully) => to(S::Refunded),
+            (S::InReview, E::RefundPartially) => illegal,
             // A refund already at the gateway when a dispute opened still
             // went through: the payment stays disputed and remembers it, so
             // winning the dispute returns it to the refunded status.
@@ -276,14 +301,18 @@ impl PaymentStatus {
                 None => illegal,
             },
             (S::Disputed(_), E::OpenDispute) => unchanged,
-            (S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired, E::OpenDispute) => illegal,
+            // A chargeback of held money is not taken yet: see docs/fraud.md.
+            (S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired | S::InReview, E::OpenDispute) => {
+                illegal
+            }
 
             (S::Disputed(previous), E::WinDispute) => to(previous.status()),
             (S::Disputed(_), E::LoseDispute) => unchanged,
             (S::Completed | S::PartiallyRefunded | S::Refunded, E::WinDispute | E::LoseDispute) => unchanged,
-            (S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired, E::WinDispute | E::LoseDispute) => {
-                illegal
-            }
+            (
+                S::Pending | S::Processing | S::Failed | S::Cancelled | S::Expired | S::InReview,
+                E::WinDispute | E::LoseDispute,
+            ) => illegal,
         }
     }
 }
@@ -311,6 +340,11 @@ pub enum PaymentEvent {
     Cancel,
     /// Unpaid for too long.
     Expire,
+    /// The money was received, and the fraud controls hold the payment
+    /// for review.
+    Hold,
+    /// An admin released a held payment: the sale completes.
+    Release,
     /// Part of it was refunded.
     RefundPartially,
     /// The rest of it was refunded.
@@ -333,6 +367,8 @@ impl PaymentEvent {
             Self::Fail => "failed",
             Self::Cancel => "cancelled",
             Self::Expire => "expired",
+            Self::Hold => "held for review",
+            Self::Release => "released",
             Self::RefundPartially => "partially refunded",
             Self::RefundFully => "refunded",
             Self::OpenDispute => "disputed",
@@ -342,13 +378,15 @@ impl PaymentEvent {
     }
 
     /// Every event, for table tests.
-    pub const ALL: [PaymentEvent; 11] = [
+    pub const ALL: [PaymentEvent; 13] = [
         Self::StartProcessing,
         Self::Complete,
         Self::Recover,
         Self::Fail,
         Self::Cancel,
         Self::Expire,
+        Self::Hold,
+        Self::Release,
         Self::RefundPartially,
         Self::RefundFully,
         Self::OpenDispute,
@@ -464,6 +502,10 @@ pub struct Payment {
     /// Who bore that fee (the setting when it was recorded): whoever bears
     /// it also gets back what a refund returns of it.
     pub gateway_fee_bearer: Option<crate::ledger::FeeBearer>,
+    /// The fraud controls asked for a review: once paid it is held
+    /// (`in_review`) until an admin releases or refunds it. Cleared when
+    /// released: from then on it is an ordinary sale.
+    pub fraud_review: bool,
 }
 
 impl Payment {
@@ -481,7 +523,7 @@ mod tests {
     use PaymentEvent as E;
     use PaymentStatus as S;
 
-    const ALL_STATUSES: [PaymentStatus; 11] = [
+    const ALL_STATUSES: [PaymentStatus; 12] = [
         S::Pending,
         S::Processing,
         S::Completed,
@@ -493,6 +535,7 @@ mod tests {
         S::Disputed(SettledStatus::Completed),
         S::Disputed(SettledStatus::PartiallyRefunded),
         S::Disputed(SettledStatus::Refunded),
+        S::InReview,
     ];
 
     /// The expected outcome of every (status, event) pair, written out as a
@@ -500,15 +543,22 @@ mod tests {
     fn expected(status: PaymentStatus, event: PaymentEvent) -> Result<Transition, ()> {
         use Transition::{Changed as C, Unchanged as U};
         let paid = matches!(status, S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed(_));
+        let held = status == S::InReview;
         let open = matches!(status, S::Pending | S::Processing);
         let dead = matches!(status, S::Failed | S::Cancelled | S::Expired);
         match event {
             E::StartProcessing if status == S::Pending => Ok(C(S::Processing)),
             E::StartProcessing => Ok(U),
             E::Complete if open => Ok(C(S::Completed)),
-            E::Complete if paid => Ok(U),
+            E::Complete if paid || held => Ok(U),
             E::Complete => Err(()),
-            E::Recover if paid => Ok(U),
+            E::Recover if paid || held => Ok(U),
+            E::Hold if open => Ok(C(S::InReview)),
+            E::Hold if paid || held => Ok(U),
+            E::Hold => Err(()),
+            E::Release if held => Ok(C(S::Completed)),
+            E::Release if paid => Ok(U),
+            E::Release => Err(()),
             E::Recover => Ok(C(S::Completed)),
             E::Fail if open => Ok(C(S::Failed)),
             E::Fail => Ok(U),
@@ -524,7 +574,7 @@ mod tests {
                 Ok(C(S::Disputed(SettledStatus::PartiallyRefunded)))
             }
             E::RefundPartially => Err(()),
-            E::RefundFully if matches!(status, S::Completed | S::PartiallyRefunded) => Ok(C(S::Refunded)),
+            E::RefundFully if matches!(status, S::Completed | S::PartiallyRefunded | S::InReview) => Ok(C(S::Refunded)),
             E::RefundFully
                 if matches!(status, S::Disputed(SettledStatus::Completed | SettledStatus::PartiallyRefunded)) =>
             {
@@ -557,7 +607,7 @@ mod tests {
                 pairs += 1;
             }
         }
-        assert_eq!(pairs, 121);
+        assert_eq!(pairs, 156);
     }
 
     #[test]
@@ -618,7 +668,7 @@ mod tests {
         assert_eq!("cash".parse::<PaymentMethod>(), Err(UnknownName));
         assert_eq!(
             PaymentStatus::NAMES.join(" "),
-            "pending processing completed failed cancelled expired partially_refunded refunded disputed"
+            "pending processing completed failed cancelled expired partially_refunded refunded disputed in_review"
         );
         let disputed = PaymentStatus::Disputed(SettledStatus::PartiallyRefunded);
         assert_eq!((disputed.as_str(), SettledStatus::PartiallyRefunded.as_str()), ("disputed", "partially_refunded"));

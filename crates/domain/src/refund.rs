@@ -93,11 +93,14 @@ pub enum RefundOrigin {
     /// Made by Skillpay itself: money arrived for a payment it could no
     /// longer deliver against, so it went back in full.
     Recovery,
+    /// A payment held for review went back in full: refused by an admin,
+    /// or not released before the review deadline.
+    Review,
 }
 
 impl RefundOrigin {
     /// Every origin.
-    pub const ALL: [RefundOrigin; 3] = [Self::Request, Self::Gateway, Self::Recovery];
+    pub const ALL: [RefundOrigin; 4] = [Self::Request, Self::Gateway, Self::Recovery, Self::Review];
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
@@ -222,10 +225,13 @@ pub fn plan_refund(
     live: LiveRefunds,
     amount: Option<Money>,
 ) -> Result<(Money, Money), RefundPlanError> {
-    if !matches!(payment.status, PaymentStatus::Completed | PaymentStatus::PartiallyRefunded) {
-        return Err(RefundPlanError::NotRefundable(payment.status));
+    match payment.status {
+        PaymentStatus::Completed | PaymentStatus::PartiallyRefunded => split_refund(payment, live, amount),
+        // A payment held for review was never sold: its money goes back
+        // whole or not at all.
+        PaymentStatus::InReview if amount.is_none_or(|a| a == payment.amount) => split_refund(payment, live, None),
+        _ => Err(RefundPlanError::NotRefundable(payment.status)),
     }
-    split_refund(payment, live, amount)
 }
 
 /// The amount and fee part of a refund the gateway has already made of

@@ -151,5 +151,6 @@ fn origin(origin: domain::refund::RefundOrigin) -> &'static str {
         domain::refund::RefundOrigin::Request => "asked for in Skillpay",
         domain::refund::RefundOrigin::Gateway => "made at the gateway",
         domain::refund::RefundOrigin::Recovery => "sent back by Skillpay: paid after it was given up, not deliverable",
+        domain::refund::RefundOrigin::Review => "held for review, then refused by an admin or past its review deadline",
     }
 }

@@ -413,3 +413,58 @@ pub async fn list_decisions(
     let decisions = state.fraud.decisions(actor, DecisionQuery { payment_id, user_id }).await.map_err(to_api)?;
     Ok(HttpResponse::Ok().json(decisions.iter().map(DecisionView::from).collect::<Vec<_>>()))
 }
+
+/// An admin's decision on a payment held for review.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// `release` (the sale completes: journal, `payment.completed`) or
+    /// `refund` (the money goes back in full).
+    pub decision: String,
+    /// Why, 1 to 1000 characters; required to refund.
+    pub reason: Option<String>,
+}
+
+/// Decides a payment held for review (admin): releases it as a sale or
+/// refunds it in full. Audited (`payment.review.release` /
+/// `payment.review.refund`). A payment not held is `invalid_transition`
+/// (a release repeated answers the payment as it is).
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = ReviewBody,
+    responses((status = 200, description = "The payment after the decision.", body = crate::dto::PaymentView),
+        crate::openapi::problems::ConflictProblems),
+    security(("bearer" = [])))]
+#[post("/api/payments/{id}/review/")]
+pub async fn review_payment(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id: PaymentId = path_id(&path)?;
+    let input: ReviewBody = parse_body(&req, &body)?;
+    let before = state.payments.get(actor, id).await?;
+    let payment = match input.decision.as_str() {
+        "release" => state.payments.release(actor, id).await?,
+        "refund" => {
+            let reason =
+                input.reason.as_deref().and_then(|r| domain::actor::admin_text(r, 1000)).ok_or_else(|| {
+                    ApiError::Validation(vec![FieldError::new("reason", "must be 1 to 1000 characters")])
+                })?;
+            state.refunds.refund_held(id, Some(actor), reason).await?;
+            state.payments.get(actor, id).await?
+        }
+        _ => return Err(ApiError::Validation(vec![FieldError::new("decision", "must be one of: release, refund")])),
+    };
+    let entry = web_ports::console::AuditEntry {
+        actor,
+        action: format!("payment.review.{}", input.decision),
+        object_id: id.to_string(),
+        before: Some(serde_json::json!({"status": before.status.as_str()})),
+        after: Some(serde_json::json!({"status": payment.status.as_str(), "reason": input.reason})),
+        at: Utc::now(),
+    };
+    state.console.record(entry).await.map_err(crate::convert::store)?;
+    tracing::info!(payment = %id, decision = input.decision.as_str(), by = actor.user_id.get(), "review decided");
+    Ok(HttpResponse::Ok().json(crate::dto::PaymentView::from(&payment)))
+}

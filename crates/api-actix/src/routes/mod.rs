@@ -118,6 +118,7 @@ api_routes![
     fraud::add_block,
     fraud::remove_block,
     fraud::list_decisions,
+    fraud::review_payment,
     payments::get_payment,
     payments::cancel_payment,
     payments::confirm_payment,

@@ -116,6 +116,8 @@ pub struct Config {
     pub reconcile_after_secs: i64,
     /// Payments still unpaid this many minutes after creation expire.
     pub payment_expiry_minutes: i64,
+    /// Hours a payment held for review waits before the sweep refunds it.
+    pub review_deadline_hours: i64,
     /// How unpaid payments may hold limited coupons' uses.
     pub coupon_holds: domain::coupon::CouponHoldPolicy,
     /// Days after completion within which a payer may ask for a refund.
@@ -276,6 +278,7 @@ impl TryFrom<Settings> for Config {
             gateway_refresh_secs: settings.gateway_refresh_secs,
             reconcile_after_secs: settings.reconcile_after_secs,
             payment_expiry_minutes: settings.payment_expiry_minutes,
+            review_deadline_hours: settings.review_deadline_hours,
             refund_window_days: settings.refund_window_days,
             coupon_holds: domain::coupon::CouponHoldPolicy {
                 unpaid_per_user: settings.coupon_unpaid_per_user,

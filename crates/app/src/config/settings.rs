@@ -164,6 +164,14 @@ pub struct Settings {
         value_parser = Setting(parse::positive::<i64>)
     )]
     pub payment_expiry_minutes: i64,
+    /// Hours a payment held for review may wait for an admin before it is refunded in full
+    #[arg(
+        long,
+        env = "SKILLPAY_REVIEW_DEADLINE_HOURS",
+        default_value_t = 72,
+        value_parser = Setting(parse::positive::<i64>)
+    )]
+    pub review_deadline_hours: i64,
     /// Unpaid payments one user may hold a limited coupon's use on at once (1 to 100)
     #[arg(
         long,

@@ -177,6 +177,15 @@ pub enum ChangePaymentError {
     Store(#[from] StoreError),
 }
 
+/// What one pass over expired review holds did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiredHolds {
+    /// Payments refunded (or sent to be refunded).
+    pub refunded: usize,
+    /// Payments whose refund failed, with why; tried again next time.
+    pub failed: Vec<(PaymentId, String)>,
+}
+
 /// Payment use cases.
 #[derive(Clone)]
 pub struct PaymentService {
@@ -294,7 +303,7 @@ impl PaymentService {
             Some(mode) => mode == GatewayMode::Live,
             None => command.method != PaymentMethod::Sandbox,
         };
-        let payment = Payment {
+        let mut payment = Payment {
             id: PaymentId::from_uuid(self.ports.ids.new_id()),
             user_id: actor.user_id,
             item: command.item,
@@ -318,6 +327,7 @@ impl PaymentService {
             livemode,
             gateway_fee: None,
             gateway_fee_bearer: None,
+            fraud_review: false,
         };
         debug_assert!(payment.amounts_add_up());
         let redemption = coupon.map(|c| NewRedemption {
@@ -329,7 +339,7 @@ impl PaymentService {
             status: if free { RedemptionStatus::Confirmed } else { RedemptionStatus::Reserved },
             unpaid_per_user: (c.max_uses.is_some() && !free).then_some(self.coupon_holds.unpaid_per_user),
         });
-        self.screen(&payment, free).await?;
+        payment.fraud_review = self.screen(&payment, free).await? == crate::fraud::Outcome::Review;
         let outbox = if free { vec![self.event(EventType::PaymentCompleted, &payment, now)] } else { Vec::new() };
         let journal = if free { sale_journal(self.journal_id(), &payment, now)? } else { None };
         let payment_id = payment.id;
@@ -370,9 +380,9 @@ impl PaymentService {
 
     /// Screens the attempt to create `payment` (its id chosen, nothing
     /// stored yet); refused, nothing is stored and no gateway is called.
-    async fn screen(&self, payment: &Payment, free: bool) -> Result<(), CreatePaymentError> {
+    async fn screen(&self, payment: &Payment, free: bool) -> Result<crate::fraud::Outcome, CreatePaymentError> {
         let Some(fraud) = &self.fraud else {
-            return Ok(());
+            return Ok(crate::fraud::Outcome::Allow);
         };
         let attempt = crate::fraud::Attempt {
             payment_id: payment.id,
@@ -383,7 +393,9 @@ impl PaymentService {
         };
         match fraud.screen(attempt, free).await?.outcome {
             crate::fraud::Outcome::Refuse => Err(CreatePaymentError::RefusedByRules),
-            crate::fraud::Outcome::Allow | crate::fraud::Outcome::Review => Ok(()),
+            // A free payment moves no money to hold.
+            crate::fraud::Outcome::Review if free => Ok(crate::fraud::Outcome::Allow),
+            outcome @ (crate::fraud::Outcome::Allow | crate::fraud::Outcome::Review) => Ok(outcome),
         }
     }
 
@@ -529,6 +541,62 @@ impl PaymentService {
         self.change(id, PaymentEvent::Cancel, None).await
     }
 
+    /// Releases a payment held for review (admin): the sale completes, with
+    /// its journal and `payment.completed` event. A payment no longer held
+    /// is answered as it is when released already, refused otherwise.
+    pub async fn release(&self, actor: Actor, id: PaymentId) -> Result<Payment, ChangePaymentError> {
+        if !actor.is_admin() {
+            return Err(ChangePaymentError::NotFound);
+        }
+        self.change(id, PaymentEvent::Release, None).await
+    }
+
+    /// Payments held for review whose deadline passed at `now` (held more
+    /// than `deadline` ago), oldest first, at most `limit`: for the sweep
+    /// to refund.
+    pub async fn held_past_deadline(
+        &self,
+        now: DateTime<Utc>,
+        deadline: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let cutoff = now - deadline;
+        let query = PaymentQuery {
+            status: Some(PaymentStatus::InReview.as_str()),
+            // Created before it was held, so before the cutoff too.
+            page: crate::paging::PageRequest::new(None, Some(limit)).ordered(
+                crate::paging::SortOrder::OldestFirst,
+                None,
+                Some(cutoff),
+            ),
+            ..PaymentQuery::default()
+        };
+        let page = self.ports.payments.list(query).await?;
+        Ok(page.items.into_iter().filter(|p| p.completed_at.is_some_and(|held| held <= cutoff)).collect())
+    }
+
+    /// Refunds in full every payment held for review longer than
+    /// `deadline` (at most `limit` per call): nobody released it in time.
+    /// One that fails is reported and tried again at the next call.
+    pub async fn refund_expired_holds(
+        &self,
+        deadline: chrono::Duration,
+        limit: u32,
+    ) -> Result<ExpiredHolds, StoreError> {
+        let mut report = ExpiredHolds::default();
+        let Some(refunds) = &self.recovery_refunds else {
+            return Ok(report);
+        };
+        for payment in self.held_past_deadline(self.now(), deadline, limit).await? {
+            let reason = format!("not released within the review deadline ({} h)", deadline.num_hours());
+            match refunds.refund_held(payment.id, None, reason).await {
+                Ok(_) => report.refunded += 1,
+                Err(error) => report.failed.push((payment.id, error.to_string())),
+            }
+        }
+        Ok(report)
+    }
+
     /// Marks a payment paid (gateway confirmation or webhook).
     pub async fn complete(&self, id: PaymentId) -> Result<Payment, ChangePaymentError> {
         self.change(id, PaymentEvent::Complete, None).await
@@ -607,6 +675,9 @@ impl PaymentService {
     ) -> Result<Payment, ChangePaymentError> {
         for _ in 0..STATUS_CHANGE_ATTEMPTS {
             let payment = self.ports.payments.find(id).await?.ok_or(ChangePaymentError::NotFound)?;
+            // Paid, a payment the fraud controls flagged is held instead.
+            let event =
+                if event == PaymentEvent::Complete && payment.fraud_review { PaymentEvent::Hold } else { event };
             let Transition::Changed(to) = payment.status.apply(event)? else {
                 return Ok(payment);
             };
@@ -635,10 +706,23 @@ impl PaymentService {
         after.status = to;
         after.updated_at = at;
         let (redemption, journal, event_type) = match to {
+            // Released from review: the money was taken (and the coupon use
+            // confirmed) when it was held.
+            PaymentStatus::Completed if payment.status == PaymentStatus::InReview => {
+                after.fraud_review = false;
+                let journal = crate::ledger::review_release_journal(self.journal_id(), &after, at)?;
+                (None, journal, Some(EventType::PaymentCompleted))
+            }
             PaymentStatus::Completed => {
                 after.completed_at = Some(at);
                 let journal = sale_journal(self.journal_id(), &after, at)?;
                 (Some(RedemptionChange::Confirm), journal, Some(EventType::PaymentCompleted))
+            }
+            // Paid: the money is taken (its `completed_at`), the sale is not.
+            PaymentStatus::InReview => {
+                after.completed_at = Some(at);
+                let journal = crate::ledger::review_hold_journal(self.journal_id(), &after, at)?;
+                (Some(RedemptionChange::Confirm), journal, None)
             }
             PaymentStatus::Failed => {
                 after.failure_reason = reason.clone();

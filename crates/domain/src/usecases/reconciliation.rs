@@ -30,6 +30,9 @@ pub struct SweepPolicy {
     /// The shortest wait between two such checks of one payment (the wait
     /// grows with the time since it was given up).
     pub recheck_min_wait: Duration,
+    /// How long a payment held for review waits for an admin before the
+    /// sweep refunds it in full.
+    pub review_deadline: Duration,
 }
 
 impl Default for SweepPolicy {
@@ -41,6 +44,7 @@ impl Default for SweepPolicy {
             batch: 50,
             recheck_window: Duration::days(7),
             recheck_min_wait: Duration::minutes(10),
+            review_deadline: Duration::hours(72),
         }
     }
 }

@@ -166,6 +166,37 @@ impl RefundService {
         self.send(refund.id, None).await
     }
 
+    /// Refunds in full a payment held for review (origin `review`): an
+    /// admin's refusal (`by`), or the sweep's once the review deadline
+    /// passed (`by` `None`). Money going back to its own payer takes one
+    /// admin. A payment no longer held is refused (`not_refundable`).
+    pub async fn refund_held(
+        &self,
+        payment_id: PaymentId,
+        by: Option<Actor>,
+        reason: String,
+    ) -> Result<Refund, RefundError> {
+        if let Some(actor) = by {
+            actor.require_admin()?;
+        }
+        let payment = self.ports.payments.find(payment_id).await?.ok_or(RefundError::NotFound)?;
+        if payment.status != crate::payment::PaymentStatus::InReview {
+            return Err(RefundError::Refused(crate::refund::RefundPlanError::NotRefundable(payment.status)));
+        }
+        let request = NewRefund {
+            id: RefundId::from_uuid(self.ports.ids.new_id()),
+            payment_id,
+            amount: None,
+            reason,
+            origin: RefundOrigin::Review,
+            requested_by: None,
+            at: self.ports.clock.now(),
+        };
+        let refund = self.store_request(request).await?;
+        self.change(refund.id, RefundEvent::Approve, |change| change.by = by).await?;
+        self.send(refund.id, by).await
+    }
+
     async fn store_request(&self, request: NewRefund) -> Result<Refund, RefundError> {
         self.ports.refunds.create(request).await.map_err(|e| match e {
             CreateRefundStoreError::PaymentNotFound => RefundError::NotFound,
