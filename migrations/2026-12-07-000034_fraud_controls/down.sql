@@ -6,6 +6,7 @@ DO $$ BEGIN
         RAISE EXCEPTION 'payments held for review exist; release or refund them first';
     END IF;
 END $$;
+ALTER TABLE refunds DROP COLUMN payer_refunds_90d, DROP COLUMN payer_paid_90d, DROP COLUMN needs_two_admins;
 ALTER TABLE refunds DROP CONSTRAINT refunds_origin_check;
 ALTER TABLE refunds ADD CONSTRAINT refunds_origin_check CHECK (origin IN ('request', 'gateway', 'recovery'));
 DROP INDEX payments_in_review_idx;

@@ -4,7 +4,7 @@ CREATE TABLE fraud_rules (
     id             uuid        PRIMARY KEY,
     name           text        NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
     subject        text        NOT NULL CHECK (subject IN ('user', 'client_address', 'email')),
-    signal         text        NOT NULL CHECK (signal IN ('attempts', 'declines')),
+    signal         text        NOT NULL CHECK (signal IN ('attempts', 'declines', 'refunds')),
     limit_count    integer     NOT NULL CHECK (limit_count BETWEEN 1 AND 100000),
     window_seconds integer     NOT NULL CHECK (window_seconds BETWEEN 1 AND 7776000),
     action         text        NOT NULL CHECK (action IN ('review', 'refuse')),
@@ -12,7 +12,8 @@ CREATE TABLE fraud_rules (
     enabled        boolean     NOT NULL,
     created_at     timestamptz NOT NULL,
     updated_at     timestamptz NOT NULL,
-    CHECK (stop_seconds IS NULL OR action = 'refuse')
+    CHECK (stop_seconds IS NULL OR action = 'refuse'),
+    CHECK (signal <> 'refunds' OR (subject = 'user' AND action = 'review'))
 );
 
 CREATE TABLE fraud_blocks (
@@ -72,3 +73,10 @@ ALTER TABLE payments ADD CHECK (status <> 'in_review' OR (fraud_review AND compl
 CREATE INDEX payments_in_review_idx ON payments (created_at) WHERE status = 'in_review';
 ALTER TABLE refunds DROP CONSTRAINT refunds_origin_check;
 ALTER TABLE refunds ADD CONSTRAINT refunds_origin_check CHECK (origin IN ('request', 'gateway', 'recovery', 'review'));
+
+-- Refund abuse: a request keeps its payer's refunds and paid payments over
+-- 90 days when it was made, and takes two admins when a refunds rule fired.
+ALTER TABLE refunds
+    ADD COLUMN payer_refunds_90d integer CHECK (payer_refunds_90d >= 0),
+    ADD COLUMN payer_paid_90d    integer CHECK (payer_paid_90d >= 0),
+    ADD COLUMN needs_two_admins  boolean NOT NULL DEFAULT false;

@@ -349,3 +349,61 @@ async fn a_held_payment_nobody_releases_is_refunded_in_full_and_an_admin_may_ref
     assert_eq!(balance(&app, "instructor_payable:100").await, "-24.00");
     assert_eq!(app.store.verify_ledger().await.unwrap().first_discrepancy, None);
 }
+
+#[tokio::test]
+async fn a_serial_refunders_request_shows_their_history_and_takes_two_admins() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    let rule = json!({"name": "serial refunder", "subject": "user", "signal": "refunds",
+        "limit": 2, "window_seconds": 7_776_000, "action": "review"});
+    let (status, created) = admin_post(&app, "/api/payments/admin/fraud/rules/", rule).await;
+    assert_eq!(status, 201, "{created}");
+    let student = app.token(1000, Role::Student);
+    let mut refunds = Vec::new();
+    for _ in 0..3 {
+        let paid = bought_and_paid(&app, 1000).await;
+        let (status, refund) = {
+            let res = app
+                .post(
+                    "/api/payments/refunds/",
+                    &student,
+                    &json!({"payment_id": paid["id"], "reason": "changed my mind"}),
+                )
+                .await;
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        };
+        assert_eq!(status, 201, "{refund}");
+        assert!(refund.get("payer_history").is_none(), "the payer does not see their screening: {refund}");
+        refunds.push(refund["id"].as_str().unwrap().to_owned());
+    }
+    let admin_view = |id: &str| {
+        let app = &app;
+        let path = format!("/api/payments/refunds/{id}/");
+        async move { app.get(&path, &app.admin()).await.json::<Value>().await.unwrap() }
+    };
+    let first = admin_view(&refunds[0]).await;
+    assert_eq!(first["needs_two_admins"], false);
+    assert_eq!(first["payer_history"], json!({"refunds_90d": 0, "paid_90d": 1, "refund_rate_percent": 0}));
+    let third = admin_view(&refunds[2]).await;
+    assert_eq!(third["needs_two_admins"], true, "{third}");
+    assert_eq!(third["payer_history"], json!({"refunds_90d": 2, "paid_90d": 3, "refund_rate_percent": 66}));
+
+    // Below every amount threshold, the flagged request still takes two admins.
+    let approve = |id: &str, token: String| {
+        let app = &app;
+        let path = format!("/api/payments/refunds/{id}/approve/");
+        async move {
+            let res = app.post(&path, &token, &json!({})).await;
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(approve(&refunds[0], app.admin()).await.0, 200, "one admin is enough for the first");
+    let (status, body) = approve(&refunds[2], app.admin()).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("second_approval_required")), "{body}");
+    let (status, body) = approve(&refunds[2], app.token(2, Role::Admin)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("processed")), "{body}");
+    let decisions: Value =
+        app.get("/api/payments/admin/fraud/decisions/?user_id=1000", &app.admin()).await.json().await.unwrap();
+    let why = decisions[0]["fired"][0]["why"].as_str().unwrap();
+    assert!(why.contains("2 refunds by this user") && why.contains("66 % of 3 paid"), "{why}");
+}

@@ -13,7 +13,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use domain::fraud::{
-    Action, Attempt, Block, Decision, Fired, FraudRule, Outcome, RecordedDecision, Subject, Tally, decide_attempt,
+    Action, Attempt, Block, Decision, Fired, FraudRule, Outcome, REFUND_HISTORY, RecordedDecision, RefundHistory,
+    RefundScreening, RefundTally, Signal, Subject, Tally, decide_attempt, decide_refund,
 };
 use domain::ids::{FraudBlockId, FraudDecisionId, FraudRuleId, PaymentId, UserId};
 use domain::payment::PaymentStatus;
@@ -119,8 +120,97 @@ FROM fraud_rules r
 JOIN unnest($1::text[], $2::text[]) AS s(subject, value) ON s.subject = r.subject
 LEFT JOIN fraud_attempts a ON a.subject = r.subject AND a.value = s.value
      AND a.created_at > $3 - make_interval(secs => r.window_seconds)
-WHERE r.enabled
+WHERE r.enabled AND r.signal IN ('attempts', 'declines')
 GROUP BY r.id";
+
+/// A payer's refunds asked for (not rejected or failed) since `$2`, and
+/// their payments paid since then; `$1` the user.
+const REFUND_HISTORY_SQL: &str = "\
+SELECT (SELECT count(*) FROM refunds f JOIN payments p ON p.id = f.payment_id
+         WHERE p.user_id = $1 AND f.origin = 'request' AND f.status NOT IN ('rejected', 'failed')
+           AND f.created_at > $2) AS refunds,
+       (SELECT count(*) FROM payments WHERE user_id = $1 AND completed_at > $2) AS paid";
+
+/// Each enabled refunds rule's count of the payer's refunds within its
+/// window ending at `$2`; `$1` the user.
+const REFUND_TALLIES_SQL: &str = "\
+SELECT r.id,
+       (SELECT count(*) FROM refunds f JOIN payments p ON p.id = f.payment_id
+         WHERE p.user_id = $1 AND f.origin = 'request' AND f.status NOT IN ('rejected', 'failed')
+           AND f.created_at > $2 - make_interval(secs => r.window_seconds)) AS refunds
+FROM fraud_rules r
+WHERE r.enabled AND r.signal = 'refunds'";
+
+#[derive(QueryableByName)]
+struct HistoryRow {
+    #[diesel(sql_type = BigInt)]
+    refunds: i64,
+    #[diesel(sql_type = BigInt)]
+    paid: i64,
+}
+
+#[derive(QueryableByName)]
+struct RefundTallyRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    refunds: i64,
+}
+
+/// Screens a refund request (see [`FraudStore::screen_refund`]).
+fn screen_refund_in(
+    conn: &mut PgConnection,
+    user: UserId,
+    payment: PaymentId,
+    at: DateTime<Utc>,
+) -> Result<RefundScreening, StoreError> {
+    let history: HistoryRow = diesel::sql_query(REFUND_HISTORY_SQL)
+        .bind::<BigInt, _>(user.get())
+        .bind::<Timestamptz, _>(at - REFUND_HISTORY)
+        .get_result(conn)
+        .map_err(store_error)?;
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    let history = RefundHistory { refunds: count(history.refunds), paid: count(history.paid) };
+    let counts: Vec<RefundTallyRow> = diesel::sql_query(REFUND_TALLIES_SQL)
+        .bind::<BigInt, _>(user.get())
+        .bind::<Timestamptz, _>(at)
+        .load(conn)
+        .map_err(store_error)?;
+    let tallies = if counts.is_empty() {
+        Vec::new()
+    } else {
+        let rules: Vec<FraudRule> = fraud_rules::table
+            .filter(fraud_rules::signal.eq(Signal::Refunds.as_str()))
+            .select(rule_columns())
+            .load::<RuleRow>(conn)
+            .map_err(store_error)?
+            .into_iter()
+            .map(rule_of)
+            .collect::<Result<_, _>>()?;
+        counts
+            .into_iter()
+            .filter_map(|row| {
+                let rule = rules.iter().find(|r| r.id.uuid() == row.id)?.clone();
+                Some(RefundTally { rule, refunds: u64::try_from(row.refunds).unwrap_or(0) })
+            })
+            .collect()
+    };
+    let screening = decide_refund(history, &tallies);
+    if screening.needs_two_admins() {
+        diesel::insert_into(fraud_decisions::table)
+            .values((
+                fraud_decisions::id.eq(Uuid::now_v7()),
+                fraud_decisions::payment_id.eq(payment.uuid()),
+                fraud_decisions::user_id.eq(user.get()),
+                fraud_decisions::outcome.eq(Outcome::Review.as_str()),
+                fraud_decisions::fired.eq(fired_json(&screening.fired)),
+                fraud_decisions::created_at.eq(at),
+            ))
+            .execute(conn)
+            .map_err(store_error)?;
+    }
+    Ok(screening)
+}
 
 /// The live blocks matching the attempt: by value, or by address range.
 const MATCHING_BLOCKS_SQL: &str = "\
@@ -301,6 +391,15 @@ pub(crate) fn settle_attempt(conn: &mut PgConnection, payment: PaymentId, to: Pa
 impl FraudStore for PgStore {
     async fn screen(&self, attempt: Attempt, settled: bool) -> Result<Decision, StoreError> {
         self.run(move |conn| store_transaction(conn, |conn| screen_in(conn, &attempt, settled))).await
+    }
+
+    async fn screen_refund(
+        &self,
+        user: UserId,
+        payment: PaymentId,
+        at: DateTime<Utc>,
+    ) -> Result<RefundScreening, StoreError> {
+        self.run(move |conn| store_transaction(conn, |conn| screen_refund_in(conn, user, payment, at))).await
     }
 
     async fn release(&self, payment: PaymentId) -> Result<(), StoreError> {

@@ -53,6 +53,9 @@ struct RefundRow {
     origin: String,
     livemode: bool,
     gateway_fee_returned_minor: Option<i64>,
+    payer_refunds_90d: Option<i32>,
+    payer_paid_90d: Option<i32>,
+    needs_two_admins: bool,
 }
 
 impl RefundRow {
@@ -77,6 +80,14 @@ impl RefundRow {
             approved_at: self.approved_at,
             admin_note: self.admin_note,
             gateway_fee_returned: self.gateway_fee_returned_minor.map(|m| Money::from_minor(m, currency)),
+            payer_history: match (self.payer_refunds_90d, self.payer_paid_90d) {
+                (Some(refunds), Some(paid)) => Some(domain::fraud::RefundHistory {
+                    refunds: u32::try_from(refunds).map_err(|_| corrupt("refund history"))?,
+                    paid: u32::try_from(paid).map_err(|_| corrupt("refund history"))?,
+                }),
+                _ => None,
+            },
+            needs_two_admins: self.needs_two_admins,
         })
     }
 }
@@ -142,6 +153,7 @@ impl RefundRepository for PgStore {
                 };
                 let (amount, fee) = plan_refund(&payment, live, request.amount)
                     .map_err(|e| TxError::Refused(CreateRefundStoreError::Refused(e)))?;
+                let history = request.screening.as_ref().map(|s| s.history);
                 let row = RefundRow {
                     id: request.id.uuid(),
                     payment_id: request.payment_id.uuid(),
@@ -162,6 +174,9 @@ impl RefundRepository for PgStore {
                     origin: request.origin.as_str().to_owned(),
                     livemode: payment.livemode,
                     gateway_fee_returned_minor: None,
+                    payer_refunds_90d: history.map(|h| i32::try_from(h.refunds).unwrap_or(i32::MAX)),
+                    payer_paid_90d: history.map(|h| i32::try_from(h.paid).unwrap_or(i32::MAX)),
+                    needs_two_admins: request.screening.as_ref().is_some_and(|s| s.needs_two_admins()),
                 };
                 decided_by(conn, request.requested_by)?;
                 let stored: RefundRow = diesel::insert_into(refunds::table)
@@ -281,6 +296,9 @@ impl RefundRepository for PgStore {
                     origin: refund.origin.as_str().to_owned(),
                     livemode: refund.livemode,
                     gateway_fee_returned_minor: None,
+                    payer_refunds_90d: None,
+                    payer_paid_90d: None,
+                    needs_two_admins: false,
                 };
                 // A concurrent delivery of the same refund waits here on the
                 // unique gateway id, then finds it taken.

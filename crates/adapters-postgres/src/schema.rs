@@ -467,6 +467,9 @@ diesel::table! {
         livemode -> Bool,
         gateway_fee_returned_minor -> Nullable<Int8>,
         fee_read_after -> Nullable<Timestamptz>,
+        payer_refunds_90d -> Nullable<Int4>,
+        payer_paid_90d -> Nullable<Int4>,
+        needs_two_admins -> Bool,
     }
 }
 

@@ -202,7 +202,8 @@ pub fn app_state_with_gateways(
             dual_control: dual_control.clone(),
         },
         config.refund_window_days,
-    );
+    )
+    .with_refund_screening(store.clone());
     let disputes = DisputeService::new(
         DisputePorts {
             disputes: store.clone(),

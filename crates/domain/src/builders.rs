@@ -354,6 +354,8 @@ impl RefundBuilder {
                 approved_at: None,
                 admin_note: None,
                 gateway_fee_returned: None,
+                payer_history: None,
+                needs_two_admins: false,
             },
         }
     }

@@ -54,11 +54,14 @@ pub enum Signal {
     /// Attempts the gateway declined (and, while undecided, those in
     /// flight: they may yet be declines).
     Declines,
+    /// Refunds the user asked for (not rejected or failed), screened when
+    /// they ask for another: a rule on it routes the request to two admins.
+    Refunds,
 }
 
 impl Signal {
     /// Every signal.
-    pub const ALL: [Signal; 2] = [Self::Attempts, Self::Declines];
+    pub const ALL: [Signal; 3] = [Self::Attempts, Self::Declines, Self::Refunds];
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
@@ -164,6 +167,9 @@ impl FraudRule {
         }
         if self.window < TimeDelta::seconds(1) || self.window > MAX_WINDOW {
             return Err(RuleError::Field("window_seconds", "must be 1 second to 90 days"));
+        }
+        if self.signal == Signal::Refunds && (self.subject != Subject::User || self.action != Action::Review) {
+            return Err(RuleError::Field("signal", "a refunds rule counts a user's refunds and routes them to review"));
         }
         if let Some(stop) = self.stop_for {
             if stop < TimeDelta::seconds(1) || stop > MAX_WINDOW {
@@ -397,11 +403,11 @@ pub fn decide_attempt(attempt: &Attempt, blocks: &[Block], tallies: &[Tally]) ->
         })
         .collect();
     let mut stops = Vec::new();
-    for tally in tallies.iter().filter(|t| t.rule.enabled) {
+    for tally in tallies.iter().filter(|t| t.rule.enabled && t.rule.signal != Signal::Refunds) {
         let rule = &tally.rule;
         let limit = u64::from(rule.limit);
         let (counted, confirmed, what) = match rule.signal {
-            Signal::Attempts => (tally.attempts, tally.attempts, "attempts"),
+            Signal::Attempts | Signal::Refunds => (tally.attempts, tally.attempts, "attempts"),
             Signal::Declines => (tally.declines + tally.in_flight, tally.declines, "declines"),
         };
         if counted < limit {
@@ -436,6 +442,76 @@ pub fn decide_attempt(attempt: &Attempt, blocks: &[Block], tallies: &[Tally]) ->
         Some(Action::Refuse) => Outcome::Refuse,
     };
     Decision { outcome, fired, stops }
+}
+
+/// How far back a refund request shows its payer's refunds.
+pub const REFUND_HISTORY: TimeDelta = TimeDelta::days(90);
+
+/// A payer's refunds and paid payments over [`REFUND_HISTORY`], shown to
+/// the admins deciding their refund request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundHistory {
+    /// Refunds they asked for (not rejected or failed), before this one.
+    pub refunds: u32,
+    /// Their payments paid.
+    pub paid: u32,
+}
+
+impl RefundHistory {
+    /// Refunds per paid payment, in whole percent (0 without payments).
+    pub fn rate_percent(&self) -> u32 {
+        self.refunds.saturating_mul(100).checked_div(self.paid).unwrap_or(0)
+    }
+}
+
+/// A refunds rule and the payer's refunds within its window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundTally {
+    /// The rule.
+    pub rule: FraudRule,
+    /// Their refunds within its window, before this one.
+    pub refunds: u64,
+}
+
+/// A refund request's screening: the payer's history, and the refunds
+/// rules that fired (each sends the request to two admins).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundScreening {
+    /// The payer's last 90 days.
+    pub history: RefundHistory,
+    /// The rules that fired, with why.
+    pub fired: Vec<Fired>,
+}
+
+impl RefundScreening {
+    /// Whether the request needs two admins.
+    pub fn needs_two_admins(&self) -> bool {
+        !self.fired.is_empty()
+    }
+}
+
+/// Screens a refund request: a refunds rule fires when the payer's
+/// refunds within its window (this one not counted) reach its limit.
+pub fn decide_refund(history: RefundHistory, tallies: &[RefundTally]) -> RefundScreening {
+    let fired = tallies
+        .iter()
+        .filter(|t| t.rule.enabled && t.rule.signal == Signal::Refunds && t.refunds >= u64::from(t.rule.limit))
+        .map(|t| Fired {
+            rule_id: Some(t.rule.id),
+            block_id: None,
+            name: t.rule.name.clone(),
+            action: Action::Review,
+            why: format!(
+                "{} refunds by this user in {} s; limit {} ({} % of {} paid in 90 days)",
+                t.refunds,
+                t.rule.window.num_seconds(),
+                t.rule.limit,
+                history.rate_percent(),
+                history.paid
+            ),
+        })
+        .collect();
+    RefundScreening { history, fired }
 }
 
 #[cfg(test)]
@@ -591,7 +667,29 @@ mod tests {
     }
 
     #[test]
+    fn serial_refunders_go_to_two_admins_with_their_history() {
+        let mut limit = rule(Signal::Refunds, 3, Action::Review, None);
+        limit.window = TimeDelta::days(90);
+        let history = RefundHistory { refunds: 3, paid: 4 };
+        assert_eq!(history.rate_percent(), 75);
+        assert_eq!(RefundHistory { refunds: 1, paid: 0 }.rate_percent(), 0);
+        let below = decide_refund(history, &[RefundTally { rule: limit.clone(), refunds: 2 }]);
+        assert!(!below.needs_two_admins());
+        let at = decide_refund(history, &[RefundTally { rule: limit.clone(), refunds: 3 }]);
+        assert!(at.needs_two_admins());
+        assert!(at.fired[0].why.contains("3 refunds by this user"), "{}", at.fired[0].why);
+        assert!(at.fired[0].why.contains("75 % of 4 paid"), "{}", at.fired[0].why);
+        // A refunds rule never screens a payment attempt.
+        let attempt_tally = tally(limit, 100, 0, 0);
+        assert_eq!(decide_attempt(&attempt(), &[], &[attempt_tally]).outcome, Outcome::Allow);
+    }
+
+    #[test]
     fn rules_are_validated() {
+        let mut refunds = rule(Signal::Refunds, 3, Action::Review, None);
+        assert_eq!(refunds.validate(), Ok(()));
+        refunds.action = Action::Refuse;
+        assert!(refunds.validate().is_err(), "a refunds rule only routes to review");
         assert_eq!(rule(Signal::Declines, 5, Action::Refuse, Some(3600)).validate(), Ok(()));
         assert!(rule(Signal::Declines, 0, Action::Refuse, None).validate().is_err());
         assert!(rule(Signal::Declines, 5, Action::Review, Some(60)).validate().is_err());

@@ -586,6 +586,8 @@ pub struct NewRefund {
     pub requested_by: Option<crate::usecases::Actor>,
     /// When.
     pub at: DateTime<Utc>,
+    /// For a request, the screening of its payer's refunds.
+    pub screening: Option<crate::fraud::RefundScreening>,
 }
 
 /// Why a refund request was not stored.

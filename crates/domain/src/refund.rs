@@ -180,6 +180,12 @@ pub struct Refund {
     /// What the gateway gave back of its processing fee with this refund,
     /// as it reported it (negative: it charged more); `None` until read.
     pub gateway_fee_returned: Option<Money>,
+    /// For a request: its payer's refunds and paid payments over 90 days
+    /// when it was made (see [`crate::fraud::RefundHistory`]).
+    pub payer_history: Option<crate::fraud::RefundHistory>,
+    /// A refunds rule fired on the request: it takes two admins whatever
+    /// its amount.
+    pub needs_two_admins: bool,
 }
 
 impl Refund {

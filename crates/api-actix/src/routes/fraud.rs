@@ -35,8 +35,10 @@ pub struct RuleBody {
     /// What is counted against: `user`, `client_address` (IPv6 per /64) or
     /// `email`.
     pub subject: String,
-    /// What is counted: `attempts` (let through) or `declines` (declined,
-    /// plus attempts still in flight).
+    /// What is counted: `attempts` (let through), `declines` (declined,
+    /// plus attempts still in flight) or `refunds` (the user's refund
+    /// requests; subject `user`, action `review`: their next request takes
+    /// two admins).
     pub signal: String,
     /// The count at which the rule fires (1 to 100000).
     pub limit: u32,

@@ -74,7 +74,7 @@ pub async fn request_refund(
             input.amount.as_deref().map(|text| parse_amount("amount", text, payment.amount.currency(), &mut errors));
         fail_on(errors)?;
         let refund = state.refunds.request(actor, payment_id, amount.flatten(), input.reason).await?;
-        JsonReply::new(StatusCode::CREATED, &RefundView::from(&refund))
+        JsonReply::new(StatusCode::CREATED, &RefundView::seen_by(&refund, actor))
     })
     .await
 }
@@ -114,7 +114,7 @@ pub async fn list_refunds(
     let page = page_request(params.cursor.as_deref(), params.limit)?;
     let query = RefundQuery { payer: None, payment_id, status, livemode: None, page };
     let page = state.refunds.list(actor, query).await?;
-    Ok(HttpResponse::Ok().json(PageView::of(&page, |r| RefundView::from(r))))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |r| RefundView::seen_by(r, actor))))
 }
 
 /// One refund (its payer or an admin).
@@ -128,7 +128,7 @@ pub async fn get_refund(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let refund = state.refunds.get(actor, path_id::<RefundId>(&path)?).await?;
-    Ok(HttpResponse::Ok().json(RefundView::from(&refund)))
+    Ok(HttpResponse::Ok().json(RefundView::seen_by(&refund, actor)))
 }
 
 /// Approves a refund and sends it to the gateway (admin). Approving a
@@ -150,7 +150,7 @@ pub async fn approve_refund(
     idempotent(&state, &req, actor, &body, || async {
         let note = ApproveBody::read(&req, &body)?.note;
         let refund = state.refunds.approve(actor, id, note).await?;
-        JsonReply::new(StatusCode::OK, &RefundView::from(&refund))
+        JsonReply::new(StatusCode::OK, &RefundView::seen_by(&refund, actor))
     })
     .await
 }
@@ -171,5 +171,5 @@ pub async fn reject_refund(
     let id = path_id::<RefundId>(&path)?;
     let input: RejectRefundBody = parse_body(&req, &body)?;
     let refund = state.refunds.reject(actor, id, input.reason).await?;
-    Ok(HttpResponse::Ok().json(RefundView::from(&refund)))
+    Ok(HttpResponse::Ok().json(RefundView::seen_by(&refund, actor)))
 }

@@ -49,6 +49,17 @@ pub trait FraudStore: Send + Sync {
     async fn add_block(&self, block: Block, by: Actor) -> Result<Block, StoreError>;
     /// Removes an entry (audited); false when there was none.
     async fn remove_block(&self, id: FraudBlockId, by: Actor) -> Result<bool, StoreError>;
+    /// Screens a refund request of `payment` by `user` at `at`: their
+    /// refunds and paid payments over [`crate::fraud::REFUND_HISTORY`],
+    /// and each enabled refunds rule's count, decided with
+    /// [`crate::fraud::decide_refund`]; records a decision when a rule
+    /// fired.
+    async fn screen_refund(
+        &self,
+        user: UserId,
+        payment: PaymentId,
+        at: DateTime<Utc>,
+    ) -> Result<crate::fraud::RefundScreening, StoreError>;
     /// The newest 100 decisions recorded, of one payment's attempt and/or
     /// one user's when named, newest first.
     async fn decisions(&self, query: DecisionQuery) -> Result<Vec<RecordedDecision>, StoreError>;

@@ -73,6 +73,9 @@ pub struct ApprovalRequest {
     pub amount: Money,
     /// Who asked for it, when known.
     pub requester: Option<UserId>,
+    /// Whether one admin may approve it alone (within the thresholds);
+    /// false when a fraud rule sent it to two admins.
+    pub sole_allowed: bool,
 }
 
 /// What an admin's approval amounts to.
@@ -125,6 +128,7 @@ impl DualControl {
         let now = self.clock.now();
         // The sum this admin may still approve alone, if any may be.
         let sole_limit = match self.policy.sole_limit(request.amount) {
+            _ if !request.sole_allowed => None,
             SoleLimit::Any => return Ok(Approval::Proceed),
             SoleLimit::UpTo(limit) if request.requester != Some(admin) && request.amount.minor() <= limit.minor() => {
                 Some(limit)
@@ -221,7 +225,7 @@ mod tests {
     }
 
     fn refund(id: &str, amount: Money) -> ApprovalRequest {
-        ApprovalRequest { object_id: id.into(), group: "payment:1".into(), amount, requester: None }
+        ApprovalRequest { object_id: id.into(), group: "payment:1".into(), amount, requester: None, sole_allowed: true }
     }
 
     const ONE: UserId = UserId::new(1);
@@ -269,6 +273,17 @@ mod tests {
         let own = ApprovalRequest { requester: Some(ONE), ..refund("r1", usd(500)) };
         assert_eq!(block_on(dual.approve(own.clone(), ONE)).unwrap(), Approval::AwaitingSecond { first: ONE });
         assert_eq!(block_on(dual.approve(own, TWO)).unwrap(), Approval::Proceed);
+    }
+
+    #[test]
+    fn a_request_a_fraud_rule_flagged_takes_two_admins_whatever_its_amount() {
+        let off =
+            DualControl::new(SecondApprovalPolicy::default(), Arc::new(Approvals::default()), Arc::new(SystemClock));
+        for dual in [control("USD:1000.00"), off] {
+            let flagged = ApprovalRequest { sole_allowed: false, ..refund("r1", usd(100)) };
+            assert_eq!(block_on(dual.approve(flagged.clone(), ONE)).unwrap(), Approval::AwaitingSecond { first: ONE });
+            assert_eq!(block_on(dual.approve(flagged, TWO)).unwrap(), Approval::Proceed);
+        }
     }
 
     #[test]

@@ -278,6 +278,7 @@ impl PayoutService {
                 group: format!("instructor:{}", current.instructor_id),
                 amount: current.amount,
                 requester: Some(current.instructor_id),
+                sole_allowed: true,
             };
             let approval = self.ports.dual_control.approve(request, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {

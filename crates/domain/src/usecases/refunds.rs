@@ -105,12 +105,22 @@ fn admin_note(text: String) -> Result<String, RefundError> {
 pub struct RefundService {
     ports: RefundPorts,
     window: Duration,
+    /// Screens refund requests against the refunds rules; none screens
+    /// nothing.
+    fraud: Option<Arc<dyn crate::ports::FraudStore>>,
 }
 
 impl RefundService {
     /// A service; payers may ask within `window_days` of completion.
     pub fn new(ports: RefundPorts, window_days: i64) -> Self {
-        Self { ports, window: Duration::days(window_days) }
+        Self { ports, window: Duration::days(window_days), fraud: None }
+    }
+
+    /// This service screening every refund request with `store`: the
+    /// payer's history is kept with the request, and a refunds rule that
+    /// fires sends it to two admins.
+    pub fn with_refund_screening(self, store: Arc<dyn crate::ports::FraudStore>) -> Self {
+        Self { fraud: Some(store), ..self }
     }
 
     /// Asks for a refund of `amount` (`None`: all that is left).
@@ -135,6 +145,11 @@ impl RefundService {
                 return Err(RefundError::WindowClosed(self.window.num_days()));
             }
         }
+        let at = self.ports.clock.now();
+        let screening = match &self.fraud {
+            Some(fraud) => Some(fraud.screen_refund(payment.user_id, payment_id, at).await?),
+            None => None,
+        };
         let request = NewRefund {
             id: RefundId::from_uuid(self.ports.ids.new_id()),
             payment_id,
@@ -142,7 +157,8 @@ impl RefundService {
             reason,
             origin: RefundOrigin::Request,
             requested_by: Some(actor),
-            at: self.ports.clock.now(),
+            at,
+            screening,
         };
         self.store_request(request).await
     }
@@ -160,6 +176,7 @@ impl RefundService {
             origin: RefundOrigin::Recovery,
             requested_by: None,
             at: self.ports.clock.now(),
+            screening: None,
         };
         let refund = self.store_request(request).await?;
         self.change(refund.id, RefundEvent::Approve, |_| {}).await?;
@@ -191,6 +208,7 @@ impl RefundService {
             origin: RefundOrigin::Review,
             requested_by: None,
             at: self.ports.clock.now(),
+            screening: None,
         };
         let refund = self.store_request(request).await?;
         self.change(refund.id, RefundEvent::Approve, |change| change.by = by).await?;
@@ -235,6 +253,8 @@ impl RefundService {
                 // An admin refunding on a student's behalf decides it like
                 // any approval; the sum rule still bounds what they move.
                 requester: None,
+                // A serial refunder's request takes two admins.
+                sole_allowed: !current.needs_two_admins,
             };
             let approval = self.ports.dual_control.approve(request, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {

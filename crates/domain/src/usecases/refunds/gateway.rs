@@ -199,6 +199,8 @@ impl RefundService {
                 approved_at: None,
                 admin_note: None,
                 gateway_fee_returned: None,
+                payer_history: None,
+                needs_two_admins: false,
             };
             let settlement = self.settlement(&payment, &refund, at)?;
             let change = ProcessedRefund {
