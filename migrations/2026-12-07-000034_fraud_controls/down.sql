@@ -6,6 +6,11 @@ DO $$ BEGIN
         RAISE EXCEPTION 'payments held for review exist; release or refund them first';
     END IF;
 END $$;
+DELETE FROM attention_items WHERE kind = 'risky_payment';
+ALTER TABLE attention_items DROP CONSTRAINT attention_items_kind_check;
+ALTER TABLE attention_items ADD CONSTRAINT attention_items_kind_check
+    CHECK (kind IN ('paid_after_giving_up', 'paid_undeliverable_refunded'));
+ALTER TABLE payments DROP COLUMN risk;
 ALTER TABLE refunds DROP COLUMN payer_refunds_90d, DROP COLUMN payer_paid_90d, DROP COLUMN needs_two_admins;
 ALTER TABLE refunds DROP CONSTRAINT refunds_origin_check;
 ALTER TABLE refunds ADD CONSTRAINT refunds_origin_check CHECK (origin IN ('request', 'gateway', 'recovery'));

@@ -80,3 +80,12 @@ ALTER TABLE refunds
     ADD COLUMN payer_refunds_90d integer CHECK (payer_refunds_90d >= 0),
     ADD COLUMN payer_paid_90d    integer CHECK (payer_paid_90d >= 0),
     ADD COLUMN needs_two_admins  boolean NOT NULL DEFAULT false;
+
+-- The gateway's risk verdict on a paid payment's charge, read with its fee;
+-- a highest-risk payment or a blocked card needs an admin's attention.
+-- {"level", "score", "card_fingerprint", "seller_protection"}, each null
+-- when the gateway gave none.
+ALTER TABLE payments ADD COLUMN risk jsonb CHECK (jsonb_typeof(risk) = 'object');
+ALTER TABLE attention_items DROP CONSTRAINT attention_items_kind_check;
+ALTER TABLE attention_items ADD CONSTRAINT attention_items_kind_check
+    CHECK (kind IN ('paid_after_giving_up', 'paid_undeliverable_refunded', 'risky_payment'));

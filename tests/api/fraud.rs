@@ -3,6 +3,7 @@
 //! change an admin makes is audited.
 
 use domain::usecases::Role;
+use domain::usecases::reconciliation::SweepPolicy;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
@@ -406,4 +407,56 @@ async fn a_serial_refunders_request_shows_their_history_and_takes_two_admins() {
         app.get("/api/payments/admin/fraud/decisions/?user_id=1000", &app.admin()).await.json().await.unwrap();
     let why = decisions[0]["fired"][0]["why"].as_str().unwrap();
     assert!(why.contains("2 refunds by this user") && why.contains("66 % of 3 paid"), "{why}");
+}
+
+/// Buys and pays through the test gateway, whose charges are rated highest
+/// risk with card `tgcard1`, then lets the sweep read its fee and verdict.
+async fn paid_through_the_test_gateway(app: &TestApp) -> String {
+    let student = app.token(1000, Role::Student);
+    let created = crate::registered_gateway::buy(app, &student).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let paid = app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "ok"})).await;
+    assert_eq!(paid.status(), 200);
+    let report = app.state.payments.sweep_open_payments(SweepPolicy::default()).await.unwrap();
+    assert_eq!(report.fees_recorded, 1, "{report:?}");
+    id
+}
+
+fn attention_details(app: &TestApp) -> i64 {
+    app.store.scalar("SELECT count(*) AS n FROM attention_items WHERE kind = 'risky_payment'").unwrap()
+}
+
+#[tokio::test]
+async fn the_gateways_risk_verdict_is_recorded_for_admins_and_a_highest_risk_or_blocked_card_needs_attention() {
+    let (app, _) = crate::registered_gateway::app_with_test_gateway().await;
+    let id = paid_through_the_test_gateway(&app).await;
+    let admin: Value = app.get(&format!("/api/payments/{id}/"), &app.admin()).await.json().await.unwrap();
+    assert_eq!(
+        admin["risk"],
+        json!({"level": "highest", "score": 97, "card_fingerprint": "tgcard1", "seller_protection": null})
+    );
+    let payer: Value =
+        app.get(&format!("/api/payments/{id}/"), &app.token(1000, Role::Student)).await.json().await.unwrap();
+    assert!(payer.get("risk").is_none(), "the payer is not shown the verdict: {payer}");
+    assert_eq!(attention_details(&app), 1);
+    let detail = app
+        .store
+        .scalar("SELECT count(*) AS n FROM attention_items WHERE detail LIKE '%highest risk (score 97)%'")
+        .unwrap();
+    assert_eq!(detail, 1);
+
+    // A card on the block list is named as such.
+    let (status, _) = admin_post(
+        &app,
+        "/api/payments/admin/fraud/blocks/",
+        json!({"subject": "card_fingerprint", "value": "tgcard1", "reason": "reported stolen"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    paid_through_the_test_gateway(&app).await;
+    let blocked = app
+        .store
+        .scalar("SELECT count(*) AS n FROM attention_items WHERE detail = 'paid with a blocked card (reported stolen)'")
+        .unwrap();
+    assert_eq!(blocked, 1);
 }

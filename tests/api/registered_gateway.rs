@@ -58,9 +58,16 @@ impl PaymentGateway for TestGateway {
         let paid = self.paid_elsewhere.lock().unwrap().contains(provider_payment_id);
         Ok(if paid { GatewayOutcome::Succeeded } else { GatewayOutcome::AwaitingBuyer })
     }
-    /// It keeps 3.5 % of every charge.
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::from_minor(payment.amount.minor() * 35 / 1000, payment.amount.currency())))
+    /// It keeps 3.5 % of every charge, and rates every charge highest risk.
+    async fn charge_facts(&self, payment: &Payment) -> Result<Option<domain::ports::ChargeFacts>, GatewayError> {
+        let fee = Money::from_minor(payment.amount.minor() * 35 / 1000, payment.amount.currency());
+        let risk = domain::fraud::RiskVerdict {
+            level: Some("highest".into()),
+            score: Some(97),
+            card_fingerprint: Some("tgcard1".into()),
+            seller_protection: None,
+        };
+        Ok(Some(domain::ports::ChargeFacts { fee, risk }))
     }
 }
 

@@ -101,8 +101,9 @@ impl PaymentGateway for StandInPayments {
     async fn status(&self, _: &str) -> Result<GatewayOutcome, GatewayError> {
         Ok(GatewayOutcome::Succeeded)
     }
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::from_minor(self.fees.0, payment.amount.currency())))
+    async fn charge_facts(&self, payment: &Payment) -> Result<Option<domain::ports::ChargeFacts>, GatewayError> {
+        let fee = Money::from_minor(self.fees.0, payment.amount.currency());
+        Ok(Some(domain::ports::ChargeFacts { fee, risk: Default::default() }))
     }
 }
 

@@ -8,11 +8,12 @@
 //! create a second order or a second capture.
 
 use async_trait::async_trait;
+use domain::fraud::RiskVerdict;
 use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord,
-    GatewayRefundState, GatewaySession, NextAction, PaymentGateway, RefundGateway,
+    ChargeFacts, DisputeEvidence, DisputeGateway, GatewayDispute, GatewayError, GatewayOutcome, GatewayRefund,
+    GatewayRefundRecord, GatewayRefundState, GatewaySession, NextAction, PaymentGateway, RefundGateway,
 };
 
 use crate::client::{Call, PaypalClient};
@@ -164,19 +165,22 @@ impl PaymentGateway for PaypalGateway {
         outcome::of_order(&order)
     }
 
-    /// The capture's `seller_receivable_breakdown.paypal_fee`, read from
-    /// the order; `None` until PayPal reports it. A capture without a fee
-    /// in its breakdown kept none.
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+    /// The capture's `seller_receivable_breakdown.paypal_fee` and
+    /// `seller_protection.status`, read from the order; `None` until PayPal
+    /// reports the fee. A capture without a fee in its breakdown kept none.
+    async fn charge_facts(&self, payment: &Payment) -> Result<Option<ChargeFacts>, GatewayError> {
         let id = payment.provider_payment_id.as_deref().ok_or(GatewayError::UnknownPayment)?;
         let order: Order = self.client.send(&Call::get(order_path(id)?)).await?.success()?.json("order")?;
         let Some(breakdown) = order.captures().find_map(|c| c.seller_receivable_breakdown.as_ref()) else {
             return Ok(None);
         };
-        match &breakdown.paypal_fee {
-            Some(fee) => fee.to_money().map(Some).ok_or(CallError::Unreadable("PayPal fee").into()),
-            None => Ok(Some(Money::zero(payment.amount.currency()))),
-        }
+        let fee = match &breakdown.paypal_fee {
+            Some(fee) => fee.to_money().ok_or(CallError::Unreadable("PayPal fee"))?,
+            None => Money::zero(payment.amount.currency()),
+        };
+        let protection = order.captures().find_map(|c| c.seller_protection.as_ref().and_then(|p| p.status.clone()));
+        let risk = RiskVerdict { seller_protection: protection, ..RiskVerdict::default() };
+        Ok(Some(ChargeFacts { fee, risk }))
     }
 }
 

@@ -196,6 +196,17 @@ pub(crate) struct Capture {
     /// What PayPal kept and what the seller receives, once PayPal says.
     #[serde(default)]
     pub seller_receivable_breakdown: Option<SellerReceivableBreakdown>,
+    /// Whether PayPal's seller protection covers the capture.
+    #[serde(default)]
+    pub seller_protection: Option<SellerProtection>,
+}
+
+/// `seller_protection`, its status only.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SellerProtection {
+    /// `ELIGIBLE`, `PARTIALLY_ELIGIBLE` or `NOT_ELIGIBLE`.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 /// `seller_receivable_breakdown`, as far as we read it.

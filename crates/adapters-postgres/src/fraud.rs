@@ -402,6 +402,27 @@ impl FraudStore for PgStore {
         self.run(move |conn| store_transaction(conn, |conn| screen_refund_in(conn, user, payment, at))).await
     }
 
+    async fn matching_block(
+        &self,
+        subject: Subject,
+        value: String,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Block>, StoreError> {
+        self.run(move |conn| {
+            fraud_blocks::table
+                .filter(fraud_blocks::subject.eq(subject.as_str()))
+                .filter(fraud_blocks::value.eq(&value))
+                .filter(fraud_blocks::expires_at.is_null().or(fraud_blocks::expires_at.gt(at)))
+                .select(BlockRow::as_select())
+                .first::<BlockRow>(conn)
+                .optional()
+                .map_err(store_error)?
+                .map(BlockRow::into_domain)
+                .transpose()
+        })
+        .await
+    }
+
     async fn release(&self, payment: PaymentId) -> Result<(), StoreError> {
         self.run(move |conn| settle_attempt(conn, payment, PaymentStatus::Cancelled).map_err(store_error)).await
     }

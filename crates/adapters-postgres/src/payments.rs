@@ -504,13 +504,19 @@ impl PaymentRepository for PgStore {
         fee: Money,
         bearer: domain::ledger::FeeBearer,
         journal: Option<Journal>,
+        risk: domain::fraud::RiskVerdict,
+        attention: Option<domain::attention::NewAttention>,
     ) -> Result<Option<Payment>, StoreError> {
         let bearer: &'static str = bearer.into();
         self.run(move |conn| {
             conn.transaction::<Option<Payment>, TxError<()>, _>(|conn| {
                 let updated: Option<PaymentRow> =
                     diesel::update(payments::table.find(id.uuid()).filter(payments::gateway_fee_minor.is_null()))
-                        .set((payments::gateway_fee_minor.eq(fee.minor()), payments::gateway_fee_bearer.eq(bearer)))
+                        .set((
+                            payments::gateway_fee_minor.eq(fee.minor()),
+                            payments::gateway_fee_bearer.eq(bearer),
+                            payments::risk.eq(crate::rows::risk_json(&risk)),
+                        ))
                         .returning(PaymentRow::as_returning())
                         .get_result(conn)
                         .optional()?;
@@ -519,6 +525,9 @@ impl PaymentRepository for PgStore {
                 };
                 if let Some(journal) = &journal {
                     write_journal(conn, journal)?;
+                }
+                if let Some(attention) = &attention {
+                    recovery::insert_attention(conn, attention)?;
                 }
                 Ok(Some(updated.into_domain()?))
             })

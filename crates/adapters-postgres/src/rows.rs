@@ -209,6 +209,7 @@ pub(crate) struct PaymentRow {
     pub livemode: bool,
     pub gateway_fee_bearer: Option<String>,
     pub fraud_review: bool,
+    pub risk: Option<serde_json::Value>,
 }
 
 impl PaymentRow {
@@ -243,6 +244,7 @@ impl PaymentRow {
             gateway_fee_bearer: p.gateway_fee_bearer.map(|bearer| <&str>::from(bearer).to_owned()),
             livemode: p.livemode,
             fraud_review: p.fraud_review,
+            risk: risk_json(&p.risk),
         })
     }
 
@@ -290,7 +292,30 @@ impl PaymentRow {
                 .transpose()?,
             livemode: self.livemode,
             fraud_review: self.fraud_review,
+            risk: risk_of(self.risk.as_ref()),
         })
+    }
+}
+
+/// A risk verdict as stored (`payments.risk`); `None` when empty.
+pub(crate) fn risk_json(risk: &domain::fraud::RiskVerdict) -> Option<serde_json::Value> {
+    (risk != &domain::fraud::RiskVerdict::default()).then(|| {
+        serde_json::json!({
+            "level": risk.level,
+            "score": risk.score,
+            "card_fingerprint": risk.card_fingerprint,
+            "seller_protection": risk.seller_protection,
+        })
+    })
+}
+
+fn risk_of(stored: Option<&serde_json::Value>) -> domain::fraud::RiskVerdict {
+    let text = |key: &str| stored.and_then(|v| v.get(key)).and_then(serde_json::Value::as_str).map(str::to_owned);
+    domain::fraud::RiskVerdict {
+        level: text("level"),
+        score: stored.and_then(|v| v.get("score")).and_then(serde_json::Value::as_i64),
+        card_fingerprint: text("card_fingerprint"),
+        seller_protection: text("seller_protection"),
     }
 }
 

@@ -411,6 +411,7 @@ diesel::table! {
         livemode -> Bool,
         gateway_fee_bearer -> Nullable<Text>,
         fraud_review -> Bool,
+        risk -> Nullable<Jsonb>,
     }
 }
 

@@ -7,11 +7,12 @@
 
 use adapters_http::Method;
 use async_trait::async_trait;
+use domain::fraud::RiskVerdict;
 use domain::money::{Currency, Money};
 use domain::payment::{Payment, PaymentMethod};
 use domain::ports::{
-    ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord, GatewayRefundState, GatewaySession,
-    NextAction, PaymentGateway, RefundGateway,
+    ChargeFacts, ClientSecret, GatewayError, GatewayOutcome, GatewayRefund, GatewayRefundRecord, GatewayRefundState,
+    GatewaySession, NextAction, PaymentGateway, RefundGateway,
 };
 
 use crate::client::{CallError, StripeClient};
@@ -98,6 +99,24 @@ fn fee_returned_of(refund: &wire::RefundWithBalance, currency: Currency) -> Resu
 /// transaction exists; Skillpay books it in the charge's currency, so a
 /// charge settled in another currency (its fee is in that one) is refused
 /// rather than converted.
+fn facts_of(intent: &wire::IntentWithCharge) -> Result<Option<ChargeFacts>, GatewayError> {
+    let Some(fee) = fee_of(intent)? else {
+        return Ok(None);
+    };
+    let charge = intent.latest_charge.as_ref().and_then(wire::Expandable::object);
+    let outcome = charge.and_then(|c| c.outcome.as_ref());
+    let risk = RiskVerdict {
+        level: outcome.and_then(|o| o.risk_level.clone()),
+        score: outcome.and_then(|o| o.risk_score),
+        card_fingerprint: charge
+            .and_then(|c| c.payment_method_details.as_ref())
+            .and_then(|d| d.card.as_ref())
+            .and_then(|card| card.fingerprint.clone()),
+        seller_protection: None,
+    };
+    Ok(Some(ChargeFacts { fee, risk }))
+}
+
 fn fee_of(intent: &wire::IntentWithCharge) -> Result<Option<Money>, GatewayError> {
     let Some(charge) = intent.latest_charge.as_ref().and_then(wire::Expandable::object) else {
         return Ok(None);
@@ -202,14 +221,15 @@ impl PaymentGateway for StripeGateway {
         }
     }
 
-    /// The latest charge's balance transaction fee: `GET
+    /// The latest charge's balance transaction fee, its Radar outcome
+    /// (`risk_level`, `risk_score`) and card fingerprint: `GET
     /// /v1/payment_intents/{id}?expand[]=latest_charge.balance_transaction`.
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
+    async fn charge_facts(&self, payment: &Payment) -> Result<Option<ChargeFacts>, GatewayError> {
         let id = payment.provider_payment_id.as_deref().ok_or(GatewayError::UnknownPayment)?;
         let path = format!("/v1/payment_intents/{}?expand[]=latest_charge.balance_transaction", path_segment(id)?);
         let intent: wire::IntentWithCharge =
             self.client.call(Method::GET, &path, &[], None).await.map_err(CallError::into_gateway_error)?;
-        fee_of(&intent)
+        facts_of(&intent)
     }
 
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
@@ -335,6 +355,31 @@ mod fee_tests {
 
     fn read(intent: serde_json::Value) -> Result<Option<Money>, GatewayError> {
         fee_of(&serde_json::from_value(intent).unwrap())
+    }
+
+    #[test]
+    fn radars_verdict_and_the_cards_fingerprint_come_with_the_fee() {
+        let settled = json!({"latest_charge": {"id": "ch_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_1", "fee": 175, "currency": "usd"},
+            "outcome": {"network_status": "approved_by_network", "risk_level": "elevated", "risk_score": 63,
+                        "type": "authorized"},
+            "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242",
+                                        "fingerprint": "Xt5EWLLDS7FJjR1c"}}}});
+        let facts = facts_of(&serde_json::from_value(settled).unwrap()).unwrap().unwrap();
+        assert_eq!(facts.fee, Money::from_minor(175, Currency::USD));
+        assert_eq!(
+            facts.risk,
+            RiskVerdict {
+                level: Some("elevated".into()),
+                score: Some(63),
+                card_fingerprint: Some("Xt5EWLLDS7FJjR1c".into()),
+                seller_protection: None
+            }
+        );
+        let bare = json!({"latest_charge": {"id": "ch_1", "currency": "usd",
+            "balance_transaction": {"id": "txn_1", "fee": 175, "currency": "usd"}}});
+        let facts = facts_of(&serde_json::from_value(bare).unwrap()).unwrap().unwrap();
+        assert_eq!(facts.risk, RiskVerdict::default());
     }
 
     #[test]

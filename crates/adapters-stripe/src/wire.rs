@@ -69,6 +69,39 @@ pub struct ChargeWithBalance {
     /// Its balance transaction (an id unless expanded; none until settled).
     #[serde(default)]
     pub balance_transaction: Option<Expandable<BalanceTransaction>>,
+    /// Radar's verdict.
+    #[serde(default)]
+    pub outcome: Option<ChargeOutcome>,
+    /// How it was paid (the card's fingerprint).
+    #[serde(default)]
+    pub payment_method_details: Option<PaymentMethodDetails>,
+}
+
+/// `charge.outcome`, as far as risk goes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChargeOutcome {
+    /// `normal`, `elevated`, `highest`, `not_assessed` or `unknown`.
+    #[serde(default)]
+    pub risk_level: Option<String>,
+    /// 0 to 100.
+    #[serde(default)]
+    pub risk_score: Option<i64>,
+}
+
+/// `charge.payment_method_details`, as far as the card goes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentMethodDetails {
+    /// A card payment's details.
+    #[serde(default)]
+    pub card: Option<CardDetails>,
+}
+
+/// `payment_method_details.card`, the fingerprint only (never the number).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CardDetails {
+    /// The same card number gives the same fingerprint.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// A Refund with its balance transaction, when Stripe has made one.

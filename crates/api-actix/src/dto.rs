@@ -150,9 +150,9 @@ pub struct PaymentActionView {
 }
 
 impl PaymentActionView {
-    /// The view of a payment with an optional next action.
-    pub fn new(payment: &Payment, next_action: Option<NextActionView>) -> Self {
-        PaymentActionView { payment: PaymentView::from(payment), next_action }
+    /// The view of a payment `actor` may see, with an optional next action.
+    pub fn new(payment: &Payment, actor: domain::usecases::Actor, next_action: Option<NextActionView>) -> Self {
+        PaymentActionView { payment: PaymentView::seen_by(payment, actor), next_action }
     }
 }
 

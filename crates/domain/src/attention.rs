@@ -18,11 +18,14 @@ pub enum AttentionKind {
     /// A payment given up was paid after all but could not be delivered
     /// (item withdrawn, coupon used up meanwhile): refunded in full.
     PaidUndeliverableRefunded,
+    /// A paid payment the gateway rates highest risk, or paid with a card
+    /// on the block list: an admin decides whether to refund it.
+    RiskyPayment,
 }
 
 impl AttentionKind {
     /// Every kind.
-    pub const ALL: [AttentionKind; 2] = [Self::PaidAfterGivingUp, Self::PaidUndeliverableRefunded];
+    pub const ALL: [AttentionKind; 3] = [Self::PaidAfterGivingUp, Self::PaidUndeliverableRefunded, Self::RiskyPayment];
 
     /// Stable name.
     pub fn as_str(&self) -> &'static str {

@@ -206,8 +206,8 @@ impl<G: PaymentGateway> PaymentGateway for Breaking<G> {
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         self.breaker.call(self.inner.status(provider_payment_id)).await
     }
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
-        self.breaker.call(self.inner.fee(payment)).await
+    async fn charge_facts(&self, payment: &Payment) -> Result<Option<crate::ports::ChargeFacts>, GatewayError> {
+        self.breaker.call(self.inner.charge_facts(payment)).await
     }
 }
 

@@ -100,6 +100,7 @@ impl PaymentBuilder {
                 gateway_fee: None,
                 gateway_fee_bearer: None,
                 fraud_review: false,
+                risk: Default::default(),
                 coupon: None,
                 billing: BillingInfo::default(),
                 client: ClientInfo::default(),

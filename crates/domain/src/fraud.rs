@@ -444,6 +444,36 @@ pub fn decide_attempt(attempt: &Attempt, blocks: &[Block], tallies: &[Tally]) ->
     Decision { outcome, fired, stops }
 }
 
+/// The gateway's own verdict on a paid payment, as it reports it with the
+/// charge: Stripe's `outcome.risk_level` (`normal`, `elevated`, `highest`)
+/// and `risk_score` (0 to 100) and the card's `fingerprint`; PayPal's
+/// `seller_protection.status`. Each is absent when the gateway gave none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RiskVerdict {
+    /// The gateway's risk level.
+    pub level: Option<String>,
+    /// The gateway's risk score.
+    pub score: Option<i64>,
+    /// The card's fingerprint (the same card gives the same one).
+    pub card_fingerprint: Option<String>,
+    /// PayPal's seller protection status (`ELIGIBLE`, `PARTIALLY_ELIGIBLE`,
+    /// `NOT_ELIGIBLE`).
+    pub seller_protection: Option<String>,
+}
+
+impl RiskVerdict {
+    /// Why a paid payment with this verdict needs an admin's attention, if
+    /// it does: the gateway's highest risk level, or a card the block list
+    /// names (`blocked`, the block matching its fingerprint).
+    pub fn alarm(&self, blocked: Option<&Block>) -> Option<String> {
+        if let Some(block) = blocked {
+            return Some(format!("paid with a blocked card ({})", block.reason));
+        }
+        (self.level.as_deref() == Some("highest"))
+            .then(|| format!("the gateway rates it highest risk (score {})", self.score.unwrap_or_default()))
+    }
+}
+
 /// How far back a refund request shows its payer's refunds.
 pub const REFUND_HISTORY: TimeDelta = TimeDelta::days(90);
 
@@ -682,6 +712,25 @@ mod tests {
         // A refunds rule never screens a payment attempt.
         let attempt_tally = tally(limit, 100, 0, 0);
         assert_eq!(decide_attempt(&attempt(), &[], &[attempt_tally]).outcome, Outcome::Allow);
+    }
+
+    #[test]
+    fn the_highest_risk_or_a_blocked_card_needs_attention() {
+        let normal = RiskVerdict { level: Some("normal".into()), score: Some(12), ..RiskVerdict::default() };
+        assert_eq!(normal.alarm(None), None);
+        let highest = RiskVerdict { level: Some("highest".into()), score: Some(91), ..RiskVerdict::default() };
+        assert_eq!(highest.alarm(None).as_deref(), Some("the gateway rates it highest risk (score 91)"));
+        let block = Block {
+            id: FraudBlockId::from_uuid(uuid::Uuid::from_u128(4)),
+            subject: Subject::CardFingerprint,
+            value: "Xt5EWLLDS7FJjR1c".into(),
+            reason: "stolen".into(),
+            expires_at: None,
+            created_by: None,
+            rule_id: None,
+            created_at: at(),
+        };
+        assert_eq!(normal.alarm(Some(&block)).as_deref(), Some("paid with a blocked card (stolen)"));
     }
 
     #[test]

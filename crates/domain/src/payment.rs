@@ -506,6 +506,8 @@ pub struct Payment {
     /// (`in_review`) until an admin releases or refunds it. Cleared when
     /// released: from then on it is an ordinary sale.
     pub fraud_review: bool,
+    /// The gateway's risk verdict on its charge, recorded with its fee.
+    pub risk: crate::fraud::RiskVerdict,
 }
 
 impl Payment {

@@ -207,14 +207,18 @@ pub trait PaymentRepository: Send + Sync {
         min_wait: chrono::Duration,
         limit: u32,
     ) -> Result<Vec<PaymentId>, StoreError>;
-    /// Records a paid payment's gateway fee, who bore it, and its journal,
-    /// once: `None` (nothing written) when a fee is already recorded.
+    /// Records a paid payment's gateway fee, who bore it, its journal, the
+    /// gateway's risk verdict and, when the verdict alarms, an item of the
+    /// "needs attention" list, once: `None` (nothing written) when a fee
+    /// is already recorded.
     async fn record_gateway_fee(
         &self,
         id: PaymentId,
         fee: Money,
         bearer: crate::ledger::FeeBearer,
         journal: Option<Journal>,
+        risk: crate::fraud::RiskVerdict,
+        attention: Option<crate::attention::NewAttention>,
     ) -> Result<Option<Payment>, StoreError>;
     /// Claims up to `limit` gateway payments given up on (failed,
     /// cancelled, expired) since `given_up_after` whose next re-check is

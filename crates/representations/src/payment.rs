@@ -54,6 +54,32 @@ pub struct PaymentView {
     pub created_at: DateTime<Utc>,
     /// Completed.
     pub completed_at: Option<DateTime<Utc>>,
+    /// The gateway's risk verdict on its charge, recorded with its fee:
+    /// admins' and events' form only, absent for the payer and the
+    /// instructor, and absent until the gateway reported one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskView>,
+}
+
+/// A gateway's risk verdict on a charge.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RiskView {
+    /// Stripe's `outcome.risk_level`: `normal`, `elevated`, `highest`.
+    pub level: Option<String>,
+    /// Stripe's `outcome.risk_score`, 0 to 100.
+    pub score: Option<i64>,
+    /// The card's fingerprint at the gateway (never its number).
+    pub card_fingerprint: Option<String>,
+    /// PayPal's `seller_protection.status`.
+    pub seller_protection: Option<String>,
+}
+
+impl PaymentView {
+    /// The view `actor` may see: only admins see the gateway's risk verdict.
+    pub fn seen_by(p: &Payment, actor: domain::usecases::Actor) -> Self {
+        let view = PaymentView::from(p);
+        if actor.is_admin() { view } else { PaymentView { risk: None, ..view } }
+    }
 }
 
 impl From<&Payment> for PaymentView {
@@ -80,6 +106,12 @@ impl From<&Payment> for PaymentView {
             failure_reason: p.failure_reason.clone(),
             created_at: p.created_at,
             completed_at: p.completed_at,
+            risk: (p.risk != domain::fraud::RiskVerdict::default()).then(|| RiskView {
+                level: p.risk.level.clone(),
+                score: p.risk.score,
+                card_fingerprint: p.risk.card_fingerprint.clone(),
+                seller_protection: p.risk.seller_protection.clone(),
+            }),
         }
     }
 }

@@ -82,8 +82,11 @@ fn a_refund_carries_its_approval_and_rejection_fields() {
         "approved_at",
         "admin_note",
         "gateway_fee_returned",
+        // Without a screening there is no history, and one admin suffices.
+        "needs_two_admins",
     ];
     assert_eq!(keys(&refund), sorted(expected));
+    assert_eq!(refund["needs_two_admins"], false);
     assert!(refund["id"].as_str().unwrap().starts_with("re_"), "{refund}");
     assert_eq!(refund["origin"], "request");
     let made_at_the_gateway = RefundBuilder::new().from_gateway().build().to_json().unwrap();

@@ -81,3 +81,18 @@ async fn cancelling_asks_nothing_of_paypal_since_orders_cannot_be_cancelled() {
     assert_eq!(paypal.gateway().cancel(ORDER_ID).await, Ok(()));
     assert!(paypal.all_requests().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_captures_fee_and_seller_protection_are_read_from_its_order() {
+    let paypal = FakePaypal::with_token().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{ORDERS_PATH}/{ORDER_ID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(captured_order(ORDER_ID, "COMPLETED")))
+        .mount(&paypal.server)
+        .await;
+    let payment = domain::builders::PaymentBuilder::new().provider_payment_id(ORDER_ID).build();
+    let facts = paypal.gateway().charge_facts(&payment).await.unwrap().unwrap();
+    assert_eq!(facts.fee, domain::money::Money::from_minor(195, domain::money::Currency::USD));
+    assert_eq!(facts.risk.seller_protection.as_deref(), Some("ELIGIBLE"));
+    assert_eq!((facts.risk.level, facts.risk.card_fingerprint), (None, None));
+}

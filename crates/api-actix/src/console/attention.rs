@@ -88,6 +88,7 @@ fn kind(kind: AttentionKind) -> &'static str {
     match kind {
         AttentionKind::PaidAfterGivingUp => "paid after it was given up: completed",
         AttentionKind::PaidUndeliverableRefunded => "paid after it was given up, not deliverable: refunded",
+        AttentionKind::RiskyPayment => "paid, but the gateway rates it highest risk or its card is blocked",
     }
 }
 

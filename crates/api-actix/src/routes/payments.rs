@@ -118,7 +118,7 @@ pub async fn create_payment(
         command.client = client_info(&req, client);
         let created = state.payments.create(actor, command).await?;
         let action = NextActionView::from_domain(&created.next_action);
-        JsonReply::new(StatusCode::CREATED, &PaymentActionView::new(&created.payment, action))
+        JsonReply::new(StatusCode::CREATED, &PaymentActionView::new(&created.payment, actor, action))
     })
     .await
 }
@@ -188,7 +188,7 @@ pub async fn list_payments(
         ),
     };
     let page = state.payments.list(actor, query).await?;
-    Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PaymentView::from(p))))
+    Ok(HttpResponse::Ok().json(PageView::of(&page, |p| PaymentView::seen_by(p, actor))))
 }
 
 /// One payment (its payer, its instructor, or an admin).
@@ -202,7 +202,7 @@ pub async fn get_payment(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let payment = state.payments.get(actor, path_id::<PaymentId>(&path)?).await?;
-    Ok(HttpResponse::Ok().json(PaymentView::from(&payment)))
+    Ok(HttpResponse::Ok().json(PaymentView::seen_by(&payment, actor)))
 }
 
 /// Cancels an unpaid payment and gives its coupon use back.
@@ -220,7 +220,7 @@ pub async fn cancel_payment(
     let id = path_id::<PaymentId>(&path)?;
     idempotent(&state, &req, actor, &body, || async {
         let payment = state.payments.cancel(actor, id).await?;
-        JsonReply::new(StatusCode::OK, &PaymentView::from(&payment))
+        JsonReply::new(StatusCode::OK, &PaymentView::seen_by(&payment, actor))
     })
     .await
 }
@@ -247,7 +247,7 @@ pub async fn confirm_payment(
         let input: ConfirmPaymentBody = parse_body(&req, &body)?;
         let confirmed = state.payments.confirm(actor, id, &input.payment_token).await?;
         let action = NextActionView::from_domain(&confirmed.next_action);
-        JsonReply::new(StatusCode::OK, &PaymentActionView::new(&confirmed.payment, action))
+        JsonReply::new(StatusCode::OK, &PaymentActionView::new(&confirmed.payment, actor, action))
     })
     .await
 }

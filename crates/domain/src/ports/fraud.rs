@@ -60,6 +60,14 @@ pub trait FraudStore: Send + Sync {
         payment: PaymentId,
         at: DateTime<Utc>,
     ) -> Result<crate::fraud::RefundScreening, StoreError>;
+    /// The live entry of the block list naming `value` of `subject` at
+    /// `at`, if any.
+    async fn matching_block(
+        &self,
+        subject: crate::fraud::Subject,
+        value: String,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Block>, StoreError>;
     /// The newest 100 decisions recorded, of one payment's attempt and/or
     /// one user's when named, newest first.
     async fn decisions(&self, query: DecisionQuery) -> Result<Vec<RecordedDecision>, StoreError>;

@@ -135,13 +135,23 @@ pub trait PaymentGateway: Send + Sync {
     /// Asks the gateway for the payment's true state (reconciliation, and
     /// re-reading a webhook's object before acting on it).
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError>;
-    /// The processing fee the gateway kept out of a paid payment's charge,
-    /// in the charge's currency, as it reports it; `None` while it has not
-    /// reported one yet (Stripe settles the figure after the charge).
-    /// Gateways that keep no fee (the sandbox) keep this default: zero.
-    async fn fee(&self, payment: &Payment) -> Result<Option<Money>, GatewayError> {
-        Ok(Some(Money::zero(payment.amount.currency())))
+    /// What the gateway reports of a paid payment's charge: the processing
+    /// fee it kept, in the charge's currency, and its risk verdict; `None`
+    /// while it has not reported the fee yet (Stripe settles the figure
+    /// after the charge). Gateways that keep no fee and judge no risk (the
+    /// sandbox) keep this default: a zero fee, no verdict.
+    async fn charge_facts(&self, payment: &Payment) -> Result<Option<ChargeFacts>, GatewayError> {
+        Ok(Some(ChargeFacts { fee: Money::zero(payment.amount.currency()), risk: Default::default() }))
     }
+}
+
+/// What a gateway reports of a paid payment's charge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeFacts {
+    /// The processing fee it kept.
+    pub fee: Money,
+    /// Its risk verdict.
+    pub risk: crate::fraud::RiskVerdict,
 }
 
 /// Refunds paid payments.

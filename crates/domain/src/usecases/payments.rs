@@ -328,6 +328,7 @@ impl PaymentService {
             gateway_fee: None,
             gateway_fee_bearer: None,
             fraud_review: false,
+            risk: Default::default(),
         };
         debug_assert!(payment.amounts_add_up());
         let redemption = coupon.map(|c| NewRedemption {

@@ -24,16 +24,44 @@ impl PaymentService {
             return Ok(payment.gateway_fee);
         }
         let gateway = self.gateway_for(payment.method).ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
-        let Some(fee) = gateway.fee(payment).await.map_err(ChangePaymentError::Gateway)? else {
+        let Some(facts) = gateway.charge_facts(payment).await.map_err(ChangePaymentError::Gateway)? else {
             return Ok(None);
         };
+        let fee = facts.fee;
         let at = self.now();
         let bearer = self.policy.gateway_fee_bearer;
         let journal = gateway_fee_journal(self.journal_id(), payment, fee, bearer, at)?;
-        Ok(match self.ports.payments.record_gateway_fee(payment.id, fee, bearer, journal).await? {
+        let attention = self.risk_attention(payment, &facts.risk, at).await?;
+        let recorded = self.ports.payments.record_gateway_fee(payment.id, fee, bearer, journal, facts.risk, attention);
+        Ok(match recorded.await? {
             Some(recorded) => recorded.gateway_fee,
             // Recorded meanwhile by another sweep.
             None => self.ports.payments.find(payment.id).await?.and_then(|p| p.gateway_fee),
         })
+    }
+
+    /// The "needs attention" item a paid payment's risk verdict calls for:
+    /// the gateway's highest risk level, or a card on the block list (the
+    /// payment was paid before its card was known, so it is not refused;
+    /// an admin decides).
+    async fn risk_attention(
+        &self,
+        payment: &Payment,
+        risk: &crate::fraud::RiskVerdict,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::attention::NewAttention>, ChangePaymentError> {
+        let blocked = match (&self.fraud, &risk.card_fingerprint) {
+            (Some(fraud), Some(fingerprint)) => {
+                fraud.matching_block(crate::fraud::Subject::CardFingerprint, fingerprint.clone(), at).await?
+            }
+            _ => None,
+        };
+        Ok(risk.alarm(blocked.as_ref()).map(|detail| crate::attention::NewAttention {
+            id: self.ports.ids.new_id(),
+            kind: crate::attention::AttentionKind::RiskyPayment,
+            payment_id: payment.id,
+            detail,
+            at,
+        }))
     }
 }
