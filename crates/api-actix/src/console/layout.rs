@@ -57,6 +57,8 @@ pub enum Section {
     Audit,
     /// What needs a person.
     Attention,
+    /// The fraud controls and the payments they hold.
+    Fraud,
 }
 
 /// A page of the signed-in console.
@@ -70,6 +72,7 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
             (Section::Payouts, "/admin/payouts", "Payouts"),
             (Section::Coupons, "/admin/coupons", "Coupons"),
             (Section::Disputes, "/admin/disputes", "Disputes"),
+            (Section::Fraud, "/admin/fraud", "Fraud"),
             (Section::Reconciliation, "/admin/reconciliation", "Reconciliation"),
             (Section::Deliveries, "/admin/deliveries", "Deliveries"),
             (Section::Webhooks, "/admin/webhooks", "Webhooks"),

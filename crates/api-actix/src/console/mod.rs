@@ -22,6 +22,7 @@ mod dashboard;
 mod details;
 mod discrepancies;
 mod error;
+mod fraud;
 mod history;
 mod layout;
 mod mode;
@@ -104,6 +105,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(audit::audit_log)
             .service(attention::list)
             .service(attention::resolve)
+            .service(fraud::overview)
+            .service(fraud::release)
+            .service(fraud::refund)
+            .service(fraud::create_rule)
+            .service(fraud::switch_rule)
+            .service(fraud::delete_rule)
+            .service(fraud::add_block)
+            .service(fraud::remove_block)
             .default_service(web::to(error::not_found)),
     );
 }

@@ -17,7 +17,7 @@ use crate::error::{ApiError, FieldError};
 use crate::json::{parse_body, parse_query};
 use crate::routes::{fail_on, path_id};
 
-fn to_api(error: FraudError) -> ApiError {
+pub(crate) fn to_api(error: FraudError) -> ApiError {
     match error {
         FraudError::Forbidden(_) => ApiError::Forbidden,
         FraudError::NotFound => ApiError::NotFound,
@@ -114,7 +114,7 @@ fn one_of<T: std::str::FromStr>(
     parsed
 }
 
-fn rule_input(body: RuleBody) -> Result<RuleInput, ApiError> {
+pub(crate) fn rule_input(body: RuleBody) -> Result<RuleInput, ApiError> {
     let mut errors = Vec::new();
     let counted: Vec<&str> = Subject::ALL.iter().filter(|s| s.counted_before_payment()).map(Subject::as_str).collect();
     let subject = one_of::<Subject>("subject", &body.subject, &counted, &mut errors);
