@@ -460,3 +460,23 @@ async fn the_gateways_risk_verdict_is_recorded_for_admins_and_a_highest_risk_or_
         .unwrap();
     assert_eq!(blocked, 1);
 }
+
+#[tokio::test]
+async fn the_sweep_prunes_attempt_slots_no_rule_can_count_any_more() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    assert_eq!(buy(&app, 1000, Some("a@example.com")).await.0, 201);
+    assert_eq!(buy(&app, 1001, None).await.0, 201);
+    let slots = || app.store.scalar("SELECT count(*) AS n FROM fraud_attempts").unwrap();
+    assert_eq!(slots(), 5, "user, address and e-mail; user and address");
+    assert_eq!(app.state.fraud.prune_attempts(100).await.unwrap(), 0, "recent slots are kept");
+    app.store
+        .scalar(
+            "WITH aged AS (UPDATE fraud_attempts SET created_at = created_at - interval '91 days' \
+                 WHERE payment_id IN (SELECT id FROM payments WHERE user_id = 1000) RETURNING 1) \
+                 SELECT count(*) AS n FROM aged",
+        )
+        .unwrap();
+    assert_eq!(app.state.fraud.prune_attempts(100).await.unwrap(), 3);
+    assert_eq!(slots(), 2);
+}

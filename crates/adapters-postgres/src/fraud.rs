@@ -423,6 +423,21 @@ impl FraudStore for PgStore {
         .await
     }
 
+    async fn prune_attempts(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let deleted = diesel::sql_query(
+                "DELETE FROM fraud_attempts WHERE ctid IN \
+                 (SELECT ctid FROM fraud_attempts WHERE created_at < $1 LIMIT $2)",
+            )
+            .bind::<Timestamptz, _>(before)
+            .bind::<BigInt, _>(i64::from(limit))
+            .execute(conn)
+            .map_err(store_error)?;
+            Ok(u64::try_from(deleted).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn release(&self, payment: PaymentId) -> Result<(), StoreError> {
         self.run(move |conn| settle_attempt(conn, payment, PaymentStatus::Cancelled).map_err(store_error)).await
     }

@@ -312,6 +312,8 @@ pub fn sweep_policy(config: &Config) -> SweepPolicy {
 
 /// Refunds and payouts re-checked per sweep.
 const SYNC_BATCH: u32 = 50;
+/// Fraud attempt slots past every rule's window deleted per sweep.
+const PRUNE_BATCH: u32 = 5_000;
 /// Sale earnings released per sweep.
 const RELEASE_BATCH: u32 = 500;
 
@@ -352,6 +354,11 @@ pub async fn run_sweeper(
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "refunding expired review holds failed; retrying next tick"),
+        }
+        match state.fraud.prune_attempts(PRUNE_BATCH).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "pruned fraud attempt slots past every window"),
+            Err(error) => tracing::warn!(%error, "pruning fraud attempt slots failed; retrying next tick"),
         }
         match state.refunds.sync_processing(SYNC_BATCH).await {
             Ok((settled, failed)) if settled > 0 || !failed.is_empty() => {

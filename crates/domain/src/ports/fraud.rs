@@ -31,6 +31,9 @@ pub trait FraudStore: Send + Sync {
     /// for each subject: in flight, or settled at once when `settled` (a
     /// free payment no gateway sees).
     async fn screen(&self, attempt: Attempt, settled: bool) -> Result<Decision, StoreError>;
+    /// Deletes up to `limit` attempt slots taken before `before` (no rule
+    /// counts that far back); answers how many.
+    async fn prune_attempts(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
     /// Settles the slots of an attempt that ended without a decline before
     /// reaching the gateway (it was not stored, or no session opened).
     async fn release(&self, payment: PaymentId) -> Result<(), StoreError>;

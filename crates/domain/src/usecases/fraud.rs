@@ -85,6 +85,12 @@ impl FraudService {
         Self { store, clock, ids }
     }
 
+    /// Deletes up to `limit` attempt slots older than the longest window a
+    /// rule may have ([`crate::fraud::MAX_WINDOW`]): the sweep's upkeep.
+    pub async fn prune_attempts(&self, limit: u32) -> Result<u64, StoreError> {
+        self.store.prune_attempts(self.clock.now() - crate::fraud::MAX_WINDOW, limit).await
+    }
+
     /// Every rule, oldest first.
     pub async fn rules(&self, actor: Actor) -> Result<Vec<FraudRule>, FraudError> {
         actor.require_admin()?;
