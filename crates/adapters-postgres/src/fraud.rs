@@ -65,6 +65,38 @@ fn rule_of(row: RuleRow) -> Result<FraudRule, StoreError> {
     })
 }
 
+/// What an admin sets of a rule: every column but its id and creation
+/// time (a `None` stop is written as NULL).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = fraud_rules, treat_none_as_null = true)]
+struct RuleFields<'a> {
+    name: &'a str,
+    subject: &'static str,
+    signal: &'static str,
+    limit_count: i32,
+    window_seconds: i32,
+    action: &'static str,
+    stop_seconds: Option<i32>,
+    enabled: bool,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> RuleFields<'a> {
+    fn of(rule: &'a FraudRule) -> Result<Self, StoreError> {
+        Ok(RuleFields {
+            name: &rule.name,
+            subject: rule.subject.as_str(),
+            signal: rule.signal.as_str(),
+            limit_count: i32::try_from(rule.limit).map_err(|_| corrupt("fraud rule limit"))?,
+            window_seconds: seconds(rule.window)?,
+            action: rule.action.as_str(),
+            stop_seconds: rule.stop_for.map(seconds).transpose()?,
+            enabled: rule.enabled,
+            updated_at: rule.updated_at,
+        })
+    }
+}
+
 /// Seconds as stored (the domain keeps rules within 90 days).
 fn seconds(delta: TimeDelta) -> Result<i32, StoreError> {
     i32::try_from(delta.num_seconds()).map_err(|_| StoreError::Corrupt("a fraud rule duration out of range".into()))
@@ -463,16 +495,8 @@ impl FraudStore for PgStore {
                 let row: RuleRow = diesel::insert_into(fraud_rules::table)
                     .values((
                         fraud_rules::id.eq(rule.id.uuid()),
-                        fraud_rules::name.eq(&rule.name),
-                        fraud_rules::subject.eq(rule.subject.as_str()),
-                        fraud_rules::signal.eq(rule.signal.as_str()),
-                        fraud_rules::limit_count.eq(i32::try_from(rule.limit).map_err(|_| corrupt("limit"))?),
-                        fraud_rules::window_seconds.eq(seconds(rule.window)?),
-                        fraud_rules::action.eq(rule.action.as_str()),
-                        fraud_rules::stop_seconds.eq(rule.stop_for.map(seconds).transpose()?),
-                        fraud_rules::enabled.eq(rule.enabled),
                         fraud_rules::created_at.eq(rule.created_at),
-                        fraud_rules::updated_at.eq(rule.updated_at),
+                        RuleFields::of(&rule)?,
                     ))
                     .returning(rule_columns())
                     .get_result(conn)
@@ -488,17 +512,7 @@ impl FraudStore for PgStore {
             store_transaction(conn, |conn| {
                 decided_by(conn, Some(by)).map_err(store_error)?;
                 let row: Option<RuleRow> = diesel::update(fraud_rules::table.find(rule.id.uuid()))
-                    .set((
-                        fraud_rules::name.eq(&rule.name),
-                        fraud_rules::subject.eq(rule.subject.as_str()),
-                        fraud_rules::signal.eq(rule.signal.as_str()),
-                        fraud_rules::limit_count.eq(i32::try_from(rule.limit).map_err(|_| corrupt("limit"))?),
-                        fraud_rules::window_seconds.eq(seconds(rule.window)?),
-                        fraud_rules::action.eq(rule.action.as_str()),
-                        fraud_rules::stop_seconds.eq(rule.stop_for.map(seconds).transpose()?),
-                        fraud_rules::enabled.eq(rule.enabled),
-                        fraud_rules::updated_at.eq(rule.updated_at),
-                    ))
+                    .set(RuleFields::of(&rule)?)
                     .returning(rule_columns())
                     .get_result(conn)
                     .optional()
