@@ -448,6 +448,26 @@ fn a_successful_confirmation_completes_the_payment_with_a_balanced_sale_journal(
 }
 
 #[test]
+fn a_payment_the_fraud_controls_flagged_is_held_when_paid_with_its_money_owed_to_the_payer() {
+    let flagged = Payment { fraud_review: true, ..pending() };
+    let mut world = World::new();
+    world.holding(flagged.clone());
+    world.gateway().expect_confirm().times(1).returning(|_, _| Ok(GatewayOutcome::Succeeded));
+    let changes = world.applying_changes_to(flagged);
+    let held = block_on(world.service().confirm(student(), PAYMENT, "tok_success")).unwrap();
+    assert_eq!(held.payment.status, PaymentStatus::InReview);
+
+    let change = only(&changes);
+    assert_eq!((change.to, change.completed_at), (PaymentStatus::InReview, Some(now())));
+    assert_eq!(change.redemption, Some(RedemptionChange::Confirm), "the money was taken");
+    assert!(change.outbox.is_empty(), "no payment.completed: nothing is enrolled");
+    let journal = change.journal.unwrap();
+    let moved = |account| journal.entries().iter().find(|e| e.account == account).map(|e| e.amount_minor);
+    assert_eq!(moved(Account::PaymentsInReview), Some(-pending().amount.minor()));
+    assert_eq!(moved(Account::InstructorPending(INSTRUCTOR)), None, "no earnings while held");
+}
+
+#[test]
 fn a_declined_confirmation_fails_the_payment_with_the_reason_and_releases_the_coupon() {
     let (mut world, changes) = confirming(GatewayOutcome::Declined { reason: "card_declined".to_owned() });
     // The declined session is ended at the gateway first, so it cannot be paid later.
