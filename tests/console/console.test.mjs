@@ -612,6 +612,10 @@ test("the fraud page holds a flagged payment with its reason until an admin rele
   await reload(row.locator("button", { hasText: "Release" }).click());
   assert.equal(await page.locator(`#held tr[data-held="${held.id}"]`).count(), 0);
   assert.equal((await api("GET", `/api/payments/${held.id}/`, adminToken)).status, "completed");
+  // The payment's own page keeps the decision and why.
+  await page.goto(`${base}/admin/payments/${held.id}`);
+  assert.match(await page.textContent("#fraud-decisions"), new RegExp(`review · ${name}: 1 attempts for this email`));
+  await page.goto(`${base}/admin/fraud`);
 
   // Deleted again, so no later purchase is held.
   await reload(page.locator("#rules tr", { hasText: name }).locator("button", { hasText: "Delete" }).click());

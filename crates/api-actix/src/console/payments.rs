@@ -234,6 +234,9 @@ pub async fn detail(
     let p = state.payments.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) =
         futures::try_join!(state.console.payment_timeline(id), state.console.payment_journals(id))?;
+    let query = domain::ports::DecisionQuery { payment_id: Some(id), user_id: None };
+    let decisions = state.fraud.decisions(user.actor, query).await.map_err(crate::routes::fraud::to_api)?;
+    let risk = &p.risk;
     let body = html! {
         dl.facts {
             dt { "Status" } dd #payment-status { (status(p.status.as_str())) }
@@ -250,6 +253,19 @@ pub async fn detail(
             dt { "Created" } dd { (time(p.created_at)) }
             dt { "Completed" } dd { (p.completed_at.map_or("—".to_owned(), time)) }
             @if let Some(reason) = &p.failure_reason { dt { "Failure" } dd { (reason) } }
+            @if let Some(level) = &risk.level {
+                dt { "Gateway risk" } dd #payment-risk { (level) @if let Some(score) = risk.score { " (score " (score) ")" } }
+            }
+            @if let Some(protection) = &risk.seller_protection { dt { "Seller protection" } dd { (protection) } }
+            @if let Some(card) = &risk.card_fingerprint { dt { "Card fingerprint" } dd { code { (card) } } }
+        }
+        @if !decisions.is_empty() {
+            h2 { "Fraud decisions" }
+            ul #fraud-decisions {
+                @for d in &decisions {
+                    @for f in &d.fired { li { (time(d.at)) " · " (d.outcome.as_str()) " · " (f.name) ": " (f.why) } }
+                }
+            }
         }
         p { a href={ "/admin/refunds?payment=" (p.id) } { "Refunds of this payment" } }
         h2 { "Timeline" }
