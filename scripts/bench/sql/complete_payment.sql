@@ -71,6 +71,8 @@ VALUES (gen_random_uuid(), 'payment.completed', 'pay_' || replace(:p_id::text, '
             'completed_at', now(), 'instructor_id', :p_instructor_id::bigint, 'platform_fee', '5.22', 'discount_amount', '2.90',
             'original_amount', '29.00', 'payment_method', 'stripe', 'instructor_earnings', '20.88'),
         now()) RETURNING "outbox_events"."id";
+-- the attempt's fraud slots settled (none for the seeded payments)
+UPDATE "fraud_attempts" SET "state" = 'done' WHERE (("fraud_attempts"."payment_id" = :p_id) AND ("fraud_attempts"."state" = 'in_flight'));
 COMMIT;
 -- 4. the log row marked processed (own commit)
 UPDATE "payment_webhook_logs" SET "processed" = true, "processed_at" = now(), "processing_error" = NULL, "claimed_until" = NULL WHERE ("payment_webhook_logs"."id" = :w_id) RETURNING "payment_webhook_logs"."id";

@@ -23,6 +23,22 @@ SELECT "catalog_items"."kind", "catalog_items"."item_id", "catalog_items"."title
 FROM "catalog_items" WHERE (("catalog_items"."kind" = 'course') AND ("catalog_items"."item_id" = :course)) LIMIT 1 \gset c_
 \set fee (:c_price_minor * 20 + 50) / 100
 \set earnings :c_price_minor - :fee
+-- 4c. fraud screening (one transaction): a lock per subject (user, then
+-- client address), the live blocks matching them, the enabled rules (the
+-- bench has none, so no counts are read), the attempt's slots
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtextextended(concat_ws(':', 'fraud', 'user', :uid::bigint), 0));
+SELECT pg_advisory_xact_lock(hashtextextended(concat_ws(':', 'fraud', 'client_address', '127.0.0.1'), 0));
+SELECT id, subject, value, reason, expires_at, created_by, rule_id, created_at
+FROM fraud_blocks
+WHERE (expires_at IS NULL OR expires_at > now())
+  AND ((subject, value) IN (SELECT * FROM unnest(ARRAY['user', 'client_address'], ARRAY[:uid::text, '127.0.0.1']))
+       OR (address_range IS NOT NULL AND '127.0.0.1'::inet <<= address_range));
+SELECT "fraud_rules"."id", "fraud_rules"."name", "fraud_rules"."subject", "fraud_rules"."signal", "fraud_rules"."limit_count", "fraud_rules"."window_seconds", "fraud_rules"."action", "fraud_rules"."stop_seconds", "fraud_rules"."enabled", "fraud_rules"."created_at", "fraud_rules"."updated_at"
+FROM "fraud_rules" WHERE ("fraud_rules"."enabled" = true);
+INSERT INTO "fraud_attempts" ("payment_id", "subject", "value", "state", "created_at")
+VALUES (gen_random_uuid(), 'user', :uid::text, 'in_flight', now()), (gen_random_uuid(), 'client_address', '127.0.0.1', 'in_flight', now());
+COMMIT;
 -- 5. the payment (one statement: nothing else commits with it)
 INSERT INTO "payments" ("id", "user_id", "course_id", "event_id", "instructor_id", "status", "status_before_dispute", "payment_method", "provider_payment_id", "currency", "original_amount_minor", "discount_amount_minor", "amount_minor", "platform_fee_minor", "instructor_earnings_minor", "refunded_amount_minor", "coupon_id", "coupon_code", "billing", "ip_address", "user_agent", "failure_reason", "created_at", "updated_at", "completed_at")
 VALUES (gen_random_uuid(), :uid, :course, DEFAULT, :c_instructor_id, 'pending', DEFAULT, 'sandbox', DEFAULT, 'USD', :c_price_minor, 0, :c_price_minor, :fee, :earnings, 0, DEFAULT, DEFAULT,
