@@ -229,17 +229,7 @@ fn screen_refund_in(
     };
     let screening = decide_refund(history, &tallies);
     if screening.needs_two_admins() {
-        diesel::insert_into(fraud_decisions::table)
-            .values((
-                fraud_decisions::id.eq(Uuid::now_v7()),
-                fraud_decisions::payment_id.eq(payment.uuid()),
-                fraud_decisions::user_id.eq(user.get()),
-                fraud_decisions::outcome.eq(Outcome::Review.as_str()),
-                fraud_decisions::fired.eq(fired_json(&screening.fired)),
-                fraud_decisions::created_at.eq(at),
-            ))
-            .execute(conn)
-            .map_err(store_error)?;
+        record_decision(conn, payment, user, Outcome::Review, &screening.fired, at)?;
     }
     Ok(screening)
 }
@@ -284,6 +274,29 @@ fn fired_of(value: &Value) -> Result<Vec<Fired>, StoreError> {
             })
         })
         .collect()
+}
+
+/// Records a decision in which something fired.
+fn record_decision(
+    conn: &mut PgConnection,
+    payment: PaymentId,
+    user: UserId,
+    outcome: Outcome,
+    fired: &[Fired],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(fraud_decisions::table)
+        .values((
+            fraud_decisions::id.eq(Uuid::now_v7()),
+            fraud_decisions::payment_id.eq(payment.uuid()),
+            fraud_decisions::user_id.eq(user.get()),
+            fraud_decisions::outcome.eq(outcome.as_str()),
+            fraud_decisions::fired.eq(fired_json(fired)),
+            fraud_decisions::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+        .map_err(store_error)
 }
 
 /// Screens inside the caller's transaction (see [`FraudStore::screen`]).
@@ -355,17 +368,8 @@ fn screen_in(conn: &mut PgConnection, attempt: &Attempt, settled: bool) -> Resul
             .map_err(store_error)?;
     }
     if !decision.fired.is_empty() {
-        diesel::insert_into(fraud_decisions::table)
-            .values((
-                fraud_decisions::id.eq(Uuid::now_v7()),
-                fraud_decisions::payment_id.eq(attempt.payment_id.uuid()),
-                fraud_decisions::user_id.eq(attempt.user_id.get()),
-                fraud_decisions::outcome.eq(decision.outcome.as_str()),
-                fraud_decisions::fired.eq(fired_json(&decision.fired)),
-                fraud_decisions::created_at.eq(attempt.at),
-            ))
-            .execute(conn)
-            .map_err(store_error)?;
+        let (payment, user) = (attempt.payment_id, attempt.user_id);
+        record_decision(conn, payment, user, decision.outcome, &decision.fired, attempt.at)?;
     }
     if decision.outcome != Outcome::Refuse {
         let state = if settled { "done" } else { "in_flight" };
