@@ -97,6 +97,23 @@ impl<'a> RuleFields<'a> {
     }
 }
 
+/// The rules, oldest first: every one, or only the enabled ones counting
+/// one of `signals`.
+fn load_rules(conn: &mut PgConnection, signals: Option<&[Signal]>) -> Result<Vec<FraudRule>, StoreError> {
+    let mut query = fraud_rules::table.select(rule_columns()).into_boxed();
+    if let Some(signals) = signals {
+        let names: Vec<&str> = signals.iter().map(Signal::as_str).collect();
+        query = query.filter(fraud_rules::enabled.eq(true)).filter(fraud_rules::signal.eq_any(names));
+    }
+    query
+        .order((fraud_rules::created_at, fraud_rules::id))
+        .load::<RuleRow>(conn)
+        .map_err(store_error)?
+        .into_iter()
+        .map(rule_of)
+        .collect()
+}
+
 /// Seconds as stored (the domain keeps rules within 90 days).
 fn seconds(delta: TimeDelta) -> Result<i32, StoreError> {
     i32::try_from(delta.num_seconds()).map_err(|_| StoreError::Corrupt("a fraud rule duration out of range".into()))
@@ -211,14 +228,7 @@ fn screen_refund_in(
     let tallies = if counts.is_empty() {
         Vec::new()
     } else {
-        let rules: Vec<FraudRule> = fraud_rules::table
-            .filter(fraud_rules::signal.eq(Signal::Refunds.as_str()))
-            .select(rule_columns())
-            .load::<RuleRow>(conn)
-            .map_err(store_error)?
-            .into_iter()
-            .map(rule_of)
-            .collect::<Result<_, _>>()?;
+        let rules = load_rules(conn, Some(&[Signal::Refunds]))?;
         counts
             .into_iter()
             .filter_map(|row| {
@@ -320,14 +330,7 @@ fn screen_in(conn: &mut PgConnection, attempt: &Attempt, settled: bool) -> Resul
         .into_iter()
         .map(BlockRow::into_domain)
         .collect::<Result<Vec<_>, _>>()?;
-    let rules: Vec<FraudRule> = fraud_rules::table
-        .filter(fraud_rules::enabled.eq(true))
-        .select(rule_columns())
-        .load::<RuleRow>(conn)
-        .map_err(store_error)?
-        .into_iter()
-        .map(rule_of)
-        .collect::<Result<_, _>>()?;
+    let rules = load_rules(conn, Some(&[Signal::Attempts, Signal::Declines]))?;
     let counts = if rules.is_empty() {
         Vec::new()
     } else {
@@ -479,17 +482,7 @@ impl FraudStore for PgStore {
     }
 
     async fn rules(&self) -> Result<Vec<FraudRule>, StoreError> {
-        self.run(|conn| {
-            fraud_rules::table
-                .order((fraud_rules::created_at, fraud_rules::id))
-                .select(rule_columns())
-                .load::<RuleRow>(conn)
-                .map_err(store_error)?
-                .into_iter()
-                .map(rule_of)
-                .collect()
-        })
-        .await
+        self.run(|conn| load_rules(conn, None)).await
     }
 
     async fn create_rule(&self, rule: FraudRule, by: Actor) -> Result<FraudRule, StoreError> {
@@ -595,15 +588,17 @@ impl FraudStore for PgStore {
     async fn decisions(&self, query: DecisionQuery) -> Result<Vec<RecordedDecision>, StoreError> {
         self.run(move |conn| {
             let mut select = fraud_decisions::table.into_boxed();
-            if let Some(payment) = query.payment_id {
-                select = select.filter(fraud_decisions::payment_id.eq(payment.uuid()));
+            let limit = if query.payment_ids.is_empty() { 100 } else { 1000 };
+            if !query.payment_ids.is_empty() {
+                let ids: Vec<Uuid> = query.payment_ids.iter().map(|id| id.uuid()).collect();
+                select = select.filter(fraud_decisions::payment_id.eq_any(ids));
             }
             if let Some(user) = query.user_id {
                 select = select.filter(fraud_decisions::user_id.eq(user.get()));
             }
             let rows: Vec<(Uuid, Uuid, i64, String, Value, DateTime<Utc>)> = select
                 .order((fraud_decisions::created_at.desc(), fraud_decisions::id.desc()))
-                .limit(100)
+                .limit(limit)
                 .select((
                     fraud_decisions::id,
                     fraud_decisions::payment_id,

@@ -390,11 +390,22 @@ impl JournalBuilder {
 ///
 /// A free payment moves no money and has no journal (`Ok(None)`).
 pub fn sale_journal(id: JournalId, payment: &Payment, at: DateTime<Utc>) -> Result<Option<Journal>, LedgerError> {
+    sale_from(id, payment, Account::GatewayClearing(payment.method), at)
+}
+
+/// A sale's split of `payment`'s amount, taken from `source`: the
+/// instructor's earnings (still in the hold period) and the platform's fee.
+fn sale_from(
+    id: JournalId,
+    payment: &Payment,
+    source: Account,
+    at: DateTime<Utc>,
+) -> Result<Option<Journal>, LedgerError> {
     if payment.amount.is_zero() {
         return Ok(None);
     }
     JournalBuilder::new(id, JournalKind::Sale, payment, payment.amount.currency())
-        .debit(Account::GatewayClearing(payment.method), payment.amount)
+        .debit(source, payment.amount)
         .credit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
         .credit(Account::PlatformRevenue, payment.platform_fee)
         .build(at)
@@ -426,15 +437,7 @@ pub fn review_release_journal(
     payment: &Payment,
     at: DateTime<Utc>,
 ) -> Result<Option<Journal>, LedgerError> {
-    if payment.amount.is_zero() {
-        return Ok(None);
-    }
-    JournalBuilder::new(id, JournalKind::Sale, payment, payment.amount.currency())
-        .debit(Account::PaymentsInReview, payment.amount)
-        .credit(Account::InstructorPending(payment.instructor_id), payment.instructor_earnings)
-        .credit(Account::PlatformRevenue, payment.platform_fee)
-        .build(at)
-        .map(Some)
+    sale_from(id, payment, Account::PaymentsInReview, at)
 }
 
 /// Who bears a cost the platform does not choose: a gateway's processing

@@ -29,8 +29,8 @@ FROM "coupons" WHERE ("coupons"."code" = 'BENCH10') LIMIT 1;
 \set fee (:amount * 20 + 50) / 100
 \set earnings :amount - :fee
 -- 4c. fraud screening (one transaction): a lock per subject (user, then
--- client address), the live blocks matching them, the enabled rules (the
--- bench has none, so no counts are read), the attempt's slots
+-- client address), the live blocks matching them, the enabled attempts and declines rules
+-- (the bench has none, so no counts are read), the attempt's slots
 BEGIN;
 SELECT pg_advisory_xact_lock(hashtextextended(concat_ws(':', 'fraud', 'user', :uid::bigint), 0));
 SELECT pg_advisory_xact_lock(hashtextextended(concat_ws(':', 'fraud', 'client_address', '127.0.0.1'), 0));
@@ -40,7 +40,8 @@ WHERE (expires_at IS NULL OR expires_at > now())
   AND ((subject, value) IN (SELECT * FROM unnest(ARRAY['user', 'client_address'], ARRAY[:uid::text, '127.0.0.1']))
        OR (address_range IS NOT NULL AND '127.0.0.1'::inet <<= address_range));
 SELECT "fraud_rules"."id", "fraud_rules"."name", "fraud_rules"."subject", "fraud_rules"."signal", "fraud_rules"."limit_count", "fraud_rules"."window_seconds", "fraud_rules"."action", "fraud_rules"."stop_seconds", "fraud_rules"."enabled", "fraud_rules"."created_at", "fraud_rules"."updated_at"
-FROM "fraud_rules" WHERE ("fraud_rules"."enabled" = true);
+FROM "fraud_rules" WHERE ("fraud_rules"."enabled" = true) AND ("fraud_rules"."signal" = ANY(ARRAY['attempts', 'declines']))
+ORDER BY "fraud_rules"."created_at", "fraud_rules"."id";
 INSERT INTO "fraud_attempts" ("payment_id", "subject", "value", "state", "created_at")
 VALUES (gen_random_uuid(), 'user', :uid::text, 'in_flight', now()), (gen_random_uuid(), 'client_address', '127.0.0.1', 'in_flight', now());
 COMMIT;

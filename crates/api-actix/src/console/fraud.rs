@@ -43,11 +43,13 @@ pub async fn overview(state: web::Data<AppState>, user: ConsoleUser) -> Result<H
         ..PaymentQuery::default()
     };
     let held = state.payments.list(user.actor, query).await?.items;
-    let mut reasons = Vec::with_capacity(held.len());
-    for payment in &held {
-        let query = DecisionQuery { payment_id: Some(payment.id), user_id: None };
-        reasons.push(state.fraud.decisions(user.actor, query).await.map_err(to_api)?);
-    }
+    // One read of every held payment's decisions, not one per payment.
+    let decisions = if held.is_empty() {
+        Vec::new()
+    } else {
+        let query = DecisionQuery { payment_ids: held.iter().map(|p| p.id).collect(), user_id: None };
+        state.fraud.decisions(user.actor, query).await.map_err(to_api)?
+    };
     let rules = state.fraud.rules(user.actor).await.map_err(to_api)?;
     let blocks = state.fraud.blocks(user.actor, false).await.map_err(to_api)?;
     let body = html! {
@@ -58,7 +60,7 @@ pub async fn overview(state: web::Data<AppState>, user: ConsoleUser) -> Result<H
             table #held {
                 thead { tr { th { "Held" } th { "Payment" } th { "Buyer" } th { "Amount" } th { "Why" } th { "Decide" } } }
                 tbody {
-                    @for (payment, decisions) in held.iter().zip(&reasons) { (held_row(&user, payment, decisions)) }
+                    @for payment in &held { (held_row(&user, payment, &decisions)) }
                     @if held.is_empty() { tr { td colspan="6" .muted { "Nothing is held." } } }
                 }
             }
@@ -97,7 +99,9 @@ fn held_row(user: &ConsoleUser, p: &Payment, decisions: &[RecordedDecision]) -> 
             td { (p.user_id.get()) }
             td { (money(p.amount)) }
             td {
-                @for d in decisions { @for f in &d.fired { div { (f.name) ": " (f.why) } } }
+                @for d in decisions.iter().filter(|d| d.payment_id == p.id) {
+                    @for f in &d.fired { div { (f.name) ": " (f.why) } }
+                }
             }
             td {
                 form.inline method="post" action={ (PAGE) "/payments/" (p.id) "/release" } {
@@ -222,10 +226,8 @@ pub async fn refund(
     user.check_form(&req, &form.csrf)?;
     user.require_admin()?;
     let id: PaymentId = path_id(&path)?;
-    let reason = domain::actor::admin_text(&form.reason, 1000)
-        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("reason", "must be 1 to 1000 characters")]))?;
-    let refund = state.refunds.refund_held(id, Some(user.actor), reason.clone()).await.map_err(ApiError::from)?;
-    let after = json!({"refund": refund.id.to_string(), "reason": reason});
+    let refund = state.refunds.refund_held(id, Some(user.actor), form.reason.clone()).await.map_err(ApiError::from)?;
+    let after = json!({"refund": refund.id.to_string(), "reason": refund.reason});
     record(&state, &user, "payment.review.refund", id.to_string(), json!({"status": "in_review"}), after).await?;
     Ok(see_other(PAGE))
 }

@@ -234,7 +234,7 @@ pub async fn detail(
     let p = state.payments.get(user.actor, id).await.map_err(ApiError::from)?;
     let (timeline, journals) =
         futures::try_join!(state.console.payment_timeline(id), state.console.payment_journals(id))?;
-    let query = domain::ports::DecisionQuery { payment_id: Some(id), user_id: None };
+    let query = domain::ports::DecisionQuery { payment_ids: vec![id], user_id: None };
     let decisions = state.fraud.decisions(user.actor, query).await.map_err(crate::routes::fraud::to_api)?;
     let risk = &p.risk;
     let body = html! {

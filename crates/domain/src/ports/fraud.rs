@@ -11,10 +11,10 @@ use crate::ids::{FraudBlockId, FraudRuleId, PaymentId, UserId};
 use crate::usecases::Actor;
 
 /// Which decisions to list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DecisionQuery {
-    /// Only this payment's.
-    pub payment_id: Option<PaymentId>,
+    /// Only these payments' (all of theirs); none: the newest 100.
+    pub payment_ids: Vec<PaymentId>,
     /// Only this user's.
     pub user_id: Option<UserId>,
 }
@@ -71,7 +71,8 @@ pub trait FraudStore: Send + Sync {
         value: String,
         at: DateTime<Utc>,
     ) -> Result<Option<Block>, StoreError>;
-    /// The newest 100 decisions recorded, of one payment's attempt and/or
-    /// one user's when named, newest first.
+    /// The decisions recorded, newest first: every one of the named
+    /// payments (at most 1,000), or else the newest 100, of one user's
+    /// when named.
     async fn decisions(&self, query: DecisionQuery) -> Result<Vec<RecordedDecision>, StoreError>;
 }

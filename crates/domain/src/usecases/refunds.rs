@@ -186,7 +186,8 @@ impl RefundService {
     /// Refunds in full a payment held for review (origin `review`): an
     /// admin's refusal (`by`), or the sweep's once the review deadline
     /// passed (`by` `None`). Money going back to its own payer takes one
-    /// admin. A payment no longer held is refused (`not_refundable`).
+    /// admin. A payment no longer held is refused (`not_refundable`); the
+    /// reason is checked as an admin's note is.
     pub async fn refund_held(
         &self,
         payment_id: PaymentId,
@@ -196,6 +197,7 @@ impl RefundService {
         if let Some(actor) = by {
             actor.require_admin()?;
         }
+        let reason = admin_note(reason)?;
         let payment = self.ports.payments.find(payment_id).await?.ok_or(RefundError::NotFound)?;
         if payment.status != crate::payment::PaymentStatus::InReview {
             return Err(RefundError::Refused(crate::refund::RefundPlanError::NotRefundable(payment.status)));
