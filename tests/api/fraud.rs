@@ -100,6 +100,81 @@ async fn sixteen_parallel_declines_cannot_get_past_a_limit_of_five_and_the_user_
     assert_eq!(buy(&app, 1000, None).await.0, 403);
 }
 
+/// Confirms `payment` of `user` with `token`; answers the status and body.
+async fn confirm(app: &TestApp, user: i64, payment: &str, token: &str) -> (u16, Value) {
+    let res = app
+        .post(
+            &format!("/api/payments/{payment}/confirm/"),
+            &app.token(user, Role::Student),
+            &json!({"payment_token": token}),
+        )
+        .await;
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn sixteen_parallel_declines_of_one_card_cannot_get_past_a_limit_of_five_and_the_card_is_stopped() {
+    let app = spawn_app_for_races().await;
+    app.put_course(1, "30.00", "USD").await;
+    let rule = json!({"name": "stolen card: 5 declines in 10 minutes", "subject": "card_fingerprint",
+        "signal": "declines", "limit": 5, "window_seconds": 600, "action": "refuse", "stop_seconds": 3600});
+    let (status, created) = admin_post(&app, "/api/payments/admin/fraud/rules/", rule).await;
+    assert_eq!(status, 201, "{created}");
+    // Sixteen buyers, each with a payment of their own, all paying with one card.
+    let mut payments = Vec::new();
+    for user in 3000..3016 {
+        let (status, body) = buy(&app, user, None).await;
+        assert_eq!(status, 201, "{body}");
+        payments.push((user, body["id"].as_str().unwrap().to_owned()));
+    }
+    let confirms =
+        join_all(payments.iter().map(|(user, id)| confirm(&app, *user, id, "sandbox_decline:stolen1"))).await;
+    let declined = confirms.iter().filter(|(status, body)| *status == 200 && body["status"] == "failed").count();
+    assert_eq!(declined, 5, "{confirms:?}");
+    for (status, body) in confirms.iter().filter(|(status, _)| *status != 200) {
+        assert_refused_without_internals(*status, body, "stolen card");
+    }
+    // A refused card leaves its payment open for another card.
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments WHERE status = 'failed'").unwrap(), 5);
+    assert_eq!(app.store.scalar("SELECT count(*) AS n FROM payments WHERE status = 'pending'").unwrap(), 11);
+    let refused = confirms.iter().position(|(status, _)| *status == 403).unwrap();
+    let (user, open) = &payments[refused];
+    let (status, body) = confirm(&app, *user, open, "sandbox_success:stolen1").await;
+    assert_refused_without_internals(status, &body, "stolen card");
+    let blocks: Value = app.get("/api/payments/admin/fraud/blocks/", &app.admin()).await.json().await.unwrap();
+    let stops: Vec<&Value> = blocks.as_array().unwrap().iter().filter(|b| b["value"] == "sbxstolen1").collect();
+    assert_eq!(stops.len(), 1, "the card is stopped once: {blocks}");
+    assert_eq!((&stops[0]["subject"], &stops[0]["rule_id"]), (&json!("card_fingerprint"), &created["id"]));
+    let (status, body) = confirm(&app, *user, open, "sandbox_success:other2").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("completed")), "another card pays: {body}");
+    let decisions: Value = app
+        .get(&format!("/api/payments/admin/fraud/decisions/?user_id={user}"), &app.admin())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let why = decisions[0]["fired"][0]["why"].as_str().unwrap_or_default();
+    assert!(why.contains("declines for this card_fingerprint in 600 s; limit 5"), "{decisions}");
+}
+
+#[tokio::test]
+async fn a_card_rule_can_hold_the_payment_for_review_instead() {
+    let app = spawn_app().await;
+    app.put_course(1, "30.00", "USD").await;
+    let rule = json!({"name": "second use of a card within a day", "subject": "card_fingerprint",
+        "signal": "attempts", "limit": 1, "window_seconds": 86400, "action": "review"});
+    assert_eq!(admin_post(&app, "/api/payments/admin/fraud/rules/", rule).await.0, 201);
+    let mut statuses = Vec::new();
+    for user in [4000, 4001] {
+        let (status, body) = buy(&app, user, None).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, paid) = confirm(&app, user, body["id"].as_str().unwrap(), "sandbox_success:shared9").await;
+        assert_eq!(status, 200, "{paid}");
+        statuses.push(paid["status"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(statuses, ["completed", "in_review"], "the card's second use is held");
+}
+
 #[tokio::test]
 async fn a_block_refuses_before_any_gateway_call_until_it_is_removed() {
     let app = spawn_app().await;
@@ -180,7 +255,7 @@ async fn rules_are_edited_and_deleted_by_admins_and_audited() {
     assert_eq!(buy(&app, 3, None).await.0, 201, "a disabled rule fires no more");
 
     for bad in [
-        json!({"name": "x", "subject": "card_fingerprint", "signal": "attempts", "limit": 2, "window_seconds": 60, "action": "refuse"}),
+        json!({"name": "x", "subject": "card_fingerprint", "signal": "refunds", "limit": 2, "window_seconds": 60, "action": "review"}),
         json!({"name": "x", "subject": "user", "signal": "declines", "limit": 0, "window_seconds": 60, "action": "refuse"}),
         json!({"name": "x", "subject": "user", "signal": "declines", "limit": 2, "window_seconds": 60, "action": "review", "stop_seconds": 60}),
     ] {

@@ -1,7 +1,8 @@
 //! The fraud controls' storage (migration `000034_fraud_controls`): rules
 //! and the block list (audited by trigger), attempt slots and decisions.
 //!
-//! Screening is one transaction: an advisory lock per subject of the
+//! Screening is one transaction (at a payment's creation for its payer, at
+//! a card confirmation for the card): an advisory lock per subject of the
 //! attempt, in one order, so that two attempts of one user never count at
 //! the same time; then the blocks and counts, the pure decision, and what
 //! it writes.
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::upsert::excluded;
 use domain::fraud::{
     Action, Attempt, Block, Decision, Fired, FraudRule, Outcome, REFUND_HISTORY, RecordedDecision, RefundHistory,
     RefundScreening, RefundTally, Signal, Subject, Tally, decide_attempt, decide_refund,
@@ -27,7 +29,7 @@ use uuid::Uuid;
 use crate::audit::decided_by;
 use crate::errors::{corrupt, store_error, store_transaction};
 use crate::pool::PgStore;
-use crate::schema::{fraud_attempts, fraud_blocks, fraud_decisions, fraud_rules};
+use crate::schema::{fraud_attempts, fraud_blocks, fraud_decisions, fraud_rules, payments};
 
 type RuleRow = (Uuid, String, String, String, i32, i32, String, Option<i32>, bool, DateTime<Utc>, DateTime<Utc>);
 
@@ -388,7 +390,26 @@ fn screen_in(conn: &mut PgConnection, attempt: &Attempt, settled: bool) -> Resul
                 )
             })
             .collect();
-        diesel::insert_into(fraud_attempts::table).values(&slots).execute(conn).map_err(store_error)?;
+        // A payment confirmed again with another card moves its card slot.
+        diesel::insert_into(fraud_attempts::table)
+            .values(&slots)
+            .on_conflict((fraud_attempts::payment_id, fraud_attempts::subject))
+            .do_update()
+            .set((
+                fraud_attempts::value.eq(excluded(fraud_attempts::value)),
+                fraud_attempts::state.eq(excluded(fraud_attempts::state)),
+                fraud_attempts::created_at.eq(excluded(fraud_attempts::created_at)),
+            ))
+            .execute(conn)
+            .map_err(store_error)?;
+    }
+    if decision.outcome == Outcome::Review && attempt.card_fingerprint.is_some() {
+        // A card confirmation of a payment already stored: flag it here,
+        // in the screening's transaction, to be held once paid.
+        diesel::update(payments::table.find(attempt.payment_id.uuid()))
+            .set(payments::fraud_review.eq(true))
+            .execute(conn)
+            .map_err(store_error)?;
     }
     Ok(decision)
 }

@@ -8,6 +8,11 @@
 //! | `sandbox_decline`         | the payment is declined (`card_declined`)      |
 //! | `sandbox_requires_action` | authentication is needed; confirm again        |
 //!
+//! A token may name a test card after a colon, `sandbox_decline:card7`
+//! (1 to 32 letters and digits): the card's fingerprint is then
+//! `sbxcard7`, which card rules and the block list screen like a real
+//! card's. A plain token names no card.
+//!
 //! It keeps no state, so any number of app instances can share it: a
 //! session id is `sbx_` plus the payment id.
 #![forbid(unsafe_code)]
@@ -79,6 +84,7 @@ impl PaymentGateway for SandboxGateway {
         if !provider_payment_id.starts_with(SESSION_PREFIX) {
             return Err(GatewayError::UnknownPayment);
         }
+        let (token, _card) = token.split_once(':').unwrap_or((token, ""));
         match token {
             TOKEN_SUCCESS => Ok(GatewayOutcome::Succeeded),
             TOKEN_DECLINE => Ok(GatewayOutcome::Declined { reason: "card_declined (sandbox)".to_owned() }),
@@ -91,6 +97,18 @@ impl PaymentGateway for SandboxGateway {
 
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError> {
         if provider_payment_id.starts_with(SESSION_PREFIX) { Ok(()) } else { Err(GatewayError::UnknownPayment) }
+    }
+
+    /// The test card a token names after its colon, if any.
+    async fn card_fingerprint(&self, token: &str) -> Result<Option<String>, GatewayError> {
+        let Some((_, card)) = token.split_once(':') else {
+            return Ok(None);
+        };
+        let valid = (1..=32).contains(&card.len()) && card.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            return Err(GatewayError::InvalidRequest("a sandbox test card is 1 to 32 letters and digits".to_owned()));
+        }
+        Ok(Some(format!("sbx{card}")))
     }
 
     /// The sandbox keeps no state: a session is always waiting for the
@@ -160,6 +178,18 @@ mod tests {
             Ok(GatewayOutcome::RequiresAction(confirm_with_token(true)))
         );
         assert!(matches!(block_on(gateway.confirm("sbx_1", "4242424242424242")), Err(GatewayError::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn a_token_may_name_a_test_card_with_its_fingerprint() {
+        let gateway = SandboxGateway;
+        assert_eq!(block_on(gateway.card_fingerprint("sandbox_decline:card7")), Ok(Some("sbxcard7".to_owned())));
+        assert_eq!(block_on(gateway.card_fingerprint(TOKEN_DECLINE)), Ok(None));
+        assert!(block_on(gateway.card_fingerprint("sandbox_decline:a b")).is_err());
+        assert!(matches!(
+            block_on(gateway.confirm("sbx_1", "sandbox_decline:card7")),
+            Ok(GatewayOutcome::Declined { .. })
+        ));
     }
 
     #[test]

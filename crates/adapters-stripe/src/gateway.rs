@@ -248,6 +248,21 @@ impl PaymentGateway for StripeGateway {
     async fn status(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         Ok(outcome_of(&self.retrieve(provider_payment_id).await?))
     }
+
+    /// Reads the PaymentMethod a `pm_…` token names. One Stripe does not
+    /// know (or that is no card) has no fingerprint: the confirmation
+    /// itself then answers for the token.
+    async fn card_fingerprint(&self, token: &str) -> Result<Option<String>, GatewayError> {
+        if !token.starts_with("pm_") {
+            return Ok(None);
+        }
+        let path = format!("/v1/payment_methods/{}", path_segment(token)?);
+        match self.client.call::<wire::PaymentMethodDetails>(Method::GET, &path, &[], None).await {
+            Ok(method) => Ok(method.card.and_then(|card| card.fingerprint)),
+            Err(CallError::Api { status, .. }) if status.is_client_error() => Ok(None),
+            Err(e) => Err(e.into_gateway_error()),
+        }
+    }
 }
 
 #[async_trait]

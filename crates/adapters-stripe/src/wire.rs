@@ -88,7 +88,8 @@ pub struct ChargeOutcome {
     pub risk_score: Option<i64>,
 }
 
-/// `charge.payment_method_details`, as far as the card goes.
+/// `charge.payment_method_details`, or a PaymentMethod object, as far as
+/// the card goes (both keep it under `card`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentMethodDetails {
     /// A card payment's details.

@@ -163,6 +163,30 @@ async fn a_declined_confirmation_is_a_decline_not_an_error() {
 }
 
 #[tokio::test]
+async fn a_payment_methods_card_fingerprint_is_read_before_confirming() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_methods/pm_card"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pm_card", "object": "payment_method",
+            "type": "card", "card": {"brand": "visa", "last4": "4242", "fingerprint": "Xt5EWLLDS7FJjR1c"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_methods/pm_gone"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"type": "invalid_request_error", "code": "resource_missing"}})),
+        )
+        .mount(&server)
+        .await;
+    let g = gateway(&server, 2_000);
+    assert_eq!(g.card_fingerprint("pm_card").await, Ok(Some("Xt5EWLLDS7FJjR1c".into())));
+    assert_eq!(g.card_fingerprint("pm_gone").await, Ok(None), "the confirmation answers for an unknown method");
+    assert_eq!(g.card_fingerprint("tok_visa").await, Ok(None), "not a PaymentMethod: not read");
+}
+
+#[tokio::test]
 async fn unknown_intents_and_bad_requests_map_to_their_errors() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

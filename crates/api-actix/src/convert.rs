@@ -82,6 +82,7 @@ impl From<ChangePaymentError> for ApiError {
             ChangePaymentError::MethodUnavailable(_) => ApiError::PaymentMethodUnavailable,
             ChangePaymentError::Gateway(e) => gateway(e),
             ChangePaymentError::Contended => ApiError::Conflict,
+            ChangePaymentError::RefusedByRules => ApiError::PaymentRefusedByRules,
             ChangePaymentError::Ledger(e) => {
                 tracing::error!(error = %e, "ledger construction failed");
                 ApiError::Internal

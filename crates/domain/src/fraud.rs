@@ -1,5 +1,5 @@
 //! Fraud controls as data: rules an admin keeps (velocity of attempts and
-//! declines per user, client address or e-mail), a block list, and the
+//! declines per user, client address, e-mail or card), a block list, and the
 //! decision each screened payment attempt gets, with every rule that fired
 //! and why.
 //!
@@ -25,8 +25,9 @@ pub enum Subject {
     ClientAddress,
     /// The billing e-mail, lower-cased.
     Email,
-    /// The card's fingerprint as the gateway reports it (block list only:
-    /// it is known after payment).
+    /// The card's fingerprint as the gateway reports it: screened when a
+    /// payment is confirmed with a card the gateway describes before
+    /// charging it (see [`Attempt::card_fingerprint`]).
     CardFingerprint,
 }
 
@@ -37,11 +38,6 @@ impl Subject {
     /// Stable name.
     pub fn as_str(&self) -> &'static str {
         self.into()
-    }
-
-    /// Whether attempts can be counted against it before money moves.
-    pub fn counted_before_payment(&self) -> bool {
-        !matches!(self, Self::CardFingerprint)
     }
 }
 
@@ -159,9 +155,6 @@ impl FraudRule {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(RuleError::Field("name", "must be 1 to 200 characters"));
         }
-        if !self.subject.counted_before_payment() {
-            return Err(RuleError::Field("subject", "card fingerprints are known only after payment: block them"));
-        }
         if self.limit == 0 || self.limit > 100_000 {
             return Err(RuleError::Field("limit", "must be 1 to 100000"));
         }
@@ -275,6 +268,11 @@ pub struct Attempt {
     pub email: Option<String>,
     /// The client's address, if known.
     pub client_address: Option<IpAddr>,
+    /// Set when the attempt is a confirmation with a card whose
+    /// fingerprint the gateway told before charging it. Such an attempt
+    /// is counted against the card alone: its payer was counted when the
+    /// payment was created.
+    pub card_fingerprint: Option<String>,
     /// When it is made.
     pub at: DateTime<Utc>,
 }
@@ -284,6 +282,9 @@ impl Attempt {
     /// (IPv6 per /64: one host has a whole /64 to hop around in), sorted
     /// so that locks on them are always taken in one order.
     pub fn subjects(&self) -> Vec<(Subject, String)> {
+        if let Some(card) = &self.card_fingerprint {
+            return vec![(Subject::CardFingerprint, card.clone())];
+        }
         let mut subjects = vec![(Subject::User, self.user_id.get().to_string())];
         if let Some(address) = self.client_address {
             subjects.push((Subject::ClientAddress, address_key(address)));
@@ -558,6 +559,7 @@ mod tests {
             user_id: UserId::new(42),
             email: Some(" Buyer@Example.COM ".to_owned()),
             client_address: "2001:db8:1:2:aaaa::1".parse().ok(),
+            card_fingerprint: None,
             at: at(),
         }
     }
@@ -587,6 +589,22 @@ mod tests {
         let decision =
             decide_attempt(&attempt(), &[], &[tally(rule(Signal::Declines, 5, Action::Refuse, None), 9, 4, 0)]);
         assert_eq!(decision, Decision { outcome: Outcome::Allow, fired: vec![], stops: vec![] });
+    }
+
+    #[test]
+    fn a_card_confirmation_is_counted_against_the_card_alone_and_stops_it() {
+        let card = Attempt { card_fingerprint: Some("Xt5EWLLDS7FJjR1c".to_owned()), ..attempt() };
+        assert_eq!(card.subjects(), vec![(Subject::CardFingerprint, "Xt5EWLLDS7FJjR1c".to_owned())]);
+        assert_eq!(card.value_of(Subject::User), None, "its payer was counted at creation");
+        let mut limit = rule(Signal::Declines, 5, Action::Refuse, Some(3600));
+        limit.subject = Subject::CardFingerprint;
+        let decision = decide_attempt(&card, &[], &[tally(limit, 5, 5, 0)]);
+        assert_eq!(decision.outcome, Outcome::Refuse);
+        assert_eq!(
+            decision.stops.iter().map(|s| (s.subject, s.value.as_str())).collect::<Vec<_>>(),
+            vec![(Subject::CardFingerprint, "Xt5EWLLDS7FJjR1c")]
+        );
+        assert!(decision.fired[0].why.contains("for this card_fingerprint"), "{}", decision.fired[0].why);
     }
 
     #[test]
@@ -742,9 +760,13 @@ mod tests {
         assert_eq!(rule(Signal::Declines, 5, Action::Refuse, Some(3600)).validate(), Ok(()));
         assert!(rule(Signal::Declines, 0, Action::Refuse, None).validate().is_err());
         assert!(rule(Signal::Declines, 5, Action::Review, Some(60)).validate().is_err());
-        let mut card = rule(Signal::Attempts, 5, Action::Refuse, None);
+        let mut card = rule(Signal::Declines, 5, Action::Refuse, Some(3600));
         card.subject = Subject::CardFingerprint;
-        assert!(card.validate().is_err());
+        assert_eq!(card.validate(), Ok(()));
+        card.signal = Signal::Refunds;
+        card.action = Action::Review;
+        card.stop_for = None;
+        assert!(card.validate().is_err(), "refunds are counted per user");
         let mut long = rule(Signal::Attempts, 5, Action::Refuse, None);
         long.window = TimeDelta::days(91);
         assert!(long.validate().is_err());

@@ -147,7 +147,7 @@ fn rule_form(user: &ConsoleUser) -> Markup {
             input type="text" name="name" required maxlength="200" placeholder="name";
             select name="signal" { @for s in Signal::ALL { option value=(s.as_str()) { (s.as_str()) } } }
             select name="subject" {
-                @for s in Subject::ALL.iter().filter(|s| s.counted_before_payment()) { option value=(s.as_str()) { (s.as_str()) } }
+                @for s in Subject::ALL { option value=(s.as_str()) { (s.as_str()) } }
             }
             input type="number" name="limit" required min="1" placeholder="limit";
             input type="number" name="window_seconds" required min="1" placeholder="window (s)";

@@ -47,6 +47,8 @@ const PURCHASE_REFUSED: &str = "The purchase is refused: invalid fields (`valida
                                 (`idempotency_key_reused`). Nothing is written.";
 const PURCHASE_FORBIDDEN: &str = "The role does not allow this (`forbidden`), or the fraud controls refused the \
                                   attempt (`payment_refused_by_rules`, naming no rule); nothing was stored.";
+const CARD_REFUSED: &str = "Not the payer or an admin (`forbidden`), or the fraud controls refused the card \
+                            (`payment_refused_by_rules`, naming no rule); the payment stays open for another card.";
 const GATEWAY_DOWN: &str = "The payment gateway did not answer or failed (`gateway_unavailable`); retry later.";
 const NAMED_NOT_FOUND: &str = "An object the body names (course, event or payment) does not exist, or is not one \
                                this caller may see (`item_not_found`, `not_found`).";
@@ -91,6 +93,20 @@ pub enum ConflictProblems {
 pub enum GatewayCallProblems {
     #[response(status = 402, description = GATEWAY_REFUSED, content_type = PROBLEM_JSON)]
     Refused(Problem),
+    #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
+    Conflict(Problem),
+    #[response(status = 502, description = GATEWAY_DOWN, content_type = PROBLEM_JSON)]
+    GatewayDown(Problem),
+}
+
+/// A payment's confirmation: a gateway call, and the card screened by the
+/// fraud controls first.
+#[derive(IntoResponses)]
+pub enum ConfirmProblems {
+    #[response(status = 402, description = GATEWAY_REFUSED, content_type = PROBLEM_JSON)]
+    Refused(Problem),
+    #[response(status = 403, description = CARD_REFUSED, content_type = PROBLEM_JSON)]
+    Forbidden(Problem),
     #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
     Conflict(Problem),
     #[response(status = 502, description = GATEWAY_DOWN, content_type = PROBLEM_JSON)]

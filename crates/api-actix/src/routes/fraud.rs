@@ -32,8 +32,10 @@ pub(crate) fn to_api(error: FraudError) -> ApiError {
 pub struct RuleBody {
     /// A name for people, 1 to 200 characters.
     pub name: String,
-    /// What is counted against: `user`, `client_address` (IPv6 per /64) or
-    /// `email`.
+    /// What is counted against: `user`, `client_address` (IPv6 per /64),
+    /// `email` (screened when a payment is created) or `card_fingerprint`
+    /// (screened when a payment is confirmed with a card the gateway
+    /// describes before charging it).
     pub subject: String,
     /// What is counted: `attempts` (let through), `declines` (declined,
     /// plus attempts still in flight) or `refunds` (the user's refund
@@ -116,8 +118,8 @@ fn one_of<T: std::str::FromStr>(
 
 pub(crate) fn rule_input(body: RuleBody) -> Result<RuleInput, ApiError> {
     let mut errors = Vec::new();
-    let counted: Vec<&str> = Subject::ALL.iter().filter(|s| s.counted_before_payment()).map(Subject::as_str).collect();
-    let subject = one_of::<Subject>("subject", &body.subject, &counted, &mut errors);
+    let subjects: Vec<&str> = Subject::ALL.iter().map(Subject::as_str).collect();
+    let subject = one_of::<Subject>("subject", &body.subject, &subjects, &mut errors);
     let signals: Vec<&str> = Signal::ALL.iter().map(Signal::as_str).collect();
     let signal = one_of::<Signal>("signal", &body.signal, &signals, &mut errors);
     let actions: Vec<&str> = Action::ALL.iter().map(Action::as_str).collect();

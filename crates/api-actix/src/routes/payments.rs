@@ -20,7 +20,7 @@ use crate::dto::{
 use crate::error::{ApiError, FieldError};
 use crate::idempotency::{JsonReply, idempotent};
 use crate::json::{parse_body, parse_query};
-use crate::openapi::problems::{ConflictProblems, GatewayCallProblems, PurchaseProblems};
+use crate::openapi::problems::{ConfirmProblems, ConflictProblems, PurchaseProblems};
 use crate::routes::{IdempotencyBody, fail_on, item_ref, page_request, path_id};
 use domain::usecases::rate_limits::LimitedAction;
 
@@ -232,7 +232,7 @@ pub async fn cancel_payment(
 #[utoipa::path(tag = "payments", params(("id" = String, Path)),
     request_body = ConfirmPaymentBody,
     responses((status = 200, description = "The payment after the gateway's verdict.",
-        body = PaymentActionView), GatewayCallProblems),
+        body = PaymentActionView), ConfirmProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/{id}/confirm/")]
 pub async fn confirm_payment(

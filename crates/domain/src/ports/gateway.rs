@@ -130,6 +130,15 @@ pub trait PaymentGateway: Send + Sync {
     async fn capture(&self, provider_payment_id: &str) -> Result<GatewayOutcome, GatewayError> {
         self.status(provider_payment_id).await
     }
+    /// The fingerprint of the card a confirmation token names, when the
+    /// gateway tells it before charging (Stripe's PaymentMethod
+    /// `card.fingerprint`), so that card rules are screened before money
+    /// moves; `None` for a token that names no card. Gateways without
+    /// cards keep this default.
+    async fn card_fingerprint(&self, token: &str) -> Result<Option<String>, GatewayError> {
+        let _ = token;
+        Ok(None)
+    }
     /// Cancels an unpaid session.
     async fn cancel(&self, provider_payment_id: &str) -> Result<(), GatewayError>;
     /// Asks the gateway for the payment's true state (reconciliation, and

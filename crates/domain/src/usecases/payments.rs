@@ -169,6 +169,10 @@ pub enum ChangePaymentError {
     /// Other writers kept moving the payment.
     #[error("the payment is changing concurrently; retry")]
     Contended,
+    /// The fraud rules or the block list refused the card; the payment
+    /// stays open for another.
+    #[error("the payment was refused by the fraud rules")]
+    RefusedByRules,
     /// Ledger construction failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -390,6 +394,7 @@ impl PaymentService {
             user_id: payment.user_id,
             email: payment.billing.email.clone(),
             client_address: payment.client.ip_address,
+            card_fingerprint: None,
             at: payment.created_at,
         };
         match fraud.screen(attempt, free).await?.outcome {
@@ -429,8 +434,40 @@ impl PaymentService {
             .gateways
             .for_method(payment.method)
             .ok_or(ChangePaymentError::MethodUnavailable(payment.method))?;
+        self.screen_card(&payment, gateway.as_ref(), token).await?;
         let outcome = gateway.confirm(&provider_id, token).await.map_err(ChangePaymentError::Gateway)?;
         self.apply_outcome(id, outcome).await
+    }
+
+    /// Screens the card a confirmation names, when the gateway tells its
+    /// fingerprint before charging it: the block list and the card rules.
+    /// A refusal leaves the payment open for another card; a review
+    /// decision flags it to be held once paid (the store sets the flag in
+    /// the screening's transaction).
+    async fn screen_card(
+        &self,
+        payment: &Payment,
+        gateway: &dyn crate::ports::PaymentGateway,
+        token: &str,
+    ) -> Result<(), ChangePaymentError> {
+        let Some(fraud) = &self.fraud else {
+            return Ok(());
+        };
+        let Some(card) = gateway.card_fingerprint(token).await.map_err(ChangePaymentError::Gateway)? else {
+            return Ok(());
+        };
+        let attempt = crate::fraud::Attempt {
+            payment_id: payment.id,
+            user_id: payment.user_id,
+            email: None,
+            client_address: None,
+            card_fingerprint: Some(card),
+            at: self.ports.clock.now(),
+        };
+        match fraud.screen(attempt, false).await?.outcome {
+            crate::fraud::Outcome::Refuse => Err(ChangePaymentError::RefusedByRules),
+            crate::fraud::Outcome::Allow | crate::fraud::Outcome::Review => Ok(()),
+        }
     }
 
     /// Applies the gateway's verdict on a payment: the one path shared by
