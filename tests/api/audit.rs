@@ -284,10 +284,15 @@ async fn an_admin_s_evidence_and_acceptance_name_them_and_a_webhook_s_change_nam
         trail(&app, &id),
         vec![
             entry("insert", None, Value::Null, json!("needs_response")),
+            // The evidence reaching the gateway, recorded with its event.
+            entry("update", Some((EDITOR, "admin")), json!("needs_response"), json!("needs_response")),
             entry("update", Some((EDITOR, "admin")), json!("needs_response"), json!("under_review")),
             entry("update", Some((REVIEWER, "admin")), json!("under_review"), json!("lost")),
         ]
     );
+    let announced: Vec<String> =
+        app.store.outbox_events_for(id.clone()).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    assert_eq!(announced, ["dispute.opened", "dispute.evidence_submitted", "dispute.updated", "dispute.closed"]);
 }
 
 #[tokio::test]

@@ -75,6 +75,69 @@ async fn payout_events_carry_the_payout_as_the_api_reads_it_at_each_step() {
     assert_eq!((paid["transaction_id"].as_str(), paid["approved_by"].is_i64()), (Some("WIRE-2026-0042"), true));
 }
 
+/// The types of the stored events about `id`, oldest first.
+async fn event_types(app: &TestApp, id: &str) -> Vec<String> {
+    app.store.outbox_events_for(id.to_owned()).await.unwrap().into_iter().map(|e| e.event_type).collect()
+}
+
+#[tokio::test]
+async fn every_step_of_a_refund_and_a_payout_is_announced_with_the_object_as_read() {
+    let app = app().await;
+    let payment = app.sandbox_sale(1, "100.00").await;
+    let refund =
+        admin_post(&app, "/api/payments/refunds/", json!({"payment_id": payment, "amount": "10.00", "reason": "late"}))
+            .await;
+    let refund_id = refund["id"].as_str().unwrap();
+    let requested = event_object(&app, refund_id, "refund.requested").await;
+    assert_eq!(requested, read(&app, &format!("/api/payments/refunds/{refund_id}/")).await);
+    admin_post(&app, &format!("/api/payments/refunds/{refund_id}/reject/"), json!({"reason": "outside the policy"}))
+        .await;
+    let rejected = event_object(&app, refund_id, "refund.rejected").await;
+    assert_eq!(rejected, read(&app, &format!("/api/payments/refunds/{refund_id}/")).await);
+    assert_eq!(rejected["rejection_reason"], "outside the policy");
+    assert_eq!(event_types(&app, refund_id).await, ["refund.requested", "refund.rejected"]);
+
+    let refund =
+        admin_post(&app, "/api/payments/refunds/", json!({"payment_id": payment, "amount": "10.00", "reason": "late"}))
+            .await;
+    let refund_id = refund["id"].as_str().unwrap();
+    admin_post(&app, &format!("/api/payments/refunds/{refund_id}/approve/"), json!({})).await;
+    assert_eq!(event_types(&app, refund_id).await, ["refund.requested", "refund.approved", "refund.processed"]);
+    let approved = event_object(&app, refund_id, "refund.approved").await;
+    assert_eq!((approved["status"].as_str(), approved["approved_by"].is_i64()), (Some("approved"), true));
+
+    app.state.payouts.release_due_earnings(100).await.unwrap();
+    let instructor = app.token(100, Role::Instructor);
+    let bank = json!({"account_holder": "Ada Lovelace", "account_number": "DE89 3704 0044 0532 0130 00"});
+    let body = json!({"amount": "20.00", "currency": "USD", "method": "bank_transfer", "destination": bank});
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let res = app.post("/api/payments/payouts/", &instructor, &body).await;
+        assert_eq!(res.status(), 201);
+        ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let [approved, rejected, cancelled] = [&ids[0], &ids[1], &ids[2]];
+    admin_post(&app, &format!("/api/payments/payouts/{approved}/approve/"), json!({"note": "checked"})).await;
+    admin_post(&app, &format!("/api/payments/payouts/{rejected}/reject/"), json!({"reason": "verify your account"}))
+        .await;
+    let res = app.post(&format!("/api/payments/payouts/{cancelled}/cancel/"), &instructor, &json!({})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(event_types(&app, approved).await, ["payout.requested", "payout.approved"]);
+    let object = event_object(&app, approved, "payout.approved").await;
+    assert_eq!((object["status"].as_str(), object["admin_note"].as_str()), (Some("approved"), Some("checked")));
+    assert!(object["approved_by"].is_i64() && object["approved_at"].is_string(), "{object}");
+    assert_eq!(event_types(&app, rejected).await, ["payout.requested", "payout.rejected"]);
+    assert_eq!(
+        event_object(&app, rejected, "payout.rejected").await,
+        read(&app, &format!("/api/payments/payouts/{rejected}/")).await
+    );
+    assert_eq!(event_types(&app, cancelled).await, ["payout.requested", "payout.cancelled"]);
+    assert_eq!(
+        event_object(&app, cancelled, "payout.cancelled").await,
+        read(&app, &format!("/api/payments/payouts/{cancelled}/")).await
+    );
+}
+
 #[tokio::test]
 async fn coupon_exhausted_carries_the_coupon_as_the_api_reads_it_without_usage_figures() {
     let app = app().await;

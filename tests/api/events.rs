@@ -99,7 +99,11 @@ async fn subscribed_events_arrive_signed_and_in_order_per_object() {
     let payment = sale(&app, 1).await;
     refund_fully(&app, &payment).await;
     let report = app.state.events.deliver_due(50).await.unwrap();
-    assert_eq!((report.routed, report.delivered), (3, 1), "refund.processed is not subscribed; payment.refunded waits");
+    assert_eq!(
+        (report.routed, report.delivered),
+        (5, 1),
+        "refund.requested, .approved and .processed are not subscribed; payment.refunded waits"
+    );
     let report = app.state.events.deliver_due(50).await.unwrap();
     assert_eq!(report.delivered, 1);
 

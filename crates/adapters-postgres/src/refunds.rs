@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::result::DatabaseErrorKind;
 use domain::ids::{PaymentId, RefundId, UserId};
 use domain::money::Money;
+use domain::outbox::{EventType, OutboxEvent};
 use domain::paging::Page;
 use domain::ports::{
     CreateRefundStoreError, NewRefund, PaymentRefundUpdate, ProcessedRefund, RecordRefundOutcome, RefundChange,
@@ -183,7 +184,11 @@ impl RefundRepository for PgStore {
                     .values(&row)
                     .returning(RefundRow::as_returning())
                     .get_result(conn)?;
-                Ok(stored.into_domain()?)
+                let refund = stored.into_domain()?;
+                let requested =
+                    OutboxEvent::new(request.event_id, EventType::RefundRequested, refund.clone(), request.at);
+                insert_events(conn, &[requested])?;
+                Ok(refund)
             });
             match result {
                 Ok(refund) => Ok(Ok(refund)),

@@ -26,6 +26,19 @@ pub enum EventType {
     /// A payment expired unpaid.
     #[strum(serialize = "payment.expired")]
     PaymentExpired,
+    /// A refund was asked for (by its payer, an admin, or Skillpay itself
+    /// for a held or recovered payment).
+    #[strum(serialize = "refund.requested")]
+    RefundRequested,
+    /// A refund was approved; it goes to the gateway next.
+    #[strum(serialize = "refund.approved")]
+    RefundApproved,
+    /// An admin rejected a refund request, with a reason.
+    #[strum(serialize = "refund.rejected")]
+    RefundRejected,
+    /// The gateway refused or failed a refund; no money went back.
+    #[strum(serialize = "refund.failed")]
+    RefundFailed,
     /// A refund was processed (money went back).
     #[strum(serialize = "refund.processed")]
     RefundProcessed,
@@ -35,12 +48,28 @@ pub enum EventType {
     /// A dispute (chargeback) was opened; its amount is held.
     #[strum(serialize = "dispute.opened")]
     DisputeOpened,
+    /// A dispute moved without being decided (under review, evidence
+    /// asked for, its due date or status changed at the gateway).
+    #[strum(serialize = "dispute.updated")]
+    DisputeUpdated,
+    /// An admin's evidence for a dispute reached the gateway.
+    #[strum(serialize = "dispute.evidence_submitted")]
+    DisputeEvidenceSubmitted,
     /// A dispute was decided (won or lost).
     #[strum(serialize = "dispute.closed")]
     DisputeClosed,
     /// An instructor asked for a payout.
     #[strum(serialize = "payout.requested")]
     PayoutRequested,
+    /// An admin approved a payout; it goes to its rail next.
+    #[strum(serialize = "payout.approved")]
+    PayoutApproved,
+    /// An admin rejected a payout; its money is available again.
+    #[strum(serialize = "payout.rejected")]
+    PayoutRejected,
+    /// The instructor cancelled a payout before it was approved.
+    #[strum(serialize = "payout.cancelled")]
+    PayoutCancelled,
     /// A payout reached the instructor.
     #[strum(serialize = "payout.paid")]
     PayoutPaid,
@@ -59,16 +88,25 @@ pub enum EventType {
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 22] = [
         EventType::PaymentCompleted,
         EventType::PaymentFailed,
         EventType::PaymentCancelled,
         EventType::PaymentExpired,
+        EventType::RefundRequested,
+        EventType::RefundApproved,
+        EventType::RefundRejected,
+        EventType::RefundFailed,
         EventType::RefundProcessed,
         EventType::PaymentRefunded,
         EventType::DisputeOpened,
+        EventType::DisputeUpdated,
+        EventType::DisputeEvidenceSubmitted,
         EventType::DisputeClosed,
         EventType::PayoutRequested,
+        EventType::PayoutApproved,
+        EventType::PayoutRejected,
+        EventType::PayoutCancelled,
         EventType::PayoutPaid,
         EventType::PayoutFailed,
         EventType::CouponExhausted,

@@ -700,9 +700,10 @@ mod tests {
         assert_eq!(names(DeliveryStatus::ALL.iter().map(DeliveryStatus::as_str).collect()), "pending delivered dead");
         assert_eq!(
             names(EventType::ALL.iter().map(EventType::as_str).collect()),
-            "payment.completed payment.failed payment.cancelled payment.expired refund.processed payment.refunded \
-             dispute.opened dispute.closed payout.requested payout.paid payout.failed coupon.exhausted \
-             reconciliation.discrepancy"
+            "payment.completed payment.failed payment.cancelled payment.expired refund.requested refund.approved \
+             refund.rejected refund.failed refund.processed payment.refunded dispute.opened dispute.updated \
+             dispute.evidence_submitted dispute.closed payout.requested payout.approved payout.rejected \
+             payout.cancelled payout.paid payout.failed coupon.exhausted reconciliation.discrepancy"
         );
         assert_eq!((GatewayMode::Test.as_str(), GatewayMode::parse("live")), ("test", Some(GatewayMode::Live)));
         assert_eq!(

@@ -592,6 +592,9 @@ pub struct NewRefund {
     pub at: DateTime<Utc>,
     /// For a request, the screening of its payer's refunds.
     pub screening: Option<crate::fraud::RefundScreening>,
+    /// The id of its `refund.requested` event, which the store MUST write
+    /// with it, about the refund as stored.
+    pub event_id: crate::ids::EventId,
 }
 
 /// Why a refund request was not stored.
@@ -649,6 +652,37 @@ pub struct RefundChange {
     pub journal: Option<Journal>,
     /// Events to announce.
     pub outbox: Vec<OutboxEvent>,
+}
+
+impl RefundChange {
+    /// `refund` as this change leaves it: what every store MUST write (a
+    /// field the change leaves `None` stays as it was; the deciding admin
+    /// is recorded as the approver, with the note, only on approval).
+    /// Events are built from it, so they show what a read would.
+    pub fn applied_to(&self, refund: &crate::refund::Refund) -> crate::refund::Refund {
+        use crate::refund::RefundStatus;
+        let approver = self.by.filter(|_| self.to == RefundStatus::Approved);
+        let mut after = refund.clone();
+        after.status = self.to;
+        after.updated_at = self.at;
+        if let Some(reason) = &self.rejection_reason {
+            after.rejection_reason = Some(reason.clone());
+        }
+        if self.to == RefundStatus::Processed {
+            after.processed_at = Some(self.at);
+        }
+        if let Some(id) = &self.provider_refund_id {
+            after.provider_refund_id = Some(id.clone());
+        }
+        if let Some(by) = approver {
+            after.approved_by = Some(by.user_id);
+            after.approved_at = Some(self.at);
+            if let Some(note) = &self.admin_note {
+                after.admin_note = Some(note.clone());
+            }
+        }
+        after
+    }
 }
 
 /// Which refunds to list.

@@ -235,6 +235,15 @@ fn an_approved_refund_the_gateway_makes_is_processed_with_its_journal_and_event(
     let changes = changes.lock().unwrap();
     let statuses: Vec<_> = changes.iter().map(|c| c.to).collect();
     assert_eq!(statuses, [RefundStatus::Approved, RefundStatus::Processing, RefundStatus::Processed]);
+    let approved = &changes[0].outbox;
+    assert_eq!(approved.iter().map(|e| e.event_type).collect::<Vec<_>>(), [EventType::RefundApproved]);
+    match &approved[0].subject {
+        domain::outbox::EventSubject::Refund(r) => {
+            assert_eq!((r.status, r.approved_at), (RefundStatus::Approved, Some(now())), "as the store writes it")
+        }
+        other => panic!("a refund event about {other:?}"),
+    }
+    assert!(changes[1].outbox.is_empty(), "processing is the gateway's business");
     let settled = changes.last().unwrap();
     let payment = settled.payment.as_ref().unwrap();
     assert_eq!((payment.to, payment.refunded_after), (PaymentStatus::PartiallyRefunded, usd(40_00)));
@@ -264,8 +273,11 @@ fn a_refund_of_everything_also_announces_the_payment_refunded() {
 fn a_refund_the_gateway_refuses_fails_and_one_it_cannot_reach_stays_processing() {
     let mut refused = World::new(paid()).holding(requested(40_00));
     refused.gateway.expect_refund().returning(|_, _, _| Err(GatewayError::InvalidRequest("charge disputed".into())));
-    let (service, _, _) = refused.service();
+    let (service, _, changes) = refused.service();
     assert_eq!(block_on(service.approve(admin(), REFUND, None)).unwrap().status, RefundStatus::Failed);
+    let announced: Vec<_> =
+        changes.lock().unwrap().iter().flat_map(|c| c.outbox.iter().map(|e| e.event_type)).collect();
+    assert_eq!(announced, [EventType::RefundApproved, EventType::RefundFailed]);
 
     let mut down = World::new(paid()).holding(requested(40_00));
     down.gateway.expect_refund().returning(|_, _, _| Err(GatewayError::Unavailable("timeout".into())));

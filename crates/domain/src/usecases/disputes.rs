@@ -178,7 +178,31 @@ impl DisputeService {
             .submit_dispute_evidence(&dispute.provider_dispute_id, &evidence)
             .await
             .map_err(DisputeError::Gateway)?;
+        self.announce_evidence(actor, id).await?;
         self.sync_as(method, &dispute.provider_dispute_id, Some(actor)).await?.ok_or(DisputeError::NotFound)
+    }
+
+    /// Records that `actor`'s evidence reached the gateway: the dispute as
+    /// it stands (its status is the gateway's to move), audited, with
+    /// `dispute.evidence_submitted`.
+    async fn announce_evidence(&self, actor: Actor, id: DisputeId) -> Result<(), DisputeError> {
+        for _ in 0..SYNC_STEPS {
+            let current = self.ports.disputes.find(id).await?.ok_or(DisputeError::NotFound)?;
+            let dispute = Dispute { updated_at: self.ports.clock.now(), ..current.clone() };
+            let outbox = vec![self.event(EventType::DisputeEvidenceSubmitted, &dispute)];
+            let change = DisputeChange {
+                dispute,
+                previous: Some(current.status),
+                payment: None,
+                journal: None,
+                outbox,
+                by: Some(actor),
+            };
+            if self.ports.disputes.record(change).await? {
+                return Ok(());
+            }
+        }
+        Err(DisputeError::Contended)
     }
 
     /// Accepts a dispute at its gateway without contesting it (admin): it
@@ -379,13 +403,18 @@ impl DisputeService {
                     Some(EventType::DisputeClosed),
                 )
             }
+            // No money moves: the dispute is updated, or closed without
+            // money held (an inquiry's end).
             DisputeStatus::NeedsResponse
             | DisputeStatus::UnderReview
             | DisputeStatus::WarningNeedsResponse
             | DisputeStatus::WarningUnderReview
             | DisputeStatus::WarningClosed
             | DisputeStatus::Won
-            | DisputeStatus::Lost => (None, None, None),
+            | DisputeStatus::Lost => {
+                let closed = status.is_final();
+                (None, None, Some(if closed { EventType::DisputeClosed } else { EventType::DisputeUpdated }))
+            }
         };
         if status.is_final() {
             next.resolved_at = Some(now);
@@ -403,7 +432,8 @@ impl DisputeService {
     }
 
     /// The change storing `dispute`, with the hold journal, the payment's
-    /// move to disputed and `dispute.opened` when it holds money.
+    /// move to disputed and `dispute.opened` when it holds money; a new
+    /// inquiry (holding nothing) is stored with `dispute.opened` alone.
     fn hold_if_needed(
         &self,
         payment: &Payment,
@@ -411,7 +441,10 @@ impl DisputeService {
         previous: Option<DisputeStatus>,
     ) -> Result<DisputeChange, DisputeError> {
         if !dispute.status.holds_money() {
-            return Ok(DisputeChange { dispute, previous, payment: None, journal: None, outbox: Vec::new(), by: None });
+            // An inquiry holds nothing, but is announced when it opens.
+            let outbox =
+                if previous.is_none() { vec![self.event(EventType::DisputeOpened, &dispute)] } else { Vec::new() };
+            return Ok(DisputeChange { dispute, previous, payment: None, journal: None, outbox, by: None });
         }
         let journal: Option<Journal> = Some(hold_journal(self.journal_id(), payment, &dispute, dispute.updated_at)?);
         let payment_update = self.payment_update(payment, PaymentEvent::OpenDispute)?;

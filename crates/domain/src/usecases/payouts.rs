@@ -512,19 +512,30 @@ impl PayoutService {
                 }
                 PayoutStatus::Requested | PayoutStatus::Approved | PayoutStatus::Processing => None,
             };
+            // As the store writes it: the deciding admin is the approver
+            // only on approval; a note is kept whenever one is given.
+            let approver = decision.by.filter(|_| to == PayoutStatus::Approved);
             let after = Payout {
                 status: to,
                 transaction_id: transaction_id.clone().or(payout.transaction_id.clone()),
                 failure_reason: reason.clone().or(payout.failure_reason.clone()),
                 paid_at: if to == PayoutStatus::Paid { Some(at) } else { payout.paid_at },
+                approved_by: approver.map(|by| by.user_id).or(payout.approved_by),
+                approved_at: approver.map(|_| at).or(payout.approved_at),
+                admin_note: decision.note.clone().or(payout.admin_note.clone()),
                 updated_at: at,
                 ..payout.clone()
             };
-            let outbox = match to {
-                PayoutStatus::Paid => vec![self.event(EventType::PayoutPaid, &after, at)],
-                PayoutStatus::Failed => vec![self.event(EventType::PayoutFailed, &after, at)],
-                _ => Vec::new(),
+            let announced = match to {
+                PayoutStatus::Approved => Some(EventType::PayoutApproved),
+                PayoutStatus::Rejected => Some(EventType::PayoutRejected),
+                PayoutStatus::Cancelled => Some(EventType::PayoutCancelled),
+                PayoutStatus::Paid => Some(EventType::PayoutPaid),
+                PayoutStatus::Failed => Some(EventType::PayoutFailed),
+                // Processing is the rail's business.
+                PayoutStatus::Requested | PayoutStatus::Processing => None,
             };
+            let outbox = announced.map(|t| vec![self.event(t, &after, at)]).unwrap_or_default();
             let change = PayoutChange {
                 payout_id: id,
                 from: payout.status,

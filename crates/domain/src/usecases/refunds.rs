@@ -159,6 +159,7 @@ impl RefundService {
             requested_by: Some(actor),
             at,
             screening,
+            event_id: EventId::from_uuid(self.ports.ids.new_id()),
         };
         self.store_request(request).await
     }
@@ -177,6 +178,7 @@ impl RefundService {
             requested_by: None,
             at: self.ports.clock.now(),
             screening: None,
+            event_id: EventId::from_uuid(self.ports.ids.new_id()),
         };
         let refund = self.store_request(request).await?;
         self.change(refund.id, RefundEvent::Approve, |_| {}).await?;
@@ -211,6 +213,7 @@ impl RefundService {
             requested_by: None,
             at: self.ports.clock.now(),
             screening: None,
+            event_id: EventId::from_uuid(self.ports.ids.new_id()),
         };
         let refund = self.store_request(request).await?;
         self.change(refund.id, RefundEvent::Approve, |change| change.by = by).await?;
@@ -495,6 +498,18 @@ impl RefundService {
                 outbox: Vec::new(),
             };
             fill(&mut change);
+            let announced = match to {
+                RefundStatus::Approved => Some(EventType::RefundApproved),
+                RefundStatus::Rejected => Some(EventType::RefundRejected),
+                RefundStatus::Failed => Some(EventType::RefundFailed),
+                // Processing is the gateway's business; processed is
+                // announced by `settle`, with its money.
+                RefundStatus::Requested | RefundStatus::Processing | RefundStatus::Processed => None,
+            };
+            if let Some(event_type) = announced {
+                let after = change.applied_to(&refund);
+                change.outbox.push(self.event(event_type, after.into(), change.at));
+            }
             if self.ports.refunds.apply(change).await? {
                 return self.ports.refunds.find(id).await?.ok_or(RefundError::NotFound);
             }
