@@ -252,6 +252,68 @@ async fn endpoints_are_checked_and_admin_only() {
 
 /// Buys course 1 with `method` as `token`'s holder and confirms it: the
 /// completed payment.
+#[tokio::test]
+async fn a_new_endpoint_backfills_the_events_it_missed_once_within_what_is_kept() {
+    let app = app().await;
+    let before = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let earlier = sale(&app, 1).await;
+    refund_fully(&app, &earlier).await;
+    // Routed while no endpoint existed: found none, and is kept.
+    assert_eq!(app.state.events.deliver_due(50).await.unwrap().delivered, 0);
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/hooks")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let created =
+        endpoint(&app, format!("{}/hooks", server.uri()), json!(["payment.completed", "payment.refunded"])).await;
+    let id = created["id"].as_str().unwrap();
+    let later = sale(&app, 2).await;
+    for _ in 0..3 {
+        app.state.events.deliver_due(50).await.unwrap();
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 1, "only the later sale by routing");
+
+    let backfill = format!("/api/payments/admin/event-endpoints/{id}/backfill/");
+    let res = app.post(&backfill, &app.admin(), &json!({"from": before})).await;
+    assert_eq!(res.status(), 200);
+    let queued: Value = res.json().await.unwrap();
+    assert_eq!(queued, json!({"queued": 2}), "the earlier sale's two subscribed events; the later one is not doubled");
+    for _ in 0..3 {
+        app.state.events.deliver_due(50).await.unwrap();
+    }
+    let bodies: Vec<Value> =
+        server.received_requests().await.unwrap().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    let seen: Vec<(&str, &str)> =
+        bodies.iter().map(|b| (b["type"].as_str().unwrap(), b["data"]["object"]["id"].as_str().unwrap())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("payment.completed", later.as_str()),
+            ("payment.completed", earlier.as_str()),
+            ("payment.refunded", earlier.as_str())
+        ]
+    );
+    let again: Value = app.post(&backfill, &app.admin(), &json!({"from": before})).await.json().await.unwrap();
+    assert_eq!(again, json!({"queued": 0}), "a backfill never doubles a delivery");
+
+    let too_old = chrono::Utc::now() - chrono::Duration::days(31);
+    let res = app.post(&backfill, &app.admin(), &json!({"from": too_old})).await;
+    assert_eq!(res.status(), 422);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(
+        (problem["code"].as_str(), problem["errors"][0]["field"].as_str()),
+        (Some("validation_failed"), Some("from"))
+    );
+    let res = app.post(&backfill, &app.admin(), &json!({"from": before, "to": before})).await;
+    assert_eq!(res.status(), 422, "an empty window");
+    let removed = app
+        .request(reqwest::Method::DELETE, &format!("/api/payments/admin/event-endpoints/{id}/"), Some(&app.admin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    assert_eq!(app.post(&backfill, &app.admin(), &json!({"from": before})).await.status(), 404, "a removed endpoint");
+}
+
 async fn paid_with(app: &TestApp, token: &str, method: &str, payment_token: &str) -> Value {
     let created = app.post("/api/payments/", token, &json!({"course_id": 1, "payment_method": method})).await;
     assert_eq!(created.status(), 201);

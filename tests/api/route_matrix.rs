@@ -73,6 +73,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/payments/admin/event-endpoints/", Admin),
     ("POST", "/api/payments/admin/event-endpoints/", Admin),
     ("DELETE", "/api/payments/admin/event-endpoints/{id}/", Admin),
+    ("POST", "/api/payments/admin/event-endpoints/{id}/backfill/", Admin),
     ("GET", "/api/payments/admin/event-deliveries/", Admin),
     ("GET", "/api/payments/admin/event-deliveries/{id}/", Admin),
     ("POST", "/api/payments/admin/event-deliveries/{id}/replay/", Admin),

@@ -144,6 +144,27 @@ WITH picked AS (
 SELECT count(*) AS n FROM marked"
 );
 
+/// Queues to one active endpoint (`$1`) the events created in `[$2, $3)`
+/// it receives, as routing decides, that it has no delivery of yet; due
+/// at `$4`. Answers how many.
+const BACKFILL_SQL: &str = concat!(
+    "\
+WITH queued AS (
+    INSERT INTO event_deliveries (id, event_id, endpoint_id, event_type, aggregate_id, event_created_at, status,
+                                  next_attempt_at, created_at)
+    SELECT gen_random_uuid(), o.id, e.id, o.event_type, o.aggregate_id, o.created_at, 'pending', $4, $4
+    FROM outbox_events o JOIN event_endpoints e
+      ON e.id = $1 AND e.active AND (cardinality(e.event_types) = 0 OR o.event_type = ANY (e.event_types))
+     AND coalesce(",
+    event_livemode_sql!("o.payload"),
+    " = e.livemode, true)
+    WHERE o.created_at >= $2 AND o.created_at < $3
+    ON CONFLICT (event_id, endpoint_id) DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) AS n FROM queued"
+);
+
 /// Why the deliveries still pending to a removed endpoint were given up.
 const ENDPOINT_REMOVED: &str = "the endpoint was removed";
 
@@ -287,6 +308,36 @@ impl EventDeliveryStore for PgStore {
                 .get_result(conn)
                 .map_err(store_error)?;
             u64::try_from(routed.n).map_err(|_| corrupt("count"))
+        })
+        .await
+    }
+
+    async fn backfill(
+        &self,
+        endpoint: EndpointId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        self.run(move |conn| {
+            let active: bool = event_endpoints::table
+                .find(endpoint.uuid())
+                .select(event_endpoints::active)
+                .first(conn)
+                .optional()
+                .map_err(store_error)?
+                .unwrap_or(false);
+            if !active {
+                return Ok(None);
+            }
+            let queued: Count = diesel::sql_query(BACKFILL_SQL)
+                .bind::<SqlUuid, _>(endpoint.uuid())
+                .bind::<Timestamptz, _>(from)
+                .bind::<Timestamptz, _>(to)
+                .bind::<Timestamptz, _>(now)
+                .get_result(conn)
+                .map_err(store_error)?;
+            u64::try_from(queued.n).map(Some).map_err(|_| corrupt("count"))
         })
         .await
     }

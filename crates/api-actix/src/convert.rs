@@ -308,6 +308,7 @@ impl From<domain::usecases::events::EventError> for ApiError {
             E::NoEncryptionKey => ApiError::EncryptionNotConfigured,
             E::OtherMode => ApiError::DeliveryModeMismatch(error.to_string()),
             E::EndpointRemoved => ApiError::InvalidTransition(error.to_string()),
+            E::Window(field, why) => ApiError::Validation(vec![crate::error::FieldError::new(field, why)]),
             E::Store(e) => store(e),
         }
     }

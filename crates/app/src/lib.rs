@@ -248,7 +248,8 @@ pub fn app_state_with_gateways(
         // Longer than a send can take, so a live worker's lease never lapses.
         chrono::Duration::seconds(i64::try_from(config.event_timeout_secs).unwrap_or(10) * 6),
     )
-    .with_destinations(config.event_destinations);
+    .with_destinations(config.event_destinations)
+    .with_retention(chrono::Duration::days(config.event_retention_days));
     let rate_limits = domain::usecases::rate_limits::RateLimits::new(store.clone(), clock.clone(), config.rate_limits);
     let webhook_verifiers = ports.gateways.clone();
     let served_gateways = ports.gateways.clone();

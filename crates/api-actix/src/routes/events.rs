@@ -195,6 +195,46 @@ pub async fn remove_endpoint(
     Ok(HttpResponse::Ok().json(EndpointView::of(&endpoint, None)))
 }
 
+/// Body of `POST /api/payments/admin/event-endpoints/{id}/backfill/`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillBody {
+    /// The window's start (inclusive), no further back than events are
+    /// kept (`SKILLPAY_EVENT_RETENTION_DAYS`, 30 days by default).
+    pub from: DateTime<Utc>,
+    /// The window's end (exclusive); absent or later than now: now.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// What a backfill queued.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackfillView {
+    /// Deliveries queued: the window's events the endpoint receives and
+    /// had not received yet. Asking again for the same window queues none.
+    pub queued: u64,
+}
+
+/// Queues to an endpoint the past events of a window that it receives and
+/// has not received yet (admin): events from before it was registered, or
+/// that found no endpoint. They are delivered like any event, in order per
+/// object.
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = BackfillBody,
+    responses((status = 200, description = "How many deliveries were queued.", body = BackfillView)),
+    security(("bearer" = [])))]
+#[post("/api/payments/admin/event-endpoints/{id}/backfill/")]
+pub async fn backfill_endpoint(
+    state: web::Data<AppState>,
+    Admin(actor): Admin,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id::<EndpointId>(&path)?;
+    let input: BackfillBody = parse_body(&req, &body)?;
+    let queued = state.events.backfill(actor, id, input.from, input.to).await?;
+    Ok(HttpResponse::Ok().json(BackfillView { queued }))
+}
+
 /// Filters of `GET /api/payments/admin/event-deliveries/`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -104,6 +104,7 @@ api_routes![
     events::create_endpoint,
     events::list_endpoints,
     events::remove_endpoint,
+    events::backfill_endpoint,
     events::list_deliveries,
     events::get_delivery,
     events::replay_delivery,

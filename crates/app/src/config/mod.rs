@@ -118,6 +118,8 @@ pub struct Config {
     pub payment_expiry_minutes: i64,
     /// Hours a payment held for review waits before the sweep refunds it.
     pub review_deadline_hours: i64,
+    /// Days events are kept for a new endpoint's backfill.
+    pub event_retention_days: i64,
     /// How unpaid payments may hold limited coupons' uses.
     pub coupon_holds: domain::coupon::CouponHoldPolicy,
     /// Days after completion within which a payer may ask for a refund.
@@ -279,6 +281,7 @@ impl TryFrom<Settings> for Config {
             reconcile_after_secs: settings.reconcile_after_secs,
             payment_expiry_minutes: settings.payment_expiry_minutes,
             review_deadline_hours: settings.review_deadline_hours,
+            event_retention_days: settings.event_retention_days,
             refund_window_days: settings.refund_window_days,
             coupon_holds: domain::coupon::CouponHoldPolicy {
                 unpaid_per_user: settings.coupon_unpaid_per_user,

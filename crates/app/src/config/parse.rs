@@ -107,6 +107,11 @@ pub fn event_timeout_secs(text: &str) -> Result<u64, Must> {
     number_in(text, 1..=30)
 }
 
+/// Days events are kept for a backfill.
+pub fn event_retention_days(text: &str) -> Result<i64, Must> {
+    number_in(text, 1..=3650)
+}
+
 /// Seconds of draining at shutdown.
 pub fn shutdown_drain_secs(text: &str) -> Result<u64, Must> {
     number_in(text, 0..=60)

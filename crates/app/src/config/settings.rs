@@ -251,6 +251,14 @@ pub struct Settings {
         value_parser = Setting(parse::event_timeout_secs)
     )]
     pub event_timeout_secs: u64,
+    /// Days events are kept for a new endpoint's backfill (1 to 3650)
+    #[arg(
+        long,
+        env = "SKILLPAY_EVENT_RETENTION_DAYS",
+        default_value_t = domain::usecases::events::DEFAULT_RETENTION_DAYS,
+        value_parser = Setting(parse::event_retention_days)
+    )]
+    pub event_retention_days: i64,
     /// `on` lets event endpoints use http:// and private, loopback and link-local addresses (development only)
     #[arg(
         long,

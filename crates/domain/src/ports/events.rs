@@ -100,6 +100,17 @@ pub trait EventDeliveryStore: Send + Sync {
     /// each), in one statement for every event; answers how many events it
     /// routed. Concurrent callers route disjoint events.
     async fn route(&self, now: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
+    /// Queues deliveries to an active endpoint of the events created in
+    /// `[from, to)` that it receives (as [`Self::route`] decides) and has
+    /// no delivery of yet, due at `now`; answers how many, or `None` for
+    /// an endpoint that does not exist or was removed.
+    async fn backfill(
+        &self,
+        endpoint: EndpointId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError>;
     /// Claims up to `limit` due deliveries whose earlier events about the
     /// same object (to the same endpoint) are settled, leasing each until
     /// `lease_until`; concurrent callers claim disjoint deliveries.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::destinations::{Destinations, EndpointHost, EndpointUrl};
 use crate::events::{Delivery, DeliveryAttempt, EndpointError, EventEndpoint, RetryPolicy, parse_event_types};
@@ -79,6 +79,10 @@ pub enum EventError {
     /// A replay of a delivery to a removed endpoint.
     #[error("this delivery's endpoint was removed; nothing is sent to it any more")]
     EndpointRemoved,
+    /// A backfill window that is empty, in the future, or reaches past
+    /// what is kept; the field and why.
+    #[error("{0}: {1}")]
+    Window(&'static str, String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -104,14 +108,29 @@ pub struct EventService {
     retry: RetryPolicy,
     lease: Duration,
     destinations: Destinations,
+    retention: Duration,
 }
+
+/// How long events are kept for a backfill by default: 30 days.
+pub const DEFAULT_RETENTION_DAYS: i64 = 30;
 
 impl EventService {
     /// A service retrying by `retry`, leasing claims for `lease` (longer
     /// than a send can take), registering endpoints to public destinations
     /// only.
     pub fn new(ports: EventPorts, retry: RetryPolicy, lease: Duration) -> Self {
-        Self { ports, retry, lease, destinations: Destinations::PublicOnly }
+        Self {
+            ports,
+            retry,
+            lease,
+            destinations: Destinations::PublicOnly,
+            retention: Duration::days(DEFAULT_RETENTION_DAYS),
+        }
+    }
+
+    /// The same, keeping events for a backfill for `retention`.
+    pub fn with_retention(self, retention: Duration) -> Self {
+        Self { retention, ..self }
     }
 
     /// The same, registering endpoints to `destinations` (development
@@ -199,6 +218,33 @@ impl EventService {
             Err(ReplayError::EndpointRemoved) => Err(EventError::EndpointRemoved),
             Err(ReplayError::Store(e)) => Err(EventError::Store(e)),
         }
+    }
+
+    /// Queues for an endpoint the events of `from` up to `to` (default:
+    /// now) that it receives (its types and mode) and has not received
+    /// yet: events from before it existed, or that found no endpoint.
+    /// `from` may reach back as far as events are kept. Answers how many
+    /// deliveries were queued; they go out in event order per object, as
+    /// any delivery.
+    pub async fn backfill(
+        &self,
+        actor: Actor,
+        id: EndpointId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<u64, EventError> {
+        actor.require_admin()?;
+        let now = self.ports.clock.now();
+        let to = to.unwrap_or(now).min(now);
+        let kept_since = now - self.retention;
+        if from < kept_since {
+            let days = self.retention.num_days();
+            return Err(EventError::Window("from", format!("events are kept for {days} days: from {kept_since} on")));
+        }
+        if from >= to {
+            return Err(EventError::Window("to", "must be after from, and from must be in the past".to_owned()));
+        }
+        self.ports.store.backfill(id, from, to, now).await?.ok_or(EventError::NotFound)
     }
 
     /// One round of the delivery worker: routes new events, then sends up
