@@ -39,6 +39,8 @@ setup:
     if [ "${SKILLPAY_SETUP_BROWSER:-0}" = 1 ]; then
         [ -x /usr/bin/chromium ] || missing+=(chromium)
         command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+        # pdftotext and pdftoppm read the receipts' PDFs in the tests.
+        command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
     fi
     # Test tools from PyPI live in .venv: localstripe (the Stripe stand-in),
     # schemathesis (fuzzes the API from its OpenAPI document),

@@ -137,6 +137,14 @@ fn the_representations_crate_depends_on_no_io_or_runtime_crate() {
 }
 
 #[test]
+fn the_documents_crate_depends_on_no_io_or_runtime_crate() {
+    let reached = normal_dependencies("documents", None);
+    assert!(reached.contains("domain") && reached.contains("pdf-writer"), "the walk found its own dependencies: {reached:?}");
+    let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
+    assert!(offending.is_empty(), "documents reaches I/O crates: {offending:?}");
+}
+
+#[test]
 fn the_api_crate_depends_on_no_adapter() {
     let direct = normal_dependencies("api-actix", Some(1));
     assert!(direct.contains("domain"));

@@ -34,6 +34,7 @@ mod payouts;
 mod paypal;
 mod purchase;
 mod rate_limits;
+mod receipts;
 mod refund_fee_returns;
 mod refunds;
 mod registered_gateway;

@@ -30,6 +30,7 @@ mod payouts;
 mod pool;
 mod prepared;
 mod rate_limits;
+mod receipts;
 mod recovery;
 mod refunds;
 mod reseal;

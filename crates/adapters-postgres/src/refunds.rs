@@ -34,7 +34,7 @@ mod fee_returns;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = refunds, check_for_backend(diesel::pg::Pg))]
-struct RefundRow {
+pub(crate) struct RefundRow {
     id: Uuid,
     payment_id: Uuid,
     amount_minor: i64,
@@ -60,7 +60,7 @@ struct RefundRow {
 }
 
 impl RefundRow {
-    fn into_domain(self) -> Result<Refund, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Refund, StoreError> {
         let currency = currency(&self.currency)?;
         Ok(Refund {
             id: RefundId::from_uuid(self.id),

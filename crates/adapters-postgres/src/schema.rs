@@ -447,6 +447,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    receipt_series (series) {
+        series -> Text,
+        last_number -> Int8,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> Uuid,
+        kind -> Text,
+        payment_id -> Uuid,
+        refund_id -> Nullable<Uuid>,
+        livemode -> Bool,
+        created_at -> Timestamptz,
+        series -> Nullable<Text>,
+        sequence -> Nullable<Int8>,
+        number -> Nullable<Text>,
+        issued_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     refunds (id) {
         id -> Uuid,
         payment_id -> Uuid,
@@ -585,6 +607,9 @@ diesel::joinable!(ledger_journals -> payments (payment_id));
 diesel::joinable!(ledger_journals -> payouts (payout_id));
 diesel::joinable!(payment_disputes -> payments (payment_id));
 diesel::joinable!(payments -> coupons (coupon_id));
+diesel::joinable!(receipts -> payments (payment_id));
+diesel::joinable!(receipts -> receipt_series (series));
+diesel::joinable!(receipts -> refunds (refund_id));
 diesel::joinable!(refunds -> payments (payment_id));
 diesel::joinable!(settlement_discrepancies -> ledger_journals (journal_id));
 diesel::joinable!(settlement_discrepancies -> settlement_runs (run_id));
@@ -622,6 +647,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     payouts,
     rate_limit_counters,
+    receipt_series,
+    receipts,
     refunds,
     second_approvals,
     settlement_discrepancies,

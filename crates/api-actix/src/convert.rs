@@ -290,6 +290,16 @@ impl From<domain::usecases::stats::StatsError> for ApiError {
     }
 }
 
+impl From<domain::usecases::receipts::ReceiptError> for ApiError {
+    fn from(error: domain::usecases::receipts::ReceiptError) -> Self {
+        use domain::usecases::receipts::ReceiptError as E;
+        match error {
+            E::NotFound => ApiError::NotFound,
+            E::Store(e) => store(e),
+        }
+    }
+}
+
 impl From<domain::usecases::events::EventError> for ApiError {
     fn from(error: domain::usecases::events::EventError) -> Self {
         use domain::usecases::events::EventError as E;

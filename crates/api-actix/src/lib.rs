@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod json;
 pub mod observe;
 pub mod openapi;
+pub mod receipt_links;
 pub mod routes;
 
 use std::sync::{Arc, LazyLock};
@@ -99,6 +100,10 @@ pub struct AppState {
     pub settlement: domain::usecases::settlement::SettlementService,
     /// Event endpoints and deliveries.
     pub events: EventService,
+    /// Receipts and credit notes.
+    pub receipts: domain::usecases::receipts::ReceiptService,
+    /// Signs and checks the links that show a receipt without a token.
+    pub receipt_links: receipt_links::ReceiptLinks,
     /// Request rate limits.
     pub rate_limits: RateLimits,
     /// Proxies whose forwarding headers name the client.
@@ -144,6 +149,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(routes::register)
             .configure(console::configure)
+            .route("/receipts/{id}/", web::get().to(routes::receipts::receipt_by_link))
             .default_service(web::to(fallback::fallback));
         if serve_api_docs {
             cfg.route("/api/openapi.json", web::get().to(openapi_json)).service(

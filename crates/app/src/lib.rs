@@ -268,6 +268,16 @@ pub fn app_state_with_gateways(
         rate_limits,
         trusted_proxies: api_actix::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
         events,
+        receipts: domain::usecases::receipts::ReceiptService::new(domain::usecases::receipts::ReceiptPorts {
+            receipts: store.clone(),
+            payments: store.clone(),
+            refunds: store.clone(),
+            clock: clock.clone(),
+        }),
+        receipt_links: api_actix::receipt_links::ReceiptLinks::new(
+            &config.jwt_secret,
+            chrono::Duration::days(config.receipt_link_days),
+        ),
         refunds: refunds.clone(),
         fraud,
         ledger: store.clone(),
@@ -455,17 +465,25 @@ pub fn settlement_line(outcome: &RunOutcome) -> String {
 /// Events delivered per round of the delivery worker.
 const DELIVERY_BATCH: u32 = 50;
 
-/// Delivers outbox events to the registered endpoints every `poll_ms`
-/// until the process stops. Safe with any number of instances: routing and
-/// claims skip rows another instance holds.
+/// Numbers the receipts and credit notes made since the last round, then
+/// delivers outbox events (their `receipt.issued` among them) to the
+/// registered endpoints, every `poll_ms` until the process stops. Safe with
+/// any number of instances: one numbers at a time, and routing and claims
+/// skip rows another instance holds.
 pub async fn run_event_delivery(
     events: domain::usecases::events::EventService,
+    receipts: domain::usecases::receipts::ReceiptService,
     poll_ms: u64,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(poll_ms));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while lifecycle::next_tick(&mut ticker, &mut stopping).await {
+        match receipts.number_pending().await {
+            Ok(0) => {}
+            Ok(numbered) => tracing::info!(numbered, "numbered receipts"),
+            Err(error) => tracing::warn!(%error, "numbering receipts failed; retrying next tick"),
+        }
         match events.deliver_due(DELIVERY_BATCH).await {
             Ok(report) if report.delivered + report.retried + report.dead > 0 => tracing::info!(
                 routed = report.routed,

@@ -27,7 +27,12 @@ impl Workers {
     pub fn start(state: &AppState, config: &Config) -> Workers {
         let (stop, stopping) = watch::channel(false);
         let tasks = vec![
-            tokio::spawn(crate::run_event_delivery(state.events.clone(), config.event_poll_ms, stopping.clone())),
+            tokio::spawn(crate::run_event_delivery(
+                state.events.clone(),
+                state.receipts.clone(),
+                config.event_poll_ms,
+                stopping.clone(),
+            )),
             tokio::spawn(crate::run_gateway_refresh(
                 state.gateway_configs.clone(),
                 config.gateway_refresh_secs,

@@ -145,6 +145,11 @@ uuid_id!(
     EventId,
     "evt"
 );
+uuid_id!(
+    /// Identifies a receipt or a credit note.
+    ReceiptId,
+    "rcpt"
+);
 
 /// A platform user id (students, instructors and admins alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

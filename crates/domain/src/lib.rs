@@ -43,6 +43,7 @@ pub mod payment;
 pub mod payout;
 pub mod per_currency;
 pub mod ports;
+pub mod receipt;
 pub mod reconciliation;
 pub mod refund;
 pub mod stats;

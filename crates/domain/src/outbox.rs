@@ -8,6 +8,7 @@ use crate::dispute::Dispute;
 use crate::ids::EventId;
 use crate::payment::Payment;
 use crate::payout::Payout;
+use crate::receipt::Receipt;
 use crate::reconciliation::Discrepancy;
 use crate::refund::Refund;
 
@@ -80,6 +81,12 @@ pub enum EventType {
     /// it can never be redeemed again.
     #[strum(serialize = "coupon.exhausted")]
     CouponExhausted,
+    /// A completed payment's receipt was numbered and issued.
+    #[strum(serialize = "receipt.issued")]
+    ReceiptIssued,
+    /// A processed refund's credit note was numbered and issued.
+    #[strum(serialize = "credit_note.issued")]
+    CreditNoteIssued,
     /// A gateway's books and the ledger were found to differ
     /// (settlement reconciliation); an admin resolves it.
     #[strum(serialize = "reconciliation.discrepancy")]
@@ -88,7 +95,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 22] = [
+    pub const ALL: [EventType; 24] = [
         EventType::PaymentCompleted,
         EventType::PaymentFailed,
         EventType::PaymentCancelled,
@@ -110,6 +117,8 @@ impl EventType {
         EventType::PayoutPaid,
         EventType::PayoutFailed,
         EventType::CouponExhausted,
+        EventType::ReceiptIssued,
+        EventType::CreditNoteIssued,
         EventType::ReconciliationDiscrepancy,
     ];
 
@@ -141,6 +150,8 @@ pub enum EventSubject {
     Coupon(Box<Coupon>),
     /// A difference between a gateway's books and the ledger.
     Discrepancy(Box<Discrepancy>),
+    /// A receipt or a credit note.
+    Receipt(Box<Receipt>),
 }
 
 impl EventSubject {
@@ -154,6 +165,7 @@ impl EventSubject {
             EventSubject::Payout(p) => p.id.to_string(),
             EventSubject::Coupon(c) => c.id.to_string(),
             EventSubject::Discrepancy(d) => d.id.to_string(),
+            EventSubject::Receipt(r) => r.id.to_string(),
         }
     }
 }
@@ -185,6 +197,12 @@ impl From<Payout> for EventSubject {
 impl From<Discrepancy> for EventSubject {
     fn from(d: Discrepancy) -> Self {
         EventSubject::Discrepancy(Box::new(d))
+    }
+}
+
+impl From<Receipt> for EventSubject {
+    fn from(r: Receipt) -> Self {
+        EventSubject::Receipt(Box::new(r))
     }
 }
 

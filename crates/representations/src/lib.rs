@@ -13,6 +13,7 @@ mod discrepancy;
 mod dispute;
 mod payment;
 mod payout;
+mod receipt;
 mod refund;
 
 use domain::outbox::EventSubject;
@@ -24,6 +25,7 @@ pub use discrepancy::DiscrepancyView;
 pub use dispute::DisputeView;
 pub use payment::PaymentView;
 pub use payout::PayoutView;
+pub use receipt::{BuyerView, CreditNoteLineView, ItemView, ReceiptView};
 pub use refund::RefundView;
 
 /// A domain object with a JSON form.
@@ -61,6 +63,10 @@ impl Represented for domain::reconciliation::Discrepancy {
     type View = DiscrepancyView;
 }
 
+impl Represented for domain::receipt::Receipt {
+    type View = ReceiptView;
+}
+
 /// The `data.object` of an event about `subject`.
 pub fn event_object(subject: &EventSubject) -> Result<Value, serde_json::Error> {
     match subject {
@@ -70,5 +76,6 @@ pub fn event_object(subject: &EventSubject) -> Result<Value, serde_json::Error> 
         EventSubject::Payout(p) => p.to_json(),
         EventSubject::Coupon(c) => c.to_json(),
         EventSubject::Discrepancy(d) => d.to_json(),
+        EventSubject::Receipt(r) => r.to_json(),
     }
 }

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod payments;
 pub mod payouts;
+pub mod receipts;
 pub mod reconciliation;
 pub mod refunds;
 pub mod stats;
@@ -82,6 +83,7 @@ api_routes![
     refunds::request_refund,
     refunds::list_refunds,
     refunds::get_refund,
+    receipts::get_credit_note,
     refunds::approve_refund,
     refunds::reject_refund,
     stats::earnings,
@@ -121,6 +123,7 @@ api_routes![
     fraud::list_decisions,
     fraud::review_payment,
     payments::get_payment,
+    receipts::get_receipt,
     payments::cancel_payment,
     payments::confirm_payment,
 ];

@@ -120,6 +120,8 @@ pub struct Config {
     pub review_deadline_hours: i64,
     /// Days events are kept for a new endpoint's backfill.
     pub event_retention_days: i64,
+    /// Days a signed receipt link stays valid.
+    pub receipt_link_days: i64,
     /// How unpaid payments may hold limited coupons' uses.
     pub coupon_holds: domain::coupon::CouponHoldPolicy,
     /// Days after completion within which a payer may ask for a refund.
@@ -282,6 +284,7 @@ impl TryFrom<Settings> for Config {
             payment_expiry_minutes: settings.payment_expiry_minutes,
             review_deadline_hours: settings.review_deadline_hours,
             event_retention_days: settings.event_retention_days,
+            receipt_link_days: settings.receipt_link_days,
             refund_window_days: settings.refund_window_days,
             coupon_holds: domain::coupon::CouponHoldPolicy {
                 unpaid_per_user: settings.coupon_unpaid_per_user,

@@ -112,6 +112,11 @@ pub fn event_retention_days(text: &str) -> Result<i64, Must> {
     number_in(text, 1..=3650)
 }
 
+/// Days a signed receipt link stays valid.
+pub fn receipt_link_days(text: &str) -> Result<i64, Must> {
+    number_in(text, 1..=366)
+}
+
 /// Seconds of draining at shutdown.
 pub fn shutdown_drain_secs(text: &str) -> Result<u64, Must> {
     number_in(text, 0..=60)

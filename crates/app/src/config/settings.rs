@@ -251,6 +251,14 @@ pub struct Settings {
         value_parser = Setting(parse::event_timeout_secs)
     )]
     pub event_timeout_secs: u64,
+    /// Days a signed link to a receipt stays valid (1 to 366)
+    #[arg(
+        long,
+        env = "SKILLPAY_RECEIPT_LINK_DAYS",
+        default_value_t = 30,
+        value_parser = Setting(parse::receipt_link_days)
+    )]
+    pub receipt_link_days: i64,
     /// Days events are kept for a new endpoint's backfill (1 to 3650)
     #[arg(
         long,

@@ -15,6 +15,7 @@ pub mod gateway_configs;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limits;
+pub mod receipts;
 pub mod reconciliation;
 pub mod refunds;
 pub mod settlement;
