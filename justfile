@@ -45,14 +45,15 @@ setup:
     # Test tools from PyPI live in .venv: localstripe (the Stripe stand-in),
     # schemathesis (fuzzes the API from its OpenAPI document),
     # openapi-spec-validator and openapi-python-client (check that document
-    # as strict tools and client generators read it).
+    # as strict tools and client generators read it), aiosmtpd (the SMTP
+    # server the e-mail tests deliver to).
     python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
     install_python_tools() {
         [ -x .venv/bin/python ] || python3 -m venv .venv
-        .venv/bin/python -c 'import localstripe, schemathesis, openapi_spec_validator, openapi_python_client' 2>/dev/null && return 0
-        echo "setup: installing localstripe, schemathesis, openapi-spec-validator and openapi-python-client into .venv (pip)" >&2
+        .venv/bin/python -c 'import localstripe, schemathesis, openapi_spec_validator, openapi_python_client, aiosmtpd' 2>/dev/null && return 0
+        echo "setup: installing localstripe, schemathesis, openapi-spec-validator, openapi-python-client and aiosmtpd into .venv (pip)" >&2
         .venv/bin/pip install --quiet --disable-pip-version-check localstripe 'schemathesis>=4.32,<5' \
-            'openapi-spec-validator>=0.9,<0.10' 'openapi-python-client>=0.29,<0.30'
+            'openapi-spec-validator>=0.9,<0.10' 'openapi-python-client>=0.29,<0.30' 'aiosmtpd>=1.4,<2'
     }
     install_system_packages() {
         command -v apt-get >/dev/null 2>&1 || {
@@ -132,6 +133,11 @@ run: setup
     export SKILLPAY_SANDBOX="${SKILLPAY_SANDBOX:-on}"
     # ... and sends its events to receivers on this machine (http, loopback).
     export SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE="${SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE:-on}"
+    # E-mail goes to .eml files in .data/mail/ (no SMTP server), and mail
+    # about its test money may go to the demo's example.com addresses.
+    export SKILLPAY_MAIL_DIR="${SKILLPAY_MAIL_DIR:-.data/mail}"
+    export SKILLPAY_MAIL_TEST_ALLOW="${SKILLPAY_MAIL_TEST_ALLOW:-@example.com}"
+    export SKILLPAY_MAIL_ADMINS="${SKILLPAY_MAIL_ADMINS:-admin@example.com}"
     bin="${CARGO_TARGET_DIR:-target}/debug/skillpay"
     "$bin" migrate
     "$bin" demo-data

@@ -83,6 +83,9 @@ pub async fn spawn_app_with_gateways(
         // Their event receivers listen on loopback, over http; production
         // leaves it off (the tests of that rule set it `off`).
         ("SKILLPAY_EVENT_ENDPOINTS_ALLOW_PRIVATE".into(), "on".into()),
+        // Without an SMTP server (tests that want one set it), messages
+        // would be files: never in the working tree.
+        ("SKILLPAY_MAIL_DIR".into(), std::env::temp_dir().join("skillpay-test-mail").display().to_string()),
     ];
     vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     // Extra settings win over the defaults above.
@@ -217,6 +220,89 @@ pub struct LocalStripe {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     child: std::process::Child,
+}
+
+/// A real SMTP server (aiosmtpd from the project's `.venv`) on a loopback
+/// port, storing what it receives in a Maildir; stopped when dropped.
+pub struct SmtpSink {
+    /// Its port.
+    pub port: u16,
+    /// The Maildir.
+    pub dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl SmtpSink {
+    /// Starts a server on a free port.
+    pub async fn start() -> SmtpSink {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("skillpay-smtp-{port}-{}", std::process::id()));
+        let mut sink = SmtpSink { port, dir, child: None };
+        sink.restart().await;
+        sink
+    }
+
+    /// `smtp://127.0.0.1:PORT`, for `SKILLPAY_SMTP_URL`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server: the port refuses connections until [`Self::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, keeping what it received.
+    pub async fn restart(&mut self) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = std::env::var("SKILLPAY_TEST_PYTHON")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| root.join(".venv/bin/python"));
+        let child = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start aiosmtpd with {}: {e}; run `just setup`", python.display()));
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not start on port {}", self.port);
+    }
+
+    /// Every message received so far, raw, oldest first.
+    pub fn received(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else { return Vec::new() };
+        let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.path()))
+            .collect();
+        files.sort();
+        files.into_iter().map(|(_, path)| std::fs::read(path).unwrap()).collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl LocalStripe {

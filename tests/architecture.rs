@@ -139,7 +139,10 @@ fn the_representations_crate_depends_on_no_io_or_runtime_crate() {
 #[test]
 fn the_documents_crate_depends_on_no_io_or_runtime_crate() {
     let reached = normal_dependencies("documents", None);
-    assert!(reached.contains("domain") && reached.contains("pdf-writer"), "the walk found its own dependencies: {reached:?}");
+    assert!(
+        reached.contains("domain") && reached.contains("pdf-writer"),
+        "the walk found its own dependencies: {reached:?}"
+    );
     let offending: Vec<_> = FORBIDDEN.iter().filter(|name| reached.contains(**name)).collect();
     assert!(offending.is_empty(), "documents reaches I/O crates: {offending:?}");
 }

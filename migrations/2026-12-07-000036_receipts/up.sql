@@ -19,6 +19,9 @@ CREATE TABLE receipts (
     sequence   bigint      CHECK (sequence > 0),
     number     text        UNIQUE,
     issued_at  timestamptz,
+    -- Made for a sale or refund from before receipts existed: numbered
+    -- like the others, but announced to nobody (no event, no e-mail).
+    quiet      boolean     NOT NULL DEFAULT false,
     CHECK ((kind = 'receipt') = (refund_id IS NULL)),
     CHECK ((number IS NULL) = (series IS NULL) AND (number IS NULL) = (sequence IS NULL)
            AND (number IS NULL) = (issued_at IS NULL)),
@@ -58,12 +61,13 @@ CREATE TRIGGER refunds_credit_note AFTER INSERT OR UPDATE OF status ON refunds
     FOR EACH ROW EXECUTE FUNCTION credit_note_for_processed_refund();
 
 -- Sales and refunds from before receipts existed get theirs too, numbered
--- in their order by the first numbering steps.
-INSERT INTO receipts (id, kind, payment_id, livemode, created_at)
-SELECT gen_random_uuid(), 'receipt', id, livemode, completed_at
+-- in their order by the first numbering steps, quietly: buyers are not
+-- written to about old purchases at the upgrade.
+INSERT INTO receipts (id, kind, payment_id, livemode, created_at, quiet)
+SELECT gen_random_uuid(), 'receipt', id, livemode, completed_at, true
 FROM payments
 WHERE completed_at IS NOT NULL AND status IN ('completed', 'partially_refunded', 'refunded', 'disputed');
-INSERT INTO receipts (id, kind, payment_id, refund_id, livemode, created_at)
-SELECT gen_random_uuid(), 'credit_note', f.payment_id, f.id, f.livemode, coalesce(f.processed_at, f.updated_at)
+INSERT INTO receipts (id, kind, payment_id, refund_id, livemode, created_at, quiet)
+SELECT gen_random_uuid(), 'credit_note', f.payment_id, f.id, f.livemode, coalesce(f.processed_at, f.updated_at), true
 FROM refunds f
 WHERE f.status = 'processed' AND EXISTS (SELECT 1 FROM receipts r WHERE r.payment_id = f.payment_id);

@@ -26,6 +26,7 @@ mod hot_row;
 mod idempotency;
 mod list_order;
 mod live_wallet;
+mod mail;
 mod operations;
 mod paid_after_giving_up;
 mod payout_gateways;

@@ -76,6 +76,10 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/payments/admin/event-endpoints/", Admin),
     ("DELETE", "/api/payments/admin/event-endpoints/{id}/", Admin),
     ("POST", "/api/payments/admin/event-endpoints/{id}/backfill/", Admin),
+    ("GET", "/api/payments/admin/mail/", Admin),
+    ("POST", "/api/payments/admin/mail/{id}/resend/", Admin),
+    ("PUT", "/api/payments/contacts/{user_id}/", AnyUser),
+    ("GET", "/api/payments/contacts/{user_id}/", AnyUser),
     ("GET", "/api/payments/admin/event-deliveries/", Admin),
     ("GET", "/api/payments/admin/event-deliveries/{id}/", Admin),
     ("POST", "/api/payments/admin/event-deliveries/{id}/replay/", Admin),
@@ -110,6 +114,7 @@ fn concrete(template: &str) -> String {
         t if t.starts_with("/api/payments/admin/reconciliation/") => "sdis",
         t if t.starts_with("/api/payments/admin/fraud/rules/") => "frr",
         t if t.starts_with("/api/payments/admin/fraud/blocks/") => "frb",
+        t if t.starts_with("/api/payments/admin/mail/") => "mail",
         _ => "pay",
     };
     template
@@ -117,6 +122,7 @@ fn concrete(template: &str) -> String {
         .replace("{provider}/{mode}", "stripe/test")
         .replace("{gateway}", "stripe")
         .replace("{account}", "platform_revenue")
+        .replace("{user_id}", "424242")
         .replace("{id}", &format!("{prefix}_{id}"))
 }
 

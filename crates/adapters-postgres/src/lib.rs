@@ -22,6 +22,7 @@ mod gateway_configs;
 mod idempotency;
 mod keyset;
 mod ledger;
+mod mail;
 mod migrations;
 mod ops;
 mod outbox;

@@ -32,6 +32,7 @@ struct DocumentRow {
     livemode: bool,
     created_at: DateTime<Utc>,
     number: Option<String>,
+    quiet: bool,
 }
 
 impl DocumentRow {
@@ -109,7 +110,7 @@ fn number_in(conn: &mut PgConnection, now: DateTime<Utc>, limit: u32) -> Result<
     .execute(conn)
     .map_err(store_error)?;
     let mut events = Vec::with_capacity(pending.len());
-    for row in pending {
+    for row in pending.into_iter().filter(|row| !row.quiet) {
         let event_type = match row.kind()? {
             DocumentKind::Receipt => EventType::ReceiptIssued,
             DocumentKind::CreditNote => EventType::CreditNoteIssued,

@@ -77,6 +77,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    contacts (user_id) {
+        user_id -> Int8,
+        email -> Text,
+        name -> Nullable<Text>,
+        locale -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     coupon_redemptions (id) {
         id -> Uuid,
         coupon_id -> Uuid,
@@ -296,6 +306,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_messages (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        template -> Text,
+        audience -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        first_attempt_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        recipients -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     outbox_events (id) {
         id -> Uuid,
         event_type -> Text,
@@ -305,6 +333,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamptz>,
         attempts -> Int4,
         routed_at -> Nullable<Timestamptz>,
+        mail_routed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -465,6 +494,7 @@ diesel::table! {
         sequence -> Nullable<Int8>,
         number -> Nullable<Text>,
         issued_at -> Nullable<Timestamptz>,
+        quiet -> Bool,
     }
 }
 
@@ -605,6 +635,7 @@ diesel::joinable!(event_delivery_attempts -> event_deliveries (delivery_id));
 diesel::joinable!(ledger_entries -> ledger_journals (journal_id));
 diesel::joinable!(ledger_journals -> payments (payment_id));
 diesel::joinable!(ledger_journals -> payouts (payout_id));
+diesel::joinable!(mail_messages -> outbox_events (event_id));
 diesel::joinable!(payment_disputes -> payments (payment_id));
 diesel::joinable!(payments -> coupons (coupon_id));
 diesel::joinable!(receipts -> payments (payment_id));
@@ -623,6 +654,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     console_audit_log,
     console_sessions,
     console_sign_in_links,
+    contacts,
     coupon_redemptions,
     coupon_use_counts,
     coupons,
@@ -639,6 +671,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_balances,
     ledger_entries,
     ledger_journals,
+    mail_messages,
     outbox_events,
     payment_disputes,
     payment_gateway_configs,

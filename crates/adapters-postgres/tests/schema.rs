@@ -574,3 +574,65 @@ fn the_object_refs_migration_indexes_the_ids_older_webhooks_name() {
     // text that merely mentions an id (the description) is not one.
     assert_eq!(refs, ["ch_9", "evt_old", "o_1", "pi_9", "re_9"]);
 }
+
+/// The receipts migration on a database with past sales: each completed
+/// sale and each processed refund of it gets its document, quietly (no
+/// event, no e-mail about old purchases), numbered in the order of the
+/// sales; a sale never completed gets none.
+#[test]
+fn the_receipts_migration_gives_past_sales_quiet_receipts_numbered_in_their_order() {
+    let db = TestDb::new();
+    let mut conn = connection(&db);
+    let reverted = adapters_postgres::revert_migrations_through(&mut conn, "2026-12-07-000036").unwrap();
+    for (id, status, minutes_ago) in [(1, "completed", 30), (2, "refunded", 60), (3, "failed", 10)] {
+        let completed =
+            if status == "failed" { "NULL".to_owned() } else { format!("now() - interval '{minutes_ago} minutes'") };
+        sql_query(format!(
+            "INSERT INTO payments (id, user_id, course_id, instructor_id, status, payment_method, currency, \
+                 original_amount_minor, discount_amount_minor, amount_minor, platform_fee_minor, \
+                 instructor_earnings_minor, created_at, updated_at, completed_at, livemode, refunded_amount_minor) \
+             VALUES ('00000000-0000-0000-0000-00000000000{id}', 1, 1, 2, '{status}', 'stripe', 'USD', 1000, 0, \
+                 1000, 200, 800, now(), now(), {completed}, true, {})",
+            if status == "refunded" { 1000 } else { 0 }
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    }
+    sql_query(
+        "INSERT INTO refunds (id, payment_id, amount_minor, currency, platform_fee_reversed_minor, status, reason, \
+             requested_by, created_at, updated_at, processed_at, livemode) \
+         VALUES (gen_random_uuid(), '00000000-0000-0000-0000-000000000002', 1000, 'USD', 200, 'processed', 'old', 1, \
+             now(), now(), now(), true)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+
+    assert_eq!(run_migrations(&mut conn).unwrap(), reverted);
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |conn: &mut diesel::PgConnection, sql: &str| sql_query(sql).get_result::<Count>(conn).unwrap().n;
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM receipts WHERE quiet AND kind = 'receipt'"), 2);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM receipts WHERE quiet AND kind = 'credit_note'"), 1);
+    let store = PgStore::connect(db.url(), &PoolSettings::default()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let numbered =
+        runtime.block_on(domain::ports::ReceiptStore::number_pending(&store, chrono::Utc::now(), 500)).unwrap();
+    assert_eq!(numbered, 3);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM outbox_events WHERE event_type LIKE '%.issued'"),
+        0,
+        "quietly"
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT sequence AS n FROM receipts WHERE payment_id = '00000000-0000-0000-0000-000000000002' \
+             AND kind = 'receipt'"
+        ),
+        1,
+        "the older sale first"
+    );
+}

@@ -290,6 +290,20 @@ impl From<domain::usecases::stats::StatsError> for ApiError {
     }
 }
 
+impl From<domain::usecases::mail::MailError> for ApiError {
+    fn from(error: domain::usecases::mail::MailError) -> Self {
+        use domain::usecases::mail::MailError as E;
+        match error {
+            E::Forbidden(_) => ApiError::Forbidden,
+            E::NotFound => ApiError::NotFound,
+            E::Contact(domain::mail::ContactError(field, why)) => {
+                ApiError::Validation(vec![crate::error::FieldError::new(field, why)])
+            }
+            E::Store(e) => store(e),
+        }
+    }
+}
+
 impl From<domain::usecases::receipts::ReceiptError> for ApiError {
     fn from(error: domain::usecases::receipts::ReceiptError) -> Self {
         use domain::usecases::receipts::ReceiptError as E;

@@ -22,7 +22,6 @@ pub mod idempotency;
 pub mod json;
 pub mod observe;
 pub mod openapi;
-pub mod receipt_links;
 pub mod routes;
 
 use std::sync::{Arc, LazyLock};
@@ -103,7 +102,9 @@ pub struct AppState {
     /// Receipts and credit notes.
     pub receipts: domain::usecases::receipts::ReceiptService,
     /// Signs and checks the links that show a receipt without a token.
-    pub receipt_links: receipt_links::ReceiptLinks,
+    pub receipt_links: documents::ReceiptLinks,
+    /// E-mail: contact records and the admins' view of messages.
+    pub mail: domain::usecases::mail::MailService,
     /// Request rate limits.
     pub rate_limits: RateLimits,
     /// Proxies whose forwarding headers name the client.

@@ -63,6 +63,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
         (name = "disputes", description = "Chargebacks, driven by the gateways"),
         (name = "payouts", description = "Instructor balances and payouts"),
         (name = "stats", description = "Statistics and instructor earnings"),
+        (name = "mail", description = "Contact records for e-mail notifications"),
         (name = "catalog", description = "Prices: the catalog is the price authority"),
         (name = "health", description = "Liveness and readiness"),
         (name = "webhooks", description = "Signed events from the payment gateways"),

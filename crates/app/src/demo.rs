@@ -1,6 +1,8 @@
 //! Demo data for `skillpay demo-data`: a few courses, an event, coupons and
 //! one completed sandbox purchase, so a fresh `just run` can be tried at
-//! once (earnings, balances and statistics have something to show).
+//! once (earnings, balances and statistics have something to show, and
+//! the purchase's receipt is mailed), and contact records for the demo
+//! student and instructor.
 //! Idempotent.
 
 use std::str::FromStr;
@@ -87,6 +89,16 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
             Err(e) => return Err(e).context("storing a demo coupon"),
         }
     }
+    for (actor, email, name) in [
+        (DEMO_STUDENT, "student@example.com", "Demo Student"),
+        (DEMO_INSTRUCTOR, "instructor@example.com", "Demo Instructor"),
+    ] {
+        state
+            .mail
+            .put_contact(DEMO_ADMIN, actor.user_id, email.to_owned(), Some(name.to_owned()), None)
+            .await
+            .context("storing a demo contact")?;
+    }
     demo_sale(state).await
 }
 
@@ -102,7 +114,8 @@ async fn demo_sale(state: &AppState) -> anyhow::Result<()> {
         item: ItemRef::course(2),
         coupon_code: None,
         method: PaymentMethod::Sandbox,
-        billing: BillingInfo::default(),
+        // Its receipt is mailed (to .data/mail/ under `just run`).
+        billing: BillingInfo { email: Some("student@example.com".to_owned()), ..BillingInfo::default() },
         client: ClientInfo::default(),
     };
     let created = match state.payments.create(DEMO_STUDENT, command).await {

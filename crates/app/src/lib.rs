@@ -264,6 +264,8 @@ pub fn app_state_with_gateways(
         clock.clone(),
         ids.clone(),
     );
+    let receipt_links =
+        documents::ReceiptLinks::new(&config.jwt_secret, chrono::Duration::days(config.receipt_link_days));
     Ok(AppState {
         rate_limits,
         trusted_proxies: api_actix::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
@@ -274,9 +276,27 @@ pub fn app_state_with_gateways(
             refunds: store.clone(),
             clock: clock.clone(),
         }),
-        receipt_links: api_actix::receipt_links::ReceiptLinks::new(
-            &config.jwt_secret,
-            chrono::Duration::days(config.receipt_link_days),
+        receipt_links: receipt_links.clone(),
+        mail: domain::usecases::mail::MailService::new(
+            domain::usecases::mail::MailPorts {
+                store: store.clone(),
+                transport: Arc::new(
+                    adapters_mail::LettreTransport::new(
+                        config.smtp_url.as_deref(),
+                        config.mail_dir.clone().into(),
+                        &config.mail_from,
+                        receipt_links,
+                        &config.public_url,
+                    )
+                    .context("setting up e-mail")?,
+                ),
+                payments: store.clone(),
+                receipts: store.clone(),
+                clock: clock.clone(),
+                ids: ids.clone(),
+            },
+            config.mail.clone(),
+            domain::events::RetryPolicy::default(),
         ),
         refunds: refunds.clone(),
         fraud,
@@ -464,15 +484,18 @@ pub fn settlement_line(outcome: &RunOutcome) -> String {
 
 /// Events delivered per round of the delivery worker.
 const DELIVERY_BATCH: u32 = 50;
+/// Messages sent per round of the delivery worker.
+const MAIL_BATCH: u32 = 20;
 
-/// Numbers the receipts and credit notes made since the last round, then
-/// delivers outbox events (their `receipt.issued` among them) to the
-/// registered endpoints, every `poll_ms` until the process stops. Safe with
+/// Numbers the receipts and credit notes made since the last round, sends
+/// the e-mail due, then delivers outbox events (their `receipt.issued`
+/// among them) to the registered endpoints, every `poll_ms` until the process stops. Safe with
 /// any number of instances: one numbers at a time, and routing and claims
 /// skip rows another instance holds.
 pub async fn run_event_delivery(
     events: domain::usecases::events::EventService,
     receipts: domain::usecases::receipts::ReceiptService,
+    mail: domain::usecases::mail::MailService,
     poll_ms: u64,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -483,6 +506,17 @@ pub async fn run_event_delivery(
             Ok(0) => {}
             Ok(numbered) => tracing::info!(numbered, "numbered receipts"),
             Err(error) => tracing::warn!(%error, "numbering receipts failed; retrying next tick"),
+        }
+        match mail.send_due(MAIL_BATCH).await {
+            Ok(report) if report.sent + report.retried + report.ended > 0 => tracing::info!(
+                routed = report.routed,
+                sent = report.sent,
+                retried = report.retried,
+                ended = report.ended,
+                "sent mail"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "mail round failed; retrying next tick"),
         }
         match events.deliver_due(DELIVERY_BATCH).await {
             Ok(report) if report.delivered + report.retried + report.dead > 0 => tracing::info!(

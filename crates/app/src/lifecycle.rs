@@ -30,6 +30,7 @@ impl Workers {
             tokio::spawn(crate::run_event_delivery(
                 state.events.clone(),
                 state.receipts.clone(),
+                state.mail.clone(),
                 config.event_poll_ms,
                 stopping.clone(),
             )),

@@ -4,10 +4,12 @@
 #![warn(missing_docs)]
 
 mod html;
+mod links;
 mod locale;
 mod pdf;
 
 pub use html::html;
+pub use links::ReceiptLinks;
 pub use locale::{Labels, Locale};
 pub use pdf::pdf;
 

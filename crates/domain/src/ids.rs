@@ -150,6 +150,11 @@ uuid_id!(
     ReceiptId,
     "rcpt"
 );
+uuid_id!(
+    /// Identifies an e-mail message.
+    MailId,
+    "mail"
+);
 
 /// A platform user id (students, instructors and admins alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -36,6 +36,7 @@ pub mod fraud;
 pub mod gateway_config;
 pub mod ids;
 pub mod ledger;
+pub mod mail;
 pub mod money;
 pub mod outbox;
 pub mod paging;

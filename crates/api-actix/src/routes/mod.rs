@@ -9,6 +9,7 @@ pub mod fraud;
 pub mod gateway_configs;
 pub mod health;
 pub mod ledger;
+pub mod mail;
 pub mod metrics;
 pub mod payments;
 pub mod payouts;
@@ -110,6 +111,10 @@ api_routes![
     events::list_deliveries,
     events::get_delivery,
     events::replay_delivery,
+    mail::list_mail,
+    mail::resend_mail,
+    mail::put_contact,
+    mail::get_contact,
     gateway_configs::list_configs,
     gateway_configs::put_config,
     console_sessions::revoke_sessions,

@@ -122,6 +122,17 @@ pub struct Config {
     pub event_retention_days: i64,
     /// Days a signed receipt link stays valid.
     pub receipt_link_days: i64,
+    /// The SMTP server (may hold a password: never printed); `None`:
+    /// `.eml` files in `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// Where `.eml` files go without an SMTP server.
+    pub mail_dir: String,
+    /// The sender of e-mail.
+    pub mail_from: String,
+    /// Who receives e-mail, beyond contact records.
+    pub mail: domain::usecases::mail::MailPolicy,
+    /// The service's public address, for links in e-mail.
+    pub public_url: String,
     /// How unpaid payments may hold limited coupons' uses.
     pub coupon_holds: domain::coupon::CouponHoldPolicy,
     /// Days after completion within which a payer may ask for a refund.
@@ -285,6 +296,15 @@ impl TryFrom<Settings> for Config {
             review_deadline_hours: settings.review_deadline_hours,
             event_retention_days: settings.event_retention_days,
             receipt_link_days: settings.receipt_link_days,
+            smtp_url: settings.smtp_url.map(|Secret(url)| url),
+            mail_dir: settings.mail_dir,
+            mail_from: settings.mail_from,
+            mail: domain::usecases::mail::MailPolicy {
+                admins: parse::list(settings.mail_admins.as_deref()),
+                test_allow: parse::list(settings.mail_test_allow.as_deref()),
+                message_domain: "skillpay".to_owned(),
+            },
+            public_url: settings.public_url,
             refund_window_days: settings.refund_window_days,
             coupon_holds: domain::coupon::CouponHoldPolicy {
                 unpaid_per_user: settings.coupon_unpaid_per_user,

@@ -112,6 +112,11 @@ pub fn event_retention_days(text: &str) -> Result<i64, Must> {
     number_in(text, 1..=3650)
 }
 
+/// A comma-separated list, trimmed, without empty items.
+pub fn list(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default().split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+}
+
 /// Days a signed receipt link stays valid.
 pub fn receipt_link_days(text: &str) -> Result<i64, Must> {
     number_in(text, 1..=366)

@@ -251,6 +251,24 @@ pub struct Settings {
         value_parser = Setting(parse::event_timeout_secs)
     )]
     pub event_timeout_secs: u64,
+    /// SMTP server for e-mail (`smtps://user:pass@host`, `smtp://host:587?tls=required`); unset: .eml files in SKILLPAY_MAIL_DIR
+    #[arg(long, env = "SKILLPAY_SMTP_URL", hide_env_values = true, value_parser = Setting(parse::secret))]
+    pub smtp_url: Option<Secret<String>>,
+    /// Directory the .eml files are written to when SKILLPAY_SMTP_URL is unset
+    #[arg(long, env = "SKILLPAY_MAIL_DIR", default_value = ".data/mail", value_parser = Setting(parse::text))]
+    pub mail_dir: String,
+    /// Sender of e-mail, e.g. `Skillpay <receipts@example.com>`
+    #[arg(long, env = "SKILLPAY_MAIL_FROM", default_value = "Skillpay <skillpay@localhost.localdomain>", value_parser = Setting(parse::text))]
+    pub mail_from: String,
+    /// The admins' alert addresses, comma-separated
+    #[arg(long, env = "SKILLPAY_MAIL_ADMINS", value_parser = Setting(parse::text))]
+    pub mail_admins: Option<String>,
+    /// Addresses or @domains that may receive e-mail about test money, comma-separated
+    #[arg(long, env = "SKILLPAY_MAIL_TEST_ALLOW", value_parser = Setting(parse::text))]
+    pub mail_test_allow: Option<String>,
+    /// The service's public address, for links in e-mail
+    #[arg(long, env = "SKILLPAY_PUBLIC_URL", default_value = "http://127.0.0.1:8080", value_parser = Setting(parse::text))]
+    pub public_url: String,
     /// Days a signed link to a receipt stays valid (1 to 366)
     #[arg(
         long,

@@ -12,6 +12,7 @@ pub mod dual_control;
 pub mod events;
 pub mod fraud;
 pub mod gateway_configs;
+pub mod mail;
 pub mod payments;
 pub mod payouts;
 pub mod rate_limits;
