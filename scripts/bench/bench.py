@@ -18,7 +18,8 @@ Settings (environment):
   BENCH_CONCURRENCY  client counts, comma-separated ("8,32")
   BENCH_SCENARIOS    which ones, comma-separated, in the order given; "write"
                      and "read" stand for their group (default: all, writes
-                     first: create,create_coupon,webhook,balance_1k,
+                     first: create,create_coupon,webhook,
+                     webhook_without_receipts,balance_1k,
                      balance_100k,stats_1m,list_own)
   BENCH_REPLAY       percent of creations that replay an Idempotency-Key (10)
   BENCH_WEBHOOK_RATE most webhooks a second a run may need (1500); sizes the
@@ -106,6 +107,13 @@ SCENARIOS = {
     "webhook": {
         "what": "POST /api/payments/webhooks/stripe/ payment_intent.succeeded (completes a pending payment)",
         "lua": "webhook.lua", "sql": ["complete_payment.sql"],
+    },
+    # What receipts cost a completion: the same webhooks with the trigger
+    # that writes each completed payment's unnumbered receipt switched off
+    # (both sides). The numbering itself runs after the commit, off this path.
+    "webhook_without_receipts": {
+        "what": "the webhook scenario with the receipt trigger off (what a receipt row costs a completion)",
+        "lua": "webhook.lua", "sql": ["complete_payment.sql"], "without_receipts": True,
     },
     "balance_1k": {
         "what": "GET /api/payments/payouts/balance/ as an instructor with 1,000 completed sales",
@@ -252,6 +260,8 @@ class Bench:
         self.read_vars = {}
         self.stats_seed_s = None
         self.rss_peak_kib = 0
+        self.webhook_pool = 0
+        self.names = []
 
     # --- set-up --------------------------------------------------------------
 
@@ -736,19 +746,23 @@ class Bench:
     def scenario(self, name):
         spec = SCENARIOS[name]
         log(f"scenario {name}: {spec['what']}")
-        if name == "webhook":
+        if spec.get("lua") == "webhook.lua" and not self.webhook_pool:
             # Seconds of API runs: two at each concurrency, the warm-up, and
-            # the equal-load ones.
+            # the equal-load ones; once for every webhook scenario run (they
+            # share one pool, each continuing where the last stopped).
             seconds = 2 * DURATION * len(CONCURRENCY) + 2
             if PACED and PACED_CLIENTS in CONCURRENCY:
                 seconds += 2 * PACED_ROUNDS * PACED_SECONDS
-            self.webhook_pool = WEBHOOK_RATE * seconds
+            runs = sum(1 for n in self.names if SCENARIOS[n].get("lua") == "webhook.lua")
+            self.webhook_pool = WEBHOOK_RATE * seconds * runs
             self.webhook_cursor = 0
             log(f"seeding {self.webhook_pool} pending Stripe payments for each side")
             self.seed_pending_stripe("pi_api_", self.webhook_pool, (API_USERS.start, API_USERS.stop))
             self.seed_pending_stripe("pi_base_", self.webhook_pool, (900000, 901000))
             self.db("VACUUM ANALYZE payments")
             self.db("VACUUM ANALYZE coupon_redemptions")
+        if spec.get("without_receipts"):
+            self.db("ALTER TABLE payments DISABLE TRIGGER payments_receipt")
         if spec.get("read"):
             self.prepare_read(name)
         # Warm-up: connections opened, caches filled; not recorded.
@@ -772,6 +786,8 @@ class Bench:
                               "api_p99_ms": api["p99_ms"], "baseline_tps": sql["rps"], "baseline_p50_ms": sql["p50_ms"],
                               "baseline_p99_ms": sql["p99_ms"], "api_errors": api["errors"],
                               "baseline_errors": sql["errors"], "legs": [api, sql]})
+        if spec.get("without_receipts"):
+            self.db("ALTER TABLE payments ENABLE TRIGGER payments_receipt")
         self.check(name)
 
     def checkpoint(self):
@@ -798,12 +814,12 @@ class Bench:
             ok = payments == keys and created <= payments
             self.checks.append({"check": f"{name}: one payment per Idempotency-Key ({replayed} replays answered)",
                                 "ok": ok, "detail": f"{payments} payments, {keys} answered keys, {created} fresh 201s"})
-        if name == "webhook":
+        if SCENARIOS[name].get("lua") == "webhook.lua":
             completed = int(self.db("SELECT count(*) FROM payments WHERE provider_payment_id LIKE 'pi_api_%' "
                                     "AND status = 'completed'"))
             processed = sum(leg["detail"]["processed"] for r in self.results for leg in r["legs"]
-                            if leg["side"] == "api" and r["scenario"] == name)
-            self.checks.append({"check": "webhook: each processed event completed one payment",
+                            if leg["side"] == "api" and SCENARIOS[r["scenario"]].get("lua") == "webhook.lua")
+            self.checks.append({"check": f"{name}: each processed event completed one payment",
                                 "ok": completed >= processed, "detail": f"{completed} completed, {processed} processed"})
         if SCENARIOS[name].get("read"):
             self.check_read(name)
@@ -979,6 +995,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="skillpay-bench.")
     os.chmod(tmp, 0o711)  # PostgreSQL may run as another user (postgres, when we are root)
     bench = Bench(tmp)
+    bench.names = names
     try:
         bench.start_postgres()
         bench.start_app()

@@ -644,3 +644,29 @@ test("the fraud page holds a flagged payment with its reason until an admin rele
     assert.ok(audit.includes(action), action);
   }
 });
+
+test("a receipt opens from its signed link, and its PDF's first page is pictured", async () => {
+  await course(78, "59.00");
+  const payment = await api("POST", "/api/payments/", studentToken, { course_id: 78, payment_method: "sandbox" });
+  await api("POST", `/api/payments/${payment.id}/confirm/`, studentToken, { payment_token: "sandbox_success" });
+  const receipt = await api("GET", `/api/payments/${payment.id}/receipt/`, studentToken);
+  assert.match(receipt.number, /^SK-TEST-\d{4}-\d{6}$/);
+  const context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  const page = await context.newPage();
+  const res = await page.goto(base + receipt.link);
+  assert.equal(res.status(), 200);
+  assert.ok((await page.textContent("h1")).includes(receipt.number));
+  await shot(page, "receipt-page");
+  // The PDF, read as a buyer's mail program would, drawn by poppler.
+  const pdf = await fetch(`${base}${receipt.link}&format=pdf`);
+  assert.equal(pdf.headers.get("content-type"), "application/pdf");
+  const { writeFile, mkdtemp, stat } = await import("node:fs/promises");
+  const { execFileSync } = await import("node:child_process");
+  const dir = await mkdtemp("/tmp/skillpay-receipt-");
+  await writeFile(`${dir}/receipt.pdf`, Buffer.from(await pdf.arrayBuffer()));
+  execFileSync("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", `${dir}/receipt.pdf`, "screenshots/receipt-pdf"]);
+  assert.ok((await stat("screenshots/receipt-pdf.png")).size > 1000, "a picture of the PDF's first page");
+  const text = execFileSync("pdftotext", [`${dir}/receipt.pdf`, "-"]).toString();
+  assert.ok(text.includes(receipt.number), text);
+  await context.close();
+});
