@@ -329,6 +329,9 @@ async fn a_held_payment_takes_the_money_but_completes_no_sale_until_an_admin_rel
     assert_eq!(held["status"], "in_review", "{held}");
     let id = held["id"].as_str().unwrap();
     assert_eq!(completed_events(&app, id), 0, "no enrollment while held");
+    let held_events: Vec<String> =
+        app.store.outbox_events_for(id.to_owned()).await.unwrap().into_iter().map(|e| e.event_type).collect();
+    assert_eq!(held_events, ["payment.held"], "the platform and the admins are told it is held");
     assert_eq!(balance(&app, "payments_in_review").await, "-30.00", "owed to the payer");
     assert_eq!(balance(&app, "instructor_pending:100").await, "-24.00", "only the first sale's earnings");
     let queue: Value = app.get("/api/payments/?status=in_review", &app.admin()).await.json().await.unwrap();

@@ -355,14 +355,14 @@ test("lists come in pages of 100 with a next-page link", async () => {
 
 test("every admin list renders", async () => {
   const page = await signedInPage(adminToken);
-  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"], ["webhooks", "14-webhooks"], ["attention", "14b-attention"]]) {
+  for (const [path, name] of [["payouts", "11-payouts"], ["disputes", "12-disputes"], ["deliveries", "13-deliveries"], ["mail", "13c-mail"], ["webhooks", "14-webhooks"], ["attention", "14b-attention"]]) {
     const res = await page.goto(`${base}/admin/${path}`);
     assert.equal(res.status(), 200, path);
     assert.equal(await page.locator(`#${path}`).count(), 1, path);
     await shot(page, name);
   }
   // Every list also runs oldest first and keeps to creation days.
-  for (const path of ["payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "webhooks"]) {
+  for (const path of ["payments", "refunds", "payouts", "coupons", "disputes", "deliveries", "mail", "webhooks"]) {
     const res = await page.goto(`${base}/admin/${path}?order=oldest&from=2000-01-01&to=2999-12-31`);
     assert.equal(res.status(), 200, path);
     assert.equal(await page.locator("select[name=order]").inputValue(), "oldest", path);

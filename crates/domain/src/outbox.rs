@@ -18,6 +18,10 @@ pub enum EventType {
     /// A payment was paid; the platform enrolls the student.
     #[strum(serialize = "payment.completed")]
     PaymentCompleted,
+    /// A payment was paid but the fraud controls hold it for an admin's
+    /// review: do not enroll yet (`payment.completed` follows a release).
+    #[strum(serialize = "payment.held")]
+    PaymentHeld,
     /// A payment failed at the gateway.
     #[strum(serialize = "payment.failed")]
     PaymentFailed,
@@ -95,8 +99,9 @@ pub enum EventType {
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 24] = [
+    pub const ALL: [EventType; 25] = [
         EventType::PaymentCompleted,
+        EventType::PaymentHeld,
         EventType::PaymentFailed,
         EventType::PaymentCancelled,
         EventType::PaymentExpired,

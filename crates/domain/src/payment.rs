@@ -700,7 +700,7 @@ mod tests {
         assert_eq!(names(DeliveryStatus::ALL.iter().map(DeliveryStatus::as_str).collect()), "pending delivered dead");
         assert_eq!(
             names(EventType::ALL.iter().map(EventType::as_str).collect()),
-            "payment.completed payment.failed payment.cancelled payment.expired refund.requested refund.approved \
+            "payment.completed payment.held payment.failed payment.cancelled payment.expired refund.requested refund.approved \
              refund.rejected refund.failed refund.processed payment.refunded dispute.opened dispute.updated \
              dispute.evidence_submitted dispute.closed payout.requested payout.approved payout.rejected \
              payout.cancelled payout.paid payout.failed coupon.exhausted receipt.issued credit_note.issued \

@@ -460,7 +460,8 @@ fn a_payment_the_fraud_controls_flagged_is_held_when_paid_with_its_money_owed_to
     let change = only(&changes);
     assert_eq!((change.to, change.completed_at), (PaymentStatus::InReview, Some(now())));
     assert_eq!(change.redemption, Some(RedemptionChange::Confirm), "the money was taken");
-    assert!(change.outbox.is_empty(), "no payment.completed: nothing is enrolled");
+    let announced: Vec<_> = change.outbox.iter().map(|e| e.event_type).collect();
+    assert_eq!(announced, [EventType::PaymentHeld], "held, not payment.completed: nothing is enrolled");
     let journal = change.journal.unwrap();
     let moved = |account| journal.entries().iter().find(|e| e.account == account).map(|e| e.amount_minor);
     assert_eq!(moved(Account::PaymentsInReview), Some(-pending().amount.minor()));

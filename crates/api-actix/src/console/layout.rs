@@ -49,6 +49,8 @@ pub enum Section {
     Reconciliation,
     /// Outgoing event deliveries.
     Deliveries,
+    /// E-mail messages.
+    Mail,
     /// Incoming gateway webhooks.
     Webhooks,
     /// Gateway configurations.
@@ -75,6 +77,7 @@ pub fn page(user: &ConsoleUser, here: Section, title: &str, body: Markup) -> Mar
             (Section::Fraud, "/admin/fraud", "Fraud"),
             (Section::Reconciliation, "/admin/reconciliation", "Reconciliation"),
             (Section::Deliveries, "/admin/deliveries", "Deliveries"),
+            (Section::Mail, "/admin/mail", "E-mail"),
             (Section::Webhooks, "/admin/webhooks", "Webhooks"),
             (Section::Gateways, "/admin/gateways", "Gateways"),
             (Section::Audit, "/admin/audit", "Audit log"),

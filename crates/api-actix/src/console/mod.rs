@@ -25,6 +25,7 @@ mod error;
 mod fraud;
 mod history;
 mod layout;
+mod mail;
 mod mode;
 mod operations;
 mod payments;
@@ -95,6 +96,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(discrepancies::resolve)
             .service(operations::deliveries)
             .service(operations::replay)
+            .service(mail::list)
+            .service(mail::resend)
             .service(settings::gateways)
             .service(settings::save_gateway)
             .service(webhooks::list)

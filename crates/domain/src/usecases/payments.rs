@@ -760,7 +760,7 @@ impl PaymentService {
             PaymentStatus::InReview => {
                 after.completed_at = Some(at);
                 let journal = crate::ledger::review_hold_journal(self.journal_id(), &after, at)?;
-                (Some(RedemptionChange::Confirm), journal, None)
+                (Some(RedemptionChange::Confirm), journal, Some(EventType::PaymentHeld))
             }
             PaymentStatus::Failed => {
                 after.failure_reason = reason.clone();
