@@ -53,6 +53,20 @@ async fn partial_refunds_one_admin_approves_alone_add_up_against_the_threshold()
     );
     assert_eq!(approve(&app, &first, 1).await.0, 200, "600.00 alone is within 1,000.00");
     assert_eq!(approve(&app, &second, 1).await, (409, Some("second_approval_required".to_owned())), "1,200.00 is not");
+    assert_eq!(approve(&app, &second, 1).await.0, 409, "asking again is still the first approval");
+    let second_id = second.split('/').find(|part| part.starts_with("re_")).unwrap().to_owned();
+    let awaited = app.store.outbox_events_for(second_id).await.unwrap();
+    let awaited: Vec<(&str, &serde_json::Value)> = awaited
+        .iter()
+        .filter(|e| e.event_type.starts_with("approval."))
+        .map(|e| (e.event_type.as_str(), &e.payload))
+        .collect();
+    assert_eq!(awaited.len(), 1, "the other admins are told once: {awaited:?}");
+    assert_eq!(awaited[0].0, "approval.requested");
+    assert_eq!(
+        (&awaited[0].1["kind"], &awaited[0].1["amount"], &awaited[0].1["first_admin"]),
+        (&serde_json::json!("refund"), &serde_json::json!("600.00"), &serde_json::json!(1))
+    );
     assert_eq!(approve(&app, &second, 2).await.0, 200, "a second admin carries it out");
     assert_eq!(approve(&app, &third, 1).await.1.as_deref(), Some("second_approval_required"));
     // The other admin's own sole approvals are counted on their own.

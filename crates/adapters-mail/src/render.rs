@@ -30,6 +30,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("payout_rejected.txt", include_str!("../../../templates/mail/payout_rejected.txt")),
     ("dispute_opened.html", include_str!("../../../templates/mail/dispute_opened.html")),
     ("dispute_opened.txt", include_str!("../../../templates/mail/dispute_opened.txt")),
+    ("second_approval.html", include_str!("../../../templates/mail/second_approval.html")),
+    ("second_approval.txt", include_str!("../../../templates/mail/second_approval.txt")),
     ("review_hold.html", include_str!("../../../templates/mail/review_hold.html")),
     ("review_hold.txt", include_str!("../../../templates/mail/review_hold.txt")),
     ("reconciliation_discrepancy.html", include_str!("../../../templates/mail/reconciliation_discrepancy.html")),

@@ -6,28 +6,50 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sum;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use domain::ids::UserId;
+use domain::approval::AwaitedApproval;
+use domain::ids::{EventId, UserId};
 use domain::money::Money;
+use domain::outbox::{EventType, OutboxEvent};
 use domain::ports::{ApprovalStore, SoleApproval, StoreError};
 
 use crate::errors::store_error;
+use crate::outbox::insert_events;
 use crate::pool::PgStore;
 use crate::schema::{second_approvals, sole_approvals};
 
 #[async_trait]
 impl ApprovalStore for PgStore {
-    async fn first_approval(&self, object_id: String, admin: UserId, at: DateTime<Utc>) -> Result<UserId, StoreError> {
+    async fn first_approval(
+        &self,
+        object_id: String,
+        admin: UserId,
+        at: DateTime<Utc>,
+        announce: Option<AwaitedApproval>,
+    ) -> Result<UserId, StoreError> {
         self.run(move |conn| {
-            // Insert-or-keep, then read: the row that won is the first.
-            diesel::insert_into(second_approvals::table)
-                .values((
-                    second_approvals::object_id.eq(&object_id),
-                    second_approvals::first_admin_id.eq(admin.get()),
-                    second_approvals::approved_at.eq(at),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .map_err(store_error)?;
+            // Insert-or-keep, then read: the row that won is the first; the
+            // call that wrote it announces it, in its transaction.
+            conn.transaction::<(), DieselError, _>(|conn| {
+                let recorded = diesel::insert_into(second_approvals::table)
+                    .values((
+                        second_approvals::object_id.eq(&object_id),
+                        second_approvals::first_admin_id.eq(admin.get()),
+                        second_approvals::approved_at.eq(at),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)?;
+                if let (1, Some(awaited)) = (recorded, announce) {
+                    let event = OutboxEvent::new(
+                        EventId::from_uuid(uuid::Uuid::now_v7()),
+                        EventType::ApprovalRequested,
+                        awaited,
+                        at,
+                    );
+                    insert_events(conn, &[event])?;
+                }
+                Ok(())
+            })
+            .map_err(store_error)?;
             let first: i64 = second_approvals::table
                 .find(&object_id)
                 .select(second_approvals::first_admin_id)

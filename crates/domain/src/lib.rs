@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod approval;
 pub mod attention;
 pub mod breaker;
 #[cfg(any(test, feature = "mocks"))]

@@ -44,7 +44,7 @@ const fn rule(event: EventType, template: &'static str, audience: Audience) -> M
 
 /// Every message Skillpay sends. Adding one: its templates and a line
 /// here (docs/notifications.md).
-pub const MESSAGES: [MessageRule; 11] = [
+pub const MESSAGES: [MessageRule; 12] = [
     rule(EventType::ReceiptIssued, "receipt", Audience::Buyer),
     rule(EventType::RefundProcessed, "refund_processed", Audience::Buyer),
     rule(EventType::RefundRejected, "refund_rejected", Audience::Buyer),
@@ -55,6 +55,7 @@ pub const MESSAGES: [MessageRule; 11] = [
     rule(EventType::PayoutRejected, "payout_rejected", Audience::Instructor),
     rule(EventType::DisputeOpened, "dispute_opened", Audience::Admins),
     rule(EventType::PaymentHeld, "review_hold", Audience::Admins),
+    rule(EventType::ApprovalRequested, "second_approval", Audience::Admins),
     rule(EventType::ReconciliationDiscrepancy, "reconciliation_discrepancy", Audience::Admins),
 ];
 

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::approval::AwaitedApproval;
 use crate::coupon::Coupon;
 use crate::dispute::Dispute;
 use crate::ids::EventId;
@@ -85,6 +86,10 @@ pub enum EventType {
     /// it can never be redeemed again.
     #[strum(serialize = "coupon.exhausted")]
     CouponExhausted,
+    /// An admin approved a large refund or payout, or a live gateway
+    /// change, and a second admin must approve it too.
+    #[strum(serialize = "approval.requested")]
+    ApprovalRequested,
     /// A completed payment's receipt was numbered and issued.
     #[strum(serialize = "receipt.issued")]
     ReceiptIssued,
@@ -99,7 +104,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 26] = [
         EventType::PaymentCompleted,
         EventType::PaymentHeld,
         EventType::PaymentFailed,
@@ -122,6 +127,7 @@ impl EventType {
         EventType::PayoutPaid,
         EventType::PayoutFailed,
         EventType::CouponExhausted,
+        EventType::ApprovalRequested,
         EventType::ReceiptIssued,
         EventType::CreditNoteIssued,
         EventType::ReconciliationDiscrepancy,
@@ -157,6 +163,8 @@ pub enum EventSubject {
     Discrepancy(Box<Discrepancy>),
     /// A receipt or a credit note.
     Receipt(Box<Receipt>),
+    /// A second approval awaited.
+    Approval(Box<AwaitedApproval>),
 }
 
 impl EventSubject {
@@ -171,6 +179,7 @@ impl EventSubject {
             EventSubject::Coupon(c) => c.id.to_string(),
             EventSubject::Discrepancy(d) => d.id.to_string(),
             EventSubject::Receipt(r) => r.id.to_string(),
+            EventSubject::Approval(a) => a.object_id.clone(),
         }
     }
 }
@@ -202,6 +211,12 @@ impl From<Payout> for EventSubject {
 impl From<Discrepancy> for EventSubject {
     fn from(d: Discrepancy) -> Self {
         EventSubject::Discrepancy(Box::new(d))
+    }
+}
+
+impl From<AwaitedApproval> for EventSubject {
+    fn from(a: AwaitedApproval) -> Self {
+        EventSubject::Approval(Box::new(a))
     }
 }
 

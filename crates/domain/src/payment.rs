@@ -703,7 +703,8 @@ mod tests {
             "payment.completed payment.held payment.failed payment.cancelled payment.expired refund.requested refund.approved \
              refund.rejected refund.failed refund.processed payment.refunded dispute.opened dispute.updated \
              dispute.evidence_submitted dispute.closed payout.requested payout.approved payout.rejected \
-             payout.cancelled payout.paid payout.failed coupon.exhausted receipt.issued credit_note.issued \
+             payout.cancelled payout.paid payout.failed coupon.exhausted approval.requested receipt.issued \
+             credit_note.issued \
              reconciliation.discrepancy"
         );
         assert_eq!((GatewayMode::Test.as_str(), GatewayMode::parse("live")), ("test", Some(GatewayMode::Live)));

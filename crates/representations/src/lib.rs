@@ -8,6 +8,7 @@
 //! in the outbox.
 #![warn(missing_docs)]
 
+mod approval;
 mod coupon;
 mod discrepancy;
 mod dispute;
@@ -20,6 +21,7 @@ use domain::outbox::EventSubject;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use approval::ApprovalView;
 pub use coupon::CouponView;
 pub use discrepancy::DiscrepancyView;
 pub use dispute::DisputeView;
@@ -63,6 +65,10 @@ impl Represented for domain::reconciliation::Discrepancy {
     type View = DiscrepancyView;
 }
 
+impl Represented for domain::approval::AwaitedApproval {
+    type View = ApprovalView;
+}
+
 impl Represented for domain::receipt::Receipt {
     type View = ReceiptView;
 }
@@ -77,5 +83,6 @@ pub fn event_object(subject: &EventSubject) -> Result<Value, serde_json::Error> 
         EventSubject::Coupon(c) => c.to_json(),
         EventSubject::Discrepancy(d) => d.to_json(),
         EventSubject::Receipt(r) => r.to_json(),
+        EventSubject::Approval(a) => a.to_json(),
     }
 }

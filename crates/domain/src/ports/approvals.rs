@@ -30,8 +30,16 @@ pub struct SoleApproval {
 pub trait ApprovalStore: Send + Sync {
     /// Records `admin` as the first approver of `object_id` unless someone
     /// already is; answers who the first approver is (one per object,
-    /// whatever the races).
-    async fn first_approval(&self, object_id: String, admin: UserId, at: DateTime<Utc>) -> Result<UserId, StoreError>;
+    /// whatever the races). When this call records it, `announce` is
+    /// written with it as an `approval.requested` event, in the same
+    /// transaction.
+    async fn first_approval(
+        &self,
+        object_id: String,
+        admin: UserId,
+        at: DateTime<Utc>,
+        announce: Option<crate::approval::AwaitedApproval>,
+    ) -> Result<UserId, StoreError>;
     /// Who approved `object_id` first, if anyone has.
     async fn first_approver(&self, object_id: String) -> Result<Option<UserId>, StoreError>;
     /// Records `approval` and answers true when the same admin's sole

@@ -152,7 +152,14 @@ impl DualControl {
                 return Ok(Approval::Proceed);
             }
         }
-        let first = self.store.first_approval(request.object_id, admin, now).await?;
+        let announce = crate::approval::AwaitedApproval {
+            kind: crate::approval::AwaitedApproval::kind_of(&request.object_id),
+            object_id: request.object_id.clone(),
+            amount: Some(request.amount),
+            first_admin: admin,
+            requested_at: now,
+        };
+        let first = self.store.first_approval(request.object_id, admin, now, Some(announce)).await?;
         Ok(Approval::after(first, admin))
     }
 }
@@ -188,6 +195,7 @@ mod tests {
             object_id: String,
             admin: UserId,
             _: DateTime<Utc>,
+            _: Option<crate::approval::AwaitedApproval>,
         ) -> Result<UserId, StoreError> {
             Ok(*self.first.lock().unwrap().entry(object_id).or_insert(admin))
         }

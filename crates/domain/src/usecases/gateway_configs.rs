@@ -152,7 +152,15 @@ impl GatewayConfigService {
             && input.is_active
             && let Some(approvals) = &self.approvals
         {
-            let first = approvals.first_approval(change_fingerprint(&input), actor.user_id, self.clock.now()).await?;
+            let (fingerprint, now) = (change_fingerprint(&input), self.clock.now());
+            let announce = crate::approval::AwaitedApproval {
+                object_id: fingerprint.clone(),
+                kind: "gateway_config",
+                amount: None,
+                first_admin: actor.user_id,
+                requested_at: now,
+            };
+            let first = approvals.first_approval(fingerprint, actor.user_id, now, Some(announce)).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } =
                 super::dual_control::Approval::after(first, actor.user_id)
             {
