@@ -160,6 +160,16 @@ async fn refunds_and_a_rejected_payout_reach_the_buyer_the_instructor_and_the_ad
     ];
     expected.sort();
     assert_eq!(got, expected);
+    let note = sink
+        .received()
+        .into_iter()
+        .map(|raw| MessageParser::default().parse(&raw).unwrap().into_owned())
+        .find(|m| m.subject().is_some_and(|s| s.contains("Your refund")))
+        .unwrap();
+    let attached = note.attachments().next().expect("the refund's credit note");
+    assert_eq!(attached.attachment_name(), Some(format!("CN-TEST-{year}-000001.pdf").as_str()));
+    let text = pdf_text(attached.contents());
+    assert!(text.contains(&format!("SK-TEST-{year}-000001")) && text.contains("10.00"), "{text}");
     let rejected = sink
         .received()
         .into_iter()

@@ -129,7 +129,8 @@ pub struct Draft {
     pub test_mode: bool,
     /// The event's object the templates read.
     pub object: Value,
-    /// For a receipt's message: the receipt, to attach as a PDF and link.
+    /// For a receipt's message: the receipt, to attach as a PDF and link;
+    /// for a processed refund's: its credit note, attached.
     pub receipt: Option<Box<Receipt>>,
 }
 

@@ -164,6 +164,8 @@ impl MailService {
                     return Ok(Err("the receipt is not issued".to_owned()));
                 }
             },
+            // A refund of a payment with a receipt has its credit note.
+            ("refund_processed", _) => self.credit_note(object).await?,
             _ => None,
         };
         Ok(Ok(Addressed::Ready(Draft {
@@ -175,6 +177,26 @@ impl MailService {
             object: object.clone(),
             receipt,
         })))
+    }
+
+    /// The credit note of the refund `object` is, numbered now if it is
+    /// still waiting; `None` when it has none (its payment has no receipt).
+    async fn credit_note(&self, object: &Value) -> Result<Option<Box<crate::receipt::Receipt>>, StoreError> {
+        let Some(refund) = object.get("id").and_then(Value::as_str).and_then(|id| id.parse().ok()) else {
+            return Ok(None);
+        };
+        let mut state = self.ports.receipts.credit_note_of(refund).await?;
+        if state == DocumentState::Unnumbered {
+            self.ports
+                .receipts
+                .number_pending(self.ports.clock.now(), crate::usecases::receipts::NUMBERING_BATCH)
+                .await?;
+            state = self.ports.receipts.credit_note_of(refund).await?;
+        }
+        Ok(match state {
+            DocumentState::Issued(note) => Some(note),
+            DocumentState::None | DocumentState::Unnumbered => None,
+        })
     }
 
     /// Who the message goes to and in which locale, or why nobody can.
