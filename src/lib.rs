@@ -222,6 +222,14 @@ pub struct LocalStripe {
     child: std::process::Child,
 }
 
+/// The Python of the project's `.venv` (where `just setup` installs the
+/// test tools), or `SKILLPAY_TEST_PYTHON`.
+fn venv_python() -> std::path::PathBuf {
+    std::env::var("SKILLPAY_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"))
+}
+
 /// A real SMTP server (aiosmtpd from the project's `.venv`) on a loopback
 /// port, storing what it receives in a Maildir; stopped when dropped.
 pub struct SmtpSink {
@@ -257,10 +265,7 @@ impl SmtpSink {
 
     /// Starts it again on the same port, keeping what it received.
     pub async fn restart(&mut self) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let python = std::env::var("SKILLPAY_TEST_PYTHON")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| root.join(".venv/bin/python"));
+        let python = venv_python();
         let child = std::process::Command::new(&python)
             .args([
                 "-m",
@@ -310,9 +315,7 @@ impl LocalStripe {
     /// `just setup`) and waits until it answers.
     pub async fn start() -> LocalStripe {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let python = std::env::var("SKILLPAY_TEST_PYTHON")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| root.join(".venv/bin/python"));
+        let python = venv_python();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(&python)
             .arg(root.join("scripts/run_localstripe.py"))

@@ -593,7 +593,7 @@ class Bench:
         env = dict(os.environ, BENCH_OUT=out, BENCH_THREADS=str(threads), BENCH_TOKENS=self.tokens_file,
                    BENCH_COURSES=str(COURSES), BENCH_COUPON=spec.get("coupon", ""), BENCH_REPLAY=str(REPLAY),
                    BENCH_LAG=str(4 * clients), BENCH_RUN=f"r{time.time_ns()}")
-        if name == "webhook":
+        if spec.get("lua") == "webhook.lua":
             env["BENCH_EVENTS"] = self.webhook_events(duration)
         if spec.get("read"):
             env.update(BENCH_TOKENS=self.read_tokens[name], BENCH_PATH=spec["path"])
@@ -680,7 +680,7 @@ class Bench:
 
         reqs = []
         rnd = random.Random(count)
-        if name == "webhook":
+        if spec.get("lua") == "webhook.lua":
             with open(self.webhook_events(duration)) as f:
                 for line in f:
                     sig, body = line.rstrip("\n").split("\t", 1)
