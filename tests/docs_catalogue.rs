@@ -2,6 +2,7 @@
 //! docs/events.md, and every e-mail message its row in
 //! docs/notifications.md, so a type or message added in code without its
 //! documentation fails here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use domain::mail::MESSAGES;
 use domain::outbox::EventType;
