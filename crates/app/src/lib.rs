@@ -266,16 +266,17 @@ pub fn app_state_with_gateways(
     );
     let receipt_links =
         documents::ReceiptLinks::new(&config.jwt_secret, chrono::Duration::days(config.receipt_link_days));
+    let receipts = domain::usecases::receipts::ReceiptService::new(domain::usecases::receipts::ReceiptPorts {
+        receipts: store.clone(),
+        payments: store.clone(),
+        refunds: store.clone(),
+        clock: clock.clone(),
+    });
     Ok(AppState {
         rate_limits,
         trusted_proxies: api_actix::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
         events,
-        receipts: domain::usecases::receipts::ReceiptService::new(domain::usecases::receipts::ReceiptPorts {
-            receipts: store.clone(),
-            payments: store.clone(),
-            refunds: store.clone(),
-            clock: clock.clone(),
-        }),
+        receipts: receipts.clone(),
         receipt_links: receipt_links.clone(),
         mail: domain::usecases::mail::MailService::new(
             domain::usecases::mail::MailPorts {
@@ -291,7 +292,7 @@ pub fn app_state_with_gateways(
                     .context("setting up e-mail")?,
                 ),
                 payments: store.clone(),
-                receipts: store.clone(),
+                receipts,
                 clock: clock.clone(),
                 ids: ids.clone(),
             },

@@ -204,6 +204,13 @@ impl RetryPolicy {
     }
 }
 
+/// A retry's jitter, 0..=1000 (thousandths of the delay), from a fresh
+/// id's random bits.
+pub fn jitter(ids: &dyn crate::ports::IdGenerator) -> u32 {
+    let bytes = ids.new_id().into_bytes();
+    u32::from(u16::from_le_bytes([bytes[14], bytes[15]])) % 1_001
+}
+
 /// The JSON body an endpoint receives. An event about money of one mode
 /// (a payment, a refund) says which, as its object does: `livemode`.
 pub fn event_body(id: EventId, event_type: &str, created_at: DateTime<Utc>, object: &Value) -> Vec<u8> {

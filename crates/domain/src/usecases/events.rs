@@ -280,7 +280,12 @@ impl EventService {
             AttemptOutcome::Delivered
         } else {
             let attempts = claimed.delivery.attempts + 1;
-            match self.retry.next_attempt(attempts, claimed.first_attempt_at, finished, self.jitter()) {
+            match self.retry.next_attempt(
+                attempts,
+                claimed.first_attempt_at,
+                finished,
+                crate::events::jitter(self.ports.ids.as_ref()),
+            ) {
                 Some(at) => AttemptOutcome::RetryAt(at),
                 None => AttemptOutcome::Dead,
             }
@@ -300,11 +305,5 @@ impl EventService {
     fn secret(&self) -> Result<String, StoreError> {
         let hex: String = self.ports.secrets.secret_bytes()?.iter().map(|b| format!("{b:02x}")).collect();
         Ok(format!("whsec_{hex}"))
-    }
-
-    /// 0..=1000, from an id's random bits.
-    fn jitter(&self) -> u32 {
-        let bytes = self.ports.ids.new_id().into_bytes();
-        u32::from(u16::from_le_bytes([bytes[14], bytes[15]])) % 1_001
     }
 }

@@ -12,8 +12,8 @@ use crate::ids::{MailId, PaymentId, UserId};
 use crate::mail::{Audience, Contact, MESSAGES, MailMessage, test_mail_allowed, valid_address};
 use crate::paging::Page;
 use crate::ports::{
-    Clock, DocumentState, Draft, IdGenerator, MailOutcome, MailQuery, MailStore, MailTransport, PaymentRepository,
-    ReceiptStore, Recipient, SendError, StoreError,
+    Clock, Draft, IdGenerator, MailOutcome, MailQuery, MailStore, MailTransport, PaymentRepository, Recipient,
+    SendError, StoreError,
 };
 use crate::usecases::{Actor, Forbidden};
 
@@ -41,8 +41,8 @@ pub struct MailPorts {
     pub transport: Arc<dyn MailTransport>,
     /// Payments, for the buyer's address.
     pub payments: Arc<dyn PaymentRepository>,
-    /// Receipts, attached to their message.
-    pub receipts: Arc<dyn ReceiptStore>,
+    /// Receipts and credit notes, attached to their messages.
+    pub receipts: crate::usecases::receipts::ReceiptService,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Randomness for retry jitter.
@@ -129,7 +129,12 @@ impl MailService {
                     Err(SendError::Transport(error)) => {
                         let first = message.first_attempt_at.unwrap_or(started);
                         let now = self.ports.clock.now();
-                        match self.retry.next_attempt(message.attempts + 1, first, now, self.jitter()) {
+                        match self.retry.next_attempt(
+                            message.attempts + 1,
+                            first,
+                            now,
+                            crate::events::jitter(self.ports.ids.as_ref()),
+                        ) {
                             Some(at) => MailOutcome::Retry { at, error },
                             None => MailOutcome::Dead { error },
                         }
@@ -158,14 +163,15 @@ impl MailService {
             return Ok(Ok(Addressed::Suppressed(held)));
         }
         let receipt = match (message.template.as_str(), payment_of(object)) {
-            ("receipt", Some(payment)) => match self.ports.receipts.receipt_of(payment).await? {
-                DocumentState::Issued(receipt) => Some(receipt),
-                DocumentState::None | DocumentState::Unnumbered => {
-                    return Ok(Err("the receipt is not issued".to_owned()));
-                }
+            ("receipt", Some(payment)) => match self.ports.receipts.issued_receipt(payment).await? {
+                Some(receipt) => Some(Box::new(receipt)),
+                None => return Ok(Err("the receipt is not issued".to_owned())),
             },
             // A refund of a payment with a receipt has its credit note.
-            ("refund_processed", _) => self.credit_note(object).await?,
+            ("refund_processed", _) => match object.get("id").and_then(Value::as_str).and_then(|id| id.parse().ok()) {
+                Some(refund) => self.ports.receipts.issued_credit_note(refund).await?.map(Box::new),
+                None => None,
+            },
             _ => None,
         };
         Ok(Ok(Addressed::Ready(Draft {
@@ -177,26 +183,6 @@ impl MailService {
             object: object.clone(),
             receipt,
         })))
-    }
-
-    /// The credit note of the refund `object` is, numbered now if it is
-    /// still waiting; `None` when it has none (its payment has no receipt).
-    async fn credit_note(&self, object: &Value) -> Result<Option<Box<crate::receipt::Receipt>>, StoreError> {
-        let Some(refund) = object.get("id").and_then(Value::as_str).and_then(|id| id.parse().ok()) else {
-            return Ok(None);
-        };
-        let mut state = self.ports.receipts.credit_note_of(refund).await?;
-        if state == DocumentState::Unnumbered {
-            self.ports
-                .receipts
-                .number_pending(self.ports.clock.now(), crate::usecases::receipts::NUMBERING_BATCH)
-                .await?;
-            state = self.ports.receipts.credit_note_of(refund).await?;
-        }
-        Ok(match state {
-            DocumentState::Issued(note) => Some(note),
-            DocumentState::None | DocumentState::Unnumbered => None,
-        })
     }
 
     /// Who the message goes to and in which locale, or why nobody can.
@@ -290,12 +276,6 @@ impl MailService {
         };
         contact.validate()?;
         Ok(self.ports.store.put_contact(contact).await?)
-    }
-
-    /// 0..=1000, from an id's random bits.
-    fn jitter(&self) -> u32 {
-        let bytes = self.ports.ids.new_id().into_bytes();
-        u32::from(u16::from_le_bytes([bytes[14], bytes[15]])) % 1_001
     }
 }
 

@@ -57,47 +57,52 @@ impl ReceiptService {
     /// The receipt of a payment, for its payer or an admin.
     pub async fn receipt(&self, actor: Actor, payment: PaymentId) -> Result<Receipt, ReceiptError> {
         self.readable(actor, payment).await?;
-        self.issued(payment).await
+        self.issued_receipt(payment).await?.ok_or(ReceiptError::NotFound)
     }
 
     /// The receipt of a payment, for a reader a signed link admitted.
     pub async fn receipt_by_link(&self, payment: PaymentId) -> Result<Receipt, ReceiptError> {
-        self.issued(payment).await
+        self.issued_receipt(payment).await?.ok_or(ReceiptError::NotFound)
     }
 
     /// The credit note of a refund, for its payment's payer or an admin.
     pub async fn credit_note(&self, actor: Actor, refund: RefundId) -> Result<Receipt, ReceiptError> {
         let found = self.ports.refunds.find(refund).await?.ok_or(ReceiptError::NotFound)?;
         self.readable(actor, found.payment_id).await?;
-        let state = self.ports.receipts.credit_note_of(refund).await?;
-        let state = self.numbered_now(state, || self.ports.receipts.credit_note_of(refund)).await?;
-        match state {
-            DocumentState::Issued(receipt) => Ok(*receipt),
-            DocumentState::None | DocumentState::Unnumbered => Err(ReceiptError::NotFound),
-        }
+        self.issued_credit_note(refund).await?.ok_or(ReceiptError::NotFound)
     }
 
-    async fn issued(&self, payment: PaymentId) -> Result<Receipt, ReceiptError> {
+    /// A payment's receipt as issued (numbered now if it was still
+    /// waiting); `None` when it has none. For Skillpay's own readers (the
+    /// mail worker): no actor is checked.
+    pub async fn issued_receipt(&self, payment: PaymentId) -> Result<Option<Receipt>, StoreError> {
         let state = self.ports.receipts.receipt_of(payment).await?;
-        let state = self.numbered_now(state, || self.ports.receipts.receipt_of(payment)).await?;
-        match state {
-            DocumentState::Issued(receipt) => Ok(*receipt),
-            DocumentState::None | DocumentState::Unnumbered => Err(ReceiptError::NotFound),
-        }
+        self.numbered_now(state, || self.ports.receipts.receipt_of(payment)).await
     }
 
-    /// A document still waiting for its number is numbered now (with the
-    /// others waiting before it) and read again.
-    async fn numbered_now<F, Fut>(&self, state: DocumentState, read_again: F) -> Result<DocumentState, ReceiptError>
+    /// A refund's credit note as issued, like [`Self::issued_receipt`].
+    pub async fn issued_credit_note(&self, refund: RefundId) -> Result<Option<Receipt>, StoreError> {
+        let state = self.ports.receipts.credit_note_of(refund).await?;
+        self.numbered_now(state, || self.ports.receipts.credit_note_of(refund)).await
+    }
+
+    /// The document `state` describes; one still waiting for its number is
+    /// numbered now (with the others waiting before it) and read again.
+    async fn numbered_now<F, Fut>(&self, state: DocumentState, read_again: F) -> Result<Option<Receipt>, StoreError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<DocumentState, StoreError>>,
     {
-        if state != DocumentState::Unnumbered {
-            return Ok(state);
-        }
-        self.number_pending().await?;
-        Ok(read_again().await?)
+        let state = if state == DocumentState::Unnumbered {
+            self.number_pending().await?;
+            read_again().await?
+        } else {
+            state
+        };
+        Ok(match state {
+            DocumentState::Issued(receipt) => Some(*receipt),
+            DocumentState::None | DocumentState::Unnumbered => None,
+        })
     }
 
     /// The payment exists and `actor` is its payer or an admin; anyone
