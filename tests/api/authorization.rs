@@ -120,8 +120,17 @@ fn unsigned_token(claims: &Value) -> String {
 async fn missing_unsigned_expired_and_wrongly_signed_tokens_get_401() {
     let app = spawn_app().await;
     let far = chrono::Utc::now().timestamp() + 3_600;
-    let expired_claims =
-        Claims { sub: "1".into(), role: Role::Admin, exp: 1_000_000_000, aud: None, iss: None, test_mode: false };
+    let expired_claims = Claims {
+        sub: "1".into(),
+        role: Role::Admin,
+        exp: 1_000_000_000,
+        aud: None,
+        iss: None,
+        test_mode: false,
+        email: None,
+        name: None,
+        locale: None,
+    };
     let expired =
         encode(&Header::new(Algorithm::HS256), &expired_claims, &EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()))
             .unwrap();

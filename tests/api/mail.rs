@@ -265,3 +265,79 @@ async fn messages_nobody_can_receive_fail_with_the_reason_and_test_money_goes_on
         .unwrap();
     assert_eq!(res.status(), 403, "only one's own record");
 }
+
+/// A buyer's token that names their address, name and language.
+fn token_with_email(user: i64, email: &str) -> String {
+    let claims = api_actix::auth::Claims {
+        sub: user.to_string(),
+        role: Role::Student,
+        exp: u64::try_from(chrono::Utc::now().timestamp() + 3_600).unwrap(),
+        aud: None,
+        iss: None,
+        test_mode: false,
+        email: Some(email.to_owned()),
+        name: Some("Grace Hopper".to_owned()),
+        locale: Some("de-DE".to_owned()),
+    };
+    let key = jsonwebtoken::EncodingKey::from_secret(skillpay_e2e::TEST_JWT_SECRET.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_email_claim_receives_the_receipt_unless_the_platform_set_the_contact() {
+    let sink = SmtpSink::start().await;
+    let app = app(&sink).await;
+    app.put_course(1, "4500", "JPY").await;
+    let student = token_with_email(BUYER, "grace@example.com");
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "sandbox"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let res =
+        app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "sandbox_success"})).await;
+    assert_eq!(res.status(), 200);
+
+    // The contact is recorded beside the request, not in its way.
+    let contact_path = format!("/api/payments/contacts/{BUYER}/");
+    let mut contact = Value::Null;
+    for _ in 0..50 {
+        let res = app.get(&contact_path, &app.admin()).await;
+        if res.status() == 200 {
+            contact = res.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!((contact["email"].as_str(), contact["locale"].as_str()), (Some("grace@example.com"), Some("de")));
+
+    mail_round(&app).await;
+    mail_round(&app).await;
+    let received = sink.received();
+    assert_eq!(received.len(), 1, "{:?}", inbox(&sink));
+    let message = MessageParser::default().parse(&received[0]).unwrap();
+    let to = message.to().and_then(|a| a.first()).unwrap();
+    assert_eq!(to.address(), Some("grace@example.com"));
+    let text = message.body_text(0).unwrap();
+    assert!(text.contains("4.500\u{a0}JPY"), "amounts in the claim's language: {text}");
+
+    // The platform's record wins over any token after it.
+    let res = app
+        .request(reqwest::Method::PUT, &contact_path, Some(&app.admin()))
+        .json(&json!({"email": "ada@example.com", "locale": "fr"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let learnt =
+        app.state.mail.learn_contact(domain::ids::UserId::new(BUYER), "other@example.com", None, None).await.unwrap();
+    assert!(!learnt);
+    let kept: Value = app.get(&contact_path, &app.admin()).await.json().await.unwrap();
+    assert_eq!((kept["email"].as_str(), kept["locale"].as_str()), (Some("ada@example.com"), Some("fr")));
+
+    // A claim that is no address is ignored, and the request goes on.
+    let odd = token_with_email(BUYER + 1, "not an address\r\nBcc: x@example.com");
+    assert_eq!(app.get("/api/payments/", &odd).await.status(), 200);
+}

@@ -265,6 +265,7 @@ impl MailStore for PgStore {
                     contacts::name.eq(&contact.name),
                     contacts::locale.eq(&contact.locale),
                     contacts::updated_at.eq(contact.updated_at),
+                    contacts::source.eq("api"),
                 ))
                 .returning((contacts::user_id, contacts::email, contacts::name, contacts::locale, contacts::updated_at))
                 .get_result(conn)
@@ -273,4 +274,30 @@ impl MailStore for PgStore {
         })
         .await
     }
+
+    async fn learn_contact(&self, contact: Contact) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            let changed = diesel::sql_query(LEARN_CONTACT_SQL)
+                .bind::<BigInt, _>(contact.user_id.get())
+                .bind::<Text, _>(&contact.email)
+                .bind::<diesel::sql_types::Nullable<Text>, _>(&contact.name)
+                .bind::<Text, _>(&contact.locale)
+                .bind::<Timestamptz, _>(contact.updated_at)
+                .execute(conn)
+                .map_err(store_error)?;
+            Ok(changed > 0)
+        })
+        .await
+    }
 }
+
+/// Records what a token says of its holder unless the platform set the
+/// record through the API; writes nothing when nothing changed.
+const LEARN_CONTACT_SQL: &str = "\
+    INSERT INTO contacts (user_id, email, name, locale, updated_at, source) \
+    VALUES ($1, $2, $3, $4, $5, 'token') \
+    ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, \
+        locale = EXCLUDED.locale, updated_at = EXCLUDED.updated_at \
+    WHERE contacts.source = 'token' \
+      AND (contacts.email, contacts.name, contacts.locale) \
+          IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.name, EXCLUDED.locale)";

@@ -83,6 +83,7 @@ diesel::table! {
         name -> Nullable<Text>,
         locale -> Text,
         updated_at -> Timestamptz,
+        source -> Text,
     }
 }
 

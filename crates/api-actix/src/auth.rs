@@ -42,6 +42,16 @@ pub struct Claims {
     /// the platform's own checks); admins may without it.
     #[serde(skip_serializing_if = "is_false", default)]
     pub test_mode: bool,
+    /// The holder's e-mail address, where their messages go unless the
+    /// platform set a contact record for them (docs/notifications.md).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub email: Option<String>,
+    /// The holder's name, with `email`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    /// The holder's language (`de`, `fr-CA`), with `email`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub locale: Option<String>,
 }
 
 /// A token's `aud`: RFC 7519 allows a string or an array of strings.
@@ -122,6 +132,12 @@ impl AuthConfig {
     /// The actor a token speaks for, and when the token expires (what a
     /// console session opened with it may last).
     pub fn verify_with_expiry(&self, token: &str) -> Result<(Actor, chrono::DateTime<chrono::Utc>), ApiError> {
+        self.verify_claims(token).map(|(actor, expires_at, _)| (actor, expires_at))
+    }
+
+    /// The actor a token speaks for, when the token expires, and its
+    /// claims.
+    pub fn verify_claims(&self, token: &str) -> Result<(Actor, chrono::DateTime<chrono::Utc>, Claims), ApiError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| ApiError::InvalidToken)?;
         let user_id: UserId = data.claims.sub.parse().map_err(|_| ApiError::InvalidToken)?;
         let test_mode = if data.claims.test_mode { TestMode::Allowed } else { TestMode::NotAllowed };
@@ -129,7 +145,7 @@ impl AuthConfig {
             .ok()
             .and_then(|exp| chrono::DateTime::from_timestamp(exp, 0))
             .ok_or(ApiError::InvalidToken)?;
-        Ok((Actor::new(user_id, data.claims.role).with_test_mode(test_mode), expires_at))
+        Ok((Actor::new(user_id, data.claims.role).with_test_mode(test_mode), expires_at, data.claims))
     }
 
     /// A signed token for `actor` valid for `ttl_secs` (development tools
@@ -143,6 +159,9 @@ impl AuthConfig {
             aud: self.audience.clone().map(Audience::One),
             iss: self.issuer.clone(),
             test_mode: actor.test_mode == TestMode::Allowed,
+            email: None,
+            name: None,
+            locale: None,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| ApiError::Internal)
     }
@@ -159,7 +178,9 @@ fn authenticate(req: &HttpRequest) -> Result<Actor, ApiError> {
     let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
     let token =
         value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or(ApiError::InvalidToken)?;
-    state.auth.verify(token.trim())
+    let (actor, _, claims) = state.auth.verify_claims(token.trim())?;
+    state.token_contacts.learn(&state.mail, actor.user_id, &claims);
+    Ok(actor)
 }
 
 impl FromRequest for Authenticated {

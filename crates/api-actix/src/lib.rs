@@ -23,6 +23,7 @@ pub mod json;
 pub mod observe;
 pub mod openapi;
 pub mod routes;
+pub mod token_contacts;
 
 use std::sync::{Arc, LazyLock};
 
@@ -105,6 +106,8 @@ pub struct AppState {
     pub receipt_links: documents::ReceiptLinks,
     /// E-mail: contact records and the admins' view of messages.
     pub mail: domain::usecases::mail::MailService,
+    /// Contact records learnt from tokens' claims.
+    pub token_contacts: token_contacts::TokenContacts,
     /// Request rate limits.
     pub rate_limits: RateLimits,
     /// Proxies whose forwarding headers name the client.

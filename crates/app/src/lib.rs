@@ -278,6 +278,7 @@ pub fn app_state_with_gateways(
         events,
         receipts: receipts.clone(),
         receipt_links: receipt_links.clone(),
+        token_contacts: api_actix::token_contacts::TokenContacts::default(),
         mail: domain::usecases::mail::MailService::new(
             domain::usecases::mail::MailPorts {
                 store: store.clone(),

@@ -101,8 +101,12 @@ pub trait MailStore: Send + Sync {
     async fn resend(&self, id: MailId, now: DateTime<Utc>) -> Result<Option<MailMessage>, StoreError>;
     /// A user's contact record.
     async fn contact(&self, user: UserId) -> Result<Option<Contact>, StoreError>;
-    /// Creates or replaces a user's contact record.
+    /// Creates or replaces a user's contact record (the platform's word,
+    /// which a token's claims never override).
     async fn put_contact(&self, contact: Contact) -> Result<Contact, StoreError>;
+    /// Records a contact a token's claims name, unless the platform set
+    /// one through the API; whether anything was written.
+    async fn learn_contact(&self, contact: Contact) -> Result<bool, StoreError>;
 }
 
 /// Someone a message goes to.

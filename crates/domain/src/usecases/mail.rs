@@ -277,6 +277,37 @@ impl MailService {
         contact.validate()?;
         Ok(self.ports.store.put_contact(contact).await?)
     }
+
+    /// Remembers the contact a token's claims name (`email`, and `name`
+    /// and `locale` when present) for its holder, unless the platform set
+    /// the holder's record through the API. Claims that are no usable
+    /// address are ignored: a token is not the place to refuse a request
+    /// for. Answers whether anything was written.
+    pub async fn learn_contact(
+        &self,
+        user: UserId,
+        email: &str,
+        name: Option<&str>,
+        locale: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let contact = Contact {
+            user_id: user,
+            email: email.trim().to_owned(),
+            name: name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
+            locale: locale.and_then(supported_locale).unwrap_or("en").to_owned(),
+            updated_at: self.ports.clock.now(),
+        };
+        if contact.validate().is_err() {
+            return Ok(false);
+        }
+        self.ports.store.learn_contact(contact).await
+    }
+}
+
+/// The supported locale a language tag (`de`, `de-CH`, `fr_FR`) asks for.
+fn supported_locale(tag: &str) -> Option<&'static str> {
+    let language = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+    crate::mail::LOCALES.into_iter().find(|l| *l == language)
 }
 
 /// A draft, or the addresses a test-money message was held from.
