@@ -14,6 +14,7 @@ mod coupon_holds;
 mod coupons;
 mod disputes;
 mod dual_control;
+mod event_examples;
 mod event_objects;
 mod event_order;
 mod events;

@@ -57,6 +57,25 @@ pub struct StoredOutboxEvent {
 }
 
 impl PgStore {
+    /// Every event, oldest first (tests and examples).
+    pub async fn outbox_events(&self) -> Result<Vec<StoredOutboxEvent>, StoreError> {
+        self.run(move |conn| {
+            outbox_events::table
+                .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
+                .select((
+                    outbox_events::id,
+                    outbox_events::event_type,
+                    outbox_events::aggregate_id,
+                    outbox_events::payload,
+                    outbox_events::created_at,
+                    outbox_events::delivered_at,
+                ))
+                .load(conn)
+                .map_err(store_error)
+        })
+        .await
+    }
+
     /// The events about one object, oldest first.
     pub async fn outbox_events_for(&self, aggregate_id: String) -> Result<Vec<StoredOutboxEvent>, StoreError> {
         self.run(move |conn| {
