@@ -237,7 +237,17 @@ pub struct SmtpSink {
     pub port: u16,
     /// The Maildir.
     pub dir: std::path::PathBuf,
+    /// STARTTLS and AUTH, when the server requires them.
+    secure: Option<SecureSmtp>,
     child: Option<std::process::Child>,
+}
+
+/// What a server requiring STARTTLS and AUTH is started with.
+struct SecureSmtp {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    user: String,
+    password: String,
 }
 
 impl SmtpSink {
@@ -245,9 +255,38 @@ impl SmtpSink {
     pub async fn start() -> SmtpSink {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("skillpay-smtp-{port}-{}", std::process::id()));
-        let mut sink = SmtpSink { port, dir, child: None };
+        let mut sink = SmtpSink { port, dir, secure: None, child: None };
         sink.restart().await;
         sink
+    }
+
+    /// Starts a server on a free port that requires STARTTLS with a
+    /// certificate for `127.0.0.1` signed by a fresh certificate authority,
+    /// and AUTH as `user` with `password`; answers it and the authority's
+    /// PEM (for `SKILLPAY_SMTP_CA_FILE`).
+    pub async fn start_secure(user: &str, password: &str) -> (SmtpSink, String) {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("skillpay-smtp-{port}-{}", std::process::id()));
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Skillpay test mail CA");
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        // Kept beside the Maildir (outside it), removed with it.
+        let files = dir.with_extension("tls");
+        std::fs::create_dir_all(&files).unwrap();
+        let (cert_path, key_path) = (files.join("cert.pem"), files.join("key.pem"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let secure =
+            SecureSmtp { cert: cert_path, key: key_path, user: user.to_owned(), password: password.to_owned() };
+        let mut sink = SmtpSink { port, dir, secure: Some(secure), child: None };
+        sink.restart().await;
+        (sink, ca.pem())
     }
 
     /// `smtp://127.0.0.1:PORT`, for `SKILLPAY_SMTP_URL`.
@@ -266,17 +305,26 @@ impl SmtpSink {
     /// Starts it again on the same port, keeping what it received.
     pub async fn restart(&mut self) {
         let python = venv_python();
-        let child = std::process::Command::new(&python)
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{}", self.port),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&self.dir)
+        let mut command = std::process::Command::new(&python);
+        match &self.secure {
+            None => command
+                .args([
+                    "-m",
+                    "aiosmtpd",
+                    "-n",
+                    "-l",
+                    &format!("127.0.0.1:{}", self.port),
+                    "-c",
+                    "aiosmtpd.handlers.Mailbox",
+                ])
+                .arg(&self.dir),
+            Some(secure) => command
+                .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/smtp_sink.py"))
+                .arg(self.port.to_string())
+                .args([&self.dir, &secure.cert, &secure.key])
+                .args([&secure.user, &secure.password]),
+        };
+        let child = command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -307,6 +355,7 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.with_extension("tls"));
     }
 }
 

@@ -341,3 +341,45 @@ async fn a_token_email_claim_receives_the_receipt_unless_the_platform_set_the_co
     let odd = token_with_email(BUYER + 1, "not an address\r\nBcc: x@example.com");
     assert_eq!(app.get("/api/payments/", &odd).await.status(), 200);
 }
+
+#[tokio::test]
+async fn mail_goes_through_starttls_with_authentication_to_a_relay_of_a_private_authority() {
+    let (sink, ca_pem) = SmtpSink::start_secure("skillpay", "relay-password").await;
+    let ca_file = sink.dir.with_extension("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let port = sink.port;
+    let url = format!("smtp://skillpay:relay-password@127.0.0.1:{port}?tls=required");
+    let app = spawn_app_with(&[
+        ("SKILLPAY_SMTP_URL", &url),
+        ("SKILLPAY_SMTP_CA_FILE", ca_file.to_str().unwrap()),
+        ("SKILLPAY_MAIL_TEST_ALLOW", "@example.com"),
+    ])
+    .await;
+    purchase(&app, "ada@example.com").await;
+    mail_round(&app).await;
+    mail_round(&app).await;
+    assert_eq!(inbox(&sink).len(), 1, "{:?}", admin_mail(&app).await);
+    assert_eq!(admin_mail(&app).await[0]["status"], "sent");
+
+    // A wrong password is a failed attempt, retried later; nothing is lost.
+    let wrong = format!("smtp://skillpay:wrong@127.0.0.1:{port}?tls=required");
+    let refused = spawn_app_with(&[
+        ("SKILLPAY_SMTP_URL", &wrong),
+        ("SKILLPAY_SMTP_CA_FILE", ca_file.to_str().unwrap()),
+        ("SKILLPAY_MAIL_TEST_ALLOW", "@example.com"),
+    ])
+    .await;
+    purchase(&refused, "ada@example.com").await;
+    mail_round(&refused).await;
+    mail_round(&refused).await;
+    let listed = admin_mail(&refused).await;
+    assert_eq!(
+        (listed[0]["status"].as_str(), listed[0]["attempts"].as_i64()),
+        (Some("pending"), Some(1)),
+        "{listed:?}"
+    );
+    let error = listed[0]["last_error"].as_str().unwrap_or_default();
+    assert!(!error.contains("wrong") && !error.contains("relay-password"), "no password in errors: {error}");
+    assert_eq!(inbox(&sink).len(), 1);
+    let _ = std::fs::remove_file(ca_file);
+}

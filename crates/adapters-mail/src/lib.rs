@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod render;
+mod smtp;
 
 use std::path::PathBuf;
 
@@ -54,6 +55,12 @@ pub enum SetupError {
     /// The SMTP URL is not one lettre reads.
     #[error("SKILLPAY_SMTP_URL is not a usable SMTP URL")]
     SmtpUrl,
+    /// The certificate authority is not one PEM certificate.
+    #[error("SKILLPAY_SMTP_CA_FILE holds no PEM certificate")]
+    SmtpCa,
+    /// A certificate authority was given for a connection without TLS.
+    #[error("SKILLPAY_SMTP_CA_FILE is set, but SKILLPAY_SMTP_URL asks for no TLS (use smtps:// or ?tls=required)")]
+    SmtpCaWithoutTls,
     /// The sender is not a mailbox.
     #[error("SKILLPAY_MAIL_FROM is not an address such as `Skillpay <receipts@example.com>`")]
     From,
@@ -68,23 +75,20 @@ pub enum SetupError {
 impl LettreTransport {
     /// A transport sending through `smtp_url` (as lettre reads it:
     /// `smtps://user:pass@host`, `smtp://host:587?tls=required`,
-    /// `smtp://127.0.0.1:2525`), or writing `.eml` files into `dir` when
-    /// there is none. Receipt links are signed with `links` under
+    /// `smtp://127.0.0.1:2525`), trusting the certificate authority
+    /// `smtp_ca_pem` too when given, or writing `.eml` files into `dir`
+    /// when there is none. Receipt links are signed with `links` under
     /// `public_url`.
     pub fn new(
         smtp_url: Option<&str>,
+        smtp_ca_pem: Option<&[u8]>,
         dir: PathBuf,
         from: &str,
         links: ReceiptLinks,
         public_url: &str,
     ) -> Result<Self, SetupError> {
         let route = match smtp_url {
-            Some(url) => Route::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|_| SetupError::SmtpUrl)?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
-                    .build(),
-            ),
+            Some(url) => Route::Smtp(smtp::transport(url, smtp_ca_pem)?),
             None => {
                 std::fs::create_dir_all(&dir).map_err(SetupError::Directory)?;
                 Route::Files(AsyncFileTransport::<Tokio1Executor>::new(dir))
@@ -140,14 +144,20 @@ impl MailTransport for LettreTransport {
     async fn send(&self, draft: &Draft) -> Result<(), SendError> {
         let message = self.message(draft)?;
         let sent = match &self.route {
-            Route::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                // The category only: a server's answer can name internal hosts.
-                if e.is_permanent() {
-                    "the mail server refused the message"
-                } else {
-                    "the mail server could not be reached"
-                }
-            }),
+            // lettre's own timeout bounds connecting, not a server that
+            // stops answering half way: the whole conversation is bounded
+            // here, so a hung server delays the worker, never stalls it.
+            Route::Smtp(smtp) => match tokio::time::timeout(smtp::CONVERSATION_TIMEOUT, smtp.send(message)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| {
+                    // The category only: a server's answer can name internal hosts.
+                    if e.is_permanent() {
+                        "the mail server refused the message"
+                    } else {
+                        "the mail server could not be reached"
+                    }
+                }),
+                Err(_) => Err("the mail server did not answer in time"),
+            },
             Route::Files(files) => {
                 files.send(message).await.map(|_| ()).map_err(|_| "the message file could not be written")
             }

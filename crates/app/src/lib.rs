@@ -272,6 +272,10 @@ pub fn app_state_with_gateways(
         refunds: store.clone(),
         clock: clock.clone(),
     });
+    let smtp_ca = match &config.smtp_ca_file {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("reading SKILLPAY_SMTP_CA_FILE {path}"))?),
+        None => None,
+    };
     Ok(AppState {
         rate_limits,
         trusted_proxies: api_actix::client_addr::TrustedProxies::new(config.trusted_proxies.clone()),
@@ -285,6 +289,7 @@ pub fn app_state_with_gateways(
                 transport: Arc::new(
                     adapters_mail::LettreTransport::new(
                         config.smtp_url.as_deref(),
+                        smtp_ca.as_deref(),
                         config.mail_dir.clone().into(),
                         &config.mail_from,
                         receipt_links,

@@ -125,6 +125,9 @@ pub struct Config {
     /// The SMTP server (may hold a password: never printed); `None`:
     /// `.eml` files in `mail_dir`.
     pub smtp_url: Option<String>,
+    /// A private certificate authority the SMTP server's certificate is
+    /// signed by.
+    pub smtp_ca_file: Option<String>,
     /// Where `.eml` files go without an SMTP server.
     pub mail_dir: String,
     /// The sender of e-mail.
@@ -297,6 +300,7 @@ impl TryFrom<Settings> for Config {
             event_retention_days: settings.event_retention_days,
             receipt_link_days: settings.receipt_link_days,
             smtp_url: settings.smtp_url.map(|Secret(url)| url),
+            smtp_ca_file: settings.smtp_ca_file,
             mail_dir: settings.mail_dir,
             mail_from: settings.mail_from,
             mail: domain::usecases::mail::MailPolicy {

@@ -254,6 +254,9 @@ pub struct Settings {
     /// SMTP server for e-mail (`smtps://user:pass@host`, `smtp://host:587?tls=required`); unset: .eml files in SKILLPAY_MAIL_DIR
     #[arg(long, env = "SKILLPAY_SMTP_URL", hide_env_values = true, value_parser = Setting(parse::secret))]
     pub smtp_url: Option<Secret<String>>,
+    /// PEM file of a private certificate authority the SMTP server's certificate is signed by
+    #[arg(long, env = "SKILLPAY_SMTP_CA_FILE", value_parser = Setting(parse::text))]
+    pub smtp_ca_file: Option<String>,
     /// Directory the .eml files are written to when SKILLPAY_SMTP_URL is unset
     #[arg(long, env = "SKILLPAY_MAIL_DIR", default_value = ".data/mail", value_parser = Setting(parse::text))]
     pub mail_dir: String,
