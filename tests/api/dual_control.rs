@@ -64,8 +64,9 @@ async fn partial_refunds_one_admin_approves_alone_add_up_against_the_threshold()
     assert_eq!(awaited.len(), 1, "the other admins are told once: {awaited:?}");
     assert_eq!(awaited[0].0, "approval.requested");
     assert_eq!(
-        (&awaited[0].1["kind"], &awaited[0].1["amount"], &awaited[0].1["first_admin"]),
-        (&serde_json::json!("refund"), &serde_json::json!("600.00"), &serde_json::json!(1))
+        (&awaited[0].1["kind"], &awaited[0].1["amount"], &awaited[0].1["first_admin"], &awaited[0].1["livemode"]),
+        (&serde_json::json!("refund"), &serde_json::json!("600.00"), &serde_json::json!(1), &serde_json::json!(false)),
+        "a sandbox refund's wait is announced to test endpoints only"
     );
     assert_eq!(approve(&app, &second, 2).await.0, 200, "a second admin carries it out");
     assert_eq!(approve(&app, &third, 1).await.1.as_deref(), Some("second_approval_required"));

@@ -16,6 +16,8 @@ pub struct AwaitedApproval {
     pub kind: &'static str,
     /// Its amount, for a money movement.
     pub amount: Option<Money>,
+    /// Whether it is about live money.
+    pub livemode: bool,
     /// Who approved first.
     pub first_admin: UserId,
     /// When.

@@ -17,6 +17,8 @@ pub struct ApprovalView {
     pub amount: Option<String>,
     /// Currency of the amount.
     pub currency: Option<String>,
+    /// Whether it is about live money (a live gateway change always is).
+    pub livemode: bool,
     /// The admin who approved first.
     pub first_admin: i64,
     /// When.
@@ -30,6 +32,7 @@ impl From<&AwaitedApproval> for ApprovalView {
             kind: a.kind.to_owned(),
             amount: a.amount.map(|m| m.to_major_string()),
             currency: a.amount.map(|m| m.currency().code().to_owned()),
+            livemode: a.livemode,
             first_admin: a.first_admin.get(),
             requested_at: a.requested_at,
         }

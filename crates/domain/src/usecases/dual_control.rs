@@ -76,6 +76,9 @@ pub struct ApprovalRequest {
     /// Whether one admin may approve it alone (within the thresholds);
     /// false when a fraud rule sent it to two admins.
     pub sole_allowed: bool,
+    /// Whether it moves live money (its announcement goes to the
+    /// endpoints of its mode).
+    pub livemode: bool,
 }
 
 /// What an admin's approval amounts to.
@@ -156,6 +159,7 @@ impl DualControl {
             kind: crate::approval::AwaitedApproval::kind_of(&request.object_id),
             object_id: request.object_id.clone(),
             amount: Some(request.amount),
+            livemode: request.livemode,
             first_admin: admin,
             requested_at: now,
         };
@@ -233,7 +237,14 @@ mod tests {
     }
 
     fn refund(id: &str, amount: Money) -> ApprovalRequest {
-        ApprovalRequest { object_id: id.into(), group: "payment:1".into(), amount, requester: None, sole_allowed: true }
+        ApprovalRequest {
+            object_id: id.into(),
+            group: "payment:1".into(),
+            amount,
+            requester: None,
+            sole_allowed: true,
+            livemode: true,
+        }
     }
 
     const ONE: UserId = UserId::new(1);

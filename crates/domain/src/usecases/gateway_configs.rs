@@ -157,6 +157,8 @@ impl GatewayConfigService {
                 object_id: fingerprint.clone(),
                 kind: "gateway_config",
                 amount: None,
+                // Only live configurations wait for a second admin.
+                livemode: true,
                 first_admin: actor.user_id,
                 requested_at: now,
             };

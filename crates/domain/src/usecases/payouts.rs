@@ -279,6 +279,7 @@ impl PayoutService {
                 amount: current.amount,
                 requester: Some(current.instructor_id),
                 sole_allowed: true,
+                livemode: current.livemode,
             };
             let approval = self.ports.dual_control.approve(request, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {

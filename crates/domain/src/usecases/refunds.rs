@@ -260,6 +260,7 @@ impl RefundService {
                 requester: None,
                 // A serial refunder's request takes two admins.
                 sole_allowed: !current.needs_two_admins,
+                livemode: current.livemode,
             };
             let approval = self.ports.dual_control.approve(request, actor.user_id).await?;
             if let super::dual_control::Approval::AwaitingSecond { first } = approval {
