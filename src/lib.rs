@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use adapters_postgres::PgStore;
 use adapters_postgres::testing::TestDb;
@@ -32,6 +33,8 @@ pub struct TestApp {
     pub config: Config,
     auth: AuthConfig,
     server: actix_web::dev::ServerHandle,
+    /// Courses student 1000 bought through [`TestApp::sandbox_sale`].
+    sold_to_1000: std::sync::Mutex<std::collections::HashSet<i64>>,
 }
 
 /// HTTP workers of a test app unless it asks for more: many test servers
@@ -111,6 +114,7 @@ pub async fn spawn_app_with_gateways(
         config,
         auth: AuthConfig::hs256(TEST_JWT_SECRET.as_bytes(), None),
         server: handle,
+        sold_to_1000: std::sync::Mutex::default(),
     }
 }
 
@@ -167,6 +171,14 @@ impl TestApp {
     }
 
     /// PUTs a catalog course priced `price` USD for instructor 100.
+    /// An id no other call in this process answered: a buyer who has
+    /// bought nothing yet, or a course nobody has bought (a buyer holds a
+    /// course once, so a suite that buys many times uses fresh ones).
+    pub fn fresh_id(&self) -> i64 {
+        static NEXT: AtomicI64 = AtomicI64::new(50_000);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
     pub async fn put_course(&self, id: i64, price: &str, currency: &str) {
         let body = serde_json::json!({
             "title": format!("Course {id}"), "price": price, "currency": currency,
@@ -181,11 +193,14 @@ impl TestApp {
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
-    /// Puts course `course` at `price` USD (instructor 100) and buys it as
-    /// student 1000 through the sandbox; the completed payment's id.
+    /// Puts course `course` at `price` USD (instructor 100) and buys it
+    /// through the sandbox as student 1000, or, when 1000 bought it here
+    /// already (a buyer holds a course once), as a fresh buyer; the
+    /// completed payment's id.
     pub async fn sandbox_sale(&self, course: i64, price: &str) -> String {
         self.put_course(course, price, "USD").await;
-        let student = self.token(1000, Role::Student);
+        let first = self.sold_to_1000.lock().unwrap().insert(course);
+        let student = self.token(if first { 1000 } else { self.fresh_id() }, Role::Student);
         let body = serde_json::json!({"course_id": course, "payment_method": "sandbox"});
         let created: Value = self.post("/api/payments/", &student, &body).await.json().await.unwrap();
         let id = created["id"].as_str().unwrap().to_owned();

@@ -9,8 +9,12 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
 
+/// Buys a course `user` holds no payment for (a buyer holds a course
+/// once), at 100.00 USD.
 async fn buy(app: &TestApp, user: i64, coupon: Option<&str>) -> (u16, Value) {
-    let mut body = json!({"course_id": 1, "payment_method": "sandbox"});
+    let course = app.fresh_id();
+    app.put_course(course, "100.00", "USD").await;
+    let mut body = json!({"course_id": course, "payment_method": "sandbox"});
     if let Some(code) = coupon {
         body["coupon_code"] = json!(code);
     }

@@ -8,8 +8,12 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use skillpay_e2e::{TestApp, spawn_app, spawn_app_for_races};
 
+/// Buys a course of 30.00 USD nobody has bought (a buyer holds a course
+/// once, and these suites buy many times as one user).
 async fn buy(app: &TestApp, user: i64, email: Option<&str>) -> (u16, Value) {
-    let mut body = json!({"course_id": 1, "payment_method": "sandbox"});
+    let course = app.fresh_id();
+    app.put_course(course, "30.00", "USD").await;
+    let mut body = json!({"course_id": course, "payment_method": "sandbox"});
     if let Some(email) = email {
         body["billing_email"] = json!(email);
     }
@@ -490,7 +494,8 @@ async fn a_serial_refunders_request_shows_their_history_and_takes_two_admins() {
 /// Buys and pays through the test gateway, whose charges are rated highest
 /// risk with card `tgcard1`, then lets the sweep read its fee and verdict.
 async fn paid_through_the_test_gateway(app: &TestApp) -> String {
-    let student = app.token(1000, Role::Student);
+    // A buyer of their own each time: a buyer holds a course once.
+    let student = app.token(app.fresh_id(), Role::Student);
     let created = crate::registered_gateway::buy(app, &student).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let paid = app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "ok"})).await;
@@ -513,8 +518,8 @@ async fn the_gateways_risk_verdict_is_recorded_for_admins_and_a_highest_risk_or_
         admin["risk"],
         json!({"level": "highest", "score": 97, "card_fingerprint": "tgcard1", "seller_protection": null})
     );
-    let payer: Value =
-        app.get(&format!("/api/payments/{id}/"), &app.token(1000, Role::Student)).await.json().await.unwrap();
+    let payer = app.token(admin["user_id"].as_i64().unwrap(), Role::Student);
+    let payer: Value = app.get(&format!("/api/payments/{id}/"), &payer).await.json().await.unwrap();
     assert!(payer.get("risk").is_none(), "the payer is not shown the verdict: {payer}");
     assert_eq!(attention_details(&app), 1);
     let detail = app

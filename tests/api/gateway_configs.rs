@@ -165,7 +165,8 @@ async fn intents_for(stripe: &MockServer, key: &str, intent: &str) {
 }
 
 async fn buy_with_stripe(app: &TestApp) -> (u16, Value) {
-    let student = app.token(1000, Role::Student);
+    // A buyer of their own each time: a buyer holds a course once.
+    let student = app.token(app.fresh_id(), Role::Student);
     let res = app.post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "stripe"})).await;
     (res.status().as_u16(), res.json().await.unwrap())
 }

@@ -164,12 +164,13 @@ async fn a_cancelled_payment_cannot_be_confirmed_and_a_completed_one_cannot_be_c
 #[tokio::test]
 async fn payments_are_listed_newest_first_with_a_cursor_and_filters() {
     let app = spawn_app().await;
-    app.put_course(1, "10.00", "USD").await;
     let student = app.token(1000, Role::Student);
     let mut ids = Vec::new();
-    for _ in 0..5 {
+    // Five courses: a buyer holds each course once.
+    for course in 1..=5 {
+        app.put_course(course, "10.00", "USD").await;
         let p: Value = app
-            .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "sandbox"}))
+            .post("/api/payments/", &student, &json!({"course_id": course, "payment_method": "sandbox"}))
             .await
             .json()
             .await

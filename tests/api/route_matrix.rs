@@ -51,6 +51,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/payments/payouts/{id}/cancel/", Instructor),
     ("GET", "/api/payments/instructor/earnings/", Instructor),
     ("PUT", "/api/payments/catalog/{kind}/{id}/", Admin),
+    ("GET", "/api/payments/catalog/{kind}/{id}/", AnyUser),
     ("GET", "/api/payments/coupons/", Admin),
     ("POST", "/api/payments/coupons/", Admin),
     ("GET", "/api/payments/coupons/{id}/", Admin),

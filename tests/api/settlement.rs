@@ -332,9 +332,10 @@ async fn paid(app: &TestApp) -> (String, String) {
     paid_with(app, "stripe").await
 }
 
-/// A completed 49.99 payment by `method`: (its id, its gateway id).
+/// A completed 49.99 payment by `method` of a buyer of their own (a buyer
+/// holds a course once): (its id, its gateway id).
 pub(crate) async fn paid_with(app: &TestApp, method: &str) -> (String, String) {
-    let student = app.token(1000, Role::Student);
+    let student = app.token(app.fresh_id(), Role::Student);
     let created: Value = app
         .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": method}))
         .await
@@ -363,7 +364,8 @@ async fn disputed(app: &TestApp, stripe: &StandInPayments, id: &str, intent: &st
 }
 
 pub(crate) async fn refunded(app: &TestApp, payment: &str, amount: &str) -> String {
-    let student = app.token(1000, Role::Student);
+    let paid: Value = app.get(&format!("/api/payments/{payment}/"), &app.admin()).await.json().await.unwrap();
+    let student = app.token(paid["user_id"].as_i64().unwrap(), Role::Student);
     let asked: Value = app
         .post("/api/payments/refunds/", &student, &json!({"payment_id": payment, "amount": amount, "reason": "part"}))
         .await

@@ -15,7 +15,8 @@ use crate::registered_gateway::TestGateway;
 
 /// Buys course `course` with the sandbox `token`; the payment's id.
 async fn buy(app: &TestApp, course: i64, token: &str) -> String {
-    let student = app.token(1000, Role::Student);
+    // A buyer of their own: a buyer holds a course once.
+    let student = app.token(app.fresh_id(), Role::Student);
     let created: Value = app
         .post("/api/payments/", &student, &json!({"course_id": course, "payment_method": "sandbox"}))
         .await

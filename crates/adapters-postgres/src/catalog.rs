@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use domain::catalog::{CatalogItem, ItemRef};
-use domain::ports::{Catalog, StoreError};
+use domain::catalog::{CatalogItem, ItemKind, ItemRef};
+use domain::ports::{Catalog, CatalogWriteError, StoreError};
 
-use crate::errors::store_error;
+use crate::errors::{TxError, store_error};
 use crate::pool::PgStore;
 use crate::rows::{CatalogRow, kind_name};
 use crate::schema::catalog_items::dsl;
+use crate::seats::{self, Taken};
 
 #[async_trait]
 impl Catalog for PgStore {
@@ -26,19 +27,35 @@ impl Catalog for PgStore {
         .await
     }
 
-    async fn upsert(&self, item: CatalogItem) -> Result<CatalogItem, StoreError> {
-        self.run(move |conn| {
-            let row = CatalogRow::from_domain(&item);
-            diesel::insert_into(dsl::catalog_items)
-                .values(&row)
-                .on_conflict((dsl::kind, dsl::item_id))
-                .do_update()
-                .set(&row)
-                .returning(CatalogRow::as_returning())
-                .get_result(conn)
-                .map_err(store_error)?
-                .into_domain()
-        })
-        .await
+    async fn upsert(&self, item: CatalogItem) -> Result<CatalogItem, CatalogWriteError> {
+        let outcome = self
+            .run(move |conn| {
+                let row = CatalogRow::from_domain(&item);
+                // Refused, the transaction rolls back what the capacity wrote.
+                let written = conn.transaction::<CatalogRow, TxError<u32>, _>(|conn| {
+                    if item.item.kind == ItemKind::Event
+                        && let Err(Taken(taken)) = seats::set_capacity(conn, item.item.id, item.capacity)?
+                    {
+                        return Err(TxError::Refused(taken));
+                    }
+                    Ok(diesel::insert_into(dsl::catalog_items)
+                        .values(&row)
+                        .on_conflict((dsl::kind, dsl::item_id))
+                        .do_update()
+                        .set(&row)
+                        .returning(CatalogRow::as_returning())
+                        .get_result(conn)?)
+                });
+                match written {
+                    Ok(stored) => stored.into_domain().map(Ok),
+                    Err(e) => e.into_result().map(Err),
+                }
+            })
+            .await?;
+        outcome.map_err(|taken| CatalogWriteError::CapacityBelowTaken { taken })
+    }
+
+    async fn seats_left(&self, event_id: i64) -> Result<Option<u32>, StoreError> {
+        self.run(move |conn| seats::left(conn, event_id).map_err(store_error)).await
     }
 }

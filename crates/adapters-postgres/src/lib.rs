@@ -37,6 +37,7 @@ mod refunds;
 mod reseal;
 mod rows;
 mod schema;
+mod seats;
 mod settlement;
 mod stats;
 #[cfg(feature = "test-support")]

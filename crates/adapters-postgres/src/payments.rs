@@ -27,6 +27,7 @@ use crate::prepared::{PreparedExt, Unread};
 use crate::recovery;
 use crate::rows::{PaymentRow, settled_name};
 use crate::schema::{coupon_redemptions, coupon_use_counts, coupons, payments};
+use crate::seats;
 
 /// Cuts `limit + 1` loaded items to a page and its next cursor.
 pub(crate) fn paginate<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Page<T> {
@@ -312,6 +313,82 @@ fn insert_payment(conn: &mut PgConnection, payment: &Payment) -> Result<PaymentR
         .get_result(conn)?)
 }
 
+/// Why a new payment was not stored.
+enum NotStored {
+    Coupon(CouponRejection),
+    Held(PaymentId),
+    SoldOut,
+    TicketLimit,
+    Store(StoreError),
+}
+
+/// The transaction of a payment with a coupon use, a journal, events or
+/// seats. Its order (coupon, payment, seats) is the order every change of
+/// a payment takes its locks in.
+fn create_in_transaction(conn: &mut PgConnection, new: &NewPayment) -> Result<Payment, TxError<NotStored>> {
+    let at = new.payment.created_at;
+    if let Some(seats) = new.seats.filter(|s| s.tickets_per_buyer > 1) {
+        let held = seats::tickets_held(conn, new.payment.user_id, seats.event_id, new.payment.livemode)?;
+        if held.saturating_add(seats.quantity) > seats.tickets_per_buyer {
+            return Err(TxError::Refused(NotStored::TicketLimit));
+        }
+    }
+    let counter = match &new.redemption {
+        Some(redemption) => {
+            Some(reserve_redemption(conn, redemption, at).map_err(|e| e.map_refusal(NotStored::Coupon))?)
+        }
+        None => None,
+    };
+    let stored = insert_payment(conn, &new.payment).map_err(|e| e.map_refusal(NotStored::Coupon))?;
+    if let Some(seats) = new.seats.filter(|s| s.limited)
+        && !seats::take(conn, seats.event_id, new.payment.id, seats.quantity)?
+    {
+        return Err(TxError::Refused(NotStored::SoldOut));
+    }
+    if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
+        insert_redemption(conn, redemption, counter, new.payment.livemode, at)?;
+        if redemption.status == RedemptionStatus::Confirmed {
+            announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
+        }
+    }
+    if let Some(journal) = &new.journal {
+        write_journal(conn, journal)?;
+    }
+    insert_events(conn, &new.outbox)?;
+    Ok(stored.into_domain()?)
+}
+
+/// Whether an insert failed because the buyer holds the item already.
+fn holds_item_already(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some("payments_one_per_buyer_idx"))
+}
+
+/// The buyer's payment that holds an item (open or paid), if any.
+fn holding_payment(
+    conn: &mut PgConnection,
+    user: domain::ids::UserId,
+    item: domain::catalog::ItemRef,
+    livemode: bool,
+) -> QueryResult<Option<PaymentId>> {
+    let mut q = payments::table
+        .filter(payments::user_id.eq(user.get()))
+        .filter(payments::livemode.eq(livemode))
+        .filter(payments::one_per_buyer.eq(true))
+        .filter(payments::status.eq_any(HOLDING))
+        .select(payments::id)
+        .into_boxed();
+    q = match item.kind {
+        domain::catalog::ItemKind::Course => q.filter(payments::course_id.eq(item.id)),
+        domain::catalog::ItemKind::Event => q.filter(payments::event_id.eq(item.id)),
+    };
+    Ok(q.first::<Uuid>(conn).optional()?.map(PaymentId::from_uuid))
+}
+
+/// The statuses in which a payment holds its item (as
+/// `PaymentStatus::holds_item` and the index `payments_one_per_buyer_idx`).
+const HOLDING: [&str; 6] = ["pending", "processing", "completed", "partially_refunded", "disputed", "in_review"];
+
 #[async_trait]
 impl PaymentRepository for PgStore {
     async fn create(&self, new: NewPayment) -> Result<Payment, CreatePaymentStoreError> {
@@ -319,43 +396,48 @@ impl PaymentRepository for PgStore {
             Some(redemption) => Some(self.coupon_turn(redemption.coupon_id.uuid()).await?),
             None => None,
         };
+        let buyer = (new.payment.user_id, new.payment.item, new.payment.livemode);
         let outcome = self
             .run(move |conn| {
                 let _coupon_turn = coupon_turn;
-                // A payment with nothing beside it (no coupon use, journal or
-                // event: an unpaid purchase without a coupon) is one
+                // A payment with nothing beside it (no coupon use, journal,
+                // event or seat: an unpaid purchase without a coupon) is one
                 // statement, atomic by itself, without BEGIN and COMMIT.
-                let alone = new.redemption.is_none() && new.journal.is_none() && new.outbox.is_empty();
+                let alone =
+                    new.redemption.is_none() && new.journal.is_none() && new.outbox.is_empty() && new.seats.is_none();
                 let result = if alone {
-                    insert_payment(conn, &new.payment).and_then(|row| Ok(row.into_domain()?))
+                    insert_payment(conn, &new.payment)
+                        .map_err(|e| e.map_refusal(NotStored::Coupon))
+                        .and_then(|row| Ok(row.into_domain()?))
                 } else {
-                    conn.transaction::<Payment, TxError<CouponRejection>, _>(|conn| {
-                        let at = new.payment.created_at;
-                        let counter = match &new.redemption {
-                            Some(redemption) => Some(reserve_redemption(conn, redemption, at)?),
-                            None => None,
-                        };
-                        let stored = insert_payment(conn, &new.payment)?;
-                        if let (Some(redemption), Some(counter)) = (&new.redemption, counter) {
-                            insert_redemption(conn, redemption, counter, new.payment.livemode, at)?;
-                            if redemption.status == RedemptionStatus::Confirmed {
-                                announce_if_exhausted(conn, redemption.coupon_id.uuid(), at)?;
-                            }
-                        }
-                        if let Some(journal) = &new.journal {
-                            write_journal(conn, journal)?;
-                        }
-                        insert_events(conn, &new.outbox)?;
-                        Ok(stored.into_domain()?)
-                    })
+                    conn.transaction::<Payment, TxError<NotStored>, _>(|conn| create_in_transaction(conn, &new))
                 };
                 match result {
                     Ok(payment) => Ok(Ok(payment)),
+                    Err(TxError::Db(e)) if holds_item_already(&e) => {
+                        let (user, item, livemode) = buyer;
+                        let held = holding_payment(conn, user, item, livemode).map_err(store_error)?;
+                        // Ended between the conflict and this read: try again.
+                        Ok(Err(held.map_or_else(
+                            || {
+                                NotStored::Store(StoreError::Unavailable(
+                                    "a purchase of the same item ended meanwhile; try again".to_owned(),
+                                ))
+                            },
+                            NotStored::Held,
+                        )))
+                    }
                     Err(e) => e.into_result().map(Err),
                 }
             })
             .await?;
-        outcome.map_err(CreatePaymentStoreError::Coupon)
+        outcome.map_err(|refusal| match refusal {
+            NotStored::Coupon(reason) => CreatePaymentStoreError::Coupon(reason),
+            NotStored::Held(id) => CreatePaymentStoreError::AlreadyHeld(id),
+            NotStored::SoldOut => CreatePaymentStoreError::SoldOut,
+            NotStored::TicketLimit => CreatePaymentStoreError::TicketLimit,
+            NotStored::Store(e) => CreatePaymentStoreError::Store(e),
+        })
     }
 
     async fn find(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
@@ -576,6 +658,16 @@ impl PaymentRepository for PgStore {
                 }
                 if let Some(redemption) = change.redemption {
                     change_redemption(conn, change.payment_id, redemption, change.at)?;
+                }
+                match (change.from.holds_item(), change.to.holds_item(), updated.event_id) {
+                    (true, false, _) => seats::release(conn, change.payment_id.uuid())?,
+                    // Paid after it was given up: its seats again, if any
+                    // are left (see docs/payments.md#event-seats).
+                    (false, true, Some(event)) => {
+                        let quantity = u32::try_from(updated.quantity).unwrap_or(1);
+                        seats::take(conn, event, change.payment_id, quantity)?;
+                    }
+                    _ => {}
                 }
                 if let Some(journal) = &change.journal {
                     write_journal(conn, journal)?;

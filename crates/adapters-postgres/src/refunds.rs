@@ -368,6 +368,10 @@ impl RefundRepository for PgStore {
                         // The payment moved under us: undo everything.
                         return Err(TxError::Refused(()));
                     }
+                    if update.from.holds_item() && !update.to.holds_item() {
+                        // Wholly refunded: its seats are free again.
+                        crate::seats::release(conn, payment_id)?;
+                    }
                 }
                 if let Some(journal) = &change.journal {
                     write_journal(conn, journal)?;

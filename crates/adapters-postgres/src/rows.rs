@@ -25,7 +25,7 @@ fn count(value: i32) -> Result<u32, StoreError> {
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = catalog_items, check_for_backend(diesel::pg::Pg))]
+#[diesel(table_name = catalog_items, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub(crate) struct CatalogRow {
     pub kind: String,
     pub item_id: i64,
@@ -35,6 +35,8 @@ pub(crate) struct CatalogRow {
     pub instructor_id: i64,
     pub active: bool,
     pub updated_at: DateTime<Utc>,
+    pub capacity: Option<i32>,
+    pub tickets_per_buyer: i32,
 }
 
 pub(crate) fn kind_name(kind: ItemKind) -> &'static str {
@@ -52,6 +54,8 @@ impl CatalogRow {
             instructor_id: item.instructor_id.get(),
             active: item.availability == Availability::Active,
             updated_at: item.updated_at,
+            capacity: item.capacity.map(|c| i32::try_from(c).unwrap_or(i32::MAX)),
+            tickets_per_buyer: i32::try_from(item.tickets_per_buyer).unwrap_or(i32::MAX),
         }
     }
 
@@ -63,6 +67,8 @@ impl CatalogRow {
             price: Money::from_minor(self.price_minor, currency(&self.currency)?),
             instructor_id: UserId::new(self.instructor_id),
             availability: if self.active { Availability::Active } else { Availability::Inactive },
+            capacity: self.capacity.map(count).transpose()?,
+            tickets_per_buyer: count(self.tickets_per_buyer)?,
             updated_at: self.updated_at,
         })
     }
@@ -210,6 +216,8 @@ pub(crate) struct PaymentRow {
     pub gateway_fee_bearer: Option<String>,
     pub fraud_review: bool,
     pub risk: Option<serde_json::Value>,
+    pub quantity: i32,
+    pub one_per_buyer: bool,
 }
 
 impl PaymentRow {
@@ -245,6 +253,8 @@ impl PaymentRow {
             livemode: p.livemode,
             fraud_review: p.fraud_review,
             risk: risk_json(&p.risk),
+            quantity: i32::try_from(p.quantity).map_err(|_| corrupt("quantity"))?,
+            one_per_buyer: p.one_per_buyer,
         })
     }
 
@@ -293,6 +303,8 @@ impl PaymentRow {
             livemode: self.livemode,
             fraud_review: self.fraud_review,
             risk: risk_of(self.risk.as_ref()),
+            quantity: count(self.quantity)?,
+            one_per_buyer: self.one_per_buyer,
         })
     }
 }

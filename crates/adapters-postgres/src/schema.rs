@@ -36,6 +36,8 @@ diesel::table! {
         instructor_id -> Int8,
         active -> Bool,
         updated_at -> Timestamptz,
+        capacity -> Nullable<Int4>,
+        tickets_per_buyer -> Int4,
     }
 }
 
@@ -175,6 +177,14 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         livemode -> Bool,
+    }
+}
+
+diesel::table! {
+    event_seats (event_id, shard) {
+        event_id -> Int8,
+        shard -> Int2,
+        free -> Int4,
     }
 }
 
@@ -442,6 +452,8 @@ diesel::table! {
         gateway_fee_bearer -> Nullable<Text>,
         fraud_review -> Bool,
         risk -> Nullable<Jsonb>,
+        quantity -> Int4,
+        one_per_buyer -> Bool,
     }
 }
 
@@ -535,6 +547,15 @@ diesel::table! {
         currency -> Text,
         amount_minor -> Int8,
         approved_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    seat_holds (payment_id, shard) {
+        payment_id -> Uuid,
+        event_id -> Int8,
+        shard -> Int2,
+        seats -> Int4,
     }
 }
 
@@ -643,6 +664,7 @@ diesel::joinable!(receipts -> payments (payment_id));
 diesel::joinable!(receipts -> receipt_series (series));
 diesel::joinable!(receipts -> refunds (refund_id));
 diesel::joinable!(refunds -> payments (payment_id));
+diesel::joinable!(seat_holds -> payments (payment_id));
 diesel::joinable!(settlement_discrepancies -> ledger_journals (journal_id));
 diesel::joinable!(settlement_discrepancies -> settlement_runs (run_id));
 diesel::joinable!(settlement_lines -> ledger_journals (journal_id));
@@ -662,6 +684,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_deliveries,
     event_delivery_attempts,
     event_endpoints,
+    event_seats,
     fraud_attempts,
     fraud_blocks,
     fraud_decisions,
@@ -684,6 +707,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_series,
     receipts,
     refunds,
+    seat_holds,
     second_approvals,
     settlement_discrepancies,
     settlement_lines,

@@ -219,6 +219,8 @@ async fn seed(world: &World) {
                 price: Money::from_minor(price, currency),
                 instructor_id: UserId::new(instructor),
                 availability: Availability::Active,
+                capacity: None,
+                tickets_per_buyer: 1,
                 updated_at: chrono::Utc::now(),
             },
         )

@@ -61,6 +61,8 @@ async fn fixture_with_connections(max_connections: u32) -> Fixture {
             price: Money::from_minor(1_000, Currency::USD),
             instructor_id: UserId::new(100),
             availability: Availability::Active,
+            capacity: None,
+            tickets_per_buyer: 1,
             updated_at: chrono::Utc::now(),
         })
         .await

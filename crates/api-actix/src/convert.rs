@@ -50,6 +50,15 @@ impl From<CreatePaymentError> for ApiError {
             CreatePaymentError::ItemNotFound => ApiError::ItemNotFound,
             CreatePaymentError::ItemInactive => ApiError::ItemInactive,
             CreatePaymentError::AmountTooLarge => ApiError::AmountTooLarge,
+            CreatePaymentError::InvalidQuantity(most) => ApiError::Validation(vec![crate::error::FieldError::new(
+                "quantity",
+                format!("must be 1 to {most} for this item"),
+            )]),
+            CreatePaymentError::AlreadyPurchased(id) => ApiError::AlreadyPurchased(id.to_string()),
+            CreatePaymentError::SoldOut => ApiError::SoldOut,
+            CreatePaymentError::TicketLimit(most) => {
+                ApiError::TicketLimitReached(format!("at most {most} tickets per buyer for this event"))
+            }
             CreatePaymentError::Coupon(reason) => coupon(reason),
             CreatePaymentError::MethodUnavailable(_) => ApiError::PaymentMethodUnavailable,
             CreatePaymentError::TestModeNotAllowed(_) => ApiError::TestModeNotAllowed(

@@ -52,6 +52,9 @@ pub struct CreatePaymentBody {
     pub course_id: Option<i64>,
     /// The event to buy (or `course_id`).
     pub event_id: Option<i64>,
+    /// Tickets to an event, 1 (the default) to its `tickets_per_buyer`;
+    /// 1 for a course.
+    pub quantity: Option<u32>,
     /// A coupon code to apply.
     pub coupon_code: Option<String>,
     /// `stripe`, `paypal`, `sandbox`, `bank_transfer` or `wallet`.
@@ -312,6 +315,11 @@ pub struct PutCatalogItemBody {
     pub instructor_id: i64,
     /// On sale.
     pub active: bool,
+    /// Seats of an event (absent or `null`: no limit). Below the seats
+    /// held now is 409 `capacity_below_taken`.
+    pub capacity: Option<u32>,
+    /// Tickets one buyer may hold, 1 (the default) to 100; events only.
+    pub tickets_per_buyer: Option<u32>,
 }
 
 /// A course or event.
@@ -331,8 +339,21 @@ pub struct CatalogItemView {
     pub instructor_id: i64,
     /// On sale.
     pub active: bool,
+    /// Seats of an event (`null`: no limit).
+    pub capacity: Option<u32>,
+    /// Seats not held by an open or paid payment (`null` without a capacity).
+    pub seats_left: Option<u32>,
+    /// Tickets one buyer may hold.
+    pub tickets_per_buyer: u32,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+impl CatalogItemView {
+    /// The item with the seats left, read beside it.
+    pub fn with_seats(item: &CatalogItem, seats_left: Option<u32>) -> Self {
+        CatalogItemView { seats_left, ..Self::from(item) }
+    }
 }
 
 impl From<&CatalogItem> for CatalogItemView {
@@ -345,6 +366,9 @@ impl From<&CatalogItem> for CatalogItemView {
             currency: i.price.currency().code().to_owned(),
             instructor_id: i.instructor_id.get(),
             active: i.availability == Availability::Active,
+            capacity: i.capacity,
+            seats_left: None,
+            tickets_per_buyer: i.tickets_per_buyer,
             updated_at: i.updated_at,
         }
     }

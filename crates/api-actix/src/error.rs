@@ -153,6 +153,18 @@ pub enum ApiError {
     /// A coupon's total limit cannot go below the uses it holds.
     #[error("{0}")]
     CouponLimitBelowUses(String),
+    /// The buyer holds the item already: the id of their paid payment.
+    #[error("you have bought this already: payment {0}")]
+    AlreadyPurchased(String),
+    /// Fewer seats are left than asked for.
+    #[error("sold out: fewer seats are left than asked for")]
+    SoldOut,
+    /// The buyer's tickets would exceed the event's limit per buyer.
+    #[error("{0}")]
+    TicketLimitReached(String),
+    /// A capacity below the seats open and paid payments hold.
+    #[error("{0}")]
+    CapacityBelowTaken(String),
     /// An event delivery of the other mode than its endpoint is not sent
     /// again.
     #[error("{0}")]
@@ -175,7 +187,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// Every variant's code, for the uniqueness test.
-    pub const ALL_CODES: [&'static str; 43] = [
+    pub const ALL_CODES: [&'static str; 47] = [
         "authentication_required",
         "invalid_token",
         "forbidden",
@@ -215,6 +227,10 @@ impl ApiError {
         "payout_method_unavailable",
         "second_approval_required",
         "coupon_limit_below_uses",
+        "already_purchased",
+        "sold_out",
+        "ticket_limit_reached",
+        "capacity_below_taken",
         "delivery_mode_mismatch",
         "endpoint_url_forbidden",
         "payment_refused_by_rules",
@@ -263,6 +279,10 @@ impl ApiError {
             Self::InsufficientBalance(_) => "insufficient_balance",
             Self::PayoutMethodUnavailable(_) => "payout_method_unavailable",
             Self::SecondApprovalRequired(_) => "second_approval_required",
+            Self::AlreadyPurchased(_) => "already_purchased",
+            Self::SoldOut => "sold_out",
+            Self::TicketLimitReached(_) => "ticket_limit_reached",
+            Self::CapacityBelowTaken(_) => "capacity_below_taken",
             Self::CouponLimitBelowUses(_) => "coupon_limit_below_uses",
             Self::DeliveryModeMismatch(_) => "delivery_mode_mismatch",
             Self::EndpointUrlForbidden(_) => "endpoint_url_forbidden",
@@ -300,6 +320,10 @@ impl ApiError {
             | Self::InvalidTransition(_)
             | Self::Conflict
             | Self::SecondApprovalRequired(_)
+            | Self::AlreadyPurchased(_)
+            | Self::SoldOut
+            | Self::TicketLimitReached(_)
+            | Self::CapacityBelowTaken(_)
             | Self::CouponLimitBelowUses(_)
             | Self::DeliveryModeMismatch(_) => StatusCode::CONFLICT,
             Self::GatewayRejected(_) => StatusCode::PAYMENT_REQUIRED,
@@ -330,6 +354,10 @@ impl ApiError {
                 Self::Validation(errors) => errors.clone(),
                 _ => Vec::new(),
             },
+            payment_id: match self {
+                Self::AlreadyPurchased(id) => Some(id.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -354,6 +382,9 @@ pub struct Problem {
     /// For `validation_failed`: the invalid fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For `already_purchased`: the buyer's paid payment for the item.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<String>,
 }
 
 impl ResponseError for ApiError {
@@ -424,6 +455,10 @@ mod tests {
             ApiError::PayoutMethodUnavailable(String::new()),
             ApiError::SecondApprovalRequired(String::new()),
             ApiError::CouponLimitBelowUses(String::new()),
+            ApiError::AlreadyPurchased(String::new()),
+            ApiError::SoldOut,
+            ApiError::TicketLimitReached(String::new()),
+            ApiError::CapacityBelowTaken(String::new()),
             ApiError::DeliveryModeMismatch(String::new()),
             ApiError::EndpointUrlForbidden(String::new()),
             ApiError::Internal,

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use anyhow::Context;
 use api_actix::AppState;
-use domain::catalog::{Availability, ItemRef};
+use domain::catalog::{Availability, ItemKind, ItemRef};
 use domain::coupon::{CouponCode, Discount, NewCoupon, Targeting};
 use domain::ids::{CouponId, UserId};
 use domain::money::{Currency, Money, Rate};
@@ -47,6 +47,9 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
                     price,
                     instructor_id: DEMO_INSTRUCTOR.user_id,
                     availability: Availability::Active,
+                    // The live Q&A has 50 seats, up to 4 per buyer.
+                    capacity: (item.kind == ItemKind::Event).then_some(50),
+                    tickets_per_buyer: if item.kind == ItemKind::Event { 4 } else { 1 },
                 },
             )
             .await
@@ -112,6 +115,7 @@ async fn demo_sale(state: &AppState) -> anyhow::Result<()> {
     }
     let command = CreatePayment {
         item: ItemRef::course(2),
+        quantity: 1,
         coupon_code: None,
         method: PaymentMethod::Sandbox,
         // Its receipt is mailed (to .data/mail/ under `just run`).

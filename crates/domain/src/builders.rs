@@ -101,6 +101,8 @@ impl PaymentBuilder {
                 gateway_fee_bearer: None,
                 fraud_review: false,
                 risk: Default::default(),
+                quantity: 1,
+                one_per_buyer: false,
                 coupon: None,
                 billing: BillingInfo::default(),
                 client: ClientInfo::default(),
@@ -275,12 +277,19 @@ impl CreatePaymentBuilder {
         Self {
             command: CreatePayment {
                 item: ItemRef::course(1),
+                quantity: 1,
                 coupon_code: None,
                 method: PaymentMethod::Sandbox,
                 billing: BillingInfo::default(),
                 client: ClientInfo::default(),
             },
         }
+    }
+
+    /// How many tickets.
+    pub fn quantity(mut self, quantity: u32) -> Self {
+        self.command.quantity = quantity;
+        self
     }
 
     /// What to buy.

@@ -82,6 +82,27 @@ pub struct CatalogItem {
     pub instructor_id: UserId,
     /// Whether it is on sale.
     pub availability: Availability,
+    /// Seats of an event: tickets held by open or paid payments never
+    /// exceed it. `None`: no limit (and always for a course).
+    pub capacity: Option<u32>,
+    /// Tickets one buyer may hold at once (1 for a course).
+    pub tickets_per_buyer: u32,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The most tickets of one event one buyer may hold.
+pub const MAX_TICKETS_PER_BUYER: u32 = 100;
+
+impl CatalogItem {
+    /// Whether a buyer holds it at most once: a purchase while they hold it
+    /// finds their payment instead of making another.
+    pub fn one_per_buyer(&self) -> bool {
+        self.tickets_per_buyer <= 1
+    }
+
+    /// Whether its sales take seats.
+    pub fn has_seats(&self) -> bool {
+        self.item.kind == ItemKind::Event && self.capacity.is_some()
+    }
 }

@@ -44,6 +44,8 @@
 //!         price: Money::from_minor(4_999, Currency::USD),
 //!         instructor_id: UserId::new(7),
 //!         availability: Availability::Active,
+//!         capacity: None,
+//!         tickets_per_buyer: 1,
 //!         updated_at: now,
 //!     }))
 //! });

@@ -333,6 +333,12 @@ impl Money {
         Ok(Money { minor, currency: self.currency })
     }
 
+    /// `self × count` (a price times a quantity); errors on overflow.
+    pub fn checked_mul(&self, count: i64) -> Result<Money, MoneyError> {
+        let minor = self.minor.checked_mul(count).ok_or(MoneyError::Overflow)?;
+        Ok(Money { minor, currency: self.currency })
+    }
+
     /// The amount, or zero if it is negative.
     pub fn max_zero(&self) -> Money {
         if self.minor < 0 { Money::zero(self.currency) } else { *self }

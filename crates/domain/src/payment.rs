@@ -129,6 +129,21 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    /// Whether a payment in this status holds its item for its buyer (and
+    /// its seats): open, or paid and not wholly refunded. The holding
+    /// statuses of migration `000039_holdings_and_seats` say the same.
+    pub fn holds_item(&self) -> bool {
+        match self {
+            Self::Pending
+            | Self::Processing
+            | Self::Completed
+            | Self::PartiallyRefunded
+            | Self::InReview
+            | Self::Disputed(_) => true,
+            Self::Failed | Self::Cancelled | Self::Expired | Self::Refunded => false,
+        }
+    }
+
     /// Every status name as stored and shown.
     pub const NAMES: [&'static str; <PaymentStatusName as strum::EnumCount>::COUNT] =
         match <PaymentStatusName as strum::VariantNames>::VARIANTS.first_chunk() {
@@ -458,6 +473,12 @@ pub struct Payment {
     pub user_id: UserId,
     /// What is bought.
     pub item: ItemRef,
+    /// How many: tickets to an event; always 1 for a course.
+    pub quantity: u32,
+    /// Whether it is its buyer's one holding of its item while it is open
+    /// or paid (a course, or an event of one ticket per buyer): a second
+    /// purchase finds it instead of making another.
+    pub one_per_buyer: bool,
     /// Who earns from it.
     pub instructor_id: UserId,
     /// Where it is in its life.
@@ -466,7 +487,7 @@ pub struct Payment {
     pub method: PaymentMethod,
     /// The gateway's id for it, once the gateway knows it.
     pub provider_payment_id: Option<String>,
-    /// The catalog price.
+    /// The catalog price (times the quantity).
     pub original_amount: Money,
     /// The coupon's discount (zero without coupon).
     pub discount_amount: Money,

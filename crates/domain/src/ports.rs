@@ -65,8 +65,40 @@ pub enum StoreError {
 pub trait Catalog: Send + Sync {
     /// The item, or `None` if the catalog does not know it.
     async fn find(&self, item: ItemRef) -> Result<Option<CatalogItem>, StoreError>;
-    /// Creates or replaces the item; returns it as stored.
-    async fn upsert(&self, item: CatalogItem) -> Result<CatalogItem, StoreError>;
+    /// Creates or replaces the item; returns it as stored. A new capacity
+    /// is checked against the seats held, under the seats' locks.
+    async fn upsert(&self, item: CatalogItem) -> Result<CatalogItem, CatalogWriteError>;
+    /// The seats left of an event with a capacity (`None` without one).
+    async fn seats_left(&self, event_id: i64) -> Result<Option<u32>, StoreError>;
+}
+
+/// Why a catalog item was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogWriteError {
+    /// The new capacity is below the seats open or paid payments hold.
+    #[error("{taken} seats are taken, more than the new capacity")]
+    CapacityBelowTaken {
+        /// Seats held now.
+        taken: u32,
+    },
+    /// Storage failed; nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The seats and ticket limit a new payment for an event is checked
+/// against when it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatRequest {
+    /// The event.
+    pub event_id: i64,
+    /// Tickets bought.
+    pub quantity: u32,
+    /// Whether the event has a capacity (seats are taken from it).
+    pub limited: bool,
+    /// Tickets one buyer may hold; above 1 the buyer's tickets are counted
+    /// under a lock of their own (with 1, [`crate::payment::Payment::one_per_buyer`] keeps it).
+    pub tickets_per_buyer: u32,
 }
 
 /// A new payment with everything that must commit with it.
@@ -80,6 +112,8 @@ pub struct NewPayment {
     pub journal: Option<Journal>,
     /// Events to announce.
     pub outbox: Vec<OutboxEvent>,
+    /// Seats and the ticket limit, for an event that has either.
+    pub seats: Option<SeatRequest>,
 }
 
 /// Why a payment could not be stored.
@@ -90,6 +124,16 @@ pub enum CreatePaymentStoreError {
     /// `NotFound`.
     #[error(transparent)]
     Coupon(CouponRejection),
+    /// The buyer holds the item already (a payment for it open or paid, of
+    /// the same mode): this one.
+    #[error("the buyer holds the item already")]
+    AlreadyHeld(crate::ids::PaymentId),
+    /// Fewer seats are left than asked for.
+    #[error("sold out")]
+    SoldOut,
+    /// The buyer's tickets would exceed the event's limit per buyer.
+    #[error("ticket limit per buyer reached")]
+    TicketLimit,
     /// Storage failed; nothing was written.
     #[error(transparent)]
     Store(#[from] StoreError),

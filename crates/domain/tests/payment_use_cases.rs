@@ -880,3 +880,94 @@ fn a_coupon_never_raises_the_price() {
     assert_eq!(created.payment.discount_amount, usd(0));
     assert_eq!(stored.lock().unwrap().len(), 1);
 }
+
+// --- one purchase per buyer, tickets ----------------------------------------
+
+#[test]
+fn a_course_the_buyer_holds_answers_their_open_payment_or_already_purchased() {
+    for (held, expected) in [
+        (PaymentStatus::Pending, Ok(true)),
+        (PaymentStatus::Completed, Err(CreatePaymentError::AlreadyPurchased(PAYMENT))),
+    ] {
+        let mut world = World::new();
+        world.selling(course_at(usd(4999)));
+        world.payments.expect_create().times(1).returning(|new| {
+            assert!(new.payment.one_per_buyer && new.seats.is_none(), "a course is one per buyer, without seats");
+            Err(CreatePaymentStoreError::AlreadyHeld(PAYMENT))
+        });
+        world.holding(in_status(held));
+        world.gateway().expect_create_session().never();
+        let answer = block_on(world.service().create(student(), buy(None)));
+        let answer = answer.map(|found| {
+            assert_eq!(found.payment.id, PAYMENT);
+            found.reused
+        });
+        assert_eq!(answer, expected, "{held:?}");
+    }
+}
+
+/// An event of 12.50 with `capacity` seats and `per_buyer` tickets per buyer.
+fn event_of(capacity: Option<u32>, per_buyer: u32) -> CatalogItem {
+    CatalogItem {
+        item: domain::catalog::ItemRef::event(7),
+        capacity,
+        tickets_per_buyer: per_buyer,
+        ..course_at(usd(1250))
+    }
+}
+
+fn tickets(quantity: u32) -> CreatePayment {
+    CreatePaymentBuilder::new()
+        .item(domain::catalog::ItemRef::event(7))
+        .quantity(quantity)
+        .method(PaymentMethod::Sandbox)
+        .build()
+}
+
+#[test]
+fn tickets_cost_the_price_times_the_quantity_and_ask_the_store_for_seats() {
+    let mut world = World::new();
+    let event = event_of(Some(50), 4);
+    world.catalog.expect_find().returning(move |_| Ok(Some(event.clone())));
+    let stored = world.storing_new_payments();
+    world.opening_sessions();
+    block_on(world.service().create(student(), tickets(3))).unwrap();
+    let new = only(&stored);
+    assert_eq!((new.payment.original_amount, new.payment.quantity), (usd(3750), 3));
+    assert_eq!((new.payment.platform_fee, new.payment.instructor_earnings), (usd(750), usd(3000)));
+    assert!(!new.payment.one_per_buyer, "several tickets per buyer");
+    assert_eq!(
+        new.seats,
+        Some(domain::ports::SeatRequest { event_id: 7, quantity: 3, limited: true, tickets_per_buyer: 4 })
+    );
+}
+
+#[test]
+fn a_quantity_out_of_bounds_is_refused_before_anything_is_stored() {
+    for (item, quantity, most) in
+        [(event_of(Some(50), 4), 5, 4), (event_of(None, 2), 0, 2), (course_at(usd(4999)), 2, 1)]
+    {
+        let mut world = World::new();
+        world.catalog.expect_find().returning(move |_| Ok(Some(item.clone())));
+        world.payments.expect_create().never();
+        let result = block_on(world.service().create(student(), tickets(quantity)));
+        assert_eq!(result.map(|_| ()), Err(CreatePaymentError::InvalidQuantity(most)));
+    }
+}
+
+#[test]
+fn seats_and_ticket_limits_refused_under_lock_surface_as_such() {
+    for (refusal, expected) in [
+        (CreatePaymentStoreError::SoldOut, CreatePaymentError::SoldOut),
+        (CreatePaymentStoreError::TicketLimit, CreatePaymentError::TicketLimit(4)),
+    ] {
+        let mut world = World::new();
+        let event = event_of(Some(50), 4);
+        world.catalog.expect_find().returning(move |_| Ok(Some(event.clone())));
+        let answer = refusal.clone();
+        world.payments.expect_create().returning(move |_| Err(answer.clone()));
+        world.gateway().expect_create_session().never();
+        let result = block_on(world.service().create(student(), tickets(1)));
+        assert_eq!(result.map(|_| ()), Err(expected));
+    }
+}

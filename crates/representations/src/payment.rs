@@ -17,6 +17,8 @@ pub struct PaymentView {
     pub course_id: Option<i64>,
     /// Event bought, if an event.
     pub event_id: Option<i64>,
+    /// Tickets bought (1 for a course).
+    pub quantity: u32,
     /// Instructor earning from it.
     pub instructor_id: i64,
     /// `pending`, `processing`, `completed`, `failed`, `cancelled`, `expired`,
@@ -89,6 +91,7 @@ impl From<&Payment> for PaymentView {
             user_id: p.user_id.get(),
             course_id: (p.item.kind == ItemKind::Course).then_some(p.item.id),
             event_id: (p.item.kind == ItemKind::Event).then_some(p.item.id),
+            quantity: p.quantity,
             instructor_id: p.instructor_id.get(),
             status: p.status.as_str().to_owned(),
             payment_method: p.method.as_str().to_owned(),

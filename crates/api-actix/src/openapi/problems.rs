@@ -37,6 +37,11 @@ const CONFLICT: &str = "The object's current state does not allow this: its stat
                         concurrent change (`conflict`), a request with the same Idempotency-Key still running \
                         (`idempotency_request_in_progress`), or a rule such as a unique coupon code; `code` says \
                         which.";
+const PURCHASE_CONFLICT: &str = "The buyer holds the item already (`already_purchased`, with the paid payment's \
+                                 `payment_id`), the event has fewer seats left than asked for (`sold_out`), the \
+                                 buyer's tickets would exceed the event's limit per buyer (`ticket_limit_reached`), \
+                                 or a request with the same Idempotency-Key is still running \
+                                 (`idempotency_request_in_progress`).";
 const GATEWAY_REFUSED: &str = "The payment gateway refused the request (`gateway_rejected`), e.g. a declined card.";
 const PURCHASE_REFUSED: &str = "The purchase is refused: invalid fields (`validation_failed`, listed in `errors`), \
                                 the item is not on sale (`item_inactive`) or priced above the maximum \
@@ -123,7 +128,7 @@ pub enum PurchaseProblems {
     Forbidden(Problem),
     #[response(status = 404, description = NAMED_NOT_FOUND, content_type = PROBLEM_JSON)]
     NamedNotFound(Problem),
-    #[response(status = 409, description = CONFLICT, content_type = PROBLEM_JSON)]
+    #[response(status = 409, description = PURCHASE_CONFLICT, content_type = PROBLEM_JSON)]
     Conflict(Problem),
     #[response(status = 422, description = PURCHASE_REFUSED, content_type = PROBLEM_JSON)]
     PurchaseRefused(Problem),

@@ -97,6 +97,7 @@ api_routes![
     payouts::mark_paid,
     payouts::mark_failed,
     catalog::put_item,
+    catalog::get_item,
     ledger::account,
     reconciliation::list_runs,
     reconciliation::list_lines,

@@ -77,6 +77,7 @@ fn parse_create(body: CreatePaymentBody) -> Result<CreatePayment, ApiError> {
     };
     Ok(CreatePayment {
         item,
+        quantity: body.quantity.unwrap_or(1),
         coupon_code,
         method,
         billing: BillingInfo {
@@ -99,7 +100,10 @@ fn parse_create(body: CreatePaymentBody) -> Result<CreatePayment, ApiError> {
     request_body = CreatePaymentBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, description = "The new payment; `next_action` says what the client does next to pay.",
-        body = PaymentActionView), PurchaseProblems),
+        body = PaymentActionView),
+        (status = 200, description = "The buyer's open payment for the same item (pending or processing), answered \
+            instead of a second one: pay it, or cancel it to buy otherwise.", body = PaymentActionView),
+        PurchaseProblems),
     security(("bearer" = [])))]
 #[post("/api/payments/")]
 pub async fn create_payment(
@@ -118,7 +122,9 @@ pub async fn create_payment(
         command.client = client_info(&req, client);
         let created = state.payments.create(actor, command).await?;
         let action = NextActionView::from_domain(&created.next_action);
-        JsonReply::new(StatusCode::CREATED, &PaymentActionView::new(&created.payment, actor, action))
+        // The buyer's open payment for the item, found again: not new.
+        let status = if created.reused { StatusCode::OK } else { StatusCode::CREATED };
+        JsonReply::new(status, &PaymentActionView::new(&created.payment, actor, action))
     })
     .await
 }

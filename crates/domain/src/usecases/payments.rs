@@ -26,8 +26,8 @@ use crate::payment::{
 };
 use crate::ports::{
     Catalog, ChangeOutcome, Clock, CouponRepository, CreatePaymentStoreError, GatewayError, GatewayOutcome, Gateways,
-    IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange, StoreError,
-    TestModeNotAllowed,
+    IdGenerator, NewPayment, NextAction, PaymentChange, PaymentQuery, PaymentRepository, RedemptionChange, SeatRequest,
+    StoreError, TestModeNotAllowed,
 };
 use crate::usecases::Actor;
 use crate::usecases::refunds::RefundService;
@@ -87,6 +87,8 @@ pub struct PaymentPorts {
 pub struct CreatePayment {
     /// What to buy.
     pub item: ItemRef,
+    /// How many tickets (1 for a course).
+    pub quantity: u32,
     /// A coupon to apply.
     pub coupon_code: Option<CouponCode>,
     /// How to pay.
@@ -104,6 +106,9 @@ pub struct PaymentWithAction {
     pub payment: Payment,
     /// The client's next step.
     pub next_action: NextAction,
+    /// Whether this is the buyer's open payment for the item, found
+    /// instead of making another.
+    pub reused: bool,
 }
 
 /// Why a payment could not be created.
@@ -118,6 +123,19 @@ pub enum CreatePaymentError {
     /// The item's price is above the configured maximum.
     #[error("the price is above the accepted maximum")]
     AmountTooLarge,
+    /// The quantity is not 1 to the item's tickets per buyer.
+    #[error("quantity must be 1 to {0}")]
+    InvalidQuantity(u32),
+    /// The buyer holds the item already (a payment for it paid and not
+    /// wholly refunded): this one.
+    #[error("you have bought this already")]
+    AlreadyPurchased(PaymentId),
+    /// Fewer seats are left than asked for.
+    #[error("sold out")]
+    SoldOut,
+    /// The buyer's tickets would exceed the event's limit per buyer.
+    #[error("at most {0} tickets per buyer")]
+    TicketLimit(u32),
     /// The coupon does not apply.
     #[error(transparent)]
     Coupon(CouponRejection),
@@ -274,11 +292,15 @@ impl PaymentService {
         if item.availability != Availability::Active {
             return Err(CreatePaymentError::ItemInactive);
         }
-        if self.policy.exceeds_maximum(item.price) {
+        if command.quantity == 0 || command.quantity > item.tickets_per_buyer {
+            return Err(CreatePaymentError::InvalidQuantity(item.tickets_per_buyer));
+        }
+        let price = item.price.checked_mul(i64::from(command.quantity))?;
+        if self.policy.exceeds_maximum(price) {
             return Err(CreatePaymentError::AmountTooLarge);
         }
         let (coupon, discount) = match &command.coupon_code {
-            None => (None, Money::zero(item.price.currency())),
+            None => (None, Money::zero(price.currency())),
             Some(code) => {
                 let coupon = self
                     .ports
@@ -288,12 +310,12 @@ impl PaymentService {
                     .ok_or(CreatePaymentError::Coupon(CouponRejection::NotFound))?;
                 let uses_by_user =
                     super::coupons::uses_under_limit(self.ports.coupons.as_ref(), &coupon, actor.user_id).await?;
-                let context = CouponContext { item: command.item, price: item.price, now, uses_by_user };
+                let context = CouponContext { item: command.item, price, now, uses_by_user };
                 let discount = coupon.evaluate(&context).map_err(CreatePaymentError::Coupon)?;
                 (Some(coupon), discount)
             }
         };
-        let amount = item.price.checked_sub(discount)?;
+        let amount = price.checked_sub(discount)?;
         let free = amount.is_zero();
         let gateway = match (free, served) {
             (true, _) => None,
@@ -311,11 +333,13 @@ impl PaymentService {
             id: PaymentId::from_uuid(self.ports.ids.new_id()),
             user_id: actor.user_id,
             item: command.item,
+            quantity: command.quantity,
+            one_per_buyer: item.one_per_buyer(),
             instructor_id: item.instructor_id,
             status: if free { PaymentStatus::Completed } else { PaymentStatus::Pending },
             method: command.method,
             provider_payment_id: None,
-            original_amount: item.price,
+            original_amount: price,
             discount_amount: discount,
             amount,
             platform_fee: split.platform_fee,
@@ -348,25 +372,37 @@ impl PaymentService {
         let outbox = if free { vec![self.event(EventType::PaymentCompleted, &payment, now)] } else { Vec::new() };
         let journal = if free { sale_journal(self.journal_id(), &payment, now)? } else { None };
         let payment_id = payment.id;
-        let stored = match self.ports.payments.create(NewPayment { payment, redemption, journal, outbox }).await {
+        let seats = (item.has_seats() || !item.one_per_buyer()).then_some(SeatRequest {
+            event_id: command.item.id,
+            quantity: command.quantity,
+            limited: item.has_seats(),
+            tickets_per_buyer: item.tickets_per_buyer,
+        });
+        let new = NewPayment { payment, redemption, journal, outbox, seats };
+        let stored = match self.ports.payments.create(new).await {
             Ok(stored) => stored,
             Err(e) => {
                 // Not stored: the attempt ends here, without a decline.
                 self.release_attempt(payment_id).await;
-                return Err(match e {
-                    CreatePaymentStoreError::Coupon(reason) => CreatePaymentError::Coupon(reason),
-                    CreatePaymentStoreError::Store(e) => CreatePaymentError::Store(e),
-                });
+                return match e {
+                    CreatePaymentStoreError::AlreadyHeld(existing) => self.held_already(existing).await,
+                    CreatePaymentStoreError::Coupon(reason) => Err(CreatePaymentError::Coupon(reason)),
+                    CreatePaymentStoreError::SoldOut => Err(CreatePaymentError::SoldOut),
+                    CreatePaymentStoreError::TicketLimit => {
+                        Err(CreatePaymentError::TicketLimit(item.tickets_per_buyer))
+                    }
+                    CreatePaymentStoreError::Store(e) => Err(CreatePaymentError::Store(e)),
+                };
             }
         };
         let Some(gateway) = gateway else {
-            return Ok(PaymentWithAction { payment: stored, next_action: NextAction::None });
+            return Ok(PaymentWithAction { payment: stored, next_action: NextAction::None, reused: false });
         };
         match gateway.create_session(&stored).await {
             Ok(session) => {
                 self.ports.payments.attach_provider_id(stored.id, session.provider_payment_id.clone()).await?;
                 let payment = Payment { provider_payment_id: Some(session.provider_payment_id), ..stored };
-                Ok(PaymentWithAction { payment, next_action: session.next_action })
+                Ok(PaymentWithAction { payment, next_action: session.next_action, reused: false })
             }
             Err(error) => {
                 // The gateway never took the payment: fail it so the coupon
@@ -380,6 +416,23 @@ impl PaymentService {
                 })?;
                 Err(CreatePaymentError::Gateway(error))
             }
+        }
+    }
+
+    /// The answer to a purchase of an item its buyer holds: their open
+    /// payment for it, to pay or cancel, or 409 with the paid one.
+    async fn held_already(&self, existing: PaymentId) -> Result<PaymentWithAction, CreatePaymentError> {
+        let payment = self
+            .ports
+            .payments
+            .find(existing)
+            .await?
+            .ok_or(StoreError::Corrupt(format!("payment {existing} holds an item and cannot be read")))?;
+        match payment.status {
+            PaymentStatus::Pending | PaymentStatus::Processing => {
+                Ok(PaymentWithAction { payment, next_action: NextAction::None, reused: true })
+            }
+            _ => Err(CreatePaymentError::AlreadyPurchased(existing)),
         }
     }
 
@@ -426,7 +479,7 @@ impl PaymentService {
     ) -> Result<PaymentWithAction, ChangePaymentError> {
         let payment = self.owned(actor, id).await?;
         if !matches!(payment.status, PaymentStatus::Pending | PaymentStatus::Processing) {
-            return Ok(PaymentWithAction { payment, next_action: NextAction::None });
+            return Ok(PaymentWithAction { payment, next_action: NextAction::None, reused: false });
         }
         let provider_id = payment.provider_payment_id.clone().ok_or(ChangePaymentError::NoGatewaySession)?;
         let gateway = self
@@ -491,7 +544,7 @@ impl PaymentService {
                 (self.change(id, PaymentEvent::StartProcessing, None).await?, action)
             }
         };
-        Ok(PaymentWithAction { payment, next_action })
+        Ok(PaymentWithAction { payment, next_action, reused: false })
     }
 
     /// Asks the gateway for the true state of a payment and applies it

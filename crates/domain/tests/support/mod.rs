@@ -80,6 +80,8 @@ pub fn course_at(price: Money) -> CatalogItem {
         price,
         instructor_id: INSTRUCTOR,
         availability: Availability::Active,
+        capacity: None,
+        tickets_per_buyer: 1,
         updated_at: now(),
     }
 }
