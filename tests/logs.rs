@@ -91,14 +91,16 @@ async fn no_secret_reaches_any_log_line() {
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
     // A sandbox sale, released, paid out to a bank account.
+    // Another buyer: the first one's Stripe payment for the course is open.
+    let buyer = app.token(1001, Role::Student);
     let created: serde_json::Value = app
-        .post("/api/payments/", &student, &json!({"course_id": 1, "payment_method": "sandbox"}))
+        .post("/api/payments/", &buyer, &json!({"course_id": 1, "payment_method": "sandbox"}))
         .await
         .json()
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap();
-    app.post(&format!("/api/payments/{id}/confirm/"), &student, &json!({"payment_token": "sandbox_success"})).await;
+    app.post(&format!("/api/payments/{id}/confirm/"), &buyer, &json!({"payment_token": "sandbox_success"})).await;
     app.state.payouts.release_due_earnings(10).await.unwrap();
     let payout = json!({"amount": "20.00", "currency": "USD", "method": "bank_transfer",
         "destination": {"account_holder": "Ada", "account_number": IBAN}});

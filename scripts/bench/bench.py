@@ -18,7 +18,7 @@ Settings (environment):
   BENCH_CONCURRENCY  client counts, comma-separated ("8,32")
   BENCH_SCENARIOS    which ones, comma-separated, in the order given; "write"
                      and "read" stand for their group (default: all, writes
-                     first: create,create_coupon,webhook,
+                     first: create,create_ticket,create_coupon,webhook,
                      webhook_without_receipts,balance_1k,
                      balance_100k,stats_1m,list_own)
   BENCH_REPLAY       percent of creations that replay an Idempotency-Key (10)
@@ -81,6 +81,9 @@ PACER = os.environ.get("BENCH_PACER", os.path.join(TARGET, "release", "examples"
 THREADS = 2  # wrk and pgbench threads: the load generators must not starve the server
 
 INSTRUCTORS, COURSES = 2000, 5000
+# Events of the create_ticket scenario, each with this many seats (never
+# near full), one ticket per buyer.
+EVENTS, EVENT_SEATS = 5000, 1_000_000
 API_USERS = range(10000, 10200)  # students the API load acts as
 JWT_SECRET = "bench-jwt-secret-" + "x" * 32
 WEBHOOK_SECRET = "whsec_bench"
@@ -97,6 +100,16 @@ SCENARIOS = {
     "create": {
         "what": "POST /api/payments/ (sandbox, no coupon, 10 % replays)",
         "lua": "create_payment.lua", "coupon": "",
+        "sql": ["create_payment.sql", "replay.sql"],
+    },
+    # Tickets to events with a capacity: each purchase takes its seat in
+    # the payment's transaction, from one of the event's seat rows. Against
+    # the same baseline as "create", so its ratio next to create's is what
+    # seats cost; events far from full must not queue on one counter.
+    "create_ticket": {
+        "what": f"POST /api/payments/ (sandbox, a ticket to one of {EVENTS} events of {EVENT_SEATS:,} seats, "
+                "10 % replays)",
+        "lua": "create_payment.lua", "coupon": "", "item": "event",
         "sql": ["create_payment.sql", "replay.sql"],
     },
     "create_coupon": {
@@ -328,7 +341,14 @@ class Bench:
         self.db(f"INSERT INTO catalog_items (kind, item_id, title, price_minor, currency, instructor_id, active, "
                 f"updated_at) SELECT 'course', g, 'Course ' || g, 999 + (g * 7919) % 19000, 'USD', "
                 f"100 + g % {INSTRUCTORS}, true, now() FROM generate_series(1, {COURSES}) g")
-        log(f"catalog: {COURSES} courses by {INSTRUCTORS} instructors")
+        # Events with seats spread over 8 rows each, as the catalog API
+        # writes them (docs/payments.md#event-seats).
+        self.db(f"INSERT INTO catalog_items (kind, item_id, title, price_minor, currency, instructor_id, active, "
+                f"updated_at, capacity, tickets_per_buyer) SELECT 'event', g, 'Event ' || g, 1500 + (g * 7919) % 9000, "
+                f"'USD', 100 + g % {INSTRUCTORS}, true, now(), {EVENT_SEATS}, 1 FROM generate_series(1, {EVENTS}) g")
+        self.db(f"INSERT INTO event_seats (event_id, shard, free) SELECT g, s, {EVENT_SEATS // 8} "
+                f"FROM generate_series(1, {EVENTS}) g, generate_series(0, 7) s")
+        log(f"catalog: {COURSES} courses by {INSTRUCTORS} instructors, {EVENTS} events of {EVENT_SEATS:,} seats")
 
     def seed_pending_stripe(self, prefix, count, users):
         """Pending Stripe payments as `POST /api/payments/` leaves them (even
@@ -591,7 +611,8 @@ class Bench:
     def api_leg(self, name, spec, clients, duration, record=True, threads=THREADS):
         out = os.path.join(self.tmp, f"wrk-{name}-{clients}-{time.time_ns()}.json")
         env = dict(os.environ, BENCH_OUT=out, BENCH_THREADS=str(threads), BENCH_TOKENS=self.tokens_file,
-                   BENCH_COURSES=str(COURSES), BENCH_COUPON=spec.get("coupon", ""), BENCH_REPLAY=str(REPLAY),
+                   BENCH_COURSES=str(EVENTS if spec.get("item") == "event" else COURSES),
+                   BENCH_ITEM=spec.get("item", "course"), BENCH_COUPON=spec.get("coupon", ""), BENCH_REPLAY=str(REPLAY),
                    BENCH_LAG=str(4 * clients), BENCH_RUN=f"r{time.time_ns()}")
         if spec.get("lua") == "webhook.lua":
             env["BENCH_EVENTS"] = self.webhook_events(duration)
@@ -700,7 +721,11 @@ class Bench:
                     reqs.append(reqs[rnd.randrange(i - lag + 1)])
                     continue
                 coupon = f',"coupon_code":"{spec["coupon"]}"' if spec.get("coupon") else ""
-                body = f'{{"course_id":{rnd.randrange(1, COURSES + 1)}{coupon},"payment_method":"sandbox"}}'
+                if spec.get("item") == "event":
+                    item = f'"event_id":{rnd.randrange(1, EVENTS + 1)}'
+                else:
+                    item = f'"course_id":{rnd.randrange(1, COURSES + 1)}'
+                body = f'{{{item}{coupon},"payment_method":"sandbox"}}'
                 reqs.append(raw("POST", "/api/payments/", {
                     "Authorization": f"Bearer {rnd.choice(tokens)}", "Content-Type": "application/json",
                     "Idempotency-Key": f"{run_tag}-{i}"}, body))
@@ -814,6 +839,15 @@ class Bench:
             ok = payments == keys and created <= payments
             self.checks.append({"check": f"{name}: one payment per Idempotency-Key ({replayed} replays answered)",
                                 "ok": ok, "detail": f"{payments} payments, {keys} answered keys, {created} fresh 201s"})
+        if SCENARIOS[name].get("item") == "event":
+            wrong = int(self.db(f"SELECT count(*) FROM (SELECT e.event_id FROM event_seats e GROUP BY e.event_id "
+                                f"HAVING sum(e.free) + coalesce((SELECT sum(h.seats) FROM seat_holds h "
+                                f"WHERE h.event_id = e.event_id), 0) <> {EVENT_SEATS}) x"))
+            held = int(self.db("SELECT coalesce(sum(seats), 0) FROM seat_holds"))
+            tickets = int(self.db("SELECT count(*) FROM payments WHERE event_id IS NOT NULL AND status = 'pending'"))
+            self.checks.append({"check": f"{name}: every ticket holds one seat, every event's seats add up",
+                                "ok": wrong == 0 and held == tickets,
+                                "detail": f"{tickets} tickets, {held} seats held, {wrong} events off"})
         if SCENARIOS[name].get("lua") == "webhook.lua":
             completed = int(self.db("SELECT count(*) FROM payments WHERE provider_payment_id LIKE 'pi_api_%' "
                                     "AND status = 'completed'"))

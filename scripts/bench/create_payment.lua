@@ -2,7 +2,8 @@
 --
 -- Environment (set by bench.py):
 --   BENCH_TOKENS   file of "user_id token" lines (students)
---   BENCH_COURSES  course ids are 1..BENCH_COURSES
+--   BENCH_COURSES  item ids are 1..BENCH_COURSES
+--   BENCH_ITEM     "course" (default) or "event": what is bought
 --   BENCH_COUPON   coupon code to send, empty for none
 --   BENCH_REPLAY   percentage of requests that replay an earlier request
 --                  (same key, same user, same body): they must get the
@@ -23,7 +24,7 @@ function setup(thread)
 end
 
 local tokens = {}
-local courses, coupon, replay_pct, run_tag
+local courses, coupon, replay_pct, run_tag, item_field
 local history, history_size, sent = {}, 4096, 0
 local replay_lag
 created, replayed, other = 0, 0, 0
@@ -35,6 +36,7 @@ function init(args)
   end
   courses = tonumber(os.getenv("BENCH_COURSES"))
   coupon = os.getenv("BENCH_COUPON") or ""
+  item_field = (os.getenv("BENCH_ITEM") == "event") and "event_id" or "course_id"
   replay_pct = tonumber(os.getenv("BENCH_REPLAY") or "10")
   replay_lag = tonumber(os.getenv("BENCH_LAG") or "128")
   run_tag = os.getenv("BENCH_RUN") or tostring(os.time())
@@ -59,9 +61,9 @@ function request()
   local token = tokens[math.random(#tokens)]
   local body
   if coupon ~= "" then
-    body = string.format('{"course_id":%d,"coupon_code":"%s","payment_method":"sandbox"}', math.random(courses), coupon)
+    body = string.format('{"%s":%d,"coupon_code":"%s","payment_method":"sandbox"}', item_field, math.random(courses), coupon)
   else
-    body = string.format('{"course_id":%d,"payment_method":"sandbox"}', math.random(courses))
+    body = string.format('{"%s":%d,"payment_method":"sandbox"}', item_field, math.random(courses))
   end
   local key = string.format("%s-%d-%d", run_tag, tid, sent)
   history[sent % history_size] = { token, body, key }

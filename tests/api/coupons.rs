@@ -274,3 +274,44 @@ async fn uses_of_an_unlimited_coupon_are_counted_exactly_while_purchases_and_can
     assert_eq!(on_coupon, 0);
     assert!(rows > 1, "uses spread over {rows} rows");
 }
+
+#[tokio::test]
+async fn usable_coupons_leave_out_deactivated_not_yet_valid_expiring_and_exhausted_ones() {
+    let app = spawn_app().await;
+    app.put_course(1, "50.00", "USD").await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    for coupon in [
+        json!({"code": "USABLE", "discount_type": "percentage", "discount_value": "10"}),
+        json!({"code": "LATER", "discount_type": "percentage", "discount_value": "10", "valid_from": tomorrow}),
+        json!({"code": "ONCE", "discount_type": "percentage", "discount_value": "10", "max_uses": 1}),
+        json!({"code": "OFF", "discount_type": "percentage", "discount_value": "10"}),
+    ] {
+        app.create_coupon(coupon).await;
+    }
+    let all: Value = app.get("/api/payments/coupons/", &app.admin()).await.json().await.unwrap();
+    let off = all["data"].as_array().unwrap().iter().find(|c| c["code"] == "OFF").unwrap()["id"].clone();
+    let res = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/payments/coupons/{}/", off.as_str().unwrap()),
+            Some(&app.admin()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    // ONCE's one use is taken by a paid purchase.
+    let student = app.token(1000, Role::Student);
+    let body = json!({"course_id": 1, "payment_method": "sandbox", "coupon_code": "ONCE"});
+    let created: Value = app.post("/api/payments/", &student, &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let confirm = json!({"payment_token": "sandbox_success"});
+    let paid = app.post(&format!("/api/payments/{id}/confirm/"), &student, &confirm).await;
+    assert_eq!(paid.status(), 200);
+
+    let usable: Value = app.get("/api/payments/coupons/?usable=true", &app.admin()).await.json().await.unwrap();
+    let codes: Vec<&str> = usable["data"].as_array().unwrap().iter().filter_map(|c| c["code"].as_str()).collect();
+    assert_eq!(codes, ["USABLE"]);
+    let every: Value = app.get("/api/payments/coupons/?usable=false", &app.admin()).await.json().await.unwrap();
+    assert_eq!(every["data"].as_array().unwrap().len(), 4);
+}

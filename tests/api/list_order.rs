@@ -23,7 +23,8 @@ async fn lists_run_oldest_first_across_pages_and_keep_to_their_window() {
             let mut codes = Vec::new();
             let mut page = PageRequest::new(None, Some(3)).ordered(order, from, until);
             loop {
-                let result = app.state.coupons.list(ADMIN, CouponQuery { active: None, page }).await.unwrap();
+                let result =
+                    app.state.coupons.list(ADMIN, CouponQuery { active: None, usable: false, page }).await.unwrap();
                 codes.extend(result.items.iter().map(|c| (c.code.to_string(), c.created_at)));
                 match result.next {
                     Some(next) => page = PageRequest { after: Some(next), ..page },

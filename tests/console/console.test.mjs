@@ -323,7 +323,9 @@ test("the payments search finds by e-mail, coupon code, gateway id and payer", a
   await api("POST", "/api/payments/coupons/", adminToken, { code: "SEARCHME", discount_type: "percentage", discount_value: "10" });
   const withCoupon = await api("POST", "/api/payments/", studentToken,
     { course_id: 79, payment_method: "sandbox", coupon_code: "searchme", billing_email: "Buyer.One@Example.com" });
-  const plain = await api("POST", "/api/payments/", studentToken, { course_id: 79, payment_method: "sandbox" });
+  // Another course: a buyer holds a course once.
+  await course(179, "80.00");
+  const plain = await api("POST", "/api/payments/", studentToken, { course_id: 179, payment_method: "sandbox" });
   const page = await signedInPage(adminToken);
   const ids = async (q) => {
     await page.goto(`${base}/admin/payments?q=${encodeURIComponent(q)}`);
@@ -595,15 +597,17 @@ test("the fraud page holds a flagged payment with its reason until an admin rele
   await reload(page.click("#new-rule button[type=submit]"));
   assert.match(await page.textContent("#rules"), new RegExp(name));
 
-  await course(91, "25.00");
+  await course(191, "25.00");
+  await course(192, "25.00");
   const email = `fraud-${randomUUID()}@example.com`;
-  const buy = async () => {
+  // Two courses: a buyer holds a course once.
+  const buy = async (courseId) => {
     const created = await api("POST", "/api/payments/", studentToken,
-      { course_id: 91, payment_method: "sandbox", billing_email: email });
+      { course_id: courseId, payment_method: "sandbox", billing_email: email });
     return api("POST", `/api/payments/${created.id}/confirm/`, studentToken, { payment_token: "sandbox_success" });
   };
-  assert.equal((await buy()).status, "completed");
-  const held = await buy();
+  assert.equal((await buy(191)).status, "completed");
+  const held = await buy(192);
   assert.equal(held.status, "in_review");
   await page.goto(`${base}/admin/fraud`);
   const row = page.locator(`#held tr[data-held="${held.id}"]`);
@@ -631,7 +635,7 @@ test("the fraud page holds a flagged payment with its reason until an admin rele
   const refused = await fetch(`${base}/api/payments/`, {
     method: "POST",
     headers: { authorization: `Bearer ${studentToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ course_id: 91, payment_method: "sandbox", billing_email: email }),
+    body: JSON.stringify({ course_id: 191, payment_method: "sandbox", billing_email: email }),
   });
   assert.equal(refused.status, 403);
   assert.equal((await refused.json()).code, "payment_refused_by_rules");

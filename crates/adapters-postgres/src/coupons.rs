@@ -86,6 +86,17 @@ impl CouponRepository for PgStore {
             if let Some(active) = query.active {
                 q = q.filter(coupons::is_active.eq(active));
             }
+            if query.usable {
+                // A limited coupon counts its uses (reserved and confirmed)
+                // on `times_used`, so below `max_uses` is not exhausted.
+                q = q.filter(
+                    coupons::is_active
+                        .eq(true)
+                        .and(coupons::valid_from.is_null().or(coupons::valid_from.le(diesel::dsl::now)))
+                        .and(coupons::expires_at.is_null().or(coupons::expires_at.gt(diesel::dsl::now)))
+                        .and(coupons::max_uses.is_null().or(coupons::times_used.nullable().lt(coupons::max_uses))),
+                );
+            }
             let limit = i64::from(query.page.limit);
             let rows: Vec<CouponRow> =
                 keyset_page!(q, coupons, query.page).limit(limit + 1).load(conn).map_err(store_error)?;

@@ -84,7 +84,6 @@ async fn killing_the_server_mid_confirmation_never_tears_or_doubles_a_payment() 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let admin = token(1, Role::Admin);
-    let student = token(1000, Role::Student);
 
     let mut server = start(&db);
     wait_ready(&client, &server).await;
@@ -99,7 +98,9 @@ async fn killing_the_server_mid_confirmation_never_tears_or_doubles_a_payment() 
         .unwrap();
     assert!(res.status().is_success());
     let mut ids = Vec::new();
-    for _ in 0..PAYMENTS {
+    // One buyer each: a buyer holds a course once.
+    for buyer in 0..PAYMENTS {
+        let student = token(1000 + i64::try_from(buyer).unwrap(), Role::Student);
         let created: Value = client
             .post(format!("{}/api/payments/", server.base))
             .bearer_auth(&student)
@@ -113,8 +114,9 @@ async fn killing_the_server_mid_confirmation_never_tears_or_doubles_a_payment() 
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
 
+    // An admin may confirm anyone's payment.
     let confirm_all = |base: String, ids: Vec<String>| {
-        let (client, student) = (client.clone(), student.clone());
+        let (client, student) = (client.clone(), admin.clone());
         ids.into_iter()
             .map(move |id| {
                 let (client, student, url) =

@@ -319,6 +319,9 @@ pub struct CouponEdited {
 pub struct CouponQuery {
     /// Only active (`Some(true)`) or inactive ones.
     pub active: Option<bool>,
+    /// Only coupons usable now: active, valid from before now, not
+    /// expired, and not exhausted (uses held below `max_uses`).
+    pub usable: bool,
     /// The page.
     pub page: PageRequest,
 }

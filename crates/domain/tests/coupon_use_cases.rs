@@ -210,7 +210,7 @@ fn deactivating_answers_the_switched_off_coupon_or_not_found() {
 
 #[test]
 fn an_admin_lists_coupons_with_the_query_as_given() {
-    let query = CouponQuery { active: Some(false), page: PageRequest::new(None, Some(5)) };
+    let query = CouponQuery { active: Some(false), usable: false, page: PageRequest::new(None, Some(5)) };
     let mut coupons = MockCouponRepository::new();
     let expected = query.clone();
     coupons

@@ -27,6 +27,7 @@ fn a_payment_is_written_with_the_fields_of_the_api_contract() {
         "user_id",
         "course_id",
         "event_id",
+        "quantity",
         "instructor_id",
         "status",
         "payment_method",

@@ -43,18 +43,32 @@ fn form(user: &ConsoleUser) -> Markup {
     }
 }
 
+/// The coupons list's filters.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CouponFilters {
+    /// `on`: only coupons usable now (active, valid, not expired, not
+    /// exhausted).
+    #[serde(default)]
+    usable: String,
+    #[serde(flatten)]
+    list: ListPage,
+}
+
 /// The coupons list (admins), newest first, with the creation form.
 #[get("/coupons")]
 pub async fn list(
     state: web::Data<AppState>,
     user: ConsoleUser,
-    list: web::Query<ListPage>,
+    filters: web::Query<CouponFilters>,
 ) -> Result<HttpResponse, ConsoleError> {
     user.require_admin()?;
-    let query = CouponQuery { active: None, page: list.request(domain::paging::MAX_PAGE_LIMIT)? };
+    let list = &filters.list;
+    let usable = filters.usable == "on";
+    let query = CouponQuery { active: None, usable, page: list.request(domain::paging::MAX_PAGE_LIMIT)? };
     let coupons = state.coupons.list(user.actor, query).await.map_err(ApiError::from)?;
     let body = html! {
         form.filters method="get" action="/admin/coupons" {
+            label { input type="checkbox" name="usable" checked[usable]; " usable now only" }
             (list.fields())
             button type="submit" { "Filter" }
         }
@@ -85,7 +99,7 @@ pub async fn list(
                 }
             }
         }
-        (pager("/admin/coupons", &[], &list, coupons.next.as_ref()))
+        (pager("/admin/coupons", &[("usable", if usable { "on" } else { "" })], list, coupons.next.as_ref()))
         (form(&user))
     };
     Ok(html_page(page(&user, Section::Coupons, "Coupons", body)))

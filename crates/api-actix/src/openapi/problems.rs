@@ -37,8 +37,8 @@ const CONFLICT: &str = "The object's current state does not allow this: its stat
                         concurrent change (`conflict`), a request with the same Idempotency-Key still running \
                         (`idempotency_request_in_progress`), or a rule such as a unique coupon code; `code` says \
                         which.";
-const PURCHASE_CONFLICT: &str = "The buyer holds the item already (`already_purchased`, with the paid payment's \
-                                 `payment_id`), the event has fewer seats left than asked for (`sold_out`), the \
+const PURCHASE_CONFLICT: &str = "The buyer holds the item already (`already_purchased`; the problem's payment_id \
+                                 names their paid payment), the event has fewer seats left than asked for (`sold_out`), the \
                                  buyer's tickets would exceed the event's limit per buyer (`ticket_limit_reached`), \
                                  or a request with the same Idempotency-Key is still running \
                                  (`idempotency_request_in_progress`).";

@@ -123,6 +123,9 @@ pub async fn create_coupon(
 pub struct CouponListParams {
     /// Only active (`true`) or inactive (`false`) coupons.
     pub is_active: Option<bool>,
+    /// `true`: only coupons usable now (active, valid from before now, not
+    /// expired, not exhausted).
+    pub usable: Option<bool>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -145,7 +148,11 @@ pub async fn list_coupons(
         .coupons
         .list(
             actor,
-            CouponQuery { active: params.is_active, page: page_request(params.cursor.as_deref(), params.limit)? },
+            CouponQuery {
+                active: params.is_active,
+                usable: params.usable == Some(true),
+                page: page_request(params.cursor.as_deref(), params.limit)?,
+            },
         )
         .await?;
     Ok(HttpResponse::Ok().json(PageView::of(&page, |c| CouponView::from(c))))
