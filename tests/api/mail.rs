@@ -347,14 +347,21 @@ async fn mail_goes_through_starttls_with_authentication_to_a_relay_of_a_private_
     let (sink, ca_pem) = SmtpSink::start_secure("skillpay", "relay-password").await;
     let ca_file = sink.dir.with_extension("ca.pem");
     std::fs::write(&ca_file, ca_pem).unwrap();
-    let port = sink.port;
-    let url = format!("smtp://skillpay:relay-password@127.0.0.1:{port}?tls=required");
-    let app = spawn_app_with(&[
-        ("SKILLPAY_SMTP_URL", &url),
-        ("SKILLPAY_SMTP_CA_FILE", ca_file.to_str().unwrap()),
-        ("SKILLPAY_MAIL_TEST_ALLOW", "@example.com"),
-    ])
-    .await;
+    // An app sending with STARTTLS as `skillpay` with `password`,
+    // trusting the relay's authority.
+    let app_with = |password: &str| {
+        let url = format!("smtp://skillpay:{password}@127.0.0.1:{}?tls=required", sink.port);
+        let ca = ca_file.to_str().unwrap().to_owned();
+        async move {
+            spawn_app_with(&[
+                ("SKILLPAY_SMTP_URL", &url),
+                ("SKILLPAY_SMTP_CA_FILE", &ca),
+                ("SKILLPAY_MAIL_TEST_ALLOW", "@example.com"),
+            ])
+            .await
+        }
+    };
+    let app = app_with("relay-password").await;
     purchase(&app, "ada@example.com").await;
     mail_round(&app).await;
     mail_round(&app).await;
@@ -362,13 +369,7 @@ async fn mail_goes_through_starttls_with_authentication_to_a_relay_of_a_private_
     assert_eq!(admin_mail(&app).await[0]["status"], "sent");
 
     // A wrong password is a failed attempt, retried later; nothing is lost.
-    let wrong = format!("smtp://skillpay:wrong@127.0.0.1:{port}?tls=required");
-    let refused = spawn_app_with(&[
-        ("SKILLPAY_SMTP_URL", &wrong),
-        ("SKILLPAY_SMTP_CA_FILE", ca_file.to_str().unwrap()),
-        ("SKILLPAY_MAIL_TEST_ALLOW", "@example.com"),
-    ])
-    .await;
+    let refused = app_with("wrong").await;
     purchase(&refused, "ada@example.com").await;
     mail_round(&refused).await;
     mail_round(&refused).await;

@@ -59,40 +59,30 @@ pub struct StoredOutboxEvent {
 impl PgStore {
     /// Every event, oldest first (tests and examples).
     pub async fn outbox_events(&self) -> Result<Vec<StoredOutboxEvent>, StoreError> {
-        self.run(move |conn| {
-            outbox_events::table
-                .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
-                .select((
-                    outbox_events::id,
-                    outbox_events::event_type,
-                    outbox_events::aggregate_id,
-                    outbox_events::payload,
-                    outbox_events::created_at,
-                    outbox_events::delivered_at,
-                ))
-                .load(conn)
-                .map_err(store_error)
-        })
-        .await
+        self.run(move |conn| stored_events(conn, None)).await
     }
 
     /// The events about one object, oldest first.
     pub async fn outbox_events_for(&self, aggregate_id: String) -> Result<Vec<StoredOutboxEvent>, StoreError> {
-        self.run(move |conn| {
-            outbox_events::table
-                .filter(outbox_events::aggregate_id.eq(aggregate_id))
-                .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
-                .select((
-                    outbox_events::id,
-                    outbox_events::event_type,
-                    outbox_events::aggregate_id,
-                    outbox_events::payload,
-                    outbox_events::created_at,
-                    outbox_events::delivered_at,
-                ))
-                .load(conn)
-                .map_err(store_error)
-        })
-        .await
+        self.run(move |conn| stored_events(conn, Some(aggregate_id))).await
     }
+}
+
+/// The stored events (about one object, when named), oldest first.
+fn stored_events(conn: &mut PgConnection, about: Option<String>) -> Result<Vec<StoredOutboxEvent>, StoreError> {
+    let mut query = outbox_events::table
+        .order((outbox_events::created_at.asc(), outbox_events::id.asc()))
+        .select((
+            outbox_events::id,
+            outbox_events::event_type,
+            outbox_events::aggregate_id,
+            outbox_events::payload,
+            outbox_events::created_at,
+            outbox_events::delivered_at,
+        ))
+        .into_boxed();
+    if let Some(aggregate_id) = about {
+        query = query.filter(outbox_events::aggregate_id.eq(aggregate_id));
+    }
+    query.load(conn).map_err(store_error)
 }
