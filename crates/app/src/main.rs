@@ -382,8 +382,8 @@ async fn main() -> anyhow::Result<()> {
             migrate(&store)?;
             demo::load(&app_state(&config, store)?).await?;
             println!(
-                "Demo data loaded: courses 1-3 (USD), event 1 (JPY), coupons WELCOME10, FREEINTRO (course 3), FIVEOFF, \
-                 and a completed purchase of course 2 (its earnings are pending for the hold period)."
+                "Demo data loaded: courses 1-3 (USD), event 1 (JPY, 50 seats, up to 4 tickets per buyer), coupons WELCOME10, \
+                 FREEINTRO (course 3), FIVEOFF, and a completed purchase of course 2 (its earnings are pending for the hold period)."
             );
             println!("Demo tokens (valid one day):");
             for (name, actor) in
