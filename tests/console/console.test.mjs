@@ -674,3 +674,14 @@ test("a receipt opens from its signed link, and its PDF's first page is pictured
   assert.ok(text.includes(receipt.number), text);
   await context.close();
 });
+
+test("an event payment's page shows its tickets and the event's seats left", async () => {
+  await api("PUT", "/api/payments/catalog/events/93/", adminToken,
+    { title: "Workshop", price: "15.00", currency: "USD", instructor_id: 300, active: true, capacity: 10, tickets_per_buyer: 4 });
+  const payment = await api("POST", "/api/payments/", studentToken, { event_id: 93, quantity: 2, payment_method: "sandbox" });
+  assert.equal(payment.amount, "30.00");
+  const page = await signedInPage(adminToken);
+  await page.goto(`${base}/admin/payments/${payment.id}`);
+  assert.match(await page.textContent("#payment-item"), /event 93 × 2 tickets · 8 seats left/);
+  await shot(page, "payment-event-seats");
+});

@@ -237,6 +237,10 @@ pub async fn detail(
     let query = domain::ports::DecisionQuery { payment_ids: vec![id], user_id: None };
     let decisions = state.fraud.decisions(user.actor, query).await.map_err(crate::routes::fraud::to_api)?;
     let risk = &p.risk;
+    let seats_left = match state.catalog.find(p.item).await.map_err(crate::convert::store)? {
+        Some(item) => state.catalog.seats_left(&item).await.map_err(crate::convert::store)?,
+        None => None,
+    };
     let body = html! {
         dl.facts {
             dt { "Status" } dd #payment-status { (status(p.status.as_str())) }
@@ -248,7 +252,11 @@ pub async fn detail(
             dt { "Method" } dd { (p.method.as_str()) @if let Some(pid) = &p.provider_payment_id { " · " code { (pid) } } }
             dt { "Payer" } dd { a href={ "/admin/payments?user=" (p.user_id.get()) } { (p.user_id.get()) } }
             dt { "Instructor" } dd { a href={ "/admin/payments?instructor=" (p.instructor_id.get()) } { (p.instructor_id.get()) } }
-            dt { "Item" } dd { (p.item.kind.as_str()) " " (p.item.id) }
+            dt { "Item" } dd #payment-item {
+                (p.item.kind.as_str()) " " (p.item.id)
+                @if p.quantity > 1 { " × " (p.quantity) " tickets" }
+                @if let Some(left) = seats_left { " · " (left) " seats left" }
+            }
             dt { "Coupon" } dd { (p.coupon.as_ref().map_or("—", |c| c.code.as_str())) }
             dt { "Created" } dd { (time(p.created_at)) }
             dt { "Completed" } dd { (p.completed_at.map_or("—".to_owned(), time)) }
