@@ -21,6 +21,8 @@ Settings (environment):
                      first: create,create_ticket,create_coupon,webhook,
                      webhook_without_receipts,balance_1k,
                      balance_100k,stats_1m,list_own)
+  BENCH_TICKET_EVENTS     events create_ticket sells tickets to (5000)
+  BENCH_TICKETS_PER_BUYER their tickets per buyer (1; 100 with one event)
   BENCH_REPLAY       percent of creations that replay an Idempotency-Key (10)
   BENCH_WEBHOOK_RATE most webhooks a second a run may need (1500); sizes the
                      pool of pending Stripe payments seeded for it
@@ -82,8 +84,11 @@ THREADS = 2  # wrk and pgbench threads: the load generators must not starve the 
 
 INSTRUCTORS, COURSES = 2000, 5000
 # Events of the create_ticket scenario, each with this many seats (never
-# near full), one ticket per buyer.
-EVENTS, EVENT_SEATS = 5000, 1_000_000
+# near full), and tickets per buyer. BENCH_TICKET_EVENTS=1 BENCH_TICKETS_PER_BUYER=100
+# puts every buyer at one event: its 8 seat rows are all the contention.
+EVENTS = int(os.environ.get("BENCH_TICKET_EVENTS", "5000"))
+EVENT_SEATS = 1_000_000
+TICKETS_PER_BUYER = int(os.environ.get("BENCH_TICKETS_PER_BUYER", "1"))
 API_USERS = range(10000, 10200)  # students the API load acts as
 JWT_SECRET = "bench-jwt-secret-" + "x" * 32
 WEBHOOK_SECRET = "whsec_bench"
@@ -345,7 +350,8 @@ class Bench:
         # writes them (docs/payments.md#event-seats).
         self.db(f"INSERT INTO catalog_items (kind, item_id, title, price_minor, currency, instructor_id, active, "
                 f"updated_at, capacity, tickets_per_buyer) SELECT 'event', g, 'Event ' || g, 1500 + (g * 7919) % 9000, "
-                f"'USD', 100 + g % {INSTRUCTORS}, true, now(), {EVENT_SEATS}, 1 FROM generate_series(1, {EVENTS}) g")
+                f"'USD', 100 + g % {INSTRUCTORS}, true, now(), {EVENT_SEATS}, {TICKETS_PER_BUYER} "
+                f"FROM generate_series(1, {EVENTS}) g")
         self.db(f"INSERT INTO event_seats (event_id, shard, free) SELECT g, s, {EVENT_SEATS // 8} "
                 f"FROM generate_series(1, {EVENTS}) g, generate_series(0, 7) s")
         log(f"catalog: {COURSES} courses by {INSTRUCTORS} instructors, {EVENTS} events of {EVENT_SEATS:,} seats")
