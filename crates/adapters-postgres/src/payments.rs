@@ -375,7 +375,7 @@ fn holding_payment(
         .filter(payments::user_id.eq(user.get()))
         .filter(payments::livemode.eq(livemode))
         .filter(payments::one_per_buyer.eq(true))
-        .filter(payments::status.eq_any(HOLDING))
+        .filter(payments::status.eq_any(seats::HOLDING))
         .select(payments::id)
         .into_boxed();
     q = match item.kind {
@@ -384,10 +384,6 @@ fn holding_payment(
     };
     Ok(q.first::<Uuid>(conn).optional()?.map(PaymentId::from_uuid))
 }
-
-/// The statuses in which a payment holds its item (as
-/// `PaymentStatus::holds_item` and the index `payments_one_per_buyer_idx`).
-const HOLDING: [&str; 6] = ["pending", "processing", "completed", "partially_refunded", "disputed", "in_review"];
 
 #[async_trait]
 impl PaymentRepository for PgStore {
@@ -660,7 +656,8 @@ impl PaymentRepository for PgStore {
                     change_redemption(conn, change.payment_id, redemption, change.at)?;
                 }
                 match (change.from.holds_item(), change.to.holds_item(), updated.event_id) {
-                    (true, false, _) => seats::release(conn, change.payment_id.uuid())?,
+                    // Only an event's tickets hold seats.
+                    (true, false, Some(_)) => seats::release(conn, change.payment_id.uuid())?,
                     // Paid after it was given up: its seats again, if any
                     // are left (see docs/payments.md#event-seats).
                     (false, true, Some(event)) => {

@@ -19,6 +19,12 @@ use uuid::Uuid;
 
 use crate::prepared::PreparedExt;
 
+/// The statuses in which a payment holds its item and its seats (as
+/// `PaymentStatus::holds_item` says, and the predicate of the index
+/// `payments_one_per_buyer_idx`).
+pub(crate) const HOLDING: [&str; 6] =
+    ["pending", "processing", "completed", "partially_refunded", "disputed", "in_review"];
+
 /// Rows an event's seats are spread over (fewer for fewer seats).
 pub(crate) const SHARDS: u32 = 8;
 
@@ -156,7 +162,10 @@ pub(crate) fn set_capacity(
     if rows.is_empty() {
         // A purchase committing while this runs is not counted (it took
         // no seat: there were none): set a capacity before sales open.
-        diesel::sql_query(HOLD_EXISTING).bind::<BigInt, _>(event).execute(conn)?;
+        diesel::sql_query(HOLD_EXISTING)
+            .bind::<BigInt, _>(event)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&HOLDING[..])
+            .execute(conn)?;
     }
     let taken: Vec<Total> = diesel::sql_query("SELECT sum(seats)::bigint AS total FROM seat_holds WHERE event_id = $1")
         .bind::<BigInt, _>(event)
@@ -185,8 +194,7 @@ pub(crate) fn set_capacity(
 const HOLD_EXISTING: &str = "\
 INSERT INTO seat_holds (payment_id, event_id, shard, seats)
 SELECT id, event_id, 0, quantity FROM payments
- WHERE event_id = $1
-   AND status IN ('pending', 'processing', 'completed', 'partially_refunded', 'disputed', 'in_review')
+ WHERE event_id = $1 AND status = ANY($2)
 ON CONFLICT DO NOTHING";
 
 /// The tickets `user` holds for `event` in open and paid payments of the
@@ -199,12 +207,12 @@ pub(crate) fn tickets_held(conn: &mut PgConnection, user: UserId, event: i64, li
         .execute(conn)?;
     let held: Vec<Total> = diesel::sql_query(
         "SELECT sum(quantity)::bigint AS total FROM payments \
-          WHERE user_id = $1 AND event_id = $2 AND livemode = $3 \
-            AND status IN ('pending', 'processing', 'completed', 'partially_refunded', 'disputed', 'in_review')",
+          WHERE user_id = $1 AND event_id = $2 AND livemode = $3 AND status = ANY($4)",
     )
     .bind::<BigInt, _>(user.get())
     .bind::<BigInt, _>(event)
     .bind::<diesel::sql_types::Bool, _>(livemode)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&HOLDING[..])
     .load(conn)?;
     Ok(u32::try_from(held.first().and_then(|t| t.total).unwrap_or(0)).unwrap_or(u32::MAX))
 }

@@ -3,6 +3,7 @@
 //! and ledger lines.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use domain::catalog::ItemKind;
 use domain::gateway_config::GatewayMode;
 use domain::ids::{PaymentId, UserId};
 use domain::paging::{Cursor, PageRequest};
@@ -237,8 +238,13 @@ pub async fn detail(
     let query = domain::ports::DecisionQuery { payment_ids: vec![id], user_id: None };
     let decisions = state.fraud.decisions(user.actor, query).await.map_err(crate::routes::fraud::to_api)?;
     let risk = &p.risk;
-    let seats_left = match state.catalog.find(p.item).await.map_err(crate::convert::store)? {
-        Some(item) => state.catalog.seats_left(&item).await.map_err(crate::convert::store)?,
+    // Only an event has seats: a course's page reads no catalog item.
+    let event = match p.item.kind {
+        ItemKind::Event => state.catalog.find(p.item).await.map_err(crate::convert::store)?,
+        ItemKind::Course => None,
+    };
+    let seats_left = match &event {
+        Some(item) => state.catalog.seats_left(item).await.map_err(crate::convert::store)?,
         None => None,
     };
     let body = html! {
