@@ -216,3 +216,40 @@ async fn a_refund_of_a_payment_skillpay_does_not_know_is_acknowledged_and_needs_
         .unwrap();
     assert_eq!(note, 1);
 }
+
+#[tokio::test]
+async fn a_ticket_wholly_refunded_in_the_dashboard_frees_its_seat() {
+    let stripe = LocalStripe::start().await;
+    let app = app_on(&stripe).await;
+    let event = json!({"title": "Live Q&A", "price": "20.00", "currency": "USD", "instructor_id": 100,
+        "active": true, "capacity": 3});
+    let res = app
+        .request(reqwest::Method::PUT, "/api/payments/catalog/events/1/", Some(&app.admin()))
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let seats_left = || async {
+        let event: Value = app.get("/api/payments/catalog/events/1/", &app.admin()).await.json().await.unwrap();
+        event["seats_left"].clone()
+    };
+    let student = app.token(1000, Role::Student);
+    let created: Value = app
+        .post("/api/payments/", &student, &json!({"event_id": 1, "payment_method": "stripe"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let confirm = json!({"payment_token": "pm_card_visa"});
+    let paid = app.post(&format!("/api/payments/{id}/confirm/"), &student, &confirm).await;
+    assert_eq!(paid.status(), 200);
+    assert_eq!(seats_left().await, 2);
+
+    let intent = created["provider_payment_id"].as_str().unwrap();
+    stripe.refund_in_dashboard(intent, 20_00).await;
+    assert_eq!(deliver(&app, charge_refunded("evt_t1", intent)).await, 200);
+    assert_eq!(payment(&app, id).await["status"], "refunded");
+    assert_eq!(seats_left().await, 3, "the refunded ticket's seat is free again");
+}

@@ -368,10 +368,6 @@ impl RefundRepository for PgStore {
                         // The payment moved under us: undo everything.
                         return Err(TxError::Refused(()));
                     }
-                    if update.from.holds_item() && !update.to.holds_item() {
-                        // Wholly refunded: its seats are free again.
-                        crate::seats::release(conn, payment_id)?;
-                    }
                 }
                 if let Some(journal) = &change.journal {
                     write_journal(conn, journal)?;
@@ -389,14 +385,16 @@ impl RefundRepository for PgStore {
 }
 
 /// Moves a refunded payment as `update` says if it is still as `update`
-/// expects; false (nothing written) if it moved.
+/// expects; false (nothing written) if it moved. Tickets to an event wholly
+/// refunded give their seats back in the same transaction, whichever way
+/// the refund came (through Skillpay or the gateway's dashboard).
 fn update_payment(
     conn: &mut PgConnection,
     payment_id: Uuid,
     update: &PaymentRefundUpdate,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    let moved = diesel::update(
+    let moved: Option<Option<i64>> = diesel::update(
         payments::table
             .find(payment_id)
             .filter(payments::status.eq(update.from.as_str()))
@@ -411,6 +409,12 @@ fn update_payment(
         payments::refunded_amount_minor.eq(update.refunded_after.minor()),
         payments::updated_at.eq(at),
     ))
-    .execute(conn)?;
-    Ok(moved > 0)
+    .returning(payments::event_id)
+    .get_result(conn)
+    .optional()?;
+    let Some(event) = moved else { return Ok(false) };
+    if event.is_some() && update.from.holds_item() && !update.to.holds_item() {
+        crate::seats::release(conn, payment_id)?;
+    }
+    Ok(true)
 }
